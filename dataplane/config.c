@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.c — dataplane options from a JSON file and the command line.
+ * See config.h.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "config.h"
+
+enum {
+	OPT_PAIR = 256,
+	OPT_CONFIG,
+	OPT_STATS_INTERVAL,
+	OPT_IDLE_SLEEP_MAX,
+	OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{ "pair", required_argument, NULL, OPT_PAIR },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+	{ "idle-sleep-max", required_argument, NULL, OPT_IDLE_SLEEP_MAX },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+void
+tg_config_defaults(struct tg_dp_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->flow = (struct tg_flow_params){
+		.max_flows = 1000000,
+		.timeout_syn = 30,
+		.timeout_established = 3600,
+		.timeout_closing = 120,
+		.timeout_closed = 10,
+		.ring_size = 64 * 1024,
+		.nb_rings = 2048,
+		.held_segments = 16384,
+	};
+}
+
+void
+tg_config_usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+		"Usage: %s [EAL options] -- [options]\n"
+		"\n"
+		"Bridges pairs of DPDK ports transparently, in both directions.\n"
+		"\n"
+		"Options:\n"
+		"  --pair OUT:IN           bridge port OUT (clients) with port IN (protected\n"
+		"                          subnet); ports by id or device name; repeatable;\n"
+		"                          write OUT,IN when a name contains ':'.\n"
+		"                          Default: ports 0:1, 2:3, ...\n"
+		"  --config FILE           JSON config file (see dataplane/config.h)\n"
+		"  --stats-interval S      print counters every S seconds (0: only at exit)\n"
+		"  --idle-sleep-max US     adaptive idle back-off: sleep up to US microseconds\n"
+		"                          when no packets arrive (0: busy polling, default;\n"
+		"                          at most %u)\n"
+		"  --help                  this text\n",
+		prog, TG_IDLE_SLEEP_MAX_US);
+}
+
+static int
+parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s == '\0' || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end != '\0' || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int
+copy_name(char *dst, const char *src, size_t len)
+{
+	if (len == 0 || len >= TG_PORT_NAME_MAX)
+		return -EINVAL;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+	return 0;
+}
+
+/* "OUT:IN", or "OUT,IN" for device names that contain ':' (PCI addresses). */
+static int
+parse_pair(struct tg_dp_config *cfg, const char *s, FILE *err)
+{
+	const char *sep = strchr(s, ',');
+	struct tg_pair_spec *p;
+
+	if (sep == NULL) {
+		sep = strchr(s, ':');
+		if (sep != NULL && strchr(sep + 1, ':') != NULL)
+			sep = NULL;
+	}
+	if (cfg->nb_pairs == TG_MAX_PAIRS) {
+		fprintf(err, "--pair %s: at most %d pairs\n", s, TG_MAX_PAIRS);
+		return -EINVAL;
+	}
+	p = &cfg->pairs[cfg->nb_pairs];
+	if (sep == NULL || copy_name(p->out, s, (size_t)(sep - s)) < 0 ||
+	    copy_name(p->in, sep + 1, strlen(sep + 1)) < 0) {
+		fprintf(err, "--pair %s: expected OUT:IN (or OUT,IN), two port ids or names\n", s);
+		return -EINVAL;
+	}
+	cfg->nb_pairs++;
+	return 0;
+}
+
+static int
+set_stats_interval(struct tg_dp_config *cfg, const char *s, const char *where, FILE *err)
+{
+	unsigned long v;
+
+	if (parse_uint(s, 86400, &v) < 0) {
+		fprintf(err, "%s: stats interval '%s' is not a number of seconds in 0..86400\n",
+			where, s);
+		return -EINVAL;
+	}
+	cfg->stats_interval = (unsigned int)v;
+	return 0;
+}
+
+static int
+set_idle_sleep(struct tg_dp_config *cfg, const char *s, const char *where, FILE *err)
+{
+	unsigned long v;
+
+	if (parse_uint(s, TG_IDLE_SLEEP_MAX_US, &v) < 0) {
+		fprintf(err, "%s: idle sleep '%s' is not a number of microseconds in 0..%u\n",
+			where, s, TG_IDLE_SLEEP_MAX_US);
+		return -EINVAL;
+	}
+	cfg->idle_sleep_max_us = (uint32_t)v;
+	return 0;
+}
+
+static int
+json_uint(json_t *v, const char *path, const char *key, unsigned long max, unsigned long *out,
+	  FILE *err)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    (unsigned long long)json_integer_value(v) > max) {
+		fprintf(err, "%s: \"%s\" must be an integer in 0..%lu\n", path, key, max);
+		return -EINVAL;
+	}
+	*out = (unsigned long)json_integer_value(v);
+	return 0;
+}
+
+static int
+json_pairs(struct tg_dp_config *cfg, json_t *arr, const char *path, FILE *err)
+{
+	size_t i;
+	json_t *pair;
+
+	if (!json_is_array(arr) || json_array_size(arr) > TG_MAX_PAIRS) {
+		fprintf(err, "%s: \"pairs\" must be an array of at most %d [OUT, IN] pairs\n", path,
+			TG_MAX_PAIRS);
+		return -EINVAL;
+	}
+	cfg->nb_pairs = 0;
+	json_array_foreach(arr, i, pair) {
+		json_t *o = json_array_get(pair, 0), *n = json_array_get(pair, 1);
+		struct tg_pair_spec *p = &cfg->pairs[i];
+
+		if (!json_is_array(pair) || json_array_size(pair) != 2 || !json_is_string(o) ||
+		    !json_is_string(n) ||
+		    copy_name(p->out, json_string_value(o), strlen(json_string_value(o))) < 0 ||
+		    copy_name(p->in, json_string_value(n), strlen(json_string_value(n))) < 0) {
+			fprintf(err,
+				"%s: pairs[%zu]: expected [\"OUT\", \"IN\"], two port names or ids "
+				"of 1..%d characters\n",
+				path, i, TG_PORT_NAME_MAX - 1);
+			return -EINVAL;
+		}
+		cfg->nb_pairs++;
+	}
+	return 0;
+}
+
+static int
+json_enum(json_t *v, const char *path, const char *what, const char *const *names,
+	  unsigned int n, uint8_t *out, FILE *err)
+{
+	unsigned int i;
+
+	if (json_is_string(v))
+		for (i = 0; i < n; i++)
+			if (strcmp(json_string_value(v), names[i]) == 0) {
+				*out = (uint8_t)i;
+				return 0;
+			}
+	fprintf(err, "%s: %s must be one of", path, what);
+	for (i = 0; i < n; i++)
+		fprintf(err, "%s \"%s\"", i ? "," : "", names[i]);
+	fprintf(err, "\n");
+	return -EINVAL;
+}
+
+static const char *const proto_names[] = { "tcp", "postgres" };
+static const char *const subnet_names[] = { "deny", "allow" };
+static const char *const exc_names[] = { "drop-flow", "drop-packet" };
+
+static int
+json_service(struct tg_service *s, json_t *o, const char *path, size_t idx, FILE *err)
+{
+	char where[320];
+	const char *key;
+	json_t *v;
+	unsigned long n;
+	int rc = 0;
+
+	snprintf(where, sizeof(where), "%s: services[%zu]", path, idx);
+	if (!json_is_object(o)) {
+		fprintf(err, "%s: must be an object\n", where);
+		return -EINVAL;
+	}
+	memset(s, 0, sizeof(*s));
+	s->subnet_policy = TG_SUBNET_DENY;
+	s->exception_policy = TG_EXC_DROP_FLOW;
+	if (!json_is_string(json_object_get(o, "name")) || !json_is_string(json_object_get(o, "server")) ||
+	    !json_object_get(o, "port")) {
+		fprintf(err, "%s: \"name\", \"server\" and \"port\" are required\n", where);
+		return -EINVAL;
+	}
+	json_object_foreach(o, key, v) {
+		if (strcmp(key, "name") == 0) {
+			const char *name = json_string_value(v);
+
+			if (strlen(name) == 0 || strlen(name) >= sizeof(s->name)) {
+				fprintf(err, "%s: \"name\" must have 1..%zu characters\n", where,
+					sizeof(s->name) - 1);
+				rc = -EINVAL;
+			} else {
+				memcpy(s->name, name, strlen(name) + 1);
+			}
+		} else if (strcmp(key, "server") == 0) {
+			if (tg_service_parse_prefix(s, json_string_value(v)) < 0) {
+				fprintf(err,
+					"%s: \"server\" \"%s\" is not an IPv4 or IPv6 address or "
+					"prefix without host bits\n",
+					where, json_string_value(v));
+				rc = -EINVAL;
+			}
+		} else if (strcmp(key, "port") == 0) {
+			rc = json_uint(v, where, key, 65535, &n, err);
+			if (rc == 0 && n == 0) {
+				fprintf(err, "%s: \"port\" must be in 1..65535\n", where);
+				rc = -EINVAL;
+			}
+			s->port = (uint16_t)n;
+		} else if (strcmp(key, "protocol") == 0) {
+			rc = json_enum(v, where, "\"protocol\"", proto_names, 2, &s->proto, err);
+		} else if (strcmp(key, "subnet_policy") == 0) {
+			rc = json_enum(v, where, "\"subnet_policy\"", subnet_names, 2,
+				       &s->subnet_policy, err);
+		} else if (strcmp(key, "exception_policy") == 0) {
+			rc = json_enum(v, where, "\"exception_policy\"", exc_names, 2,
+				       &s->exception_policy, err);
+		} else {
+			fprintf(err, "%s: unknown key \"%s\"\n", where, key);
+			rc = -EINVAL;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+json_services(struct tg_services *t, json_t *arr, const char *path, FILE *err)
+{
+	size_t i, j;
+	json_t *o;
+	int rc;
+
+	if (!json_is_array(arr) || json_array_size(arr) > TG_MAX_SERVICES) {
+		fprintf(err, "%s: \"services\" must be an array of at most %d services\n", path,
+			TG_MAX_SERVICES);
+		return -EINVAL;
+	}
+	t->nb = 0;
+	json_array_foreach(arr, i, o) {
+		if ((rc = json_service(&t->svc[i], o, path, i, err)) < 0)
+			return rc;
+		for (j = 0; j < i; j++) {
+			const struct tg_service *a = &t->svc[j], *b = &t->svc[i];
+
+			if (strcmp(a->name, b->name) == 0) {
+				fprintf(err, "%s: services[%zu]: name \"%s\" is already used\n",
+					path, i, b->name);
+				return -EINVAL;
+			}
+			if (a->family == b->family && a->prefix_len == b->prefix_len &&
+			    a->port == b->port && memcmp(a->addr, b->addr, 16) == 0) {
+				fprintf(err, "%s: services[%zu]: same server and port as \"%s\"\n",
+					path, i, a->name);
+				return -EINVAL;
+			}
+		}
+		t->nb++;
+	}
+	return 0;
+}
+
+struct uint_key {
+	const char *key;
+	uint32_t *dst;
+	unsigned long min, max, scale;
+};
+
+static int
+json_uint_keys(json_t *o, const char *path, const char *section, const struct uint_key *keys,
+	       FILE *err)
+{
+	char where[320];
+	const struct uint_key *k;
+	const char *key;
+	unsigned long n;
+	json_t *v;
+
+	snprintf(where, sizeof(where), "%s: %s", path, section);
+	if (!json_is_object(o)) {
+		fprintf(err, "%s: must be an object\n", where);
+		return -EINVAL;
+	}
+	json_object_foreach(o, key, v) {
+		for (k = keys; k->key && strcmp(k->key, key) != 0; k++)
+			;
+		if (k->key == NULL) {
+			fprintf(err, "%s: unknown key \"%s\"\n", where, key);
+			return -EINVAL;
+		}
+		if (json_uint(v, where, key, k->max, &n, err) < 0)
+			return -EINVAL;
+		if (n < k->min) {
+			fprintf(err, "%s: \"%s\" must be at least %lu\n", where, key, k->min);
+			return -EINVAL;
+		}
+		*k->dst = (uint32_t)(n * k->scale);
+	}
+	return 0;
+}
+
+static int
+json_flows(struct tg_flow_params *f, json_t *o, const char *path, FILE *err)
+{
+	const struct uint_key keys[] = {
+		{ "max", &f->max_flows, 16, 1u << 26, 1 },
+		{ "timeout_syn", &f->timeout_syn, 1, 3600, 1 },
+		{ "timeout_established", &f->timeout_established, 1, 7 * 86400, 1 },
+		{ "timeout_closing", &f->timeout_closing, 1, 86400, 1 },
+		{ "timeout_closed", &f->timeout_closed, 1, 3600, 1 },
+		{ NULL, NULL, 0, 0, 0 },
+	};
+
+	return json_uint_keys(o, path, "flows", keys, err);
+}
+
+static int
+json_stream(struct tg_flow_params *f, json_t *o, const char *path, FILE *err)
+{
+	uint32_t memcap_mb = (uint32_t)((uint64_t)f->nb_rings * f->ring_size >> 20);
+	const struct uint_key keys[] = {
+		{ "ring_kb", &f->ring_size, 4, 1024, 1024 },
+		{ "memcap_mb", &memcap_mb, 1, 65536, 1 },
+		{ "held_segments", &f->held_segments, 64, 1u << 22, 1 },
+		{ NULL, NULL, 0, 0, 0 },
+	};
+	int rc = json_uint_keys(o, path, "stream", keys, err);
+
+	if (rc < 0)
+		return rc;
+	if (f->ring_size & (f->ring_size - 1)) {
+		fprintf(err, "%s: stream: \"ring_kb\" must be a power of two\n", path);
+		return -EINVAL;
+	}
+	f->nb_rings = (uint32_t)(((uint64_t)memcap_mb << 20) / f->ring_size);
+	if (f->nb_rings == 0) {
+		fprintf(err, "%s: stream: \"memcap_mb\" is smaller than one ring\n", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+tg_config_load_file(struct tg_dp_config *cfg, const char *path, FILE *err)
+{
+	json_error_t jerr;
+	json_t *root, *v;
+	const char *key;
+	unsigned long n;
+	int rc = 0;
+
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		if (jerr.line < 0)
+			fprintf(err, "%s: %s\n", path, jerr.text);
+		else
+			fprintf(err, "%s:%d:%d: %s\n", path, jerr.line, jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	if (!json_is_object(root)) {
+		fprintf(err, "%s: the top level must be an object\n", path);
+		rc = -EINVAL;
+		goto out;
+	}
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, "pairs") == 0) {
+			rc = json_pairs(cfg, v, path, err);
+		} else if (strcmp(key, "stats_interval") == 0) {
+			rc = json_uint(v, path, key, 86400, &n, err);
+			cfg->stats_interval = (unsigned int)n;
+		} else if (strcmp(key, "idle_sleep_max_us") == 0) {
+			rc = json_uint(v, path, key, TG_IDLE_SLEEP_MAX_US, &n, err);
+			cfg->idle_sleep_max_us = (uint32_t)n;
+		} else if (strcmp(key, "services") == 0) {
+			rc = json_services(&cfg->services, v, path, err);
+		} else if (strcmp(key, "flows") == 0) {
+			rc = json_flows(&cfg->flow, v, path, err);
+		} else if (strcmp(key, "stream") == 0) {
+			rc = json_stream(&cfg->flow, v, path, err);
+		} else {
+			fprintf(err, "%s: unknown key \"%s\"\n", path, key);
+			rc = -EINVAL;
+		}
+		if (rc < 0)
+			break;
+	}
+out:
+	json_decref(root);
+	return rc;
+}
+
+/* --config is applied before every other option, wherever it appears. */
+static const char *
+find_config_arg(int argc, char **argv)
+{
+	const char *path = NULL;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+	}
+	return path;
+}
+
+int
+tg_config_parse_args(struct tg_dp_config *cfg, int argc, char **argv, FILE *err)
+{
+	const char *path = find_config_arg(argc, argv);
+	int opt, rc, cli_pairs = 0;
+
+	if (path != NULL) {
+		if (strlen(path) >= sizeof(cfg->config_path)) {
+			fprintf(err, "--config: path too long\n");
+			return -EINVAL;
+		}
+		if ((rc = tg_config_load_file(cfg, path, err)) < 0)
+			return rc;
+		memcpy(cfg->config_path, path, strlen(path) + 1);
+	}
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_PAIR:
+			if (!cli_pairs++)
+				cfg->nb_pairs = 0;
+			if ((rc = parse_pair(cfg, optarg, err)) < 0)
+				return rc;
+			break;
+		case OPT_CONFIG:
+			break;
+		case OPT_STATS_INTERVAL:
+			if ((rc = set_stats_interval(cfg, optarg, "--stats-interval", err)) < 0)
+				return rc;
+			break;
+		case OPT_IDLE_SLEEP_MAX:
+			if ((rc = set_idle_sleep(cfg, optarg, "--idle-sleep-max", err)) < 0)
+				return rc;
+			break;
+		case OPT_HELP:
+			tg_config_usage(stdout, argv[0]);
+			return 1;
+		case ':':
+			fprintf(err, "%s: option needs a value\n", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			fprintf(err, "unknown option '%s' (see --help)\n", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(err, "unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.h — the dataplane's own options, from a JSON file and the command
+ * line (after EAL's arguments and "--").
+ *
+ * The in-memory form (struct tg_dp_config) is separate from both parsers:
+ * ports are kept as the names the operator wrote and resolved to port ids
+ * only after EAL has probed the devices (tg_port_resolve_pairs()).
+ *
+ * Precedence: defaults, then the file given by --config, then the other
+ * command-line options. A --pair on the command line replaces the file's
+ * pairs rather than adding to them, so one invocation always says the whole
+ * wiring.
+ *
+ * Config file (JSON; unknown keys are refused; every key is optional):
+ *   {
+ *     "pairs": [ ["net_af_packet0", "net_af_packet1"] ],
+ *     "stats_interval": 10,
+ *     "idle_sleep_max_us": 200,
+ *     "services": [
+ *       { "name": "pg", "server": "198.18.0.2/32", "port": 5432,
+ *         "protocol": "postgres",          // or "tcp": tracked, not parsed
+ *         "subnet_policy": "deny",         // or "allow"
+ *         "exception_policy": "drop-flow"  // or "drop-packet"
+ *       } ],
+ *     "flows": { "max": 1000000,           // per worker, allocated at start
+ *                "timeout_syn": 30, "timeout_established": 3600,
+ *                "timeout_closing": 120, "timeout_closed": 10 },   // seconds
+ *     "stream": { "ring_kb": 64,           // per direction in flight, power of 2
+ *                 "memcap_mb": 128,        // rings per worker
+ *                 "held_segments": 16384 } // mbufs a worker may hold
+ *   }
+ */
+#ifndef TG_CONFIG_H
+#define TG_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "service.h"
+
+#define TG_MAX_PAIRS 8
+#define TG_PORT_NAME_MAX 64
+/* Longest back-off sleep accepted: past 10 ms a sleeping worker adds more
+ * latency than any host gains from the idle core. */
+#define TG_IDLE_SLEEP_MAX_US 10000
+
+struct tg_pair_spec {
+	char out[TG_PORT_NAME_MAX];	/* towards clients */
+	char in[TG_PORT_NAME_MAX];	/* towards the protected subnet */
+};
+
+struct tg_flow_params {
+	uint32_t max_flows;		/* per worker */
+	uint32_t timeout_syn;		/* seconds */
+	uint32_t timeout_established;
+	uint32_t timeout_closing;
+	uint32_t timeout_closed;
+	uint32_t ring_size;		/* bytes, power of two */
+	uint32_t nb_rings;		/* per worker */
+	uint32_t held_segments;		/* per worker */
+};
+
+struct tg_dp_config {
+	struct tg_pair_spec pairs[TG_MAX_PAIRS];
+	unsigned int nb_pairs;
+	unsigned int stats_interval;	/* seconds, 0: only at exit */
+	uint32_t idle_sleep_max_us;	/* 0: busy polling */
+	struct tg_services services;
+	struct tg_flow_params flow;
+	char config_path[256];
+};
+
+void tg_config_defaults(struct tg_dp_config *cfg);
+
+/*
+ * Parses the dataplane's arguments (those after EAL's "--"). Loads the
+ * --config file first wherever it appears. Returns 0, 1 when --help was
+ * printed, or -EINVAL with the reason written to err.
+ */
+int tg_config_parse_args(struct tg_dp_config *cfg, int argc, char **argv, FILE *err);
+
+/* Loads a JSON config file into cfg. Returns 0 or -EINVAL/-errno. */
+int tg_config_load_file(struct tg_dp_config *cfg, const char *path, FILE *err);
+
+void tg_config_usage(FILE *out, const char *prog);
+
+#endif /* TG_CONFIG_H */

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c — tollgate-dataplane: EAL, ports and lcores, then the worker loops.
+ *
+ * Every lcore but the main one runs a worker. With a single lcore the main
+ * lcore runs the worker loop itself and reports from its tick; otherwise it
+ * stays the control thread and reports on its own.
+ *
+ * SIGINT and SIGTERM stop the loops; the ports are then stopped and closed
+ * (which flushes pcap writers) and the final counters are printed, so a
+ * test or an operator always sees what crossed.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "config.h"
+#include "log.h"
+#include "port.h"
+#include "worker.h"
+
+RTE_LOG_REGISTER(tg_logtype_main, tg.dataplane.main, INFO);
+
+struct dataplane {
+	struct tg_dp_config cfg;
+	struct tg_pair pairs[TG_MAX_PAIRS];
+	int nb_pairs;
+	struct tg_worker workers[RTE_MAX_LCORE];
+	unsigned int nb_workers;
+	struct rte_mempool *pool;
+	uint64_t start_tsc;
+};
+
+static struct dataplane dp;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	tg_worker_stop();
+}
+
+/* " name=value" for each counter, after an optional heading, then a newline. */
+static void
+print_list(FILE *out, const char *heading, const char *const *names, const uint64_t *v,
+	   unsigned int n)
+{
+	unsigned int i;
+
+	if (heading)
+		fputs(heading, out);
+	for (i = 0; i < n; i++)
+		fprintf(out, " %s=%" PRIu64, names[i], v[i]);
+	fputc('\n', out);
+}
+
+static void
+print_counters(FILE *out)
+{
+	struct tg_worker_counters sum = { 0 }, c;
+	char name[RTE_ETH_NAME_MAX_LEN];
+	double secs = (double)(rte_rdtsc() - dp.start_tsc) / (double)rte_get_tsc_hz();
+	unsigned int w;
+	int i, k;
+
+	for (w = 0; w < dp.nb_workers; w++) {
+		tg_worker_counters_read(&dp.workers[w], &c);
+		tg_worker_counters_add(&sum, &c);
+	}
+	fprintf(out, "uptime %.1f s\n", secs);
+	for (i = 0; i < dp.nb_pairs; i++) {
+		uint16_t ports[2] = { dp.pairs[i].out, dp.pairs[i].in };
+
+		for (k = 0; k < 2; k++) {
+			const struct tg_port_counters *pc = &sum.port[ports[k]];
+			struct rte_eth_stats es;
+
+			if (rte_eth_stats_get(ports[k], &es) != 0)
+				memset(&es, 0, sizeof(es));
+			if (rte_eth_dev_get_name_by_port(ports[k], name) != 0)
+				snprintf(name, sizeof(name), "?");
+			fprintf(out,
+				"port %u %s: rx_pkts=%" PRIu64 " rx_bytes=%" PRIu64
+				" tx_pkts=%" PRIu64 " tx_bytes=%" PRIu64 " tx_drop=%" PRIu64
+				" rx_missed=%" PRIu64 " rx_nombuf=%" PRIu64 " rx_errors=%" PRIu64
+				" tx_errors=%" PRIu64 "\n",
+				ports[k], name, pc->rx_pkts, pc->rx_bytes, pc->tx_pkts, pc->tx_bytes,
+				pc->tx_drop, es.imissed, es.rx_nombuf, es.ierrors, es.oerrors);
+		}
+	}
+	for (w = 0; w < dp.nb_workers; w++) {
+		tg_worker_counters_read(&dp.workers[w], &c);
+		fprintf(out,
+			"worker %u lcore %u: polls=%" PRIu64 " idle_polls=%" PRIu64
+			" sleeps=%" PRIu64 " sleep_ms=%" PRIu64 "\n",
+			w, dp.workers[w].lcore, c.polls, c.idle_polls, c.sleeps, c.sleep_us / 1000);
+	}
+	fprintf(out, "parse: non_ip=%" PRIu64 " frag=%" PRIu64 " nonlinear=%" PRIu64, sum.non_ip,
+		sum.frag, sum.nonlinear);
+	print_list(out, NULL, tg_pkt_err_names, sum.parse, TG_PKT_ERR_MAX);
+	print_list(out, "gateway:", tg_gw_counter_names, sum.gw, TG_GW_CNT_MAX);
+	if (dp.cfg.services.nb) {
+		fprintf(out, "flows: active=%" PRIu64 " max=%u bytes_per_flow=%" PRIu64,
+			sum.flows_active, dp.cfg.flow.max_flows * dp.nb_workers,
+			tg_flow_table_bytes_per_flow(&dp.workers[0].flows));
+		print_list(out, NULL, tg_flow_counter_names, sum.flow, TG_FLOW_CNT_MAX);
+		print_list(out, "tcp:", tg_tcp_counter_names, sum.tcp, TG_TCP_CNT_MAX);
+		fprintf(out, "stream: held_now=%" PRIu64 " rings_used=%" PRIu64 " rings=%u",
+			sum.segs_held, sum.rings_used, dp.cfg.flow.nb_rings * dp.nb_workers);
+		print_list(out, NULL, tg_stream_counter_names, sum.stream, TG_STREAM_CNT_MAX);
+	}
+	fflush(out);
+}
+
+static void
+stats_tick(void *arg)
+{
+	(void)arg;
+	print_counters(stdout);
+}
+
+/*
+ * Worker w serves queue w of both ports of every pair that has a queue w:
+ * out->in and in->out, each on the same queue index.
+ */
+static void
+assign_queues(void)
+{
+	unsigned int w;
+	int i;
+
+	for (w = 0; w < dp.nb_workers; w++) {
+		struct tg_worker *wk = &dp.workers[w];
+
+		for (i = 0; i < dp.nb_pairs; i++) {
+			const struct tg_pair *p = &dp.pairs[i];
+
+			if (w >= p->nb_queues)
+				continue;
+			wk->rxq[wk->nb_rxq++] = (struct tg_worker_rxq){
+				.port = p->out, .queue = (uint16_t)w,
+				.peer = p->in, .peer_queue = (uint16_t)w,
+				.outside = true,
+			};
+			wk->rxq[wk->nb_rxq++] = (struct tg_worker_rxq){
+				.port = p->in, .queue = (uint16_t)w,
+				.peer = p->out, .peer_queue = (uint16_t)w,
+				.outside = false,
+			};
+		}
+		if (wk->nb_rxq == 0)
+			TG_LOG(WARNING, tg_logtype_main,
+			       "worker %u on lcore %u: no queue to serve (ports have fewer queues "
+			       "than workers)", w, wk->lcore);
+	}
+}
+
+static void
+setup_workers(void)
+{
+	unsigned int lcore;
+
+	if (rte_lcore_count() == 1) {
+		dp.workers[0].lcore = rte_get_main_lcore();
+		dp.nb_workers = 1;
+	} else {
+		RTE_LCORE_FOREACH_WORKER(lcore) {
+			dp.workers[dp.nb_workers].lcore = lcore;
+			dp.nb_workers++;
+		}
+	}
+	for (lcore = 0; lcore < dp.nb_workers; lcore++) {
+		dp.workers[lcore].id = lcore;
+		dp.workers[lcore].idle_sleep_max_us = dp.cfg.idle_sleep_max_us;
+	}
+}
+
+static void
+control_loop(void)
+{
+	uint64_t hz = rte_get_tsc_hz(), next = 0;
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 100 * 1000 * 1000 };
+
+	if (dp.cfg.stats_interval)
+		next = rte_rdtsc() + dp.cfg.stats_interval * hz;
+	while (!tg_worker_stopping()) {
+		nanosleep(&ts, NULL);
+		if (next && rte_rdtsc() >= next) {
+			print_counters(stdout);
+			next = rte_rdtsc() + dp.cfg.stats_interval * hz;
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	char name[RTE_ETH_NAME_MAX_LEN];
+	unsigned int lcore;
+	unsigned int inited = 0;
+	int rc, i, started = 0;
+
+	rc = rte_eal_init(argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, "tollgate-dataplane: EAL init failed: %s\n",
+			rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= rc;
+	argv += rc;
+
+	tg_config_defaults(&dp.cfg);
+	rc = tg_config_parse_args(&dp.cfg, argc, argv, stderr);
+	if (rc != 0) {
+		if (rc < 0)
+			fprintf(stderr, "tollgate-dataplane: bad arguments, see --help\n");
+		rte_eal_cleanup();
+		return rc < 0 ? 2 : 0;
+	}
+	dp.nb_pairs = tg_port_resolve_pairs(&dp.cfg, dp.pairs, stderr);
+	if (dp.nb_pairs < 0) {
+		rte_eal_cleanup();
+		return 2;
+	}
+
+	setup_workers();
+	dp.pool = tg_port_pool_create(dp.pairs, dp.nb_pairs, dp.nb_workers,
+				      dp.cfg.services.nb ? dp.cfg.flow.held_segments : 0);
+	if (dp.pool == NULL) {
+		TG_LOG(ERR, tg_logtype_main, "mbuf pool: %s (give EAL more memory with -m)",
+		       rte_strerror(rte_errno));
+		rc = 1;
+		goto err_pool;
+	}
+	for (i = 0; i < dp.nb_pairs; i++) {
+		if ((rc = tg_port_pair_start(&dp.pairs[i], (uint16_t)dp.nb_workers, dp.pool)) < 0) {
+			TG_LOG(ERR, tg_logtype_main, "pair %u:%u: %s", dp.pairs[i].out,
+			       dp.pairs[i].in, rte_strerror(-rc));
+			rc = 1;
+			goto err_ports;
+		}
+		started++;
+	}
+	assign_queues();
+	for (lcore = 0; lcore < dp.nb_workers; lcore++) {
+		rc = tg_worker_init(&dp.workers[lcore], &dp.cfg.services, &dp.cfg.flow, dp.pool);
+		if (rc < 0) {
+			TG_LOG(ERR, tg_logtype_main,
+			       "worker %u: flow table of %u flows and %u reassembly rings: %s",
+			       lcore, dp.cfg.flow.max_flows, dp.cfg.flow.nb_rings, strerror(-rc));
+			rc = 1;
+			goto err_workers;
+		}
+		inited++;
+	}
+	if (dp.cfg.services.nb)
+		printf("tollgate-dataplane: %u protected service(s), %u flows and %u MiB of "
+		       "reassembly rings per worker\n", dp.cfg.services.nb, dp.cfg.flow.max_flows,
+		       (unsigned int)(((uint64_t)dp.cfg.flow.nb_rings * dp.cfg.flow.ring_size) >> 20));
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	for (i = 0; i < dp.nb_pairs; i++) {
+		const struct tg_pair *p = &dp.pairs[i];
+		char in_name[RTE_ETH_NAME_MAX_LEN];
+
+		rte_eth_dev_get_name_by_port(p->out, name);
+		rte_eth_dev_get_name_by_port(p->in, in_name);
+		printf("tollgate-dataplane: bridging port %u (%s, outside) <-> port %u (%s, inside), "
+		       "%u queue(s)\n", p->out, name, p->in, in_name, p->nb_queues);
+	}
+	printf("tollgate-dataplane: %u worker(s), %s\n", dp.nb_workers,
+	       dp.cfg.idle_sleep_max_us ? "adaptive idle back-off" : "busy polling");
+	dp.start_tsc = rte_rdtsc();
+
+	if (rte_lcore_count() == 1) {
+		struct tg_worker *w = &dp.workers[0];
+
+		if (dp.cfg.stats_interval) {
+			w->tick = stats_tick;
+			w->tick_cycles = dp.cfg.stats_interval * rte_get_tsc_hz();
+		}
+		printf("tollgate-dataplane: ready\n");
+		fflush(stdout);
+		tg_worker_run(w);
+	} else {
+		for (lcore = 0; lcore < dp.nb_workers; lcore++)
+			rte_eal_remote_launch(tg_worker_run, &dp.workers[lcore],
+					      dp.workers[lcore].lcore);
+		printf("tollgate-dataplane: ready\n");
+		fflush(stdout);
+		control_loop();
+		rte_eal_mp_wait_lcore();
+	}
+
+	rc = 0;
+	printf("tollgate-dataplane: stopping\n");
+	print_counters(stdout);
+err_workers:
+	for (lcore = 0; lcore < inited; lcore++)
+		tg_worker_fini(&dp.workers[lcore]);
+err_ports:
+	for (i = 0; i < started; i++) {
+		tg_port_close(dp.pairs[i].out);
+		tg_port_close(dp.pairs[i].in);
+	}
+	rte_mempool_free(dp.pool);
+err_pool:
+	rte_eal_cleanup();
+	return rc;
+}

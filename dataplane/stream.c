@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stream.c — inline reassembly of one direction of a TCP flow. See stream.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csum.h"
+#include "stream.h"
+
+const char *const tg_stream_counter_names[TG_STREAM_CNT_MAX] = {
+#define NAME(e, n, d) [TG_STREAM_CNT_##e] = n,
+	TG_STREAM_COUNTERS(NAME)
+#undef NAME
+};
+
+#define CNT(m, c) ((m)->cnt[TG_STREAM_CNT_##c]++)
+
+static inline uint64_t
+max64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static inline uint64_t
+min64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+int
+tg_stream_mem_init(struct tg_stream_mem *m, uint32_t nb_rings, uint32_t ring_size,
+		   uint32_t nb_held)
+{
+	uint32_t i;
+
+	memset(m, 0, sizeof(*m));
+	if (ring_size == 0 || (ring_size & (ring_size - 1)) != 0 || nb_rings == 0 || nb_held == 0)
+		return -EINVAL;
+	m->rings = malloc((size_t)nb_rings * ring_size);
+	m->ring_free = malloc(sizeof(*m->ring_free) * nb_rings);
+	m->held = malloc(sizeof(*m->held) * nb_held);
+	if (m->rings == NULL || m->ring_free == NULL || m->held == NULL) {
+		tg_stream_mem_free(m);
+		return -ENOMEM;
+	}
+	m->ring_size = ring_size;
+	m->nb_rings = nb_rings;
+	for (i = 0; i < nb_rings; i++)
+		m->ring_free[i] = nb_rings - 1 - i;
+	m->nb_ring_free = nb_rings;
+	m->nb_held = nb_held;
+	for (i = 0; i < nb_held; i++)
+		m->held[i].next = i + 1 < nb_held ? i + 1 : TG_STREAM_NONE;
+	m->held_free = 0;
+	m->nb_held_free = nb_held;
+	return 0;
+}
+
+void
+tg_stream_mem_free(struct tg_stream_mem *m)
+{
+	free(m->rings);
+	free(m->ring_free);
+	free(m->held);
+	memset(m, 0, sizeof(*m));
+}
+
+void
+tg_stream_init(struct tg_stream *s, uint32_t isn1)
+{
+	memset(s, 0, sizeof(*s));
+	s->isn1 = isn1;
+	s->ring = TG_STREAM_NONE;
+	s->fin_off = UINT64_MAX;
+	s->held_head = s->held_tail = TG_STREAM_NONE;
+}
+
+int64_t
+tg_stream_offset(const struct tg_stream *s, uint32_t seq)
+{
+	int32_t rel = (int32_t)(seq - (s->isn1 + (uint32_t)s->contiguous));
+
+	return (int64_t)s->contiguous + rel;
+}
+
+static inline uint8_t *
+ring_of(const struct tg_stream_mem *m, const struct tg_stream *s)
+{
+	return m->rings + (size_t)s->ring * m->ring_size;
+}
+
+static void
+ring_write(struct tg_stream_mem *m, struct tg_stream *s, uint64_t off, const uint8_t *src,
+	   uint64_t len)
+{
+	uint8_t *r = ring_of(m, s);
+	uint32_t mask = m->ring_size - 1;
+
+	while (len) {
+		uint32_t at = (uint32_t)(off & mask);
+		uint32_t n = (uint32_t)min64(len, m->ring_size - at);
+
+		memcpy(r + at, src, n);
+		off += n;
+		src += n;
+		len -= n;
+	}
+}
+
+static inline uint16_t
+word_at(const uint8_t *p, uint32_t j, uint32_t len)
+{
+	return (uint16_t)(p[j] << 8 | (j + 1 < len ? p[j + 1] : 0));
+}
+
+/*
+ * Overwrites payload bytes [from, to) (stream offsets; payload[0] is at
+ * pkt_off) with the ring's, patching the TCP checksum word by word (RFC
+ * 1624). The payload starts 4-byte aligned from the TCP header, so payload
+ * byte j is the high byte of a checksum word when j is even; an odd last
+ * byte is padded with zero. Returns true when a byte changed.
+ */
+static bool
+patch(struct tg_stream_mem *m, const struct tg_stream *s, uint8_t *payload, uint16_t plen,
+      uint8_t *csum, uint64_t pkt_off, uint64_t from, uint64_t to)
+{
+	const uint8_t *r = ring_of(m, s);
+	uint32_t mask = m->ring_size - 1, j, end, w;
+	uint16_t c;
+	bool changed = false;
+
+	if (from >= to)
+		return false;
+	j = (uint32_t)(from - pkt_off);
+	end = (uint32_t)(to - pkt_off);
+	/* cheap check first: retransmissions almost always carry the same bytes */
+	for (w = j; w < end; w++)
+		if (payload[w] != r[(pkt_off + w) & mask])
+			break;
+	if (w == end)
+		return false;
+
+	c = (uint16_t)(csum[0] << 8 | csum[1]);
+	for (w = j & ~1u; w < end; w += 2) {
+		uint16_t old = word_at(payload, w, plen);
+		uint32_t k;
+
+		for (k = w; k < w + 2 && k < end; k++)
+			if (k >= j)
+				payload[k] = r[(pkt_off + k) & mask];
+		if (word_at(payload, w, plen) != old) {
+			c = tg_csum_adjust(c, old, word_at(payload, w, plen));
+			changed = true;
+		}
+	}
+	csum[0] = (uint8_t)(c >> 8);
+	csum[1] = (uint8_t)c;
+	return changed;
+}
+
+static void
+maybe_free_ring(struct tg_stream_mem *m, struct tg_stream *s)
+{
+	if (s->ring == TG_STREAM_NONE || s->base != s->contiguous || s->nb_held || s->nb_ooo)
+		return;
+	m->ring_free[m->nb_ring_free++] = s->ring;
+	s->ring = TG_STREAM_NONE;
+}
+
+static void
+deliver(struct tg_stream *s, uint64_t from, const struct tg_stream_consumer *c,
+	struct tg_stream_mem *m)
+{
+	uint32_t mask = m->ring_size - 1;
+
+	if (c == NULL || c->data == NULL) {
+		s->inspected = s->contiguous;
+		return;
+	}
+	while (from < s->contiguous) {
+		uint32_t at = (uint32_t)(from & mask);
+		uint32_t n = (uint32_t)min64(s->contiguous - from, m->ring_size - at);
+		uint64_t mark = c->data(c->ctx, s, ring_of(m, s) + at, from, n);
+
+		from += n;
+		s->inspected = min64(max64(mark, s->inspected), from);
+	}
+}
+
+void
+tg_stream_set_inspected(struct tg_stream *s, uint64_t mark)
+{
+	s->inspected = min64(max64(mark, s->inspected), s->contiguous);
+}
+
+/* Does held segment h leave before a segment at off of length len? Data before a pure FIN. */
+static inline bool
+before(const struct tg_stream_held *h, uint64_t off, uint16_t len)
+{
+	return h->off < off || (h->off == off && !(h->len == 0 && len != 0));
+}
+
+/* Links a free slot into the held list, in release order. */
+static void
+hold(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_stream_seg *seg, uint64_t off)
+{
+	uint32_t idx = m->held_free, *link = &s->held_head;
+	struct tg_stream_held *h = &m->held[idx];
+
+	m->held_free = h->next;
+	m->nb_held_free--;
+	*h = (struct tg_stream_held){
+		.pkt = seg->pkt, .payload = seg->payload, .csum = seg->csum,
+		.off = off, .len = seg->len, .fin = seg->fin,
+	};
+	/* in-order arrival, the common case, appends */
+	if (s->held_tail != TG_STREAM_NONE && before(&m->held[s->held_tail], off, seg->len)) {
+		link = &m->held[s->held_tail].next;
+	} else {
+		while (*link != TG_STREAM_NONE && before(&m->held[*link], off, seg->len))
+			link = &m->held[*link].next;
+	}
+	h->next = *link;
+	*link = idx;
+	if (h->next == TG_STREAM_NONE)
+		s->held_tail = idx;
+	s->nb_held++;
+	CNT(m, HELD);
+}
+
+static enum tg_stream_verdict
+check_hold_caps(struct tg_stream_mem *m, const struct tg_stream *s)
+{
+	if (s->nb_held >= TG_STREAM_HELD_MAX) {
+		CNT(m, DROP_HELD_FLOW);
+		return TG_STREAM_DROP;
+	}
+	if (m->nb_held_free == 0) {
+		CNT(m, DROP_HELD_POOL);
+		return TG_STREAM_DROP;
+	}
+	return TG_STREAM_HOLD;
+}
+
+/* A FIN with no payload: it leaves after every byte before it. */
+static enum tg_stream_verdict
+pure_fin(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_stream_seg *seg,
+	 uint64_t off)
+{
+	enum tg_stream_verdict v;
+
+	if (s->fin_released || (off <= s->inspected && s->nb_held == 0)) {
+		s->fin_released = true;
+		s->released = max64(s->released, off);
+		return TG_STREAM_FORWARD;
+	}
+	/* the FIN is already waiting behind held data */
+	if (s->held_tail != TG_STREAM_NONE && m->held[s->held_tail].fin) {
+		CNT(m, DROP_DUP_HELD);
+		return TG_STREAM_DROP;
+	}
+	if ((v = check_hold_caps(m, s)) != TG_STREAM_HOLD)
+		return v;
+	hold(m, s, seg, off);
+	return TG_STREAM_HOLD;
+}
+
+/*
+ * Merges [x, end) into the out-of-order ranges, into caller arrays. Returns
+ * the resulting count, which may exceed TG_STREAM_OOO_MAX by one.
+ */
+static unsigned int
+merge_ranges(const struct tg_stream *s, uint64_t x, uint64_t end, uint64_t *st, uint64_t *en)
+{
+	unsigned int i, n = 0;
+	bool placed = false;
+
+	for (i = 0; i <= s->nb_ooo; i++) {
+		uint64_t a, b;
+
+		if (!placed && (i == s->nb_ooo || x < s->ooo_start[i])) {
+			a = x;
+			b = end;
+			placed = true;
+			i--;
+		} else if (i < s->nb_ooo) {
+			a = s->ooo_start[i];
+			b = s->ooo_end[i];
+		} else {
+			break;
+		}
+		if (n && a <= en[n - 1])
+			en[n - 1] = max64(en[n - 1], b);
+		else {
+			st[n] = a;
+			en[n] = b;
+			n++;
+		}
+	}
+	return n;
+}
+
+enum tg_stream_verdict
+tg_stream_segment(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_stream_seg *seg,
+		  const struct tg_stream_consumer *c)
+{
+	uint64_t st[TG_STREAM_OOO_MAX + 1], en[TG_STREAM_OOO_MAX + 1];
+	uint64_t off, end, x, pos, contig;
+	int64_t o = tg_stream_offset(s, seg->seq);
+	enum tg_stream_verdict v;
+	unsigned int n, i;
+	bool new_bytes = false;
+
+	if (o < 0) {
+		/* before the ISN: nothing the receiver will take */
+		CNT(m, OLD);
+		return TG_STREAM_DROP;
+	}
+	off = (uint64_t)o;
+	end = off + seg->len;
+
+	/* RFC 9293 3.10.7.4; one byte at the edge of a closed window is a probe */
+	if (end > s->wnd_end && !(seg->len == 1 && off == s->wnd_end)) {
+		CNT(m, DROP_WINDOW);
+		return TG_STREAM_DROP;
+	}
+	if (seg->fin && s->fin_off == UINT64_MAX && end >= s->contiguous)
+		s->fin_off = end;
+	if (end > s->fin_off || (seg->fin && end != s->fin_off)) {
+		CNT(m, DROP_AFTER_FIN);
+		return TG_STREAM_DROP;
+	}
+	if (seg->len == 0)
+		return seg->fin ? pure_fin(m, s, seg, off) : TG_STREAM_FORWARD;
+
+	CNT(m, SEGS);
+	if (end <= s->base) {
+		CNT(m, OLD);
+		return TG_STREAM_FORWARD;
+	}
+	if (end > s->base + m->ring_size) {
+		CNT(m, DROP_RING_FULL);
+		return TG_STREAM_DROP;
+	}
+
+	if (end <= s->contiguous) {
+		CNT(m, RETRANS);
+		if (end <= s->released) {
+			if (patch(m, s, seg->payload, seg->len, seg->csum, off, max64(off, s->base),
+				  end))
+				CNT(m, REWRITTEN);
+			CNT(m, PASSED);
+			return TG_STREAM_FORWARD;
+		}
+		/* every byte at or past released belongs to a held segment */
+		CNT(m, DROP_DUP_HELD);
+		return TG_STREAM_DROP;
+	}
+
+	/* Some bytes lie past contiguous: which of them are new? */
+	x = max64(off, s->contiguous);
+	pos = x;
+	for (i = 0; i < s->nb_ooo && pos < end; i++) {
+		if (s->ooo_end[i] <= pos)
+			continue;
+		if (s->ooo_start[i] >= end)
+			break;
+		if (s->ooo_start[i] > pos)
+			new_bytes = true;
+		pos = max64(pos, s->ooo_end[i]);
+	}
+	if (pos < end)
+		new_bytes = true;
+	if (!new_bytes) {
+		CNT(m, RETRANS);
+		CNT(m, DROP_DUP_HELD);
+		return TG_STREAM_DROP;
+	}
+
+	n = merge_ranges(s, x, end, st, en);
+	contig = s->contiguous;
+	if (st[0] <= contig)
+		contig = en[0];
+	if (n - (contig != s->contiguous) > TG_STREAM_OOO_MAX) {
+		CNT(m, DROP_OOO_RANGES);
+		return TG_STREAM_DROP;
+	}
+	if ((v = check_hold_caps(m, s)) != TG_STREAM_HOLD)
+		return v;
+	if (s->ring == TG_STREAM_NONE) {
+		if (m->nb_ring_free == 0) {
+			CNT(m, DROP_NO_BUF);
+			return TG_STREAM_EXCEPTION;
+		}
+		s->ring = m->ring_free[--m->nb_ring_free];
+	}
+
+	/* store the gaps only: bytes seen first win */
+	pos = x;
+	for (i = 0; i < s->nb_ooo && pos < end; i++) {
+		if (s->ooo_end[i] <= pos)
+			continue;
+		if (s->ooo_start[i] >= end)
+			break;
+		if (s->ooo_start[i] > pos)
+			ring_write(m, s, pos, seg->payload + (pos - off), s->ooo_start[i] - pos);
+		pos = max64(pos, s->ooo_end[i]);
+	}
+	if (pos < end)
+		ring_write(m, s, pos, seg->payload + (pos - off), end - pos);
+	m->cnt[TG_STREAM_CNT_BYTES] += end - x;
+
+	/* commit the ranges; the first one joins the in-order data if it touches it */
+	i = 0;
+	if (st[0] <= s->contiguous)
+		i = 1;
+	else
+		CNT(m, OOO);
+	s->nb_ooo = (uint8_t)(n - i);
+	memcpy(s->ooo_start, st + i, sizeof(uint64_t) * s->nb_ooo);
+	memcpy(s->ooo_end, en + i, sizeof(uint64_t) * s->nb_ooo);
+
+	hold(m, s, seg, off);
+	if (contig != s->contiguous) {
+		uint64_t from = s->contiguous;
+
+		s->contiguous = contig;
+		deliver(s, from, c, m);
+	}
+	return TG_STREAM_HOLD;
+}
+
+static void
+unlink_head(struct tg_stream_mem *m, struct tg_stream *s)
+{
+	uint32_t idx = s->held_head;
+	struct tg_stream_held *h = &m->held[idx];
+
+	s->held_head = h->next;
+	if (s->held_head == TG_STREAM_NONE)
+		s->held_tail = TG_STREAM_NONE;
+	h->next = m->held_free;
+	h->pkt = NULL;
+	m->held_free = idx;
+	m->nb_held_free++;
+	s->nb_held--;
+}
+
+unsigned int
+tg_stream_release(struct tg_stream_mem *m, struct tg_stream *s, void **pkts, unsigned int max)
+{
+	unsigned int n = 0;
+
+	while (n < max && s->held_head != TG_STREAM_NONE) {
+		struct tg_stream_held *h = &m->held[s->held_head];
+		uint64_t end = h->off + h->len;
+
+		if (end > s->inspected || (h->len == 0 && h->off > s->inspected))
+			break;
+		if (h->len && s->ring != TG_STREAM_NONE &&
+		    patch(m, s, h->payload, h->len, h->csum, h->off, max64(h->off, s->base), end))
+			CNT(m, REWRITTEN);
+		if (h->fin)
+			s->fin_released = true;
+		s->released = max64(s->released, end);
+		pkts[n++] = h->pkt;
+		unlink_head(m, s);
+		CNT(m, RELEASED);
+	}
+	maybe_free_ring(m, s);
+	return n;
+}
+
+int
+tg_stream_ack(struct tg_stream_mem *m, struct tg_stream *s, uint32_t ack, uint64_t window)
+{
+	int64_t o = tg_stream_offset(s, ack);
+	uint64_t off, limit = s->released + (s->fin_released ? 1 : 0);
+
+	if (o < 0)
+		return 0;	/* older than the ISN: ignored, like any stale ACK */
+	off = (uint64_t)o;
+	if (off > limit) {
+		CNT(m, ACK_INVALID);
+		return -1;
+	}
+	if (off > s->base)
+		s->base = min64(off, s->released);
+	s->wnd_end = max64(s->wnd_end, off + window);
+	maybe_free_ring(m, s);
+	return 0;
+}
+
+unsigned int
+tg_stream_drop_all(struct tg_stream_mem *m, struct tg_stream *s, void **pkts, unsigned int max)
+{
+	unsigned int n = 0;
+
+	while (n < max && s->held_head != TG_STREAM_NONE) {
+		pkts[n++] = m->held[s->held_head].pkt;
+		unlink_head(m, s);
+	}
+	s->nb_ooo = 0;
+	s->base = s->contiguous;
+	maybe_free_ring(m, s);
+	return n;
+}

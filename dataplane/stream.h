@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stream.h — inline reassembly of one direction of a TCP flow.
+ *
+ * The contract: the receiver gets exactly the bytes the consumer inspected.
+ * Every payload byte is stored in a per-direction ring the first time it is
+ * seen ("first seen wins", the inline policy of Suricata and of most
+ * targets, RFC 9293 3.10.7.4); the segment that carried it is *held* until
+ * the consumer has inspected every byte of it, then *released* in sequence
+ * order, its payload overwritten from the ring on the way out. So a
+ * retransmission or overlap carrying different bytes (Ptacek-Newsham
+ * insertion and evasion) leaves with the bytes that were inspected, and an
+ * edit the consumer made in the ring (masking) reaches the receiver too.
+ * The TCP checksum is patched incrementally (RFC 1624) for every changed
+ * word.
+ *
+ * Offsets: bytes are numbered from 0 at ISN+1 in 64-bit offsets, so 32-bit
+ * sequence wraparound is handled once, in unwrap(), against the current
+ * in-order edge.
+ *
+ *   base <= released <= inspected <= contiguous <= highest stored
+ *   base       first byte kept: the receiver has ACKed everything before it
+ *   released   every held segment ending at or before it has been sent on
+ *   inspected  the consumer's mark: bytes before it may leave
+ *   contiguous end of the in-order data (all of it given to the consumer)
+ *
+ * Memory, allocated at start per worker (struct tg_stream_mem): a pool of
+ * equal power-of-two rings and a pool of held-segment slots. A direction
+ * takes a ring at its first byte and gives it back when every byte has been
+ * ACKed and nothing is held, so idle sessions hold no buffer. The ring size
+ * bounds what one direction may have in flight; the tracker clamps the
+ * window each receiver advertises to it, so a conforming sender never
+ * overruns it.
+ *
+ * Mbufs: held segments keep their mbuf (no copy on the fast path) but are
+ * capped per direction (TG_STREAM_HELD_MAX) and per worker (the slot pool),
+ * so a stalled consumer cannot starve rx of mbufs: past a cap the segment is
+ * refused and counted, and the sender retransmits it.
+ *
+ * Caveats:
+ * - At most TG_STREAM_OOO_MAX separate out-of-order ranges; a segment that
+ *   would open one more is dropped (the sender retransmits it).
+ * - Bytes below base are not checked: the receiver has ACKed past them and
+ *   discards them (RFC 9293 3.10.7.4).
+ */
+#ifndef TG_STREAM_H
+#define TG_STREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TG_STREAM_OOO_MAX 4
+#define TG_STREAM_HELD_MAX 128
+#define TG_STREAM_NONE UINT32_MAX
+
+#define TG_STREAM_COUNTERS(X) \
+	X(SEGS, "segs", "data segments seen") \
+	X(BYTES, "bytes", "new payload bytes stored") \
+	X(HELD, "held", "segments held for inspection") \
+	X(RELEASED, "released", "held segments released") \
+	X(PASSED, "passed", "segments passed at once (already inspected)") \
+	X(OOO, "ooo", "segments stored out of order") \
+	X(RETRANS, "retrans", "segments with no new byte") \
+	X(REWRITTEN, "rewritten", "segments whose bytes were rewritten on the way out") \
+	X(OLD, "old", "segments wholly below the receiver's ACK") \
+	X(DROP_WINDOW, "drop_window", "data outside the receiver's window") \
+	X(DROP_DUP_HELD, "drop_dup_held", "duplicate of bytes already held") \
+	X(DROP_OOO_RANGES, "drop_ooo_ranges", "too many out-of-order ranges") \
+	X(DROP_HELD_FLOW, "drop_held_flow", "per-direction held segment cap") \
+	X(DROP_HELD_POOL, "drop_held_pool", "per-worker held segment pool empty") \
+	X(DROP_NO_BUF, "drop_no_buf", "per-worker ring pool empty (memcap)") \
+	X(DROP_RING_FULL, "drop_ring_full", "data beyond the ring (window overrun)") \
+	X(DROP_AFTER_FIN, "drop_after_fin", "data beyond the FIN") \
+	X(ACK_INVALID, "ack_invalid", "ACK for bytes never released")
+
+enum tg_stream_counter {
+#define TG_STREAM_CNT_ENUM(e, n, d) TG_STREAM_CNT_##e,
+	TG_STREAM_COUNTERS(TG_STREAM_CNT_ENUM)
+#undef TG_STREAM_CNT_ENUM
+	TG_STREAM_CNT_MAX
+};
+
+extern const char *const tg_stream_counter_names[TG_STREAM_CNT_MAX];
+
+/* A segment handed to the engine; pkt is the caller's (an mbuf). */
+struct tg_stream_seg {
+	void *pkt;
+	uint8_t *payload;	/* in the frame */
+	uint8_t *csum;		/* TCP checksum field, network order */
+	uint32_t seq;
+	uint16_t len;
+	bool fin;
+};
+
+struct tg_stream_held {
+	void *pkt;
+	uint8_t *payload;
+	uint8_t *csum;
+	uint64_t off;
+	uint16_t len;
+	bool fin;
+	uint32_t next;
+};
+
+struct tg_stream_mem {
+	uint8_t *rings;
+	uint32_t ring_size;	/* power of two */
+	uint32_t nb_rings;
+	uint32_t *ring_free;	/* stack of free ring indices */
+	uint32_t nb_ring_free;
+	struct tg_stream_held *held;
+	uint32_t nb_held;
+	uint32_t held_free;	/* free list head */
+	uint32_t nb_held_free;
+	uint64_t cnt[TG_STREAM_CNT_MAX];
+};
+
+struct tg_stream {
+	uint32_t isn1;		/* sequence number of offset 0 */
+	uint32_t ring;		/* index in mem, or TG_STREAM_NONE */
+	uint64_t base;
+	uint64_t released;
+	uint64_t inspected;
+	uint64_t contiguous;
+	uint64_t wnd_end;	/* receiver's right window edge */
+	uint64_t fin_off;	/* offset of the FIN, UINT64_MAX until seen */
+	uint64_t ooo_start[TG_STREAM_OOO_MAX];
+	uint64_t ooo_end[TG_STREAM_OOO_MAX];
+	uint32_t held_head, held_tail;
+	uint16_t nb_held;
+	uint8_t nb_ooo;
+	bool fin_released;
+};
+
+/*
+ * The consumer of a direction. data() gets new in-order bytes, each once,
+ * starting at offset off, and may edit them in place (they are the ring;
+ * edits reach the receiver). It returns the new inspected mark, clamped to
+ * [s->inspected, off + len]: returning less is "need more" or "hold" (the
+ * bytes stay held until a later data() call or tg_stream_set_inspected()
+ * moves the mark). A ring wrap splits one delivery into two calls. With no
+ * consumer every byte counts as inspected on arrival.
+ */
+struct tg_stream_consumer {
+	uint64_t (*data)(void *ctx, struct tg_stream *s, uint8_t *bytes, uint64_t off,
+			 uint32_t len);
+	void *ctx;
+};
+
+enum tg_stream_verdict {
+	TG_STREAM_FORWARD,	/* send the packet now (its bytes may have been rewritten) */
+	TG_STREAM_HOLD,		/* the engine keeps it; it comes back from tg_stream_release() */
+	TG_STREAM_DROP,		/* free it; the reason was counted */
+	TG_STREAM_EXCEPTION,	/* a memcap was hit: apply the exception policy */
+};
+
+/* Allocates the pools of one worker: nb_rings rings of ring_size bytes, nb_held slots. */
+int tg_stream_mem_init(struct tg_stream_mem *m, uint32_t nb_rings, uint32_t ring_size,
+		       uint32_t nb_held);
+void tg_stream_mem_free(struct tg_stream_mem *m);
+
+/* Starts a direction whose first data byte has sequence number isn1 (ISN + 1). */
+void tg_stream_init(struct tg_stream *s, uint32_t isn1);
+
+/* The 64-bit offset of a sequence number, unwrapped around the in-order edge. */
+int64_t tg_stream_offset(const struct tg_stream *s, uint32_t seq);
+
+/*
+ * Takes one segment with payload or FIN. On TG_STREAM_HOLD the engine owns
+ * seg->pkt until tg_stream_release() or tg_stream_drop_all() hands it back.
+ * New in-order bytes are given to the consumer before this returns.
+ */
+enum tg_stream_verdict tg_stream_segment(struct tg_stream_mem *m, struct tg_stream *s,
+					 const struct tg_stream_seg *seg,
+					 const struct tg_stream_consumer *c);
+
+/*
+ * Moves the inspected mark (an asynchronous verdict). The mark never goes
+ * back and never passes contiguous.
+ */
+void tg_stream_set_inspected(struct tg_stream *s, uint64_t mark);
+
+/*
+ * Pops up to max held segments that may now leave, in sequence order, each
+ * rewritten from the ring. Returns how many packets it wrote to pkts.
+ */
+unsigned int tg_stream_release(struct tg_stream_mem *m, struct tg_stream *s, void **pkts,
+			       unsigned int max);
+
+/*
+ * The receiver's ACK and window (in bytes, after scaling) for this
+ * direction. Returns 0, or -1 when the ACK covers bytes never released,
+ * which the caller drops.
+ */
+int tg_stream_ack(struct tg_stream_mem *m, struct tg_stream *s, uint32_t ack, uint64_t window);
+
+/* Ends a direction: hands back every held packet (for the caller to free) and the ring. */
+unsigned int tg_stream_drop_all(struct tg_stream_mem *m, struct tg_stream *s, void **pkts,
+				unsigned int max);
+
+/* True while the direction holds packets or out-of-order data. */
+static inline bool
+tg_stream_busy(const struct tg_stream *s)
+{
+	return s->nb_held != 0 || s->nb_ooo != 0;
+}
+
+#endif /* TG_STREAM_H */

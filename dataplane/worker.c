@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * worker.c — the worker loop. See worker.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "craft.h"
+#include "worker.h"
+
+const char *const tg_gw_counter_names[TG_GW_CNT_MAX] = {
+#define NAME(e, n, d) [TG_GW_CNT_##e] = n,
+	TG_GW_COUNTERS(NAME)
+#undef NAME
+};
+
+#define GW(w, c) ((w)->cnt.gw[TG_GW_CNT_##c]++)
+
+/* A full tx queue usually drains within a few polls; past that, drop. */
+#define TX_RETRIES 4
+
+static volatile bool stopping;
+
+void
+tg_worker_stop(void)
+{
+	stopping = true;
+}
+
+bool
+tg_worker_stopping(void)
+{
+	return stopping;
+}
+
+int
+tg_worker_init(struct tg_worker *w, const struct tg_services *services,
+	       const struct tg_flow_params *fp, struct rte_mempool *pool)
+{
+	const uint32_t timeouts[TG_FLOW_NB_CLASSES] = {
+		[TG_FLOW_EMBRYONIC] = fp->timeout_syn,
+		[TG_FLOW_ESTABLISHED] = fp->timeout_established,
+		[TG_FLOW_CLOSING] = fp->timeout_closing,
+		[TG_FLOW_CLOSED] = fp->timeout_closed,
+	};
+	char name[32];
+	int rc;
+
+	w->services = services;
+	w->pool = pool;
+	if (services == NULL || services->nb == 0)
+		return 0;
+	snprintf(name, sizeof(name), "tg_flows_%u", w->id);
+	rc = tg_flow_table_init(&w->flows, name, fp->max_flows, timeouts,
+				(int)rte_lcore_to_socket_id(w->lcore));
+	if (rc < 0)
+		goto err_flows;
+	rc = tg_stream_mem_init(&w->smem, fp->nb_rings, fp->ring_size, fp->held_segments);
+	if (rc < 0)
+		goto err_stream;
+	w->tcp.mem = &w->smem;
+	w->tcp.consumer[0] = NULL;
+	w->tcp.consumer[1] = NULL;
+	w->tracking = true;
+	return 0;
+
+err_stream:
+	tg_flow_table_free(&w->flows);
+err_flows:
+	return rc;
+}
+
+/* Frees every packet a flow holds, in both directions. */
+static void
+release_flow(void *arg, struct tg_flow *f)
+{
+	struct tg_worker *w = arg;
+	void *pkts[TG_STREAM_HELD_MAX];
+	unsigned int d, n, i;
+
+	for (d = 0; d < 2; d++) {
+		if (!f->side[d].syn)
+			continue;
+		do {
+			n = tg_stream_drop_all(&w->smem, &f->stream[d], pkts, RTE_DIM(pkts));
+			for (i = 0; i < n; i++)
+				rte_pktmbuf_free(pkts[i]);
+		} while (n == RTE_DIM(pkts));
+	}
+}
+
+void
+tg_worker_fini(struct tg_worker *w)
+{
+	uint32_t i;
+
+	if (!w->tracking)
+		return;
+	for (i = 0; i < w->flows.max_flows; i++)
+		if (w->flows.flows[i].in_use)
+			release_flow(w, &w->flows.flows[i]);
+	tg_stream_mem_free(&w->smem);
+	tg_flow_table_free(&w->flows);
+	w->tracking = false;
+}
+
+static void
+tx_flush(struct tg_worker *w, uint16_t port)
+{
+	struct tg_txbuf *b = &w->tx[port];
+	struct tg_port_counters *c = &w->cnt.port[port];
+	uint16_t sent = 0, i;
+	int tries = 0;
+
+	if (b->n == 0)
+		return;
+	do
+		sent += rte_eth_tx_burst(port, b->queue, b->pkts + sent, b->n - sent);
+	while (sent < b->n && ++tries < TX_RETRIES);
+	for (i = 0; i < sent; i++)
+		c->tx_bytes += b->pkts[i]->pkt_len;
+	c->tx_pkts += sent;
+	if (unlikely(sent < b->n)) {
+		for (i = sent; i < b->n; i++)
+			rte_pktmbuf_free(b->pkts[i]);
+		c->tx_drop += b->n - sent;
+	}
+	b->n = 0;
+}
+
+static inline void
+tx(struct tg_worker *w, uint16_t port, uint16_t queue, struct rte_mbuf *m)
+{
+	struct tg_txbuf *b = &w->tx[port];
+
+	b->queue = queue;
+	b->pkts[b->n++] = m;
+	if (b->n == TG_TXBUF)
+		tx_flush(w, port);
+}
+
+static void
+send_rst(struct tg_worker *w, const struct tg_worker_rxq *q, const uint8_t *frame,
+	 const struct tg_pkt *p, bool back, uint32_t seq, bool ack_valid, uint32_t ack)
+{
+	struct rte_mbuf *m = tg_craft_rst(w->pool, frame, p, back, seq, ack_valid, ack);
+
+	if (m == NULL) {
+		GW(w, ALLOC_FAIL);
+		return;
+	}
+	GW(w, RST_SENT);
+	if (back)
+		tx(w, q->port, q->queue, m);
+	else
+		tx(w, q->peer, q->peer_queue, m);
+}
+
+/*
+ * A segment of a protected service with no session: the session's identity
+ * can never be established, so both ends are told to give up (RFC 9293
+ * 3.10.7.1 values: the sender gets its own ACK as our SEQ).
+ */
+static void
+refuse_midstream(struct tg_worker *w, const struct tg_worker_rxq *q, const uint8_t *frame,
+		 const struct tg_pkt *p)
+{
+	uint32_t seg_len = p->payload_len + !!(p->tcp_flags & TG_TCP_SYN) +
+			   !!(p->tcp_flags & TG_TCP_FIN);
+
+	GW(w, MIDSTREAM);
+	if (p->tcp_flags & TG_TCP_RST)
+		return;
+	send_rst(w, q, frame, p, false, p->tcp_seq, false, 0);
+	if (p->tcp_flags & TG_TCP_ACK)
+		send_rst(w, q, frame, p, true, p->tcp_ack, true, p->tcp_seq + seg_len);
+	else
+		send_rst(w, q, frame, p, true, 0, true, p->tcp_seq + seg_len);
+}
+
+/*
+ * Exception policy drop-flow: RST to both ends at the point each receiver
+ * has reached (what the gateway released to it), then forget the session.
+ */
+static void
+reset_flow(struct tg_worker *w, const struct tg_worker_rxq *q, uint32_t idx, int dir,
+	   const uint8_t *frame, const struct tg_pkt *p)
+{
+	struct tg_flow *f = &w->flows.flows[idx];
+	const struct tg_stream *me = &f->stream[dir], *other = &f->stream[!dir];
+	uint32_t my_seq = me->isn1 + (uint32_t)me->released;
+	uint32_t other_seq = other->isn1 + (uint32_t)other->released;
+
+	send_rst(w, q, frame, p, false, my_seq, false, 0);
+	send_rst(w, q, frame, p, true, other_seq, true, my_seq);
+	tg_flow_delete(&w->flows, idx, release_flow, w);
+}
+
+static void
+service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, uint8_t *frame,
+	const struct tg_pkt *p, uint16_t svc, bool to_server, uint64_t now)
+{
+	void *out[TG_BURST];
+	struct tg_flow_key key;
+	struct tg_flow *f;
+	bool reversed, syn = (p->tcp_flags & (TG_TCP_SYN | TG_TCP_ACK)) == TG_TCP_SYN;
+	uint32_t idx;
+	unsigned int n, i;
+	int dir = to_server ? 0 : 1;
+
+	GW(w, SERVICE);
+	tg_flow_key_make(&key, frame, p, &reversed);
+	idx = tg_flow_lookup(&w->flows, &key);
+	/* a new SYN on a closed session's 4-tuple starts a new session (port reuse) */
+	if (idx != TG_FLOW_NONE && syn && to_server && w->flows.flows[idx].state == TG_TCP_CLOSED) {
+		tg_flow_delete(&w->flows, idx, release_flow, w);
+		idx = TG_FLOW_NONE;
+	}
+	if (idx == TG_FLOW_NONE) {
+		if (!syn || !to_server) {
+			refuse_midstream(w, q, frame, p);
+			goto drop;
+		}
+		idx = tg_flow_create(&w->flows, &key, now, release_flow, w);
+		if (idx == TG_FLOW_NONE) {
+			GW(w, NEW_REFUSED);
+			goto drop;
+		}
+		w->flows.flows[idx].service = svc;
+	}
+	f = &w->flows.flows[idx];
+
+	switch (tg_tcp_packet(&w->tcp, f, dir, frame, p, m)) {
+	case TG_TCP_FORWARD:
+		tx(w, q->peer, q->peer_queue, m);
+		break;
+	case TG_TCP_HOLD:
+		break;
+	case TG_TCP_DROP:
+		rte_pktmbuf_free(m);
+		break;
+	case TG_TCP_CLOSE:
+		tx(w, q->peer, q->peer_queue, m);
+		release_flow(w, f);
+		break;
+	case TG_TCP_EXCEPTION:
+		rte_pktmbuf_free(m);
+		if (w->services->svc[f->service].exception_policy == TG_EXC_DROP_PACKET) {
+			GW(w, EXC_DROP_PACKET);
+		} else {
+			GW(w, EXC_DROP_FLOW);
+			reset_flow(w, q, idx, dir, frame, p);
+			return;
+		}
+		break;
+	}
+
+	do {
+		n = tg_stream_release(&w->smem, &f->stream[dir], out, RTE_DIM(out));
+		for (i = 0; i < n; i++)
+			tx(w, q->peer, q->peer_queue, out[i]);
+	} while (n == RTE_DIM(out));
+	tg_flow_touch(&w->flows, idx, tg_tcp_class(f), now);
+	return;
+drop:
+	rte_pktmbuf_free(m);
+}
+
+/* Could this frame concern a protected address at all? */
+static bool
+protected(const struct tg_worker *w, const uint8_t *frame, const struct tg_pkt *p, bool outside)
+{
+	struct tg_pkt q = *p;
+	uint16_t svc;
+	bool ts;
+
+	/* classify on addresses alone: no L4 */
+	q.flags &= (uint8_t)~TG_PKT_F_L4;
+	q.flags |= TG_PKT_F_FRAG;
+	return tg_service_classify(w->services, frame, &q, outside, &svc, &ts) != TG_CLASS_BRIDGE ||
+	       tg_service_classify(w->services, frame, &q, !outside, &svc, &ts) != TG_CLASS_BRIDGE;
+}
+
+static inline void
+handle(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, uint64_t now)
+{
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	enum tg_pkt_err err;
+	struct tg_pkt p;
+	uint16_t svc;
+	bool to_server;
+
+	if (unlikely(m->nb_segs > 1))
+		w->cnt.nonlinear++;
+	err = tg_pkt_parse(frame, m->data_len, &p);
+	w->cnt.parse[err]++;
+	if (err == TG_PKT_OK) {
+		if (p.ip_ver == 0)
+			w->cnt.non_ip++;
+		else if (p.flags & TG_PKT_F_FRAG)
+			w->cnt.frag++;
+	}
+	if (!w->tracking)
+		goto bridge;
+
+	if (unlikely(err != TG_PKT_OK)) {
+		if (p.ip_ver && protected(w, frame, &p, q->outside)) {
+			GW(w, MALFORMED_PROTECTED);
+			rte_pktmbuf_free(m);
+			return;
+		}
+		goto bridge;
+	}
+	switch (tg_service_classify(w->services, frame, &p, q->outside, &svc, &to_server)) {
+	case TG_CLASS_SERVICE:
+		service(w, q, m, frame, &p, svc, to_server, now);
+		return;
+	case TG_CLASS_DENY:
+		GW(w, DENIED);
+		rte_pktmbuf_free(m);
+		return;
+	case TG_CLASS_FRAG:
+		GW(w, FRAG_PROTECTED);
+		rte_pktmbuf_free(m);
+		return;
+	case TG_CLASS_BRIDGE:
+		break;
+	}
+bridge:
+	GW(w, BRIDGED);
+	tx(w, q->peer, q->peer_queue, m);
+}
+
+void
+tg_worker_forward(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf **pkts,
+		  uint16_t n)
+{
+	struct tg_port_counters *rx = &w->cnt.port[q->port];
+	uint64_t now = w->tracking ? rte_rdtsc() : 0;
+	uint16_t i, p;
+
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		rx->rx_bytes += pkts[i]->pkt_len;
+		handle(w, q, pkts[i], now);
+	}
+	rx->rx_pkts += n;
+	for (p = 0; p < TG_MAX_PORTS; p++)
+		if (w->tx[p].n)
+			tx_flush(w, p);
+}
+
+void
+tg_worker_expire(struct tg_worker *w, uint64_t now)
+{
+	if (w->tracking)
+		tg_flow_expire(&w->flows, now, TG_WORKER_EXPIRE_BUDGET, release_flow, w);
+}
+
+static void
+idle_sleep(struct tg_worker *w, uint32_t us)
+{
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
+
+	nanosleep(&ts, NULL);
+	w->cnt.sleeps++;
+	w->cnt.sleep_us += us;
+}
+
+int
+tg_worker_run(void *arg)
+{
+	struct tg_worker *w = arg;
+	struct rte_mbuf *pkts[TG_BURST];
+	uint32_t sleep_us = 0, empty = 0;
+	uint64_t next_tick = 0;
+
+	/*
+	 * The default 50 us timer slack would turn every short back-off sleep
+	 * into a long one; the loop asks for what it means.
+	 */
+	if (w->idle_sleep_max_us)
+		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+	if (w->tick)
+		next_tick = rte_rdtsc() + w->tick_cycles;
+
+	while (!stopping) {
+		uint32_t got = 0;
+		uint16_t i, n;
+
+		for (i = 0; i < w->nb_rxq; i++) {
+			const struct tg_worker_rxq *q = &w->rxq[i];
+
+			n = rte_eth_rx_burst(q->port, q->queue, pkts, TG_BURST);
+			if (n == 0)
+				continue;
+			got += n;
+			tg_worker_forward(w, q, pkts, n);
+		}
+		w->cnt.polls++;
+		if (w->tracking)
+			tg_worker_expire(w, rte_rdtsc());
+
+		if (got) {
+			empty = 0;
+			sleep_us = 0;
+		} else {
+			w->cnt.idle_polls++;
+			if (w->idle_sleep_max_us && ++empty >= TG_WORKER_IDLE_POLLS) {
+				sleep_us = sleep_us ? RTE_MIN(sleep_us * 2, w->idle_sleep_max_us) : 1;
+				idle_sleep(w, sleep_us);
+			}
+		}
+
+		if (w->tick && (got == 0 || (w->cnt.polls & 1023) == 0) && rte_rdtsc() >= next_tick) {
+			w->tick(w->tick_arg);
+			next_tick = rte_rdtsc() + w->tick_cycles;
+		}
+	}
+	return 0;
+}
+
+static void
+load_words(uint64_t *dst, const uint64_t *src, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+void
+tg_worker_counters_read(const struct tg_worker *w, struct tg_worker_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	load_words((uint64_t *)out->port, (const uint64_t *)w->cnt.port,
+		   sizeof(out->port) / (sizeof(uint64_t)));
+	load_words(out->parse, w->cnt.parse, TG_PKT_ERR_MAX);
+	out->non_ip = __atomic_load_n(&w->cnt.non_ip, __ATOMIC_RELAXED);
+	out->frag = __atomic_load_n(&w->cnt.frag, __ATOMIC_RELAXED);
+	out->nonlinear = __atomic_load_n(&w->cnt.nonlinear, __ATOMIC_RELAXED);
+	out->polls = __atomic_load_n(&w->cnt.polls, __ATOMIC_RELAXED);
+	out->idle_polls = __atomic_load_n(&w->cnt.idle_polls, __ATOMIC_RELAXED);
+	out->sleeps = __atomic_load_n(&w->cnt.sleeps, __ATOMIC_RELAXED);
+	out->sleep_us = __atomic_load_n(&w->cnt.sleep_us, __ATOMIC_RELAXED);
+	load_words(out->gw, w->cnt.gw, TG_GW_CNT_MAX);
+	if (!w->tracking)
+		return;
+	load_words(out->flow, w->flows.cnt, TG_FLOW_CNT_MAX);
+	load_words(out->tcp, w->tcp.cnt, TG_TCP_CNT_MAX);
+	load_words(out->stream, w->smem.cnt, TG_STREAM_CNT_MAX);
+	out->flows_active = __atomic_load_n(&w->flows.nb_flows, __ATOMIC_RELAXED);
+	out->segs_held = w->smem.nb_held - __atomic_load_n(&w->smem.nb_held_free, __ATOMIC_RELAXED);
+	out->rings_used = w->smem.nb_rings - __atomic_load_n(&w->smem.nb_ring_free, __ATOMIC_RELAXED);
+}
+
+void
+tg_worker_counters_add(struct tg_worker_counters *dst, const struct tg_worker_counters *src)
+{
+	const uint64_t *s = (const uint64_t *)src;
+	uint64_t *d = (uint64_t *)dst;
+	size_t i;
+
+	for (i = 0; i < sizeof(*dst) / sizeof(uint64_t); i++)
+		d[i] += s[i];
+}

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * worker.h — the run-to-completion loop of a worker lcore.
+ *
+ * A worker owns a fixed set of (port, rx queue) pairs and, for each, the tx
+ * queue of the same index on the peer port, so no two workers ever share a
+ * queue and nothing on this path takes a lock. Per burst: rx, parse L2-L4,
+ * classify against the protected services, then either bridge the frame
+ * untouched, refuse it (counted), or run it through the worker's flow
+ * table, TCP tracking and inline reassembly, which may hold it and release
+ * it later. Frames leave through per-port tx buffers flushed once per
+ * burst; what a tx queue does not take is freed and counted, never retried
+ * forever.
+ *
+ * Everything a worker uses is its own and allocated at start: flow table,
+ * reassembly rings and held-segment slots. The services table is read-only
+ * for now (the slowpath will publish new generations).
+ *
+ * Idle back-off: with idle_sleep_max_us set, a worker that has seen no
+ * packet for TG_WORKER_IDLE_POLLS consecutive polls sleeps, doubling the
+ * sleep from 1 us up to the maximum, and returns to busy polling on the
+ * first packet (the adaptive mode of OVS-DPDK's pmd-sleep-max and VPP).
+ * The cost is up to idle_sleep_max_us of added latency on the first packet
+ * after a quiet period; the gain is a core given back to the host, which
+ * matters when clients and servers share the machine.
+ *
+ * Counters are written only by their worker and read by the control thread
+ * with relaxed loads; a reader may see a value one burst old.
+ */
+#ifndef TG_WORKER_H
+#define TG_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include "config.h"
+#include "flow.h"
+#include "pkt.h"
+#include "service.h"
+#include "stream.h"
+#include "tcp.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+
+#define TG_MAX_PORTS 16
+#define TG_BURST 32
+#define TG_TXBUF 64
+#define TG_WORKER_IDLE_POLLS 256
+/* flows examined for expiry per loop: bounded work, never a sweep */
+#define TG_WORKER_EXPIRE_BUDGET 64
+
+#define TG_GW_COUNTERS(X) \
+	X(BRIDGED, "bridged", "frames outside the protected space, bridged") \
+	X(SERVICE, "service", "frames of protected services") \
+	X(DENIED, "denied", "frames refused by a subnet policy") \
+	X(FRAG_PROTECTED, "frag_protected", "fragments towards a protected address") \
+	X(MALFORMED_PROTECTED, "malformed_protected", "malformed frames of protected addresses") \
+	X(MIDSTREAM, "midstream", "service segments with no session, refused with RST") \
+	X(NEW_REFUSED, "new_refused", "new sessions refused: flow table full") \
+	X(EXC_DROP_FLOW, "exc_drop_flow", "exception policy: sessions reset") \
+	X(EXC_DROP_PACKET, "exc_drop_packet", "exception policy: segments dropped") \
+	X(RST_SENT, "rst_sent", "RSTs sent by the gateway") \
+	X(ALLOC_FAIL, "alloc_fail", "mbuf allocation failures (pool pressure)")
+
+enum tg_gw_counter {
+#define TG_GW_CNT_ENUM(e, n, d) TG_GW_CNT_##e,
+	TG_GW_COUNTERS(TG_GW_CNT_ENUM)
+#undef TG_GW_CNT_ENUM
+	TG_GW_CNT_MAX
+};
+
+extern const char *const tg_gw_counter_names[TG_GW_CNT_MAX];
+
+struct tg_port_counters {
+	uint64_t rx_pkts;
+	uint64_t rx_bytes;
+	uint64_t tx_pkts;
+	uint64_t tx_bytes;
+	uint64_t tx_drop;	/* not taken by the tx queue, freed */
+};
+
+/* A snapshot; every field is a uint64_t so snapshots add up word by word. */
+struct tg_worker_counters {
+	struct tg_port_counters port[TG_MAX_PORTS];	/* rx by rx port, tx by tx port */
+	uint64_t parse[TG_PKT_ERR_MAX];			/* [TG_PKT_OK] = parsed */
+	uint64_t non_ip;
+	uint64_t frag;
+	uint64_t nonlinear;	/* multi-segment mbufs: first segment parsed */
+	uint64_t polls;
+	uint64_t idle_polls;
+	uint64_t sleeps;
+	uint64_t sleep_us;
+	uint64_t gw[TG_GW_CNT_MAX];
+	uint64_t flow[TG_FLOW_CNT_MAX];
+	uint64_t tcp[TG_TCP_CNT_MAX];
+	uint64_t stream[TG_STREAM_CNT_MAX];
+	/* gauges */
+	uint64_t flows_active;
+	uint64_t segs_held;
+	uint64_t rings_used;
+};
+
+struct tg_worker_rxq {
+	uint16_t port;
+	uint16_t queue;
+	uint16_t peer;		/* tx port */
+	uint16_t peer_queue;
+	bool outside;		/* port faces the clients */
+};
+
+struct tg_txbuf {
+	uint16_t queue;
+	uint16_t n;
+	struct rte_mbuf *pkts[TG_TXBUF];
+};
+
+/* Called from the loop of a worker about every tick_cycles TSC cycles. */
+typedef void (*tg_worker_tick_fn)(void *arg);
+
+struct tg_worker {
+	unsigned int id;
+	unsigned int lcore;
+	uint16_t nb_rxq;
+	struct tg_worker_rxq rxq[TG_MAX_PORTS];
+	uint32_t idle_sleep_max_us;	/* 0: busy polling */
+	tg_worker_tick_fn tick;		/* optional, see tg_worker_run() */
+	void *tick_arg;
+	uint64_t tick_cycles;
+
+	const struct tg_services *services;
+	struct rte_mempool *pool;	/* for frames the gateway sends itself */
+	bool tracking;			/* services configured: flow table allocated */
+	struct tg_flow_table flows;
+	struct tg_stream_mem smem;
+	struct tg_stream_consumer consumers[2];
+	struct tg_tcp_ctx tcp;
+	struct tg_txbuf tx[TG_MAX_PORTS];
+
+	struct {
+		struct tg_port_counters port[TG_MAX_PORTS];
+		uint64_t parse[TG_PKT_ERR_MAX];
+		uint64_t non_ip, frag, nonlinear, polls, idle_polls, sleeps, sleep_us;
+		uint64_t gw[TG_GW_CNT_MAX];
+	} cnt __rte_cache_aligned;
+};
+
+/*
+ * Allocates the worker's flow table and reassembly memory when services are
+ * configured (the table is named after the worker id). Returns 0 or -errno.
+ */
+int tg_worker_init(struct tg_worker *w, const struct tg_services *services,
+		   const struct tg_flow_params *fp, struct rte_mempool *pool);
+void tg_worker_fini(struct tg_worker *w);
+
+/*
+ * The loop, until tg_worker_stop() is called. Runs tick (if set) about every
+ * tick_cycles: the dataplane uses it when the main lcore is the only one and
+ * must both forward and report. Returns 0; its signature fits
+ * rte_eal_remote_launch().
+ */
+int tg_worker_run(void *worker);
+
+/* Asks every worker loop to return; safe from a signal handler. */
+void tg_worker_stop(void);
+bool tg_worker_stopping(void);
+
+/* Relaxed snapshot of a worker's counters into caller-owned storage. */
+void tg_worker_counters_read(const struct tg_worker *w, struct tg_worker_counters *out);
+
+/* Adds src into dst, field by field. */
+void tg_worker_counters_add(struct tg_worker_counters *dst, const struct tg_worker_counters *src);
+
+/*
+ * Handles one received burst as the loop does, then flushes the tx
+ * buffers. Exposed for the benchmark harness, which drives it without an
+ * rx poll.
+ */
+void tg_worker_forward(struct tg_worker *w, const struct tg_worker_rxq *q,
+		       struct rte_mbuf **pkts, uint16_t n);
+
+/* Expires idle flows, bounded work; the loop calls it once per poll. */
+void tg_worker_expire(struct tg_worker *w, uint64_t now);
+
+#endif /* TG_WORKER_H */
