@@ -79,6 +79,7 @@ print_counters(FILE *out)
 		tg_worker_counters_add(&sum, &c);
 	}
 	fprintf(out, "uptime %.1f s\n", secs);
+	fprintf(out, "mbufs: pool=%u free=%u\n", dp.pool->size, rte_mempool_avail_count(dp.pool));
 	for (i = 0; i < dp.nb_pairs; i++) {
 		uint16_t ports[2] = { dp.pairs[i].out, dp.pairs[i].in };
 

@@ -235,11 +235,11 @@ check_hold_caps(struct tg_stream_mem *m, const struct tg_stream *s)
 {
 	if (s->nb_held >= TG_STREAM_HELD_MAX) {
 		CNT(m, DROP_HELD_FLOW);
-		return TG_STREAM_DROP;
+		return TG_STREAM_EXCEPTION;
 	}
 	if (m->nb_held_free == 0) {
 		CNT(m, DROP_HELD_POOL);
-		return TG_STREAM_DROP;
+		return TG_STREAM_EXCEPTION;
 	}
 	return TG_STREAM_HOLD;
 }
@@ -385,7 +385,7 @@ tg_stream_segment(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_
 		contig = en[0];
 	if (n - (contig != s->contiguous) > TG_STREAM_OOO_MAX) {
 		CNT(m, DROP_OOO_RANGES);
-		return TG_STREAM_DROP;
+		return TG_STREAM_EXCEPTION;
 	}
 	if ((v = check_hold_caps(m, s)) != TG_STREAM_HOLD)
 		return v;

@@ -34,12 +34,19 @@
  *
  * Mbufs: held segments keep their mbuf (no copy on the fast path) but are
  * capped per direction (TG_STREAM_HELD_MAX) and per worker (the slot pool),
- * so a stalled consumer cannot starve rx of mbufs: past a cap the segment is
- * refused and counted, and the sender retransmits it.
+ * and the mbuf pool is sized with the per-worker cap on top of every rx and
+ * tx descriptor, so a stalled consumer cannot starve rx of mbufs. Copying
+ * held payload into the ring and freeing the mbuf would cap mbufs lower but
+ * costs a copy of every byte and a rebuilt frame on release; holding costs
+ * none, and the ring already has the bytes for rewriting.
+ *
+ * Caps: a direction over its held-segment or out-of-order-range cap, or a
+ * worker out of held slots or rings, returns TG_STREAM_EXCEPTION and the
+ * service's exception policy decides (reset the session, or drop the
+ * segment so the sender retransmits it). Each cap has its own counter.
  *
  * Caveats:
- * - At most TG_STREAM_OOO_MAX separate out-of-order ranges; a segment that
- *   would open one more is dropped (the sender retransmits it).
+ * - At most TG_STREAM_OOO_MAX separate out-of-order ranges per direction.
  * - Bytes below base are not checked: the receiver has ACKed past them and
  *   discards them (RFC 9293 3.10.7.4).
  */
