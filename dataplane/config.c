@@ -74,7 +74,7 @@ parse_uint(const char *s, unsigned long max, unsigned long *out)
 	char *end;
 	unsigned long v;
 
-	if (*s == '\0' || *s == '-' || *s == '+')
+	if (*s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
 	v = strtoul(s, &end, 10);
@@ -221,7 +221,7 @@ json_service(struct tg_service *s, json_t *o, const char *path, size_t idx, FILE
 	char where[320];
 	const char *key;
 	json_t *v;
-	unsigned long n;
+	unsigned long n = 0;
 	int rc = 0;
 
 	snprintf(where, sizeof(where), "%s: services[%zu]", path, idx);
@@ -403,7 +403,7 @@ tg_config_load_file(struct tg_dp_config *cfg, const char *path, FILE *err)
 	json_error_t jerr;
 	json_t *root, *v;
 	const char *key;
-	unsigned long n;
+	unsigned long n = 0;
 	int rc = 0;
 
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
@@ -446,19 +446,22 @@ out:
 	return rc;
 }
 
-/* --config is applied before every other option, wherever it appears. */
+/*
+ * --config is applied before every other option, wherever it appears: a
+ * first getopt pass (which also takes its abbreviations, --conf) finds it.
+ * optind = 0 makes glibc start afresh, inside option clusters too.
+ */
 static const char *
 find_config_arg(int argc, char **argv)
 {
 	const char *path = NULL;
-	int i;
+	int opt;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			path = argv[++i];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			path = argv[i] + 9;
-	}
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1)
+		if (opt == OPT_CONFIG)
+			path = optarg;
 	return path;
 }
 
@@ -478,7 +481,7 @@ tg_config_parse_args(struct tg_dp_config *cfg, int argc, char **argv, FILE *err)
 		memcpy(cfg->config_path, path, strlen(path) + 1);
 	}
 
-	optind = 1;
+	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
 		switch (opt) {
@@ -505,7 +508,14 @@ tg_config_parse_args(struct tg_dp_config *cfg, int argc, char **argv, FILE *err)
 			fprintf(err, "%s: option needs a value\n", argv[optind - 1]);
 			return -EINVAL;
 		default:
-			fprintf(err, "unknown option '%s' (see --help)\n", argv[optind - 1]);
+			/*
+			 * optopt is the character of an unknown short option, or
+			 * a long option's value (>= 256) when it was misused.
+			 */
+			if (optopt > 0 && optopt < 256)
+				fprintf(err, "unknown option '-%c' (see --help)\n", optopt);
+			else
+				fprintf(err, "unknown option '%s' (see --help)\n", argv[optind - 1]);
 			return -EINVAL;
 		}
 	}

@@ -14,13 +14,40 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
-/* Ones-complement sum of len bytes, in network byte order words, added to sum. */
+/*
+ * Ones-complement sum of len bytes, as big-endian 16-bit words, added to
+ * sum. buf must start at an even offset of the checksummed data.
+ *
+ * Eight bytes at a time in native order with an end-around carry, folded
+ * and byte-swapped at the end: the ones-complement sum commutes with byte
+ * swapping (RFC 1071 2(B)), so this equals the word-by-word sum at about a
+ * quarter of the cost.
+ */
 static inline uint32_t
 tg_csum_partial(const void *buf, size_t len, uint32_t sum)
 {
 	const uint8_t *p = buf;
+	uint64_t acc = 0, v;
+	uint32_t folded;
 
+	while (len >= 8) {
+		memcpy(&v, p, 8);
+		acc += v;
+		acc += acc < v;
+		p += 8;
+		len -= 8;
+	}
+	acc = (acc & 0xffffffff) + (acc >> 32);
+	acc = (acc & 0xffffffff) + (acc >> 32);
+	folded = (uint32_t)((acc & 0xffff) + ((acc >> 16) & 0xffff) + (acc >> 32));
+	folded = (folded & 0xffff) + (folded >> 16);
+	folded = (folded & 0xffff) + (folded >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	folded = (uint32_t)(((folded & 0xff) << 8) | (folded >> 8));
+#endif
+	sum += folded;
 	while (len >= 2) {
 		sum += (uint32_t)p[0] << 8 | p[1];
 		p += 2;

@@ -53,7 +53,6 @@ enum tg_flow_class {
 /* One side of the TCP conversation, as the sender of its segments. */
 struct tg_tcp_side {
 	uint32_t isn;
-	uint32_t snd_nxt;	/* highest seq + len (+SYN/FIN) sent */
 	uint8_t wscale;		/* applied to this side's advertised windows */
 	uint8_t syn:1;		/* its SYN seen */
 	uint8_t syn_acked:1;	/* its SYN ACKed by the other side */

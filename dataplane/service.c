@@ -31,9 +31,9 @@ icmp_error(const struct tg_pkt *p)
 {
 	if (!(p->flags & TG_PKT_F_L4))
 		return false;
-	if (p->l4_proto == PROTO_ICMP)
+	if (p->ip_ver == 4 && p->l4_proto == PROTO_ICMP)
 		return p->icmp_type == 3 || p->icmp_type == 11 || p->icmp_type == 12;
-	if (p->l4_proto == PROTO_ICMPV6)
+	if (p->ip_ver == 6 && p->l4_proto == PROTO_ICMPV6)
 		return p->icmp_type >= 1 && p->icmp_type <= 4;
 	return false;
 }
@@ -42,8 +42,8 @@ icmp_error(const struct tg_pkt *p)
 static bool
 icmp6_nd(const struct tg_pkt *p)
 {
-	return p->l4_proto == PROTO_ICMPV6 && (p->flags & TG_PKT_F_L4) && p->icmp_type >= 133 &&
-	       p->icmp_type <= 137;
+	return p->ip_ver == 6 && p->l4_proto == PROTO_ICMPV6 && (p->flags & TG_PKT_F_L4) &&
+	       p->icmp_type >= 133 && p->icmp_type <= 137;
 }
 
 enum tg_class
@@ -51,7 +51,7 @@ tg_service_classify(const struct tg_services *t, const uint8_t *frame, const str
 		    bool from_outside, uint16_t *svc, bool *to_server)
 {
 	const uint8_t *ip = frame + p->l3_off, *addr;
-	int best = -1;
+	int best = -1, match = -1;
 	unsigned int i;
 	bool deny = false;
 
@@ -67,11 +67,12 @@ tg_service_classify(const struct tg_services *t, const uint8_t *frame, const str
 
 		if (s->family != p->ip_ver || !prefix_match(s, addr))
 			continue;
+		/* the most specific service prefix wins, whatever the order */
 		if (p->l4_proto == PROTO_TCP && (p->flags & TG_PKT_F_L4) &&
 		    (from_outside ? p->dport : p->sport) == s->port) {
-			*svc = (uint16_t)i;
-			*to_server = from_outside;
-			return TG_CLASS_SERVICE;
+			if (match < 0 || s->prefix_len > t->svc[match].prefix_len)
+				match = (int)i;
+			continue;
 		}
 		if (best < 0 || s->prefix_len > t->svc[best].prefix_len) {
 			best = (int)i;
@@ -80,6 +81,11 @@ tg_service_classify(const struct tg_services *t, const uint8_t *frame, const str
 			   s->subnet_policy == TG_SUBNET_DENY) {
 			deny = true;
 		}
+	}
+	if (match >= 0) {
+		*svc = (uint16_t)match;
+		*to_server = from_outside;
+		return TG_CLASS_SERVICE;
 	}
 	if (best < 0)
 		return TG_CLASS_BRIDGE;

@@ -6,7 +6,8 @@
  * service prefixes is the protected address space. A frame that arrives on
  * an outside port towards a protected address:
  *   - to a service's port: belongs to that service (flow tracking, reassembly,
- *     parsing for "postgres");
+ *     parsing for "postgres"); the most specific prefix wins when several
+ *     services share a port;
  *   - otherwise: the subnet policy of the most specific service prefix
  *     covering the address decides, and "deny" (the default) wins a tie.
  * A frame from the inside with a service's address and port as its source is

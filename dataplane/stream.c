@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "csum.h"
 #include "stream.h"
@@ -36,9 +37,17 @@ tg_stream_mem_init(struct tg_stream_mem *m, uint32_t nb_rings, uint32_t ring_siz
 	uint32_t i;
 
 	memset(m, 0, sizeof(*m));
-	if (ring_size == 0 || (ring_size & (ring_size - 1)) != 0 || nb_rings == 0 || nb_held == 0)
+	if (ring_size < 64 || (ring_size & (ring_size - 1)) != 0 || nb_rings == 0 || nb_held == 0)
 		return -EINVAL;
-	m->rings = malloc((size_t)nb_rings * ring_size);
+	/* each ring is followed by its presence bitmap, one bit per byte */
+	m->ring_stride = ring_size + ring_size / 8;
+	m->rings_bytes = (size_t)nb_rings * m->ring_stride;
+	/* zeroed (the bitmaps start clear) and committed now, so the fast path
+	 * never page-faults its way to a memcap */
+	m->rings = mmap(NULL, m->rings_bytes, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (m->rings == MAP_FAILED)
+		m->rings = NULL;
 	m->ring_free = malloc(sizeof(*m->ring_free) * nb_rings);
 	m->held = malloc(sizeof(*m->held) * nb_held);
 	if (m->rings == NULL || m->ring_free == NULL || m->held == NULL) {
@@ -61,7 +70,8 @@ tg_stream_mem_init(struct tg_stream_mem *m, uint32_t nb_rings, uint32_t ring_siz
 void
 tg_stream_mem_free(struct tg_stream_mem *m)
 {
-	free(m->rings);
+	if (m->rings)
+		munmap(m->rings, m->rings_bytes);
 	free(m->ring_free);
 	free(m->held);
 	memset(m, 0, sizeof(*m));
@@ -88,7 +98,79 @@ tg_stream_offset(const struct tg_stream *s, uint32_t seq)
 static inline uint8_t *
 ring_of(const struct tg_stream_mem *m, const struct tg_stream *s)
 {
-	return m->rings + (size_t)s->ring * m->ring_size;
+	return m->rings + (size_t)s->ring * m->ring_stride;
+}
+
+/*
+ * The presence bitmap of a ring: bit (off & mask) is set while the byte at
+ * off is stored past the in-order edge. Bits before contiguous are always
+ * clear, so a ring slot reused one lap later starts clear; and since every
+ * stored offset lies in [base, base + ring_size), no two live offsets share
+ * a bit.
+ */
+static inline uint64_t *
+bitmap_of(const struct tg_stream_mem *m, const struct tg_stream *s)
+{
+	return (uint64_t *)(ring_of(m, s) + m->ring_size);
+}
+
+/*
+ * One word's worth of [from, to): its index in the bitmap and the mask of
+ * the bits covered; returns how many bytes that is. A word never straddles
+ * the ring's end (the ring is a multiple of 64 bytes).
+ */
+static inline uint32_t
+bits_step(const struct tg_stream_mem *m, uint64_t from, uint64_t to, uint32_t *w,
+	  uint64_t *mask)
+{
+	uint32_t i = (uint32_t)(from & (m->ring_size - 1)), b = i & 63;
+	uint32_t n = (uint32_t)min64(64 - b, to - from);
+
+	*w = i >> 6;
+	*mask = (n == 64 ? ~0ULL : (1ULL << n) - 1) << b;
+	return n;
+}
+
+static void
+bits_set(const struct tg_stream_mem *m, uint64_t *bm, uint64_t from, uint64_t to)
+{
+	uint64_t mask;
+	uint32_t w;
+
+	while (from < to) {
+		from += bits_step(m, from, to, &w, &mask);
+		bm[w] |= mask;
+	}
+}
+
+static void
+bits_clear(const struct tg_stream_mem *m, uint64_t *bm, uint64_t from, uint64_t to)
+{
+	uint64_t mask;
+	uint32_t w;
+
+	while (from < to) {
+		from += bits_step(m, from, to, &w, &mask);
+		bm[w] &= ~mask;
+	}
+}
+
+/* The first offset in [from, to) whose bit is set (want) or clear (!want), else to. */
+static uint64_t
+bits_find(const struct tg_stream_mem *m, const uint64_t *bm, uint64_t from, uint64_t to,
+	  bool want)
+{
+	uint64_t mask, hit;
+	uint32_t w, n;
+
+	while (from < to) {
+		n = bits_step(m, from, to, &w, &mask);
+		hit = (want ? bm[w] : ~bm[w]) & mask;
+		if (hit)
+			return from - (from & 63) + (uint64_t)__builtin_ctzll(hit);
+		from += n;
+	}
+	return to;
 }
 
 static void
@@ -135,10 +217,15 @@ patch(struct tg_stream_mem *m, const struct tg_stream *s, uint8_t *payload, uint
 		return false;
 	j = (uint32_t)(from - pkt_off);
 	end = (uint32_t)(to - pkt_off);
-	/* cheap check first: retransmissions almost always carry the same bytes */
-	for (w = j; w < end; w++)
-		if (payload[w] != r[(pkt_off + w) & mask])
+	/* cheap check first: the bytes almost always agree (at most two ring pieces) */
+	for (w = j; w < end;) {
+		uint32_t at = (uint32_t)((pkt_off + w) & mask);
+		uint32_t n = (uint32_t)min64(end - w, m->ring_size - at);
+
+		if (memcmp(payload + w, r + at, n) != 0)
 			break;
+		w += n;
+	}
 	if (w == end)
 		return false;
 
@@ -163,7 +250,8 @@ patch(struct tg_stream_mem *m, const struct tg_stream *s, uint8_t *payload, uint
 static void
 maybe_free_ring(struct tg_stream_mem *m, struct tg_stream *s)
 {
-	if (s->ring == TG_STREAM_NONE || s->base != s->contiguous || s->nb_held || s->nb_ooo)
+	if (s->ring == TG_STREAM_NONE || s->base != s->contiguous || s->nb_held ||
+	    s->ooo_end > s->contiguous)
 		return;
 	m->ring_free[m->nb_ring_free++] = s->ring;
 	s->ring = TG_STREAM_NONE;
@@ -230,14 +318,24 @@ hold(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_stream_seg *s
 	CNT(m, HELD);
 }
 
+/*
+ * Room to hold one more segment? A segment that moves the in-order edge is
+ * what lets everything held behind it go, so caps must never refuse it
+ * while out-of-order data can still be pushed out of its way: out-of-order
+ * segments stop at TG_STREAM_HELD_MAX per direction and may not take the
+ * last eighth of the worker's slots; an in-order one may go to twice the
+ * cap and take any slot left.
+ */
 static enum tg_stream_verdict
-check_hold_caps(struct tg_stream_mem *m, const struct tg_stream *s)
+check_hold_caps(struct tg_stream_mem *m, const struct tg_stream *s, bool in_order)
 {
-	if (s->nb_held >= TG_STREAM_HELD_MAX) {
+	uint32_t reserve = in_order ? 0 : m->nb_held / 8;
+
+	if (s->nb_held >= (in_order ? 2 * TG_STREAM_HELD_MAX : TG_STREAM_HELD_MAX)) {
 		CNT(m, DROP_HELD_FLOW);
 		return TG_STREAM_EXCEPTION;
 	}
-	if (m->nb_held_free == 0) {
+	if (m->nb_held_free <= reserve) {
 		CNT(m, DROP_HELD_POOL);
 		return TG_STREAM_EXCEPTION;
 	}
@@ -261,57 +359,19 @@ pure_fin(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_stream_se
 		CNT(m, DROP_DUP_HELD);
 		return TG_STREAM_DROP;
 	}
-	if ((v = check_hold_caps(m, s)) != TG_STREAM_HOLD)
+	if ((v = check_hold_caps(m, s, off <= s->contiguous)) != TG_STREAM_HOLD)
 		return v;
 	hold(m, s, seg, off);
 	return TG_STREAM_HOLD;
-}
-
-/*
- * Merges [x, end) into the out-of-order ranges, into caller arrays. Returns
- * the resulting count, which may exceed TG_STREAM_OOO_MAX by one.
- */
-static unsigned int
-merge_ranges(const struct tg_stream *s, uint64_t x, uint64_t end, uint64_t *st, uint64_t *en)
-{
-	unsigned int i, n = 0;
-	bool placed = false;
-
-	for (i = 0; i <= s->nb_ooo; i++) {
-		uint64_t a, b;
-
-		if (!placed && (i == s->nb_ooo || x < s->ooo_start[i])) {
-			a = x;
-			b = end;
-			placed = true;
-			i--;
-		} else if (i < s->nb_ooo) {
-			a = s->ooo_start[i];
-			b = s->ooo_end[i];
-		} else {
-			break;
-		}
-		if (n && a <= en[n - 1])
-			en[n - 1] = max64(en[n - 1], b);
-		else {
-			st[n] = a;
-			en[n] = b;
-			n++;
-		}
-	}
-	return n;
 }
 
 enum tg_stream_verdict
 tg_stream_segment(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_stream_seg *seg,
 		  const struct tg_stream_consumer *c)
 {
-	uint64_t st[TG_STREAM_OOO_MAX + 1], en[TG_STREAM_OOO_MAX + 1];
-	uint64_t off, end, x, pos, contig;
+	uint64_t off, end, x, pos, contig, *bm;
 	int64_t o = tg_stream_offset(s, seg->seq);
 	enum tg_stream_verdict v;
-	unsigned int n, i;
-	bool new_bytes = false;
 
 	if (o < 0) {
 		/* before the ISN: nothing the receiver will take */
@@ -359,35 +419,15 @@ tg_stream_segment(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_
 		return TG_STREAM_DROP;
 	}
 
-	/* Some bytes lie past contiguous: which of them are new? */
+	/* Some bytes lie past contiguous: are any of them new? */
 	x = max64(off, s->contiguous);
-	pos = x;
-	for (i = 0; i < s->nb_ooo && pos < end; i++) {
-		if (s->ooo_end[i] <= pos)
-			continue;
-		if (s->ooo_start[i] >= end)
-			break;
-		if (s->ooo_start[i] > pos)
-			new_bytes = true;
-		pos = max64(pos, s->ooo_end[i]);
-	}
-	if (pos < end)
-		new_bytes = true;
-	if (!new_bytes) {
+	if (s->ring != TG_STREAM_NONE && s->ooo_end > x &&
+	    bits_find(m, bitmap_of(m, s), x, end, false) == end) {
 		CNT(m, RETRANS);
 		CNT(m, DROP_DUP_HELD);
 		return TG_STREAM_DROP;
 	}
-
-	n = merge_ranges(s, x, end, st, en);
-	contig = s->contiguous;
-	if (st[0] <= contig)
-		contig = en[0];
-	if (n - (contig != s->contiguous) > TG_STREAM_OOO_MAX) {
-		CNT(m, DROP_OOO_RANGES);
-		return TG_STREAM_EXCEPTION;
-	}
-	if ((v = check_hold_caps(m, s)) != TG_STREAM_HOLD)
+	if ((v = check_hold_caps(m, s, x == s->contiguous)) != TG_STREAM_HOLD)
 		return v;
 	if (s->ring == TG_STREAM_NONE) {
 		if (m->nb_ring_free == 0) {
@@ -396,32 +436,35 @@ tg_stream_segment(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_
 		}
 		s->ring = m->ring_free[--m->nb_ring_free];
 	}
-
-	/* store the gaps only: bytes seen first win */
-	pos = x;
-	for (i = 0; i < s->nb_ooo && pos < end; i++) {
-		if (s->ooo_end[i] <= pos)
-			continue;
-		if (s->ooo_start[i] >= end)
-			break;
-		if (s->ooo_start[i] > pos)
-			ring_write(m, s, pos, seg->payload + (pos - off), s->ooo_start[i] - pos);
-		pos = max64(pos, s->ooo_end[i]);
+	if (x == s->contiguous && s->ooo_end <= x) {
+		/* in order with nothing stored past the edge: no bitmap to touch */
+		ring_write(m, s, x, seg->payload + (x - off), end - x);
+		m->cnt[TG_STREAM_CNT_BYTES] += end - x;
+		contig = end;
+		goto stored;
 	}
-	if (pos < end)
-		ring_write(m, s, pos, seg->payload + (pos - off), end - pos);
-	m->cnt[TG_STREAM_CNT_BYTES] += end - x;
+	bm = bitmap_of(m, s);
 
-	/* commit the ranges; the first one joins the in-order data if it touches it */
-	i = 0;
-	if (st[0] <= s->contiguous)
-		i = 1;
-	else
+	/* store the runs not seen yet: bytes seen first win */
+	for (pos = x; pos < end;) {
+		uint64_t z = bits_find(m, bm, pos, end, false), e;
+
+		if (z == end)
+			break;
+		e = bits_find(m, bm, z, end, true);
+		ring_write(m, s, z, seg->payload + (z - off), e - z);
+		bits_set(m, bm, z, e);
+		m->cnt[TG_STREAM_CNT_BYTES] += e - z;
+		pos = e;
+	}
+	if (x > s->contiguous)
 		CNT(m, OOO);
-	s->nb_ooo = (uint8_t)(n - i);
-	memcpy(s->ooo_start, st + i, sizeof(uint64_t) * s->nb_ooo);
-	memcpy(s->ooo_end, en + i, sizeof(uint64_t) * s->nb_ooo);
+	s->ooo_end = max64(s->ooo_end, end);
 
+	/* the in-order edge moves over every byte now present */
+	contig = bits_find(m, bm, s->contiguous, s->ooo_end, false);
+	bits_clear(m, bm, s->contiguous, contig);
+stored:
 	hold(m, s, seg, off);
 	if (contig != s->contiguous) {
 		uint64_t from = s->contiguous;
@@ -502,7 +545,9 @@ tg_stream_drop_all(struct tg_stream_mem *m, struct tg_stream *s, void **pkts, un
 		pkts[n++] = m->held[s->held_head].pkt;
 		unlink_head(m, s);
 	}
-	s->nb_ooo = 0;
+	if (s->ring != TG_STREAM_NONE && s->ooo_end > s->contiguous)
+		bits_clear(m, bitmap_of(m, s), s->contiguous, s->ooo_end);
+	s->ooo_end = 0;
 	s->base = s->contiguous;
 	maybe_free_ring(m, s);
 	return n;

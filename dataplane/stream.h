@@ -40,13 +40,16 @@
  * costs a copy of every byte and a rebuilt frame on release; holding costs
  * none, and the ring already has the bytes for rewriting.
  *
- * Caps: a direction over its held-segment or out-of-order-range cap, or a
- * worker out of held slots or rings, returns TG_STREAM_EXCEPTION and the
- * service's exception policy decides (reset the session, or drop the
- * segment so the sender retransmits it). Each cap has its own counter.
+ * Out of order: which bytes past the in-order edge are present is a bitmap
+ * kept after each ring (one bit per byte, 1/8 of the ring), so any number
+ * of holes costs nothing per flow; the held-segment cap bounds the work.
+ *
+ * Caps: a direction over its held-segment cap, or a worker out of held
+ * slots or rings, returns TG_STREAM_EXCEPTION and the service's exception
+ * policy decides (reset the session, or drop the segment so the sender
+ * retransmits it). Each cap has its own counter.
  *
  * Caveats:
- * - At most TG_STREAM_OOO_MAX separate out-of-order ranges per direction.
  * - Bytes below base are not checked: the receiver has ACKed past them and
  *   discards them (RFC 9293 3.10.7.4).
  */
@@ -54,9 +57,9 @@
 #define TG_STREAM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#define TG_STREAM_OOO_MAX 4
 #define TG_STREAM_HELD_MAX 128
 #define TG_STREAM_NONE UINT32_MAX
 
@@ -72,7 +75,6 @@
 	X(OLD, "old", "segments wholly below the receiver's ACK") \
 	X(DROP_WINDOW, "drop_window", "data outside the receiver's window") \
 	X(DROP_DUP_HELD, "drop_dup_held", "duplicate of bytes already held") \
-	X(DROP_OOO_RANGES, "drop_ooo_ranges", "too many out-of-order ranges") \
 	X(DROP_HELD_FLOW, "drop_held_flow", "per-direction held segment cap") \
 	X(DROP_HELD_POOL, "drop_held_pool", "per-worker held segment pool empty") \
 	X(DROP_NO_BUF, "drop_no_buf", "per-worker ring pool empty (memcap)") \
@@ -110,8 +112,10 @@ struct tg_stream_held {
 };
 
 struct tg_stream_mem {
-	uint8_t *rings;
-	uint32_t ring_size;	/* power of two */
+	uint8_t *rings;		/* each ring followed by its presence bitmap */
+	uint32_t ring_size;	/* power of two, at least 64 */
+	uint32_t ring_stride;
+	size_t rings_bytes;
 	uint32_t nb_rings;
 	uint32_t *ring_free;	/* stack of free ring indices */
 	uint32_t nb_ring_free;
@@ -131,11 +135,9 @@ struct tg_stream {
 	uint64_t contiguous;
 	uint64_t wnd_end;	/* receiver's right window edge */
 	uint64_t fin_off;	/* offset of the FIN, UINT64_MAX until seen */
-	uint64_t ooo_start[TG_STREAM_OOO_MAX];
-	uint64_t ooo_end[TG_STREAM_OOO_MAX];
+	uint64_t ooo_end;	/* end of the data stored past a gap, if any */
 	uint32_t held_head, held_tail;
 	uint16_t nb_held;
-	uint8_t nb_ooo;
 	bool fin_released;
 };
 
@@ -209,7 +211,7 @@ unsigned int tg_stream_drop_all(struct tg_stream_mem *m, struct tg_stream *s, vo
 static inline bool
 tg_stream_busy(const struct tg_stream *s)
 {
-	return s->nb_held != 0 || s->nb_ooo != 0;
+	return s->nb_held != 0 || s->ooo_end > s->contiguous;
 }
 
 #endif /* TG_STREAM_H */

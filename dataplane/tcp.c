@@ -21,7 +21,6 @@ static void
 side_syn(struct tg_tcp_side *s, const struct tg_pkt *p)
 {
 	s->isn = p->tcp_seq;
-	s->snd_nxt = p->tcp_seq + 1;
 	s->syn = 1;
 	s->ws = !!(p->tcp_opts & TG_TCP_OPT_WSCALE);
 	s->wscale = s->ws ? (p->tcp_wscale > WSCALE_MAX ? WSCALE_MAX : p->tcp_wscale) : 0;
@@ -50,7 +49,8 @@ clamp_window(struct tg_tcp_ctx *ctx, const struct tg_flow *f, int dir, uint8_t *
 	win = (uint64_t)p->tcp_win << shift;
 	if (win <= ring)
 		return win;
-	nw = (uint16_t)((ring >> shift) > 0xffff ? 0xffff : ring >> shift);
+	/* never 0: a ring smaller than one scaled unit still lets a segment through */
+	nw = (uint16_t)((ring >> shift) > 0xffff ? 0xffff : ((ring >> shift) ? (ring >> shift) : 1));
 	c = (uint16_t)(th[16] << 8 | th[17]);
 	c = tg_csum_adjust(c, p->tcp_win, nw);
 	th[14] = (uint8_t)(nw >> 8);
@@ -75,8 +75,9 @@ rst(struct tg_tcp_ctx *ctx, struct tg_flow *f, int dir, const struct tg_pkt *p)
 	}
 	if (!f->side[dir].syn)
 		return DROP(ctx, DROP_RST_WINDOW);
+	/* [RCV.NXT, RCV.NXT + RCV.WND), or exactly RCV.NXT when the window is closed */
 	off = tg_stream_offset(s, p->tcp_seq);
-	if (off < (int64_t)s->base || (uint64_t)off > s->wnd_end)
+	if (off < (int64_t)s->base || ((uint64_t)off >= s->wnd_end && (uint64_t)off != s->base))
 		return DROP(ctx, DROP_RST_WINDOW);
 accept:
 	f->state = TG_TCP_CLOSED;

@@ -252,12 +252,14 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 		release_flow(w, f);
 		break;
 	case TG_TCP_EXCEPTION:
-		rte_pktmbuf_free(m);
 		if (w->services->svc[f->service].exception_policy == TG_EXC_DROP_PACKET) {
 			GW(w, EXC_DROP_PACKET);
+			rte_pktmbuf_free(m);
 		} else {
+			/* the RSTs are built from this frame: free it after */
 			GW(w, EXC_DROP_FLOW);
 			reset_flow(w, q, idx, dir, frame, p);
+			rte_pktmbuf_free(m);
 			return;
 		}
 		break;

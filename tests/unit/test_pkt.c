@@ -2734,10 +2734,12 @@ test_csum_rfc1071(void **state)
 	static const uint8_t odd[] = { 0x12, 0x34, 0x56 };
 
 	(void)state;
-	assert_int_equal(tg_csum_partial(ex, sizeof(ex), 0), 0x2ddf0);
+	/* partial sums may differ by carries not yet folded; their folds may not */
+	assert_int_equal(tg_csum_fold(tg_csum_partial(ex, sizeof(ex), 0)), (uint16_t)~0xddf2);
 	assert_int_equal(tg_csum_fold(0x2ddf0), (uint16_t)~0xddf2);
 	/* split across calls at an even boundary, the sum is the same */
-	assert_int_equal(tg_csum_partial(ex + 4, 4, tg_csum_partial(ex, 4, 0)), 0x2ddf0);
+	assert_int_equal(tg_csum_fold(tg_csum_partial(ex + 4, 4, tg_csum_partial(ex, 4, 0))),
+			 (uint16_t)~0xddf2);
 	/* an odd trailing byte is padded with a zero byte on the right */
 	assert_int_equal(tg_csum_partial(odd, sizeof(odd), 0), 0x1234 + 0x5600);
 	assert_int_equal(tg_csum_partial(odd, 0, 7), 7);

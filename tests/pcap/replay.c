@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * replay.c — tg-replay: one pcap, one frame at a time, through one worker.
+ *
+ * The golden tests of inline reassembly (tests/pcap/run-reassembly) need
+ * the client's and the server's frames to reach the gateway in exactly the
+ * order of a script: whether a retransmission is rewritten depends on
+ * whether the server's ACK came before it. net_pcap cannot give that order,
+ * because DPDK reads the two ports' rx files concurrently. This program
+ * takes one file holding both sides, in order, and feeds it frame by frame
+ * to tg_worker_forward(), the function the worker loop calls for every
+ * burst:
+ *
+ *   - a frame whose source MAC is the client MAC arrives on port 0
+ *     (outside, towards the clients); every other frame on port 1 (inside);
+ *   - after each frame, what left each port is taken off the ring under that
+ *     port's tx queue and appended to its output pcap (port 1 to
+ *     --out-inside, port 0 to --out-outside), with the timestamp of the input
+ *     frame that caused it, so the two files merge back into one timeline.
+ *
+ * Ports, mbuf pool and worker are set up as main.c sets them up: two
+ * net_ring ports started as a pair by tg_port_pair_start(), the pool from
+ * tg_port_pool_create(), the config from tg_config_defaults() and
+ * tg_config_load_file(), one worker with the rx queue of each port and the
+ * tx queue of the other. At the end the worker's counters are printed as the
+ * dataplane prints them (port, parse, gateway, flows, tcp, stream lines),
+ * then a "replay:" line with frame counts.
+ *
+ * Usage:
+ *   tg-replay EAL-ARGS -- --config FILE --in IN.pcap --out-inside OUT_IN.pcap
+ *             --out-outside OUT_OUT.pcap [--client-mac MAC]
+ * with EAL-ARGS such as "--no-huge -m 256 --no-pci --no-shconf
+ * --no-telemetry --file-prefix X -l 0". Exits 0, or 1 on a set-up or I/O
+ * error, 2 on bad arguments.
+ *
+ * Caveats:
+ * - One frame per burst: effects of several frames of a flow in one burst
+ *   are not exercised.
+ * - No rx poll and no expiry: the clock never matters, so timeouts never
+ *   fire and the replay is deterministic.
+ * - Frames longer than an mbuf's data room are refused (exit 1).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pcap/pcap.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "config.h"
+#include "port.h"
+#include "worker.h"
+
+#define PROG "tg-replay"
+#define RING_SIZE 4096		/* far more than one burst can release */
+#define DRAIN_BURST 64
+#define SNAPLEN 65535
+
+enum { OUTSIDE, INSIDE, NB_SIDES };
+
+static const char *const side_names[NB_SIDES] = { "outside", "inside" };
+
+struct opts {
+	const char *config;
+	const char *in;
+	const char *out[NB_SIDES];	/* what leaves port OUTSIDE / INSIDE */
+	uint8_t client_mac[6];
+};
+
+struct replay {
+	struct opts o;
+	struct tg_dp_config cfg;
+	struct rte_ring *rx[NB_SIDES];	/* never fed: the worker is called directly */
+	struct rte_ring *tx[NB_SIDES];
+	struct tg_pair pair;
+	struct rte_mempool *pool;
+	struct tg_worker w;
+	pcap_t *in;
+	pcap_t *dead;
+	pcap_dumper_t *out[NB_SIDES];
+	uint64_t frames, from[NB_SIDES], left[NB_SIDES];
+};
+
+static struct replay rp;
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: " PROG " [EAL options] -- --config FILE --in IN.pcap\n"
+		"       --out-inside OUT_IN.pcap --out-outside OUT_OUT.pcap [--client-mac MAC]\n"
+		"\n"
+		"Feeds IN.pcap, frame by frame in file order, through one tollgate worker:\n"
+		"frames from the client MAC (default 02:00:00:00:00:01) arrive on the\n"
+		"outside port, all others on the inside port. What leaves the inside port\n"
+		"goes to OUT_IN.pcap, what leaves the outside port to OUT_OUT.pcap.\n"
+		"Prints the worker's counters at the end.\n");
+}
+
+static int
+parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char tail;
+	int i;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &tail) != 6)
+		return -EINVAL;
+	for (i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+/* Returns 0, 1 for --help, or -EINVAL. */
+static int
+parse_args(struct opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "in", required_argument, NULL, 'i' },
+		{ "out-inside", required_argument, NULL, 'I' },
+		{ "out-outside", required_argument, NULL, 'O' },
+		{ "client-mac", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	parse_mac("02:00:00:00:00:01", o->client_mac);
+	optind = 0;	/* the EAL has used getopt: start afresh */
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'i':
+			o->in = optarg;
+			break;
+		case 'I':
+			o->out[INSIDE] = optarg;
+			break;
+		case 'O':
+			o->out[OUTSIDE] = optarg;
+			break;
+		case 'm':
+			if (parse_mac(optarg, o->client_mac) < 0) {
+				fprintf(stderr, PROG ": --client-mac %s: not a MAC address\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG ": unexpected argument %s\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->config == NULL || o->in == NULL || o->out[INSIDE] == NULL ||
+	    o->out[OUTSIDE] == NULL) {
+		fprintf(stderr, PROG ": --config, --in, --out-inside and --out-outside are "
+			"required\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static struct rte_ring *
+ring_make(const char *name)
+{
+	return rte_ring_create(name, RING_SIZE, (int)rte_socket_id(),
+			       RING_F_SP_ENQ | RING_F_SC_DEQ);
+}
+
+static int
+rings_create(struct replay *r)
+{
+	if ((r->rx[OUTSIDE] = ring_make("tgr_rx_out")) == NULL)
+		goto err_rx_out;
+	if ((r->tx[OUTSIDE] = ring_make("tgr_tx_out")) == NULL)
+		goto err_tx_out;
+	if ((r->rx[INSIDE] = ring_make("tgr_rx_in")) == NULL)
+		goto err_rx_in;
+	if ((r->tx[INSIDE] = ring_make("tgr_tx_in")) == NULL)
+		goto err_tx_in;
+	return 0;
+
+err_tx_in:
+	rte_ring_free(r->rx[INSIDE]);
+err_rx_in:
+	rte_ring_free(r->tx[OUTSIDE]);
+err_tx_out:
+	rte_ring_free(r->rx[OUTSIDE]);
+err_rx_out:
+	fprintf(stderr, PROG ": rings: %s\n", rte_strerror(rte_errno));
+	return -rte_errno;
+}
+
+static void
+rings_free(struct replay *r)
+{
+	int s;
+
+	for (s = 0; s < NB_SIDES; s++) {
+		rte_ring_free(r->tx[s]);
+		rte_ring_free(r->rx[s]);
+	}
+}
+
+/* The two net_ring ports, created before the pool (it is sized on the pair). */
+static int
+ports_create(struct replay *r)
+{
+	unsigned int socket = rte_socket_id();
+	int port;
+
+	if ((port = rte_eth_from_rings("tgr_out", &r->rx[OUTSIDE], 1, &r->tx[OUTSIDE], 1,
+				       socket)) < 0)
+		goto err_out;
+	r->pair.out = (uint16_t)port;
+	if ((port = rte_eth_from_rings("tgr_in", &r->rx[INSIDE], 1, &r->tx[INSIDE], 1,
+				       socket)) < 0)
+		goto err_in;
+	r->pair.in = (uint16_t)port;
+	if (r->pair.out >= TG_MAX_PORTS || r->pair.in >= TG_MAX_PORTS) {
+		rte_errno = ERANGE;
+		goto err_range;
+	}
+	return 0;
+
+err_range:
+	rte_eth_dev_close(r->pair.in);
+err_in:
+	rte_eth_dev_close(r->pair.out);
+err_out:
+	fprintf(stderr, PROG ": net_ring ports: %s\n", rte_strerror(rte_errno));
+	return -rte_errno;
+}
+
+static int
+pcaps_open(struct replay *r)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	int s;
+
+	if ((r->in = pcap_open_offline(r->o.in, err)) == NULL) {
+		fprintf(stderr, PROG ": %s: %s\n", r->o.in, err);
+		goto err_in;
+	}
+	if (pcap_datalink(r->in) != DLT_EN10MB) {
+		fprintf(stderr, PROG ": %s: link type %d, not Ethernet\n", r->o.in,
+			pcap_datalink(r->in));
+		goto err_dead;
+	}
+	if ((r->dead = pcap_open_dead(DLT_EN10MB, SNAPLEN)) == NULL) {
+		fprintf(stderr, PROG ": pcap_open_dead failed\n");
+		goto err_dead;
+	}
+	for (s = 0; s < NB_SIDES; s++) {
+		if ((r->out[s] = pcap_dump_open(r->dead, r->o.out[s])) == NULL) {
+			fprintf(stderr, PROG ": %s: %s\n", r->o.out[s], pcap_geterr(r->dead));
+			goto err_out;
+		}
+	}
+	return 0;
+
+err_out:
+	while (--s >= 0)
+		pcap_dump_close(r->out[s]);
+	pcap_close(r->dead);
+err_dead:
+	pcap_close(r->in);
+err_in:
+	return -EIO;
+}
+
+static void
+pcaps_close(struct replay *r)
+{
+	int s;
+
+	for (s = 0; s < NB_SIDES; s++)
+		pcap_dump_close(r->out[s]);
+	pcap_close(r->dead);
+	pcap_close(r->in);
+}
+
+/* Writes everything that left port `side` since the last call, frees it. */
+static int
+drain(struct replay *r, int side, const struct timeval *ts)
+{
+	static uint8_t flat[RTE_MBUF_DEFAULT_BUF_SIZE * 8];
+	void *objs[DRAIN_BURST];
+	unsigned int n, i;
+	int rc = 0;
+
+	do {
+		n = rte_ring_dequeue_burst(r->tx[side], objs, DRAIN_BURST, NULL);
+		for (i = 0; i < n; i++) {
+			struct rte_mbuf *m = objs[i];
+			struct pcap_pkthdr h = { .ts = *ts };
+			const void *bytes;
+
+			h.caplen = h.len = m->pkt_len;
+			if (m->pkt_len > sizeof(flat)) {
+				fprintf(stderr, PROG ": a frame of %u bytes left the %s port: too long\n",
+					m->pkt_len, side_names[side]);
+				rc = -EMSGSIZE;
+			} else {
+				bytes = rte_pktmbuf_read(m, 0, m->pkt_len, flat);
+				pcap_dump((u_char *)r->out[side], &h, bytes);
+				r->left[side]++;
+			}
+			rte_pktmbuf_free(m);
+		}
+	} while (n == DRAIN_BURST);
+	return rc;
+}
+
+static int
+replay_frames(struct replay *r)
+{
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	int rc, side;
+
+	while ((rc = pcap_next_ex(r->in, &h, &data)) == 1) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(r->pool);
+		char *dst;
+
+		r->frames++;
+		if (m == NULL) {
+			fprintf(stderr, PROG ": frame %" PRIu64 ": mbuf pool empty\n", r->frames);
+			return -ENOBUFS;
+		}
+		if (h->caplen > UINT16_MAX ||
+		    (dst = rte_pktmbuf_append(m, (uint16_t)h->caplen)) == NULL) {
+			fprintf(stderr, PROG ": frame %" PRIu64 ": %u bytes do not fit an mbuf\n",
+				r->frames, h->caplen);
+			rte_pktmbuf_free(m);
+			return -EMSGSIZE;
+		}
+		memcpy(dst, data, h->caplen);
+		/* the client side's frames arrive outside, everything else inside */
+		side = INSIDE;
+		if (h->caplen >= 12 && memcmp(data + 6, r->o.client_mac, 6) == 0)
+			side = OUTSIDE;
+		r->from[side]++;
+		tg_worker_forward(&r->w, &r->w.rxq[side], &m, 1);
+		if ((rc = drain(r, INSIDE, &h->ts)) < 0 || (rc = drain(r, OUTSIDE, &h->ts)) < 0)
+			return rc;
+	}
+	if (rc != PCAP_ERROR_BREAK) {
+		fprintf(stderr, PROG ": %s: %s\n", r->o.in, pcap_geterr(r->in));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* " name=value" for each counter, after an optional heading, then a newline. */
+static void
+print_list(FILE *out, const char *heading, const char *const *names, const uint64_t *v,
+	   unsigned int n)
+{
+	unsigned int i;
+
+	if (heading)
+		fputs(heading, out);
+	for (i = 0; i < n; i++)
+		fprintf(out, " %s=%" PRIu64, names[i], v[i]);
+	fputc('\n', out);
+}
+
+/* The lines of main.c's print_counters(), for the one worker. */
+static void
+print_counters(FILE *out, struct replay *r)
+{
+	const uint16_t ports[NB_SIDES] = { r->pair.out, r->pair.in };
+	char name[RTE_ETH_NAME_MAX_LEN];
+	struct tg_worker_counters c;
+	int k;
+
+	tg_worker_counters_read(&r->w, &c);
+	for (k = 0; k < NB_SIDES; k++) {
+		const struct tg_port_counters *pc = &c.port[ports[k]];
+
+		if (rte_eth_dev_get_name_by_port(ports[k], name) != 0)
+			snprintf(name, sizeof(name), "?");
+		fprintf(out,
+			"port %u %s: rx_pkts=%" PRIu64 " rx_bytes=%" PRIu64 " tx_pkts=%" PRIu64
+			" tx_bytes=%" PRIu64 " tx_drop=%" PRIu64 "\n",
+			ports[k], name, pc->rx_pkts, pc->rx_bytes, pc->tx_pkts, pc->tx_bytes,
+			pc->tx_drop);
+	}
+	fprintf(out, "parse: non_ip=%" PRIu64 " frag=%" PRIu64 " nonlinear=%" PRIu64, c.non_ip,
+		c.frag, c.nonlinear);
+	print_list(out, NULL, tg_pkt_err_names, c.parse, TG_PKT_ERR_MAX);
+	print_list(out, "gateway:", tg_gw_counter_names, c.gw, TG_GW_CNT_MAX);
+	if (r->cfg.services.nb) {
+		fprintf(out, "flows: active=%" PRIu64 " max=%u bytes_per_flow=%" PRIu64,
+			c.flows_active, r->cfg.flow.max_flows,
+			tg_flow_table_bytes_per_flow(&r->w.flows));
+		print_list(out, NULL, tg_flow_counter_names, c.flow, TG_FLOW_CNT_MAX);
+		print_list(out, "tcp:", tg_tcp_counter_names, c.tcp, TG_TCP_CNT_MAX);
+		fprintf(out, "stream: held_now=%" PRIu64 " rings_used=%" PRIu64 " rings=%u",
+			c.segs_held, c.rings_used, r->cfg.flow.nb_rings);
+		print_list(out, NULL, tg_stream_counter_names, c.stream, TG_STREAM_CNT_MAX);
+	}
+	fprintf(out,
+		"replay: frames=%" PRIu64 " from_outside=%" PRIu64 " from_inside=%" PRIu64
+		" left_inside=%" PRIu64 " left_outside=%" PRIu64 "\n",
+		r->frames, r->from[OUTSIDE], r->from[INSIDE], r->left[INSIDE], r->left[OUTSIDE]);
+	fflush(out);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct replay *r = &rp;
+	int rc, status = 1;
+
+	rc = rte_eal_init(argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, PROG ": EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= rc;
+	argv += rc;
+
+	if ((rc = parse_args(&r->o, argc, argv)) != 0) {
+		status = rc < 0 ? 2 : 0;
+		goto err_args;
+	}
+	tg_config_defaults(&r->cfg);
+	if (tg_config_load_file(&r->cfg, r->o.config, stderr) < 0) {
+		status = 2;
+		goto err_args;
+	}
+
+	if (rings_create(r) < 0)
+		goto err_rings;
+	if (ports_create(r) < 0)
+		goto err_ports;
+	r->pool = tg_port_pool_create(&r->pair, 1, 1,
+				      r->cfg.services.nb ? r->cfg.flow.held_segments : 0);
+	if (r->pool == NULL) {
+		fprintf(stderr, PROG ": mbuf pool: %s (give EAL more memory with -m)\n",
+			rte_strerror(rte_errno));
+		goto err_pool;
+	}
+	if ((rc = tg_port_pair_start(&r->pair, 1, r->pool)) < 0) {
+		fprintf(stderr, PROG ": start ports %u:%u: %s\n", r->pair.out, r->pair.in,
+			rte_strerror(-rc));
+		goto err_start;
+	}
+
+	r->w.id = 0;
+	r->w.lcore = rte_get_main_lcore();
+	r->w.rxq[OUTSIDE] = (struct tg_worker_rxq){
+		.port = r->pair.out, .queue = 0, .peer = r->pair.in, .peer_queue = 0,
+		.outside = true,
+	};
+	r->w.rxq[INSIDE] = (struct tg_worker_rxq){
+		.port = r->pair.in, .queue = 0, .peer = r->pair.out, .peer_queue = 0,
+		.outside = false,
+	};
+	r->w.nb_rxq = NB_SIDES;
+	if ((rc = tg_worker_init(&r->w, &r->cfg.services, &r->cfg.flow, r->pool)) < 0) {
+		fprintf(stderr, PROG ": worker: flow table of %u flows and %u reassembly rings: %s\n",
+			r->cfg.flow.max_flows, r->cfg.flow.nb_rings, strerror(-rc));
+		goto err_worker;
+	}
+	if (pcaps_open(r) < 0)
+		goto err_pcaps;
+
+	if (replay_frames(r) == 0)
+		status = 0;
+	print_counters(stdout, r);
+
+	pcaps_close(r);
+err_pcaps:
+	tg_worker_fini(&r->w);
+err_worker:
+	rte_eth_dev_stop(r->pair.in);
+	rte_eth_dev_stop(r->pair.out);
+err_start:
+	rte_mempool_free(r->pool);
+err_pool:
+	rte_eth_dev_close(r->pair.in);
+	rte_eth_dev_close(r->pair.out);
+err_ports:
+	rings_free(r);
+err_rings:
+err_args:
+	rte_eal_cleanup();
+	return status;
+}
