@@ -342,6 +342,17 @@ check_hold_caps(struct tg_stream_mem *m, const struct tg_stream *s, bool in_orde
 	return TG_STREAM_HOLD;
 }
 
+/* Records a FIN the engine has taken; sent says it leaves now. */
+static inline void
+note_fin(struct tg_stream *s, const struct tg_stream_seg *seg, uint64_t end, bool sent)
+{
+	if (!seg->fin)
+		return;
+	s->fin_off = end;
+	if (sent)
+		s->fin_released = true;
+}
+
 /* A FIN with no payload: it leaves after every byte before it. */
 static enum tg_stream_verdict
 pure_fin(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_stream_seg *seg,
@@ -350,7 +361,7 @@ pure_fin(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_stream_se
 	enum tg_stream_verdict v;
 
 	if (s->fin_released || (off <= s->inspected && s->nb_held == 0)) {
-		s->fin_released = true;
+		note_fin(s, seg, off, true);
 		s->released = max64(s->released, off);
 		return TG_STREAM_FORWARD;
 	}
@@ -361,6 +372,7 @@ pure_fin(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_stream_se
 	}
 	if ((v = check_hold_caps(m, s, off <= s->contiguous)) != TG_STREAM_HOLD)
 		return v;
+	note_fin(s, seg, off, false);
 	hold(m, s, seg, off);
 	return TG_STREAM_HOLD;
 }
@@ -386,9 +398,13 @@ tg_stream_segment(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_
 		CNT(m, DROP_WINDOW);
 		return TG_STREAM_DROP;
 	}
-	if (seg->fin && s->fin_off == UINT64_MAX && end >= s->contiguous)
-		s->fin_off = end;
-	if (end > s->fin_off || (seg->fin && end != s->fin_off)) {
+	/*
+	 * Nothing may lie past a FIN: a first FIN must end at or after every
+	 * byte stored, later ones must agree with it. fin_off is set only
+	 * once the segment is taken (note_fin()).
+	 */
+	if (end > s->fin_off || (seg->fin && s->fin_off != UINT64_MAX && end != s->fin_off) ||
+	    (seg->fin && s->fin_off == UINT64_MAX && end < max64(s->contiguous, s->ooo_end))) {
 		CNT(m, DROP_AFTER_FIN);
 		return TG_STREAM_DROP;
 	}
@@ -398,6 +414,8 @@ tg_stream_segment(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_
 	CNT(m, SEGS);
 	if (end <= s->base) {
 		CNT(m, OLD);
+		/* a FIN riding on data the receiver has: everything before it is out */
+		note_fin(s, seg, end, true);
 		return TG_STREAM_FORWARD;
 	}
 	if (end > s->base + m->ring_size) {
@@ -412,6 +430,7 @@ tg_stream_segment(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_
 				  end))
 				CNT(m, REWRITTEN);
 			CNT(m, PASSED);
+			note_fin(s, seg, end, true);
 			return TG_STREAM_FORWARD;
 		}
 		/* every byte at or past released belongs to a held segment */
@@ -465,6 +484,7 @@ tg_stream_segment(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_
 	contig = bits_find(m, bm, s->contiguous, s->ooo_end, false);
 	bits_clear(m, bm, s->contiguous, contig);
 stored:
+	note_fin(s, seg, end, false);
 	hold(m, s, seg, off);
 	if (contig != s->contiguous) {
 		uint64_t from = s->contiguous;
@@ -548,7 +568,8 @@ tg_stream_drop_all(struct tg_stream_mem *m, struct tg_stream *s, void **pkts, un
 	if (s->ring != TG_STREAM_NONE && s->ooo_end > s->contiguous)
 		bits_clear(m, bitmap_of(m, s), s->contiguous, s->ooo_end);
 	s->ooo_end = 0;
-	s->base = s->contiguous;
+	/* the direction is over: what was held counts as gone, keeping the order of the marks */
+	s->inspected = s->released = s->base = s->contiguous;
 	maybe_free_ring(m, s);
 	return n;
 }

@@ -33,7 +33,8 @@
  * overruns it.
  *
  * Mbufs: held segments keep their mbuf (no copy on the fast path) but are
- * capped per direction (TG_STREAM_HELD_MAX) and per worker (the slot pool),
+ * capped per direction (TG_STREAM_HELD_MAX out of order, twice that in
+ * order) and per worker (the slot pool),
  * and the mbuf pool is sized with the per-worker cap on top of every rx and
  * tx descriptor, so a stalled consumer cannot starve rx of mbufs. Copying
  * held payload into the ring and freeing the mbuf would cap mbufs lower but
