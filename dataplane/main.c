@@ -28,6 +28,7 @@
 #include "config.h"
 #include "log.h"
 #include "port.h"
+#include "stats.h"
 #include "worker.h"
 
 RTE_LOG_REGISTER(tg_logtype_main, tg.dataplane.main, INFO);
@@ -51,76 +52,12 @@ on_signal(int sig)
 	tg_worker_stop();
 }
 
-/* " name=value" for each counter, after an optional heading, then a newline. */
-static void
-print_list(FILE *out, const char *heading, const char *const *names, const uint64_t *v,
-	   unsigned int n)
-{
-	unsigned int i;
-
-	if (heading)
-		fputs(heading, out);
-	for (i = 0; i < n; i++)
-		fprintf(out, " %s=%" PRIu64, names[i], v[i]);
-	fputc('\n', out);
-}
-
 static void
 print_counters(FILE *out)
 {
-	struct tg_worker_counters sum = { 0 }, c;
-	char name[RTE_ETH_NAME_MAX_LEN];
-	double secs = (double)(rte_rdtsc() - dp.start_tsc) / (double)rte_get_tsc_hz();
-	unsigned int w;
-	int i, k;
-
-	for (w = 0; w < dp.nb_workers; w++) {
-		tg_worker_counters_read(&dp.workers[w], &c);
-		tg_worker_counters_add(&sum, &c);
-	}
-	fprintf(out, "uptime %.1f s\n", secs);
-	fprintf(out, "mbufs: pool=%u free=%u\n", dp.pool->size, rte_mempool_avail_count(dp.pool));
-	for (i = 0; i < dp.nb_pairs; i++) {
-		uint16_t ports[2] = { dp.pairs[i].out, dp.pairs[i].in };
-
-		for (k = 0; k < 2; k++) {
-			const struct tg_port_counters *pc = &sum.port[ports[k]];
-			struct rte_eth_stats es;
-
-			if (rte_eth_stats_get(ports[k], &es) != 0)
-				memset(&es, 0, sizeof(es));
-			if (rte_eth_dev_get_name_by_port(ports[k], name) != 0)
-				snprintf(name, sizeof(name), "?");
-			fprintf(out,
-				"port %u %s: rx_pkts=%" PRIu64 " rx_bytes=%" PRIu64
-				" tx_pkts=%" PRIu64 " tx_bytes=%" PRIu64 " tx_drop=%" PRIu64
-				" rx_missed=%" PRIu64 " rx_nombuf=%" PRIu64 " rx_errors=%" PRIu64
-				" tx_errors=%" PRIu64 "\n",
-				ports[k], name, pc->rx_pkts, pc->rx_bytes, pc->tx_pkts, pc->tx_bytes,
-				pc->tx_drop, es.imissed, es.rx_nombuf, es.ierrors, es.oerrors);
-		}
-	}
-	for (w = 0; w < dp.nb_workers; w++) {
-		tg_worker_counters_read(&dp.workers[w], &c);
-		fprintf(out,
-			"worker %u lcore %u: polls=%" PRIu64 " idle_polls=%" PRIu64
-			" sleeps=%" PRIu64 " sleep_ms=%" PRIu64 "\n",
-			w, dp.workers[w].lcore, c.polls, c.idle_polls, c.sleeps, c.sleep_us / 1000);
-	}
-	fprintf(out, "parse: non_ip=%" PRIu64 " frag=%" PRIu64 " nonlinear=%" PRIu64, sum.non_ip,
-		sum.frag, sum.nonlinear);
-	print_list(out, NULL, tg_pkt_err_names, sum.parse, TG_PKT_ERR_MAX);
-	print_list(out, "gateway:", tg_gw_counter_names, sum.gw, TG_GW_CNT_MAX);
-	if (dp.cfg.services.nb) {
-		fprintf(out, "flows: active=%" PRIu64 " max=%u bytes_per_flow=%" PRIu64,
-			sum.flows_active, dp.cfg.flow.max_flows * dp.nb_workers,
-			tg_flow_table_bytes_per_flow(&dp.workers[0].flows));
-		print_list(out, NULL, tg_flow_counter_names, sum.flow, TG_FLOW_CNT_MAX);
-		print_list(out, "tcp:", tg_tcp_counter_names, sum.tcp, TG_TCP_CNT_MAX);
-		fprintf(out, "stream: held_now=%" PRIu64 " rings_used=%" PRIu64 " rings=%u",
-			sum.segs_held, sum.rings_used, dp.cfg.flow.nb_rings * dp.nb_workers);
-		print_list(out, NULL, tg_stream_counter_names, sum.stream, TG_STREAM_CNT_MAX);
-	}
+	fprintf(out, "uptime %.1f s\n",
+		(double)(rte_rdtsc() - dp.start_tsc) / (double)rte_get_tsc_hz());
+	tg_stats_print(out, dp.workers, dp.nb_workers, dp.pairs, dp.nb_pairs, &dp.cfg, dp.pool);
 	fflush(out);
 }
 

@@ -60,6 +60,7 @@
 
 #include "config.h"
 #include "port.h"
+#include "stats.h"
 #include "worker.h"
 
 #define PROG "tg-replay"
@@ -373,55 +374,11 @@ replay_frames(struct replay *r)
 	return 0;
 }
 
-/* " name=value" for each counter, after an optional heading, then a newline. */
-static void
-print_list(FILE *out, const char *heading, const char *const *names, const uint64_t *v,
-	   unsigned int n)
-{
-	unsigned int i;
-
-	if (heading)
-		fputs(heading, out);
-	for (i = 0; i < n; i++)
-		fprintf(out, " %s=%" PRIu64, names[i], v[i]);
-	fputc('\n', out);
-}
-
-/* The lines of main.c's print_counters(), for the one worker. */
+/* main.c's counter lines for the one worker, then the replay's own. */
 static void
 print_counters(FILE *out, struct replay *r)
 {
-	const uint16_t ports[NB_SIDES] = { r->pair.out, r->pair.in };
-	char name[RTE_ETH_NAME_MAX_LEN];
-	struct tg_worker_counters c;
-	int k;
-
-	tg_worker_counters_read(&r->w, &c);
-	for (k = 0; k < NB_SIDES; k++) {
-		const struct tg_port_counters *pc = &c.port[ports[k]];
-
-		if (rte_eth_dev_get_name_by_port(ports[k], name) != 0)
-			snprintf(name, sizeof(name), "?");
-		fprintf(out,
-			"port %u %s: rx_pkts=%" PRIu64 " rx_bytes=%" PRIu64 " tx_pkts=%" PRIu64
-			" tx_bytes=%" PRIu64 " tx_drop=%" PRIu64 "\n",
-			ports[k], name, pc->rx_pkts, pc->rx_bytes, pc->tx_pkts, pc->tx_bytes,
-			pc->tx_drop);
-	}
-	fprintf(out, "parse: non_ip=%" PRIu64 " frag=%" PRIu64 " nonlinear=%" PRIu64, c.non_ip,
-		c.frag, c.nonlinear);
-	print_list(out, NULL, tg_pkt_err_names, c.parse, TG_PKT_ERR_MAX);
-	print_list(out, "gateway:", tg_gw_counter_names, c.gw, TG_GW_CNT_MAX);
-	if (r->cfg.services.nb) {
-		fprintf(out, "flows: active=%" PRIu64 " max=%u bytes_per_flow=%" PRIu64,
-			c.flows_active, r->cfg.flow.max_flows,
-			tg_flow_table_bytes_per_flow(&r->w.flows));
-		print_list(out, NULL, tg_flow_counter_names, c.flow, TG_FLOW_CNT_MAX);
-		print_list(out, "tcp:", tg_tcp_counter_names, c.tcp, TG_TCP_CNT_MAX);
-		fprintf(out, "stream: held_now=%" PRIu64 " rings_used=%" PRIu64 " rings=%u",
-			c.segs_held, c.rings_used, r->cfg.flow.nb_rings);
-		print_list(out, NULL, tg_stream_counter_names, c.stream, TG_STREAM_CNT_MAX);
-	}
+	tg_stats_print(out, &r->w, 1, &r->pair, 1, &r->cfg, NULL);
 	fprintf(out,
 		"replay: frames=%" PRIu64 " from_outside=%" PRIu64 " from_inside=%" PRIu64
 		" left_inside=%" PRIu64 " left_outside=%" PRIu64 "\n",

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stats.c — the dataplane's counters as text. See stats.h.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_mempool.h>
+
+#include "stats.h"
+
+/* " name=value" for each counter, after an optional heading, then a newline. */
+static void
+print_list(FILE *out, const char *heading, const char *const *names, const uint64_t *v,
+	   unsigned int n)
+{
+	unsigned int i;
+
+	if (heading)
+		fputs(heading, out);
+	for (i = 0; i < n; i++)
+		fprintf(out, " %s=%" PRIu64, names[i], v[i]);
+	fputc('\n', out);
+}
+
+static void
+print_port(FILE *out, uint16_t port, const struct tg_port_counters *pc)
+{
+	char name[RTE_ETH_NAME_MAX_LEN];
+	struct rte_eth_stats es;
+
+	if (rte_eth_stats_get(port, &es) != 0)
+		memset(&es, 0, sizeof(es));
+	if (rte_eth_dev_get_name_by_port(port, name) != 0)
+		snprintf(name, sizeof(name), "?");
+	fprintf(out,
+		"port %u %s: rx_pkts=%" PRIu64 " rx_bytes=%" PRIu64 " tx_pkts=%" PRIu64
+		" tx_bytes=%" PRIu64 " tx_drop=%" PRIu64 " rx_missed=%" PRIu64 " rx_nombuf=%" PRIu64
+		" rx_errors=%" PRIu64 " tx_errors=%" PRIu64 "\n",
+		port, name, pc->rx_pkts, pc->rx_bytes, pc->tx_pkts, pc->tx_bytes, pc->tx_drop,
+		es.imissed, es.rx_nombuf, es.ierrors, es.oerrors);
+}
+
+void
+tg_stats_print(FILE *out, const struct tg_worker *workers, unsigned int nb_workers,
+	       const struct tg_pair *pairs, int nb_pairs, const struct tg_dp_config *cfg,
+	       struct rte_mempool *pool)
+{
+	struct tg_worker_counters sum, c;
+	unsigned int w;
+	int i;
+
+	memset(&sum, 0, sizeof(sum));
+	for (w = 0; w < nb_workers; w++) {
+		tg_worker_counters_read(&workers[w], &c);
+		tg_worker_counters_add(&sum, &c);
+	}
+	if (pool)
+		fprintf(out, "mbufs: pool=%u free=%u\n", pool->size,
+			rte_mempool_avail_count(pool));
+	for (i = 0; i < nb_pairs; i++) {
+		print_port(out, pairs[i].out, &sum.port[pairs[i].out]);
+		print_port(out, pairs[i].in, &sum.port[pairs[i].in]);
+	}
+	for (w = 0; w < nb_workers; w++) {
+		tg_worker_counters_read(&workers[w], &c);
+		fprintf(out,
+			"worker %u lcore %u: polls=%" PRIu64 " idle_polls=%" PRIu64
+			" sleeps=%" PRIu64 " sleep_ms=%" PRIu64 "\n",
+			w, workers[w].lcore, c.polls, c.idle_polls, c.sleeps, c.sleep_us / 1000);
+	}
+	fprintf(out, "parse: non_ip=%" PRIu64 " frag=%" PRIu64 " nonlinear=%" PRIu64, sum.non_ip,
+		sum.frag, sum.nonlinear);
+	print_list(out, NULL, tg_pkt_err_names, sum.parse, TG_PKT_ERR_MAX);
+	print_list(out, "gateway:", tg_gw_counter_names, sum.gw, TG_GW_CNT_MAX);
+	if (cfg->services.nb == 0 || nb_workers == 0)
+		return;
+	fprintf(out, "flows: active=%" PRIu64 " max=%u bytes_per_flow=%" PRIu64,
+		sum.flows_active, cfg->flow.max_flows * nb_workers,
+		tg_flow_table_bytes_per_flow(&workers[0].flows));
+	print_list(out, NULL, tg_flow_counter_names, sum.flow, TG_FLOW_CNT_MAX);
+	print_list(out, "tcp:", tg_tcp_counter_names, sum.tcp, TG_TCP_CNT_MAX);
+	fprintf(out, "stream: held_now=%" PRIu64 " rings_used=%" PRIu64 " rings=%u", sum.segs_held,
+		sum.rings_used, cfg->flow.nb_rings * nb_workers);
+	print_list(out, NULL, tg_stream_counter_names, sum.stream, TG_STREAM_CNT_MAX);
+}
