@@ -194,6 +194,9 @@ tg_flow_create(struct tg_flow_table *t, const struct tg_flow_key *k, uint64_t no
 		return TG_FLOW_NONE;
 	}
 	f = &t->flows[pos];
+	/* the key was there already: the caller broke the precondition */
+	if (f->in_use)
+		return TG_FLOW_NONE;
 	memset(f, 0, sizeof(*f));
 	f->in_use = 1;
 	f->last_tsc = now;

@@ -14,10 +14,11 @@
  *
  * Timeouts are kept in O(1) with one LRU list per timeout class (embryonic,
  * established, closing, closed): a packet moves its flow to the tail of its
- * class, and expiry pops heads older than the class timeout. When the
- * table is full, a new session evicts the oldest embryonic one (a SYN flood
- * recycles its own entries and cannot push out established sessions);
- * without one, the new session is refused. Both are counted.
+ * class, and expiry pops heads idle for at least the class timeout. When
+ * the table is full, a new session evicts the oldest embryonic one (a SYN
+ * flood recycles its own entries and cannot push out established
+ * sessions), else the oldest closed one; without either, the new session
+ * is refused. All are counted.
  *
  * Bytes per flow: sizeof(struct tg_flow) plus the rte_hash key slot and
  * bucket share, reported by tg_flow_table_bytes_per_flow().
@@ -125,10 +126,12 @@ void tg_flow_table_free(struct tg_flow_table *t);
 uint32_t tg_flow_lookup(struct tg_flow_table *t, const struct tg_flow_key *k);
 
 /*
- * Inserts a new zeroed flow for a key, evicting the oldest embryonic flow
- * when full; *evicted gets the evicted index so the caller can release its
- * held packets first (via the evict callback), or TG_FLOW_NONE. Returns the
- * index, or TG_FLOW_NONE when the table is full of established sessions.
+ * Inserts a new zeroed flow for a key that is not in the table (look it up
+ * first). When the table is full it evicts the oldest embryonic flow, or
+ * else the oldest closed one, calling release() on it first so its held
+ * packets are freed. Returns the index, or TG_FLOW_NONE when the table is
+ * full of established and closing sessions (counted) or the key was
+ * already there.
  */
 typedef void (*tg_flow_release_fn)(void *arg, struct tg_flow *f);
 

@@ -51,7 +51,6 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -63,8 +62,10 @@
 #include "stats.h"
 #include "worker.h"
 
+#include "common.h"	/* tools/bench: net_ring ports */
+
 #define PROG "tg-replay"
-#define RING_SIZE 4096		/* far more than one burst can release */
+#define RING_COUNT 4095		/* a 4096-slot ring: far more than one burst can release */
 #define DRAIN_BURST 64
 #define SNAPLEN 65535
 
@@ -82,8 +83,7 @@ struct opts {
 struct replay {
 	struct opts o;
 	struct tg_dp_config cfg;
-	struct rte_ring *rx[NB_SIDES];	/* never fed: the worker is called directly */
-	struct rte_ring *tx[NB_SIDES];
+	struct tg_bench_rings rings;	/* rx never fed: the worker is called directly */
 	struct tg_pair pair;
 	struct rte_mempool *pool;
 	struct tg_worker w;
@@ -182,78 +182,6 @@ parse_args(struct opts *o, int argc, char **argv)
 	return 0;
 }
 
-static struct rte_ring *
-ring_make(const char *name)
-{
-	return rte_ring_create(name, RING_SIZE, (int)rte_socket_id(),
-			       RING_F_SP_ENQ | RING_F_SC_DEQ);
-}
-
-static int
-rings_create(struct replay *r)
-{
-	if ((r->rx[OUTSIDE] = ring_make("tgr_rx_out")) == NULL)
-		goto err_rx_out;
-	if ((r->tx[OUTSIDE] = ring_make("tgr_tx_out")) == NULL)
-		goto err_tx_out;
-	if ((r->rx[INSIDE] = ring_make("tgr_rx_in")) == NULL)
-		goto err_rx_in;
-	if ((r->tx[INSIDE] = ring_make("tgr_tx_in")) == NULL)
-		goto err_tx_in;
-	return 0;
-
-err_tx_in:
-	rte_ring_free(r->rx[INSIDE]);
-err_rx_in:
-	rte_ring_free(r->tx[OUTSIDE]);
-err_tx_out:
-	rte_ring_free(r->rx[OUTSIDE]);
-err_rx_out:
-	fprintf(stderr, PROG ": rings: %s\n", rte_strerror(rte_errno));
-	return -rte_errno;
-}
-
-static void
-rings_free(struct replay *r)
-{
-	int s;
-
-	for (s = 0; s < NB_SIDES; s++) {
-		rte_ring_free(r->tx[s]);
-		rte_ring_free(r->rx[s]);
-	}
-}
-
-/* The two net_ring ports, created before the pool (it is sized on the pair). */
-static int
-ports_create(struct replay *r)
-{
-	unsigned int socket = rte_socket_id();
-	int port;
-
-	if ((port = rte_eth_from_rings("tgr_out", &r->rx[OUTSIDE], 1, &r->tx[OUTSIDE], 1,
-				       socket)) < 0)
-		goto err_out;
-	r->pair.out = (uint16_t)port;
-	if ((port = rte_eth_from_rings("tgr_in", &r->rx[INSIDE], 1, &r->tx[INSIDE], 1,
-				       socket)) < 0)
-		goto err_in;
-	r->pair.in = (uint16_t)port;
-	if (r->pair.out >= TG_MAX_PORTS || r->pair.in >= TG_MAX_PORTS) {
-		rte_errno = ERANGE;
-		goto err_range;
-	}
-	return 0;
-
-err_range:
-	rte_eth_dev_close(r->pair.in);
-err_in:
-	rte_eth_dev_close(r->pair.out);
-err_out:
-	fprintf(stderr, PROG ": net_ring ports: %s\n", rte_strerror(rte_errno));
-	return -rte_errno;
-}
-
 static int
 pcaps_open(struct replay *r)
 {
@@ -307,12 +235,13 @@ static int
 drain(struct replay *r, int side, const struct timeval *ts)
 {
 	static uint8_t flat[RTE_MBUF_DEFAULT_BUF_SIZE * 8];
+	struct rte_ring *tx = side == INSIDE ? r->rings.in_tx : r->rings.out_tx;
 	void *objs[DRAIN_BURST];
 	unsigned int n, i;
 	int rc = 0;
 
 	do {
-		n = rte_ring_dequeue_burst(r->tx[side], objs, DRAIN_BURST, NULL);
+		n = rte_ring_dequeue_burst(tx, objs, DRAIN_BURST, NULL);
 		for (i = 0; i < n; i++) {
 			struct rte_mbuf *m = objs[i];
 			struct pcap_pkthdr h = { .ts = *ts };
@@ -410,10 +339,15 @@ main(int argc, char **argv)
 		goto err_args;
 	}
 
-	if (rings_create(r) < 0)
+	if ((rc = tg_bench_create_rings(&r->rings, "tgr", RING_COUNT)) < 0) {
+		fprintf(stderr, PROG ": rings: %s\n", rte_strerror(-rc));
 		goto err_rings;
-	if (ports_create(r) < 0)
+	}
+	/* the ports before the pool, which is sized on the pair; started after it */
+	if ((rc = tg_bench_create_pair(&r->pair, "tgr_out", "tgr_in", &r->rings)) < 0) {
+		fprintf(stderr, PROG ": net_ring ports: %s\n", rte_strerror(-rc));
 		goto err_ports;
+	}
 	r->pool = tg_port_pool_create(&r->pair, 1, 1,
 				      r->cfg.services.nb ? r->cfg.flow.held_segments : 0);
 	if (r->pool == NULL) {
@@ -462,7 +396,7 @@ err_pool:
 	rte_eth_dev_close(r->pair.in);
 	rte_eth_dev_close(r->pair.out);
 err_ports:
-	rings_free(r);
+	tg_bench_free_rings(&r->rings);
 err_rings:
 err_args:
 	rte_eal_cleanup();

@@ -74,7 +74,6 @@
  *   as it is written; on hugepages all of it is resident from EAL init.
  *   VmRSS then shows the table's allocation at init, not its use.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -83,13 +82,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_debug.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -110,12 +107,13 @@
 #include "tcp.h"
 #include "worker.h"
 
+#include "common.h"
+
 #define PROG "tg-bench-flows"
 
-#define FRAME_HDR_LEN (RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr))
 #define SYN_OPT_LEN 12			/* MSS, NOP + window scale, NOP NOP + SACK-permitted */
 #define MSS 1460
-#define DATA_FRAME_LEN (FRAME_HDR_LEN + MSS)
+#define DATA_FRAME_LEN (TG_BENCH_HDR_LEN + MSS)
 #define WSCALE 7
 #define WIN_FIELD 502			/* 64256 bytes once scaled: within a 64 KiB ring */
 #define WIN_BYTES ((uint32_t)WIN_FIELD << WSCALE)
@@ -125,11 +123,11 @@
 #define CLIENT_PORT_BASE 16384
 #define CLIENT_PORT_BITS 14
 #define SESSIONS_MAX (1u << 24)
-#define SERVER_ADDR RTE_IPV4(198, 18, 0, 2)
+#define SERVER_ADDR ((uint32_t)198 << 24 | (uint32_t)18 << 16 | 2) /* 198.18.0.2 */
 #define SERVER_PREFIX "198.18.0.2/32"
 #define SERVER_PORT 5432
 
-#define ROUNDS_MAX 100
+#define ROUNDS_MAX TG_BENCH_ROUNDS_MAX	/* what tg_bench_calc_median() reads */
 #define SEGMENTS 10			/* memory test: tenths of occupancy */
 #define GEN_BURST 64
 #define TICK_BUDGET 256			/* stream frames generated per tick */
@@ -227,7 +225,7 @@ struct bench {
 	struct opts o;
 	uint64_t hz;
 	struct rte_mempool *pool;
-	struct rte_ring *out_rx, *out_tx, *in_rx, *in_tx;
+	struct tg_bench_rings rings;
 	struct tg_pair pair;
 	struct tg_services services;
 	struct tg_flow_params fp;
@@ -248,8 +246,8 @@ struct bench {
 	uint8_t *rows_s2c, *rows_c2s;
 
 	/* accounting */
-	uint64_t tick_t0, tick_moved, tick_max;
-	uint64_t gen_cycles, gen_timed, gen_untimed;
+	uint64_t tick_t0, tick_moved;
+	struct tg_bench_gen_time gt;
 	uint64_t payload, segs;
 	uint64_t unexpected, out_of_order, verify_fail;
 	uint64_t last_progress, progress_mark;
@@ -270,22 +268,6 @@ struct bench {
 };
 
 static struct bench bench;
-
-static const struct rte_ether_addr mac_client = { .addr_bytes = { 0x02, 0, 0, 0, 0, 0x01 } };
-static const struct rte_ether_addr mac_server = { .addr_bytes = { 0x02, 0, 0, 0, 0, 0x02 } };
-
-/* A fixed xorshift64 so every run builds the same payloads. */
-static inline uint64_t
-xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
 
 /* The murmur3 finaliser: a fixed bijection, for ISNs. */
 static inline uint32_t
@@ -321,16 +303,6 @@ static inline uint16_t
 client_port(uint32_t id)
 {
 	return (uint16_t)(CLIENT_PORT_BASE + (id & ((1u << CLIENT_PORT_BITS) - 1)));
-}
-
-static uint64_t
-thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* Minor page faults of the calling thread so far. */
@@ -394,38 +366,6 @@ usage(FILE *out)
 		ROUNDS_MAX);
 }
 
-static int
-parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (!isdigit((unsigned char)s[0]))
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int
-parse_seconds(const char *s, double min, double *out)
-{
-	double v;
-	char *end;
-
-	if (!isdigit((unsigned char)s[0]) && s[0] != '.')
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || *end != '\0' || !(v >= min) || v > 3600.0)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 /* Returns 0, 1 after --help, or -EINVAL with the reason printed. */
 static int
 parse_args(struct opts *o, int argc, char **argv)
@@ -473,32 +413,32 @@ parse_args(struct opts *o, int argc, char **argv)
 			}
 			break;
 		case O_FLOWS:
-			if ((rc = parse_ulong(optarg, 1, SESSIONS_MAX / 2, &v)) == 0)
+			if ((rc = tg_bench_parse_ulong(optarg, 1, SESSIONS_MAX / 2, &v)) == 0)
 				o->nb_flows = (unsigned int)v;
 			break;
 		case O_MAX_FLOWS:
-			if ((rc = parse_ulong(optarg, 1024, SESSIONS_MAX / 2, &v)) == 0)
+			if ((rc = tg_bench_parse_ulong(optarg, 1024, SESSIONS_MAX / 2, &v)) == 0)
 				o->max_flows = (unsigned int)v;
 			break;
 		case O_INFLIGHT:
-			if ((rc = parse_ulong(optarg, 1, 65536, &v)) == 0)
+			if ((rc = tg_bench_parse_ulong(optarg, 1, 65536, &v)) == 0)
 				o->inflight = (unsigned int)v;
 			break;
 		case O_NO_SERVICES:
 			o->no_services = true;
 			break;
 		case O_RATIO:
-			if ((rc = parse_ulong(optarg, 1, 64, &v)) == 0)
+			if ((rc = tg_bench_parse_ulong(optarg, 1, 64, &v)) == 0)
 				o->ratio = (unsigned int)v;
 			break;
 		case O_SECONDS:
-			rc = parse_seconds(optarg, 0.01, &o->seconds);
+			rc = tg_bench_parse_seconds(optarg, 0.01, &o->seconds);
 			break;
 		case O_WARMUP:
-			rc = parse_seconds(optarg, 0.0, &o->warmup);
+			rc = tg_bench_parse_seconds(optarg, 0.0, &o->warmup);
 			break;
 		case O_ROUNDS:
-			if ((rc = parse_ulong(optarg, 1, ROUNDS_MAX, &v)) == 0)
+			if ((rc = tg_bench_parse_ulong(optarg, 1, ROUNDS_MAX, &v)) == 0)
 				o->rounds = (unsigned int)v;
 			break;
 		case O_VERIFY:
@@ -540,36 +480,6 @@ parse_args(struct opts *o, int argc, char **argv)
 	return 0;
 }
 
-static double
-median(const double *v, unsigned int n)
-{
-	double s[ROUNDS_MAX], t;
-	unsigned int i, j;
-
-	if (n == 0)
-		return 0;
-	memcpy(s, v, n * sizeof(*v));
-	for (i = 1; i < n; i++) {
-		t = s[i];
-		for (j = i; j > 0 && s[j - 1] > t; j--)
-			s[j] = s[j - 1];
-		s[j] = t;
-	}
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static void
-minmax(const double *v, unsigned int n, double *lo, double *hi)
-{
-	unsigned int i;
-
-	*lo = *hi = n ? v[0] : 0;
-	for (i = 1; i < n; i++) {
-		*lo = RTE_MIN(*lo, v[i]);
-		*hi = RTE_MAX(*hi, v[i]);
-	}
-}
-
 static void
 series_add(struct series *s, double v)
 {
@@ -580,30 +490,7 @@ series_add(struct series *s, double v)
 static double
 series_median(const struct series *s)
 {
-	return median(s->v, s->nb);
-}
-
-/*
- * The core clock in GHz: chains of dependent adds retire one per cycle on
- * any x86 core of the last fifteen years; timed in on-CPU nanoseconds.
- */
-static double
-core_ghz(void)
-{
-#ifdef RTE_ARCH_X86_64
-	const uint64_t iters = 50 * 1000 * 1000;
-	uint64_t x = 0, i, c0, c1;
-
-	c0 = thread_cpu_ns();
-	for (i = 0; i < iters; i++)
-		__asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
-				 "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
-				 : "+r"(x));
-	c1 = thread_cpu_ns();
-	return c1 > c0 ? (double)(iters * 8) / (double)(c1 - c0) : 0.0;
-#else
-	return 0.0;
-#endif
+	return tg_bench_calc_median(s->v, s->nb);
 }
 
 /* ---- frames ---- */
@@ -621,29 +508,12 @@ stack_pop(struct stack *s)
 	return s->n ? s->m[--s->n] : NULL;
 }
 
-/* What an rx PMD writes into each mbuf it hands up. */
+/* What an rx PMD writes into each mbuf it hands up, and no chain. */
 static inline void
 rx_fields(struct rte_mbuf *m, uint16_t port, uint16_t len)
 {
-	m->data_off = RTE_PKTMBUF_HEADROOM;
-	m->nb_segs = 1;
 	m->next = NULL;
-	m->port = port;
-	m->ol_flags = 0;
-	m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_TCP;
-	m->data_len = len;
-	m->pkt_len = len;
-}
-
-/* Does the frame parse clean, with a right TCP checksum? */
-static int
-frame_ok(const struct rte_mbuf *m)
-{
-	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
-	struct tg_pkt p;
-
-	return tg_pkt_parse(d, m->data_len, &p) == TG_PKT_OK && (p.flags & TG_PKT_F_L4) &&
-	       tg_pkt_l4_csum_ok(d, &p);
+	tg_bench_reset_rx_fields(m, port, len);
 }
 
 /*
@@ -661,45 +531,23 @@ ctl_build(struct bench *b, struct rte_mbuf *m, uint32_t id, bool client, uint8_t
 		1, 1, 4, 2,			/* NOP, NOP, SACK permitted */
 	};
 	bool syn = flags & RTE_TCP_SYN_FLAG;
-	uint16_t tcp_len = (uint16_t)(sizeof(struct rte_tcp_hdr) + (syn ? SYN_OPT_LEN : 0));
-	uint16_t len = (uint16_t)(RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + tcp_len);
 	uint8_t *d = (uint8_t *)m->buf_addr + RTE_PKTMBUF_HEADROOM;
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)d;
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(ip + 1);
 	uint32_t caddr = client_addr(id);
 	uint16_t cport = client_port(id);
+	const struct tg_bench_seg seg = {
+		.from_client = client,
+		.saddr = client ? caddr : SERVER_ADDR, .daddr = client ? SERVER_ADDR : caddr,
+		.sport = client ? cport : SERVER_PORT, .dport = client ? SERVER_PORT : cport,
+		.seq = seq, .ack = ack, .flags = flags, .win = syn ? 65535 : WIN_FIELD,
+		.ip_id = b->ip_id++, .opt_len = syn ? SYN_OPT_LEN : 0,
+	};
+	uint16_t len = tg_bench_write_hdrs(d, &seg);
 
 	rx_fields(m, client ? b->pair.out : b->pair.in, len);
-	eth->dst_addr = client ? mac_server : mac_client;
-	eth->src_addr = client ? mac_client : mac_server;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->type_of_service = 0;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(len - RTE_ETHER_HDR_LEN));
-	ip->packet_id = rte_cpu_to_be_16(b->ip_id++);
-	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_TCP;
-	ip->hdr_checksum = 0;
-	ip->src_addr = rte_cpu_to_be_32(client ? caddr : SERVER_ADDR);
-	ip->dst_addr = rte_cpu_to_be_32(client ? SERVER_ADDR : caddr);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-
-	tcp->src_port = rte_cpu_to_be_16(client ? cport : SERVER_PORT);
-	tcp->dst_port = rte_cpu_to_be_16(client ? SERVER_PORT : cport);
-	tcp->sent_seq = rte_cpu_to_be_32(seq);
-	tcp->recv_ack = rte_cpu_to_be_32(flags & RTE_TCP_ACK_FLAG ? ack : 0);
-	tcp->data_off = (uint8_t)((tcp_len / 4) << 4);
-	tcp->tcp_flags = flags;
-	tcp->rx_win = rte_cpu_to_be_16(syn ? 65535 : WIN_FIELD);
-	tcp->cksum = 0;
-	tcp->tcp_urp = 0;
 	if (syn)
-		memcpy(tcp + 1, syn_opts, sizeof(syn_opts));
-	tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
-	if (unlikely(b->o.verify) && !frame_ok(m))
+		memcpy(d + TG_BENCH_HDR_LEN, syn_opts, sizeof(syn_opts));
+	tg_bench_write_tcp_csum(d);
+	if (unlikely(b->o.verify) && tg_bench_check_frame(m, NULL, NULL) < 0)
 		b->verify_fail++;
 }
 
@@ -752,7 +600,7 @@ data_rewrite(struct bench *b, struct rte_mbuf *m, uint32_t id, bool client, uint
 	ip->packet_id = rte_cpu_to_be_16(b->ip_id++);
 	ip->hdr_checksum = 0;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	if (unlikely(b->o.verify) && !frame_ok(m))
+	if (unlikely(b->o.verify) && tg_bench_check_frame(m, NULL, NULL) < 0)
 		b->verify_fail++;
 }
 
@@ -771,8 +619,7 @@ data_build(struct bench *b, struct rte_mbuf *m, bool client, const uint8_t *payl
 	ip->total_length = rte_cpu_to_be_16(DATA_FRAME_LEN - RTE_ETHER_HDR_LEN);
 	ip->hdr_checksum = 0;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	tcp->cksum = 0;
-	tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+	tg_bench_write_tcp_csum(d);
 }
 
 /* Decodes a frame the generator built and the worker sent; -EPROTO for anything else. */
@@ -786,7 +633,7 @@ view_of(const struct rte_mbuf *m, struct view *v)
 	uint32_t saddr, daddr, caddr;
 	uint16_t sport, dport, cport, tot, doff;
 
-	if (m->nb_segs != 1 || m->data_len < FRAME_HDR_LEN ||
+	if (m->nb_segs != 1 || m->data_len < TG_BENCH_HDR_LEN ||
 	    eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
 	    ip->version_ihl != RTE_IPV4_VHL_DEF || ip->next_proto_id != IPPROTO_TCP)
 		return -EPROTO;
@@ -1060,7 +907,7 @@ sample_take(struct bench *b, struct sample *s)
 	struct tg_worker_counters c;
 
 	tg_worker_counters_read(&b->wk, &c);
-	s->cpu_ns = thread_cpu_ns();
+	s->cpu_ns = tg_bench_read_cpu_ns();
 	s->tsc = rte_rdtsc();
 	s->pkts = c.port[b->pair.out].rx_pkts + c.port[b->pair.in].rx_pkts;
 	s->bytes = c.port[b->pair.out].rx_bytes + c.port[b->pair.in].rx_bytes;
@@ -1069,23 +916,13 @@ sample_take(struct bench *b, struct sample *s)
 	s->minflt = thread_minflt();
 }
 
-/*
- * Charges [tick_t0, now) to the generator. A piece longer than tick_max
- * was preempted: its frames are charged later at the average of the
- * others, since on-CPU time cannot be read per tick for less than a tick
- * costs.
- */
+/* Charges [tick_t0, now) to the generator (struct tg_bench_gen_time). */
 static void
 gen_account(struct bench *b)
 {
 	uint64_t now = rte_rdtsc();
 
-	if (now - b->tick_t0 < b->tick_max) {
-		b->gen_cycles += now - b->tick_t0;
-		b->gen_timed += b->tick_moved;
-	} else {
-		b->gen_untimed += b->tick_moved;
-	}
+	tg_bench_charge_tick(&b->gt, now - b->tick_t0, b->tick_moved);
 	b->tick_t0 = now;
 	b->tick_moved = 0;
 }
@@ -1099,9 +936,7 @@ span_cut(struct bench *b, struct span *sp)
 
 	gen_account(b);
 	sample_take(b, &s1);
-	gen = (double)b->gen_cycles;
-	if (b->gen_timed)
-		gen += (double)b->gen_untimed * (double)b->gen_cycles / (double)b->gen_timed;
+	gen = tg_bench_take_gen_cycles(&b->gt);
 	sp->pkts = s1.pkts - b->s0.pkts;
 	sp->bytes = s1.bytes - b->s0.bytes;
 	sp->payload = s1.payload - b->s0.payload;
@@ -1112,7 +947,6 @@ span_cut(struct bench *b, struct span *sp)
 	sp->gen = gen;
 	sp->busy = sp->cpu - gen;
 	b->s0 = s1;
-	b->gen_cycles = b->gen_timed = b->gen_untimed = 0;
 	b->tick_t0 = rte_rdtsc();
 }
 
@@ -1255,7 +1089,8 @@ drain(struct bench *b)
 	struct rte_mbuf *pkts[GEN_BURST];
 	unsigned int n, i, moved = 0;
 
-	while ((n = rte_ring_sc_dequeue_burst(b->in_tx, (void **)pkts, GEN_BURST, NULL)) > 0) {
+	while ((n = rte_ring_sc_dequeue_burst(b->rings.in_tx, (void **)pkts, GEN_BURST,
+					      NULL)) > 0) {
 		for (i = 0; i < n; i++) {
 			if (b->phase == PH_STREAM)
 				stream_server_rx(b, pkts[i]);
@@ -1266,7 +1101,8 @@ drain(struct bench *b)
 		}
 		moved += n;
 	}
-	while ((n = rte_ring_sc_dequeue_burst(b->out_tx, (void **)pkts, GEN_BURST, NULL)) > 0) {
+	while ((n = rte_ring_sc_dequeue_burst(b->rings.out_tx, (void **)pkts, GEN_BURST,
+					      NULL)) > 0) {
 		for (i = 0; i < n; i++) {
 			if (b->phase == PH_STREAM)
 				stream_client_rx(b, pkts[i]);
@@ -1286,10 +1122,10 @@ flush(struct bench *b)
 {
 	int rc = 0;
 
-	if (b->n_out && rte_ring_sp_enqueue_bulk(b->out_rx, (void **)b->to_out, b->n_out,
+	if (b->n_out && rte_ring_sp_enqueue_bulk(b->rings.out_rx, (void **)b->to_out, b->n_out,
 						 NULL) != b->n_out)
 		rc = -ENOBUFS;
-	if (b->n_in && rte_ring_sp_enqueue_bulk(b->in_rx, (void **)b->to_in, b->n_in,
+	if (b->n_in && rte_ring_sp_enqueue_bulk(b->rings.in_rx, (void **)b->to_in, b->n_in,
 						NULL) != b->n_in)
 		rc = -ENOBUFS;
 	b->n_out = b->n_in = 0;
@@ -1344,85 +1180,6 @@ tick(void *arg)
 
 /* ---- set-up ---- */
 
-/* An SP/SC ring: the worker and the generator share one lcore. */
-static struct rte_ring *
-ring_make(const char *name, unsigned int count)
-{
-	return rte_ring_create(name, rte_align32pow2(count + 1), (int)rte_socket_id(),
-			       RING_F_SP_ENQ | RING_F_SC_DEQ);
-}
-
-static int
-rings_create(struct bench *b, unsigned int n)
-{
-	if ((b->out_rx = ring_make("tgf_out_rx", n)) == NULL)
-		goto err_out_rx;
-	if ((b->out_tx = ring_make("tgf_out_tx", n)) == NULL)
-		goto err_out_tx;
-	if ((b->in_rx = ring_make("tgf_in_rx", n)) == NULL)
-		goto err_in_rx;
-	if ((b->in_tx = ring_make("tgf_in_tx", n)) == NULL)
-		goto err_in_tx;
-	return 0;
-
-err_in_tx:
-	rte_ring_free(b->in_rx);
-err_in_rx:
-	rte_ring_free(b->out_tx);
-err_out_tx:
-	rte_ring_free(b->out_rx);
-err_out_rx:
-	return -rte_errno;
-}
-
-static void
-rings_free(struct bench *b)
-{
-	rte_ring_free(b->in_tx);
-	rte_ring_free(b->in_rx);
-	rte_ring_free(b->out_tx);
-	rte_ring_free(b->out_rx);
-}
-
-/* Port out (clients) and port in (servers), started by the dataplane's tg_port_pair_start(). */
-static int
-ports_create(struct bench *b)
-{
-	unsigned int socket = rte_socket_id();
-	int port, rc;
-
-	if ((port = rte_eth_from_rings("tgf_out", &b->out_rx, 1, &b->out_tx, 1, socket)) < 0)
-		goto err_out;
-	b->pair.out = (uint16_t)port;
-	if ((port = rte_eth_from_rings("tgf_in", &b->in_rx, 1, &b->in_tx, 1, socket)) < 0)
-		goto err_in;
-	b->pair.in = (uint16_t)port;
-	if (b->pair.out >= TG_MAX_PORTS || b->pair.in >= TG_MAX_PORTS) {
-		rte_errno = ERANGE;
-		goto err_start;
-	}
-	if ((rc = tg_port_pair_start(&b->pair, 1, b->pool)) < 0) {
-		rte_errno = -rc;
-		goto err_start;
-	}
-	return 0;
-
-err_start:
-	rte_eth_dev_close(b->pair.in);
-err_in:
-	rte_eth_dev_close(b->pair.out);
-err_out:
-	fprintf(stderr, PROG ": net_ring ports: %s\n", rte_strerror(rte_errno));
-	return -rte_errno;
-}
-
-static void
-ports_close(const struct bench *b)
-{
-	tg_port_close(b->pair.out);
-	tg_port_close(b->pair.in);
-}
-
 /* Appends a big-endian field. */
 static size_t
 put_be(uint8_t *p, size_t at, uint32_t v, unsigned int bytes)
@@ -1450,7 +1207,7 @@ rows_fill(uint8_t *p, size_t len, uint64_t *xs)
 	int n[5];
 
 	while (at < len) {
-		uint64_t r = xorshift64(xs);
+		uint64_t r = tg_bench_xorshift(xs);
 
 		n[0] = snprintf(f[0], sizeof(f[0]), "%u", 100000 + row++);
 		n[1] = snprintf(f[1], sizeof(f[1]), "%s_%05u", names[r % RTE_DIM(names)],
@@ -1491,7 +1248,8 @@ queries_fill(uint8_t *p, size_t len, uint64_t *xs)
 
 	while (at < len) {
 		n = snprintf(q, sizeof(q), "SELECT id, name, email, created_at, balance FROM "
-			     "accounts WHERE id = %u;", (unsigned int)(xorshift64(xs) % 1000000));
+			     "accounts WHERE id = %u;",
+			     (unsigned int)(tg_bench_xorshift(xs) % 1000000));
 		i = 0;
 		msg[i++] = 'Q';
 		i = put_be(msg, i, (uint32_t)(4 + n + 1), 4);
@@ -1519,7 +1277,7 @@ static int
 gen_init(struct bench *b, unsigned int nb_hs, unsigned int nb_s2c, unsigned int nb_c2s,
 	 unsigned int nb_ack)
 {
-	uint64_t xs = 0x9e3779b97f4a7c15ULL;
+	uint64_t xs = TG_BENCH_SEED;
 	struct rte_mbuf *m;
 	unsigned int i, total = nb_hs + nb_s2c + nb_c2s + nb_ack;
 	size_t span = ROWS_SPAN + MSS;
@@ -1554,7 +1312,7 @@ gen_init(struct bench *b, unsigned int nb_hs, unsigned int nb_s2c, unsigned int 
 			stack_push(&b->acks, m);
 			continue;
 		}
-		if (i >= nb_hs && !frame_ok(m)) {
+		if (i >= nb_hs && tg_bench_check_frame(m, NULL, NULL) < 0) {
 			fprintf(stderr, PROG ": data frame %u does not parse clean\n", i);
 			return -EPROTO;
 		}
@@ -1722,7 +1480,7 @@ print_series(const char *what, const struct series *s, int digits, const char *u
 {
 	double lo, hi;
 
-	minmax(s->v, s->nb, &lo, &hi);
+	tg_bench_calc_range(s->v, s->nb, &lo, &hi);
 	printf("  %-26s %12.*f %s (%.*f-%.*f)\n", what, digits, series_median(s), unit, digits,
 	       lo, digits, hi);
 }
@@ -1761,11 +1519,11 @@ report_setup(const struct bench *b, const struct tg_worker_counters *c, const st
 	print_series("handshake (3 frames)", &b->setup_cyc, 1, "cycles");
 	print_series("teardown (3 frames)", &b->teardown_cyc, 1, "cycles");
 	print_series("expiry of a closed session", &b->expire_cyc, 1, "cycles");
-	minmax(b->setup_rate.v, b->setup_rate.nb, &lo, &hi);
+	tg_bench_calc_range(b->setup_rate.v, b->setup_rate.nb, &lo, &hi);
 	printf("  %-26s %12.0f per second per core (%.0f-%.0f); generator %.0f cycles/frame, "
 	       "not charged; on-CPU %.0f%%\n", "handshakes", series_median(&b->setup_rate), lo,
 	       hi, series_median(&b->gen_cpp), series_median(&b->oncpu));
-	minmax(b->setup_cyc.v, b->setup_cyc.nb, &clo, &chi);
+	tg_bench_calc_range(b->setup_cyc.v, b->setup_cyc.nb, &clo, &chi);
 	printf("  bytes per flow: tg_flow_table_bytes_per_flow()=%" PRIu64 "; resident after "
 	       "init, flow table / max_flows = %.1f (struct tg_flow %zu, prefaulted; the "
 	       "rte_hash's %.1f of DPDK heap become resident as slots are used, see --test "
@@ -1851,7 +1609,7 @@ report_stream(const struct bench *b, const struct tg_worker_counters *c, const s
 	print_series("cycles per payload byte", &b->cpb, 3, "");
 	print_series("cycles per frame", &b->cpp, 1, "");
 	print_series("cycles per data segment", &b->cps, 1, "");
-	minmax(b->gbps.v, b->gbps.nb, &lo, &hi);
+	tg_bench_calc_range(b->gbps.v, b->gbps.nb, &lo, &hi);
 	printf("  %-26s %12.2f Gbit/s of frames (%.2f-%.2f), %.2f Gbit/s of payload, per core; "
 	       "on-CPU %.0f%%\n", "rate", series_median(&b->gbps), lo, hi,
 	       series_median(&b->pgbps), series_median(&b->oncpu));
@@ -1889,7 +1647,7 @@ run(struct bench *b)
 	uint64_t heap0;
 	unsigned int nb_hs = RTE_MIN(b->o.inflight, b->o.nb_flows);
 	unsigned int nb_s2c = 0, nb_c2s = 0, nb_ack = 0;
-	double ghz;
+	char lead[64];
 	int rc;
 
 	tg_config_defaults(&cfg);
@@ -1919,22 +1677,24 @@ run(struct bench *b)
 		fprintf(stderr, PROG ": mbuf pool: %s\n", rte_strerror(rte_errno));
 		return -rte_errno;
 	}
-	if ((rc = rings_create(b, nb_hs + nb_s2c + nb_c2s + nb_ack + POOL_SLACK)) < 0) {
+	/* SP/SC rings: the worker and the generator share one lcore */
+	if ((rc = tg_bench_create_rings(&b->rings, "tgf",
+					nb_hs + nb_s2c + nb_c2s + nb_ack + POOL_SLACK)) < 0) {
 		fprintf(stderr, PROG ": rings: %s\n", rte_strerror(-rc));
 		goto err_rings;
 	}
-	if ((rc = ports_create(b)) < 0)
+	/* port out (clients) and port in (servers) */
+	if ((rc = tg_bench_open_pair(&b->pair, "tgf_out", "tgf_in", &b->rings, b->pool)) < 0) {
+		fprintf(stderr, PROG ": net_ring ports: %s\n", rte_strerror(-rc));
 		goto err_ports;
+	}
 	if ((rc = gen_init(b, nb_hs, nb_s2c, nb_c2s, nb_ack)) < 0) {
 		fprintf(stderr, PROG ": generator: %s\n", rte_strerror(-rc));
 		goto err_gen;
 	}
 
-	ghz = core_ghz();
-	printf("%s: test %s; TSC %.3f GHz, core ~%.3f GHz by a dependent-add loop\n", PROG,
-	       test_names[b->o.test], (double)b->hz / 1e9, ghz);
-	printf("RESULT name=clock tsc_ghz=%.3f core_ghz=%.3f\n", (double)b->hz / 1e9, ghz);
-	fflush(stdout);
+	snprintf(lead, sizeof(lead), PROG ": test %s; ", test_names[b->o.test]);
+	tg_bench_print_clock(lead, b->hz);
 
 	if ((rc = pools_measure(b, &mf.pools_kb)) < 0)
 		goto err_worker;
@@ -1945,7 +1705,7 @@ run(struct bench *b)
 	mf.rss_init = rss_kb();
 	mf.heap_init = heap_bytes() - heap0;
 
-	b->tick_max = b->hz / 1000;
+	b->gt.max = b->hz / 1000;
 	b->last_progress = rte_rdtsc();
 	b->progress_mark = b->wk.tracking ? b->wk.flows.nb_flows : 0;
 	if (b->o.test == TEST_MEMORY)
@@ -1992,9 +1752,9 @@ err_run:
 err_worker:
 err_gen:
 	gen_free(b);
-	ports_close(b);
+	tg_bench_close_pair(&b->pair);
 err_ports:
-	rings_free(b);
+	tg_bench_free_rings(&b->rings);
 err_rings:
 	/* frees every mbuf, wherever it was left */
 	rte_mempool_free(b->pool);

@@ -64,16 +64,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -90,16 +87,16 @@
 #include "port.h"
 #include "worker.h"
 
+#include "common.h"
+
 #define PROG "tg-bench-forward"
 
-/* Ethernet + IPv4 without options + TCP without options */
-#define FRAME_HDR_LEN (RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr))
 #define FRAME_MAX_LEN 1514		/* a 1500-byte MTU, no FCS */
 #define MIX_MAX 8			/* sizes in one mix */
 #define MIX_WEIGHT_MAX 64		/* sum of a mix's weights */
 #define MBUFS_MAX 32768
 #define FLOWS_MAX 65536
-#define ROUNDS_MAX 100
+#define ROUNDS_MAX TG_BENCH_ROUNDS_MAX	/* what tg_bench_calc_median() reads */
 #define GEN_BURST 64
 #define AUX_SECONDS_MAX 0.5		/* parse, memcpy, ring: converge fast */
 #define SAMPLE_HZ 1000			/* worker samples per second, --lcores 2 */
@@ -200,11 +197,7 @@ struct solo {
 	struct gen g;
 	unsigned int round;	/* 0: warm-up */
 	uint64_t end;		/* TSC at which the current phase ends */
-	uint64_t tick_max;	/* a longer tick was preempted */
-	/* during the round: */
-	uint64_t gen_cycles;	/* spent in ticks that were not preempted */
-	uint64_t gen_timed;	/* mbufs they moved */
-	uint64_t gen_untimed;	/* mbufs moved by preempted ticks */
+	struct tg_bench_gen_time gt;	/* during the round */
 	struct sample s0;
 	int err;
 };
@@ -232,32 +225,6 @@ static struct bench bench;
 /* Scratch destination of the memcpy figure; the barrier keeps the copies. */
 static uint8_t copy_buf[RTE_MBUF_DEFAULT_DATAROOM] __rte_cache_aligned;
 
-static const struct rte_ether_addr mac_client = { .addr_bytes = { 0x02, 0, 0, 0, 0, 0x01 } };
-static const struct rte_ether_addr mac_server = { .addr_bytes = { 0x02, 0, 0, 0, 0, 0x02 } };
-
-/* A fixed xorshift64 so every run builds the same frames. */
-static inline uint64_t
-xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
-static uint64_t
-thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void
 usage(FILE *out)
 {
@@ -277,41 +244,9 @@ usage(FILE *out)
 		"  --recycle MODE    none | mbuf (default) | frame: what the generator rewrites\n"
 		"                    per mbuf (rx fields; and a frame byte); see forward.c\n"
 		"mixes:\n",
-		FRAME_HDR_LEN, FRAME_MAX_LEN, MIX_WEIGHT_MAX, ROUNDS_MAX, MBUFS_MAX, FLOWS_MAX);
+		TG_BENCH_HDR_LEN, FRAME_MAX_LEN, MIX_WEIGHT_MAX, ROUNDS_MAX, MBUFS_MAX, FLOWS_MAX);
 	for (i = 0; i < RTE_DIM(mixes); i++)
 		fprintf(out, "  %-9s %s\n", mixes[i].name, mixes[i].desc);
-}
-
-static int
-parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (!isdigit((unsigned char)s[0]))
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int
-parse_seconds(const char *s, double min, double *out)
-{
-	double v;
-	char *end;
-
-	if (!isdigit((unsigned char)s[0]) && s[0] != '.')
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || *end != '\0' || !(v >= min) || v > 3600.0)
-		return -EINVAL;
-	*out = v;
-	return 0;
 }
 
 /* A named mix, or LEN[:WEIGHT] entries separated by commas. */
@@ -343,7 +278,7 @@ parse_mix(const char *s, struct frame_mix *mix)
 				return -EINVAL;
 			weight = strtoul(c, &end, 10);
 		}
-		if (len < FRAME_HDR_LEN || len > FRAME_MAX_LEN || weight == 0 ||
+		if (len < TG_BENCH_HDR_LEN || len > FRAME_MAX_LEN || weight == 0 ||
 		    weight > MIX_WEIGHT_MAX)
 			return -EINVAL;
 		total += weight;
@@ -397,25 +332,25 @@ parse_args(struct opts *o, int argc, char **argv)
 			rc = parse_mix(optarg, &o->mix);
 			break;
 		case O_LCORES:
-			if ((rc = parse_ulong(optarg, 1, 2, &v)) == 0)
+			if ((rc = tg_bench_parse_ulong(optarg, 1, 2, &v)) == 0)
 				o->lcores = (unsigned int)v;
 			break;
 		case O_SECONDS:
-			rc = parse_seconds(optarg, 0.01, &o->seconds);
+			rc = tg_bench_parse_seconds(optarg, 0.01, &o->seconds);
 			break;
 		case O_WARMUP:
-			rc = parse_seconds(optarg, 0.0, &o->warmup);
+			rc = tg_bench_parse_seconds(optarg, 0.0, &o->warmup);
 			break;
 		case O_ROUNDS:
-			if ((rc = parse_ulong(optarg, 1, ROUNDS_MAX, &v)) == 0)
+			if ((rc = tg_bench_parse_ulong(optarg, 1, ROUNDS_MAX, &v)) == 0)
 				o->rounds = (unsigned int)v;
 			break;
 		case O_MBUFS:
-			if ((rc = parse_ulong(optarg, 2 * TG_BURST, MBUFS_MAX, &v)) == 0)
+			if ((rc = tg_bench_parse_ulong(optarg, 2 * TG_BURST, MBUFS_MAX, &v)) == 0)
 				o->nb_mbufs = (unsigned int)v;
 			break;
 		case O_FLOWS:
-			if ((rc = parse_ulong(optarg, 1, FLOWS_MAX, &v)) == 0)
+			if ((rc = tg_bench_parse_ulong(optarg, 1, FLOWS_MAX, &v)) == 0)
 				o->nb_flows = (unsigned int)v;
 			break;
 		case O_RECYCLE:
@@ -452,40 +387,21 @@ parse_args(struct opts *o, int argc, char **argv)
 static void
 frame_fill(uint8_t *d, uint16_t len, struct flow *f, uint16_t ip_id, uint64_t *xs)
 {
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)d;
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(ip + 1);
-	uint8_t *payload = (uint8_t *)(tcp + 1);
-	uint16_t plen = (uint16_t)(len - FRAME_HDR_LEN), i;
+	uint16_t plen = (uint16_t)(len - TG_BENCH_HDR_LEN), i;
+	const struct tg_bench_seg seg = {
+		.from_client = true,
+		.saddr = f->saddr, .daddr = f->daddr, .sport = f->sport, .dport = f->dport,
+		.seq = f->seq, .ack = f->ack,
+		.flags = plen ? RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG : RTE_TCP_ACK_FLAG,
+		.win = 502, .ip_id = ip_id, .plen = plen,
+	};
+	uint8_t *payload = d + TG_BENCH_HDR_LEN;
 
-	eth->dst_addr = mac_server;
-	eth->src_addr = mac_client;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(len - RTE_ETHER_HDR_LEN));
-	ip->packet_id = rte_cpu_to_be_16(ip_id);
-	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_TCP;
-	ip->src_addr = rte_cpu_to_be_32(f->saddr);
-	ip->dst_addr = rte_cpu_to_be_32(f->daddr);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-
-	memset(tcp, 0, sizeof(*tcp));
-	tcp->src_port = rte_cpu_to_be_16(f->sport);
-	tcp->dst_port = rte_cpu_to_be_16(f->dport);
-	tcp->sent_seq = rte_cpu_to_be_32(f->seq);
-	tcp->recv_ack = rte_cpu_to_be_32(f->ack);
-	tcp->data_off = (sizeof(*tcp) / 4) << 4;
-	tcp->tcp_flags = plen ? RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG : RTE_TCP_ACK_FLAG;
-	tcp->rx_win = rte_cpu_to_be_16(502);
-
+	tg_bench_write_hdrs(d, &seg);
 	/* printable bytes, so later detectors scan something text-like */
 	for (i = 0; i < plen; i++)
-		payload[i] = (uint8_t)(' ' + xorshift64(xs) % 95);
-	tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+		payload[i] = (uint8_t)(' ' + tg_bench_xorshift(xs) % 95);
+	tg_bench_write_tcp_csum(d);
 	f->seq += plen;
 }
 
@@ -493,13 +409,11 @@ frame_fill(uint8_t *d, uint16_t len, struct flow *f, uint16_t ip_id, uint64_t *x
 static int
 frame_check(const struct rte_mbuf *m, unsigned int i)
 {
-	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
 	struct tg_pkt p;
 	enum tg_pkt_err err;
 
-	err = tg_pkt_parse(d, m->data_len, &p);
-	if (err != TG_PKT_OK || !(p.flags & TG_PKT_F_L4) ||
-	    p.payload_len != m->data_len - FRAME_HDR_LEN || !tg_pkt_l4_csum_ok(d, &p)) {
+	if (tg_bench_check_frame(m, &p, &err) < 0 ||
+	    p.payload_len != m->data_len - TG_BENCH_HDR_LEN) {
 		fprintf(stderr, PROG ": frame %u (%u bytes) does not parse clean: %s\n", i,
 			m->data_len,
 			err == TG_PKT_OK ? "fields or checksum" : tg_pkt_err_names[err]);
@@ -511,7 +425,7 @@ frame_check(const struct rte_mbuf *m, unsigned int i)
 static int
 frames_build(struct frame_set *fs, const struct opts *o, struct rte_mempool *mp)
 {
-	uint64_t xs = 0x9e3779b97f4a7c15ULL;
+	uint64_t xs = TG_BENCH_SEED;
 	uint16_t pattern[MIX_WEIGHT_MAX], *lens, tmp;
 	unsigned int i, k, w = 0, j;
 	struct flow *flows;
@@ -533,25 +447,26 @@ frames_build(struct frame_set *fs, const struct opts *o, struct rte_mempool *mp)
 	for (i = 0; i < fs->nb; i++)
 		lens[i] = pattern[i % w];
 	for (i = fs->nb - 1; i > 0; i--) {
-		j = (unsigned int)(xorshift64(&xs) % (i + 1));
+		j = (unsigned int)(tg_bench_xorshift(&xs) % (i + 1));
 		tmp = lens[i];
 		lens[i] = lens[j];
 		lens[j] = tmp;
 	}
 	for (i = 0; i < o->nb_flows; i++) {
-		flows[i].saddr = RTE_IPV4(10, 1, 0, 0) | (uint32_t)(xorshift64(&xs) & 0xffff);
+		flows[i].saddr = RTE_IPV4(10, 1, 0, 0) |
+				 (uint32_t)(tg_bench_xorshift(&xs) & 0xffff);
 		flows[i].daddr = RTE_IPV4(10, 2, 0, 1 + i % 8);
-		flows[i].sport = (uint16_t)(32768 + xorshift64(&xs) % 28000);
+		flows[i].sport = (uint16_t)(32768 + tg_bench_xorshift(&xs) % 28000);
 		flows[i].dport = SERVER_PORT;
-		flows[i].seq = (uint32_t)xorshift64(&xs);
-		flows[i].ack = (uint32_t)xorshift64(&xs);
+		flows[i].seq = (uint32_t)tg_bench_xorshift(&xs);
+		flows[i].ack = (uint32_t)tg_bench_xorshift(&xs);
 	}
 
 	if ((rc = rte_pktmbuf_alloc_bulk(mp, fs->m, fs->nb)) < 0)
 		goto err_alloc;
 	for (i = 0; i < fs->nb; i++) {
 		struct rte_mbuf *m = fs->m[i];
-		struct flow *f = &flows[xorshift64(&xs) % o->nb_flows];
+		struct flow *f = &flows[tg_bench_xorshift(&xs) % o->nb_flows];
 		uint8_t *d = (uint8_t *)rte_pktmbuf_append(m, lens[i]);
 
 		if (d == NULL) {
@@ -586,34 +501,6 @@ frames_free(struct frame_set *fs)
 	fs->m = NULL;
 }
 
-static double
-median(const double *v, unsigned int n)
-{
-	double s[ROUNDS_MAX], t;
-	unsigned int i, j;
-
-	memcpy(s, v, n * sizeof(*v));
-	for (i = 1; i < n; i++) {
-		t = s[i];
-		for (j = i; j > 0 && s[j - 1] > t; j--)
-			s[j] = s[j - 1];
-		s[j] = t;
-	}
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static void
-minmax(const double *v, unsigned int n, double *lo, double *hi)
-{
-	unsigned int i;
-
-	*lo = *hi = v[0];
-	for (i = 1; i < n; i++) {
-		*lo = RTE_MIN(*lo, v[i]);
-		*hi = RTE_MAX(*hi, v[i]);
-	}
-}
-
 /*
  * One round: pkts packets of bytes frame bytes in wall TSC cycles, of
  * which the thread was on a CPU for cpu cycles and busy ones are charged
@@ -640,25 +527,27 @@ figure_add(struct figure *f, uint64_t pkts, uint64_t bytes, uint64_t wall, doubl
 static void
 figure_print(const struct figure *f, const char *frames)
 {
-	double mlo, mhi, clo, chi;
+	double mpps, cpp, gbps, wall, oncpu, mlo, mhi, clo, chi;
 
 	if (f->nb == 0) {
 		printf("  %-12s no packets\n", f->name);
 		printf("RESULT name=%s frames=%s error=no_packets", f->name, frames);
 		return;
 	}
-	minmax(f->mpps, f->nb, &mlo, &mhi);
-	minmax(f->cpp, f->nb, &clo, &chi);
+	mpps = tg_bench_calc_median(f->mpps, f->nb);
+	cpp = tg_bench_calc_median(f->cpp, f->nb);
+	gbps = tg_bench_calc_median(f->gbps, f->nb);
+	wall = tg_bench_calc_median(f->wall_mpps, f->nb);
+	oncpu = tg_bench_calc_median(f->oncpu, f->nb);
+	tg_bench_calc_range(f->mpps, f->nb, &mlo, &mhi);
+	tg_bench_calc_range(f->cpp, f->nb, &clo, &chi);
 	printf("  %-12s %8.2f Mpps %8.1f cycles/pkt (%.1f-%.1f) %7.2f Gbit/s  "
-	       "[wall %.2f Mpps, on-CPU %.0f%%]\n", f->name, median(f->mpps, f->nb),
-	       median(f->cpp, f->nb), clo, chi, median(f->gbps, f->nb),
-	       median(f->wall_mpps, f->nb), median(f->oncpu, f->nb));
+	       "[wall %.2f Mpps, on-CPU %.0f%%]\n", f->name, mpps, cpp, clo, chi, gbps, wall,
+	       oncpu);
 	printf("RESULT name=%s frames=%s mpps=%.3f cycles_per_pkt=%.1f gbps=%.3f mpps_min=%.3f "
 	       "mpps_max=%.3f cycles_min=%.1f cycles_max=%.1f bytes_per_pkt=%.1f "
 	       "wall_mpps=%.3f oncpu_pct=%.1f rounds=%u",
-	       f->name, frames, median(f->mpps, f->nb), median(f->cpp, f->nb),
-	       median(f->gbps, f->nb), mlo, mhi, clo, chi, f->bpp, median(f->wall_mpps, f->nb),
-	       median(f->oncpu, f->nb), f->nb);
+	       f->name, frames, mpps, cpp, gbps, mlo, mhi, clo, chi, f->bpp, wall, oncpu, f->nb);
 }
 
 /* One pass over the frame set; returns the packets handled. */
@@ -668,7 +557,6 @@ typedef unsigned int (*pass_fn)(struct bench *b);
 static unsigned int
 parse_pass(struct bench *b)
 {
-	static volatile uint64_t sink;
 	const struct frame_set *fs = &b->fs;
 	uint64_t acc = 0;
 	struct tg_pkt p;
@@ -682,7 +570,8 @@ parse_pass(struct bench *b)
 		acc += tg_pkt_parse(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, &p);
 		acc += p.payload_len;
 	}
-	sink += acc;
+	/* keep the work: the compiler must assume acc is used */
+	__asm__ volatile("" : : "r"(acc) : "memory");
 	return fs->nb;
 }
 
@@ -743,7 +632,7 @@ run_passes(struct bench *b, struct figure *f, pass_fn fn, bool frame_bytes)
 	fn(b);
 	for (r = 0; r < b->o.rounds; r++) {
 		pkts = passes = 0;
-		c0 = thread_cpu_ns();
+		c0 = tg_bench_read_cpu_ns();
 		t0 = rte_rdtsc_precise();
 		t1 = t0 + (uint64_t)(secs * (double)b->hz);
 		do {
@@ -752,45 +641,17 @@ run_passes(struct bench *b, struct figure *f, pass_fn fn, bool frame_bytes)
 			passes++;
 		} while (rte_rdtsc() < t1);
 		t1 = rte_rdtsc_precise();
-		cpu = (double)(thread_cpu_ns() - c0) * (double)b->hz / 1e9;
+		cpu = (double)(tg_bench_read_cpu_ns() - c0) * (double)b->hz / 1e9;
 		pass_bytes = frame_bytes ? b->fs.bytes : 0;
 		figure_add(f, pkts, pass_bytes * passes, t1 - t0, cpu, cpu, b->hz);
 	}
 }
 
-/*
- * The core clock in GHz: chains of dependent adds retire one per cycle on
- * any x86 core of the last fifteen years; timed in on-CPU nanoseconds.
- */
-static double
-core_ghz(void)
-{
-#ifdef RTE_ARCH_X86_64
-	const uint64_t iters = 50 * 1000 * 1000;
-	uint64_t x = 0, i, c0, c1;
-
-	c0 = thread_cpu_ns();
-	for (i = 0; i < iters; i++)
-		__asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
-				 "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
-				 : "+r"(x));
-	c1 = thread_cpu_ns();
-	return c1 > c0 ? (double)(iters * 8) / (double)(c1 - c0) : 0.0;
-#else
-	return 0.0;
-#endif
-}
-
-/* What an rx PMD writes into each mbuf it hands up. */
+/* What an rx PMD writes into each mbuf it hands up, and a NIC's DMA with RECYCLE_FRAME. */
 static inline void
 recycle_one(struct rte_mbuf *m, enum recycle mode, uint16_t port)
 {
-	m->data_off = RTE_PKTMBUF_HEADROOM;
-	m->nb_segs = 1;
-	m->port = port;
-	m->ol_flags = 0;
-	m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_TCP;
-	m->data_len = (uint16_t)m->pkt_len;
+	tg_bench_reset_rx_fields(m, port, (uint16_t)m->pkt_len);
 	if (mode == RECYCLE_FRAME) {
 		volatile uint8_t *d = rte_pktmbuf_mtod(m, volatile uint8_t *);
 
@@ -829,7 +690,7 @@ sample_take(const struct bench *b, struct sample *s)
 	struct tg_worker_counters c;
 
 	tg_worker_counters_read(&b->wk, &c);
-	s->cpu_ns = thread_cpu_ns();
+	s->cpu_ns = tg_bench_read_cpu_ns();
 	s->tsc = rte_rdtsc();
 	s->pkts = c.port[b->fwd.out].rx_pkts;
 	s->bytes = c.port[b->fwd.out].rx_bytes;
@@ -882,12 +743,7 @@ solo_tick(void *arg)
 	while ((n = gen_move(&s->g)) > 0)
 		moved += (unsigned int)n;
 	t1 = rte_rdtsc();
-	if (t1 - t0 < s->tick_max) {
-		s->gen_cycles += t1 - t0;
-		s->gen_timed += moved;
-	} else {
-		s->gen_untimed += moved;
-	}
+	tg_bench_charge_tick(&s->gt, t1 - t0, moved);
 	if (n < 0) {
 		s->err = n;
 		tg_worker_stop();
@@ -895,11 +751,10 @@ solo_tick(void *arg)
 	}
 	if (t1 < s->end)
 		return;
+	/* the round's generator cycles; the warm-up's are dropped */
+	gen = (uint64_t)tg_bench_take_gen_cycles(&s->gt);
 	if (s->round > 0) {
 		sample_take(b, &s1);
-		gen = s->gen_cycles;
-		if (s->gen_timed)
-			gen += s->gen_untimed * s->gen_cycles / s->gen_timed;
 		round_record(b, &s->s0, &s1, gen);
 	}
 	if (s->round == b->o.rounds) {
@@ -907,7 +762,6 @@ solo_tick(void *arg)
 		return;
 	}
 	s->round++;
-	s->gen_cycles = s->gen_timed = s->gen_untimed = 0;
 	sample_take(b, &s->s0);
 	s->end = s->s0.tsc + (uint64_t)(b->o.seconds * (double)b->hz);
 }
@@ -922,7 +776,7 @@ run_solo(struct bench *b)
 	};
 
 	s.end = rte_rdtsc() + (uint64_t)(b->o.warmup * (double)b->hz);
-	s.tick_max = b->hz / 1000;
+	s.gt.max = b->hz / 1000;
 	b->wk.tick = solo_tick;
 	b->wk.tick_arg = &s;
 	b->wk.tick_cycles = 0;
@@ -998,7 +852,7 @@ run_pair(struct bench *b)
 	rc = gen_until(&g, rte_rdtsc() + (uint64_t)(b->o.warmup * (double)b->hz));
 	while (rc == 0 && sampler_read(b, &s0) == 0)
 		rc = gen_until(&g, rte_rdtsc() + slice);
-	c0 = thread_cpu_ns();
+	c0 = tg_bench_read_cpu_ns();
 	t0 = rte_rdtsc();
 	for (r = 0; rc == 0 && r < b->o.rounds; r++) {
 		rc = gen_until(&g, s0.tsc + (uint64_t)(b->o.seconds * (double)b->hz));
@@ -1019,7 +873,7 @@ run_pair(struct bench *b)
 		fprintf(stderr, PROG ": generator: rx ring refused mbufs\n");
 	printf("  forward (2 lcores): generator on-CPU %.0f%% of the rounds, found the tx ring "
 	       "empty %" PRIu64 " times\n",
-	       100.0 * (double)(thread_cpu_ns() - c0) * 1e-9 /
+	       100.0 * (double)(tg_bench_read_cpu_ns() - c0) * 1e-9 /
 	       ((double)(rte_rdtsc() - t0) / (double)b->hz), g.empty);
 	return rc;
 }
@@ -1077,27 +931,19 @@ out:
 	return rc;
 }
 
-/* An SP/SC ring: each has one writer lcore and one reader lcore. */
-static struct rte_ring *
-ring_make(const char *name, unsigned int count)
-{
-	return rte_ring_create(name, rte_align32pow2(count + 1), (int)rte_socket_id(),
-			       RING_F_SP_ENQ | RING_F_SC_DEQ);
-}
-
 static int
 rings_create(struct bench *b)
 {
 	unsigned int n = b->o.nb_mbufs;
 
-	if ((b->feed = ring_make("tgb_feed", n)) == NULL)
+	if ((b->feed = tg_bench_create_ring("tgb_feed", n)) == NULL)
 		goto err_feed;
-	if ((b->drain = ring_make("tgb_drain", n)) == NULL)
+	if ((b->drain = tg_bench_create_ring("tgb_drain", n)) == NULL)
 		goto err_drain;
-	if ((b->loop = ring_make("tgb_loop", n)) == NULL)
+	if ((b->loop = tg_bench_create_ring("tgb_loop", n)) == NULL)
 		goto err_loop;
 	/* under the queues nothing uses: port out's tx, port in's rx, ... */
-	if ((b->null = ring_make("tgb_null", TG_BURST)) == NULL)
+	if ((b->null = tg_bench_create_ring("tgb_null", TG_BURST)) == NULL)
 		goto err_null;
 	return 0;
 
@@ -1121,62 +967,33 @@ rings_free(struct bench *b)
 }
 
 /*
- * Two net_ring ports, out receiving from rx and in sending into tx,
- * started as a pair by the dataplane's own tg_port_pair_start().
+ * Two net_ring ports, out receiving from rx and in sending into tx (their
+ * other queues on the null ring), started as a pair by the dataplane's own
+ * tg_port_pair_start().
  */
 static int
-pair_create(struct tg_pair *p, const char *name_out, struct rte_ring *rx, const char *name_in,
-	    struct rte_ring *tx, struct rte_ring *null, struct rte_mempool *mp)
+pair_open(struct bench *b, struct tg_pair *p, const char *name_out, struct rte_ring *rx,
+	  const char *name_in, struct rte_ring *tx)
 {
-	unsigned int socket = rte_socket_id();
-	int port, rc;
+	const struct tg_bench_rings r = {
+		.out_rx = rx, .out_tx = b->null, .in_rx = b->null, .in_tx = tx,
+	};
+	int rc;
 
-	if ((port = rte_eth_from_rings(name_out, &rx, 1, &null, 1, socket)) < 0)
-		goto err_out;
-	p->out = (uint16_t)port;
-	if ((port = rte_eth_from_rings(name_in, &null, 1, &tx, 1, socket)) < 0)
-		goto err_in;
-	p->in = (uint16_t)port;
-	if (p->out >= TG_MAX_PORTS || p->in >= TG_MAX_PORTS) {
-		rte_errno = ERANGE;
-		goto err_start;
-	}
-	if ((rc = tg_port_pair_start(p, 1, mp)) < 0) {
-		rte_errno = -rc;
-		goto err_start;
-	}
-	return 0;
-
-err_start:
-	rte_eth_dev_close(p->in);
-err_in:
-	rte_eth_dev_close(p->out);
-err_out:
-	fprintf(stderr, PROG ": net_ring pair %s/%s: %s\n", name_out, name_in,
-		rte_strerror(rte_errno));
-	return -rte_errno;
-}
-
-static void
-pair_close(const struct tg_pair *p)
-{
-	tg_port_close(p->out);
-	tg_port_close(p->in);
+	if ((rc = tg_bench_open_pair(p, name_out, name_in, &r, b->pool)) < 0)
+		fprintf(stderr, PROG ": net_ring pair %s/%s: %s\n", name_out, name_in,
+			rte_strerror(-rc));
+	return rc;
 }
 
 static void
 print_setup(const struct bench *b)
 {
-	double ghz = core_ghz();
-
 	printf("%s: frames %s (%s), %u mbufs, %.1f bytes/frame on average, %u flows, "
 	       "recycle %s, %u lcore(s)\n", PROG, b->o.mix.name, b->o.mix.desc, b->fs.nb,
 	       (double)b->fs.bytes / b->fs.nb, b->o.nb_flows, recycle_names[b->o.recycle],
 	       b->o.lcores);
-	printf("%s: TSC %.3f GHz, core ~%.3f GHz by a dependent-add loop\n", PROG,
-	       (double)b->hz / 1e9, ghz);
-	printf("RESULT name=clock tsc_ghz=%.3f core_ghz=%.3f\n", (double)b->hz / 1e9, ghz);
-	fflush(stdout);
+	tg_bench_print_clock(PROG ": ", b->hz);
 }
 
 static void
@@ -1199,19 +1016,20 @@ print_results(struct bench *b)
 	b->forward.name = b->o.lcores == 1 ? "forward" : "forward_2lcore";
 	figure_print(&b->forward, frames);
 	if (n) {
-		minmax(b->idle_pct, n, &lo, &hi);
-		printf(" lcores=%u idle_pct=%.2f", b->o.lcores, median(b->idle_pct, n));
+		tg_bench_calc_range(b->idle_pct, n, &lo, &hi);
+		printf(" lcores=%u idle_pct=%.2f", b->o.lcores,
+		       tg_bench_calc_median(b->idle_pct, n));
 		if (b->o.lcores == 1)
-			printf(" gen_cycles_per_pkt=%.1f", median(b->gen_cpp, n));
+			printf(" gen_cycles_per_pkt=%.1f", tg_bench_calc_median(b->gen_cpp, n));
 		printf(" recycle=%s mbufs=%u flows=%u seconds=%g", recycle_names[b->o.recycle],
 		       b->fs.nb, b->o.nb_flows, b->o.seconds);
 	}
 	printf("\n");
 	if (b->forward.nb == 0 || b->parse.nb == 0 || b->ethdev.nb == 0)
 		return;
-	fwd = median(b->forward.cpp, b->forward.nb);
-	parse = median(b->parse.cpp, b->parse.nb);
-	ethdev = median(b->ethdev.cpp, b->ethdev.nb);
+	fwd = tg_bench_calc_median(b->forward.cpp, b->forward.nb);
+	parse = tg_bench_calc_median(b->parse.cpp, b->parse.nb);
+	ethdev = tg_bench_calc_median(b->ethdev.cpp, b->ethdev.nb);
 	printf("%s: %s %.1f cycles/pkt = parse %.1f (%.0f%%) + net_ring tx+rx on one core "
 	       "%.1f (%.0f%%) + the rest %.1f\n", PROG, b->forward.name, fwd, parse,
 	       100 * parse / fwd, ethdev, 100 * ethdev / fwd, fwd - parse - ethdev);
@@ -1268,12 +1086,12 @@ main(int argc, char **argv)
 		rc = 1;
 		goto err_rings;
 	}
-	if (pair_create(&b->fwd, "tgb_out", b->feed, "tgb_in", b->drain, b->null, b->pool) < 0) {
+	if (pair_open(b, &b->fwd, "tgb_out", b->feed, "tgb_in", b->drain) < 0) {
 		rc = 1;
 		goto err_fwd;
 	}
 	/* the loop pair: port lpb sends into the ring that port lpa receives from */
-	if (pair_create(&b->lp, "tgb_lpa", b->loop, "tgb_lpb", b->loop, b->null, b->pool) < 0) {
+	if (pair_open(b, &b->lp, "tgb_lpa", b->loop, "tgb_lpb", b->loop) < 0) {
 		rc = 1;
 		goto err_lp;
 	}
@@ -1298,9 +1116,9 @@ main(int argc, char **argv)
 err_run:
 	frames_free(&b->fs);
 err_frames:
-	pair_close(&b->lp);
+	tg_bench_close_pair(&b->lp);
 err_lp:
-	pair_close(&b->fwd);
+	tg_bench_close_pair(&b->fwd);
 err_fwd:
 	rings_free(b);
 err_rings:

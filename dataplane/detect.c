@@ -1,0 +1,1350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * detect.c — sensitive-value detectors: Hyperscan prefilter, confirmation
+ * in C, in-place masking. See detect.h for the contract.
+ *
+ * The prefilter patterns are triggers, not definitions: each is the
+ * shortest thing every true value must contain, so that Hyperscan reports
+ * an end offset somewhere inside every candidate, with no start-of-match
+ * tracking. The definition of each detector lives in its confirmer below,
+ * which finds the candidate around that end offset by walking over the
+ * detector's character class, and validates it:
+ *
+ *   card   \d(?:[ -]?\d){12}
+ *          A digit run: digits with single spaces or dashes between them.
+ *          Every span of it that starts and ends on a group boundary,
+ *          holds 13-19 digits, starts with 2-7 (the major industry
+ *          identifiers of card schemes: 2 and 5 Mastercard, 3 Amex, Diners
+ *          and JCB, 4 Visa, 6 Discover and UnionPay, 7 fleet cards) and
+ *          passes Luhn (ISO/IEC 7812-1 Annex B); per end, the longest.
+ *   iban   [A-Z]{2}\d{2}(?: ?[A-Z0-9]){11}
+ *          Country code, check digits, then exactly the country's length
+ *          (ISO 13616 registry) either run together or in groups of four
+ *          separated by single spaces; ISO 7064 mod 97-10 must give 1.
+ *   email  [A-Za-z0-9._%+-]@[A-Za-z0-9-]+\.[A-Za-z]{2}
+ *          Local part of [A-Za-z0-9._%+-], 1-64 bytes, no leading, trailing
+ *          or double dot; domain of two or more LDH labels (RFC 1035 2.3.1,
+ *          1-63 bytes, no leading or trailing '-'), at most 253 bytes,
+ *          ending in an alphabetic label of two or more letters.
+ *   ssn    \d{3}-\d{2}-\d{4}   and, with TG_DETECT_F_SSN_NODASH, \d{9}
+ *          Area not 000, 666 or 900-999; group not 00; serial not 0000:
+ *          the SSA never issues those (900-999 are ITINs).
+ *   phone  \+[1-9](?:[ .-]?\d){7}
+ *          E.164 (ITU-T E.164 6.1): '+', a country code not starting with
+ *          0, 8-15 digits in all with single separators.
+ *          (?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .-])[2-9]\d{2}[ .-]\d{4}
+ *          NANP: NXX NXX XXXX with separators or a parenthesised area
+ *          code, optionally after "1" or "+1".
+ *
+ * Every candidate must stand alone: the bytes around it may not be letters
+ * or digits, nor a '.' or ',' (or, for SSNs and phone numbers, '-') that
+ * glues it to more digits, so a card number is not found inside a longer
+ * reference, a decimal fraction or a hex string.
+ *
+ * Dedupe. A trigger over a digit run fires at every digit past its
+ * thirteenth, so one card number yields several reports, and a 200-digit
+ * run nearly 200. The card, IBAN, e-mail and E.164 confirmers therefore
+ * evaluate the whole run around the first report, once, and remember its
+ * extent (struct memo); any later report whose end falls inside it is
+ * dropped with two compares. Hyperscan does not promise to report in order
+ * of end offset, so the memo only ever skips reports inside the run it
+ * describes; a run evaluated twice yields the same matches twice, and the
+ * merge in add() folds them together.
+ *
+ * Cost. Confirmation only runs where a trigger fires. Per run: one walk
+ * back and one walk forward over it, then for cards, per group end, a
+ * Luhn walk over at most 19 digits and 18 separators (a run costs at most
+ * ~40 steps per group, ~10 per byte worst case, 16 steps for a bare card);
+ * for IBANs, a mod-97 walk per candidate start (at most 42 bytes). Each
+ * further report in the run costs two compares. add() is O(1) for matches
+ * found in order of start (the usual case), O(n) for one that is not.
+ * Measured by tools/bench/detect on 64 MiB of row text in 1460-byte
+ * blocks (2-core AMD EPYC, Hyperscan 5.4, a shared machine): the
+ * prefilter 9.5-12 cycles/byte, all of this ~1 more (0.91 of the raw
+ * scan's throughput); per field of 8-64 bytes, 75-95 ns of hs_scan() and
+ * 15-35 ns of the rest.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hs/hs.h>
+
+#include "detect.h"
+
+const char *const tg_detect_kind_names[TG_DETECT_KIND_MAX] = {
+	[TG_DETECT_NONE] = "none",
+#define NAME(e, n) [TG_DETECT_##e] = n,
+	TG_DETECT_KINDS(NAME)
+#undef NAME
+};
+
+/*
+ * What a prefilter report means: which confirmer handles it. Built-in
+ * kinds appear at most once per database, so a memo per sub is enough.
+ */
+enum sub {
+	SUB_CARD,
+	SUB_IBAN,
+	SUB_EMAIL,
+	SUB_SSN,
+	SUB_SSN_NODASH,
+	SUB_E164,
+	SUB_NANP,
+	SUB_RX_FIXED,	/* user regex of fixed width: start = end - width */
+	SUB_RX_TRIGGER,	/* user regex of variable width: run the locate pass */
+	SUB_MAX
+};
+
+struct builtin {
+	enum tg_detect_kind kind;
+	enum sub sub;
+	const char *re;
+};
+
+static const struct builtin builtins[] = {
+	/*
+	 * Any first digit, not [2-7]: with a start class narrower than what
+	 * follows, Hyperscan must track every 2-7 digit among the last 13 as
+	 * a start (an NFA); with any digit the trigger is a counter, a small
+	 * DFA. On the bench corpus that made the whole database 1.8x faster
+	 * and its per-call cost 3x lower; the IIN is checked in C anyway.
+	 */
+	{ TG_DETECT_CARD, SUB_CARD, "[0-9](?:[ \\-]?[0-9]){12}" },
+	{ TG_DETECT_IBAN, SUB_IBAN, "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11}" },
+	{ TG_DETECT_EMAIL, SUB_EMAIL, "[A-Za-z0-9._%+\\-]@[A-Za-z0-9\\-]+\\.[A-Za-z]{2}" },
+	{ TG_DETECT_SSN, SUB_SSN, "[0-9]{3}-[0-9]{2}-[0-9]{4}" },
+	{ TG_DETECT_SSN, SUB_SSN_NODASH, "[0-9]{9}" },
+	{ TG_DETECT_PHONE, SUB_E164, "\\+[1-9](?:[ .\\-]?[0-9]){7}" },
+	{ TG_DETECT_PHONE, SUB_NANP,
+	  "(?:\\([2-9][0-9]{2}\\) ?|[2-9][0-9]{2}[ .\\-])[2-9][0-9]{2}[ .\\-][0-9]{4}" },
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* One prefilter expression; its index is its Hyperscan id. */
+struct expr {
+	uint16_t spec;		/* index into db->specs */
+	uint8_t sub;		/* enum sub */
+	uint32_t width;		/* SUB_RX_FIXED: match width in bytes */
+};
+
+struct spec_rt {
+	uint32_t id;
+	uint8_t kind;
+	uint32_t flags;
+	char name[TG_DETECT_NAME_MAX];
+};
+
+struct tg_detect_db {
+	hs_database_t *hs;	/* the prefilter; NULL when there is no spec */
+	hs_database_t *locate;	/* variable-width user regexes, with SOM; or NULL */
+	struct spec_rt *specs;
+	unsigned int nspecs;
+	struct expr *expr;
+	unsigned int nexpr;
+	uint16_t *locate_spec;	/* locate id -> spec index */
+	unsigned int nlocate;
+	uint32_t min_len;	/* shorter buffers cannot match anything */
+};
+
+struct tg_detect_scratch {
+	hs_scratch_t *hs;
+	const struct tg_detect_db *db;
+	/*
+	 * Where matches collect before the caller's array: a match found
+	 * early may be joined to another by one found later, so the count
+	 * can fall back under max after it went over (see detect.h).
+	 */
+	struct tg_detect_match work[TG_DETECT_WORK];
+};
+
+/* ------------------------------------------------------------------ */
+/* Character classes                                                   */
+
+#define C_DIGIT 0x01
+#define C_UPPER 0x02
+#define C_LOWER 0x04
+#define C_LOCAL 0x08	/* e-mail local part */
+#define C_CSEP 0x10	/* card separator */
+#define C_PSEP 0x20	/* phone separator */
+#define C_GLUE 0x40	/* joins digits into one number: '.' ',' */
+
+#define C_ALNUM (C_DIGIT | C_UPPER | C_LOWER)
+
+static const uint8_t cls[256] = {
+	['0' ... '9'] = C_DIGIT | C_LOCAL,
+	['A' ... 'Z'] = C_UPPER | C_LOCAL,
+	['a' ... 'z'] = C_LOWER | C_LOCAL,
+	['.'] = C_LOCAL | C_PSEP | C_GLUE,
+	[','] = C_GLUE,
+	['-'] = C_LOCAL | C_CSEP | C_PSEP,
+	[' '] = C_CSEP | C_PSEP,
+	['_'] = C_LOCAL,
+	['%'] = C_LOCAL,
+	['+'] = C_LOCAL,
+};
+
+static inline int
+is(uint8_t c, uint8_t mask)
+{
+	return (cls[c] & mask) != 0;
+}
+
+static inline int
+digit(uint8_t c)
+{
+	return (uint8_t)(c - '0') < 10;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scan state                                                          */
+
+/* The extent of a run already evaluated: reports ending in it are dups. */
+struct memo {
+	uint32_t start, end;	/* start > end: none */
+};
+
+struct ctx {
+	const struct tg_detect_db *db;
+	const uint8_t *buf;
+	uint32_t len;
+	struct tg_detect_match *out;
+	unsigned int n, max;
+	int err;
+	int trigger;	/* a variable-width user regex fired */
+	struct memo memo[SUB_MAX];
+};
+
+/*
+ * Inserts spec's match [s, e) into the sorted, disjoint out[0..n), merging
+ * every entry it overlaps (touching is not overlapping). A merged entry
+ * keeps the id of its longest constituent, the earlier one on a tie.
+ * Returns 0, or -1 with c->err = -ENOSPC when out is full.
+ */
+static int
+add(struct ctx *c, uint16_t spec, uint32_t s, uint32_t e)
+{
+	struct tg_detect_match *o = c->out;
+	unsigned int k = c->n, lo, hi, i;
+	uint32_t id = c->db->specs[spec].id, best = e - s;
+
+	if (e <= s)
+		return 0;
+	/* k: after every entry that starts at or before s */
+	while (k > 0 && o[k - 1].start > s)
+		k--;
+	lo = k;
+	if (lo > 0 && o[lo - 1].end > s)
+		lo--;
+	hi = k;
+	while (hi < c->n && o[hi].start < e)
+		hi++;
+	if (lo == hi) {
+		if (c->n == c->max) {
+			c->err = -ENOSPC;
+			return -1;
+		}
+		memmove(o + k + 1, o + k, (c->n - k) * sizeof(*o));
+		o[k].id = id;
+		o[k].start = s;
+		o[k].end = e;
+		c->n++;
+		return 0;
+	}
+	for (i = lo; i < hi; i++) {
+		if (o[i].end - o[i].start >= best) {
+			best = o[i].end - o[i].start;
+			id = o[i].id;
+		}
+	}
+	if (o[lo].start < s)
+		s = o[lo].start;
+	if (o[hi - 1].end > e)
+		e = o[hi - 1].end;
+	o[lo].id = id;
+	o[lo].start = s;
+	o[lo].end = e;
+	memmove(o + lo + 1, o + hi, (c->n - hi) * sizeof(*o));
+	c->n -= hi - lo - 1;
+	return 0;
+}
+
+static inline int
+memo_hit(const struct memo *m, uint32_t e)
+{
+	return e >= m->start && e <= m->end;
+}
+
+static inline void
+memo_set(struct memo *m, uint32_t s, uint32_t e)
+{
+	m->start = s;
+	m->end = e;
+}
+
+/*
+ * May a number start at b[s] / end before b[e]? Not if a letter or digit
+ * touches it, nor a glue byte ('.' ',' and, with dash, '-') with a digit
+ * on its other side.
+ */
+static inline int
+free_before(const uint8_t *b, uint32_t s, int dash)
+{
+	uint8_t p;
+
+	if (s == 0)
+		return 1;
+	p = b[s - 1];
+	if (is(p, C_ALNUM))
+		return 0;
+	if ((is(p, C_GLUE) || (dash && p == '-')) && s >= 2 && digit(b[s - 2]))
+		return 0;
+	return 1;
+}
+
+static inline int
+free_after(const uint8_t *b, uint32_t e, uint32_t len, int dash)
+{
+	uint8_t n;
+
+	if (e >= len)
+		return 1;
+	n = b[e];
+	if (is(n, C_ALNUM))
+		return 0;
+	if ((is(n, C_GLUE) || (dash && n == '-')) && e + 1 < len && digit(b[e + 1]))
+		return 0;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Card numbers                                                        */
+
+/*
+ * The digit run around b[e - 1]: digits, single separators between
+ * digits. Every span of it on group boundaries is a candidate; for each
+ * group end, the Luhn sum is extended leftwards digit by digit (doubling
+ * every second digit from the check digit, ISO/IEC 7812-1 Annex B) and
+ * the leftmost valid start, the longest number, wins.
+ */
+static void
+confirm_card(struct ctx *c, uint16_t spec, uint32_t e)
+{
+	const uint8_t *b = c->buf;
+	uint32_t len = c->len, rs = e - 1, re = e, j;
+	int first_ok, last_ok;
+
+	while (rs > 0) {
+		if (digit(b[rs - 1]))
+			rs--;
+		else if (rs >= 2 && is(b[rs - 1], C_CSEP) && digit(b[rs - 2]))
+			rs -= 2;
+		else
+			break;
+	}
+	while (re < len) {
+		if (digit(b[re]))
+			re++;
+		else if (re + 1 < len && is(b[re], C_CSEP) && digit(b[re + 1]))
+			re += 2;
+		else
+			break;
+	}
+	memo_set(&c->memo[SUB_CARD], rs, re);
+	first_ok = free_before(b, rs, 0);
+	last_ok = free_after(b, re, len, 0);
+
+	for (j = rs + 1; j <= re; j++) {
+		uint32_t p = j, best = UINT32_MAX, sum = 0, n = 0;
+
+		if (j < re && !is(b[j], C_CSEP))
+			continue;	/* not a group end */
+		if (j == re && !last_ok)
+			continue;
+		while (p > rs) {
+			uint32_t d;
+
+			p--;
+			if (!digit(b[p]))
+				continue;
+			d = (uint32_t)(b[p] - '0');
+			if (n & 1) {
+				d *= 2;
+				if (d > 9)
+					d -= 9;
+			}
+			sum += d;
+			if (++n > 19)
+				break;
+			if (n >= 13 && sum % 10 == 0 && b[p] >= '2' && b[p] <= '7' &&
+			    (p == rs ? first_ok : is(b[p - 1], C_CSEP)))
+				best = p;
+		}
+		if (best != UINT32_MAX && add(c, spec, best, j) < 0)
+			return;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* IBAN                                                                */
+
+/*
+ * IBAN length by country, ISO 13616 registry (SWIFT, IBAN Registry):
+ * 89 countries, indexed by the two letters. A country code not listed is
+ * not taken for an IBAN: upper-case words followed by digits are common in
+ * text.
+ */
+#define IB(a, b, l) [((a) - 'A') * 26 + ((b) - 'A')] = (l)
+static const uint8_t iban_tab[26 * 26] = {
+	IB('A', 'D', 24), IB('A', 'E', 23), IB('A', 'L', 28), IB('A', 'T', 20), IB('A', 'Z', 28),
+	IB('B', 'A', 20), IB('B', 'E', 16), IB('B', 'G', 22), IB('B', 'H', 22), IB('B', 'I', 27),
+	IB('B', 'R', 29), IB('B', 'Y', 28), IB('C', 'H', 21), IB('C', 'R', 22), IB('C', 'Y', 28),
+	IB('C', 'Z', 24), IB('D', 'E', 22), IB('D', 'J', 27), IB('D', 'K', 18), IB('D', 'O', 28),
+	IB('E', 'E', 20), IB('E', 'G', 29), IB('E', 'S', 24), IB('F', 'I', 18), IB('F', 'K', 18),
+	IB('F', 'O', 18), IB('F', 'R', 27), IB('G', 'B', 22), IB('G', 'E', 22), IB('G', 'I', 23),
+	IB('G', 'L', 18), IB('G', 'R', 27), IB('G', 'T', 28), IB('H', 'N', 28), IB('H', 'R', 21),
+	IB('H', 'U', 28), IB('I', 'E', 22), IB('I', 'L', 23), IB('I', 'Q', 23), IB('I', 'S', 26),
+	IB('I', 'T', 27), IB('J', 'O', 30), IB('K', 'W', 30), IB('K', 'Z', 20), IB('L', 'B', 28),
+	IB('L', 'C', 32), IB('L', 'I', 21), IB('L', 'T', 20), IB('L', 'U', 20), IB('L', 'V', 21),
+	IB('L', 'Y', 25), IB('M', 'C', 27), IB('M', 'D', 24), IB('M', 'E', 22), IB('M', 'K', 19),
+	IB('M', 'N', 20), IB('M', 'R', 27), IB('M', 'T', 31), IB('M', 'U', 30), IB('N', 'I', 28),
+	IB('N', 'L', 18), IB('N', 'O', 15), IB('O', 'M', 23), IB('P', 'K', 24), IB('P', 'L', 28),
+	IB('P', 'S', 29), IB('P', 'T', 25), IB('Q', 'A', 29), IB('R', 'O', 24), IB('R', 'S', 22),
+	IB('R', 'U', 33), IB('S', 'A', 24), IB('S', 'C', 31), IB('S', 'D', 18), IB('S', 'E', 24),
+	IB('S', 'I', 19), IB('S', 'K', 24), IB('S', 'M', 27), IB('S', 'O', 23), IB('S', 'T', 25),
+	IB('S', 'V', 28), IB('T', 'L', 23), IB('T', 'N', 24), IB('T', 'R', 26), IB('U', 'A', 29),
+	IB('V', 'A', 22), IB('V', 'G', 24), IB('X', 'K', 20), IB('Y', 'E', 30),
+};
+#undef IB
+
+static inline uint32_t
+mod97_add(uint32_t r, uint8_t ch)
+{
+	if (digit(ch))
+		return (r * 10 + (uint32_t)(ch - '0')) % 97;
+	return (r * 100 + (uint32_t)(ch - 'A' + 10)) % 97;
+}
+
+/*
+ * The IBAN starting at b[p] (country and check digits already seen) with
+ * country length l, inside the run ending at re: returns its end, or 0.
+ * Grouped (a space after the fourth byte) means a space after every
+ * fourth; otherwise none. ISO 7064 mod 97-10 over BBAN then country and
+ * check digits must leave 1.
+ */
+static uint32_t
+iban_at(const uint8_t *b, uint32_t p, uint32_t re, uint32_t l, int last_ok)
+{
+	int grouped = p + 4 < re && b[p + 4] == ' ';
+	uint32_t q = p + 4, k, r = 0;
+
+	for (k = 4; k < l; k++) {
+		if (grouped && k % 4 == 0) {
+			if (q >= re || b[q] != ' ')
+				return 0;
+			q++;
+		}
+		if (q >= re || !is(b[q], C_DIGIT | C_UPPER))
+			return 0;
+		r = mod97_add(r, b[q++]);
+	}
+	if (q == re ? !last_ok : b[q] != ' ')
+		return 0;
+	for (k = 0; k < 4; k++)
+		r = mod97_add(r, b[p + k]);
+	return r == 1 ? q : 0;
+}
+
+static void
+confirm_iban(struct ctx *c, uint16_t spec, uint32_t e)
+{
+	const uint8_t *b = c->buf;
+	uint32_t len = c->len, rs = e - 1, re = e, p;
+	int first_ok, last_ok;
+
+	while (rs > 0) {
+		if (is(b[rs - 1], C_DIGIT | C_UPPER))
+			rs--;
+		else if (rs >= 2 && b[rs - 1] == ' ' && is(b[rs - 2], C_DIGIT | C_UPPER))
+			rs -= 2;
+		else
+			break;
+	}
+	while (re < len) {
+		if (is(b[re], C_DIGIT | C_UPPER))
+			re++;
+		else if (re + 1 < len && b[re] == ' ' && is(b[re + 1], C_DIGIT | C_UPPER))
+			re += 2;
+		else
+			break;
+	}
+	memo_set(&c->memo[SUB_IBAN], rs, re);
+	first_ok = rs == 0 || !is(b[rs - 1], C_ALNUM);
+	last_ok = re == len || !is(b[re], C_ALNUM);
+
+	/* candidates: group starts with two letters and two digits */
+	p = rs;
+	while (p + 15 <= re) {
+		uint32_t l, q = 0;
+
+		if ((p == rs ? first_ok : 1) && is(b[p], C_UPPER) && is(b[p + 1], C_UPPER) &&
+		    digit(b[p + 2]) && digit(b[p + 3])) {
+			l = iban_tab[(b[p] - 'A') * 26 + (b[p + 1] - 'A')];
+			if (l != 0)
+				q = iban_at(b, p, re, l, last_ok);
+		}
+		if (q != 0) {
+			if (add(c, spec, p, q) < 0)
+				return;
+			p = q;
+		}
+		/* the next group start */
+		while (p < re && b[p] != ' ')
+			p++;
+		p++;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* E-mail                                                              */
+
+#define EMAIL_LOCAL_MAX 64
+#define EMAIL_DOMAIN_MAX 253
+#define EMAIL_LABEL_MAX 63
+
+static void
+confirm_email(struct ctx *c, uint16_t spec, uint32_t e)
+{
+	const uint8_t *b = c->buf;
+	uint32_t len = c->len, at = e - 1, s, q, end = 0, i, nlab = 0;
+
+	/* back over the domain to the '@' the trigger contains */
+	while (b[at] != '@') {
+		if (at == 0 || e - at > EMAIL_DOMAIN_MAX)
+			return;
+		at--;
+	}
+	if (at == 0)
+		return;
+	/* the local part: at most 64 bytes, no leading, trailing or double dot */
+	s = at;
+	while (s > 0 && is(b[s - 1], C_LOCAL) && at - s < EMAIL_LOCAL_MAX)
+		s--;
+	if (s > 0 && is(b[s - 1], C_LOCAL))
+		return;
+	if (b[at - 1] == '.')
+		return;
+	for (i = at - 1; i > s; i--) {
+		if (b[i] == '.' && b[i - 1] == '.') {
+			s = i + 1;
+			break;
+		}
+	}
+	while (s < at && b[s] == '.')
+		s++;
+	if (s == at)
+		return;
+	/* the domain: LDH labels; the match ends after the last alphabetic one */
+	q = at + 1;
+	for (;;) {
+		uint32_t ls = q;
+		int alpha = 1;
+
+		while (q < len && (is(b[q], C_ALNUM) || b[q] == '-')) {
+			if (!is(b[q], C_UPPER | C_LOWER))
+				alpha = 0;
+			q++;
+		}
+		if (q == ls || q - ls > EMAIL_LABEL_MAX || b[ls] == '-' || b[q - 1] == '-')
+			break;
+		if (q - (at + 1) > EMAIL_DOMAIN_MAX)
+			break;
+		if (++nlab >= 2 && alpha && q - ls >= 2)
+			end = q;
+		if (q + 1 < len && b[q] == '.' && is(b[q + 1], C_ALNUM))
+			q++;
+		else
+			break;
+	}
+	memo_set(&c->memo[SUB_EMAIL], s, q);
+	if (end != 0)
+		add(c, spec, s, end);
+}
+
+/* ------------------------------------------------------------------ */
+/* SSN                                                                 */
+
+static inline uint32_t
+num(const uint8_t *b, unsigned int n)
+{
+	uint32_t v = 0;
+
+	while (n--)
+		v = v * 10 + (uint32_t)(*b++ - '0');
+	return v;
+}
+
+/* SSA: area not 000, 666, 9xx; group not 00; serial not 0000. */
+static void
+confirm_ssn(struct ctx *c, uint16_t spec, uint32_t e, int dashed)
+{
+	const uint8_t *b = c->buf;
+	uint32_t w = dashed ? 11 : 9, s = e - w, area, group, serial;
+
+	if (e < w || !free_before(b, s, 1) || !free_after(b, e, c->len, 1))
+		return;
+	area = num(b + s, 3);
+	group = num(b + s + (dashed ? 4 : 3), 2);
+	serial = num(b + e - 4, 4);
+	if (area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0)
+		return;
+	add(c, spec, s, e);
+}
+
+/* ------------------------------------------------------------------ */
+/* Phone numbers                                                       */
+
+#define E164_MAX_DIGITS 15
+
+/*
+ * E.164: back from the trigger's eighth digit to its '+', then forward
+ * over the rest of the number; 8-15 digits in all.
+ */
+static void
+confirm_e164(struct ctx *c, uint16_t spec, uint32_t e)
+{
+	const uint8_t *b = c->buf;
+	uint32_t len = c->len, s = e - 1, q = e, nd = 8;
+
+	while (s > 0 && b[s] != '+')
+		s--;
+	if (b[s] != '+')
+		return;
+	while (q < len) {
+		if (digit(b[q]))
+			q++;
+		else if (q + 1 < len && is(b[q], C_PSEP) && digit(b[q + 1]))
+			q += 2;
+		else
+			break;
+		nd++;
+	}
+	memo_set(&c->memo[SUB_E164], s, q);
+	if (nd > E164_MAX_DIGITS)
+		return;
+	if (s > 0 && (is(b[s - 1], C_ALNUM) || b[s - 1] == '+'))
+		return;
+	if (!free_after(b, q, len, 1))
+		return;
+	add(c, spec, s, q);
+}
+
+static inline int
+nxx(const uint8_t *b)
+{
+	return b[0] >= '2' && b[0] <= '9' && digit(b[1]) && digit(b[2]);
+}
+
+/*
+ * NANP, parsed backwards from the end of the line number: XXXX, a
+ * separator, the exchange NXX, then the area code NXX after a separator or
+ * in parentheses, then an optional "1" or "+1" prefix.
+ */
+static void
+confirm_nanp(struct ctx *c, uint16_t spec, uint32_t e)
+{
+	const uint8_t *b = c->buf;
+	uint32_t p = e - 4, s, t;
+	int paren = 0;
+
+	if (e < 8 || p < 4 || !is(b[p - 1], C_PSEP) || !nxx(b + p - 4))
+		return;
+	p -= 4;
+	if (p >= 5 && b[p - 1] == ')') {
+		p -= 1;
+		paren = 1;
+	} else if (p >= 6 && b[p - 1] == ' ' && b[p - 2] == ')') {
+		p -= 2;
+		paren = 1;
+	} else if (p >= 4 && is(b[p - 1], C_PSEP)) {
+		p -= 1;
+	} else {
+		return;
+	}
+	if (!nxx(b + p - 3))
+		return;
+	s = p - 3;
+	if (paren) {
+		if (s == 0 || b[s - 1] != '(')
+			return;
+		s--;
+	}
+	/* "1 ", "1-", "+1 ", "1(", "+1(": taken only if it stands alone */
+	t = s;
+	if (paren && s >= 1 && b[s - 1] == '1')
+		t = s - 1;
+	else if (s >= 2 && is(b[s - 1], C_PSEP) && b[s - 2] == '1')
+		t = s - 2;
+	if (t != s) {
+		if (t > 0 && b[t - 1] == '+')
+			t--;
+		if (free_before(b, t, 1))
+			s = t;
+	}
+	if (!free_before(b, s, 1) || (s > 0 && b[s - 1] == '+'))
+		return;
+	if (!free_after(b, e, c->len, 1))
+		return;
+	add(c, spec, s, e);
+}
+
+/* ------------------------------------------------------------------ */
+/* User regexes                                                        */
+
+/*
+ * Widens [*s, *e) to whole UTF-8 sequences (at most three continuation
+ * bytes each side), so that masking never leaves half a character. In a
+ * field that is not UTF-8 this masks at most three extra bytes.
+ */
+static inline void
+utf8_widen(const uint8_t *b, uint32_t len, uint32_t *s, uint32_t *e)
+{
+	unsigned int k;
+
+	for (k = 0; k < 3 && *s > 0 && (b[*s] & 0xc0) == 0x80; k++)
+		(*s)--;
+	for (k = 0; k < 3 && *e < len && (b[*e] & 0xc0) == 0x80; k++)
+		(*e)++;
+}
+
+static void
+regex_match(struct ctx *c, uint16_t spec, uint32_t s, uint32_t e)
+{
+	utf8_widen(c->buf, c->len, &s, &e);
+	add(c, spec, s, e);
+}
+
+/* ------------------------------------------------------------------ */
+/* Scan                                                                */
+
+static int
+on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+	 void *arg)
+{
+	struct ctx *c = arg;
+	const struct expr *x = &c->db->expr[id];
+	uint32_t e = (uint32_t)to;
+
+	(void)from;
+	(void)flags;
+	if (memo_hit(&c->memo[x->sub], e))
+		return 0;
+	switch (x->sub) {
+	case SUB_CARD:
+		confirm_card(c, x->spec, e);
+		break;
+	case SUB_IBAN:
+		confirm_iban(c, x->spec, e);
+		break;
+	case SUB_EMAIL:
+		confirm_email(c, x->spec, e);
+		break;
+	case SUB_SSN:
+		confirm_ssn(c, x->spec, e, 1);
+		break;
+	case SUB_SSN_NODASH:
+		confirm_ssn(c, x->spec, e, 0);
+		break;
+	case SUB_E164:
+		confirm_e164(c, x->spec, e);
+		break;
+	case SUB_NANP:
+		confirm_nanp(c, x->spec, e);
+		break;
+	case SUB_RX_FIXED:
+		if (e >= x->width)
+			regex_match(c, x->spec, e - x->width, e);
+		break;
+	case SUB_RX_TRIGGER:
+		c->trigger = 1;
+		break;
+	default:
+		break;
+	}
+	return c->err != 0;
+}
+
+static int
+on_locate(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+	  void *arg)
+{
+	struct ctx *c = arg;
+
+	(void)flags;
+	regex_match(c, c->db->locate_spec[id], (uint32_t)from, (uint32_t)to);
+	return c->err != 0;
+}
+
+static int
+hs_errno(hs_error_t rc)
+{
+	switch (rc) {
+	case HS_SCRATCH_IN_USE:
+		return -EBUSY;
+	case HS_INVALID:
+		return -EINVAL;
+	case HS_NOMEM:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
+int
+tg_detect_scan(const struct tg_detect_db *db, struct tg_detect_scratch *s,
+	       const uint8_t *buf, uint32_t len, struct tg_detect_match *out, unsigned max)
+{
+	struct ctx c;
+	hs_error_t rc;
+	unsigned int i;
+
+	if (db == NULL || s == NULL || s->db != db || (buf == NULL && len != 0) ||
+	    (out == NULL && max != 0))
+		return -EINVAL;
+	if (db->hs == NULL || len < db->min_len)
+		return 0;
+	if (max > INT_MAX)
+		max = INT_MAX;
+	c.db = db;
+	c.buf = buf;
+	c.len = len;
+	/* the caller's array if it is the larger, else the work area */
+	if (max >= TG_DETECT_WORK) {
+		c.out = out;
+		c.max = max;
+	} else {
+		c.out = s->work;
+		c.max = TG_DETECT_WORK;
+	}
+	c.n = 0;
+	c.err = 0;
+	c.trigger = 0;
+	for (i = 0; i < SUB_MAX; i++)
+		memo_set(&c.memo[i], 1, 0);
+
+	rc = hs_scan(db->hs, (const char *)buf, len, 0, s->hs, on_match, &c);
+	if (rc == HS_SCAN_TERMINATED && c.err != 0)
+		return c.err;
+	if (rc != HS_SUCCESS)
+		return hs_errno(rc);
+	if (c.trigger && db->locate != NULL) {
+		rc = hs_scan(db->locate, (const char *)buf, len, 0, s->hs, on_locate, &c);
+		if (rc == HS_SCAN_TERMINATED && c.err != 0)
+			return c.err;
+		if (rc != HS_SUCCESS)
+			return hs_errno(rc);
+	}
+	if (c.n > max)
+		return -ENOSPC;
+	if (c.out != out && c.n > 0)
+		memcpy(out, c.out, c.n * sizeof(*out));
+	return (int)c.n;
+}
+
+static int
+on_count(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+	 void *arg)
+{
+	(void)id;
+	(void)from;
+	(void)to;
+	(void)flags;
+	(*(long *)arg)++;
+	return 0;
+}
+
+long
+tg_detect_scan_raw(const struct tg_detect_db *db, struct tg_detect_scratch *s,
+		   const uint8_t *buf, uint32_t len)
+{
+	long count = 0;
+	hs_error_t rc;
+
+	if (db == NULL || s == NULL || s->db != db || (buf == NULL && len != 0))
+		return -EINVAL;
+	if (db->hs == NULL || len == 0)
+		return 0;
+	rc = hs_scan(db->hs, (const char *)buf, len, 0, s->hs, on_count, &count);
+	if (rc != HS_SUCCESS)
+		return hs_errno(rc);
+	return count;
+}
+
+/* ------------------------------------------------------------------ */
+/* Masking                                                             */
+
+static void
+mask_keep4(uint8_t *b, const struct tg_detect_match *m)
+{
+	uint32_t i, alnum = 0, keep;
+
+	for (i = m->start; i < m->end; i++)
+		alnum += is(b[i], C_ALNUM);
+	keep = alnum >= TG_DETECT_KEEP4_MIN ? 4 : 0;
+	for (i = m->end; i > m->start; i--) {
+		if (!is(b[i - 1], C_ALNUM))
+			continue;
+		if (keep > 0)
+			keep--;
+		else
+			b[i - 1] = '*';
+	}
+}
+
+void
+tg_detect_mask(uint8_t *buf, const struct tg_detect_match *m, unsigned n,
+	       enum tg_detect_mask_style style)
+{
+	unsigned int i;
+
+	if (buf == NULL || m == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		uint32_t s = m[i].start, e = m[i].end, at;
+
+		if (e <= s)
+			continue;
+		switch (style) {
+		case TG_DETECT_MASK_KEEP_LAST4:
+			mask_keep4(buf, &m[i]);
+			break;
+		case TG_DETECT_MASK_EMAIL_DOMAIN:
+			at = e;
+			while (at > s && buf[at - 1] != '@')
+				at--;
+			memset(buf + s, '*', (at > s ? at - 1 : e) - s);
+			break;
+		case TG_DETECT_MASK_FULL_X:
+			memset(buf + s, 'X', e - s);
+			break;
+		case TG_DETECT_MASK_FULL:
+		default:
+			memset(buf + s, '*', e - s);
+			break;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Compile                                                             */
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static unsigned int
+hs_flags_of(uint32_t f)
+{
+	unsigned int h = 0;
+
+	if (f & TG_DETECT_F_CASELESS)
+		h |= HS_FLAG_CASELESS;
+	if (f & TG_DETECT_F_DOTALL)
+		h |= HS_FLAG_DOTALL;
+	if (f & TG_DETECT_F_MULTILINE)
+		h |= HS_FLAG_MULTILINE;
+	if (f & TG_DETECT_F_UTF8)
+		h |= HS_FLAG_UTF8 | HS_FLAG_UCP;
+	return h;
+}
+
+#define REGEX_FLAGS \
+	(TG_DETECT_F_CASELESS | TG_DETECT_F_DOTALL | TG_DETECT_F_MULTILINE | TG_DETECT_F_UTF8)
+
+static const char *
+spec_name(const struct tg_detect_spec *sp)
+{
+	if (sp->name != NULL)
+		return sp->name;
+	if (sp->kind > TG_DETECT_NONE && sp->kind < TG_DETECT_KIND_MAX)
+		return tg_detect_kind_names[sp->kind];
+	return "?";
+}
+
+/* Checks specs[0..n): kinds, flags, names, unique ids and built-ins. */
+static int
+check_specs(const struct tg_detect_spec *specs, unsigned int n, char *err, size_t errlen)
+{
+	unsigned int i, j;
+	int seen[TG_DETECT_KIND_MAX] = { 0 };
+
+	if (n > TG_DETECT_SPECS_MAX) {
+		seterr(err, errlen, "%u detectors, at most %u", n, TG_DETECT_SPECS_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		const struct tg_detect_spec *sp = &specs[i];
+		uint32_t allowed = 0;
+
+		if (sp->kind <= TG_DETECT_NONE || sp->kind >= TG_DETECT_KIND_MAX) {
+			seterr(err, errlen, "detector %u: unknown kind %d", sp->id, (int)sp->kind);
+			return -EINVAL;
+		}
+		if (sp->name != NULL && strnlen(sp->name, TG_DETECT_NAME_MAX) >= TG_DETECT_NAME_MAX) {
+			seterr(err, errlen, "detector %u: name longer than %d bytes", sp->id,
+			       TG_DETECT_NAME_MAX - 1);
+			return -EINVAL;
+		}
+		if (sp->kind == TG_DETECT_REGEX) {
+			allowed = REGEX_FLAGS;
+			if (sp->pattern == NULL || sp->pattern[0] == '\0') {
+				seterr(err, errlen, "detector %u (%s): empty pattern", sp->id,
+				       spec_name(sp));
+				return -EINVAL;
+			}
+		} else {
+			if (sp->kind == TG_DETECT_SSN)
+				allowed = TG_DETECT_F_SSN_NODASH;
+			if (sp->pattern != NULL) {
+				seterr(err, errlen, "detector %u (%s): a built-in takes no pattern",
+				       sp->id, spec_name(sp));
+				return -EINVAL;
+			}
+			if (seen[sp->kind]++) {
+				seterr(err, errlen, "detector %u: built-in %s given twice", sp->id,
+				       tg_detect_kind_names[sp->kind]);
+				return -EINVAL;
+			}
+		}
+		if (sp->flags & ~allowed) {
+			seterr(err, errlen, "detector %u (%s): flags 0x%x not valid for %s", sp->id,
+			       spec_name(sp), (unsigned int)(sp->flags & ~allowed),
+			       tg_detect_kind_names[sp->kind]);
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++) {
+			if (specs[j].id == sp->id) {
+				seterr(err, errlen, "detector %u: id used twice", sp->id);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Compile-time arrays for hs_compile_multi(), freed once it returns. */
+struct build {
+	const char **re;
+	unsigned int *flags;
+	unsigned int *ids;
+	unsigned int n;
+	const char **lre;
+	unsigned int *lflags;
+	unsigned int *lids;
+	unsigned int nl;
+};
+
+static void
+build_free(struct build *bd)
+{
+	free(bd->re);
+	free(bd->flags);
+	free(bd->ids);
+	free(bd->lre);
+	free(bd->lflags);
+	free(bd->lids);
+}
+
+static int
+build_alloc(struct build *bd, unsigned int n)
+{
+	/* at most two expressions per spec (SSN without dashes) */
+	size_t cap = (size_t)n * 2 + 1;
+
+	memset(bd, 0, sizeof(*bd));
+	bd->re = calloc(cap, sizeof(*bd->re));
+	bd->flags = calloc(cap, sizeof(*bd->flags));
+	bd->ids = calloc(cap, sizeof(*bd->ids));
+	bd->lre = calloc(cap, sizeof(*bd->lre));
+	bd->lflags = calloc(cap, sizeof(*bd->lflags));
+	bd->lids = calloc(cap, sizeof(*bd->lids));
+	if (!bd->re || !bd->flags || !bd->ids || !bd->lre || !bd->lflags || !bd->lids) {
+		build_free(bd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Adds one prefilter expression; returns its min width via *minw. */
+static int
+add_expr(struct tg_detect_db *db, struct build *bd, const struct tg_detect_spec *sp,
+	 uint16_t spec, const char *re, unsigned int flags, enum sub sub, char *err,
+	 size_t errlen)
+{
+	hs_expr_info_t *info = NULL;
+	hs_compile_error_t *cerr = NULL;
+	struct expr *x = &db->expr[db->nexpr];
+
+	if (hs_expression_info(re, flags, &info, &cerr) != HS_SUCCESS) {
+		seterr(err, errlen, "detector %u (%s): pattern \"%s\": %s", sp->id, spec_name(sp),
+		       re, cerr != NULL ? cerr->message : "refused");
+		hs_free_compile_error(cerr);
+		return -EINVAL;
+	}
+	x->spec = spec;
+	x->sub = (uint8_t)sub;
+	x->width = 0;
+	if (info->min_width < db->min_len)
+		db->min_len = info->min_width;
+	if (sub == SUB_RX_FIXED) {
+		if (info->max_width == info->min_width && info->max_width != UINT_MAX) {
+			x->width = info->max_width;
+		} else {
+			/* variable width: a trigger here, the real thing in locate */
+			x->sub = SUB_RX_TRIGGER;
+			flags |= HS_FLAG_SINGLEMATCH;
+			bd->lre[bd->nl] = re;
+			bd->lflags[bd->nl] = (flags & ~HS_FLAG_SINGLEMATCH) | HS_FLAG_SOM_LEFTMOST;
+			bd->lids[bd->nl] = bd->nl;
+			db->locate_spec[bd->nl] = spec;
+			bd->nl++;
+		}
+	}
+	free(info);
+	bd->re[bd->n] = re;
+	bd->flags[bd->n] = flags;
+	bd->ids[bd->n] = bd->n;
+	bd->n++;
+	db->nexpr++;
+	return 0;
+}
+
+/* Maps a compile error back to its detector. */
+static void
+compile_err(char *err, size_t errlen, const char *what, const hs_compile_error_t *cerr,
+	    const struct tg_detect_spec *specs, const struct tg_detect_db *db,
+	    const uint16_t *map, const char *const *re, unsigned int nre)
+{
+	const char *msg = cerr != NULL ? cerr->message : "failed";
+
+	if (cerr != NULL && cerr->expression >= 0 && (unsigned int)cerr->expression < nre) {
+		const struct tg_detect_spec *sp = &specs[map[cerr->expression]];
+
+		seterr(err, errlen, "detector %u (%s): %spattern \"%s\": %s", sp->id,
+		       spec_name(sp), what, re[cerr->expression], msg);
+	} else {
+		seterr(err, errlen, "%scompiling %u detectors: %s", what, db->nspecs, msg);
+	}
+}
+
+int
+tg_detect_compile(const struct tg_detect_spec *specs, unsigned n, struct tg_detect_db **out,
+		  char *err, size_t errlen)
+{
+	struct tg_detect_db *db;
+	struct build bd;
+	hs_compile_error_t *cerr = NULL;
+	uint16_t *emap = NULL;
+	unsigned int i, k;
+	int rc;
+
+	if (out == NULL || (specs == NULL && n != 0)) {
+		seterr(err, errlen, "no output or no specs");
+		return -EINVAL;
+	}
+	*out = NULL;
+	seterr(err, errlen, "%s", "");
+	if ((rc = check_specs(specs, n, err, errlen)) < 0)
+		return rc;
+
+	db = calloc(1, sizeof(*db));
+	if (db == NULL)
+		goto err_nomem;
+	db->min_len = UINT32_MAX;
+	db->nspecs = n;
+	db->specs = calloc(n + 1, sizeof(*db->specs));
+	db->expr = calloc((size_t)n * 2 + 1, sizeof(*db->expr));
+	db->locate_spec = calloc((size_t)n * 2 + 1, sizeof(*db->locate_spec));
+	emap = calloc((size_t)n * 2 + 1, sizeof(*emap));
+	if (db->specs == NULL || db->expr == NULL || db->locate_spec == NULL || emap == NULL)
+		goto err_db;
+	if (build_alloc(&bd, n) < 0)
+		goto err_db;
+
+	for (i = 0; i < n; i++) {
+		const struct tg_detect_spec *sp = &specs[i];
+		struct spec_rt *rt = &db->specs[i];
+
+		rt->id = sp->id;
+		rt->kind = (uint8_t)sp->kind;
+		rt->flags = sp->flags;
+		snprintf(rt->name, sizeof(rt->name), "%s", spec_name(sp));
+
+		if (sp->kind == TG_DETECT_REGEX) {
+			emap[bd.n] = (uint16_t)i;
+			rc = add_expr(db, &bd, sp, (uint16_t)i, sp->pattern,
+				      hs_flags_of(sp->flags), SUB_RX_FIXED, err, errlen);
+			if (rc < 0)
+				goto err_build;
+			continue;
+		}
+		for (k = 0; k < ARRAY_SIZE(builtins); k++) {
+			if (builtins[k].kind != sp->kind)
+				continue;
+			if (builtins[k].sub == SUB_SSN_NODASH &&
+			    !(sp->flags & TG_DETECT_F_SSN_NODASH))
+				continue;
+			emap[bd.n] = (uint16_t)i;
+			rc = add_expr(db, &bd, sp, (uint16_t)i, builtins[k].re, 0, builtins[k].sub,
+				      err, errlen);
+			if (rc < 0)
+				goto err_build;
+		}
+	}
+	db->nlocate = bd.nl;
+
+	if (bd.n > 0 &&
+	    hs_compile_multi(bd.re, bd.flags, bd.ids, bd.n, HS_MODE_BLOCK, NULL, &db->hs,
+			     &cerr) != HS_SUCCESS) {
+		compile_err(err, errlen, "", cerr, specs, db, emap, bd.re, bd.n);
+		hs_free_compile_error(cerr);
+		rc = -EINVAL;
+		goto err_build;
+	}
+	if (bd.nl > 0 &&
+	    hs_compile_multi(bd.lre, bd.lflags, bd.lids, bd.nl, HS_MODE_BLOCK, NULL,
+			     &db->locate, &cerr) != HS_SUCCESS) {
+		compile_err(err, errlen, "start of match for ", cerr, specs, db,
+			    db->locate_spec, bd.lre, bd.nl);
+		hs_free_compile_error(cerr);
+		rc = -EINVAL;
+		goto err_build;
+	}
+	if (db->min_len == UINT32_MAX || db->min_len == 0)
+		db->min_len = 1;
+	build_free(&bd);
+	free(emap);
+	*out = db;
+	return 0;
+
+err_build:
+	build_free(&bd);
+	free(emap);
+	tg_detect_free(db);
+	return rc;
+err_db:
+	free(emap);
+	tg_detect_free(db);
+err_nomem:
+	seterr(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
+void
+tg_detect_free(struct tg_detect_db *db)
+{
+	if (db == NULL)
+		return;
+	hs_free_database(db->hs);
+	hs_free_database(db->locate);
+	free(db->specs);
+	free(db->expr);
+	free(db->locate_spec);
+	free(db);
+}
+
+const char *
+tg_detect_name(const struct tg_detect_db *db, uint32_t id)
+{
+	unsigned int i;
+
+	if (db == NULL)
+		return NULL;
+	for (i = 0; i < db->nspecs; i++)
+		if (db->specs[i].id == id)
+			return db->specs[i].name;
+	return NULL;
+}
+
+size_t
+tg_detect_db_bytes(const struct tg_detect_db *db)
+{
+	size_t a = 0, b = 0;
+
+	if (db == NULL)
+		return 0;
+	if (db->hs != NULL)
+		hs_database_size(db->hs, &a);
+	if (db->locate != NULL)
+		hs_database_size(db->locate, &b);
+	return a + b;
+}
+
+struct tg_detect_scratch *
+tg_detect_scratch_alloc(const struct tg_detect_db *db)
+{
+	struct tg_detect_scratch *s;
+
+	if (db == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->db = db;
+	/* one Hyperscan scratch grown to fit both databases */
+	if ((db->hs != NULL && hs_alloc_scratch(db->hs, &s->hs) != HS_SUCCESS) ||
+	    (db->locate != NULL && hs_alloc_scratch(db->locate, &s->hs) != HS_SUCCESS)) {
+		hs_free_scratch(s->hs);
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return s;
+}
+
+struct tg_detect_scratch *
+tg_detect_scratch_clone(const struct tg_detect_scratch *proto)
+{
+	struct tg_detect_scratch *s;
+
+	if (proto == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->db = proto->db;
+	if (proto->hs != NULL && hs_clone_scratch(proto->hs, &s->hs) != HS_SUCCESS) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return s;
+}
+
+void
+tg_detect_scratch_free(struct tg_detect_scratch *s)
+{
+	if (s == NULL)
+		return;
+	hs_free_scratch(s->hs);
+	free(s);
+}

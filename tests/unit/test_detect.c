@@ -1,0 +1,1042 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_detect.c — unit tests of the sensitive-value detectors (detect.c):
+ * compilation and its error texts, each built-in detector on values that
+ * must and must not match, values in free text, adjacent and overlapping
+ * candidates, buffer edges, the match array running out, the masking
+ * styles, user regexes of fixed and variable width, and a seeded sweep of
+ * random text with planted values.
+ *
+ * The test values are the usual public test numbers: card numbers from
+ * the card schemes' test ranges (4111 1111 1111 1111 is Visa's), IBANs
+ * from the examples of the SWIFT IBAN registry, SSNs outside any issued
+ * range, phone numbers from the fictional ranges (555-01xx aside, Ofcom's
+ * 020 7946 0xxx drama range). Each was checked with an independent Luhn and
+ * mod-97 implementation; a number that must fail says why beside it.
+ *
+ * Every scan reads a heap copy of exactly the input's length, so ASan
+ * reports any byte read past the end. Deterministic: the random sweep uses
+ * a fixed-seed xorshift.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "detect.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+enum { ID_CARD = 1, ID_IBAN, ID_EMAIL, ID_SSN, ID_PHONE, ID_ORD, ID_SECRET };
+
+#define MAXM 64
+
+/* All built-ins, SSN with dashes only. */
+static const struct tg_detect_spec builtin_specs[] = {
+	{ .id = ID_CARD, .kind = TG_DETECT_CARD },
+	{ .id = ID_IBAN, .kind = TG_DETECT_IBAN },
+	{ .id = ID_EMAIL, .kind = TG_DETECT_EMAIL },
+	{ .id = ID_SSN, .kind = TG_DETECT_SSN },
+	{ .id = ID_PHONE, .kind = TG_DETECT_PHONE },
+};
+
+struct fixture {
+	struct tg_detect_db *db;
+	struct tg_detect_scratch *s;
+};
+
+static struct fixture all;
+
+static void
+fixture_make(struct fixture *f, const struct tg_detect_spec *sp, unsigned int n)
+{
+	char err[256];
+	int rc = tg_detect_compile(sp, n, &f->db, err, sizeof(err));
+
+	if (rc != 0)
+		fail_msg("compile: %d: %s", rc, err);
+	f->s = tg_detect_scratch_alloc(f->db);
+	assert_non_null(f->s);
+}
+
+static void
+fixture_free(struct fixture *f)
+{
+	tg_detect_scratch_free(f->s);
+	tg_detect_free(f->db);
+	f->s = NULL;
+	f->db = NULL;
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	fixture_make(&all, builtin_specs, ARRAY_SIZE(builtin_specs));
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	fixture_free(&all);
+	return 0;
+}
+
+/* Heap copy of exactly len bytes (one byte for len 0, never read). */
+static uint8_t *
+heap_copy(const void *p, size_t len)
+{
+	uint8_t *b = malloc(len ? len : 1);
+
+	assert_non_null(b);
+	if (len)
+		memcpy(b, p, len);
+	return b;
+}
+
+/* Checks the invariants of tg_detect_scan()'s output. */
+static void
+check_out(const struct tg_detect_match *m, int n, uint32_t len)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		assert_true(m[i].start < m[i].end);
+		assert_true(m[i].end <= len);
+		if (i > 0)
+			assert_true(m[i - 1].end <= m[i].start);
+	}
+}
+
+static int
+scan_f(const struct fixture *f, const char *str, size_t len, struct tg_detect_match *m,
+       unsigned int max)
+{
+	uint8_t *b = heap_copy(str, len);
+	int n = tg_detect_scan(f->db, f->s, b, (uint32_t)len, m, max);
+
+	free(b);
+	if (n > 0)
+		check_out(m, n, (uint32_t)len);
+	return n;
+}
+
+/*
+ * Expects exactly the matches listed: id and text, in order; each text is
+ * searched from the end of the previous match.
+ */
+struct want {
+	uint32_t id;
+	const char *text;
+};
+
+static void
+expect_f(const struct fixture *f, const char *str, const struct want *w, unsigned int nw)
+{
+	struct tg_detect_match m[MAXM];
+	int n = scan_f(f, str, strlen(str), m, MAXM);
+	const char *from = str;
+	unsigned int i;
+
+	if (n != (int)nw) {
+		int k;
+
+		for (k = 0; k < n; k++)
+			print_message("  got id %u [%u,%u) \"%.*s\"\n", m[k].id, m[k].start, m[k].end,
+				      (int)(m[k].end - m[k].start), str + m[k].start);
+		fail_msg("\"%s\": %d matches, want %u", str, n, nw);
+	}
+	for (i = 0; i < nw; i++) {
+		const char *at = strstr(from, w[i].text);
+
+		assert_non_null(at);
+		if (m[i].id != w[i].id || m[i].start != (uint32_t)(at - str) ||
+		    m[i].end != (uint32_t)(at - str + strlen(w[i].text)))
+			fail_msg("\"%s\": match %u is id %u \"%.*s\", want id %u \"%s\"", str, i,
+				 m[i].id, (int)(m[i].end - m[i].start), str + m[i].start, w[i].id,
+				 w[i].text);
+		from = at + strlen(w[i].text);
+	}
+}
+
+static void
+expect_one(const char *str, uint32_t id, const char *text)
+{
+	struct want w = { id, text };
+
+	expect_f(&all, str, &w, 1);
+}
+
+static void
+expect_whole(const char *str, uint32_t id)
+{
+	expect_one(str, id, str);
+}
+
+static void
+expect_none_f(const struct fixture *f, const char *str)
+{
+	expect_f(f, str, NULL, 0);
+}
+
+static void
+expect_none(const char *str)
+{
+	expect_none_f(&all, str);
+}
+
+/* Sets the last of digits[0..n) so the whole passes Luhn. */
+static void
+luhn_fill(char *d, size_t n)
+{
+	unsigned int sum = 0, k;
+	size_t i;
+
+	for (i = 0; i + 1 < n; i++) {
+		k = (unsigned int)(d[n - 2 - i] - '0');
+		if ((i & 1) == 0) {
+			k *= 2;
+			if (k > 9)
+				k -= 9;
+		}
+		sum += k;
+	}
+	d[n - 1] = (char)('0' + (10 - sum % 10) % 10);
+	d[n] = '\0';
+}
+
+/* ------------------------------------------------------------------ */
+
+static void
+test_kind_names(void **state)
+{
+	(void)state;
+	assert_string_equal(tg_detect_kind_names[TG_DETECT_CARD], "card");
+	assert_string_equal(tg_detect_kind_names[TG_DETECT_REGEX], "regex");
+	assert_string_equal(tg_detect_name(all.db, ID_IBAN), "iban");
+	assert_null(tg_detect_name(all.db, 999));
+	assert_true(tg_detect_db_bytes(all.db) > 0);
+}
+
+static void
+test_card_valid(void **state)
+{
+	static const char *const cards[] = {
+		"4111111111111111",		/* Visa, 16 */
+		"4111 1111 1111 1111",
+		"4111-1111-1111-1111",
+		"5500 0000 0000 0004",		/* Mastercard 5-series */
+		"2221 0000 0000 0009",		/* Mastercard 2-series */
+		"378282246310005",		/* Amex, 15 */
+		"3782 822463 10005",		/* Amex grouping 4-6-5 */
+		"30569309025904",		/* Diners, 14 */
+		"4222222222222",		/* Visa, 13 */
+		"6011-0000-0000-0004",		/* Discover */
+		"3530111333300000",		/* JCB */
+		"6234567890123456780",		/* 19 digits */
+		"6234 5678 9012 3456 780",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cards); i++)
+		expect_whole(cards[i], ID_CARD);
+	/* punctuation around it does not glue */
+	expect_one("card: 4111111111111111.", ID_CARD, "4111111111111111");
+	expect_one("(4111-1111-1111-1111)", ID_CARD, "4111-1111-1111-1111");
+	expect_one("'4111 1111 1111 1111',", ID_CARD, "4111 1111 1111 1111");
+	expect_one("no=-4111111111111111;", ID_CARD, "4111111111111111");
+}
+
+static void
+test_card_lengths_and_iin(void **state)
+{
+	char d[32];
+	unsigned int len, first;
+
+	(void)state;
+	/* Luhn-valid numbers of 12 to 20 digits: only 13-19 are cards */
+	for (len = 12; len <= 20; len++) {
+		memset(d, '1', sizeof(d));
+		d[0] = '4';
+		luhn_fill(d, len);
+		if (len >= 13 && len <= 19)
+			expect_whole(d, ID_CARD);
+		else
+			expect_none(d);
+	}
+	/* Luhn-valid, 16 digits, every first digit: only 2-7 are card IINs */
+	for (first = 0; first <= 9; first++) {
+		memset(d, '3', sizeof(d));
+		d[0] = (char)('0' + first);
+		luhn_fill(d, 16);
+		if (first >= 2 && first <= 7)
+			expect_whole(d, ID_CARD);
+		else
+			expect_none(d);
+	}
+}
+
+static void
+test_card_invalid(void **state)
+{
+	static const char *const bad[] = {
+		"4111111111111112",		/* Luhn: last digit off by one */
+		"4111 1111 1111 1121",		/* Luhn: one digit changed */
+		"5500 0000 0000 0005",
+		"4111  1111 1111 1111",		/* double space breaks the run */
+		"4111_1111_1111_1111",		/* not a separator */
+		"x4111111111111111",		/* glued to a word */
+		"4111111111111111x",
+		"0.4111111111111111",		/* a decimal fraction */
+		"4111111111111111.5",
+		"12,4111111111111111",		/* a thousands group */
+		"4111111111111111,25",
+		"41111111111111110",		/* 17 digits, Luhn fails */
+		"4111 1111 1111 111",		/* 15 digits, Luhn fails */
+		"",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		expect_none(bad[i]);
+}
+
+static void
+test_card_in_longer_run(void **state)
+{
+	struct want two[] = { { ID_CARD, "4111111111111111" }, { ID_CARD, "5500000000000004" } };
+	struct want two_g[] = { { ID_CARD, "4111 1111 1111 1111" },
+				{ ID_CARD, "5500 0000 0000 0004" } };
+
+	(void)state;
+	/* a trailing group that is not part of the number */
+	expect_one("order 4111 1111 1111 1111 2020 shipped", ID_CARD, "4111 1111 1111 1111");
+	/* two numbers in one run, one separator apart: two matches */
+	expect_f(&all, "4111111111111111 5500000000000004", two, 2);
+	expect_f(&all, "4111 1111 1111 1111 5500 0000 0000 0004", two_g, 2);
+	/* one 32-digit number is no card */
+	expect_none("41111111111111115500000000000004");
+}
+
+static const char *const good_ibans[] = {
+	"DE89 3704 0044 0532 0130 00",
+	"DE89370400440532013000",
+	"GB29 NWBK 6016 1331 9268 19",
+	"GB29NWBK60161331926819",
+	"FR14 2004 1010 0505 0001 3M02 606",
+	"NL91 ABNA 0417 1643 00",
+	"BE68 5390 0754 7034",			/* 16 */
+	"CH93 0076 2011 6238 5295 7",		/* 21 */
+	"NO93 8601 1117 947",			/* 15, the shortest */
+	"ES91 2100 0418 4502 0005 1332",
+	"IT60 X054 2811 1010 0000 0123 456",
+	"MT84 MALT 0110 0001 2345 MTLC AST0 01S",
+	"PL61 1090 1014 0000 0712 1981 2874",
+	"LC55 HEMM 0001 0001 0012 0012 0002 3015",	/* 32 */
+	"AT611904300234573201",
+	"SE4550000000058398257466",
+};
+
+static void
+test_iban_valid(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(good_ibans); i++)
+		expect_whole(good_ibans[i], ID_IBAN);
+	expect_one("IBAN: DE89 3704 0044 0532 0130 00.", ID_IBAN, "DE89 3704 0044 0532 0130 00");
+	expect_one("IBAN DE89370400440532013000 EUR", ID_IBAN, "DE89370400440532013000");
+	expect_one("PAY TO NL91 ABNA 0417 1643 00 NOW", ID_IBAN, "NL91 ABNA 0417 1643 00");
+}
+
+/*
+ * With the IBAN detector alone: a mangled IBAN's digits can still be a
+ * Luhn-valid card number ("DE89 3704 0044 0532 0130 01" holds one).
+ */
+static void
+test_iban_invalid(void **state)
+{
+	static const struct tg_detect_spec sp[] = { { .id = ID_IBAN, .kind = TG_DETECT_IBAN } };
+	struct fixture f;
+	char b[64];
+	size_t i, k;
+
+	(void)state;
+	fixture_make(&f, sp, ARRAY_SIZE(sp));
+	/* every good IBAN with one digit changed: mod 97 catches it */
+	for (i = 0; i < ARRAY_SIZE(good_ibans); i++) {
+		snprintf(b, sizeof(b), "%s", good_ibans[i]);
+		for (k = strlen(b); k > 4; k--)
+			if (b[k - 1] >= '0' && b[k - 1] <= '9')
+				break;
+		b[k - 1] = (char)('0' + (b[k - 1] - '0' + 1) % 10);
+		expect_none_f(&f, b);
+	}
+	expect_none_f(&f, "DE89 3704 0044 0532 0130 01");	/* last digit off by one */
+	expect_none_f(&f, "DE88 3704 0044 0532 0130 00");
+	expect_none_f(&f, "DE5137040044053201300");		/* mod 97 right, 21 bytes: DE is 22 */
+	expect_none_f(&f, "ZZ22370400440532013000");		/* mod 97 right, no such country */
+	expect_none_f(&f, "de89 3704 0044 0532 0130 00");	/* lower case */
+	expect_none_f(&f, "XDE89370400440532013000");	/* glued */
+	expect_none_f(&f, "DE89370400440532013000X");
+	expect_none_f(&f, "DE89 37040044 0532 0130 00");	/* broken grouping */
+	expect_none_f(&f, "DE89 3704 0044 0532 0130 001");	/* one byte too many */
+	/* a short last group may be followed by more words */
+	expect_f(&f, "DE89 3704 0044 0532 0130 00 EUR",
+		 (struct want[]){ { ID_IBAN, "DE89 3704 0044 0532 0130 00" } }, 1);
+	fixture_free(&f);
+}
+
+static void
+test_email(void **state)
+{
+	static const char *const good[] = {
+		"x@example.org",
+		"john.doe+tag@mail.example.co.uk",
+		"a_b%c-d@sub-domain.example.com",
+		"JOHN.DOE@EXAMPLE.COM",
+		"u1@x1.io",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(good); i++)
+		expect_whole(good[i], ID_EMAIL);
+	expect_one("<john@example.org>", ID_EMAIL, "john@example.org");
+	expect_one("mail john@example.org.", ID_EMAIL, "john@example.org");
+	expect_one("..john@example.org", ID_EMAIL, "john@example.org");
+	expect_one("a..john@example.org", ID_EMAIL, "john@example.org");
+	expect_one("john@example.org.123", ID_EMAIL, "john@example.org");
+	expect_one("'ann@example.net'", ID_EMAIL, "ann@example.net");
+	expect_one("ann@example.net;bob", ID_EMAIL, "ann@example.net");
+
+	expect_none("john@localhost");		/* one label */
+	expect_none("john@example.c");		/* one-letter TLD */
+	expect_none("john@example.123");	/* numeric TLD */
+	expect_none("john.@example.org");	/* trailing dot in the local part */
+	expect_none("john@-example.org");	/* label starts with '-' */
+	expect_none("john@example-.org");	/* label ends with '-' */
+	expect_none("@example.org");
+	expect_none("john@@example.org");
+	expect_none("john at example dot org");
+	/* a local part of 65 bytes */
+	expect_none("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.org");
+	expect_whole("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.org",
+		     ID_EMAIL);
+}
+
+static void
+test_ssn(void **state)
+{
+	struct fixture nodash;
+	static const struct tg_detect_spec sp[] = {
+		{ .id = ID_SSN, .kind = TG_DETECT_SSN, .flags = TG_DETECT_F_SSN_NODASH },
+	};
+
+	(void)state;
+	expect_whole("123-45-6789", ID_SSN);
+	expect_whole("078-05-1120", ID_SSN);
+	expect_whole("899-99-9999", ID_SSN);
+	expect_one("SSN: 123-45-6789.", ID_SSN, "123-45-6789");
+	/* the SSA rules, one each */
+	expect_none("000-12-3456");	/* area 000 */
+	expect_none("666-12-3456");	/* area 666 */
+	expect_none("900-12-3456");	/* area 9xx */
+	expect_none("999-12-3456");
+	expect_none("123-00-4567");	/* group 00 */
+	expect_none("123-45-0000");	/* serial 0000 */
+	/* glued to more digits or letters */
+	expect_none("1123-45-6789");
+	expect_none("123-45-67890");
+	expect_none("A123-45-6789");
+	expect_none("123-45-6789-1");
+	expect_none("1.123-45-6789");
+	/* without dashes only when configured */
+	expect_none("123456789");
+	fixture_make(&nodash, sp, ARRAY_SIZE(sp));
+	expect_f(&nodash, "ssn 123456789.", (struct want[]){ { ID_SSN, "123456789" } }, 1);
+	expect_f(&nodash, "123-45-6789", (struct want[]){ { ID_SSN, "123-45-6789" } }, 1);
+	expect_none_f(&nodash, "000123456");
+	expect_none_f(&nodash, "666123456");
+	expect_none_f(&nodash, "123006789");
+	expect_none_f(&nodash, "123450000");
+	expect_none_f(&nodash, "1234567890");
+	fixture_free(&nodash);
+}
+
+static void
+test_phone(void **state)
+{
+	static const char *const good[] = {
+		"+44 20 7946 0958",
+		"+442079460958",
+		"+1 415 555 2671",
+		"+1-415-555-2671",
+		"+1.415.555.2671",
+		"+49 30 12345678",
+		"+353 1 234 5678",
+		"(415) 555-2671",
+		"(415)555-2671",
+		"415-555-2671",
+		"415.555.2671",
+		"415 555 2671",
+		"1-415-555-2671",
+		"1 (415) 555-2671",
+		"+1 (415) 555-2671",
+		"+1(415)555-2671",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(good); i++)
+		expect_whole(good[i], ID_PHONE);
+	expect_one("call +44 20 7946 0958, ask for Ann", ID_PHONE, "+44 20 7946 0958");
+	expect_one("tel:415-555-2671", ID_PHONE, "415-555-2671");
+
+	expect_none("+0 123 456 7890");		/* country code 0 */
+	expect_none("+123 4567");		/* 7 digits */
+	expect_none("+1234567890123456");	/* 16 digits */
+	expect_none("4155552671");		/* bare ten digits */
+	expect_none("415-155-2671");		/* exchange 1xx */
+	expect_none("115-555-2671");		/* area 1xx */
+	expect_none("415-555-26711");
+	expect_none("a415-555-2671");
+	expect_none("5415-555-2671");
+	expect_none("x+44 20 7946 0958");
+}
+
+static void
+test_free_text(void **state)
+{
+	static const char text[] =
+		"Dear Ann, call about card 4111 1111 1111 1111 or mail x@example.org; "
+		"refund to DE89 3704 0044 0532 0130 00 (ref 2024-06-01, 3 items, EUR 129.90). "
+		"SSN 078-05-1120, phone +44 20 7946 0958 or (415) 555-2671.";
+	struct want w[] = {
+		{ ID_CARD, "4111 1111 1111 1111" },
+		{ ID_EMAIL, "x@example.org" },
+		{ ID_IBAN, "DE89 3704 0044 0532 0130 00" },
+		{ ID_SSN, "078-05-1120" },
+		{ ID_PHONE, "+44 20 7946 0958" },
+		{ ID_PHONE, "(415) 555-2671" },
+	};
+	struct want brief[] = { { ID_CARD, "4111 1111 1111 1111" }, { ID_EMAIL, "x@example.org" } };
+
+	(void)state;
+	expect_f(&all, "call about card 4111 1111 1111 1111 or mail x@example.org", brief, 2);
+	expect_f(&all, text, w, ARRAY_SIZE(w));
+	expect_none("Order 1234 shipped on 2024-06-01 to Jane Roe, total 1299.00 EUR, qty 12.");
+}
+
+static void
+test_adjacent(void **state)
+{
+	struct fixture f;
+	static const struct tg_detect_spec sp[] = {
+		{ .id = ID_ORD, .kind = TG_DETECT_REGEX, .pattern = "ORD-[0-9]{6}" },
+	};
+	struct want w1[] = { { ID_CARD, "4111111111111111" }, { ID_EMAIL, "x@example.org" } };
+	struct want w2[] = { { ID_ORD, "ORD-123456" }, { ID_ORD, "ORD-654321" } };
+	struct want w3[] = { { ID_EMAIL, "ann@example.org" }, { ID_EMAIL, "bob@example.net" } };
+
+	(void)state;
+	expect_f(&all, "4111111111111111,x@example.org", w1, 2);
+	expect_f(&all, "ann@example.org,bob@example.net", w3, 2);
+	/* touching matches stay apart */
+	fixture_make(&f, sp, ARRAY_SIZE(sp));
+	expect_f(&f, "ORD-123456ORD-654321", w2, 2);
+	fixture_free(&f);
+}
+
+static void
+test_overlap(void **state)
+{
+	struct fixture cards, mix;
+	static const struct tg_detect_spec card_only[] = {
+		{ .id = ID_CARD, .kind = TG_DETECT_CARD },
+	};
+	static const struct tg_detect_spec mixed[] = {
+		{ .id = ID_CARD, .kind = TG_DETECT_CARD },
+		{ .id = ID_ORD, .kind = TG_DETECT_REGEX, .pattern = "1111 1111" },
+		{ .id = ID_SECRET, .kind = TG_DETECT_REGEX, .pattern = "secret[a-z]*" },
+	};
+	/* an IBAN whose 18 BBAN digits are also a Luhn-valid card number */
+	static const char iban[] = "DE62 3704 0044 0532 0130 01";
+
+	(void)state;
+	fixture_make(&cards, card_only, ARRAY_SIZE(card_only));
+	expect_f(&cards, iban, (struct want[]){ { ID_CARD, "3704 0044 0532 0130 01" } }, 1);
+	fixture_free(&cards);
+	/* with both detectors, one match: the longer one's id */
+	expect_whole(iban, ID_IBAN);
+
+	fixture_make(&mix, mixed, ARRAY_SIZE(mixed));
+	/* a regex match inside a card number merges into the card */
+	expect_f(&mix, "4111 1111 1111 1111", (struct want[]){ { ID_CARD, "4111 1111 1111 1111" } },
+		 1);
+	/* overlapping regex matches of one detector merge */
+	expect_f(&mix, "xx secretsecret yy", (struct want[]){ { ID_SECRET, "secretsecret" } }, 1);
+	/* a regex match longer than the card: the merged match is the regex's */
+	expect_f(&mix, "1111 1111 1111 1111 1111 1111",
+		 (struct want[]){ { ID_ORD, "1111 1111 1111 1111 1111 1111" } }, 1);
+	fixture_free(&mix);
+}
+
+static void
+test_buffer_edges(void **state)
+{
+	struct want w[] = { { ID_PHONE, "+44 20 7946 0958" }, { ID_EMAIL, "x@example.org" } };
+	struct tg_detect_match m[4];
+
+	(void)state;
+	expect_f(&all, "+44 20 7946 0958 x@example.org", w, 2);
+	expect_one("4111111111111111 is it", ID_CARD, "4111111111111111");
+	expect_one("it is 4111111111111111", ID_CARD, "4111111111111111");
+	expect_one("iban NO9386011117947", ID_IBAN, "NO9386011117947");
+	expect_one("NO9386011117947 iban", ID_IBAN, "NO9386011117947");
+	expect_one("ssn 123-45-6789", ID_SSN, "123-45-6789");
+	expect_one("mail x@example.org", ID_EMAIL, "x@example.org");
+	/* every prefix of a value: nothing until it is whole, no over-read */
+	{
+		static const char v[] = "x 4111 1111 1111 1111";
+		size_t k;
+
+		for (k = 0; k <= strlen(v); k++) {
+			int n = scan_f(&all, v, k, m, 4);
+
+			assert_int_equal(n, k == strlen(v) ? 1 : 0);
+		}
+	}
+}
+
+static void
+test_empty(void **state)
+{
+	struct tg_detect_match m[1];
+	struct fixture none;
+	uint8_t one = '4';
+
+	(void)state;
+	assert_int_equal(tg_detect_scan(all.db, all.s, NULL, 0, m, 1), 0);
+	assert_int_equal(tg_detect_scan(all.db, all.s, &one, 0, m, 1), 0);
+	assert_int_equal(tg_detect_scan(all.db, all.s, &one, 1, NULL, 0), 0);
+	assert_int_equal(tg_detect_scan_raw(all.db, all.s, NULL, 0), 0);
+	assert_int_equal(tg_detect_scan(NULL, all.s, &one, 1, m, 1), -EINVAL);
+	assert_int_equal(tg_detect_scan(all.db, NULL, &one, 1, m, 1), -EINVAL);
+	assert_int_equal(tg_detect_scan(all.db, all.s, NULL, 1, m, 1), -EINVAL);
+	assert_int_equal(tg_detect_scan(all.db, all.s, &one, 1, NULL, 1), -EINVAL);
+	/* no detector at all */
+	fixture_make(&none, NULL, 0);
+	assert_int_equal(scan_f(&none, "4111111111111111", 16, m, 1), 0);
+	assert_int_equal(tg_detect_scan_raw(none.db, none.s, &one, 1), 0);
+	fixture_free(&none);
+}
+
+static void
+test_enospc(void **state)
+{
+	static const char three[] = "4111111111111111 x 5500000000000004 y 4012888888881881";
+	struct tg_detect_match m[3];
+
+	(void)state;
+	assert_int_equal(scan_f(&all, three, strlen(three), m, 3), 3);
+	assert_int_equal(scan_f(&all, three, strlen(three), m, 2), -ENOSPC);
+	assert_int_equal(scan_f(&all, three, strlen(three), NULL, 0), -ENOSPC);
+	assert_int_equal(scan_f(&all, "nothing to see here", 19, NULL, 0), 0);
+	/* merging frees room: many reports, one match */
+	assert_int_equal(scan_f(&all, "4111 1111 1111 1111", 19, m, 1), 1);
+}
+
+static void
+test_many(void **state)
+{
+	char buf[100 * 20 + 1];
+	struct tg_detect_match m[128];
+	int i, n;
+
+	(void)state;
+	for (i = 0; i < 100; i++)
+		memcpy(buf + i * 20, "4111111111111111 ab ", 20);
+	buf[sizeof(buf) - 1] = '\0';
+	n = scan_f(&all, buf, strlen(buf), m, 128);
+	assert_int_equal(n, 100);
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(m[i].id, ID_CARD);
+		assert_int_equal(m[i].start, i * 20);
+		assert_int_equal(m[i].end, i * 20 + 16);
+	}
+}
+
+static void
+mask_check(const char *in, enum tg_detect_mask_style style, const char *want)
+{
+	struct tg_detect_match m[MAXM];
+	size_t len = strlen(in);
+	uint8_t *b = heap_copy(in, len);
+	int n = tg_detect_scan(all.db, all.s, b, (uint32_t)len, m, MAXM);
+
+	assert_true(n >= 0);
+	tg_detect_mask(b, m, (unsigned int)n, style);
+	assert_int_equal(strlen(want), len);
+	if (memcmp(b, want, len) != 0)
+		fail_msg("mask \"%s\" style %d: \"%.*s\", want \"%s\"", in, (int)style, (int)len,
+			 (const char *)b, want);
+	free(b);
+}
+
+static void
+test_mask(void **state)
+{
+	(void)state;
+	mask_check("card 4111 1111 1111 1111 ok", TG_DETECT_MASK_FULL, "card ******************* ok");
+	mask_check("card 4111 1111 1111 1111 ok", TG_DETECT_MASK_FULL_X,
+		   "card XXXXXXXXXXXXXXXXXXX ok");
+	mask_check("card 4111 1111 1111 1111 ok", TG_DETECT_MASK_KEEP_LAST4,
+		   "card **** **** **** 1111 ok");
+	mask_check("4111-1111-1111-1111", TG_DETECT_MASK_KEEP_LAST4, "****-****-****-1111");
+	mask_check("378282246310005", TG_DETECT_MASK_KEEP_LAST4, "***********0005");
+	mask_check("DE89 3704 0044 0532 0130 00", TG_DETECT_MASK_KEEP_LAST4,
+		   "**** **** **** **** **30 00");
+	/* fewer than 12 letters and digits: nothing kept */
+	mask_check("ssn 123-45-6789!", TG_DETECT_MASK_KEEP_LAST4, "ssn ***-**-****!");
+	mask_check("to john.doe@example.org now", TG_DETECT_MASK_EMAIL_DOMAIN,
+		   "to ********@example.org now");
+	/* e-mail style on a match with no '@': all of it */
+	mask_check("ssn 123-45-6789", TG_DETECT_MASK_EMAIL_DOMAIN, "ssn ***********");
+	/* two values, one call */
+	mask_check("a@b.co 4111111111111111", TG_DETECT_MASK_FULL, "****** ****************");
+	/* an unknown style masks fully */
+	mask_check("x 123-45-6789", TG_DETECT_MASK_MAX, "x ***********");
+	/* nothing found, nothing changed */
+	mask_check("nothing here 12345", TG_DETECT_MASK_FULL, "nothing here 12345");
+	tg_detect_mask(NULL, NULL, 0, TG_DETECT_MASK_FULL);
+}
+
+static void
+expect_compile_err(const struct tg_detect_spec *sp, unsigned int n, const char *a,
+		   const char *b)
+{
+	struct tg_detect_db *db = (struct tg_detect_db *)1;
+	char err[256];
+	int rc = tg_detect_compile(sp, n, &db, err, sizeof(err));
+
+	assert_int_equal(rc, -EINVAL);
+	assert_null(db);
+	if (strstr(err, a) == NULL || (b != NULL && strstr(err, b) == NULL))
+		fail_msg("error \"%s\" does not say \"%s\" and \"%s\"", err, a, b ? b : "");
+}
+
+static void
+test_compile_errors(void **state)
+{
+	struct tg_detect_db *db;
+	char small[12];
+	const struct tg_detect_spec bad_paren[] = {
+		{ .id = 100, .kind = TG_DETECT_REGEX, .pattern = "(abc", .name = "orders" },
+	};
+	const struct tg_detect_spec empty_match[] = {
+		{ .id = 101, .kind = TG_DETECT_REGEX, .pattern = "a*" },
+	};
+	const struct tg_detect_spec backref[] = {
+		{ .id = 1, .kind = TG_DETECT_CARD },
+		{ .id = 102, .kind = TG_DETECT_REGEX, .pattern = "(a)\\1" },
+	};
+	const struct tg_detect_spec dup_id[] = {
+		{ .id = 7, .kind = TG_DETECT_CARD },
+		{ .id = 7, .kind = TG_DETECT_EMAIL },
+	};
+	const struct tg_detect_spec dup_kind[] = {
+		{ .id = 1, .kind = TG_DETECT_CARD },
+		{ .id = 2, .kind = TG_DETECT_CARD },
+	};
+	const struct tg_detect_spec bad_kind[] = { { .id = 3, .kind = (enum tg_detect_kind)42 } };
+	const struct tg_detect_spec no_pattern[] = { { .id = 4, .kind = TG_DETECT_REGEX } };
+	const struct tg_detect_spec builtin_pattern[] = {
+		{ .id = 5, .kind = TG_DETECT_CARD, .pattern = "x" },
+	};
+	const struct tg_detect_spec bad_flags[] = {
+		{ .id = 6, .kind = TG_DETECT_CARD, .flags = TG_DETECT_F_CASELESS },
+	};
+	const struct tg_detect_spec long_name[] = {
+		{ .id = 8, .kind = TG_DETECT_CARD, .name = "a name far longer than thirty-one bytes" },
+	};
+
+	(void)state;
+	expect_compile_err(bad_paren, 1, "detector 100 (orders)", "Missing close parenthesis");
+	expect_compile_err(empty_match, 1, "detector 101 (regex)", "empty");
+	expect_compile_err(backref, 2, "detector 102", "\\1");
+	expect_compile_err(dup_id, 2, "detector 7", "id used twice");
+	expect_compile_err(dup_kind, 2, "detector 2", "card given twice");
+	expect_compile_err(bad_kind, 1, "detector 3", "unknown kind 42");
+	expect_compile_err(no_pattern, 1, "detector 4", "empty pattern");
+	expect_compile_err(builtin_pattern, 1, "detector 5", "takes no pattern");
+	expect_compile_err(bad_flags, 1, "detector 6", "flags 0x1");
+	expect_compile_err(long_name, 1, "detector 8", "name longer");
+	assert_int_equal(tg_detect_compile(NULL, 1, &db, NULL, 0), -EINVAL);
+	assert_int_equal(tg_detect_compile(builtin_specs, 1, NULL, NULL, 0), -EINVAL);
+	/* a short error buffer is cut and terminated; NULL is allowed */
+	memset(small, 'z', sizeof(small));
+	assert_int_equal(tg_detect_compile(bad_paren, 1, &db, small, sizeof(small)), -EINVAL);
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	assert_int_equal(tg_detect_compile(bad_paren, 1, &db, NULL, 0), -EINVAL);
+	/* success clears it */
+	assert_int_equal(tg_detect_compile(builtin_specs, 1, &db, small, sizeof(small)), 0);
+	assert_string_equal(small, "");
+	tg_detect_free(db);
+	tg_detect_free(NULL);
+}
+
+static void
+test_regex(void **state)
+{
+	struct fixture f;
+	static const struct tg_detect_spec sp[] = {
+		{ .id = ID_ORD, .kind = TG_DETECT_REGEX, .pattern = "ORD-[0-9]{6}", .name = "order" },
+		{ .id = ID_SECRET, .kind = TG_DETECT_REGEX, .pattern = "secret[a-z]*",
+		  .flags = TG_DETECT_F_CASELESS },
+		{ .id = 20, .kind = TG_DETECT_REGEX, .pattern = "^HDR[0-9]" },
+		{ .id = 21, .kind = TG_DETECT_REGEX, .pattern = "q." },
+		{ .id = 22, .kind = TG_DETECT_REGEX, .pattern = "z.", .flags = TG_DETECT_F_UTF8 },
+	};
+	struct want w[] = {
+		{ ID_ORD, "ORD-000001" }, { ID_SECRET, "Secretx" }, { ID_ORD, "ORD-999999" },
+		{ ID_SECRET, "SECRETyy" },  { ID_SECRET, "secret" },
+	};
+	struct tg_detect_match m[1];
+
+	(void)state;
+	fixture_make(&f, sp, ARRAY_SIZE(sp));
+	assert_string_equal(tg_detect_name(f.db, ID_ORD), "order");
+	assert_string_equal(tg_detect_name(f.db, ID_SECRET), "regex");
+	/* fixed and variable width, every occurrence (the variable-width
+	 * trigger is SINGLEMATCH: the locate pass must still find all) */
+	expect_f(&f, "ORD-000001 Secretx, ORD-999999 SECRETyy and secret", w, ARRAY_SIZE(w));
+	expect_f(&f, "HDR1 HDR2", (struct want[]){ { 20, "HDR1" } }, 1);
+	/*
+	 * Found by fuzz_detect: start-of-match reports "Secret" first, which
+	 * only touches "ORD-123456", then "SecretO", which joins both; with
+	 * room for one match the answer is still that one.
+	 */
+	assert_int_equal(scan_f(&f, "SecretORD-123456", 16, m, 1), 1);
+	assert_int_equal(m[0].id, ID_ORD);
+	assert_int_equal(m[0].start, 0);
+	assert_int_equal(m[0].end, 16);
+	/* a match ending inside a UTF-8 sequence is widened to it */
+	expect_f(&f, "aq\xc3\xa9 b", (struct want[]){ { 21, "q\xc3\xa9" } }, 1);
+	expect_f(&f, "az\xe2\x82\xac b", (struct want[]){ { 22, "z\xe2\x82\xac" } }, 1);
+	fixture_free(&f);
+}
+
+static void
+test_dedupe(void **state)
+{
+	char run[201];
+	struct tg_detect_match m[4];
+	long raw;
+
+	(void)state;
+	/* a 200-digit run fires the card trigger at nearly every digit */
+	memset(run, '2', 200);
+	run[200] = '\0';
+	raw = tg_detect_scan_raw(all.db, all.s, (const uint8_t *)run, 200);
+	assert_true(raw >= 150);
+	assert_int_equal(scan_f(&all, run, 200, m, 4), 0);
+	/* one card number, several reports, one match */
+	raw = tg_detect_scan_raw(all.db, all.s, (const uint8_t *)"4242424242424242", 16);
+	assert_int_equal(raw, 4);
+	assert_int_equal(scan_f(&all, "4242424242424242", 16, m, 4), 1);
+	raw = tg_detect_scan_raw(all.db, all.s, (const uint8_t *)"DE89370400440532013000", 22);
+	assert_true(raw >= 2);
+	assert_int_equal(scan_f(&all, "DE89370400440532013000", 22, m, 4), 1);
+}
+
+static void
+test_scratch(void **state)
+{
+	struct tg_detect_scratch *c;
+	struct fixture other;
+	struct tg_detect_match m[2];
+	static const struct tg_detect_spec sp[] = { { .id = 1, .kind = TG_DETECT_EMAIL } };
+
+	(void)state;
+	c = tg_detect_scratch_clone(all.s);
+	assert_non_null(c);
+	assert_int_equal(tg_detect_scan(all.db, c, (const uint8_t *)"4111111111111111", 16, m, 2),
+			 1);
+	fixture_make(&other, sp, 1);
+	/* a scratch belongs to its database */
+	assert_int_equal(tg_detect_scan(other.db, c, (const uint8_t *)"x@example.org", 13, m, 2),
+			 -EINVAL);
+	assert_int_equal(tg_detect_scan_raw(other.db, c, (const uint8_t *)"x", 1), -EINVAL);
+	fixture_free(&other);
+	tg_detect_scratch_free(c);
+	tg_detect_scratch_free(NULL);
+	errno = 0;
+	assert_null(tg_detect_scratch_alloc(NULL));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(tg_detect_scratch_clone(NULL));
+	assert_int_equal(errno, EINVAL);
+}
+
+/* The field-at-a-time use: one call per DataRow column. */
+static void
+test_fields(void **state)
+{
+	static const struct {
+		const char *v;
+		uint32_t id;	/* 0: nothing */
+	} row[] = {
+		{ "42", 0 },
+		{ "t", 0 },
+		{ "Jane Roe", 0 },
+		{ "jane.roe@example.com", ID_EMAIL },
+		{ "4111111111111111", ID_CARD },
+		{ "2024-06-01 12:00:00+00", 0 },
+		{ "NL91ABNA0417164300", ID_IBAN },
+		{ "1299.00", 0 },
+		{ "+1 415 555 2671", ID_PHONE },
+		{ "", 0 },
+	};
+	struct tg_detect_match m[4];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(row); i++) {
+		int n = scan_f(&all, row[i].v, strlen(row[i].v), m, 4);
+
+		assert_int_equal(n, row[i].id ? 1 : 0);
+		if (row[i].id) {
+			assert_int_equal(m[0].id, row[i].id);
+			assert_int_equal(m[0].start, 0);
+			assert_int_equal(m[0].end, strlen(row[i].v));
+		}
+	}
+}
+
+/* xorshift32 (Marsaglia 2003): fixed seed, same sequence on every run. */
+static uint32_t
+xorshift32(uint32_t *s)
+{
+	uint32_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*s = x;
+	return x;
+}
+
+/*
+ * Random text of digits, separators, letters and '@', with known values
+ * planted between " | " fences: every match keeps the invariants, masking
+ * keeps the length and touches nothing outside the matches, and every
+ * planted value lies inside one match.
+ */
+static void
+test_random_sweep(void **state)
+{
+	static const char noise[] = "0123456789 -.+@()abcXYZ|,";
+	static const char *const planted[] = {
+		"4111 1111 1111 1111", "x@example.org", "DE89 3704 0044 0532 0130 00",
+		"078-05-1120", "+44 20 7946 0958", "378282246310005",
+	};
+	uint32_t seed = 0x2545f491;
+	char buf[600];
+	struct tg_detect_match m[MAXM];
+	int round;
+
+	(void)state;
+	for (round = 0; round < 3000; round++) {
+		size_t len = 0, pos[4], np = 0, which[4], i, k;
+		uint8_t *b, *c;
+		int n;
+
+		while (len < 400) {
+			uint32_t r = xorshift32(&seed);
+
+			if (r % 40 == 0 && np < 4) {
+				const char *v = planted[(r >> 8) % ARRAY_SIZE(planted)];
+
+				len += (size_t)snprintf(buf + len, sizeof(buf) - len, " | ");
+				pos[np] = len;
+				which[np] = (r >> 8) % ARRAY_SIZE(planted);
+				np++;
+				len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s | ", v);
+			} else {
+				buf[len++] = noise[(r >> 8) % (sizeof(noise) - 1)];
+			}
+		}
+		b = heap_copy(buf, len);
+		n = tg_detect_scan(all.db, all.s, b, (uint32_t)len, m, MAXM);
+		assert_true(n >= 0);
+		check_out(m, n, (uint32_t)len);
+		for (i = 0; i < np; i++) {
+			size_t vl = strlen(planted[which[i]]);
+			int found = 0;
+
+			for (k = 0; k < (size_t)n; k++)
+				if (m[k].start <= pos[i] && m[k].end >= pos[i] + vl)
+					found = 1;
+			if (!found)
+				fail_msg("round %d: \"%s\" at %zu not found in \"%.*s\"", round,
+					 planted[which[i]], pos[i], (int)len, buf);
+		}
+		c = heap_copy(b, len);
+		tg_detect_mask(c, m, (unsigned int)n, TG_DETECT_MASK_KEEP_LAST4);
+		for (i = 0, k = 0; i < len; i++) {
+			while (k < (size_t)n && m[k].end <= i)
+				k++;
+			if (k < (size_t)n && m[k].start <= i)
+				assert_true(c[i] == b[i] || c[i] == '*');
+			else
+				assert_int_equal(c[i], b[i]);
+		}
+		free(c);
+		free(b);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kind_names),
+		cmocka_unit_test(test_card_valid),
+		cmocka_unit_test(test_card_lengths_and_iin),
+		cmocka_unit_test(test_card_invalid),
+		cmocka_unit_test(test_card_in_longer_run),
+		cmocka_unit_test(test_iban_valid),
+		cmocka_unit_test(test_iban_invalid),
+		cmocka_unit_test(test_email),
+		cmocka_unit_test(test_ssn),
+		cmocka_unit_test(test_phone),
+		cmocka_unit_test(test_free_text),
+		cmocka_unit_test(test_adjacent),
+		cmocka_unit_test(test_overlap),
+		cmocka_unit_test(test_buffer_edges),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_enospc),
+		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_mask),
+		cmocka_unit_test(test_compile_errors),
+		cmocka_unit_test(test_regex),
+		cmocka_unit_test(test_dedupe),
+		cmocka_unit_test(test_scratch),
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_random_sweep),
+	};
+
+	return cmocka_run_group_tests_name("detect", tests, group_setup, group_teardown);
+}

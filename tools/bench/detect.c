@@ -1,0 +1,820 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * detect.c — tg-bench-detect: what the sensitive-value detectors
+ * (dataplane/detect.c) cost per byte and per field, against the Hyperscan
+ * scan they are built on and against memcpy, in one run.
+ *
+ * Corpus: --mib MiB (default 64) of PostgreSQL-result-like row text, built
+ * with a fixed xorshift64: '|'-separated fields, one row per line. Nine rows
+ * in ten carry nothing sensitive but plenty that looks close (order
+ * numbers, long reference numbers, dates and times, amounts, quantities,
+ * upper-case product codes, free-text notes); one in ten carries an
+ * e-mail address, a Luhn-valid card number (plain, spaced or dashed), an
+ * IBAN with valid check digits (grouped or not, eight countries), a phone
+ * number and sometimes an SSN. The corpus is cut into --block byte blocks
+ * (default 1460, a TCP segment's payload), each scanned on its own, as
+ * the dataplane scans what it holds.
+ *
+ * Figures, each over the whole corpus, --rounds times interleaved (memcpy,
+ * raw, detect, memcpy, ...) so that drift hits all alike; medians:
+ * - memcpy: each block copied to one destination block;
+ * - hs_raw: tg_detect_scan_raw(), hs_scan() of the same database with a
+ *   callback that only counts: Hyperscan's own cost, the floor;
+ * - detect: tg_detect_scan() with confirmation, dedupe and merging, into a
+ *   256-entry match array;
+ * - detect/hs_raw: the ratio of their throughputs (target >= 0.7);
+ * - fields: --field-mib MiB (default 8) of single field values of 8-64
+ *   bytes (10% sensitive), one call each, raw and detect: per-call cost.
+ *   Also how many sensitive fields were found and how many others were
+ *   (wrongly) flagged.
+ *
+ * Measure: on-CPU time of this thread (CLOCK_THREAD_CPUTIME_ID), so a
+ * preempted round is not charged for the time it did not run; cycles are
+ * that time at the TSC rate (calibrated against CLOCK_MONOTONIC_RAW), and
+ * the core clock is shown beside it (dependent adds, as forward.c). Gbit/s
+ * is per on-CPU second: the rate of a dedicated core.
+ *
+ * Caveats:
+ * - Values split across two blocks are not found (block mode); in the
+ *   dataplane the scan is per DataRow field, which the fields figure
+ *   models.
+ * - The corpus stays in the last-level cache only in part (64 MiB): the
+ *   figures include memory bandwidth, as memcpy's does.
+ * - The same database serves raw and detect; nothing else runs in the
+ *   thread. One core.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "detect.h"
+
+#define PROG "tg-bench-detect"
+#define ROUNDS_MAX 21
+#define OUT_MAX 256
+
+struct opts {
+	unsigned int mib;
+	unsigned int block;
+	unsigned int rounds;
+	unsigned int field_mib;
+	uint64_t seed;
+	const char *dump;	/* write the corpus here and stop */
+};
+
+struct corpus {
+	uint8_t *buf;
+	size_t len;
+	size_t rows, sensitive_rows, planted;
+};
+
+struct field {
+	uint32_t off;
+	uint8_t len;
+	uint8_t sensitive;
+};
+
+struct fields {
+	uint8_t *buf;
+	size_t len;
+	struct field *f;
+	size_t n, sensitive;
+};
+
+/* ------------------------------------------------------------------ */
+/* Clocks                                                              */
+
+static uint64_t
+ns_of(clockid_t id)
+{
+	struct timespec ts;
+
+	if (clock_gettime(id, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t
+cpu_ns(void)
+{
+	return ns_of(CLOCK_THREAD_CPUTIME_ID);
+}
+
+static inline uint64_t
+rdtsc(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+#else
+	return ns_of(CLOCK_MONOTONIC_RAW);
+#endif
+}
+
+/* TSC ticks per second, against CLOCK_MONOTONIC_RAW over 200 ms. */
+static double
+tsc_hz(void)
+{
+	uint64_t n0 = ns_of(CLOCK_MONOTONIC_RAW), t0 = rdtsc(), n1, t1;
+
+	do
+		n1 = ns_of(CLOCK_MONOTONIC_RAW);
+	while (n1 - n0 < 200000000ULL);
+	t1 = rdtsc();
+	return (double)(t1 - t0) * 1e9 / (double)(n1 - n0);
+}
+
+/* The core clock in GHz: chains of dependent adds retire one per cycle. */
+static double
+core_ghz(void)
+{
+#if defined(__x86_64__)
+	const uint64_t iters = 50 * 1000 * 1000;
+	uint64_t x = 0, i, c0, c1;
+
+	c0 = cpu_ns();
+	for (i = 0; i < iters; i++)
+		__asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+				 "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
+				 : "+r"(x));
+	c1 = cpu_ns();
+	return c1 > c0 ? (double)(iters * 8) / (double)(c1 - c0) : 0.0;
+#else
+	return 0.0;
+#endif
+}
+
+/* ------------------------------------------------------------------ */
+/* Corpus                                                              */
+
+/* A fixed xorshift64 so every run builds the same text. */
+static inline uint64_t
+xorshift64(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+static inline unsigned int
+rnd(uint64_t *s, unsigned int n)
+{
+	return (unsigned int)(xorshift64(s) % n);
+}
+
+static const char *const first_names[] = {
+	"Jane", "John", "Maria", "Wei", "Aisha", "Lars", "Sofia", "Mateo", "Yuki", "Olga",
+	"Pierre", "Fatima", "Noah", "Emma", "Ivan", "Chloe", "Arjun", "Lena", "Omar", "Ines",
+};
+static const char *const last_names[] = {
+	"Roe", "Smith", "Garcia", "Chen", "Khan", "Larsen", "Rossi", "Lopez", "Tanaka", "Ivanova",
+	"Dubois", "Haddad", "Miller", "Schmidt", "Petrov", "Martin", "Patel", "Weber", "Nasser",
+	"Silva",
+};
+static const char *const cities[] = {
+	"Berlin", "Paris", "London", "Madrid", "Rome", "Amsterdam", "Zurich", "Oslo", "Austin",
+	"Toronto", "Lisbon", "Vienna", "Prague", "Warsaw", "Dublin", "Brussels",
+};
+static const char *const statuses[] = {
+	"PAID", "SHIPPED", "PENDING", "REFUNDED", "CANCELLED", "ON HOLD",
+};
+static const char *const domains[] = {
+	"example.com", "example.org", "mail.example.net", "corp.example.co.uk", "example.de",
+};
+static size_t
+put(uint8_t *b, size_t cap, size_t at, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Appends at b[at], truncating at cap; returns the new end. */
+static size_t
+put(uint8_t *b, size_t cap, size_t at, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (at >= cap)
+		return cap;
+	va_start(ap, fmt);
+	n = vsnprintf((char *)b + at, cap - at, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return at;
+	return (size_t)n >= cap - at ? cap - 1 : at + (size_t)n;
+}
+
+/* A Luhn-valid card number of a real scheme's prefix, maybe grouped. */
+static size_t
+put_card(uint8_t *b, size_t cap, size_t at, uint64_t *s)
+{
+	static const char *const prefixes[] = { "4", "51", "55", "2221", "2720", "37", "6011" };
+	const char *p = prefixes[rnd(s, 7)];
+	char d[20];
+	unsigned int len = p[0] == '3' ? 15 : 16, i, sum = 0, k, sep;
+
+	memcpy(d, p, strlen(p));
+	for (i = (unsigned int)strlen(p); i < len - 1; i++)
+		d[i] = (char)('0' + rnd(s, 10));
+	for (i = 0; i + 1 < len; i++) {
+		k = (unsigned int)(d[len - 2 - i] - '0');
+		if ((i & 1) == 0) {
+			k *= 2;
+			if (k > 9)
+				k -= 9;
+		}
+		sum += k;
+	}
+	d[len - 1] = (char)('0' + (10 - sum % 10) % 10);
+	sep = rnd(s, 3);	/* none, space, dash */
+	for (i = 0; i < len && at + 1 < cap; i++) {
+		if (sep && i > 0 && i % 4 == 0)
+			b[at++] = sep == 1 ? ' ' : '-';
+		if (at + 1 < cap)
+			b[at++] = (uint8_t)d[i];
+	}
+	return at;
+}
+
+/* An IBAN with valid check digits (ISO 7064 mod 97-10), maybe grouped. */
+static size_t
+put_iban(uint8_t *b, size_t cap, size_t at, uint64_t *s)
+{
+	static const struct {
+		const char *cc;
+		unsigned int len, letters;	/* BBAN starts with this many letters */
+	} c[] = {
+		{ "DE", 22, 0 }, { "FR", 27, 0 }, { "GB", 22, 4 }, { "NL", 18, 4 },
+		{ "ES", 24, 0 }, { "IT", 27, 1 }, { "BE", 16, 0 }, { "CH", 21, 0 },
+	};
+	unsigned int k = rnd(s, 8), n = c[k].len, i, r = 0;
+	char v[34];
+
+	v[0] = c[k].cc[0];
+	v[1] = c[k].cc[1];
+	for (i = 4; i < n; i++)
+		v[i] = i - 4 < c[k].letters ? (char)('A' + rnd(s, 26)) : (char)('0' + rnd(s, 10));
+	/* BBAN, country, "00" */
+	for (i = 4; i < n + 4; i++) {
+		char ch = i < n ? v[i] : (i < n + 2 ? v[i - n] : '0');
+
+		if (ch >= '0' && ch <= '9')
+			r = (r * 10 + (unsigned int)(ch - '0')) % 97;
+		else
+			r = (r * 100 + (unsigned int)(ch - 'A' + 10)) % 97;
+	}
+	r = 98 - r;
+	v[2] = (char)('0' + r / 10);
+	v[3] = (char)('0' + r % 10);
+	k = rnd(s, 2);
+	for (i = 0; i < n && at + 1 < cap; i++) {
+		if (k && i > 0 && i % 4 == 0)
+			b[at++] = ' ';
+		if (at + 1 < cap)
+			b[at++] = (uint8_t)v[i];
+	}
+	return at;
+}
+
+static size_t
+put_email(uint8_t *b, size_t cap, size_t at, uint64_t *s)
+{
+	return put(b, cap, at, "%s.%s%u@%s", first_names[rnd(s, 20)], last_names[rnd(s, 20)],
+		   rnd(s, 100), domains[rnd(s, 5)]);
+}
+
+static size_t
+put_phone(uint8_t *b, size_t cap, size_t at, uint64_t *s)
+{
+	switch (rnd(s, 3)) {
+	case 0:
+		return put(b, cap, at, "+44 20 7946 0%03u", rnd(s, 1000));
+	case 1:
+		return put(b, cap, at, "(%u) 555-%04u", 200 + rnd(s, 800), rnd(s, 10000));
+	default:
+		return put(b, cap, at, "+1 %u 555 %04u", 200 + rnd(s, 800), rnd(s, 10000));
+	}
+}
+
+static size_t
+put_ssn(uint8_t *b, size_t cap, size_t at, uint64_t *s)
+{
+	return put(b, cap, at, "%03u-%02u-%04u", 1 + rnd(s, 665), 1 + rnd(s, 99),
+		   1 + rnd(s, 9999));
+}
+
+/* Free text of the kind found in notes columns, digits included. */
+static size_t
+put_note(uint8_t *b, size_t cap, size_t at, uint64_t *s)
+{
+	unsigned int x = rnd(s, 100000), y = rnd(s, 100000);
+
+	switch (rnd(s, 10)) {
+	case 0:
+		return put(b, cap, at, "customer asked for gift wrapping");
+	case 1:
+		return put(b, cap, at, "delivered to the neighbour at no. %u", x % 200);
+	case 2:
+		return put(b, cap, at, "call back after %u pm about the invoice", 1 + x % 9);
+	case 3:
+		return put(b, cap, at, "replacement for order %u, see ticket %u", x, y);
+	case 4:
+		return put(b, cap, at, "SKU AB%u-XL colour RED size %u", x, y % 50);
+	case 5:
+		return put(b, cap, at, "tracking 1Z999AA1%u%u, carrier UPS", x, y);
+	case 6:
+		return put(b, cap, at, "ref %u%u%u batch %u", x, y, x ^ y, y % 100);
+	case 7:
+		return put(b, cap, at, "paid by bank transfer on 2024-0%u-1%u", 1 + x % 9, y % 10);
+	case 8:
+		return put(b, cap, at, "discount code SPRING%u applied, %u%% off", x % 100, y % 60);
+	default:
+		return put(b, cap, at, "invoice INV-%u sent to accounts", x);
+	}
+}
+
+/* One row; returns the number of sensitive values it holds. */
+static size_t
+put_row(uint8_t *b, size_t cap, size_t *at, uint64_t *s, size_t row)
+{
+	size_t a = *at, planted = 0;
+
+	a = put(b, cap, a, "%zu|%s %s|", row, first_names[rnd(s, 20)], last_names[rnd(s, 20)]);
+	if (rnd(s, 10) == 0) {
+		a = put_email(b, cap, a, s);
+		a = put(b, cap, a, "|");
+		a = put_card(b, cap, a, s);
+		a = put(b, cap, a, "|");
+		a = put_iban(b, cap, a, s);
+		a = put(b, cap, a, "|");
+		a = put_phone(b, cap, a, s);
+		planted += 4;
+		if (rnd(s, 3) == 0) {
+			a = put(b, cap, a, "|");
+			a = put_ssn(b, cap, a, s);
+			planted++;
+		}
+		a = put(b, cap, a, "|");
+		a = put_note(b, cap, a, s);
+	} else {
+		a = put(b, cap, a, "%s|2024-%02u-%02u %02u:%02u:%02u+00|%u.%02u|%u|%s|ORD-%08u|",
+			cities[rnd(s, 16)], 1 + rnd(s, 12), 1 + rnd(s, 28), rnd(s, 24), rnd(s, 60),
+			rnd(s, 60), rnd(s, 5000), rnd(s, 100), 1 + rnd(s, 20), statuses[rnd(s, 6)],
+			rnd(s, 100000000));
+		a = put_note(b, cap, a, s);
+	}
+	a = put(b, cap, a, "\n");
+	*at = a;
+	return planted;
+}
+
+static int
+corpus_make(struct corpus *c, size_t bytes, uint64_t seed)
+{
+	uint64_t s = seed;
+
+	memset(c, 0, sizeof(*c));
+	c->buf = malloc(bytes + 512);
+	if (c->buf == NULL)
+		return -ENOMEM;
+	while (c->len < bytes) {
+		size_t before = c->planted;
+
+		c->planted += put_row(c->buf, bytes + 512, &c->len, &s, c->rows);
+		c->sensitive_rows += c->planted != before;
+		c->rows++;
+	}
+	c->len = bytes;
+	return 0;
+}
+
+/* Single values of 8-64 bytes, one in ten sensitive. */
+static int
+fields_make(struct fields *fs, size_t bytes, uint64_t seed)
+{
+	uint64_t s = seed;
+	size_t cap = bytes + 128, maxn = bytes / 8 + 1;
+
+	memset(fs, 0, sizeof(*fs));
+	fs->buf = malloc(cap);
+	fs->f = calloc(maxn, sizeof(*fs->f));
+	if (fs->buf == NULL || fs->f == NULL)
+		return -ENOMEM;
+	while (fs->len < bytes && fs->n < maxn) {
+		size_t a = fs->len, e;
+		int sens = rnd(&s, 10) == 0;
+		unsigned int k = rnd(&s, sens ? 5 : 7);
+
+		if (sens) {
+			switch (k) {
+			case 0:
+				e = put_email(fs->buf, cap, a, &s);
+				break;
+			case 1:
+				e = put_card(fs->buf, cap, a, &s);
+				break;
+			case 2:
+				e = put_iban(fs->buf, cap, a, &s);
+				break;
+			case 3:
+				e = put_phone(fs->buf, cap, a, &s);
+				break;
+			default:
+				e = put_ssn(fs->buf, cap, a, &s);
+				break;
+			}
+		} else {
+			switch (k) {
+			case 0:
+				e = put(fs->buf, cap, a, "%s %s", first_names[rnd(&s, 20)],
+					last_names[rnd(&s, 20)]);
+				break;
+			case 1:
+				e = put(fs->buf, cap, a, "2024-%02u-%02u %02u:%02u:%02u+00",
+					1 + rnd(&s, 12), 1 + rnd(&s, 28), rnd(&s, 24), rnd(&s, 60),
+					rnd(&s, 60));
+				break;
+			case 2:
+				e = put(fs->buf, cap, a, "%08u.%02u", rnd(&s, 100000), rnd(&s, 100));
+				break;
+			case 3:
+				e = put(fs->buf, cap, a, "ORD-%08u", rnd(&s, 100000000));
+				break;
+			case 4:
+				e = put(fs->buf, cap, a, "%s, %s", cities[rnd(&s, 16)],
+					statuses[rnd(&s, 6)]);
+				break;
+			case 5:
+				e = put(fs->buf, cap, a, "%u%u%u", 100000 + rnd(&s, 900000),
+					rnd(&s, 1000000), rnd(&s, 1000000));
+				break;
+			default:
+				e = put_note(fs->buf, cap, a, &s);
+				break;
+			}
+		}
+		while (e - a < 8)
+			e = put(fs->buf, cap, e, " ");
+		if (e - a > 64)
+			e = a + 64;
+		fs->f[fs->n].off = (uint32_t)a;
+		fs->f[fs->n].len = (uint8_t)(e - a);
+		fs->f[fs->n].sensitive = (uint8_t)sens;
+		fs->sensitive += (size_t)sens;
+		fs->n++;
+		fs->len = e;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Runs                                                                */
+
+struct figure {
+	const char *name;
+	double cpu_ns[ROUNDS_MAX];
+	unsigned int nb;
+	uint64_t count;		/* reports or matches, last round */
+};
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double
+median(const double *v, unsigned int n)
+{
+	double t[ROUNDS_MAX];
+
+	memcpy(t, v, n * sizeof(*v));
+	qsort(t, n, sizeof(*t), cmp_double);
+	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+}
+
+static uint8_t sink[65536];
+
+static int
+run_memcpy(const struct corpus *c, unsigned int block, struct figure *f)
+{
+	uint64_t t0 = cpu_ns();
+	size_t off;
+
+	for (off = 0; off < c->len; off += block) {
+		size_t n = c->len - off < block ? c->len - off : block;
+
+		memcpy(sink, c->buf + off, n);
+		__asm__ volatile("" : : "r"(sink) : "memory");
+	}
+	f->cpu_ns[f->nb++] = (double)(cpu_ns() - t0);
+	return 0;
+}
+
+static int
+run_raw(const struct tg_detect_db *db, struct tg_detect_scratch *s, const struct corpus *c,
+	unsigned int block, struct figure *f)
+{
+	uint64_t t0 = cpu_ns(), reports = 0;
+	size_t off;
+
+	for (off = 0; off < c->len; off += block) {
+		size_t n = c->len - off < block ? c->len - off : block;
+		long r = tg_detect_scan_raw(db, s, c->buf + off, (uint32_t)n);
+
+		if (r < 0)
+			return (int)r;
+		reports += (uint64_t)r;
+	}
+	f->cpu_ns[f->nb++] = (double)(cpu_ns() - t0);
+	f->count = reports;
+	return 0;
+}
+
+static int
+run_detect(const struct tg_detect_db *db, struct tg_detect_scratch *s,
+	   const struct corpus *c, unsigned int block, struct figure *f)
+{
+	static struct tg_detect_match out[OUT_MAX];
+	uint64_t t0 = cpu_ns(), matches = 0;
+	size_t off;
+
+	for (off = 0; off < c->len; off += block) {
+		size_t n = c->len - off < block ? c->len - off : block;
+		int r = tg_detect_scan(db, s, c->buf + off, (uint32_t)n, out, OUT_MAX);
+
+		if (r < 0)
+			return r;
+		matches += (uint64_t)r;
+	}
+	f->cpu_ns[f->nb++] = (double)(cpu_ns() - t0);
+	f->count = matches;
+	return 0;
+}
+
+struct field_stats {
+	uint64_t found_sensitive, flagged_other;
+};
+
+static int
+run_fields(const struct tg_detect_db *db, struct tg_detect_scratch *s,
+	   const struct fields *fs, int raw, struct figure *f, struct field_stats *st)
+{
+	struct tg_detect_match out[16];
+	uint64_t t0 = cpu_ns(), count = 0;
+	size_t i;
+
+	if (st != NULL)
+		memset(st, 0, sizeof(*st));
+	for (i = 0; i < fs->n; i++) {
+		const uint8_t *b = fs->buf + fs->f[i].off;
+		long r = raw ? tg_detect_scan_raw(db, s, b, fs->f[i].len)
+			     : tg_detect_scan(db, s, b, fs->f[i].len, out, 16);
+
+		if (r < 0)
+			return (int)r;
+		count += (uint64_t)r;
+		if (st != NULL && r > 0) {
+			if (fs->f[i].sensitive)
+				st->found_sensitive++;
+			else
+				st->flagged_other++;
+		}
+	}
+	f->cpu_ns[f->nb++] = (double)(cpu_ns() - t0);
+	f->count = count;
+	return 0;
+}
+
+static void
+report(const struct figure *f, size_t bytes, double hz, const char *extra)
+{
+	double ns = median(f->cpu_ns, f->nb);
+	double gbps = (double)bytes * 8 / ns;
+	double cpb = ns * hz / 1e9 / (double)bytes;
+
+	printf("  %-14s %7.3f Gbit/s  %7.3f cycles/byte  (%u rounds, on-CPU median)\n",
+	       f->name, gbps, cpb, f->nb);
+	printf("RESULT name=%s gbps=%.3f cycles_per_byte=%.3f bytes=%zu%s\n", f->name, gbps, cpb,
+	       bytes, extra);
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"usage: " PROG " [options]\n"
+		"  --mib N         corpus size in MiB (default 64)\n"
+		"  --block N       bytes per scan (default 1460)\n"
+		"  --rounds N      rounds of each figure, median reported (default 5, max %u)\n"
+		"  --field-mib N   MiB of 8-64 byte fields for the per-field figure (default 8)\n"
+		"  --seed N        xorshift64 seed (default 0x9e3779b97f4a7c15)\n"
+		"  --dump FILE     write the corpus to FILE and stop (e.g. for hsbench)\n",
+		ROUNDS_MAX);
+}
+
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "mib", required_argument, NULL, 'm' },
+		{ "block", required_argument, NULL, 'b' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "field-mib", required_argument, NULL, 'f' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "dump", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	o->mib = 64;
+	o->block = 1460;
+	o->rounds = 5;
+	o->field_mib = 8;
+	o->seed = 0x9e3779b97f4a7c15ULL;
+	o->dump = NULL;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		char *end = NULL;
+		unsigned long long v = 0;
+
+		if (c == 'd') {
+			o->dump = optarg;
+			continue;
+		}
+		if (optarg != NULL) {
+			errno = 0;
+			v = strtoull(optarg, &end, 0);
+			if (errno != 0 || end == optarg || *end != '\0') {
+				fprintf(stderr, PROG ": bad number '%s'\n", optarg);
+				return -EINVAL;
+			}
+		}
+		switch (c) {
+		case 'm':
+			o->mib = (unsigned int)v;
+			break;
+		case 'b':
+			o->block = (unsigned int)v;
+			break;
+		case 'r':
+			o->rounds = (unsigned int)v;
+			break;
+		case 'f':
+			o->field_mib = (unsigned int)v;
+			break;
+		case 's':
+			o->seed = v;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (o->mib < 1 || o->mib > 4096 || o->block < 16 || o->block > sizeof(sink) ||
+	    o->rounds < 1 || o->rounds > ROUNDS_MAX || o->field_mib < 1 || o->field_mib > 1024 ||
+	    o->seed == 0) {
+		fprintf(stderr, PROG ": option out of range (--help)\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct tg_detect_spec specs[] = {
+		{ .id = 1, .kind = TG_DETECT_CARD },
+		{ .id = 2, .kind = TG_DETECT_IBAN },
+		{ .id = 3, .kind = TG_DETECT_EMAIL },
+		{ .id = 4, .kind = TG_DETECT_SSN },
+		{ .id = 5, .kind = TG_DETECT_PHONE },
+	};
+	struct opts o;
+	struct corpus c;
+	struct fields fs;
+	struct tg_detect_db *db = NULL;
+	struct tg_detect_scratch *s = NULL;
+	struct figure fm = { .name = "memcpy" }, fr = { .name = "hs_raw" },
+		      fd = { .name = "detect" }, ffr = { .name = "field_raw" },
+		      ffd = { .name = "field_detect" };
+	struct field_stats st;
+	double hz, ghz, ratios[ROUNDS_MAX], fratios[ROUNDS_MAX], ratio, fratio;
+	char err[256], extra[160];
+	unsigned int r;
+	int rc = 1;
+
+	memset(&c, 0, sizeof(c));
+	memset(&fs, 0, sizeof(fs));
+	if (parse_opts(argc, argv, &o) < 0)
+		return 2;
+	if (tg_detect_compile(specs, 5, &db, err, sizeof(err)) != 0) {
+		fprintf(stderr, PROG ": compile: %s\n", err);
+		return 1;
+	}
+	s = tg_detect_scratch_alloc(db);
+	if (s == NULL || corpus_make(&c, (size_t)o.mib << 20, o.seed) < 0 ||
+	    fields_make(&fs, (size_t)o.field_mib << 20, o.seed ^ 0x5555) < 0) {
+		fprintf(stderr, PROG ": out of memory\n");
+		goto out;
+	}
+	if (o.dump != NULL) {
+		FILE *f = fopen(o.dump, "wb");
+
+		if (f == NULL || fwrite(c.buf, 1, c.len, f) != c.len || fclose(f) != 0) {
+			fprintf(stderr, PROG ": %s: %s\n", o.dump, strerror(errno));
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	hz = tsc_hz();
+	ghz = core_ghz();
+	printf("clock: TSC %.3f GHz, core %.3f GHz (dependent adds)\n", hz / 1e9, ghz);
+	printf("RESULT name=clock tsc_ghz=%.3f core_ghz=%.3f\n", hz / 1e9, ghz);
+	printf("database: 5 built-in detectors, %zu bytes\n", tg_detect_db_bytes(db));
+	printf("corpus: %zu bytes in %zu rows, %zu sensitive (%.1f%%), %zu values planted; "
+	       "%u-byte blocks\n", c.len, c.rows, c.sensitive_rows,
+	       100.0 * (double)c.sensitive_rows / (double)c.rows, c.planted, o.block);
+	printf("RESULT name=corpus bytes=%zu rows=%zu sensitive_rows=%zu planted=%zu block=%u\n",
+	       c.len, c.rows, c.sensitive_rows, c.planted, o.block);
+	printf("fields: %zu of 8-64 bytes, %zu bytes, %zu sensitive\n", fs.n, fs.len, fs.sensitive);
+
+	/* warm-up: page in the corpus, train the branch predictors */
+	if (run_raw(db, s, &c, o.block, &fr) < 0 || run_detect(db, s, &c, o.block, &fd) < 0)
+		goto out_scan;
+	fr.nb = fd.nb = 0;
+
+	for (r = 0; r < o.rounds; r++) {
+		if (run_memcpy(&c, o.block, &fm) < 0 || run_raw(db, s, &c, o.block, &fr) < 0 ||
+		    run_detect(db, s, &c, o.block, &fd) < 0 ||
+		    run_fields(db, s, &fs, 1, &ffr, NULL) < 0 ||
+		    run_fields(db, s, &fs, 0, &ffd, &st) < 0)
+			goto out_scan;
+		ratios[r] = fr.cpu_ns[r] / fd.cpu_ns[r];
+		fratios[r] = ffr.cpu_ns[r] / ffd.cpu_ns[r];
+	}
+	ratio = median(ratios, o.rounds);
+	fratio = median(fratios, o.rounds);
+
+	printf("\nblocks:\n");
+	report(&fm, c.len, hz, "");
+	snprintf(extra, sizeof(extra), " reports=%" PRIu64, fr.count);
+	report(&fr, c.len, hz, extra);
+	snprintf(extra, sizeof(extra), " matches=%" PRIu64, fd.count);
+	report(&fd, c.len, hz, extra);
+	printf("  detect/hs_raw  %.3f of raw throughput (target >= 0.70): %s; "
+	       "%" PRIu64 " reports -> %" PRIu64 " matches (%zu planted)\n", ratio,
+	       ratio >= 0.7 ? "met" : "NOT met", fr.count, fd.count, c.planted);
+	printf("RESULT name=detect_ratio ratio=%.3f target=0.70 met=%s\n", ratio,
+	       ratio >= 0.7 ? "yes" : "no");
+
+	printf("\nfields (one call each):\n");
+	{
+		double nr = median(ffr.cpu_ns, ffr.nb), nd = median(ffd.cpu_ns, ffd.nb);
+
+		printf("  %-14s %7.1f ns/field %7.0f cycles/field %7.3f Gbit/s\n", "field_raw",
+		       nr / (double)fs.n, nr * hz / 1e9 / (double)fs.n,
+		       (double)fs.len * 8 / nr);
+		printf("  %-14s %7.1f ns/field %7.0f cycles/field %7.3f Gbit/s\n", "field_detect",
+		       nd / (double)fs.n, nd * hz / 1e9 / (double)fs.n,
+		       (double)fs.len * 8 / nd);
+		printf("  detect/raw     %.3f; sensitive fields found %" PRIu64 " of %zu, "
+		       "others flagged %" PRIu64 " of %zu\n", fratio, st.found_sensitive,
+		       fs.sensitive, st.flagged_other, fs.n - fs.sensitive);
+		printf("RESULT name=field_raw fields=%zu avg_len=%.1f ns_per_field=%.1f "
+		       "cycles_per_field=%.0f gbps=%.3f\n", fs.n, (double)fs.len / (double)fs.n,
+		       nr / (double)fs.n, nr * hz / 1e9 / (double)fs.n, (double)fs.len * 8 / nr);
+		printf("RESULT name=field_detect fields=%zu avg_len=%.1f ns_per_field=%.1f "
+		       "cycles_per_field=%.0f gbps=%.3f ratio=%.3f found=%" PRIu64
+		       " sensitive=%zu false_flags=%" PRIu64 "\n", fs.n,
+		       (double)fs.len / (double)fs.n, nd / (double)fs.n,
+		       nd * hz / 1e9 / (double)fs.n, (double)fs.len * 8 / nd, fratio,
+		       st.found_sensitive, fs.sensitive, st.flagged_other);
+	}
+	rc = 0;
+	goto out;
+out_scan:
+	fprintf(stderr, PROG ": scan failed\n");
+out:
+	free(c.buf);
+	free(fs.buf);
+	free(fs.f);
+	tg_detect_scratch_free(s);
+	tg_detect_free(db);
+	return rc;
+}
