@@ -14,7 +14,9 @@
  *
  * Beyond memory errors and UB it aborts when a result breaks the contract
  * of pg.h:
- * - a returned mark goes back, or passes what was fed;
+ * - a returned mark goes back, or passes what was fed; the streamed mark
+ *   goes back (but to the mark once broken), falls behind the mark, or
+ *   passes what was fed;
  * - complete messages do not tile their direction (each starts where the
  *   last ended), or one ends past what was fed;
  * - an in-place base, a field or CopyData pointer is not in the piece at
@@ -49,6 +51,7 @@ struct run {
 	uint8_t *stream[2];	/* everything fed, per direction */
 	uint64_t fed[2];
 	uint64_t mark[2];
+	uint64_t streamed[2];	/* tg_pg_streamed_mark() */
 	uint64_t expect[2];	/* end of the last complete message */
 	uint8_t *piece;
 	uint64_t piece_off;
@@ -480,7 +483,7 @@ static const struct tg_pg_callbacks callbacks = {
 static void
 feed(struct run *r, int dir, const uint8_t *p, uint32_t n)
 {
-	uint64_t off = r->fed[dir], mark;
+	uint64_t off = r->fed[dir], mark, streamed;
 	bool broken = tg_pg_state(&r->s) == TG_PG_BROKEN;
 
 	memcpy(r->stream[dir] + off, p, n);
@@ -504,6 +507,13 @@ feed(struct run *r, int dir, const uint8_t *p, uint32_t n)
 	if (tg_pg_state(&r->s) == TG_PG_OPAQUE)
 		CHECK(mark == r->fed[dir]);
 	r->mark[dir] = mark;
+	streamed = tg_pg_streamed_mark(&r->s, dir);
+	CHECK(streamed >= mark && streamed <= r->fed[dir]);
+	if (tg_pg_state(&r->s) == TG_PG_BROKEN)
+		CHECK(streamed == mark);
+	else
+		CHECK(streamed >= r->streamed[dir]);
+	r->streamed[dir] = streamed;
 }
 
 /* StartupMessage user=u; AuthenticationOk; ReadyForQuery 'I' */

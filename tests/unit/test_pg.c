@@ -3583,6 +3583,37 @@ test_model_skip_to_sync(void **state)
 	no_violation(h);
 }
 
+/*
+ * An ErrorResponse begun while nothing was pending (a FATAL the server
+ * sends on its own) answers nothing queued while it was coming in.
+ */
+static void
+test_model_async_error(void **state)
+{
+	struct h *h = h_new(NULL);
+	size_t half;
+
+	(void)state;
+	h_ready(h);
+	r_error(&mb_be, "57P01", "terminating connection due to administrator command");
+	half = mb_be.n / 2;
+	h_send(h, BE, mb_be.b, half);
+	q_parse(&mb_fe, "s1", "SELECT 1");
+	q_empty(&mb_fe, 'S');
+	flush_fe(h);
+	h_send(h, BE, mb_be.b + half, mb_be.n - half);
+	mb_be.n = 0;
+	assert_int_equal(h->s.cnt.cnt[TG_PG_CNT_ROLLED_BACK], 0);
+	q_empty(&mb_be, '1');
+	r_ready(&mb_be, 'I');
+	flush_be(h);
+	q_bind(&mb_fe, "", "s1", 0, NULL);
+	q_execute(&mb_fe, "", 0);
+	flush_fe(h);
+	exec_has(h, "stmt='s1' text='SELECT 1'");
+	no_violation(h);
+}
+
 /* The pool compacts itself: texts survive being moved */
 static void
 test_model_compaction(void **state)
@@ -4412,6 +4443,7 @@ main(void)
 		cmocka_unit_test_teardown(test_model_copy_ahead, teardown),
 		cmocka_unit_test_teardown(test_model_copy_swallow, teardown),
 		cmocka_unit_test_teardown(test_model_skip_to_sync, teardown),
+		cmocka_unit_test_teardown(test_model_async_error, teardown),
 		cmocka_unit_test_teardown(test_model_compaction, teardown),
 		cmocka_unit_test_teardown(test_streamed_mark, teardown),
 		cmocka_unit_test_teardown(test_violations, teardown),
