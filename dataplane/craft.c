@@ -8,26 +8,11 @@
 
 #include "craft.h"
 #include "csum.h"
+#include "wire.h"
 
 #define IP4_HLEN 20
 #define IP6_HLEN 40
 #define TCP_HLEN 20
-
-static inline void
-wr16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static inline void
-wr32(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 24);
-	b[1] = (uint8_t)(v >> 16);
-	b[2] = (uint8_t)(v >> 8);
-	b[3] = (uint8_t)v;
-}
 
 struct rte_mbuf *
 tg_craft_rst(struct rte_mempool *mp, const uint8_t *frame, const struct tg_pkt *p, bool back,
@@ -59,30 +44,30 @@ tg_craft_rst(struct rte_mempool *mp, const uint8_t *frame, const struct tg_pkt *
 	th = oip + l3;
 	if (p->ip_ver == 4) {
 		oip[0] = 0x45;
-		wr16(oip + 2, IP4_HLEN + TCP_HLEN);
-		wr16(oip + 6, 0x4000);	/* DF */
+		tg_wr16(oip + 2, IP4_HLEN + TCP_HLEN);
+		tg_wr16(oip + 6, 0x4000);	/* DF */
 		oip[8] = 64;
 		oip[9] = 6;
 		memcpy(oip + 12, ip + (back ? 16 : 12), 4);
 		memcpy(oip + 16, ip + (back ? 12 : 16), 4);
-		wr16(oip + 10, tg_csum_fold(tg_csum_partial(oip, IP4_HLEN, 0)));
+		tg_wr16(oip + 10, tg_csum_fold(tg_csum_partial(oip, IP4_HLEN, 0)));
 		sum = tg_csum_partial(oip + 12, 8, 0);
 	} else {
 		oip[0] = 0x60;
-		wr16(oip + 4, TCP_HLEN);
+		tg_wr16(oip + 4, TCP_HLEN);
 		oip[6] = 6;
 		oip[7] = 64;
 		memcpy(oip + 8, ip + (back ? 24 : 8), 16);
 		memcpy(oip + 24, ip + (back ? 8 : 24), 16);
 		sum = tg_csum_partial(oip + 8, 32, 0);
 	}
-	wr16(th, back ? p->dport : p->sport);
-	wr16(th + 2, back ? p->sport : p->dport);
-	wr32(th + 4, seq);
-	wr32(th + 8, ack_valid ? ack : 0);
+	tg_wr16(th, back ? p->dport : p->sport);
+	tg_wr16(th + 2, back ? p->sport : p->dport);
+	tg_wr32(th + 4, seq);
+	tg_wr32(th + 8, ack_valid ? ack : 0);
 	th[12] = 5 << 4;
 	th[13] = TG_TCP_RST | (ack_valid ? TG_TCP_ACK : 0);
 	sum += 6 + TCP_HLEN;
-	wr16(th + 16, tg_csum_fold(tg_csum_partial(th, TCP_HLEN, sum)));
+	tg_wr16(th + 16, tg_csum_fold(tg_csum_partial(th, TCP_HLEN, sum)));
 	return m;
 }

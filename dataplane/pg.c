@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "pg.h"
+#include "wire.h"
 
 /* Startup packet codes (55.7: StartupMessage, SSLRequest, GSSENCRequest, CancelRequest) */
 #define PG_SSL_CODE 80877103u
@@ -148,18 +149,6 @@ static const uint8_t be_kind_of[256 + TG_PG_BE_MAX] = {
 #undef IDX
 };
 
-static inline uint16_t
-rd16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static inline uint32_t
-rd32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
 /* ---------------------------------------------------------------------
  * Bounded reader over one message body
  * ------------------------------------------------------------------- */
@@ -202,7 +191,7 @@ rd_i16(struct rd *r, int16_t *v)
 {
 	if (rd_left(r) < 2)
 		return TG_PG_ERR_SHORT;
-	*v = (int16_t)rd16(r->p);
+	*v = (int16_t)tg_rd16(r->p);
 	r->p += 2;
 	return TG_PG_OK;
 }
@@ -226,7 +215,7 @@ rd_u32(struct rd *r, uint32_t *v)
 {
 	if (rd_left(r) < 4)
 		return TG_PG_ERR_SHORT;
-	*v = rd32(r->p);
+	*v = tg_rd32(r->p);
 	r->p += 4;
 	return TG_PG_OK;
 }
@@ -1269,7 +1258,7 @@ param_format(const struct bind_raw *b, uint16_t i)
 {
 	if (b->nfmt == 0)
 		return 0;
-	return (int16_t)rd16(b->fmts + 2 * (b->nfmt == 1 ? 0 : MIN(i, b->nfmt - 1)));
+	return (int16_t)tg_rd16(b->fmts + 2 * (b->nfmt == 1 ? 0 : MIN(i, b->nfmt - 1)));
 }
 
 static uint32_t
@@ -1298,7 +1287,7 @@ params_keep(struct tg_pg_session *s, const struct bind_raw *b, uint16_t nshown)
 	char *out;
 
 	for (i = 0; i < nshown; i++) {
-		int32_t l = (int32_t)rd32(q);
+		int32_t l = (int32_t)tg_rd32(q);
 
 		size += param_show_len(&s->lim, param_format(b, i), l);
 		q += 4 + (l > 0 ? (uint32_t)l : 0);
@@ -1310,7 +1299,7 @@ params_keep(struct tg_pg_session *s, const struct bind_raw *b, uint16_t nshown)
 	out = (char *)(pv + nshown);
 	q = b->vals;
 	for (i = 0; i < nshown; i++) {
-		int32_t l = (int32_t)rd32(q);
+		int32_t l = (int32_t)tg_rd32(q);
 		int16_t f = param_format(b, i);
 
 		q += 4;
@@ -1677,7 +1666,7 @@ dec_rowdesc(struct tg_pg_session *s, struct tg_pg_msg *m, struct rd *r)
 		TRY(rd_str(r, &name));
 		/* table OID, attnum, type OID, typlen, typmod, format */
 		TRY(rd_bytes(r, 18, &f));
-		if (rd16(f + 16) > 1)
+		if (tg_rd16(f + 16) > 1)
 			return TG_PG_ERR_BAD_VALUE;
 	}
 	TRY(rd_end(r));
@@ -1738,7 +1727,7 @@ dec_copy_resp(struct tg_pg_session *s, struct tg_pg_msg *m, struct rd *r)
 	if (fmt > 1)
 		return TG_PG_ERR_BAD_VALUE;
 	for (i = 0; i < c.ncols; i++)
-		if (rd16(c.formats + 2 * i) > 1)
+		if (tg_rd16(c.formats + 2 * i) > 1)
 			return TG_PG_ERR_BAD_VALUE;
 	c.format = (int8_t)fmt;
 	if (s->cb->copy_response != NULL)
@@ -1921,7 +1910,7 @@ begin_fe(struct tg_pg_session *s, struct tg_pg_dir *d)
 	uint8_t k;
 
 	if (d->phase == C_STARTUP) {
-		len = rd32(d->hdr);
+		len = tg_rd32(d->hdr);
 		if (len < 8 || len - 4 > s->lim.startup_max)
 			return TG_PG_ERR_STARTUP_LEN;
 		m->type = 0;
@@ -1931,7 +1920,7 @@ begin_fe(struct tg_pg_session *s, struct tg_pg_dir *d)
 		return TG_PG_OK;
 	}
 	m->type = d->hdr[0];
-	len = rd32(d->hdr + 1);
+	len = tg_rd32(d->hdr + 1);
 	k = fe_kind_of[m->type];
 	if (k == 0)
 		return TG_PG_ERR_FE_TYPE;
@@ -1968,7 +1957,7 @@ begin_be(struct tg_pg_session *s, struct tg_pg_dir *d)
 	int err;
 
 	m->type = d->hdr[0];
-	len = rd32(d->hdr + 1);
+	len = tg_rd32(d->hdr + 1);
 	k = be_kind_of[m->type];
 	if (k == 0)
 		return TG_PG_ERR_BE_TYPE;
@@ -2218,7 +2207,7 @@ step_row(struct tg_pg_session *s, int dir, uint8_t *p, uint32_t n, uint64_t off)
 	d->word_have = 0;
 	left = d->cur.len - d->have;
 	if (d->sub == R_COUNT) {
-		nf = (int16_t)rd16(d->word);
+		nf = (int16_t)tg_rd16(d->word);
 		if (nf < 0)
 			return violate(s, dir, TG_PG_ERR_BAD_VALUE, d->cur.off);
 		if ((uint32_t)nf * 4 > left)
@@ -2235,7 +2224,7 @@ step_row(struct tg_pg_session *s, int dir, uint8_t *p, uint32_t n, uint64_t off)
 		}
 		return take;
 	}
-	flen = (int32_t)rd32(d->word);
+	flen = (int32_t)tg_rd32(d->word);
 	if (flen < -1)
 		return violate(s, dir, TG_PG_ERR_BAD_VALUE, d->cur.off);
 	rest = (uint32_t)(d->nfields - d->field - 1) * 4;
@@ -2370,12 +2359,12 @@ tg_pg_next_column(struct tg_pg_iter *it, struct tg_pg_column *col)
 	if (it->left == 0 || !it_str(it, &col->name) || it->end - it->p < 18)
 		return false;
 	f = it->p;
-	col->table_oid = rd32(f);
-	col->attnum = (int16_t)rd16(f + 4);
-	col->type_oid = rd32(f + 6);
-	col->typlen = (int16_t)rd16(f + 10);
-	col->typmod = (int32_t)rd32(f + 12);
-	col->format = (int16_t)rd16(f + 16);
+	col->table_oid = tg_rd32(f);
+	col->attnum = (int16_t)tg_rd16(f + 4);
+	col->type_oid = tg_rd32(f + 6);
+	col->typlen = (int16_t)tg_rd16(f + 10);
+	col->typmod = (int32_t)tg_rd32(f + 12);
+	col->format = (int16_t)tg_rd16(f + 16);
 	it->p += 18;
 	it->off += 18;
 	it->left--;
@@ -2399,7 +2388,7 @@ tg_pg_next_value(struct tg_pg_iter *it, const uint8_t **val, int32_t *len, uint6
 
 	if (it->left == 0 || it->end - it->p < 4)
 		return false;
-	l = (int32_t)rd32(it->p);
+	l = (int32_t)tg_rd32(it->p);
 	if (l < -1 || (l > 0 && it->end - it->p - 4 < l))
 		return false;
 	it->p += 4;

@@ -4,7 +4,7 @@
  *
  * Each stage checks that the bytes it reads lie inside the frame (or, past
  * L3, inside the IP datagram) before reading them, and leaves through one
- * return naming one error. Multi-byte fields are read with rd16()/rd32()
+ * return naming one error. Multi-byte fields are read with tg_rd16()/tg_rd32()
  * so no unaligned cast is ever made on packet memory.
  */
 #include <stddef.h>
@@ -12,6 +12,7 @@
 
 #include "csum.h"
 #include "pkt.h"
+#include "wire.h"
 
 #define ETH_HLEN 14
 #define ETHERTYPE_IPV4 0x0800
@@ -58,18 +59,6 @@ const char *const tg_pkt_err_descs[TG_PKT_ERR_MAX] = {
 	TG_PKT_ERRORS(DESC)
 #undef DESC
 };
-
-static inline uint16_t
-rd16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static inline uint32_t
-rd32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
 
 /*
  * IPv4 options (RFC 791 3.1): EOL ends the list, NOP is one byte, every
@@ -124,7 +113,7 @@ parse_tcp_opts(const uint8_t *o, uint32_t len, struct tg_pkt *p)
 		case 2: /* MSS */
 			if (olen != 4)
 				return TG_PKT_ERR_TCP_OPT;
-			p->tcp_mss = rd16(o + i + 2);
+			p->tcp_mss = tg_rd16(o + i + 2);
 			p->tcp_opts |= TG_TCP_OPT_MSS;
 			break;
 		case 3: /* window scale */
@@ -147,8 +136,8 @@ parse_tcp_opts(const uint8_t *o, uint32_t len, struct tg_pkt *p)
 		case 8: /* timestamps */
 			if (olen != 10)
 				return TG_PKT_ERR_TCP_OPT;
-			p->tcp_tsval = rd32(o + i + 2);
-			p->tcp_tsecr = rd32(o + i + 6);
+			p->tcp_tsval = tg_rd32(o + i + 2);
+			p->tcp_tsecr = tg_rd32(o + i + 6);
 			p->tcp_opts |= TG_TCP_OPT_TS;
 			break;
 		default:
@@ -184,13 +173,13 @@ parse_l4(const uint8_t *frame, struct tg_pkt *p)
 
 		if (len < TCP_MIN_HLEN)
 			return TG_PKT_ERR_TCP_SHORT;
-		p->sport = rd16(l4);
-		p->dport = rd16(l4 + 2);
-		p->tcp_seq = rd32(l4 + 4);
-		p->tcp_ack = rd32(l4 + 8);
+		p->sport = tg_rd16(l4);
+		p->dport = tg_rd16(l4 + 2);
+		p->tcp_seq = tg_rd32(l4 + 4);
+		p->tcp_ack = tg_rd32(l4 + 8);
 		doff = (uint32_t)(l4[12] >> 4) * 4;
 		p->tcp_flags = l4[13];
-		p->tcp_win = rd16(l4 + 14);
+		p->tcp_win = tg_rd16(l4 + 14);
 		if (doff < TCP_MIN_HLEN || doff > len)
 			return TG_PKT_ERR_TCP_DOFF;
 		err = parse_tcp_opts(l4 + TCP_MIN_HLEN, doff - TCP_MIN_HLEN, p);
@@ -209,9 +198,9 @@ parse_l4(const uint8_t *frame, struct tg_pkt *p)
 
 		if (len < UDP_HLEN)
 			return TG_PKT_ERR_UDP_SHORT;
-		p->sport = rd16(l4);
-		p->dport = rd16(l4 + 2);
-		ulen = rd16(l4 + 4);
+		p->sport = tg_rd16(l4);
+		p->dport = tg_rd16(l4 + 2);
+		ulen = tg_rd16(l4 + 4);
 		/* The UDP length may be shorter than the IP payload, not longer. */
 		if (ulen < UDP_HLEN || ulen > len)
 			return TG_PKT_ERR_UDP_LEN;
@@ -253,7 +242,7 @@ parse_ip4(const uint8_t *frame, uint32_t len, struct tg_pkt *p)
 		return TG_PKT_ERR_IP4_HDR_LEN;
 	if (hlen > avail)
 		return TG_PKT_ERR_IP4_HDR_TRUNC;
-	totlen = rd16(ip + 2);
+	totlen = tg_rd16(ip + 2);
 	if (totlen < hlen || totlen > avail)
 		return TG_PKT_ERR_IP4_TOTLEN;
 	if (tg_csum_fold(tg_csum_partial(ip, hlen, 0)) != 0)
@@ -271,7 +260,7 @@ parse_ip4(const uint8_t *frame, uint32_t len, struct tg_pkt *p)
 	p->l4_len = (uint16_t)(totlen - hlen);
 
 	/* flags and fragment offset: MF is 0x2000, the offset counts 8 bytes */
-	frag = rd16(ip + 6);
+	frag = tg_rd16(ip + 6);
 	if (frag & 0x3fff) {
 		p->flags |= TG_PKT_F_FRAG;
 		/* the reassembled datagram, header included, must fit (as Linux checks) */
@@ -325,7 +314,7 @@ parse_ip6(const uint8_t *frame, uint32_t len, struct tg_pkt *p)
 		return TG_PKT_ERR_IP6_SHORT;
 	if (ip[0] >> 4 != 6)
 		return TG_PKT_ERR_IP6_VERSION;
-	plen = rd16(ip + 4);
+	plen = tg_rd16(ip + 4);
 	if (plen == 0)
 		return TG_PKT_ERR_IP6_JUMBO;
 	if (plen > avail - IP6_HLEN)
@@ -372,7 +361,7 @@ parse_ip6(const uint8_t *frame, uint32_t len, struct tg_pkt *p)
 		if (nh == PROTO_ROUTING && h[3] != 0)
 			routing_final_dst(p, h, hlen, (uint16_t)(p->l3_off + off));
 		if (nh == PROTO_FRAGMENT) {
-			uint16_t fo = rd16(h + 2);
+			uint16_t fo = tg_rd16(h + 2);
 
 			/* An atomic fragment (offset 0, M clear) is a whole packet. */
 			if (fo & 0xfff9) {
@@ -408,16 +397,16 @@ tg_pkt_parse(const uint8_t *frame, uint32_t len, struct tg_pkt *p)
 		len = 65535;
 	if (len < ETH_HLEN)
 		return TG_PKT_ERR_ETH_SHORT;
-	type = rd16(frame + off);
+	type = tg_rd16(frame + off);
 	while (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ_OLD) {
 		if (p->nb_vlan == VLAN_MAX)
 			return TG_PKT_ERR_VLAN_DEPTH;
 		/* TPID, TCI, then the next ethertype */
 		if (len - off < 6)
 			return TG_PKT_ERR_VLAN_SHORT;
-		p->vlan_tci[p->nb_vlan++] = rd16(frame + off + 2);
+		p->vlan_tci[p->nb_vlan++] = tg_rd16(frame + off + 2);
 		off += 4;
-		type = rd16(frame + off);
+		type = tg_rd16(frame + off);
 	}
 	p->ethertype = type;
 	p->l3_off = (uint16_t)(off + 2);
@@ -444,7 +433,7 @@ tg_pkt_l4_csum_ok(const uint8_t *frame, const struct tg_pkt *p)
 	if (p->l4_proto == PROTO_UDP)
 		l4len = (uint32_t)p->payload_len + UDP_HLEN;
 	if (p->ip_ver == 4) {
-		if (p->l4_proto == PROTO_UDP && rd16(frame + p->l4_off + 6) == 0)
+		if (p->l4_proto == PROTO_UDP && tg_rd16(frame + p->l4_off + 6) == 0)
 			return 1;
 		if (p->l4_proto != PROTO_ICMP) {
 			sum = tg_csum_partial(ip + 12, 8, 0);

@@ -9,6 +9,7 @@
 
 #include "csum.h"
 #include "stream.h"
+#include "wire.h"
 
 const char *const tg_stream_counter_names[TG_STREAM_CNT_MAX] = {
 #define NAME(e, n, d) [TG_STREAM_CNT_##e] = n,
@@ -229,7 +230,7 @@ patch(struct tg_stream_mem *m, const struct tg_stream *s, uint8_t *payload, uint
 	if (w == end)
 		return false;
 
-	c = (uint16_t)(csum[0] << 8 | csum[1]);
+	c = tg_rd16(csum);
 	for (w = j & ~1u; w < end; w += 2) {
 		uint16_t old = word_at(payload, w, plen);
 		uint32_t k;
@@ -242,8 +243,7 @@ patch(struct tg_stream_mem *m, const struct tg_stream *s, uint8_t *payload, uint
 			changed = true;
 		}
 	}
-	csum[0] = (uint8_t)(c >> 8);
-	csum[1] = (uint8_t)c;
+	tg_wr16(csum, c);
 	return changed;
 }
 

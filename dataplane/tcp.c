@@ -4,6 +4,7 @@
  */
 #include "csum.h"
 #include "tcp.h"
+#include "wire.h"
 
 const char *const tg_tcp_counter_names[TG_TCP_CNT_MAX] = {
 #define NAME(e, n, d) [TG_TCP_CNT_##e] = n,
@@ -51,12 +52,9 @@ clamp_window(struct tg_tcp_ctx *ctx, const struct tg_flow *f, int dir, uint8_t *
 		return win;
 	/* never 0: a ring smaller than one scaled unit still lets a segment through */
 	nw = (uint16_t)((ring >> shift) > 0xffff ? 0xffff : ((ring >> shift) ? (ring >> shift) : 1));
-	c = (uint16_t)(th[16] << 8 | th[17]);
-	c = tg_csum_adjust(c, p->tcp_win, nw);
-	th[14] = (uint8_t)(nw >> 8);
-	th[15] = (uint8_t)nw;
-	th[16] = (uint8_t)(c >> 8);
-	th[17] = (uint8_t)c;
+	c = tg_csum_adjust(tg_rd16(th + 16), p->tcp_win, nw);
+	tg_wr16(th + 14, nw);
+	tg_wr16(th + 16, c);
 	CNT(ctx, WINDOW_CLAMPED);
 	return (uint64_t)nw << shift;
 }

@@ -361,8 +361,8 @@ tg_worker_forward(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte
 			tx_flush(w, p);
 }
 
-void
-tg_worker_expire(struct tg_worker *w, uint64_t now)
+static void
+expire(struct tg_worker *w, uint64_t now)
 {
 	if (w->tracking)
 		tg_flow_expire(&w->flows, now, TG_WORKER_EXPIRE_BUDGET, release_flow, w);
@@ -410,7 +410,7 @@ tg_worker_run(void *arg)
 		}
 		w->cnt.polls++;
 		if (w->tracking)
-			tg_worker_expire(w, rte_rdtsc());
+			expire(w, rte_rdtsc());
 
 		if (got) {
 			empty = 0;

@@ -181,7 +181,4 @@ void tg_worker_counters_add(struct tg_worker_counters *dst, const struct tg_work
 void tg_worker_forward(struct tg_worker *w, const struct tg_worker_rxq *q,
 		       struct rte_mbuf **pkts, uint16_t n);
 
-/* Expires idle flows, bounded work; the loop calls it once per poll. */
-void tg_worker_expire(struct tg_worker *w, uint64_t now);
-
 #endif /* TG_WORKER_H */
