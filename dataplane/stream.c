@@ -564,6 +564,7 @@ tg_stream_drop_all(struct tg_stream_mem *m, struct tg_stream *s, void **pkts, un
 	while (n < max && s->held_head != TG_STREAM_NONE) {
 		pkts[n++] = m->held[s->held_head].pkt;
 		unlink_head(m, s);
+		CNT(m, DISCARDED);
 	}
 	if (s->ring != TG_STREAM_NONE && s->ooo_end > s->contiguous)
 		bits_clear(m, bitmap_of(m, s), s->contiguous, s->ooo_end);

@@ -69,6 +69,7 @@
 	X(BYTES, "bytes", "new payload bytes stored") \
 	X(HELD, "held", "segments held for inspection") \
 	X(RELEASED, "released", "held segments released") \
+	X(DISCARDED, "discarded", "held segments freed unsent when their direction ended") \
 	X(PASSED, "passed", "segments passed at once (already inspected)") \
 	X(OOO, "ooo", "segments stored out of order") \
 	X(RETRANS, "retrans", "segments with no new byte") \

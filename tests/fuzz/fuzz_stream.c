@@ -297,6 +297,10 @@ drop_all(struct dir *d)
 			pkt_free(pkts[i]);
 	} while (n);
 	CHECK(d->s.nb_held == 0 && !tg_stream_busy(&d->s) && d->s.ring == TG_STREAM_NONE);
+	/* every held segment went out or was counted as freed unsent */
+	CHECK(mem.cnt[TG_STREAM_CNT_HELD] == mem.cnt[TG_STREAM_CNT_RELEASED] +
+						     mem.cnt[TG_STREAM_CNT_DISCARDED] +
+						     (mem.nb_held - mem.nb_held_free));
 }
 
 static void
