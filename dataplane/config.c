@@ -18,6 +18,8 @@ enum {
 	OPT_CONFIG,
 	OPT_STATS_INTERVAL,
 	OPT_IDLE_SLEEP_MAX,
+	OPT_POLICY,
+	OPT_EVENTS,
 	OPT_HELP,
 };
 
@@ -26,6 +28,8 @@ static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "idle-sleep-max", required_argument, NULL, OPT_IDLE_SLEEP_MAX },
+	{ "policy", required_argument, NULL, OPT_POLICY },
+	{ "events", required_argument, NULL, OPT_EVENTS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -44,6 +48,8 @@ tg_config_defaults(struct tg_dp_config *cfg)
 		.nb_rings = 2048,
 		.held_segments = 16384,
 	};
+	cfg->inspect_sessions = 256;
+	tg_pg_limits_default(&cfg->pg_limits);
 }
 
 void
@@ -64,6 +70,8 @@ tg_config_usage(FILE *out, const char *prog)
 		"  --idle-sleep-max US     adaptive idle back-off: sleep up to US microseconds\n"
 		"                          when no packets arrive (0: busy polling, default;\n"
 		"                          at most %u)\n"
+		"  --policy FILE           policy of the postgres services (dataplane/policy.h)\n"
+		"  --events FILE           append one JSON line per statement to FILE\n"
 		"  --help                  this text\n",
 		prog, TG_IDLE_SLEEP_MAX_US);
 }
@@ -397,6 +405,71 @@ json_stream(struct tg_flow_params *f, json_t *o, const char *path, FILE *err)
 	return 0;
 }
 
+static int
+json_inspect(struct tg_dp_config *cfg, json_t *o, const char *path, FILE *err)
+{
+	struct tg_pg_limits *l = &cfg->pg_limits;
+	const struct uint_key keys[] = {
+		{ "sessions", &cfg->inspect_sessions, 1, 1u << 20, 1 },
+		{ "statement_kb", &l->stmt_max, 1, 1u << 20, 1024 },
+		{ "result_message_kb", &l->be_long_max, 1, 1u << 20, 1024 },
+		{ "text_kb", &l->text_max, 1, 1u << 20, 1024 },
+		{ "params_max", &l->params_max, 1, 65535, 1 },
+		{ "param_show_max", &l->param_show_max, 1, 1u << 20, 1 },
+		{ "statements_max", &l->stmts_max, 1, 1u << 16, 1 },
+		{ "portals_max", &l->portals_max, 1, 1u << 16, 1 },
+		{ "pending_max", &l->pending_max, 1, 1u << 20, 1 },
+		{ "pool_kb", &l->pool_size, 4, 1u << 20, 1024 },
+		{ NULL, NULL, 0, 0, 0 },
+	};
+	int rc = json_uint_keys(o, path, "inspect", keys, err);
+
+	if (rc == 0 && tg_pg_arena_size(l) == 0) {
+		fprintf(err, "%s: inspect: the parser's limits are not consistent\n", path);
+		return -EINVAL;
+	}
+	return rc;
+}
+
+/*
+ * A path option: copied into dst; a relative path in the file is taken
+ * relative to the file's directory, so a config and its policy travel
+ * together.
+ */
+static int
+set_path(char *dst, size_t size, const char *val, const char *base, const char *what, FILE *err)
+{
+	const char *slash = base != NULL && val[0] != '/' ? strrchr(base, '/') : NULL;
+	int n;
+
+	if (val[0] == '\0') {
+		fprintf(err, "%s: must not be empty\n", what);
+		return -EINVAL;
+	}
+	if (slash != NULL)
+		n = snprintf(dst, size, "%.*s/%s", (int)(slash - base), base, val);
+	else
+		n = snprintf(dst, size, "%s", val);
+	if (n < 0 || (size_t)n >= size) {
+		fprintf(err, "%s: path too long\n", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+json_path(char *dst, size_t size, json_t *v, const char *path, const char *key, FILE *err)
+{
+	char what[320];
+
+	snprintf(what, sizeof(what), "%s: \"%s\"", path, key);
+	if (!json_is_string(v)) {
+		fprintf(err, "%s: must be a string\n", what);
+		return -EINVAL;
+	}
+	return set_path(dst, size, json_string_value(v), path, what, err);
+}
+
 int
 tg_config_load_file(struct tg_dp_config *cfg, const char *path, FILE *err)
 {
@@ -434,6 +507,12 @@ tg_config_load_file(struct tg_dp_config *cfg, const char *path, FILE *err)
 			rc = json_flows(&cfg->flow, v, path, err);
 		} else if (strcmp(key, "stream") == 0) {
 			rc = json_stream(&cfg->flow, v, path, err);
+		} else if (strcmp(key, "inspect") == 0) {
+			rc = json_inspect(cfg, v, path, err);
+		} else if (strcmp(key, "policy") == 0) {
+			rc = json_path(cfg->policy_path, sizeof(cfg->policy_path), v, path, key, err);
+		} else if (strcmp(key, "events") == 0) {
+			rc = json_path(cfg->events_path, sizeof(cfg->events_path), v, path, key, err);
 		} else {
 			fprintf(err, "%s: unknown key \"%s\"\n", path, key);
 			rc = -EINVAL;
@@ -499,6 +578,16 @@ tg_config_parse_args(struct tg_dp_config *cfg, int argc, char **argv, FILE *err)
 			break;
 		case OPT_IDLE_SLEEP_MAX:
 			if ((rc = set_idle_sleep(cfg, optarg, "--idle-sleep-max", err)) < 0)
+				return rc;
+			break;
+		case OPT_POLICY:
+			if ((rc = set_path(cfg->policy_path, sizeof(cfg->policy_path), optarg, NULL,
+					   "--policy", err)) < 0)
+				return rc;
+			break;
+		case OPT_EVENTS:
+			if ((rc = set_path(cfg->events_path, sizeof(cfg->events_path), optarg, NULL,
+					   "--events", err)) < 0)
 				return rc;
 			break;
 		case OPT_HELP:

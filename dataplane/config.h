@@ -28,7 +28,19 @@
  *                "timeout_closing": 120, "timeout_closed": 10 },   // seconds
  *     "stream": { "ring_kb": 64,           // per direction in flight, power of 2
  *                 "memcap_mb": 128,        // rings per worker
- *                 "held_segments": 16384 } // mbufs a worker may hold
+ *                 "held_segments": 16384 },// mbufs a worker may hold
+ *     "inspect": { "sessions": 256,        // postgres sessions per worker
+ *                  // the parser's caps (pg.h struct tg_pg_limits); a message
+ *                  // over its cap is a violation: the session is reset
+ *                  "statement_kb": 1024,   // Query/Parse/Bind/FunctionCall
+ *                  "result_message_kb": 256, // RowDescription, errors, notices
+ *                  "text_kb": 256,         // statement text kept for events
+ *                  "params_max": 64, "param_show_max": 256,
+ *                  "statements_max": 512, "portals_max": 32,
+ *                  "pending_max": 4096, "pool_kb": 1024 },
+ *                  // held whole, so at most half of stream.ring_kb: lowered
+ *     "policy": "policy.json",             // policy.h; relative to this file
+ *     "events": "/var/log/tollgate/events.jsonl"  // one JSON line per statement
  *   }
  */
 #ifndef TG_CONFIG_H
@@ -37,6 +49,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "pg.h"
 #include "service.h"
 
 #define TG_MAX_PAIRS 8
@@ -68,6 +81,10 @@ struct tg_dp_config {
 	uint32_t idle_sleep_max_us;	/* 0: busy polling */
 	struct tg_services services;
 	struct tg_flow_params flow;
+	uint32_t inspect_sessions;	/* per worker, postgres services */
+	struct tg_pg_limits pg_limits;	/* the PostgreSQL parser's caps */
+	char policy_path[256];		/* "" : no policy (parse and report only) */
+	char events_path[256];		/* "" : events counted, not written */
 	char config_path[256];
 };
 

@@ -36,10 +36,31 @@
  *          NANP: NXX NXX XXXX with separators or a parenthesised area
  *          code, optionally after "1" or "+1".
  *
- * Every candidate must stand alone: the bytes around it may not be letters
+ * The next three are pure literals, in a prefilter database of their own
+ * (see tg_detect_compile() for why):
+ *
+ *   aws_access_key  AKIA|ASIA|ABIA|ACCA
+ *          The prefix, then 16 of [A-Z2-7] (RFC 4648 base32); the 20
+ *          bytes may not touch a letter or digit on either side (a key id
+ *          inside a longer word or base64 string is not one).
+ *   jwt    \.eyJ
+ *          The start of a compact JWS's payload (RFC 7515 7.1): "eyJ" is
+ *          '{"' in base64url. Back over the header segment, which must
+ *          start "eyJ" and decode to a JSON object with an "alg" member;
+ *          forward over the payload, a '.', and the signature, at least 16
+ *          characters unless alg is "none". Each segment is base64url
+ *          without padding (RFC 4648 5), of no length that is 1 mod 4.
+ *   private_key  -----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?
+ *          PRIVATE KEY-----, -----BEGIN PGP PRIVATE KEY BLOCK-----
+ *          The header (RFC 7468 2); the match runs to the end of the first
+ *          footer of the same label after it, or to the end of the buffer.
+ *
+ * Every number must stand alone: the bytes around it may not be letters
  * or digits, nor a '.' or ',' (or, for SSNs and phone numbers, '-') that
  * glues it to more digits, so a card number is not found inside a longer
- * reference, a decimal fraction or a hex string.
+ * reference, a decimal fraction or a hex string. A JWT's segments are
+ * maximal runs of base64url; a private key's header stands wherever it is
+ * (fail closed: "x-----BEGIN" is masked too).
  *
  * Dedupe. A trigger over a digit run fires at every digit past its
  * thirteenth, so one card number yields several reports, and a 200-digit
@@ -56,13 +77,24 @@
  * Luhn walk over at most 19 digits and 18 separators (a run costs at most
  * ~40 steps per group, ~10 per byte worst case, 16 steps for a bare card);
  * for IBANs, a mod-97 walk per candidate start (at most 42 bytes). Each
- * further report in the run costs two compares. add() is O(1) for matches
- * found in order of start (the usual case), O(n) for one that is not.
+ * further report in the run costs two compares. An AWS prefix costs a
+ * check of the 16 bytes after it. A JWT report costs a walk over the
+ * three segments around it and a decode of the header; as a segment holds
+ * no '.', each byte is in at most three of the segments walked, so a
+ * buffer costs O(its length). A private key header costs a search for its
+ * footer, which is cached per label (struct pem_end): headers reported in
+ * order of end share one search, so a buffer costs O(its length x 7
+ * labels) however many headers it holds. add() is O(1) for matches found
+ * in order of start (the usual case), O(n) for one that is not.
  * Measured by tools/bench/detect on 64 MiB of row text in 1460-byte
- * blocks (2-core AMD EPYC, Hyperscan 5.4, a shared machine): the
- * prefilter 9.5-12 cycles/byte, all of this ~1 more (0.91 of the raw
- * scan's throughput); per field of 8-64 bytes, 75-95 ns of hs_scan() and
- * 15-35 ns of the rest.
+ * blocks (2-core AMD EPYC, Hyperscan 5.4, a shared machine), the eight
+ * built-ins: the prefilters 9.3-9.9 cycles/byte, all of this ~1.3 more
+ * (0.89-0.92 of the raw scans' throughput); per field of 8-64 bytes,
+ * 80-84 ns of hs_scan() and 20-25 ns of the rest. Before the AWS key,
+ * JWT and private key detectors, the same runs gave 9.6-9.9 and ~1.1
+ * cycles/byte (0.87-0.95), 72-78 ns and 20-25 ns: their literal
+ * prefilter costs ~2% per block and ~6 ns per field (a second hs_scan()
+ * on fields of 20 bytes or more).
  */
 #include <errno.h>
 #include <limits.h>
@@ -94,15 +126,29 @@ enum sub {
 	SUB_SSN_NODASH,
 	SUB_E164,
 	SUB_NANP,
+	SUB_AWS,
+	SUB_JWT,
+	SUB_PKEY,
 	SUB_RX_FIXED,	/* user regex of fixed width: start = end - width */
 	SUB_RX_TRIGGER,	/* user regex of variable width: run the locate pass */
 	SUB_MAX
 };
 
+/* The shortest value each literal-led built-in confirms (see confirm_*). */
+#define AWS_KEY_LEN 20
+#define JWT_MIN 24	/* {"alg":"none"} is 19 bytes of base64url, ".eyJ." 5 */
+#define PEM_MIN 27	/* "-----BEGIN PRIVATE KEY-----" */
+
 struct builtin {
 	enum tg_detect_kind kind;
 	enum sub sub;
 	const char *re;
+	/*
+	 * 0: the expression goes into the main prefilter. Else it goes into
+	 * the literal one (see tg_detect_compile()), and this is the shortest
+	 * value it confirms: shorter buffers skip that database.
+	 */
+	uint32_t lit_min;
 };
 
 static const struct builtin builtins[] = {
@@ -113,14 +159,25 @@ static const struct builtin builtins[] = {
 	 * DFA. On the bench corpus that made the whole database 1.8x faster
 	 * and its per-call cost 3x lower; the IIN is checked in C anyway.
 	 */
-	{ TG_DETECT_CARD, SUB_CARD, "[0-9](?:[ \\-]?[0-9]){12}" },
-	{ TG_DETECT_IBAN, SUB_IBAN, "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11}" },
-	{ TG_DETECT_EMAIL, SUB_EMAIL, "[A-Za-z0-9._%+\\-]@[A-Za-z0-9\\-]+\\.[A-Za-z]{2}" },
-	{ TG_DETECT_SSN, SUB_SSN, "[0-9]{3}-[0-9]{2}-[0-9]{4}" },
-	{ TG_DETECT_SSN, SUB_SSN_NODASH, "[0-9]{9}" },
-	{ TG_DETECT_PHONE, SUB_E164, "\\+[1-9](?:[ .\\-]?[0-9]){7}" },
+	{ TG_DETECT_CARD, SUB_CARD, "[0-9](?:[ \\-]?[0-9]){12}", 0 },
+	{ TG_DETECT_IBAN, SUB_IBAN, "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11}", 0 },
+	{ TG_DETECT_EMAIL, SUB_EMAIL, "[A-Za-z0-9._%+\\-]@[A-Za-z0-9\\-]+\\.[A-Za-z]{2}", 0 },
+	{ TG_DETECT_SSN, SUB_SSN, "[0-9]{3}-[0-9]{2}-[0-9]{4}", 0 },
+	{ TG_DETECT_SSN, SUB_SSN_NODASH, "[0-9]{9}", 0 },
+	{ TG_DETECT_PHONE, SUB_E164, "\\+[1-9](?:[ .\\-]?[0-9]){7}", 0 },
 	{ TG_DETECT_PHONE, SUB_NANP,
-	  "(?:\\([2-9][0-9]{2}\\) ?|[2-9][0-9]{2}[ .\\-])[2-9][0-9]{2}[ .\\-][0-9]{4}" },
+	  "(?:\\([2-9][0-9]{2}\\) ?|[2-9][0-9]{2}[ .\\-])[2-9][0-9]{2}[ .\\-][0-9]{4}", 0 },
+	/*
+	 * Pure literals, in a database of their own (tg_detect_compile()):
+	 * the key id's prefix (its 16 other bytes are checked in C), the
+	 * start of a JWT's payload, the exact PEM headers (so that the
+	 * certificates and public keys a database may well hold fire nothing).
+	 */
+	{ TG_DETECT_AWS_KEY, SUB_AWS, "AKIA|ASIA|ABIA|ACCA", AWS_KEY_LEN },
+	{ TG_DETECT_JWT, SUB_JWT, "\\.eyJ", JWT_MIN },
+	{ TG_DETECT_PRIVATE_KEY, SUB_PKEY,
+	  "-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----|"
+	  "-----BEGIN PGP PRIVATE KEY BLOCK-----", PEM_MIN },
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -140,7 +197,8 @@ struct spec_rt {
 };
 
 struct tg_detect_db {
-	hs_database_t *hs;	/* the prefilter; NULL when there is no spec */
+	hs_database_t *hs;	/* the prefilter; NULL when it has no expression */
+	hs_database_t *lit;	/* the literal prefilter; or NULL */
 	hs_database_t *locate;	/* variable-width user regexes, with SOM; or NULL */
 	struct spec_rt *specs;
 	unsigned int nspecs;
@@ -148,7 +206,8 @@ struct tg_detect_db {
 	unsigned int nexpr;
 	uint16_t *locate_spec;	/* locate id -> spec index */
 	unsigned int nlocate;
-	uint32_t min_len;	/* shorter buffers cannot match anything */
+	uint32_t min_len;	/* shorter buffers cannot match anything in hs */
+	uint32_t lit_min;	/* nor in lit */
 };
 
 struct tg_detect_scratch {
@@ -172,18 +231,19 @@ struct tg_detect_scratch {
 #define C_CSEP 0x10	/* card separator */
 #define C_PSEP 0x20	/* phone separator */
 #define C_GLUE 0x40	/* joins digits into one number: '.' ',' */
+#define C_B64U 0x80	/* base64url, RFC 4648 5 */
 
 #define C_ALNUM (C_DIGIT | C_UPPER | C_LOWER)
 
 static const uint8_t cls[256] = {
-	['0' ... '9'] = C_DIGIT | C_LOCAL,
-	['A' ... 'Z'] = C_UPPER | C_LOCAL,
-	['a' ... 'z'] = C_LOWER | C_LOCAL,
+	['0' ... '9'] = C_DIGIT | C_LOCAL | C_B64U,
+	['A' ... 'Z'] = C_UPPER | C_LOCAL | C_B64U,
+	['a' ... 'z'] = C_LOWER | C_LOCAL | C_B64U,
 	['.'] = C_LOCAL | C_PSEP | C_GLUE,
 	[','] = C_GLUE,
-	['-'] = C_LOCAL | C_CSEP | C_PSEP,
+	['-'] = C_LOCAL | C_CSEP | C_PSEP | C_B64U,
 	[' '] = C_CSEP | C_PSEP,
-	['_'] = C_LOCAL,
+	['_'] = C_LOCAL | C_B64U,
 	['%'] = C_LOCAL,
 	['+'] = C_LOCAL,
 };
@@ -216,7 +276,15 @@ struct ctx {
 	unsigned int n, max;
 	int err;
 	int trigger;	/* a variable-width user regex fired */
+	uint8_t pem_valid;	/* bit k: pem_end[k] holds a search */
 	struct memo memo[SUB_MAX];
+	/*
+	 * Per PEM label, the last footer search: the first footer at or
+	 * after from is at at (UINT32_MAX: none in the buffer).
+	 */
+	struct pem_end {
+		uint32_t from, at;
+	} pem_end[7];
 };
 
 /*
@@ -703,6 +771,243 @@ confirm_nanp(struct ctx *c, uint16_t spec, uint32_t e)
 }
 
 /* ------------------------------------------------------------------ */
+/* AWS access key ids                                                  */
+
+/* [A-Z2-7]: the RFC 4648 base32 alphabet of the 16 bytes after the prefix */
+static inline int
+base32(uint8_t ch)
+{
+	return is(ch, C_UPPER) || (ch >= '2' && ch <= '7');
+}
+
+/*
+ * The trigger is the prefix, b[e - 4, e); the key id is it and the 16
+ * bytes after, and a letter or digit on either side makes it part of a
+ * longer word.
+ */
+static void
+confirm_aws(struct ctx *c, uint16_t spec, uint32_t e)
+{
+	const uint8_t *b = c->buf;
+	uint32_t s = e - 4, end = s + AWS_KEY_LEN, i;
+
+	if (e < 4 || end > c->len || (s > 0 && is(b[s - 1], C_ALNUM)) ||
+	    (end < c->len && is(b[end], C_ALNUM)))
+		return;
+	for (i = e; i < end; i++)
+		if (!base32(b[i]))
+			return;
+	add(c, spec, s, end);
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON Web Tokens                                                     */
+
+#define JWT_SIG_MIN 16	/* characters of signature unless alg is "none" */
+#define JWT_ALG_MAX 8	/* bytes of alg value kept: "none" and a little */
+
+static inline uint32_t
+b64u_val(uint8_t ch)
+{
+	if (is(ch, C_UPPER))
+		return (uint32_t)(ch - 'A');
+	if (is(ch, C_LOWER))
+		return (uint32_t)(ch - 'a') + 26;
+	if (digit(ch))
+		return (uint32_t)(ch - '0') + 52;
+	return ch == '-' ? 62 : 63;
+}
+
+static inline int
+json_ws(uint8_t ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* Unpadded base64url (RFC 7515 2): no length of 1 mod 4. */
+static inline int
+b64u_len_ok(uint32_t n)
+{
+	return n % 4 != 1;
+}
+
+/*
+ * Decodes the JOSE header h[0..n) (base64url, already known to be of the
+ * alphabet and to start "eyJ", i.e. '{"') and reads it as far as needed:
+ * it must end with '}' (JSON whitespace after it aside) and hold "alg"
+ * followed by ':' and a string. Not a JSON parser: a member named "alg"
+ * inside a nested object or a string would pass too, which only matters
+ * for text built to look like a JWT. Returns -1 if it is no JOSE header,
+ * 1 if alg is "none" in any case (RFC 7518 3.6: an unsecured JWS, whose
+ * signature is empty), else 0.
+ */
+static int
+jwt_header(const uint8_t *h, uint32_t n)
+{
+	static const char key[] = "\"alg\"";
+	enum { FIND, COLON, QUOTE, VALUE, DONE } st = FIND;
+	uint32_t acc = 0, bits = 0, i, matched = 0, vlen = 0;
+	uint8_t last = 0, val[JWT_ALG_MAX];
+	int none = 0;
+
+	for (i = 0; i < n; i++) {
+		uint8_t ch;
+
+		acc = (acc << 6 | b64u_val(h[i])) & 0xffffff;
+		bits += 6;
+		if (bits < 8)
+			continue;
+		bits -= 8;
+		ch = (uint8_t)(acc >> bits);
+		if (!json_ws(ch))
+			last = ch;
+		switch (st) {
+		case FIND:
+			/* on a mismatch, key[]'s only border is its '"' */
+			if (ch == (uint8_t)key[matched])
+				matched++;
+			else
+				matched = ch == (uint8_t)key[0];
+			if (matched == sizeof(key) - 1)
+				st = COLON;
+			break;
+		case COLON:
+			if (ch == ':') {
+				st = QUOTE;
+			} else if (!json_ws(ch)) {
+				st = FIND;
+				matched = ch == '"';
+			}
+			break;
+		case QUOTE:
+			if (ch == '"') {
+				st = VALUE;
+			} else if (!json_ws(ch)) {
+				st = FIND;
+				matched = 0;
+			}
+			break;
+		case VALUE:
+			if (ch == '"') {
+				none = vlen == 4 && (val[0] | 0x20) == 'n' &&
+				       (val[1] | 0x20) == 'o' && (val[2] | 0x20) == 'n' &&
+				       (val[3] | 0x20) == 'e';
+				st = DONE;
+			} else if (vlen < JWT_ALG_MAX) {
+				val[vlen++] = ch;
+			} else {
+				st = DONE;	/* long, so not "none" */
+			}
+			break;
+		case DONE:
+			break;
+		}
+	}
+	if (st != DONE || last != '}')
+		return -1;
+	return none;
+}
+
+/*
+ * From the end of the trigger, "eyJ" after the '.' that ends the header:
+ * back over the header, forward over the payload, a '.' and the
+ * signature. Each segment is a maximal run of base64url, so the token
+ * stands alone.
+ */
+static void
+confirm_jwt(struct ctx *c, uint16_t spec, uint32_t e)
+{
+	const uint8_t *b = c->buf;
+	uint32_t len = c->len, dot = e - 4, hs = dot, pe = e, se;
+	int none;
+
+	while (hs > 0 && is(b[hs - 1], C_B64U))
+		hs--;
+	if (dot - hs < 3 || b[hs] != 'e' || b[hs + 1] != 'y' || b[hs + 2] != 'J')
+		return;
+	while (pe < len && is(b[pe], C_B64U))
+		pe++;
+	if (pe >= len || b[pe] != '.')
+		return;
+	se = pe + 1;
+	while (se < len && is(b[se], C_B64U))
+		se++;
+	if (!b64u_len_ok(dot - hs) || !b64u_len_ok(pe - dot - 1) || !b64u_len_ok(se - pe - 1))
+		return;
+	none = jwt_header(b + hs, dot - hs);
+	if (none < 0 || (!none && se - pe - 1 < JWT_SIG_MIN))
+		return;
+	add(c, spec, hs, se);
+}
+
+/* ------------------------------------------------------------------ */
+/* Private keys                                                        */
+
+#define PEM_LABEL(l) { "-----BEGIN " l "-----", "-----END " l "-----", \
+		       sizeof("-----BEGIN " l "-----") - 1, sizeof("-----END " l "-----") - 1 }
+
+/* The labels of the trigger, in no particular order; ctx.pem_end has one per. */
+static const struct pem_label {
+	const char *begin, *end;
+	uint8_t blen, elen;
+} pem_labels[] = {
+	PEM_LABEL("PRIVATE KEY"),		/* PKCS #8, RFC 7468 10 */
+	PEM_LABEL("RSA PRIVATE KEY"),		/* PKCS #1, OpenSSL */
+	PEM_LABEL("EC PRIVATE KEY"),		/* RFC 5915 4 */
+	PEM_LABEL("DSA PRIVATE KEY"),		/* OpenSSL */
+	PEM_LABEL("OPENSSH PRIVATE KEY"),	/* OpenSSH PROTOCOL.key */
+	PEM_LABEL("ENCRYPTED PRIVATE KEY"),	/* PKCS #8, RFC 7468 11 */
+	PEM_LABEL("PGP PRIVATE KEY BLOCK"),	/* RFC 4880 6.2 */
+};
+#undef PEM_LABEL
+
+_Static_assert(ARRAY_SIZE(pem_labels) == ARRAY_SIZE(((struct ctx *)0)->pem_end),
+	       "one footer cache per PEM label");
+_Static_assert(ARRAY_SIZE(pem_labels) <= 8, "pem_valid is 8 bits");
+
+/*
+ * The first footer of label k at or after he, from the cache when the
+ * last search of k started at or before he and found nothing or a
+ * footer at or after he: reports come in order of end, so one search
+ * serves every header before the footer it finds.
+ */
+static uint32_t
+pem_footer(struct ctx *c, unsigned int k, uint32_t he)
+{
+	const struct pem_label *l = &pem_labels[k];
+	struct pem_end *pe = &c->pem_end[k];
+	const uint8_t *f;
+
+	if ((c->pem_valid & (1u << k)) && pe->from <= he && (pe->at == UINT32_MAX || pe->at >= he))
+		return pe->at;
+	f = memmem(c->buf + he, c->len - he, l->end, l->elen);
+	pe->from = he;
+	pe->at = f != NULL ? (uint32_t)(f - c->buf) : UINT32_MAX;
+	c->pem_valid |= (uint8_t)(1u << k);
+	return pe->at;
+}
+
+static void
+confirm_pkey(struct ctx *c, uint16_t spec, uint32_t e)
+{
+	const uint8_t *b = c->buf;
+	const struct pem_label *l = NULL;
+	unsigned int k;
+	uint32_t f;
+
+	for (k = 0; k < ARRAY_SIZE(pem_labels); k++) {
+		l = &pem_labels[k];
+		if (e >= l->blen && memcmp(b + e - l->blen, l->begin, l->blen) == 0)
+			break;
+	}
+	if (k == ARRAY_SIZE(pem_labels))
+		return;
+	/* no footer: the rest of the buffer is the key (fail closed) */
+	f = pem_footer(c, k, e);
+	add(c, spec, e - l->blen, f == UINT32_MAX ? c->len : f + l->elen);
+}
+
+/* ------------------------------------------------------------------ */
 /* User regexes                                                        */
 
 /*
@@ -765,6 +1070,15 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
 	case SUB_NANP:
 		confirm_nanp(c, x->spec, e);
 		break;
+	case SUB_AWS:
+		confirm_aws(c, x->spec, e);
+		break;
+	case SUB_JWT:
+		confirm_jwt(c, x->spec, e);
+		break;
+	case SUB_PKEY:
+		confirm_pkey(c, x->spec, e);
+		break;
 	case SUB_RX_FIXED:
 		if (e >= x->width)
 			regex_match(c, x->spec, e - x->width, e);
@@ -815,7 +1129,7 @@ tg_detect_scan(const struct tg_detect_db *db, struct tg_detect_scratch *s,
 	if (db == NULL || s == NULL || s->db != db || (buf == NULL && len != 0) ||
 	    (out == NULL && max != 0))
 		return -EINVAL;
-	if (db->hs == NULL || len < db->min_len)
+	if ((db->hs == NULL || len < db->min_len) && (db->lit == NULL || len < db->lit_min))
 		return 0;
 	if (max > INT_MAX)
 		max = INT_MAX;
@@ -833,14 +1147,24 @@ tg_detect_scan(const struct tg_detect_db *db, struct tg_detect_scratch *s,
 	c.n = 0;
 	c.err = 0;
 	c.trigger = 0;
+	c.pem_valid = 0;
 	for (i = 0; i < SUB_MAX; i++)
 		memo_set(&c.memo[i], 1, 0);
 
-	rc = hs_scan(db->hs, (const char *)buf, len, 0, s->hs, on_match, &c);
-	if (rc == HS_SCAN_TERMINATED && c.err != 0)
-		return c.err;
-	if (rc != HS_SUCCESS)
-		return hs_errno(rc);
+	if (db->hs != NULL && len >= db->min_len) {
+		rc = hs_scan(db->hs, (const char *)buf, len, 0, s->hs, on_match, &c);
+		if (rc == HS_SCAN_TERMINATED && c.err != 0)
+			return c.err;
+		if (rc != HS_SUCCESS)
+			return hs_errno(rc);
+	}
+	if (db->lit != NULL && len >= db->lit_min) {
+		rc = hs_scan(db->lit, (const char *)buf, len, 0, s->hs, on_match, &c);
+		if (rc == HS_SCAN_TERMINATED && c.err != 0)
+			return c.err;
+		if (rc != HS_SUCCESS)
+			return hs_errno(rc);
+	}
 	if (c.trigger && db->locate != NULL) {
 		rc = hs_scan(db->locate, (const char *)buf, len, 0, s->hs, on_locate, &c);
 		if (rc == HS_SCAN_TERMINATED && c.err != 0)
@@ -876,11 +1200,19 @@ tg_detect_scan_raw(const struct tg_detect_db *db, struct tg_detect_scratch *s,
 
 	if (db == NULL || s == NULL || s->db != db || (buf == NULL && len != 0))
 		return -EINVAL;
-	if (db->hs == NULL || len == 0)
+	if (len == 0)
 		return 0;
-	rc = hs_scan(db->hs, (const char *)buf, len, 0, s->hs, on_count, &count);
-	if (rc != HS_SUCCESS)
-		return hs_errno(rc);
+	if (db->hs != NULL) {
+		rc = hs_scan(db->hs, (const char *)buf, len, 0, s->hs, on_count, &count);
+		if (rc != HS_SUCCESS)
+			return hs_errno(rc);
+	}
+	/* as tg_detect_scan() does: buffers too short for it skip lit */
+	if (db->lit != NULL && len >= db->lit_min) {
+		rc = hs_scan(db->lit, (const char *)buf, len, 0, s->hs, on_count, &count);
+		if (rc != HS_SUCCESS)
+			return hs_errno(rc);
+	}
 	return count;
 }
 
@@ -1047,27 +1379,36 @@ check_specs(const struct tg_detect_spec *specs, unsigned int n, char *err, size_
 	return 0;
 }
 
-/* Compile-time arrays for hs_compile_multi(), freed once it returns. */
-struct build {
+/*
+ * Compile-time arrays for hs_compile_multi(), one set per database (main
+ * prefilter, literal prefilter, locate), freed once it returns. map: array
+ * index -> spec index, for errors.
+ */
+struct hs_list {
 	const char **re;
 	unsigned int *flags;
 	unsigned int *ids;
+	uint16_t *map;
 	unsigned int n;
-	const char **lre;
-	unsigned int *lflags;
-	unsigned int *lids;
-	unsigned int nl;
+};
+
+enum { L_MAIN, L_LIT, L_LOCATE, L_MAX };
+
+struct build {
+	struct hs_list l[L_MAX];
 };
 
 static void
 build_free(struct build *bd)
 {
-	free(bd->re);
-	free(bd->flags);
-	free(bd->ids);
-	free(bd->lre);
-	free(bd->lflags);
-	free(bd->lids);
+	unsigned int i;
+
+	for (i = 0; i < L_MAX; i++) {
+		free(bd->l[i].re);
+		free(bd->l[i].flags);
+		free(bd->l[i].ids);
+		free(bd->l[i].map);
+	}
 }
 
 static int
@@ -1075,26 +1416,43 @@ build_alloc(struct build *bd, unsigned int n)
 {
 	/* at most two expressions per spec (SSN without dashes) */
 	size_t cap = (size_t)n * 2 + 1;
+	unsigned int i;
 
 	memset(bd, 0, sizeof(*bd));
-	bd->re = calloc(cap, sizeof(*bd->re));
-	bd->flags = calloc(cap, sizeof(*bd->flags));
-	bd->ids = calloc(cap, sizeof(*bd->ids));
-	bd->lre = calloc(cap, sizeof(*bd->lre));
-	bd->lflags = calloc(cap, sizeof(*bd->lflags));
-	bd->lids = calloc(cap, sizeof(*bd->lids));
-	if (!bd->re || !bd->flags || !bd->ids || !bd->lre || !bd->lflags || !bd->lids) {
-		build_free(bd);
-		return -ENOMEM;
+	for (i = 0; i < L_MAX; i++) {
+		struct hs_list *l = &bd->l[i];
+
+		l->re = calloc(cap, sizeof(*l->re));
+		l->flags = calloc(cap, sizeof(*l->flags));
+		l->ids = calloc(cap, sizeof(*l->ids));
+		l->map = calloc(cap, sizeof(*l->map));
+		if (!l->re || !l->flags || !l->ids || !l->map) {
+			build_free(bd);
+			return -ENOMEM;
+		}
 	}
 	return 0;
 }
 
-/* Adds one prefilter expression; returns its min width via *minw. */
+static void
+list_add(struct hs_list *l, const char *re, unsigned int flags, unsigned int id, uint16_t spec)
+{
+	l->re[l->n] = re;
+	l->flags[l->n] = flags;
+	l->ids[l->n] = id;
+	l->map[l->n] = spec;
+	l->n++;
+}
+
+/*
+ * Adds one prefilter expression, to the literal prefilter if lit_min is
+ * not 0 (a built-in's), else to the main one. Its Hyperscan id, in
+ * either, is its index in db->expr.
+ */
 static int
 add_expr(struct tg_detect_db *db, struct build *bd, const struct tg_detect_spec *sp,
-	 uint16_t spec, const char *re, unsigned int flags, enum sub sub, char *err,
-	 size_t errlen)
+	 uint16_t spec, const char *re, unsigned int flags, enum sub sub, uint32_t lit_min,
+	 char *err, size_t errlen)
 {
 	hs_expr_info_t *info = NULL;
 	hs_compile_error_t *cerr = NULL;
@@ -1109,6 +1467,13 @@ add_expr(struct tg_detect_db *db, struct build *bd, const struct tg_detect_spec 
 	x->spec = spec;
 	x->sub = (uint8_t)sub;
 	x->width = 0;
+	if (lit_min != 0) {
+		free(info);
+		if (lit_min < db->lit_min)
+			db->lit_min = lit_min;
+		list_add(&bd->l[L_LIT], re, flags, db->nexpr++, spec);
+		return 0;
+	}
 	if (info->min_width < db->min_len)
 		db->min_len = info->min_width;
 	if (sub == SUB_RX_FIXED) {
@@ -1117,39 +1482,41 @@ add_expr(struct tg_detect_db *db, struct build *bd, const struct tg_detect_spec 
 		} else {
 			/* variable width: a trigger here, the real thing in locate */
 			x->sub = SUB_RX_TRIGGER;
+			db->locate_spec[bd->l[L_LOCATE].n] = spec;
+			list_add(&bd->l[L_LOCATE], re, flags | HS_FLAG_SOM_LEFTMOST,
+				 bd->l[L_LOCATE].n, spec);
 			flags |= HS_FLAG_SINGLEMATCH;
-			bd->lre[bd->nl] = re;
-			bd->lflags[bd->nl] = (flags & ~HS_FLAG_SINGLEMATCH) | HS_FLAG_SOM_LEFTMOST;
-			bd->lids[bd->nl] = bd->nl;
-			db->locate_spec[bd->nl] = spec;
-			bd->nl++;
 		}
 	}
 	free(info);
-	bd->re[bd->n] = re;
-	bd->flags[bd->n] = flags;
-	bd->ids[bd->n] = bd->n;
-	bd->n++;
-	db->nexpr++;
+	list_add(&bd->l[L_MAIN], re, flags, db->nexpr++, spec);
 	return 0;
 }
 
-/* Maps a compile error back to its detector. */
-static void
-compile_err(char *err, size_t errlen, const char *what, const hs_compile_error_t *cerr,
-	    const struct tg_detect_spec *specs, const struct tg_detect_db *db,
-	    const uint16_t *map, const char *const *re, unsigned int nre)
+/* Compiles list l into *hs; a compile error is mapped back to its detector. */
+static int
+compile_list(const struct hs_list *l, hs_database_t **hs, const char *what,
+	     const struct tg_detect_spec *specs, unsigned int nspecs, char *err, size_t errlen)
 {
-	const char *msg = cerr != NULL ? cerr->message : "failed";
+	hs_compile_error_t *cerr = NULL;
+	const char *msg;
 
-	if (cerr != NULL && cerr->expression >= 0 && (unsigned int)cerr->expression < nre) {
-		const struct tg_detect_spec *sp = &specs[map[cerr->expression]];
+	if (l->n == 0)
+		return 0;
+	if (hs_compile_multi(l->re, l->flags, l->ids, l->n, HS_MODE_BLOCK, NULL, hs, &cerr) ==
+	    HS_SUCCESS)
+		return 0;
+	msg = cerr != NULL ? cerr->message : "failed";
+	if (cerr != NULL && cerr->expression >= 0 && (unsigned int)cerr->expression < l->n) {
+		const struct tg_detect_spec *sp = &specs[l->map[cerr->expression]];
 
 		seterr(err, errlen, "detector %u (%s): %spattern \"%s\": %s", sp->id,
-		       spec_name(sp), what, re[cerr->expression], msg);
+		       spec_name(sp), what, l->re[cerr->expression], msg);
 	} else {
-		seterr(err, errlen, "%scompiling %u detectors: %s", what, db->nspecs, msg);
+		seterr(err, errlen, "%scompiling %u detectors: %s", what, nspecs, msg);
 	}
+	hs_free_compile_error(cerr);
+	return -EINVAL;
 }
 
 int
@@ -1158,8 +1525,6 @@ tg_detect_compile(const struct tg_detect_spec *specs, unsigned n, struct tg_dete
 {
 	struct tg_detect_db *db;
 	struct build bd;
-	hs_compile_error_t *cerr = NULL;
-	uint16_t *emap = NULL;
 	unsigned int i, k;
 	int rc;
 
@@ -1176,12 +1541,12 @@ tg_detect_compile(const struct tg_detect_spec *specs, unsigned n, struct tg_dete
 	if (db == NULL)
 		goto err_nomem;
 	db->min_len = UINT32_MAX;
+	db->lit_min = UINT32_MAX;
 	db->nspecs = n;
 	db->specs = calloc(n + 1, sizeof(*db->specs));
 	db->expr = calloc((size_t)n * 2 + 1, sizeof(*db->expr));
 	db->locate_spec = calloc((size_t)n * 2 + 1, sizeof(*db->locate_spec));
-	emap = calloc((size_t)n * 2 + 1, sizeof(*emap));
-	if (db->specs == NULL || db->expr == NULL || db->locate_spec == NULL || emap == NULL)
+	if (db->specs == NULL || db->expr == NULL || db->locate_spec == NULL)
 		goto err_db;
 	if (build_alloc(&bd, n) < 0)
 		goto err_db;
@@ -1196,9 +1561,8 @@ tg_detect_compile(const struct tg_detect_spec *specs, unsigned n, struct tg_dete
 		snprintf(rt->name, sizeof(rt->name), "%s", spec_name(sp));
 
 		if (sp->kind == TG_DETECT_REGEX) {
-			emap[bd.n] = (uint16_t)i;
 			rc = add_expr(db, &bd, sp, (uint16_t)i, sp->pattern,
-				      hs_flags_of(sp->flags), SUB_RX_FIXED, err, errlen);
+				      hs_flags_of(sp->flags), SUB_RX_FIXED, 0, err, errlen);
 			if (rc < 0)
 				goto err_build;
 			continue;
@@ -1209,46 +1573,30 @@ tg_detect_compile(const struct tg_detect_spec *specs, unsigned n, struct tg_dete
 			if (builtins[k].sub == SUB_SSN_NODASH &&
 			    !(sp->flags & TG_DETECT_F_SSN_NODASH))
 				continue;
-			emap[bd.n] = (uint16_t)i;
 			rc = add_expr(db, &bd, sp, (uint16_t)i, builtins[k].re, 0, builtins[k].sub,
-				      err, errlen);
+				      builtins[k].lit_min, err, errlen);
 			if (rc < 0)
 				goto err_build;
 		}
 	}
-	db->nlocate = bd.nl;
+	db->nlocate = bd.l[L_LOCATE].n;
 
-	if (bd.n > 0 &&
-	    hs_compile_multi(bd.re, bd.flags, bd.ids, bd.n, HS_MODE_BLOCK, NULL, &db->hs,
-			     &cerr) != HS_SUCCESS) {
-		compile_err(err, errlen, "", cerr, specs, db, emap, bd.re, bd.n);
-		hs_free_compile_error(cerr);
-		rc = -EINVAL;
+	if ((rc = compile_list(&bd.l[L_MAIN], &db->hs, "", specs, n, err, errlen)) < 0 ||
+	    (rc = compile_list(&bd.l[L_LIT], &db->lit, "", specs, n, err, errlen)) < 0 ||
+	    (rc = compile_list(&bd.l[L_LOCATE], &db->locate, "start of match for ", specs, n,
+			       err, errlen)) < 0)
 		goto err_build;
-	}
-	if (bd.nl > 0 &&
-	    hs_compile_multi(bd.lre, bd.lflags, bd.lids, bd.nl, HS_MODE_BLOCK, NULL,
-			     &db->locate, &cerr) != HS_SUCCESS) {
-		compile_err(err, errlen, "start of match for ", cerr, specs, db,
-			    db->locate_spec, bd.lre, bd.nl);
-		hs_free_compile_error(cerr);
-		rc = -EINVAL;
-		goto err_build;
-	}
 	if (db->min_len == UINT32_MAX || db->min_len == 0)
 		db->min_len = 1;
 	build_free(&bd);
-	free(emap);
 	*out = db;
 	return 0;
 
 err_build:
 	build_free(&bd);
-	free(emap);
 	tg_detect_free(db);
 	return rc;
 err_db:
-	free(emap);
 	tg_detect_free(db);
 err_nomem:
 	seterr(err, errlen, "out of memory");
@@ -1261,6 +1609,7 @@ tg_detect_free(struct tg_detect_db *db)
 	if (db == NULL)
 		return;
 	hs_free_database(db->hs);
+	hs_free_database(db->lit);
 	hs_free_database(db->locate);
 	free(db->specs);
 	free(db->expr);
@@ -1284,15 +1633,17 @@ tg_detect_name(const struct tg_detect_db *db, uint32_t id)
 size_t
 tg_detect_db_bytes(const struct tg_detect_db *db)
 {
-	size_t a = 0, b = 0;
+	size_t a = 0, b = 0, c = 0;
 
 	if (db == NULL)
 		return 0;
 	if (db->hs != NULL)
 		hs_database_size(db->hs, &a);
+	if (db->lit != NULL)
+		hs_database_size(db->lit, &b);
 	if (db->locate != NULL)
-		hs_database_size(db->locate, &b);
-	return a + b;
+		hs_database_size(db->locate, &c);
+	return a + b + c;
 }
 
 struct tg_detect_scratch *
@@ -1308,8 +1659,9 @@ tg_detect_scratch_alloc(const struct tg_detect_db *db)
 	if (s == NULL)
 		return NULL;
 	s->db = db;
-	/* one Hyperscan scratch grown to fit both databases */
+	/* one Hyperscan scratch grown to fit every database */
 	if ((db->hs != NULL && hs_alloc_scratch(db->hs, &s->hs) != HS_SUCCESS) ||
+	    (db->lit != NULL && hs_alloc_scratch(db->lit, &s->hs) != HS_SUCCESS) ||
 	    (db->locate != NULL && hs_alloc_scratch(db->locate, &s->hs) != HS_SUCCESS)) {
 		hs_free_scratch(s->hs);
 		free(s);

@@ -1,23 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * detect.h — sensitive-value detectors over result fields: card numbers,
- * IBANs, e-mail addresses, US SSNs, phone numbers and user regexes, found
- * with Hyperscan and confirmed in C, then masked in place.
+ * IBANs, e-mail addresses, US SSNs, phone numbers, AWS access key ids,
+ * JSON Web Tokens, PEM private keys and user regexes, found with
+ * Hyperscan and confirmed in C, then masked in place.
  *
  * Design. tg_detect_compile() runs off the fast path (slowpath or control
- * thread) and builds ONE Hyperscan block-mode database, the prefilter, over
- * every enabled detector. No pattern in it carries HS_FLAG_SOM_LEFTMOST:
- * tracking the start of match cost 4x the scan on this project's row text
+ * thread) and builds one Hyperscan block-mode database, the prefilter, over
+ * every enabled detector, plus, for the AWS key, JWT and private key
+ * detectors, a second one of pure literals (see tg_detect_compile() for
+ * why). No pattern in either carries HS_FLAG_SOM_LEFTMOST: tracking the
+ * start of match cost 4x the scan on this project's row text
  * (notes/measured.md), so Hyperscan only reports end offsets. Each built-in
  * pattern is a short trigger that every true value must contain (e.g. for
- * cards, thirteen digits with optional single separators between them);
- * the C confirmer then walks from the reported end over the
- * detector's character class to find the whole candidate, validates it
+ * cards, thirteen digits with optional single separators between them;
+ * for a JWT, the ".eyJ" that starts its payload; for a private key, its
+ * PEM header line); the C confirmer then walks from the reported end over
+ * the detector's character class to find the whole candidate, validates it
  * (Luhn, ISO 7064 mod-97 and the country's length, the SSA rules, e-mail
- * and phone structure) and records [start, end). Workers each own a scratch
- * (tg_detect_scratch_alloc() once, tg_detect_scratch_clone() for the rest,
- * as Suricata does with hs_clone_scratch()); the database is read-only and
- * shared.
+ * and phone structure, the key id's alphabet and word boundaries, the
+ * JWT's decoded header, the PEM footer) and records [start, end). Workers
+ * each own a scratch (tg_detect_scratch_alloc() once,
+ * tg_detect_scratch_clone() for the rest, as Suricata does with
+ * hs_clone_scratch()); the databases are read-only and shared.
  *
  * tg_detect_scan() returns confirmed matches sorted by start, with
  * overlapping ones merged, so tg_detect_mask() can rewrite them in place
@@ -28,8 +33,16 @@
  * Hyperscan pass dominates, a few cycles per byte. Confirmation costs
  * nothing on bytes that fire no trigger; a candidate run costs O(its
  * length x 19) once however many end offsets Hyperscan reports inside it.
- * Buffers shorter than the shortest possible match are not scanned at all,
- * which is most short fields (numbers, flags, dates).
+ * A JWT costs a walk over its three segments and a base64url decode of its
+ * header; a private key a search for its footer, at most once per byte of
+ * the buffer per PEM label however many headers it holds. The triggers of
+ * those three are literals ("AKIA", ".eyJ", "-----BEGIN RSA PRIVATE
+ * KEY-----") that row text without such values seldom contains; their
+ * database costs a second hs_scan() call per buffer long enough for them:
+ * on the bench corpus, which holds none, ~2% per 1460-byte block and ~6 ns
+ * per field of 8-64 bytes. Buffers shorter than the shortest possible
+ * match are not scanned at all, which is most short fields (numbers,
+ * flags, dates).
  *
  * Caveats:
  * - Block mode: a value split across two scans is not found. The caller
@@ -39,6 +52,31 @@
  *   detected. Lower-case IBANs are not detected.
  * - IBANs are accepted only for the countries in the length table of
  *   detect.c (89 countries of the SWIFT registry); add a row for another.
+ * - AWS: only the prefixes of credentials are detected: AKIA (access key),
+ *   ASIA (temporary STS key), ABIA (STS service bearer token), ACCA
+ *   (context-specific credential). The IAM unique ids (AIDA user, AROA
+ *   role, AGPA group, AIPA instance profile, ANPA and ANVA policies, APKA
+ *   public key, ASCA certificate) name principals, authenticate nothing and
+ *   fill ARNs, policies and logs: they are not sensitive values. The
+ *   secret access key (40 bytes of base64, no prefix) is not detected: it
+ *   cannot be told from other base64; use a column rule.
+ * - JWT: compact JWS only (RFC 7515 7.1), header and payload both JSON
+ *   objects whose encoding starts "eyJ" ('{"': no whitespace before the
+ *   first key); JWE (five segments) and JSON serialisations are not
+ *   detected. The header must decode to an object with an "alg" member;
+ *   a signature segment shorter than 16 characters (empty included) is
+ *   accepted only with alg "none", in any case. The match is the whole
+ *   token, dots included. A header that is not valid JSON but holds
+ *   "alg": "..." passes: the check is a filter, not a parser.
+ * - Private keys: the PEM labels PRIVATE KEY, RSA, EC, DSA, OPENSSH and
+ *   ENCRYPTED PRIVATE KEY (RFC 7468, OpenSSL, OpenSSH) and PGP PRIVATE KEY
+ *   BLOCK (RFC 4880 6.2). The match runs from the header through the first
+ *   footer of the same label after it, or, with none in the buffer, to
+ *   the end of the buffer: the body follows the header, so the rest of the
+ *   field is masked (fail closed). A field holding a header but cut before
+ *   its footer is thus masked to its end; a key split over two fields is
+ *   found in the first only. Headers with other dash counts or spacing
+ *   (e.g. "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----") are not detected.
  * - North-American numbers need a separator or parentheses ("415-555-2671",
  *   "(415) 555-2671") or the +1 prefix: ten bare digits are too often
  *   something else (order numbers, timestamps).
@@ -61,14 +99,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* X(enum suffix, name): the detector kinds. */
+/*
+ * X(enum suffix, name): the detector kinds. New kinds go at the end, so
+ * the values of the existing ones do not change; the policy refers to
+ * kinds by name.
+ */
 #define TG_DETECT_KINDS(X) \
 	X(CARD, "card") \
 	X(IBAN, "iban") \
 	X(EMAIL, "email") \
 	X(SSN, "ssn") \
 	X(PHONE, "phone") \
-	X(REGEX, "regex")
+	X(REGEX, "regex") \
+	X(AWS_KEY, "aws_access_key") \
+	X(JWT, "jwt") \
+	X(PRIVATE_KEY, "private_key")
 
 enum tg_detect_kind {
 	TG_DETECT_NONE = 0,
@@ -144,6 +189,21 @@ extern const char *const tg_detect_kind_names[TG_DETECT_KIND_MAX];
  * because masking needs every occurrence in the field, and SINGLEMATCH
  * would stop at the first card number of a field holding two.
  *
+ * The literal prefilter. The AWS key, JWT and private key triggers are
+ * literals ("AKIA", ".eyJ", "-----BEGIN RSA PRIVATE KEY-----"). In the
+ * main database, any such literal turns Hyperscan's runtime from a single
+ * DFA (ROSE_RUNTIME_SINGLE_OUTFIX) into full Rose, which costs ~20 ns more
+ * per hs_scan() call whatever the buffer holds: +40% per field of the
+ * bench corpus. Triggers without literals merged into the DFA either
+ * overflow it (the 16 base32 bytes of a key id: 2.6x per field) or grow
+ * it (13% per byte); which, depends on Hyperscan's heuristics. Alone, the
+ * literals make a pure-literal database (Hyperscan's
+ * literal matcher only); it is scanned after the main one, and only over
+ * buffers at least as long as the shortest value its detectors confirm
+ * (20 bytes with aws_access_key, else 24 or 27), so most short fields
+ * never pay for the second call. The main database, and so the cost of the
+ * other detectors, is what it would be without them.
+ *
  * User regexes: Hyperscan's hs_expression_info() gives the match width. A
  * fixed-width pattern (min == max) is located from its end offset alone.
  * A variable-width one goes into the prefilter with SINGLEMATCH and into a
@@ -159,7 +219,7 @@ void tg_detect_free(struct tg_detect_db *db);
 /* The name of detector id, or NULL. */
 const char *tg_detect_name(const struct tg_detect_db *db, uint32_t id);
 
-/* Bytes of Hyperscan database (both passes). */
+/* Bytes of Hyperscan database (all of them: prefilters and locate). */
 size_t tg_detect_db_bytes(const struct tg_detect_db *db);
 
 /*
@@ -193,14 +253,16 @@ void tg_detect_scratch_free(struct tg_detect_scratch *s);
  *   -EBUSY   s is in use by another scan (two threads share a scratch);
  *   -EIO     any other Hyperscan error.
  * No allocation, no logging; s holds Hyperscan's state and the work area,
- * the rest of the confirmation state is on the stack (under 200 bytes).
+ * the rest of the confirmation state is on the stack (about 210 bytes).
  */
 int tg_detect_scan(const struct tg_detect_db *db, struct tg_detect_scratch *s,
 		   const uint8_t *buf, uint32_t len, struct tg_detect_match *out, unsigned max);
 
 /*
- * The prefilter alone: hs_scan() of the same database with a callback that
- * only counts. Returns the number of end offsets Hyperscan reported, or
+ * The prefilter alone: hs_scan() of the same databases (the literal one
+ * only over buffers long enough for it, as tg_detect_scan() does) with a
+ * callback that only counts. Returns the number of end offsets Hyperscan
+ * reported, or
  * -errno as above. For benchmarks (the cost of confirmation is the
  * difference) and tests (the dedupe of overlapping reports).
  */

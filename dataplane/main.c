@@ -9,8 +9,17 @@
  * SIGINT and SIGTERM stop the loops; the ports are then stopped and closed
  * (which flushes pcap writers) and the final counters are printed, so a
  * test or an operator always sees what crossed.
+ *
+ * SIGHUP reloads the policy file: it is parsed and compiled here, off the
+ * fast path, with a scratch for every worker, then published as a new
+ * generation that each worker adopts between two bursts. The old one is
+ * freed after an RCU grace period (rte_rcu_qsbr: every worker has passed
+ * the top of its loop since). A policy that does not load is reported
+ * (file:line:column) and the running one stays.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +32,9 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
 
 #include "config.h"
 #include "log.h"
@@ -40,16 +51,99 @@ struct dataplane {
 	struct tg_worker workers[RTE_MAX_LCORE];
 	unsigned int nb_workers;
 	struct rte_mempool *pool;
+	struct tg_policy_gen *gen;	/* published */
+	uint64_t gen_id;
+	struct rte_rcu_qsbr *qsbr;	/* NULL with a single lcore */
+	int events_fd;
 	uint64_t start_tsc;
 };
 
 static struct dataplane dp;
 
+static volatile sig_atomic_t reload_requested;
+
 static void
 on_signal(int sig)
 {
-	(void)sig;
+	if (sig == SIGHUP) {
+		reload_requested = 1;
+		return;
+	}
 	tg_worker_stop();
+}
+
+static void
+gen_free(struct tg_policy_gen *g)
+{
+	unsigned int w;
+
+	if (g == NULL)
+		return;
+	for (w = 0; w < RTE_MAX_LCORE; w++)
+		tg_policy_scratch_free(g->scratch[w]);
+	tg_policy_free(g->policy);
+	free(g);
+}
+
+/* Loads, compiles and readies the policy file for every worker. NULL with err set. */
+static struct tg_policy_gen *
+gen_load(char *err, size_t errlen)
+{
+	struct tg_policy_gen *g = calloc(1, sizeof(*g));
+	unsigned int w;
+
+	if (g == NULL) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	if (tg_policy_load(dp.cfg.policy_path, &dp.cfg.services, &g->policy, err, errlen) < 0)
+		goto err;
+	for (w = 0; w < dp.nb_workers; w++) {
+		g->scratch[w] = tg_policy_scratch_alloc(g->policy);
+		if (g->scratch[w] == NULL) {
+			snprintf(err, errlen, "%s: scratch: %s", dp.cfg.policy_path,
+				 strerror(errno));
+			goto err;
+		}
+	}
+	g->id = ++dp.gen_id;
+	return g;
+err:
+	gen_free(g);
+	return NULL;
+}
+
+/* SIGHUP: a new generation, published; the old one freed once no worker holds it. */
+static void
+reload_policy(void)
+{
+	struct tg_policy_gen *g, *old;
+	char err[512];
+
+	reload_requested = 0;
+	if (dp.cfg.policy_path[0] == '\0') {
+		printf("tollgate-dataplane: reload: no policy file configured\n");
+		fflush(stdout);
+		return;
+	}
+	g = gen_load(err, sizeof(err));
+	if (g == NULL) {
+		printf("tollgate-dataplane: reload refused, generation %" PRIu64 " stays: %s\n",
+		       dp.gen != NULL ? dp.gen->id : 0, err);
+		fflush(stdout);
+		return;
+	}
+	old = tg_worker_policy_publish(g);
+	dp.gen = g;
+	if (dp.qsbr != NULL)
+		rte_rcu_qsbr_synchronize(dp.qsbr, RTE_QSBR_THRID_INVALID);
+	else
+		tg_worker_policy_adopt(&dp.workers[0]);	/* we are that worker, between bursts */
+	gen_free(old);
+	printf("tollgate-dataplane: policy generation %" PRIu64 " from %s: %u command rule(s), "
+	       "%u detector(s), %u column rule(s)\n", g->id, dp.cfg.policy_path,
+	       g->policy->nb_cmds, g->policy->nb_dets, g->policy->nb_cols);
+	fflush(stdout);
 }
 
 static void
@@ -61,11 +155,24 @@ print_counters(FILE *out)
 	fflush(out);
 }
 
+/*
+ * With a single lcore the worker loop calls this about every 100 ms: the
+ * control thread's duties, done between bursts.
+ */
 static void
-stats_tick(void *arg)
+main_tick(void *arg)
 {
+	static uint64_t next_stats;
+	uint64_t now = rte_rdtsc();
+
 	(void)arg;
-	print_counters(stdout);
+	if (reload_requested)
+		reload_policy();
+	if (dp.cfg.stats_interval && now >= next_stats) {
+		if (next_stats)
+			print_counters(stdout);
+		next_stats = now + dp.cfg.stats_interval * rte_get_tsc_hz();
+	}
 }
 
 /*
@@ -134,6 +241,8 @@ control_loop(void)
 		next = rte_rdtsc() + dp.cfg.stats_interval * hz;
 	while (!tg_worker_stopping()) {
 		nanosleep(&ts, NULL);
+		if (reload_requested)
+			reload_policy();
 		if (next && rte_rdtsc() >= next) {
 			print_counters(stdout);
 			next = rte_rdtsc() + dp.cfg.stats_interval * hz;
@@ -172,8 +281,49 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 2;
 	}
+	dp.events_fd = -1;
+	if (dp.cfg.events_path[0] != '\0') {
+		dp.events_fd = open(dp.cfg.events_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+				    0640);
+		if (dp.events_fd < 0) {
+			fprintf(stderr, "tollgate-dataplane: events file %s: %s\n",
+				dp.cfg.events_path, strerror(errno));
+			rte_eal_cleanup();
+			return 2;
+		}
+	}
 
 	setup_workers();
+	if (dp.cfg.policy_path[0] != '\0') {
+		char err[512];
+
+		/* Hyperscan compiles here, before any packet flows */
+		dp.gen = gen_load(err, sizeof(err));
+		if (dp.gen == NULL) {
+			fprintf(stderr, "tollgate-dataplane: policy: %s\n", err);
+			rc = 2;
+			goto err_pool;
+		}
+		tg_worker_policy_publish(dp.gen);
+		printf("tollgate-dataplane: policy generation %" PRIu64 " from %s: %u command "
+		       "rule(s), %u detector(s), %u column rule(s)\n", dp.gen->id,
+		       dp.cfg.policy_path, dp.gen->policy->nb_cmds, dp.gen->policy->nb_dets,
+		       dp.gen->policy->nb_cols);
+	}
+	if (rte_lcore_count() > 1) {
+		size_t sz = rte_rcu_qsbr_get_memsize(dp.nb_workers);
+
+		dp.qsbr = rte_zmalloc("tg_qsbr", sz, RTE_CACHE_LINE_SIZE);
+		if (dp.qsbr == NULL || rte_rcu_qsbr_init(dp.qsbr, dp.nb_workers) != 0) {
+			TG_LOG(ERR, tg_logtype_main, "RCU QSBR variable for %u workers", dp.nb_workers);
+			rc = 1;
+			goto err_pool;
+		}
+		for (lcore = 0; lcore < dp.nb_workers; lcore++) {
+			rte_rcu_qsbr_thread_register(dp.qsbr, lcore);
+			dp.workers[lcore].qsbr = dp.qsbr;
+		}
+	}
 	dp.pool = tg_port_pool_create(dp.pairs, dp.nb_pairs, dp.nb_workers,
 				      dp.cfg.services.nb ? dp.cfg.flow.held_segments : 0);
 	if (dp.pool == NULL) {
@@ -202,6 +352,15 @@ main(int argc, char **argv)
 			goto err_workers;
 		}
 		inited++;
+		rc = tg_worker_inspect_init(&dp.workers[lcore],
+					    dp.gen != NULL ? dp.gen->policy : NULL,
+					    dp.cfg.inspect_sessions, &dp.cfg.pg_limits, dp.events_fd);
+		if (rc < 0) {
+			TG_LOG(ERR, tg_logtype_main, "worker %u: inspector of %u sessions: %s",
+			       lcore, dp.cfg.inspect_sessions, strerror(-rc));
+			rc = 1;
+			goto err_workers;
+		}
 	}
 	if (dp.cfg.services.nb)
 		printf("tollgate-dataplane: %u protected service(s), %u flows and %u MiB of "
@@ -210,6 +369,7 @@ main(int argc, char **argv)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	for (i = 0; i < dp.nb_pairs; i++) {
 		const struct tg_pair *p = &dp.pairs[i];
@@ -227,10 +387,8 @@ main(int argc, char **argv)
 	if (rte_lcore_count() == 1) {
 		struct tg_worker *w = &dp.workers[0];
 
-		if (dp.cfg.stats_interval) {
-			w->tick = stats_tick;
-			w->tick_cycles = dp.cfg.stats_interval * rte_get_tsc_hz();
-		}
+		w->tick = main_tick;
+		w->tick_cycles = rte_get_tsc_hz() / 10;
 		printf("tollgate-dataplane: ready\n");
 		fflush(stdout);
 		tg_worker_run(w);
@@ -257,6 +415,11 @@ err_ports:
 	}
 	rte_mempool_free(dp.pool);
 err_pool:
+	tg_worker_policy_publish(NULL);
+	gen_free(dp.gen);
+	rte_free(dp.qsbr);
+	if (dp.events_fd >= 0)
+		close(dp.events_fd);
 	rte_eal_cleanup();
 	return rc;
 }

@@ -60,6 +60,7 @@ struct tg_pg_obj {
 	uint8_t state;
 	uint8_t name_len;
 	uint8_t stmt_len;	/* portals: the statement's name */
+	uint32_t stmt_gen;	/* portals: the gen of the statement bound, 0: not in the model */
 	char name[TG_PG_NAME_MAX + 1];
 	char stmt[TG_PG_NAME_MAX + 1];
 };
@@ -682,6 +683,7 @@ obj_new(struct tg_pg_session *s, int t, const char *name, uint32_t len, uint8_t 
 	o->name[len] = '\0';
 	o->stmt_len = 0;
 	o->stmt[0] = '\0';
+	o->stmt_gen = 0;
 	o->text = NONE;
 	o->text_len = 0;
 	o->params = NONE;
@@ -1360,6 +1362,7 @@ model_bind(struct tg_pg_session *s, const struct bind_raw *b, struct tg_pg_obj *
 	/* looked up after the allocation, which may have moved the pool */
 	st = obj_lookup(s, T_STMT, b->stmt.p, slen);
 	if (st != NULL) {
+		o->stmt_gen = st->gen;
 		o->text = st->text;
 		o->text_len = st->text_len;
 		blk_at(s, st->text)->refs++;
@@ -1439,8 +1442,13 @@ dec_describe(struct tg_pg_session *s, struct tg_pg_msg *m, struct rd *r)
 	int err;
 
 	TRY(dec_target(r, &what, &name));
+	/* the object described rides on the request, for its RowDescription (no effect) */
 	if (request_live(s))
-		TRY(op_push(s, what == 'S' ? OP_DESCRIBE_S : OP_DESCRIBE_P, T_STMT, NULL, FX_NONE));
+		TRY(op_push(s, what == 'S' ? OP_DESCRIBE_S : OP_DESCRIBE_P,
+			    what == 'S' ? T_STMT : T_PORTAL,
+			    obj_lookup(s, what == 'S' ? T_STMT : T_PORTAL, name.p,
+				       name_len(name.len)),
+			    FX_NONE));
 	if (s->cb->describe != NULL)
 		s->cb->describe(s->ctx, m, what, &name);
 	return TG_PG_OK;
@@ -1487,6 +1495,7 @@ dec_execute(struct tg_pg_session *s, struct tg_pg_msg *m, struct rd *r)
 	} else {
 		ev.stmt = o->stmt;
 		ev.stmt_len = o->stmt_len;
+		ev.stmt_gen = o->stmt_gen;
 		ev.text = text_of(s, o);
 		ev.text_len = o->text_len;
 		ev.nparams = o->nparams;
@@ -1651,6 +1660,30 @@ dec_auth(struct tg_pg_session *s, struct tg_pg_msg *m, struct rd *r)
 	return TG_PG_OK;
 }
 
+/* The statement a RowDescription answering a Describe is about, if the model has it. */
+static void
+described(struct tg_pg_session *s, struct tg_pg_rowdesc *rd)
+{
+	const struct tg_pg_op *o = op_front(s);
+	const struct tg_pg_obj *obj;
+
+	rd->stmt = (struct tg_pg_str){ 0 };
+	rd->stmt_gen = 0;
+	if (o == NULL || o->seq != s->dir[TG_PG_DIR_BE].reply_seq || o->slot == NONE ||
+	    (o->kind != OP_DESCRIBE_S && o->kind != OP_DESCRIBE_P))
+		return;
+	obj = &s->tab[o->table].obj[o->slot];
+	if (obj->state == OBJ_FREE || obj->gen != o->gen)
+		return;
+	if (o->table == T_STMT) {
+		rd->stmt = (struct tg_pg_str){ .p = obj->name, .len = obj->name_len };
+		rd->stmt_gen = obj->gen;
+	} else if (obj->stmt_gen != 0) {
+		rd->stmt = (struct tg_pg_str){ .p = obj->stmt, .len = obj->stmt_len };
+		rd->stmt_gen = obj->stmt_gen;
+	}
+}
+
 static int
 dec_rowdesc(struct tg_pg_session *s, struct tg_pg_msg *m, struct rd *r)
 {
@@ -1671,6 +1704,7 @@ dec_rowdesc(struct tg_pg_session *s, struct tg_pg_msg *m, struct rd *r)
 	}
 	TRY(rd_end(r));
 	iter_init(&rd.cols, r, from, r->end, rd.ncols);
+	described(s, &rd);
 	if (s->cb->row_description != NULL)
 		s->cb->row_description(s->ctx, m, &rd);
 	return TG_PG_OK;
@@ -2307,6 +2341,19 @@ tg_pg_feed(struct tg_pg_session *s, int dir, uint8_t *bytes, uint32_t len, uint6
 		d->reported = d->next;
 	}
 	return d->mark;
+}
+
+bool
+tg_pg_current(const struct tg_pg_session *s, int dir, struct tg_pg_msg *m)
+{
+	const struct tg_pg_dir *d = &s->dir[dir == TG_PG_DIR_FE ? TG_PG_DIR_FE : TG_PG_DIR_BE];
+
+	if (s->broken || s->opaque || d->mode == M_HDR)
+		return false;
+	*m = d->cur;
+	m->base = NULL;
+	m->in_place = false;
+	return true;
 }
 
 uint64_t

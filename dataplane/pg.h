@@ -378,6 +378,7 @@ struct tg_pg_execute {
 	uint32_t max_rows;	/* 0: no limit */
 	const char *stmt;	/* name of the statement the portal was bound from */
 	uint32_t stmt_len;
+	uint32_t stmt_gen;	/* its generation (see tg_pg_rowdesc), 0 with TG_PG_EXEC_NO_STMT */
 	const char *text;	/* NULL with either flag */
 	uint32_t text_len;
 	uint16_t nparams, nshown;
@@ -407,6 +408,14 @@ struct tg_pg_column {
 struct tg_pg_rowdesc {
 	uint16_t ncols;
 	struct tg_pg_iter cols;		/* tg_pg_next_column() */
+	/*
+	 * Answering a Describe: the prepared statement it is about (for a
+	 * portal, the statement it was bound from) and that statement's
+	 * generation in the model, which tells it from a later statement of
+	 * the same name. p NULL: a Query's result, or not in the model.
+	 */
+	struct tg_pg_str stmt;
+	uint32_t stmt_gen;
 };
 
 /* ErrorResponse, NoticeResponse (55.8 "Error and Notice Message Fields") */
@@ -599,6 +608,13 @@ uint64_t tg_pg_feed(struct tg_pg_session *s, int dir, uint8_t *bytes, uint32_t l
  * and once broken.
  */
 uint64_t tg_pg_streamed_mark(const struct tg_pg_session *s, int dir);
+
+/*
+ * The message being read in direction dir, once its header is whole and
+ * until its last byte: true with *m (off, len, type, kind; base NULL).
+ * False between messages, while a header is split, once opaque or broken.
+ */
+bool tg_pg_current(const struct tg_pg_session *s, int dir, struct tg_pg_msg *m);
 
 enum tg_pg_state tg_pg_state(const struct tg_pg_session *s);
 

@@ -42,7 +42,7 @@
 
 enum tg_service_proto {
 	TG_SERVICE_TCP,		/* tracked and reassembled, not parsed */
-	TG_SERVICE_POSTGRES,	/* to be parsed by pg.c; until it is wired in, tracked like tcp */
+	TG_SERVICE_POSTGRES,	/* parsed, decided and masked by the inspector (inspect.h) */
 };
 
 enum tg_subnet_policy {

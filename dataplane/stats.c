@@ -84,4 +84,11 @@ tg_stats_print(FILE *out, const struct tg_worker *workers, unsigned int nb_worke
 	fprintf(out, "stream: held_now=%" PRIu64 " rings_used=%" PRIu64 " rings=%u", sum.segs_held,
 		sum.rings_used, cfg->flow.nb_rings * nb_workers);
 	print_list(out, NULL, tg_stream_counter_names, sum.stream, TG_STREAM_CNT_MAX);
+	if (!workers[0].inspecting)
+		return;
+	print_list(out, "inspect:", tg_inspect_counter_names, sum.inspect, TG_INSPECT_CNT_MAX);
+	print_list(out, "pg_fe:", tg_pg_fe_names, sum.pg.fe, TG_PG_FE_MAX);
+	print_list(out, "pg_be:", tg_pg_be_names, sum.pg.be, TG_PG_BE_MAX);
+	print_list(out, "pg_violations:", tg_pg_err_names + 1, sum.pg.err + 1, TG_PG_ERR_MAX - 1);
+	print_list(out, "pg:", tg_pg_counter_names, sum.pg.cnt, TG_PG_CNT_MAX);
 }

@@ -81,7 +81,10 @@ tg_stream_mem_free(struct tg_stream_mem *m)
 void
 tg_stream_init(struct tg_stream *s, uint32_t isn1)
 {
+	uint32_t app = s->app;	/* set by the owner when the flow was made */
+
 	memset(s, 0, sizeof(*s));
+	s->app = app;
 	s->isn1 = isn1;
 	s->ring = TG_STREAM_NONE;
 	s->fin_off = UINT64_MAX;
@@ -245,6 +248,63 @@ patch(struct tg_stream_mem *m, const struct tg_stream *s, uint8_t *payload, uint
 	}
 	tg_wr16(csum, c);
 	return changed;
+}
+
+/*
+ * A retransmission of bytes the receiver has ACKed: the ring no longer has
+ * what the consumer made of them (a masked value), so the copy that goes on
+ * carries zeros instead of the original bytes. The receiver discards it
+ * either way and answers with an ACK (RFC 9293 3.10.7.4), which is what
+ * the sender's retransmission was after. Only streams a consumer edits
+ * (app set) are scrubbed; others pass as sent. Zeroes the first n payload bytes
+ * (the whole segment, or the part of it below the ACK), checksum patched:
+ * the payload starts at an even offset of the checksummed data, so an odd
+ * last byte is the high byte of its word, as tg_csum_partial() counts it.
+ */
+static void
+scrub(uint8_t *payload, uint8_t *csum, uint32_t n)
+{
+	uint32_t sum = tg_csum_partial(payload, n, 0);
+
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	if (sum == 0)
+		return;
+	memset(payload, 0, n);
+	tg_wr16(csum, tg_csum_adjust(tg_rd16(csum), (uint16_t)sum, 0));
+}
+
+int
+tg_stream_read(const struct tg_stream_mem *m, const struct tg_stream *s, uint64_t off,
+	       void *dst, uint32_t len)
+{
+	const uint8_t *r;
+	uint8_t *d = dst;
+	uint32_t mask = m->ring_size - 1;
+
+	if (s->ring == TG_STREAM_NONE || off < s->base || off + len > s->contiguous)
+		return -ERANGE;
+	r = ring_of(m, s);
+	while (len) {
+		uint32_t at = (uint32_t)(off & mask);
+		uint32_t n = (uint32_t)min64(len, m->ring_size - at);
+
+		memcpy(d, r + at, n);
+		off += n;
+		d += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+tg_stream_write(struct tg_stream_mem *m, struct tg_stream *s, uint64_t off, const void *src,
+		uint32_t len)
+{
+	if (s->ring == TG_STREAM_NONE || off < s->released || off + len > s->contiguous)
+		return -ERANGE;
+	ring_write(m, s, off, src, len);
+	return 0;
 }
 
 static void
@@ -416,6 +476,8 @@ tg_stream_segment(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_
 		CNT(m, OLD);
 		/* a FIN riding on data the receiver has: everything before it is out */
 		note_fin(s, seg, end, true);
+		if (s->app != 0)
+			scrub(seg->payload, seg->csum, seg->len);
 		return TG_STREAM_FORWARD;
 	}
 	if (end > s->base + m->ring_size) {
@@ -426,6 +488,9 @@ tg_stream_segment(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_
 	if (end <= s->contiguous) {
 		CNT(m, RETRANS);
 		if (end <= s->released) {
+			/* a repacketized retransmission reaching below the ACK: that part as above */
+			if (off < s->base && s->app != 0)
+				scrub(seg->payload, seg->csum, (uint32_t)(s->base - off));
 			if (patch(m, s, seg->payload, seg->len, seg->csum, off, max64(off, s->base),
 				  end))
 				CNT(m, REWRITTEN);
@@ -484,6 +549,14 @@ tg_stream_segment(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_
 	contig = bits_find(m, bm, s->contiguous, s->ooo_end, false);
 	bits_clear(m, bm, s->contiguous, contig);
 stored:
+	/*
+	 * Bytes before x came with earlier segments: by the time this one
+	 * leaves, the receiver may have ACKed them and the ring may no longer
+	 * have what the consumer made of them. Zeroed now; the release
+	 * rewrites from the ring those still at or past the ACK then.
+	 */
+	if (x > off && s->app != 0)
+		scrub(seg->payload, seg->csum, (uint32_t)(x - off));
 	note_fin(s, seg, end, false);
 	hold(m, s, seg, off);
 	if (contig != s->contiguous) {

@@ -52,7 +52,10 @@
  *
  * Caveats:
  * - Bytes below base are not checked: the receiver has ACKed past them and
- *   discards them (RFC 9293 3.10.7.4).
+ *   discards them (RFC 9293 3.10.7.4). In a stream a consumer edits (app
+ *   set) they leave zeroed, as the ring may no longer hold their edited
+ *   form: a retransmission reaching below the ACK never carries a value the
+ *   consumer masked.
  */
 #ifndef TG_STREAM_H
 #define TG_STREAM_H
@@ -74,7 +77,7 @@
 	X(OOO, "ooo", "segments stored out of order") \
 	X(RETRANS, "retrans", "segments with no new byte") \
 	X(REWRITTEN, "rewritten", "segments whose bytes were rewritten on the way out") \
-	X(OLD, "old", "segments wholly below the receiver's ACK") \
+	X(OLD, "old", "segments wholly below the receiver's ACK (payload zeroed when inspected)") \
 	X(DROP_WINDOW, "drop_window", "data outside the receiver's window") \
 	X(DROP_DUP_HELD, "drop_dup_held", "duplicate of bytes already held") \
 	X(DROP_HELD_FLOW, "drop_held_flow", "per-direction held segment cap") \
@@ -141,6 +144,12 @@ struct tg_stream {
 	uint32_t held_head, held_tail;
 	uint16_t nb_held;
 	bool fin_released;
+	/*
+	 * The consumer's tag (its session + 1), 0: none. Non-zero also means
+	 * the consumer edits this stream: bytes a segment carries below the
+	 * receiver's ACK, which the ring no longer holds as edited, leave zeroed.
+	 */
+	uint32_t app;
 };
 
 /*
@@ -170,7 +179,7 @@ int tg_stream_mem_init(struct tg_stream_mem *m, uint32_t nb_rings, uint32_t ring
 		       uint32_t nb_held);
 void tg_stream_mem_free(struct tg_stream_mem *m);
 
-/* Starts a direction whose first data byte has sequence number isn1 (ISN + 1). */
+/* Starts a direction whose first data byte has sequence number isn1 (ISN + 1); keeps app. */
 void tg_stream_init(struct tg_stream *s, uint32_t isn1);
 
 /* The 64-bit offset of a sequence number, unwrapped around the in-order edge. */
@@ -204,6 +213,23 @@ unsigned int tg_stream_release(struct tg_stream_mem *m, struct tg_stream *s, voi
  * which the caller drops.
  */
 int tg_stream_ack(struct tg_stream_mem *m, struct tg_stream *s, uint32_t ack, uint64_t window);
+
+/*
+ * Copies bytes [off, off + len) out of the ring: they must lie between
+ * base (the receiver's ACK) and contiguous. Returns 0 or -ERANGE.
+ */
+int tg_stream_read(const struct tg_stream_mem *m, const struct tg_stream *s, uint64_t off,
+		   void *dst, uint32_t len);
+
+/*
+ * Overwrites bytes [off, off + len) in the ring, for a consumer that edits
+ * bytes of an earlier delivery it still holds (a masked value split across
+ * segments): they must lie between released and contiguous, and leave with
+ * the held segments that carry them, checksums patched. Returns 0 or
+ * -ERANGE.
+ */
+int tg_stream_write(struct tg_stream_mem *m, struct tg_stream *s, uint64_t off, const void *src,
+		    uint32_t len);
 
 /* Ends a direction: hands back every held packet (for the caller to free) and the ring. */
 unsigned int tg_stream_drop_all(struct tg_stream_mem *m, struct tg_stream *s, void **pkts,

@@ -2,8 +2,10 @@
 /*
  * worker.c — the worker loop. See worker.h.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
@@ -12,6 +14,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
 
 #include "craft.h"
 #include "worker.h"
@@ -28,6 +31,27 @@ const char *const tg_gw_counter_names[TG_GW_CNT_MAX] = {
 #define TX_RETRIES 4
 
 static volatile bool stopping;
+
+/* The policy generation workers adopt; written by the control thread only. */
+static struct tg_policy_gen *published;
+
+struct tg_policy_gen *
+tg_worker_policy_publish(struct tg_policy_gen *gen)
+{
+	return __atomic_exchange_n(&published, gen, __ATOMIC_ACQ_REL);
+}
+
+void
+tg_worker_policy_adopt(struct tg_worker *w)
+{
+	const struct tg_policy_gen *g = __atomic_load_n(&published, __ATOMIC_ACQUIRE);
+
+	if (g == w->gen || !w->inspecting)
+		return;
+	tg_inspect_set_policy(&w->inspect, g != NULL ? g->policy : NULL,
+			      g != NULL ? g->scratch[w->id] : NULL);
+	w->gen = g;
+}
 
 void
 tg_worker_stop(void)
@@ -56,6 +80,7 @@ tg_worker_init(struct tg_worker *w, const struct tg_services *services,
 
 	w->services = services;
 	w->pool = pool;
+	w->events_fd = -1;
 	if (services == NULL || services->nb == 0)
 		return 0;
 	snprintf(name, sizeof(name), "tg_flows_%u", w->id);
@@ -78,6 +103,44 @@ err_flows:
 	return rc;
 }
 
+/* One statement event: a JSON line, written whole with one write() (O_APPEND). */
+static void
+worker_event(void *arg, const struct tg_inspect_event *ev)
+{
+	struct tg_worker *w = arg;
+	size_t n;
+
+	if (w->events_fd < 0)
+		return;
+	n = tg_inspect_event_json(ev, w->event_line, sizeof(w->event_line));
+	if (n == 0 || write(w->events_fd, w->event_line, n) != (ssize_t)n)
+		GW(w, EVENT_LOST);
+}
+
+int
+tg_worker_inspect_init(struct tg_worker *w, const struct tg_policy *policy, uint32_t nb_sess,
+		       const struct tg_pg_limits *lim, int events_fd)
+{
+	unsigned int i;
+	int rc;
+
+	w->events_fd = events_fd;
+	if (!w->tracking)
+		return 0;
+	for (i = 0; i < w->services->nb; i++)
+		if (w->services->svc[i].proto == TG_SERVICE_POSTGRES)
+			break;
+	if (i == w->services->nb)
+		return 0;
+	rc = tg_inspect_init_limits(&w->inspect, &w->smem, policy, nb_sess, lim, worker_event, w);
+	if (rc < 0)
+		return rc;
+	w->tcp.consumer[0] = &w->inspect.consumer[0];
+	w->tcp.consumer[1] = &w->inspect.consumer[1];
+	w->inspecting = true;
+	return 0;
+}
+
 /* Frees every packet a flow holds, in both directions. */
 static void
 release_flow(void *arg, struct tg_flow *f)
@@ -86,6 +149,8 @@ release_flow(void *arg, struct tg_flow *f)
 	void *pkts[TG_STREAM_HELD_MAX];
 	unsigned int d, n, i;
 
+	if (w->inspecting)
+		tg_inspect_close(&w->inspect, f->stream);
 	for (d = 0; d < 2; d++) {
 		if (!f->side[d].syn)
 			continue;
@@ -107,6 +172,9 @@ tg_worker_fini(struct tg_worker *w)
 	for (i = 0; i < w->flows.max_flows; i++)
 		if (w->flows.flows[i].in_use)
 			release_flow(w, &w->flows.flows[i]);
+	if (w->inspecting)
+		tg_inspect_fini(&w->inspect);
+	w->inspecting = false;
 	tg_stream_mem_free(&w->smem);
 	tg_flow_table_free(&w->flows);
 	w->tracking = false;
@@ -204,12 +272,28 @@ reset_flow(struct tg_worker *w, const struct tg_worker_rxq *q, uint32_t idx, int
 	tg_flow_delete(&w->flows, idx, release_flow, w);
 }
 
+/* Starts inspecting a new postgres session, named by its client's address and port. */
+static int
+open_inspection(struct tg_worker *w, struct tg_flow *f, uint16_t svc, const uint8_t *frame,
+		const struct tg_pkt *p)
+{
+	char addr[INET6_ADDRSTRLEN], client[INET6_ADDRSTRLEN + 8];
+
+	if (inet_ntop(p->ip_ver == 4 ? AF_INET : AF_INET6,
+		      frame + p->l3_off + (p->ip_ver == 4 ? 12 : 8), addr, sizeof(addr)) == NULL)
+		addr[0] = '\0';
+	snprintf(client, sizeof(client), p->ip_ver == 4 ? "%s:%u" : "[%s]:%u", addr,
+		 (unsigned int)p->sport);
+	return tg_inspect_open(&w->inspect, f->stream, svc, client);
+}
+
 static void
 service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, uint8_t *frame,
 	const struct tg_pkt *p, uint16_t svc, bool to_server, uint64_t now)
 {
 	void *out[TG_BURST];
 	struct tg_flow_key key;
+	enum tg_tcp_verdict v;
 	struct tg_flow *f;
 	bool reversed, syn = (p->tcp_flags & (TG_TCP_SYN | TG_TCP_ACK)) == TG_TCP_SYN;
 	uint32_t idx;
@@ -235,10 +319,30 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 			goto drop;
 		}
 		w->flows.flows[idx].service = svc;
+		if (w->inspecting && w->services->svc[svc].proto == TG_SERVICE_POSTGRES &&
+		    open_inspection(w, &w->flows.flows[idx], svc, frame, p) < 0) {
+			/* nothing could watch it: the client is told at once */
+			GW(w, INSPECT_REFUSED);
+			tg_flow_delete(&w->flows, idx, release_flow, w);
+			send_rst(w, q, frame, p, true, 0, true, p->tcp_seq + 1);
+			goto drop;
+		}
 	}
 	f = &w->flows.flows[idx];
 
-	switch (tg_tcp_packet(&w->tcp, f, dir, frame, p, m)) {
+	v = tg_tcp_packet(&w->tcp, f, dir, frame, p, m);
+	if (unlikely(w->inspecting && tg_inspect_failed(&w->inspect, f->stream))) {
+		/*
+		 * Failed closed or blocked by reset: RST both ways at what each
+		 * side has received; a held frame goes with the flow.
+		 */
+		GW(w, INSPECT_RESET);
+		reset_flow(w, q, idx, dir, frame, p);
+		if (v != TG_TCP_HOLD)
+			rte_pktmbuf_free(m);
+		return;
+	}
+	switch (v) {
 	case TG_TCP_FORWARD:
 		tx(w, q->peer, q->peer_queue, m);
 		break;
@@ -394,10 +498,18 @@ tg_worker_run(void *arg)
 		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	if (w->tick)
 		next_tick = rte_rdtsc() + w->tick_cycles;
+	if (w->qsbr != NULL)
+		rte_rcu_qsbr_thread_online(w->qsbr, w->id);
 
 	while (!stopping) {
 		uint32_t got = 0;
 		uint16_t i, n;
+
+		/* between bursts: a new policy generation, then "nothing of the old one held" */
+		if (unlikely(__atomic_load_n(&published, __ATOMIC_RELAXED) != w->gen))
+			tg_worker_policy_adopt(w);
+		if (w->qsbr != NULL)
+			rte_rcu_qsbr_quiescent(w->qsbr, w->id);
 
 		for (i = 0; i < w->nb_rxq; i++) {
 			const struct tg_worker_rxq *q = &w->rxq[i];
@@ -428,6 +540,8 @@ tg_worker_run(void *arg)
 			next_tick = rte_rdtsc() + w->tick_cycles;
 		}
 	}
+	if (w->qsbr != NULL)
+		rte_rcu_qsbr_thread_offline(w->qsbr, w->id);
 	return 0;
 }
 
@@ -463,6 +577,10 @@ tg_worker_counters_read(const struct tg_worker *w, struct tg_worker_counters *ou
 	out->flows_active = __atomic_load_n(&w->flows.nb_flows, __ATOMIC_RELAXED);
 	out->segs_held = w->smem.nb_held - __atomic_load_n(&w->smem.nb_held_free, __ATOMIC_RELAXED);
 	out->rings_used = w->smem.nb_rings - __atomic_load_n(&w->smem.nb_ring_free, __ATOMIC_RELAXED);
+	if (!w->inspecting)
+		return;
+	load_words(out->inspect, w->inspect.cnt, TG_INSPECT_CNT_MAX);
+	tg_inspect_pg_counters(&w->inspect, &out->pg);
 }
 
 void

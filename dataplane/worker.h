@@ -8,7 +8,10 @@
  * classify against the protected services, then either bridge the frame
  * untouched, refuse it (counted), or run it through the worker's flow
  * table, TCP tracking and inline reassembly, which may hold it and release
- * it later. Frames leave through per-port tx buffers flushed once per
+ * it later. The reassembled bytes of "postgres" services go to the
+ * worker's inspector (inspect.h), which decides statements and masks
+ * results in the ring before the held segments leave; a session it fails
+ * closed (or blocks by reset) is reset both ways here. Frames leave through per-port tx buffers flushed once per
  * burst; what a tx queue does not take is freed and counted, never retried
  * forever.
  *
@@ -37,6 +40,7 @@
 
 #include "config.h"
 #include "flow.h"
+#include "inspect.h"
 #include "pkt.h"
 #include "service.h"
 #include "stream.h"
@@ -44,6 +48,7 @@
 
 struct rte_mbuf;
 struct rte_mempool;
+struct rte_rcu_qsbr;
 
 #define TG_MAX_PORTS 16
 #define TG_BURST 32
@@ -63,6 +68,9 @@ struct rte_mempool;
 	X(EXC_DROP_FLOW, "exc_drop_flow", "exception policy: sessions reset") \
 	X(EXC_DROP_PACKET, "exc_drop_packet", "exception policy: segments dropped") \
 	X(RST_SENT, "rst_sent", "RSTs sent by the gateway") \
+	X(INSPECT_RESET, "inspect_reset", "sessions reset by the inspector (failed closed, blocked)") \
+	X(INSPECT_REFUSED, "inspect_refused", "new sessions refused: no inspector session free") \
+	X(EVENT_LOST, "event_lost", "statement events not written (events file)") \
 	X(ALLOC_FAIL, "alloc_fail", "mbuf allocation failures (pool pressure)")
 
 enum tg_gw_counter {
@@ -97,6 +105,8 @@ struct tg_worker_counters {
 	uint64_t flow[TG_FLOW_CNT_MAX];
 	uint64_t tcp[TG_TCP_CNT_MAX];
 	uint64_t stream[TG_STREAM_CNT_MAX];
+	uint64_t inspect[TG_INSPECT_CNT_MAX];
+	struct tg_pg_counters pg;
 	/* gauges */
 	uint64_t flows_active;
 	uint64_t segs_held;
@@ -115,6 +125,17 @@ struct tg_txbuf {
 	uint16_t queue;
 	uint16_t n;
 	struct rte_mbuf *pkts[TG_TXBUF];
+};
+
+/*
+ * A policy generation: a compiled policy and one scratch per worker (by
+ * worker id), built off the fast path and published to every worker at
+ * once (tg_worker_policy_publish()).
+ */
+struct tg_policy_gen {
+	struct tg_policy *policy;
+	struct tg_policy_scratch *scratch[RTE_MAX_LCORE];
+	uint64_t id;
 };
 
 /* Called from the loop of a worker about every tick_cycles TSC cycles. */
@@ -138,6 +159,12 @@ struct tg_worker {
 	struct tg_stream_consumer consumers[2];
 	struct tg_tcp_ctx tcp;
 	struct tg_txbuf tx[TG_MAX_PORTS];
+	bool inspecting;		/* a postgres service: inspector allocated */
+	const struct tg_policy_gen *gen;	/* the generation the inspector uses */
+	struct rte_rcu_qsbr *qsbr;	/* reports quiescent states here, if set */
+	struct tg_inspect inspect;
+	int events_fd;			/* -1: events are counted only */
+	char event_line[8192];
 
 	struct {
 		struct tg_port_counters port[TG_MAX_PORTS];
@@ -156,12 +183,35 @@ int tg_worker_init(struct tg_worker *w, const struct tg_services *services,
 void tg_worker_fini(struct tg_worker *w);
 
 /*
+ * Allocates the inspector of the postgres services (after tg_worker_init()):
+ * nb_sess sessions under policy (NULL: parse and report only), with the
+ * parser's limits lim (NULL: the defaults); events are
+ * appended as JSON lines to events_fd (-1: counted only). The fd is the
+ * caller's. Returns 0 (also when no service is postgres) or -errno.
+ */
+int tg_worker_inspect_init(struct tg_worker *w, const struct tg_policy *policy,
+			   uint32_t nb_sess, const struct tg_pg_limits *lim, int events_fd);
+
+/*
  * The loop, until tg_worker_stop() is called. Runs tick (if set) about every
  * tick_cycles: the dataplane uses it when the main lcore is the only one and
  * must both forward and report. Returns 0; its signature fits
  * rte_eal_remote_launch().
  */
 int tg_worker_run(void *worker);
+
+/*
+ * Makes gen (NULL: none) the policy generation every worker adopts at the
+ * top of its next loop iteration, and returns the one it replaces. The
+ * caller frees that only once no worker can still use it: after
+ * rte_rcu_qsbr_synchronize() on the workers' QSBR variable, or, with a
+ * single lcore running the loop itself, after tg_worker_policy_adopt() on
+ * that worker from its own tick.
+ */
+struct tg_policy_gen *tg_worker_policy_publish(struct tg_policy_gen *gen);
+
+/* Adopts the published generation now; from the worker's own thread. */
+void tg_worker_policy_adopt(struct tg_worker *w);
 
 /* Asks every worker loop to return; safe from a signal handler. */
 void tg_worker_stop(void);

@@ -7,15 +7,18 @@
  * e-mail, SSN, phone, SSN without dashes, a fixed-width and a
  * variable-width user regex, the latter in UTF-8 mode over bytes that
  * mostly are not UTF-8); byte 1 the match array size (bits 0-5,
- * 0..63), the mask style (bits 6-7); the rest is the buffer. The 256
- * databases are compiled on first use and kept (compiling is milliseconds;
- * scanning is what is fuzzed).
+ * 0..63), the mask style (bits 6-7); byte 2 bits 0-2 more detectors (AWS
+ * key id, JWT, private key; the other bits are ignored); the rest is the
+ * buffer. The 2048 databases are compiled on first use and kept
+ * (compiling is milliseconds; scanning is what is fuzzed).
  *
  * Beyond memory errors and UB, the target aborts when a result breaks the
  * contract of detect.h: a match out of bounds, empty, out of order or
  * overlapping the previous one; an id not enabled; a match too short to
  * hold what its detector confirms (a merged match keeps the id of its
- * longest part, so the part is inside it); a different answer for the same
+ * longest part, so the part is inside it: an AWS key id's 20 letters and
+ * digits, a JWT's two dots and 24 bytes, a PEM header); a different answer
+ * for the same
  * bytes, or for a larger match array when the smaller one sufficed; a
  * mask that changes a byte outside the matches or writes anything but its
  * mask character inside them. The buffer is also scanned field by field
@@ -37,20 +40,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAXM 64
 #define BIG 4096
 
-enum { ID_CARD = 1, ID_IBAN, ID_EMAIL, ID_SSN, ID_PHONE, ID_FIXED, ID_VAR };
+enum { ID_CARD = 1, ID_IBAN, ID_EMAIL, ID_SSN, ID_PHONE, ID_FIXED, ID_VAR, ID_AWS, ID_JWT,
+       ID_PKEY };
+
+/* set: byte 0, then byte 2's bits 0-2 as bits 8-10 */
+#define SETS 2048
 
 static struct {
 	struct tg_detect_db *db;
 	struct tg_detect_scratch *s;
 	int done;
-} dbs[256];
+} dbs[SETS];
 
 static struct tg_detect_match big[BIG];
 
 static void
 compile_subset(unsigned int set)
 {
-	struct tg_detect_spec sp[8];
+	struct tg_detect_spec sp[11];
 	unsigned int n = 0;
 	char err[256];
 
@@ -74,6 +81,12 @@ compile_subset(unsigned int set)
 		sp[n++] = (struct tg_detect_spec){ .id = ID_VAR, .kind = TG_DETECT_REGEX,
 						   .pattern = "secret[^ |]*",
 						   .flags = TG_DETECT_F_CASELESS | TG_DETECT_F_UTF8 };
+	if (set & 0x100)
+		sp[n++] = (struct tg_detect_spec){ .id = ID_AWS, .kind = TG_DETECT_AWS_KEY };
+	if (set & 0x200)
+		sp[n++] = (struct tg_detect_spec){ .id = ID_JWT, .kind = TG_DETECT_JWT };
+	if (set & 0x400)
+		sp[n++] = (struct tg_detect_spec){ .id = ID_PKEY, .kind = TG_DETECT_PRIVATE_KEY };
 	if (tg_detect_compile(sp, n, &dbs[set].db, err, sizeof(err)) != 0)
 		abort();
 	dbs[set].s = tg_detect_scratch_alloc(dbs[set].db);
@@ -100,6 +113,12 @@ enabled(unsigned int set, uint32_t id)
 		return (set & 0x40) != 0;
 	case ID_VAR:
 		return (set & 0x80) != 0;
+	case ID_AWS:
+		return (set & 0x100) != 0;
+	case ID_JWT:
+		return (set & 0x200) != 0;
+	case ID_PKEY:
+		return (set & 0x400) != 0;
 	default:
 		return 0;
 	}
@@ -134,6 +153,18 @@ is_at(uint8_t c)
 	return c == '@';
 }
 
+static int
+is_dot(uint8_t c)
+{
+	return c == '.';
+}
+
+static int
+has(const uint8_t *b, const struct tg_detect_match *m, const char *s)
+{
+	return memmem(b + m->start, m->end - m->start, s, strlen(s)) != NULL;
+}
+
 /* The least each detector's confirmed value holds. */
 static void
 check_content(const uint8_t *b, const struct tg_detect_match *m)
@@ -165,6 +196,19 @@ check_content(const uint8_t *b, const struct tg_detect_match *m)
 		break;
 	case ID_VAR:
 		if (m->end - m->start < 6)
+			abort();
+		break;
+	case ID_AWS:
+		if (count(b, m, is_alnum) < 20)
+			abort();
+		break;
+	case ID_JWT:
+		if (count(b, m, is_dot) < 2 || m->end - m->start < 24 || !has(b, m, "eyJ"))
+			abort();
+		break;
+	case ID_PKEY:
+		if (m->end - m->start < 27 || !has(b, m, "-----BEGIN ") ||
+		    !has(b, m, "PRIVATE KEY"))
 			abort();
 		break;
 	default:
@@ -230,13 +274,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t len, f0, i;
 	int n, nb;
 
-	if (size < 2)
+	if (size < 3)
 		return 0;
-	set = data[0];
+	set = data[0] | (unsigned int)(data[2] & 0x07) << 8;
 	max = data[1] & 0x3f;
 	style = (enum tg_detect_mask_style)(data[1] >> 6);
-	b = data + 2;
-	len = (uint32_t)(size - 2 > 1u << 20 ? 1u << 20 : size - 2);
+	b = data + 3;
+	len = (uint32_t)(size - 3 > 1u << 20 ? 1u << 20 : size - 3);
 	if (!dbs[set].done)
 		compile_subset(set);
 

@@ -22,16 +22,20 @@
  * net_ring ports started as a pair by tg_port_pair_start(), the pool from
  * tg_port_pool_create(), the config from tg_config_defaults() and
  * tg_config_load_file(), one worker with the rx queue of each port and the
- * tx queue of the other. At the end the worker's counters are printed as the
- * dataplane prints them (port, parse, gateway, flows, tcp, stream lines),
- * then a "replay:" line with frame counts.
+ * tx queue of the other. When the config names a policy, it is loaded
+ * (tg_policy_load()) and the worker's PostgreSQL inspector started under
+ * it (tg_worker_inspect_init()), as main.c does; statement events go to
+ * --events, else to the config's "events" file, else nowhere (counted).
+ * At the end the worker's counters are printed as the dataplane prints
+ * them (port, parse, gateway, flows, tcp, stream lines, and inspect and pg
+ * lines when inspecting), then a "replay:" line with frame counts.
  *
  * Usage:
  *   tg-replay EAL-ARGS -- --config FILE --in IN.pcap --out-inside OUT_IN.pcap
- *             --out-outside OUT_OUT.pcap [--client-mac MAC]
+ *             --out-outside OUT_OUT.pcap [--client-mac MAC] [--events FILE]
  * with EAL-ARGS such as "--no-huge -m 256 --no-pci --no-shconf
  * --no-telemetry --file-prefix X -l 0". Exits 0, or 1 on a set-up or I/O
- * error, 2 on bad arguments.
+ * error, 2 on bad arguments, a bad config or a bad policy.
  *
  * Caveats:
  * - One frame per burst: effects of several frames of a flow in one burst
@@ -39,13 +43,20 @@
  * - No rx poll and no expiry: the clock never matters, so timeouts never
  *   fire and the replay is deterministic.
  * - Frames longer than an mbuf's data room are refused (exit 1).
+ * - Events carry wall-clock times (CLOCK_REALTIME): the events file is the
+ *   one output that differs from run to run.
+ * - Sessions still open at the end are closed by tg_worker_fini() after
+ *   the counters are printed: their "unfinished" events are written to the
+ *   events file but not counted in the printed "events".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <pcap/pcap.h>
 
@@ -58,6 +69,7 @@
 #include <rte_ring.h>
 
 #include "config.h"
+#include "policy.h"
 #include "port.h"
 #include "stats.h"
 #include "worker.h"
@@ -77,6 +89,7 @@ struct opts {
 	const char *config;
 	const char *in;
 	const char *out[NB_SIDES];	/* what leaves port OUTSIDE / INSIDE */
+	const char *events;		/* NULL: the config's "events", if any */
 	uint8_t client_mac[6];
 };
 
@@ -87,6 +100,8 @@ struct replay {
 	struct tg_pair pair;
 	struct rte_mempool *pool;
 	struct tg_worker w;
+	struct tg_policy *policy;	/* NULL: none configured */
+	int events_fd;			/* -1: events counted only */
 	pcap_t *in;
 	pcap_t *dead;
 	pcap_dumper_t *out[NB_SIDES];
@@ -101,12 +116,15 @@ usage(FILE *out)
 	fprintf(out,
 		"Usage: " PROG " [EAL options] -- --config FILE --in IN.pcap\n"
 		"       --out-inside OUT_IN.pcap --out-outside OUT_OUT.pcap [--client-mac MAC]\n"
+		"       [--events FILE]\n"
 		"\n"
 		"Feeds IN.pcap, frame by frame in file order, through one tollgate worker:\n"
 		"frames from the client MAC (default 02:00:00:00:00:01) arrive on the\n"
 		"outside port, all others on the inside port. What leaves the inside port\n"
 		"goes to OUT_IN.pcap, what leaves the outside port to OUT_OUT.pcap.\n"
-		"Prints the worker's counters at the end.\n");
+		"Prints the worker's counters at the end. When the config names a policy,\n"
+		"postgres services are inspected under it; statement events are appended\n"
+		"to FILE (default: the config's \"events\", if any).\n");
 }
 
 static int
@@ -134,6 +152,7 @@ parse_args(struct opts *o, int argc, char **argv)
 		{ "out-inside", required_argument, NULL, 'I' },
 		{ "out-outside", required_argument, NULL, 'O' },
 		{ "client-mac", required_argument, NULL, 'm' },
+		{ "events", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -161,6 +180,9 @@ parse_args(struct opts *o, int argc, char **argv)
 					optarg);
 				return -EINVAL;
 			}
+			break;
+		case 'e':
+			o->events = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -303,6 +325,55 @@ replay_frames(struct replay *r)
 	return 0;
 }
 
+/*
+ * The policy of the config, compiled now (Hyperscan takes milliseconds,
+ * before the first frame), and the events file, appended to (several
+ * replays may share one). Returns 0, or -errno with the reason printed.
+ */
+static int
+inspect_open(struct replay *r)
+{
+	const char *events = r->o.events != NULL ? r->o.events : r->cfg.events_path;
+	char err[512];
+	int rc;
+
+	r->events_fd = -1;
+	if (r->cfg.policy_path[0] != '\0') {
+		rc = tg_policy_load(r->cfg.policy_path, &r->cfg.services, &r->policy, err,
+				    sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, PROG ": policy: %s\n", err);
+			goto err_policy;
+		}
+	}
+	if (events[0] != '\0') {
+		r->events_fd = open(events, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (r->events_fd < 0) {
+			rc = -errno;
+			fprintf(stderr, PROG ": events file %s: %s\n", events, strerror(errno));
+			goto err_events;
+		}
+	}
+	return 0;
+
+err_events:
+	tg_policy_free(r->policy);
+	r->policy = NULL;
+err_policy:
+	return rc;
+}
+
+/* After tg_worker_fini(): the inspector's scratch and events refer to both. */
+static void
+inspect_close(struct replay *r)
+{
+	if (r->events_fd >= 0)
+		close(r->events_fd);
+	r->events_fd = -1;
+	tg_policy_free(r->policy);
+	r->policy = NULL;
+}
+
 /* main.c's counter lines for the one worker, then the replay's own. */
 static void
 print_counters(FILE *out, struct replay *r)
@@ -335,6 +406,10 @@ main(int argc, char **argv)
 	}
 	tg_config_defaults(&r->cfg);
 	if (tg_config_load_file(&r->cfg, r->o.config, stderr) < 0) {
+		status = 2;
+		goto err_args;
+	}
+	if (inspect_open(r) < 0) {
 		status = 2;
 		goto err_args;
 	}
@@ -377,6 +452,12 @@ main(int argc, char **argv)
 			r->cfg.flow.max_flows, r->cfg.flow.nb_rings, strerror(-rc));
 		goto err_worker;
 	}
+	if ((rc = tg_worker_inspect_init(&r->w, r->policy, r->cfg.inspect_sessions, &r->cfg.pg_limits,
+					 r->events_fd)) < 0) {
+		fprintf(stderr, PROG ": worker: inspector of %u sessions: %s\n",
+			r->cfg.inspect_sessions, strerror(-rc));
+		goto err_inspect;
+	}
 	if (pcaps_open(r) < 0)
 		goto err_pcaps;
 
@@ -386,6 +467,7 @@ main(int argc, char **argv)
 
 	pcaps_close(r);
 err_pcaps:
+err_inspect:
 	tg_worker_fini(&r->w);
 err_worker:
 	rte_eth_dev_stop(r->pair.in);
@@ -398,6 +480,7 @@ err_pool:
 err_ports:
 	tg_bench_free_rings(&r->rings);
 err_rings:
+	inspect_close(r);
 err_args:
 	rte_eal_cleanup();
 	return status;

@@ -1078,6 +1078,75 @@ test_file_services_distinct(void **state)
 	assert_err_empty("distinct services");
 }
 
+/* "policy" and "events" are paths; relative ones are taken from the config's directory. */
+static void
+test_file_inspect_paths(void **state)
+{
+	const char *path;
+	char want[512], *slash;
+
+	(void)state;
+	path = tmp_file("{ \"policy\": \"policy.json\", \"events\": \"/var/log/ev.jsonl\" }");
+	assert_int_equal(tg_config_load_file(&cfg, path, err_f), 0);
+	assert_err_empty("paths");
+	snprintf(want, sizeof(want), "%s", path);
+	slash = strrchr(want, '/');
+	assert_non_null(slash);
+	snprintf(slash + 1, sizeof(want) - (size_t)(slash + 1 - want), "policy.json");
+	assert_string_equal(cfg.policy_path, want);
+	assert_string_equal(cfg.events_path, "/var/log/ev.jsonl");
+
+	/* on the command line a path is taken as given, and wins over the file */
+	assert_int_equal(ARGS("--policy", "p2.json", "--events", "e.jsonl"), 0);
+	assert_string_equal(cfg.policy_path, "p2.json");
+	assert_string_equal(cfg.events_path, "e.jsonl");
+
+	assert_int_equal(load("{ \"policy\": 3 }"), -EINVAL);
+	assert_err_has("policy not a string", "\"policy\": must be a string");
+	err_reset();
+	assert_int_equal(load("{ \"events\": \"\" }"), -EINVAL);
+	assert_err_has("empty events", "\"events\": must not be empty");
+}
+
+/* "inspect": sessions and the parser's caps, in their units, checked. */
+static void
+test_file_inspect_limits(void **state)
+{
+	struct tg_pg_limits def;
+
+	(void)state;
+	tg_pg_limits_default(&def);
+	assert_int_equal(cfg.inspect_sessions, 256);
+	assert_memory_equal(&cfg.pg_limits, &def, sizeof(def));
+	assert_int_equal(load("{ \"inspect\": { \"sessions\": 64, \"statement_kb\": 32, "
+			      "\"result_message_kb\": 16, \"text_kb\": 8, \"params_max\": 10, "
+			      "\"param_show_max\": 40, \"statements_max\": 100, "
+			      "\"portals_max\": 5, \"pending_max\": 50, \"pool_kb\": 64 } }"),
+			 0);
+	assert_err_empty("limits");
+	assert_int_equal(cfg.inspect_sessions, 64);
+	assert_int_equal(cfg.pg_limits.stmt_max, 32 * 1024);
+	assert_int_equal(cfg.pg_limits.be_long_max, 16 * 1024);
+	assert_int_equal(cfg.pg_limits.text_max, 8 * 1024);
+	assert_int_equal(cfg.pg_limits.params_max, 10);
+	assert_int_equal(cfg.pg_limits.param_show_max, 40);
+	assert_int_equal(cfg.pg_limits.stmts_max, 100);
+	assert_int_equal(cfg.pg_limits.portals_max, 5);
+	assert_int_equal(cfg.pg_limits.pending_max, 50);
+	assert_int_equal(cfg.pg_limits.pool_size, 64 * 1024);
+	/* untouched caps keep their defaults */
+	assert_int_equal(cfg.pg_limits.startup_max, def.startup_max);
+
+	assert_int_equal(load("{ \"inspect\": { \"sessions\": 0 } }"), -EINVAL);
+	assert_err_has("zero sessions", "\"sessions\" must be at least 1");
+	err_reset();
+	assert_int_equal(load("{ \"inspect\": { \"session\": 4 } }"), -EINVAL);
+	assert_err_has("unknown key", "unknown key \"session\"");
+	err_reset();
+	assert_int_equal(load("{ \"inspect\": [] }"), -EINVAL);
+	assert_err_has("not an object", "inspect: must be an object");
+}
+
 /* clang-format off */
 #define TEST(f) { .name = #f, .test_func = test_##f, .setup_func = setup, \
 		  .teardown_func = teardown }
@@ -1114,6 +1183,8 @@ main(void)
 		TEST(file_bad_flows),
 		TEST(file_bad_stream),
 		TEST(file_services_distinct),
+		TEST(file_inspect_paths),
+		TEST(file_inspect_limits),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -12,7 +12,10 @@
  * from the examples of the SWIFT IBAN registry, SSNs outside any issued
  * range, phone numbers from the fictional ranges (555-01xx aside, Ofcom's
  * 020 7946 0xxx drama range). Each was checked with an independent Luhn and
- * mod-97 implementation; a number that must fail says why beside it.
+ * mod-97 implementation; a number that must fail says why beside it. AWS
+ * key ids are the documentation's AKIAIOSFODNN7EXAMPLE and made-up ones;
+ * JWTs were built with Python's base64.urlsafe_b64encode and carry the
+ * JSON they encode beside them; PEM bodies are short made-up base64.
  *
  * Every scan reads a heap copy of exactly the input's length, so ASan
  * reports any byte read past the end. Deterministic: the random sweep uses
@@ -33,7 +36,8 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-enum { ID_CARD = 1, ID_IBAN, ID_EMAIL, ID_SSN, ID_PHONE, ID_ORD, ID_SECRET };
+enum { ID_CARD = 1, ID_IBAN, ID_EMAIL, ID_SSN, ID_PHONE, ID_ORD, ID_SECRET, ID_AWS, ID_JWT,
+       ID_PKEY };
 
 #define MAXM 64
 
@@ -44,6 +48,9 @@ static const struct tg_detect_spec builtin_specs[] = {
 	{ .id = ID_EMAIL, .kind = TG_DETECT_EMAIL },
 	{ .id = ID_SSN, .kind = TG_DETECT_SSN },
 	{ .id = ID_PHONE, .kind = TG_DETECT_PHONE },
+	{ .id = ID_AWS, .kind = TG_DETECT_AWS_KEY },
+	{ .id = ID_JWT, .kind = TG_DETECT_JWT },
+	{ .id = ID_PKEY, .kind = TG_DETECT_PRIVATE_KEY },
 };
 
 struct fixture {
@@ -221,7 +228,16 @@ test_kind_names(void **state)
 	(void)state;
 	assert_string_equal(tg_detect_kind_names[TG_DETECT_CARD], "card");
 	assert_string_equal(tg_detect_kind_names[TG_DETECT_REGEX], "regex");
+	/* the policy loader maps these names to kinds */
+	assert_string_equal(tg_detect_kind_names[TG_DETECT_AWS_KEY], "aws_access_key");
+	assert_string_equal(tg_detect_kind_names[TG_DETECT_JWT], "jwt");
+	assert_string_equal(tg_detect_kind_names[TG_DETECT_PRIVATE_KEY], "private_key");
+	/* the kinds that were there before keep their values */
+	assert_int_equal(TG_DETECT_CARD, 1);
+	assert_int_equal(TG_DETECT_PHONE, 5);
+	assert_int_equal(TG_DETECT_REGEX, 6);
 	assert_string_equal(tg_detect_name(all.db, ID_IBAN), "iban");
+	assert_string_equal(tg_detect_name(all.db, ID_JWT), "jwt");
 	assert_null(tg_detect_name(all.db, 999));
 	assert_true(tg_detect_db_bytes(all.db) > 0);
 }
@@ -516,6 +532,277 @@ test_phone(void **state)
 	expect_none("x+44 20 7946 0958");
 }
 
+/* ------------------------------------------------------------------ */
+/* AWS access key ids                                                  */
+
+static void
+test_aws(void **state)
+{
+	static const char *const good[] = {
+		"AKIAIOSFODNN7EXAMPLE",		/* the AWS documentation's */
+		"ASIAY34FZKBOKMUTVV7A",		/* temporary (STS) */
+		"ABIAZZZZ2222777AAAAA",		/* STS service bearer token */
+		"ACCAQQQQRRRRSSSSTTTT",		/* context-specific credential */
+	};
+	struct want two[] = { { ID_AWS, "AKIAIOSFODNN7EXAMPLE" },
+			      { ID_AWS, "ASIAY34FZKBOKMUTVV7A" } };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(good); i++)
+		expect_whole(good[i], ID_AWS);
+	expect_one("aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n", ID_AWS, "AKIAIOSFODNN7EXAMPLE");
+	expect_one("{\"AccessKeyId\":\"AKIAIOSFODNN7EXAMPLE\"}", ID_AWS, "AKIAIOSFODNN7EXAMPLE");
+	expect_one("?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1", ID_AWS,
+		   "AKIAIOSFODNN7EXAMPLE");
+	/* '_' is no letter or digit */
+	expect_one("key_AKIAIOSFODNN7EXAMPLE", ID_AWS, "AKIAIOSFODNN7EXAMPLE");
+	expect_f(&all, "AKIAIOSFODNN7EXAMPLE,ASIAY34FZKBOKMUTVV7A", two, 2);
+	expect_f(&all, "AKIAIOSFODNN7EXAMPLE ASIAY34FZKBOKMUTVV7A", two, 2);
+
+	expect_none("AKIAIOSFODNN7EXAMP");		/* prefix and 14 */
+	expect_none("AKIAIOSFODNN7EXAMPL");		/* prefix and 15 */
+	expect_none("AKIAIOSFODNN7EXAMPLEE");		/* prefix and 17 */
+	expect_none("akiaiosfodnn7example");		/* lower case */
+	expect_none("AKIAiosfodnn7example");
+	expect_none("AkiaIOSFODNN7EXAMPLE");
+	expect_none("AKIAIOSFODNN8EXAMPLE");		/* 8 is not base32 */
+	expect_none("AKIAIOSFODNN0EXAMPLE");		/* nor 0 */
+	expect_none("AKIAIOSFODNN1EXAMPLE");		/* nor 1 */
+	expect_none("xAKIAIOSFODNN7EXAMPLE");		/* inside a word */
+	expect_none("9AKIAIOSFODNN7EXAMPLE");
+	expect_none("AKIAIOSFODNN7EXAMPLE9");
+	expect_none("AKIAIOSFODNN7EXAMPLEAKIAIOSFODNN7EXAMPLE");	/* 40 bytes: no key */
+	expect_none("AIDAJQABLZS4A3QDU576");		/* IAM user id: names, no secret */
+	expect_none("AROADBQP57FF2AEXAMPLE");		/* IAM role id */
+	expect_none("AGPAIOSFODNN7EXAMPLE");		/* IAM group id */
+	expect_none("ASIA PACIFIC OFFICE, ASIA-EUROPE");
+	expect_none("xx AKIA");				/* the prefix at the end */
+	expect_none("xx AKIAIOSFODNN7");
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON Web Tokens                                                     */
+
+/* {"alg":"HS256","typ":"JWT"} . {"sub":"1234567890","name":"John Doe","iat":1516239022} . sig */
+#define JWT_HS256 \
+	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." \
+	"eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ." \
+	"SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+/* {"alg":"none"} . {"sub":"1"} . (empty): an unsecured JWS, RFC 7519 6.1 */
+#define JWT_NONE "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."
+/* {"sub":"1"} */
+#define JWT_PAYLOAD "eyJzdWIiOiIxIn0"
+
+static void
+test_jwt(void **state)
+{
+	static const char *const good[] = {
+		JWT_HS256,
+		JWT_NONE,
+		/* {"alg":"NONE"}: "none" in any case, empty signature */
+		"eyJhbGciOiJOT05FIn0." JWT_PAYLOAD ".",
+		/* {"alg": "HS256"}: JSON whitespace */
+		"eyJhbGciOiAiSFMyNTYifQ." JWT_PAYLOAD ".0123456789abcdef",
+		/* {"kid":"k1","alg":"ES256"}: alg not first, '-' and '_' */
+		"eyJraWQiOiJrMSIsImFsZyI6IkVTMjU2In0." JWT_PAYLOAD ".ab-_cdefghijklmnop",
+		/* {"x":"alg","alg":"none"}: "alg" as a value first */
+		"eyJ4IjoiYWxnIiwiYWxnIjoibm9uZSJ9." JWT_PAYLOAD ".",
+		/* {"alg":"none"} . "eyJ" : the shortest value, 24 bytes */
+		"eyJhbGciOiJub25lIn0.eyJ.",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(good); i++)
+		expect_whole(good[i], ID_JWT);
+	expect_one("Authorization: Bearer " JWT_HS256 "\r\n", ID_JWT, JWT_HS256);
+	expect_one("{\"token\":\"" JWT_HS256 "\"}", ID_JWT, JWT_HS256);
+	/* a '.' before the header is no base64url: the token is still whole */
+	expect_one("jwt." JWT_HS256, ID_JWT, JWT_HS256);
+	/* a fourth segment is not part of it */
+	expect_one(JWT_HS256 ".more", ID_JWT, JWT_HS256);
+	expect_f(&all, JWT_HS256 " " JWT_NONE,
+		 (struct want[]){ { ID_JWT, JWT_HS256 }, { ID_JWT, JWT_NONE } }, 2);
+	/* signature of 16 characters with alg HS256: enough; 15: not */
+	expect_whole("eyJhbGciOiAiSFMyNTYifQ." JWT_PAYLOAD ".0123456789abcdef", ID_JWT);
+	expect_none("eyJhbGciOiAiSFMyNTYifQ." JWT_PAYLOAD ".0123456789abcde");
+	expect_none("eyJhbGciOiAiSFMyNTYifQ." JWT_PAYLOAD ".");
+
+	/* {"foo":"bar"}: no "alg" */
+	expect_none("eyJmb28iOiJiYXIifQ." JWT_PAYLOAD ".0123456789abcdef0123");
+	/* {"typ":"alg"}: "alg" only as a value */
+	expect_none("eyJ0eXAiOiJhbGcifQ." JWT_PAYLOAD ".0123456789abcdef0123");
+	/* {"alg":"HS256" cut: not an object */
+	expect_none("eyJhbGciOiJIUzI1NiI." JWT_PAYLOAD ".0123456789abcdef0123");
+	/* {"alg":5}: not a string */
+	expect_none("eyJhbGciOjV9." JWT_PAYLOAD ".0123456789abcdef0123");
+	/* {"alg":"nonex"}: not "none", so the empty signature is too short */
+	expect_none("eyJhbGciOiJub25leCJ9." JWT_PAYLOAD ".");
+	/* a header of 21 characters: 1 mod 4 is no base64 */
+	expect_none("eyJhbGciOiJIUzI1NiJ9X." JWT_PAYLOAD ".0123456789abcdef0123");
+	/* a header that decodes to bytes that are not JSON */
+	expect_none("eyJ____________________." JWT_PAYLOAD ".0123456789abcdef0123");
+	/* "eyJ" strings that are not JWTs */
+	expect_none("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9");		/* a header alone */
+	expect_none("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." JWT_PAYLOAD);	/* two segments */
+	expect_none("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.abcdefghijk.0123456789abcdef");
+	expect_none("eyJfoo.eyJbar.bazbazbazbazbazbazbaz");
+	expect_none("see eyJ and .eyJ and eyJ.eyJ. in the docs");
+	/* glued to a word: the header does not start the run */
+	expect_none("x" JWT_HS256);
+	expect_none("-" JWT_HS256);
+}
+
+/* With the JWT detector alone, the literal database's floor is 24 bytes. */
+static void
+test_jwt_alone(void **state)
+{
+	static const struct tg_detect_spec sp[] = { { .id = ID_JWT, .kind = TG_DETECT_JWT } };
+	static const char min[] = "eyJhbGciOiJub25lIn0.eyJ.";
+	struct tg_detect_match m[2];
+	struct fixture f;
+
+	(void)state;
+	fixture_make(&f, sp, ARRAY_SIZE(sp));
+	assert_int_equal(strlen(min), 24);
+	expect_f(&f, min, (struct want[]){ { ID_JWT, min } }, 1);
+	assert_int_equal(scan_f(&f, min, 23, m, 2), 0);
+	expect_f(&f, "x " JWT_HS256, (struct want[]){ { ID_JWT, JWT_HS256 } }, 1);
+	fixture_free(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Private keys                                                        */
+
+#define PEM_BODY "MIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEAq7BFUpkGp3+XQ\n"
+#define PKCS8 "-----BEGIN PRIVATE KEY-----\n" PEM_BODY "-----END PRIVATE KEY-----"
+#define PKCS1 "-----BEGIN RSA PRIVATE KEY-----\n" PEM_BODY "-----END RSA PRIVATE KEY-----"
+
+static void
+test_private_key(void **state)
+{
+	static const char *const good[] = {
+		PKCS8,
+		PKCS1,
+		"-----BEGIN EC PRIVATE KEY-----\n" PEM_BODY "-----END EC PRIVATE KEY-----",
+		"-----BEGIN DSA PRIVATE KEY-----\n" PEM_BODY "-----END DSA PRIVATE KEY-----",
+		"-----BEGIN OPENSSH PRIVATE KEY-----\n" PEM_BODY
+		"-----END OPENSSH PRIVATE KEY-----",
+		"-----BEGIN ENCRYPTED PRIVATE KEY-----\n" PEM_BODY
+		"-----END ENCRYPTED PRIVATE KEY-----",
+		"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" PEM_BODY "=twTO\n"
+		"-----END PGP PRIVATE KEY BLOCK-----",
+		/* JSON-escaped newlines, as a key stored in a JSON column */
+		"-----BEGIN EC PRIVATE KEY-----\\nMHcCAQEEIIm\\n-----END EC PRIVATE KEY-----",
+		/* the header alone, and a header that is the whole buffer */
+		"-----BEGIN PRIVATE KEY-----",
+		"-----BEGIN PGP PRIVATE KEY BLOCK-----",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(good); i++)
+		expect_whole(good[i], ID_PKEY);
+	/* header, body and footer masked whole; what follows is not */
+	expect_one("key: " PKCS8 "\nnext line", ID_PKEY, PKCS8);
+	/* no footer: from the header to the end of the buffer (fail closed) */
+	expect_one("key: -----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vc", ID_PKEY,
+		   "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vc");
+	/* a footer of another label does not end it */
+	expect_whole("-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END EC PRIVATE KEY-----\nrest",
+		     ID_PKEY);
+	/* two keys in one buffer: two matches, the text between them kept */
+	expect_f(&all, PKCS8 "\nand\n" PKCS1 "\n",
+		 (struct want[]){ { ID_PKEY, PKCS8 }, { ID_PKEY, PKCS1 } }, 2);
+	expect_f(&all, PKCS1 PKCS1, (struct want[]){ { ID_PKEY, PKCS1 }, { ID_PKEY, PKCS1 } }, 2);
+	/* a footer before the header does not end it */
+	expect_one("-----END PRIVATE KEY----- x -----BEGIN PRIVATE KEY-----\nabc", ID_PKEY,
+		   "-----BEGIN PRIVATE KEY-----\nabc");
+	/* headers sharing their dashes, no footer: one match to the end */
+	expect_one("x-----BEGIN PRIVATE KEY-----BEGIN PRIVATE KEY-----\nabc", ID_PKEY,
+		   "-----BEGIN PRIVATE KEY-----BEGIN PRIVATE KEY-----\nabc");
+	/* the second header without footer after a whole first key */
+	expect_f(&all, PKCS8 " then -----BEGIN EC PRIVATE KEY-----\nabc",
+		 (struct want[]){ { ID_PKEY, PKCS8 },
+				  { ID_PKEY, "-----BEGIN EC PRIVATE KEY-----\nabc" } }, 2);
+
+	expect_none("-----BEGIN PUBLIC KEY-----\n" PEM_BODY "-----END PUBLIC KEY-----");
+	expect_none("-----BEGIN RSA PUBLIC KEY-----\n" PEM_BODY "-----END RSA PUBLIC KEY-----");
+	expect_none("-----BEGIN CERTIFICATE-----\n" PEM_BODY "-----END CERTIFICATE-----");
+	expect_none("-----BEGIN PGP PUBLIC KEY BLOCK-----\n" PEM_BODY
+		    "-----END PGP PUBLIC KEY BLOCK-----");
+	expect_none("-----END PRIVATE KEY-----");			/* a footer alone */
+	expect_none("-----begin private key-----\nabc");		/* lower case */
+	expect_none("-----BEGIN PRIVATE KEY----\nabc");			/* four dashes */
+	expect_none("BEGIN PRIVATE KEY\nabc");
+	expect_none("---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nabc");	/* not PEM */
+	expect_none("-----BEGIN PRIVATE  KEY-----\nabc");
+}
+
+/*
+ * Thousands of headers without a footer: one footer search per label
+ * however many headers (struct pem_end in detect.c), and one match.
+ */
+static void
+test_private_key_many(void **state)
+{
+	static const char h1[] = "-----BEGIN RSA PRIVATE KEY-----\n";
+	static const char h2[] = "-----BEGIN EC PRIVATE KEY-----\n";
+	size_t n = 4000, l1 = strlen(h1), l2 = strlen(h2), len = 0, i;
+	char *buf = malloc(n * (l1 + l2) + 1);
+	struct tg_detect_match m[2];
+
+	(void)state;
+	assert_non_null(buf);
+	for (i = 0; i < n; i++) {
+		memcpy(buf + len, h1, l1);
+		len += l1;
+		memcpy(buf + len, h2, l2);
+		len += l2;
+	}
+	assert_int_equal(scan_f(&all, buf, len, m, 2), 1);
+	assert_int_equal(m[0].id, ID_PKEY);
+	assert_int_equal(m[0].start, 0);
+	assert_int_equal(m[0].end, len);
+	/* with a footer at the end, the same */
+	memcpy(buf + len - 30, "\n-----END EC PRIVATE KEY-----", 29);
+	assert_int_equal(scan_f(&all, buf, len - 1, m, 2), 1);
+	assert_int_equal(m[0].start, 0);
+	assert_int_equal(m[0].end, len - 1);
+	free(buf);
+}
+
+/* Each new kind alone: its floor, and nothing of the others found. */
+static void
+test_new_kinds_alone(void **state)
+{
+	static const struct tg_detect_spec aws[] = { { .id = ID_AWS, .kind = TG_DETECT_AWS_KEY } };
+	static const struct tg_detect_spec pk[] = {
+		{ .id = ID_PKEY, .kind = TG_DETECT_PRIVATE_KEY },
+	};
+	static const char row[] = "4111111111111111 x@example.org AKIAIOSFODNN7EXAMPLE " JWT_HS256
+				  " -----BEGIN PRIVATE KEY-----";
+	struct fixture f;
+
+	(void)state;
+	fixture_make(&f, aws, 1);
+	expect_f(&f, "AKIAIOSFODNN7EXAMPLE",
+		 (struct want[]){ { ID_AWS, "AKIAIOSFODNN7EXAMPLE" } }, 1);
+	expect_f(&f, row, (struct want[]){ { ID_AWS, "AKIAIOSFODNN7EXAMPLE" } }, 1);
+	fixture_free(&f);
+	fixture_make(&f, pk, 1);
+	expect_f(&f, "-----BEGIN PRIVATE KEY-----",
+		 (struct want[]){ { ID_PKEY, "-----BEGIN PRIVATE KEY-----" } }, 1);
+	expect_f(&f, row, (struct want[]){ { ID_PKEY, "-----BEGIN PRIVATE KEY-----" } }, 1);
+	fixture_free(&f);
+	/* and the old kinds alone find none of the new ones */
+	fixture_make(&f, builtin_specs, 5);
+	expect_f(&f, row, (struct want[]){ { ID_CARD, "4111111111111111" },
+					   { ID_EMAIL, "x@example.org" } }, 2);
+	fixture_free(&f);
+}
+
 static void
 test_free_text(void **state)
 {
@@ -718,6 +1005,17 @@ test_mask(void **state)
 	mask_check("a@b.co 4111111111111111", TG_DETECT_MASK_FULL, "****** ****************");
 	/* an unknown style masks fully */
 	mask_check("x 123-45-6789", TG_DETECT_MASK_MAX, "x ***********");
+	/* the new kinds: every byte of the value, the length kept */
+	mask_check("id AKIAIOSFODNN7EXAMPLE.", TG_DETECT_MASK_FULL, "id ********************.");
+	mask_check("id AKIAIOSFODNN7EXAMPLE.", TG_DETECT_MASK_KEEP_LAST4,
+		   "id ****************MPLE.");
+	mask_check("t=" JWT_NONE ";", TG_DETECT_MASK_FULL,
+		   "t=************************************;");
+	mask_check("k " PKCS8 "\nok", TG_DETECT_MASK_FULL_X,
+		   "k XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
+		   "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\nok");
+	mask_check("k -----BEGIN EC PRIVATE KEY-----\nMHc", TG_DETECT_MASK_FULL,
+		   "k **********************************");
 	/* nothing found, nothing changed */
 	mask_check("nothing here 12345", TG_DETECT_MASK_FULL, "nothing here 12345");
 	tg_detect_mask(NULL, NULL, 0, TG_DETECT_MASK_FULL);
@@ -908,6 +1206,11 @@ test_fields(void **state)
 		{ "1299.00", 0 },
 		{ "+1 415 555 2671", ID_PHONE },
 		{ "", 0 },
+		{ "AKIAIOSFODNN7EXAMPLE", ID_AWS },
+		{ JWT_HS256, ID_JWT },
+		{ PKCS1, ID_PKEY },
+		{ "-----BEGIN CERTIFICATE-----", 0 },
+		{ "ASIA PACIFIC", 0 },
 	};
 	struct tg_detect_match m[4];
 	size_t i;
@@ -951,6 +1254,7 @@ test_random_sweep(void **state)
 	static const char *const planted[] = {
 		"4111 1111 1111 1111", "x@example.org", "DE89 3704 0044 0532 0130 00",
 		"078-05-1120", "+44 20 7946 0958", "378282246310005",
+		"AKIAIOSFODNN7EXAMPLE", JWT_NONE, PKCS1,
 	};
 	uint32_t seed = 0x2545f491;
 	char buf[600];
@@ -1022,6 +1326,12 @@ main(void)
 		cmocka_unit_test(test_email),
 		cmocka_unit_test(test_ssn),
 		cmocka_unit_test(test_phone),
+		cmocka_unit_test(test_aws),
+		cmocka_unit_test(test_jwt),
+		cmocka_unit_test(test_jwt_alone),
+		cmocka_unit_test(test_private_key),
+		cmocka_unit_test(test_private_key_many),
+		cmocka_unit_test(test_new_kinds_alone),
 		cmocka_unit_test(test_free_text),
 		cmocka_unit_test(test_adjacent),
 		cmocka_unit_test(test_overlap),

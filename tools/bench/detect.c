@@ -11,9 +11,16 @@
  * upper-case product codes, free-text notes); one in ten carries an
  * e-mail address, a Luhn-valid card number (plain, spaced or dashed), an
  * IBAN with valid check digits (grouped or not, eight countries), a phone
- * number and sometimes an SSN. The corpus is cut into --block byte blocks
+ * number and sometimes an SSN; with --secrets, one in three of those also
+ * an AWS access key id, a JWT or a PEM private key block (off by default:
+ * the default corpus is the one earlier figures were taken on, and the
+ * cost of detectors on text that holds none of their values is the figure
+ * that matters most). The corpus is cut into --block byte blocks
  * (default 1460, a TCP segment's payload), each scanned on its own, as
  * the dataplane scans what it holds.
+ *
+ * Database: every built-in detector (eight), or those named by --kinds
+ * (e.g. --kinds card,iban,email,ssn,phone, the five of earlier figures).
  *
  * Figures, each over the whole corpus, --rounds times interleaved (memcpy,
  * raw, detect, memcpy, ...) so that drift hits all alike; medians:
@@ -65,6 +72,8 @@ struct opts {
 	unsigned int field_mib;
 	uint64_t seed;
 	const char *dump;	/* write the corpus here and stop */
+	const char *kinds;	/* comma-separated kind names; NULL: every built-in */
+	int secrets;		/* plant AWS keys, JWTs and private keys too */
 };
 
 struct corpus {
@@ -312,6 +321,86 @@ put_ssn(uint8_t *b, size_t cap, size_t at, uint64_t *s)
 		   1 + rnd(s, 9999));
 }
 
+static const char b64u[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Appends text[0..n) in unpadded base64url (RFC 4648 5). */
+static size_t
+put_b64u(uint8_t *b, size_t cap, size_t at, const char *text, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && at + 5 < cap; i += 3) {
+		uint32_t v = (uint32_t)(uint8_t)text[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)(uint8_t)text[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (uint8_t)text[i + 2];
+		b[at++] = (uint8_t)b64u[v >> 18];
+		b[at++] = (uint8_t)b64u[(v >> 12) & 63];
+		if (i + 1 < n)
+			b[at++] = (uint8_t)b64u[(v >> 6) & 63];
+		if (i + 2 < n)
+			b[at++] = (uint8_t)b64u[v & 63];
+	}
+	return at;
+}
+
+/* An AWS access key id: AKIA or ASIA and 16 of the base32 alphabet. */
+static size_t
+put_aws(uint8_t *b, size_t cap, size_t at, uint64_t *s)
+{
+	static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	unsigned int i;
+
+	at = put(b, cap, at, "%s", rnd(s, 2) ? "AKIA" : "ASIA");
+	for (i = 0; i < 16 && at + 1 < cap; i++)
+		b[at++] = (uint8_t)b32[rnd(s, 32)];
+	return at;
+}
+
+/* A JWT of HS256 or ES256: JSON header and claims, random signature. */
+static size_t
+put_jwt(uint8_t *b, size_t cap, size_t at, uint64_t *s)
+{
+	static const char *const hdr[] = {
+		"{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
+		"{\"alg\":\"ES256\",\"kid\":\"k1\",\"typ\":\"JWT\"}",
+	};
+	char claims[128];
+	unsigned int k = rnd(s, 2), i, sig = k ? 86 : 43;
+	int n;
+
+	n = snprintf(claims, sizeof(claims), "{\"sub\":\"%u\",\"name\":\"%s %s\",\"iat\":%u}",
+		     rnd(s, 1000000), first_names[rnd(s, 20)], last_names[rnd(s, 20)],
+		     1700000000 + rnd(s, 10000000));
+	at = put_b64u(b, cap, at, hdr[k], strlen(hdr[k]));
+	at = put(b, cap, at, ".");
+	at = put_b64u(b, cap, at, claims, n > 0 ? (size_t)n : 0);
+	at = put(b, cap, at, ".");
+	for (i = 0; i < sig && at + 1 < cap; i++)
+		b[at++] = (uint8_t)b64u[rnd(s, 64)];
+	return at;
+}
+
+/* A PEM private key block: header, three lines of base64, footer. */
+static size_t
+put_pem(uint8_t *b, size_t cap, size_t at, uint64_t *s)
+{
+	static const char *const label[] = { "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY" };
+	const char *l = label[rnd(s, 3)];
+	unsigned int line, i;
+
+	at = put(b, cap, at, "-----BEGIN %s-----\n", l);
+	for (line = 0; line < 3; line++) {
+		for (i = 0; i < 64 && at + 1 < cap; i++)
+			b[at++] = (uint8_t)b64u[rnd(s, 62)];
+		at = put(b, cap, at, "\n");
+	}
+	return put(b, cap, at, "-----END %s-----", l);
+}
+
 /* Free text of the kind found in notes columns, digits included. */
 static size_t
 put_note(uint8_t *b, size_t cap, size_t at, uint64_t *s)
@@ -344,7 +433,7 @@ put_note(uint8_t *b, size_t cap, size_t at, uint64_t *s)
 
 /* One row; returns the number of sensitive values it holds. */
 static size_t
-put_row(uint8_t *b, size_t cap, size_t *at, uint64_t *s, size_t row)
+put_row(uint8_t *b, size_t cap, size_t *at, uint64_t *s, size_t row, int secrets)
 {
 	size_t a = *at, planted = 0;
 
@@ -363,6 +452,14 @@ put_row(uint8_t *b, size_t cap, size_t *at, uint64_t *s, size_t row)
 			a = put_ssn(b, cap, a, s);
 			planted++;
 		}
+		if (secrets && rnd(s, 3) == 0) {
+			unsigned int k = rnd(s, 3);
+
+			a = put(b, cap, a, "|");
+			a = k == 0 ? put_aws(b, cap, a, s)
+				   : k == 1 ? put_jwt(b, cap, a, s) : put_pem(b, cap, a, s);
+			planted++;
+		}
 		a = put(b, cap, a, "|");
 		a = put_note(b, cap, a, s);
 	} else {
@@ -378,7 +475,7 @@ put_row(uint8_t *b, size_t cap, size_t *at, uint64_t *s, size_t row)
 }
 
 static int
-corpus_make(struct corpus *c, size_t bytes, uint64_t seed)
+corpus_make(struct corpus *c, size_t bytes, uint64_t seed, int secrets)
 {
 	uint64_t s = seed;
 
@@ -389,7 +486,7 @@ corpus_make(struct corpus *c, size_t bytes, uint64_t seed)
 	while (c->len < bytes) {
 		size_t before = c->planted;
 
-		c->planted += put_row(c->buf, bytes + 512, &c->len, &s, c->rows);
+		c->planted += put_row(c->buf, bytes + 512, &c->len, &s, c->rows, secrets);
 		c->sensitive_rows += c->planted != before;
 		c->rows++;
 	}
@@ -397,9 +494,13 @@ corpus_make(struct corpus *c, size_t bytes, uint64_t seed)
 	return 0;
 }
 
-/* Single values of 8-64 bytes, one in ten sensitive. */
+/*
+ * Single values of 8-64 bytes, one in ten sensitive; with secrets, an AWS
+ * key id or a PEM header and the start of its body are among them (a JWT
+ * or a whole key is longer than 64 bytes).
+ */
 static int
-fields_make(struct fields *fs, size_t bytes, uint64_t seed)
+fields_make(struct fields *fs, size_t bytes, uint64_t seed, int secrets)
 {
 	uint64_t s = seed;
 	size_t cap = bytes + 128, maxn = bytes / 8 + 1;
@@ -412,7 +513,7 @@ fields_make(struct fields *fs, size_t bytes, uint64_t seed)
 	while (fs->len < bytes && fs->n < maxn) {
 		size_t a = fs->len, e;
 		int sens = rnd(&s, 10) == 0;
-		unsigned int k = rnd(&s, sens ? 5 : 7);
+		unsigned int k = rnd(&s, sens ? (secrets ? 7 : 5) : 7);
 
 		if (sens) {
 			switch (k) {
@@ -427,6 +528,12 @@ fields_make(struct fields *fs, size_t bytes, uint64_t seed)
 				break;
 			case 3:
 				e = put_phone(fs->buf, cap, a, &s);
+				break;
+			case 5:
+				e = put_aws(fs->buf, cap, a, &s);
+				break;
+			case 6:
+				e = put_pem(fs->buf, cap, a, &s);
 				break;
 			default:
 				e = put_ssn(fs->buf, cap, a, &s);
@@ -610,6 +717,47 @@ report(const struct figure *f, size_t bytes, double hz, const char *extra)
 	       bytes, extra);
 }
 
+/*
+ * specs[0..*n) from a comma-separated list of kind names, or every
+ * built-in (not "regex") when list is NULL; names gets them, joined.
+ */
+static int
+select_kinds(const char *list, struct tg_detect_spec *specs, unsigned int *n, char *names,
+	     size_t nlen)
+{
+	unsigned int k;
+	size_t at = 0;
+
+	*n = 0;
+	names[0] = '\0';
+	for (k = TG_DETECT_NONE + 1; k < TG_DETECT_KIND_MAX; k++) {
+		const char *name = tg_detect_kind_names[k], *p = list;
+		size_t l = strlen(name);
+		int want = list == NULL;
+
+		if (k == TG_DETECT_REGEX)
+			continue;
+		while (p != NULL && *p != '\0' && !want) {
+			size_t w = strcspn(p, ",");
+
+			want = w == l && strncmp(p, name, l) == 0;
+			p += w + (p[w] == ',');
+		}
+		if (!want)
+			continue;
+		specs[*n] = (struct tg_detect_spec){ .id = k, .kind = (enum tg_detect_kind)k };
+		(*n)++;
+		at += (size_t)snprintf(names + at, at < nlen ? nlen - at : 0, "%s%s",
+				       at ? "," : "", name);
+	}
+	if (*n == 0) {
+		fprintf(stderr, PROG ": --kinds: no built-in detector named in '%s'\n",
+			list != NULL ? list : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static void
 usage(FILE *out)
 {
@@ -620,7 +768,9 @@ usage(FILE *out)
 		"  --rounds N      rounds of each figure, median reported (default 5, max %u)\n"
 		"  --field-mib N   MiB of 8-64 byte fields for the per-field figure (default 8)\n"
 		"  --seed N        xorshift64 seed (default 0x9e3779b97f4a7c15)\n"
-		"  --dump FILE     write the corpus to FILE and stop (e.g. for hsbench)\n",
+		"  --dump FILE     write the corpus to FILE and stop (e.g. for hsbench)\n"
+		"  --kinds LIST    comma-separated detector kinds (default: every built-in)\n"
+		"  --secrets       plant AWS key ids, JWTs and private keys too\n",
 		ROUNDS_MAX);
 }
 
@@ -634,6 +784,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "field-mib", required_argument, NULL, 'f' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "dump", required_argument, NULL, 'd' },
+		{ "kinds", required_argument, NULL, 'k' },
+		{ "secrets", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -645,12 +797,22 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->field_mib = 8;
 	o->seed = 0x9e3779b97f4a7c15ULL;
 	o->dump = NULL;
+	o->kinds = NULL;
+	o->secrets = 0;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		char *end = NULL;
 		unsigned long long v = 0;
 
 		if (c == 'd') {
 			o->dump = optarg;
+			continue;
+		}
+		if (c == 'k') {
+			o->kinds = optarg;
+			continue;
+		}
+		if (c == 'S') {
+			o->secrets = 1;
 			continue;
 		}
 		if (optarg != NULL) {
@@ -697,13 +859,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 int
 main(int argc, char **argv)
 {
-	static const struct tg_detect_spec specs[] = {
-		{ .id = 1, .kind = TG_DETECT_CARD },
-		{ .id = 2, .kind = TG_DETECT_IBAN },
-		{ .id = 3, .kind = TG_DETECT_EMAIL },
-		{ .id = 4, .kind = TG_DETECT_SSN },
-		{ .id = 5, .kind = TG_DETECT_PHONE },
-	};
+	struct tg_detect_spec specs[TG_DETECT_KIND_MAX];
+	unsigned int nspecs;
+	char names[256];
 	struct opts o;
 	struct corpus c;
 	struct fields fs;
@@ -722,13 +880,15 @@ main(int argc, char **argv)
 	memset(&fs, 0, sizeof(fs));
 	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
-	if (tg_detect_compile(specs, 5, &db, err, sizeof(err)) != 0) {
+	if (select_kinds(o.kinds, specs, &nspecs, names, sizeof(names)) < 0)
+		return 2;
+	if (tg_detect_compile(specs, nspecs, &db, err, sizeof(err)) != 0) {
 		fprintf(stderr, PROG ": compile: %s\n", err);
 		return 1;
 	}
 	s = tg_detect_scratch_alloc(db);
-	if (s == NULL || corpus_make(&c, (size_t)o.mib << 20, o.seed) < 0 ||
-	    fields_make(&fs, (size_t)o.field_mib << 20, o.seed ^ 0x5555) < 0) {
+	if (s == NULL || corpus_make(&c, (size_t)o.mib << 20, o.seed, o.secrets) < 0 ||
+	    fields_make(&fs, (size_t)o.field_mib << 20, o.seed ^ 0x5555, o.secrets) < 0) {
 		fprintf(stderr, PROG ": out of memory\n");
 		goto out;
 	}
@@ -746,7 +906,10 @@ main(int argc, char **argv)
 	ghz = core_ghz();
 	printf("clock: TSC %.3f GHz, core %.3f GHz (dependent adds)\n", hz / 1e9, ghz);
 	printf("RESULT name=clock tsc_ghz=%.3f core_ghz=%.3f\n", hz / 1e9, ghz);
-	printf("database: 5 built-in detectors, %zu bytes\n", tg_detect_db_bytes(db));
+	printf("database: %u built-in detectors (%s), %zu bytes\n", nspecs, names,
+	       tg_detect_db_bytes(db));
+	printf("RESULT name=database detectors=%u kinds=%s bytes=%zu secrets=%s\n", nspecs, names,
+	       tg_detect_db_bytes(db), o.secrets ? "yes" : "no");
 	printf("corpus: %zu bytes in %zu rows, %zu sensitive (%.1f%%), %zu values planted; "
 	       "%u-byte blocks\n", c.len, c.rows, c.sensitive_rows,
 	       100.0 * (double)c.sensitive_rows / (double)c.rows, c.planted, o.block);

@@ -1,0 +1,1278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inspect.c — the PostgreSQL inspector. See inspect.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "inspect.h"
+
+const char *const tg_inspect_counter_names[TG_INSPECT_CNT_MAX] = {
+#define NAME(e, n, d) [TG_INSPECT_CNT_##e] = n,
+	TG_INSPECT_COUNTERS(NAME)
+#undef NAME
+};
+
+#define CNT(in, c) ((in)->cnt[TG_INSPECT_CNT_##c]++)
+
+/* Statements awaiting their result; more (a deep pipeline) report the oldest early. */
+#define PENDING_MAX 8
+/* Result columns whose masks are kept (the server's limit is 1664) */
+#define COLS_MAX 1664
+/*
+ * Column masks of prepared statements, kept from the RowDescription that
+ * answered their Describe: a driver that caches a statement's description
+ * (pgJDBC) executes it again with no RowDescription at all, so the masks
+ * must come from here, not from the last RowDescription seen. LRU.
+ */
+#define COLSETS 32
+#define COLSET_COLS 64	/* masked columns kept per statement; more: not kept */
+/* Matches per scan; more: the whole buffer is masked (fail closed) */
+#define MATCHES_MAX 64
+
+enum pend_kind {
+	P_QUERY = TG_INSPECT_QUERY,
+	P_EXECUTE = TG_INSPECT_EXECUTE,
+	P_FCALL = TG_INSPECT_FCALL,
+	P_PARSE,	/* a blocked Parse: its ErrorResponse ends it */
+};
+
+struct pending {
+	uint8_t kind;
+	uint8_t verdict;
+	uint8_t result;
+	bool text_cut;
+	int32_t rule;		/* -1: the default */
+	char rule_id[TG_POLICY_ID_MAX];	/* a copy: the policy may be replaced before the event */
+	uint64_t rows;
+	uint32_t masked[TG_DETECT_KIND_MAX];
+	uint32_t masked_columns;
+	char sqlstate[6];
+	uint64_t t_start;
+	uint64_t seq;		/* the parser's next request number when it came (see cb_ready()) */
+	uint32_t stmt_gen;	/* Execute: the statement run (pg.h generation), 0: unknown */
+	uint8_t stmt_len;
+	bool cols_done;		/* its result columns resolved (resolve_cols()) */
+	char stmt[TG_PG_NAME_MAX];
+	uint32_t text_len, params_len;
+	char text[TG_INSPECT_TEXT_MAX];
+	char params[TG_INSPECT_PARAMS_MAX];
+};
+
+struct colset {
+	uint32_t gen;		/* of the statement; 0: a free entry */
+	uint8_t name_len;
+	uint8_t n;		/* masked columns listed */
+	uint16_t ncols;
+	uint64_t used;
+	char name[TG_PG_NAME_MAX];
+	uint16_t idx[COLSET_COLS];
+	uint8_t style[COLSET_COLS];	/* style + 1, bit 7: binary format */
+};
+
+struct tg_inspect_sess {
+	struct tg_pg_session pg;
+	struct tg_inspect *in;
+	struct tg_stream *st;		/* st[0] client to server, st[1] back */
+	uint64_t id;
+	uint16_t svc;
+	uint8_t failed;			/* 0, or the TG_INSPECT_CNT_FAIL_* that failed it */
+	bool in_use;
+	bool query_error;		/* the running Query met an ErrorResponse */
+	char client[48];
+	char user[TG_INSPECT_NAME_MAX], database[TG_INSPECT_NAME_MAX];
+	char application[TG_INSPECT_NAME_MAX];
+	uint16_t ncols;
+	uint8_t col_style[COLS_MAX];	/* 0: no rule, else style + 1 */
+	uint8_t col_binary[COLS_MAX / 8];
+	struct colset colsets[COLSETS];
+	uint64_t col_tick;
+	struct pending pend[PENDING_MAX];
+	uint32_t p_head, p_count;
+};
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void
+copy_name(char *dst, size_t size, const struct tg_pg_str *s)
+{
+	size_t n = 0;
+
+	if (s->p != NULL)
+		n = s->len < size - 1 ? s->len : size - 1;
+	memcpy(dst, s->p != NULL ? s->p : "", n);
+	dst[n] = '\0';
+}
+
+static void
+fail(struct tg_inspect_sess *ss, enum tg_inspect_counter why)
+{
+	if (ss->failed)
+		return;
+	ss->failed = (uint8_t)why;
+	ss->in->cnt[why]++;
+}
+
+static inline struct tg_stream_mem *
+smem(const struct tg_inspect_sess *ss)
+{
+	return ss->in->smem;
+}
+
+/* ---------------------------------------------------------------------
+ * Scanning and masking
+ * ------------------------------------------------------------------- */
+
+static inline bool
+in_scope(uint64_t services, uint16_t svc)
+{
+	return svc < 64 && (services >> svc & 1);
+}
+
+/*
+ * Masks every value the service's detectors confirm in buf[0..len).
+ * Returns how many, or -1 when the session failed. A scan with more
+ * values than it holds masks the whole buffer (fail closed).
+ */
+static int
+mask_values(struct tg_inspect_sess *ss, uint8_t *buf, uint32_t len, struct pending *pe)
+{
+	struct tg_inspect *in = ss->in;
+	const struct tg_policy *p = in->policy;
+	struct tg_detect_match m[MATCHES_MAX];
+	int n, i, k = 0;
+
+	if (p == NULL || p->det_db == NULL || len == 0)
+		return 0;
+	n = tg_detect_scan(p->det_db, tg_policy_detect_scratch(in->scratch), buf, len, m,
+			   MATCHES_MAX);
+	if (n == -ENOSPC) {
+		/* each byte to '*': the result is ASCII, so valid UTF-8 */
+		memset(buf, '*', len);
+		CNT(in, OVERFLOW);
+		return 1;
+	}
+	if (n < 0) {
+		fail(ss, TG_INSPECT_CNT_FAIL_SCAN);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		const struct tg_policy_detector *d = &p->dets[m[i].id];
+
+		if (!in_scope(d->services, ss->svc))
+			continue;
+		tg_detect_mask(buf, &m[i], 1, (enum tg_detect_mask_style)d->style);
+		if (pe != NULL)
+			pe->masked[d->kind]++;
+		k++;
+	}
+	return k;
+}
+
+/*
+ * A writable view of bytes [off, off + len) of direction dir: p itself when
+ * the caller has them in the delivered piece (the ring), else a copy in
+ * in->buf that commit() writes back. NULL when the session failed.
+ */
+static uint8_t *
+view(struct tg_inspect_sess *ss, int dir, uint64_t off, uint32_t len, uint8_t *p)
+{
+	if (p != NULL)
+		return p;
+	if (len > smem(ss)->ring_size ||
+	    tg_stream_read(smem(ss), &ss->st[dir], off, ss->in->buf, len) != 0) {
+		fail(ss, TG_INSPECT_CNT_FAIL_SCAN);
+		return NULL;
+	}
+	return ss->in->buf;
+}
+
+static void
+commit(struct tg_inspect_sess *ss, int dir, uint64_t off, uint32_t len, const uint8_t *v,
+       const uint8_t *p)
+{
+	if (v == p)
+		return;
+	if (tg_stream_write(smem(ss), &ss->st[dir], off, v, len) != 0)
+		fail(ss, TG_INSPECT_CNT_FAIL_SCAN);
+}
+
+/* Scans and masks bytes of the stream; returns values masked or -1. */
+static int
+mask_at(struct tg_inspect_sess *ss, int dir, uint64_t off, uint32_t len, uint8_t *p,
+	struct pending *pe)
+{
+	uint8_t *v = view(ss, dir, off, len, p);
+	int n;
+
+	if (v == NULL)
+		return -1;
+	n = mask_values(ss, v, len, pe);
+	if (n > 0)
+		commit(ss, dir, off, len, v, p);
+	return n;
+}
+
+/* ---------------------------------------------------------------------
+ * Pending statements and events
+ * ------------------------------------------------------------------- */
+
+static struct pending *
+head(struct tg_inspect_sess *ss)
+{
+	return ss->p_count ? &ss->pend[ss->p_head] : NULL;
+}
+
+static void
+emit(struct tg_inspect_sess *ss, struct pending *pe)
+{
+	struct tg_inspect *in = ss->in;
+	struct tg_inspect_event ev = {
+		.session = ss->id,
+		.service = ss->svc,
+		.kind = pe->kind == P_PARSE ? TG_INSPECT_EXECUTE : pe->kind,
+		.verdict = pe->verdict,
+		.result = pe->result,
+		.rule = pe->rule >= 0 ? pe->rule_id : NULL,
+		.client = ss->client,
+		.user = ss->user,
+		.database = ss->database,
+		.application = ss->application,
+		.text = pe->text,
+		.text_len = pe->text_len,
+		.text_cut = pe->text_cut,
+		.params = pe->params,
+		.params_len = pe->params_len,
+		.rows = pe->rows,
+		.masked_columns = pe->masked_columns,
+		.t_start_ns = pe->t_start,
+		.t_end_ns = now_ns(),
+	};
+
+	memcpy(ev.sqlstate, pe->sqlstate, sizeof(ev.sqlstate));
+	memcpy(ev.masked, pe->masked, sizeof(ev.masked));
+	CNT(in, EVENTS);
+	if (in->event != NULL)
+		in->event(in->event_arg, &ev);
+}
+
+static void
+pop(struct tg_inspect_sess *ss, uint8_t result)
+{
+	struct pending *pe = head(ss);
+
+	if (pe == NULL)
+		return;
+	if (pe->result == TG_INSPECT_OK)
+		pe->result = result;
+	emit(ss, pe);
+	ss->p_head = (ss->p_head + 1) % PENDING_MAX;
+	ss->p_count--;
+}
+
+/* A new pending statement, its text copied and masked for the event. */
+static struct pending *
+push(struct tg_inspect_sess *ss, uint8_t kind, const char *text, uint32_t len)
+{
+	struct pending *pe;
+
+	if (ss->p_count == PENDING_MAX)
+		pop(ss, TG_INSPECT_UNFINISHED);
+	pe = &ss->pend[(ss->p_head + ss->p_count++) % PENDING_MAX];
+	memset(pe, 0, offsetof(struct pending, text));
+	pe->kind = kind;
+	pe->rule = -1;
+	pe->t_start = now_ns();
+	/* its own request, if the server acts on it, is the one before (pg.c queues it first) */
+	pe->seq = ss->pg.op_seq;
+	pe->text_len = len < TG_INSPECT_TEXT_MAX ? len : TG_INSPECT_TEXT_MAX;
+	pe->text_cut = pe->text_len < len;
+	if (text != NULL)
+		memcpy(pe->text, text, pe->text_len);
+	else
+		pe->text_len = 0;
+	/* counts of the event's own text are not result counts */
+	mask_values(ss, (uint8_t *)pe->text, pe->text_len, NULL);
+	return pe;
+}
+
+/* Appends to the params display of pe, as much as fits. */
+static void
+params_add(struct pending *pe, const char *s, uint32_t len)
+{
+	uint32_t room = TG_INSPECT_PARAMS_MAX - pe->params_len;
+
+	if (len > room)
+		len = room;
+	memcpy(pe->params + pe->params_len, s, len);
+	pe->params_len += len;
+}
+
+static void
+params_render(struct tg_inspect_sess *ss, struct pending *pe, const struct tg_pg_param *pr,
+	      uint16_t nshown, uint16_t nparams)
+{
+	char num[24];
+	uint16_t i;
+	int n;
+
+	for (i = 0; i < nshown; i++) {
+		n = snprintf(num, sizeof(num), "%s$%u=", i ? ", " : "", i + 1u);
+		params_add(pe, num, (uint32_t)n);
+		if (pr[i].val == NULL) {
+			params_add(pe, "NULL", 4);
+			continue;
+		}
+		params_add(pe, pr[i].format == 0 ? "'" : "x'", pr[i].format == 0 ? 1 : 2);
+		params_add(pe, pr[i].val, pr[i].len);
+		params_add(pe, pr[i].truncated ? "...'" : "'", pr[i].truncated ? 4 : 1);
+	}
+	if (nparams > nshown) {
+		n = snprintf(num, sizeof(num), ", +%u more", (unsigned)(nparams - nshown));
+		params_add(pe, num, (uint32_t)n);
+	}
+	mask_values(ss, (uint8_t *)pe->params, pe->params_len, NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * Statements: verdicts and blocking
+ * ------------------------------------------------------------------- */
+
+/* The verdict on a statement text; *rule is the deciding rule or -1. */
+static uint8_t
+decide(struct tg_inspect_sess *ss, const char *text, uint32_t len, int32_t *rule)
+{
+	const struct tg_policy *p = ss->in->policy;
+	uint32_t r;
+	int n;
+
+	*rule = -1;
+	if (p == NULL || p->cmd_db == NULL)
+		return p != NULL ? p->cmd_default : TG_ACT_ALLOW;
+	n = tg_policy_match_cmd(p, ss->in->scratch, text != NULL ? text : "", len, ss->svc, &r,
+				1);
+	if (n < 0) {
+		fail(ss, TG_INSPECT_CNT_FAIL_SCAN);
+		return TG_ACT_BLOCK;
+	}
+	if (n == 0)
+		return p->cmd_default;
+	*rule = (int32_t)r;
+	return p->cmds[r].action;
+}
+
+/*
+ * Rewrites a blocked statement's text [off, off + len) in place into a
+ * token naming the rule, padded with spaces: the server's raw parser fails
+ * on the first token before anything of the string runs. Returns false
+ * when the text is too short for any token.
+ */
+static bool
+rewrite_blocked(struct tg_inspect_sess *ss, uint64_t off, uint32_t len, int32_t rule)
+{
+	const char *id = rule >= 0 ? ss->in->policy->cmds[rule].id : "default";
+	char tok[3][96];
+	uint8_t *out = ss->in->buf;
+	size_t i, t, n;
+
+	snprintf(tok[0], sizeof(tok[0]), "tollgate_blocked_rule_%s", id);
+	snprintf(tok[1], sizeof(tok[1]), "tg_blocked_%s", id);
+	snprintf(tok[2], sizeof(tok[2]), "tg_blocked");
+	for (t = 0; t < 3; t++) {
+		n = strlen(tok[t]);
+		if (n <= len)
+			break;
+	}
+	if (t == 3 || len > smem(ss)->ring_size)
+		return false;
+	/* an identifier: rule ids may hold '-' and '.' */
+	for (i = 0; i < n; i++) {
+		char c = tok[t][i];
+
+		out[i] = (uint8_t)((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'
+					   ? c
+				   : (c >= 'A' && c <= 'Z') ? c - 'A' + 'a'
+							    : '_');
+	}
+	memset(out + n, ' ', len - n);
+	if (tg_stream_write(smem(ss), &ss->st[0], off, out, len) != 0) {
+		fail(ss, TG_INSPECT_CNT_FAIL_SCAN);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Counts the verdict v on a Query or Parse text and carries out a block:
+ * the text is rewritten in place (it may be the ring text->p points into),
+ * so whatever must see the client's text copies it first.
+ */
+static void
+enforce(struct tg_inspect_sess *ss, const struct tg_pg_str *text, uint8_t v, int32_t rule)
+{
+	struct tg_inspect *in = ss->in;
+
+	CNT(in, STATEMENTS);
+	switch (v) {
+	case TG_ACT_ALLOW:
+		CNT(in, ALLOWED);
+		break;
+	case TG_ACT_LOG:
+		CNT(in, LOGGED);
+		break;
+	default:
+		if (ss->failed)
+			break;
+		if (text->p != NULL && rewrite_blocked(ss, text->off, text->len, rule)) {
+			CNT(in, BLOCKED);
+		} else if (!ss->failed) {
+			CNT(in, BLOCKED_RESET);
+			/* counted as blocked, not as a failure: the reset is the verdict */
+			ss->failed = TG_INSPECT_CNT_BLOCKED_RESET;
+		}
+		break;
+	}
+}
+
+/* Decides a Query or Parse text; returns the verdict after blocking. */
+static uint8_t
+judge(struct tg_inspect_sess *ss, const struct tg_pg_str *text, int32_t *rule)
+{
+	uint8_t v = decide(ss, text->p, text->p != NULL ? text->len : 0, rule);
+
+	enforce(ss, text, v, *rule);
+	return v;
+}
+
+/* Records the deciding rule of a pending statement, its id copied. */
+static void
+set_rule(struct tg_inspect_sess *ss, struct pending *pe, int32_t rule)
+{
+	const struct tg_policy *p = ss->in->policy;
+
+	pe->rule = rule;
+	pe->rule_id[0] = '\0';
+	if (rule >= 0 && p != NULL)
+		snprintf(pe->rule_id, sizeof(pe->rule_id), "%s", p->cmds[rule].id);
+}
+
+/* ---------------------------------------------------------------------
+ * Parser callbacks
+ * ------------------------------------------------------------------- */
+
+static void
+cb_violation(void *ctx, int dir, enum tg_pg_err err, uint64_t off)
+{
+	(void)dir;
+	(void)err;
+	(void)off;
+	fail(ctx, TG_INSPECT_CNT_FAIL_VIOLATION);
+}
+
+static void
+cb_opaque(void *ctx, const struct tg_pg_msg *m)
+{
+	(void)m;
+	fail(ctx, TG_INSPECT_CNT_FAIL_ENCRYPTED);
+}
+
+static void
+cb_startup(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_startup *st)
+{
+	struct tg_inspect_sess *ss = ctx;
+
+	(void)m;
+	copy_name(ss->user, sizeof(ss->user), &st->user);
+	copy_name(ss->database, sizeof(ss->database), &st->database);
+	copy_name(ss->application, sizeof(ss->application), &st->application_name);
+}
+
+static void
+cb_query(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_str *text)
+{
+	struct tg_inspect_sess *ss = ctx;
+	struct pending *pe = push(ss, P_QUERY, text->p, text->len);
+	int32_t rule;
+
+	(void)m;
+	pe->verdict = judge(ss, text, &rule);
+	set_rule(ss, pe, rule);
+	ss->query_error = false;
+}
+
+static void
+cb_parse(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_parse *p)
+{
+	struct tg_inspect_sess *ss = ctx;
+	int32_t rule;
+	uint8_t v;
+
+	(void)m;
+	v = decide(ss, p->text.p, p->text.p != NULL ? p->text.len : 0, &rule);
+	if (v == TG_ACT_BLOCK) {
+		/*
+		 * The Executes after it never run: this is the statement's one
+		 * event. Pushed before enforce() rewrites the text, so that it
+		 * names what the client sent, however the Parse was segmented.
+		 */
+		struct pending *pe = push(ss, P_PARSE, p->text.p, p->text.len);
+
+		pe->verdict = v;
+		set_rule(ss, pe, rule);
+	}
+	enforce(ss, &p->text, v, rule);
+}
+
+static void
+cb_execute(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_execute *e)
+{
+	struct tg_inspect_sess *ss = ctx;
+	struct pending *pe = push(ss, P_EXECUTE, e->text, e->text != NULL ? e->text_len : 0);
+	int32_t rule;
+
+	(void)m;
+	/* decided at Parse; the verdict is recomputed for the event (a blocked Parse never runs) */
+	pe->verdict = decide(ss, e->text, e->text != NULL ? e->text_len : 0, &rule);
+	set_rule(ss, pe, rule);
+	if (pe->verdict == TG_ACT_BLOCK)
+		pe->result = TG_INSPECT_NOT_RUN;
+	if (e->text != NULL && e->stmt != NULL) {
+		pe->stmt_len = (uint8_t)(e->stmt_len < TG_PG_NAME_MAX ? e->stmt_len : TG_PG_NAME_MAX);
+		memcpy(pe->stmt, e->stmt, pe->stmt_len);
+		pe->stmt_gen = e->stmt_gen;
+	}
+	params_render(ss, pe, e->params, e->nshown, e->nparams);
+}
+
+static void
+cb_function_call(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_fcall *f)
+{
+	struct tg_inspect_sess *ss = ctx;
+	char text[32];
+	int n = snprintf(text, sizeof(text), "function %u", f->oid);
+	struct pending *pe = push(ss, P_FCALL, text, (uint32_t)n);
+
+	(void)m;
+	pe->verdict = TG_ACT_ALLOW;
+}
+
+static struct colset *
+colset_find(struct tg_inspect_sess *ss, const char *name, uint32_t len, uint32_t gen)
+{
+	unsigned int i;
+
+	for (i = 0; i < COLSETS; i++) {
+		struct colset *c = &ss->colsets[i];
+
+		if (c->gen == gen && c->name_len == len && memcmp(c->name, name, len) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* Keeps the column masks just computed for the statement a Describe was about. */
+static void
+colset_keep(struct tg_inspect_sess *ss, const struct tg_pg_rowdesc *rd)
+{
+	uint32_t len = rd->stmt.len < TG_PG_NAME_MAX ? rd->stmt.len : TG_PG_NAME_MAX;
+	struct colset *c = colset_find(ss, rd->stmt.p, len, rd->stmt_gen);
+	uint16_t i;
+	unsigned int k;
+
+	if (c == NULL) {
+		c = &ss->colsets[0];
+		for (k = 1; k < COLSETS; k++)
+			if (ss->colsets[k].used < c->used)
+				c = &ss->colsets[k];
+	}
+	c->gen = 0;
+	c->n = 0;
+	for (i = 0; i < ss->ncols; i++) {
+		if (!ss->col_style[i])
+			continue;
+		if (c->n == COLSET_COLS)
+			return;	/* too many to keep: its executions fall back (resolve_cols()) */
+		c->idx[c->n] = i;
+		c->style[c->n++] = (uint8_t)(ss->col_style[i] |
+					     ((ss->col_binary[i / 8] >> (i % 8) & 1) << 7));
+	}
+	c->ncols = ss->ncols;
+	c->name_len = (uint8_t)len;
+	memcpy(c->name, rd->stmt.p, len);
+	c->gen = rd->stmt_gen;
+	c->used = ++ss->col_tick;
+}
+
+/*
+ * Before the first field of an Execute's result: the column masks of the
+ * statement it runs, which may have been described long before (or, with
+ * no RowDescription since, stay those of the last one seen, counted).
+ */
+static void
+resolve_cols(struct tg_inspect_sess *ss, struct pending *pe)
+{
+	const struct tg_policy *p = ss->in->policy;
+	const struct colset *c;
+	unsigned int k;
+
+	pe->cols_done = true;
+	if (p == NULL || p->nb_cols == 0)
+		return;
+	c = pe->stmt_gen != 0 ? colset_find(ss, pe->stmt, pe->stmt_len, pe->stmt_gen) : NULL;
+	if (c == NULL) {
+		CNT(ss->in, COLUMNS_UNKNOWN);
+		return;
+	}
+	memset(ss->col_style, 0, ss->ncols);
+	memset(ss->col_binary, 0, sizeof(ss->col_binary));
+	ss->ncols = c->ncols;
+	for (k = 0; k < c->n; k++) {
+		ss->col_style[c->idx[k]] = c->style[k] & 0x7f;
+		if (c->style[k] & 0x80)
+			ss->col_binary[c->idx[k] / 8] |= (uint8_t)(1u << (c->idx[k] % 8));
+	}
+}
+
+static void
+cb_row_description(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_rowdesc *rd)
+{
+	struct tg_inspect_sess *ss = ctx;
+	const struct tg_policy *p = ss->in->policy;
+	struct tg_pg_iter it = rd->cols;
+	struct tg_pg_column col;
+	uint16_t i = 0;
+
+	(void)m;
+	ss->ncols = rd->ncols < COLS_MAX ? rd->ncols : COLS_MAX;
+	memset(ss->col_style, 0, ss->ncols);
+	memset(ss->col_binary, 0, sizeof(ss->col_binary));
+	while (i < ss->ncols && tg_pg_next_column(&it, &col)) {
+		const struct tg_column_rule *r =
+			p != NULL ? tg_policy_column(p, col.name.p, col.name.len, ss->svc) : NULL;
+
+		if (r != NULL)
+			ss->col_style[i] = (uint8_t)(r->style + 1);
+		if (col.format == 1)
+			ss->col_binary[i / 8] |= (uint8_t)(1u << (i % 8));
+		i++;
+	}
+	if (rd->stmt.p != NULL && p != NULL && p->nb_cols != 0)
+		colset_keep(ss, rd);
+}
+
+static void
+cb_data_field(void *ctx, const struct tg_pg_msg *m, uint16_t idx, uint64_t off, int32_t len,
+	      uint8_t *bytes)
+{
+	struct tg_inspect_sess *ss = ctx;
+	struct tg_inspect *in = ss->in;
+	struct pending *pe = head(ss);
+	uint8_t *v;
+	int n;
+
+	(void)m;
+	if (pe != NULL && pe->kind == P_EXECUTE && !pe->cols_done)
+		resolve_cols(ss, pe);
+	if (len <= 0 || ss->failed)
+		return;
+	CNT(in, FIELDS_SCANNED);
+	if (idx < ss->ncols && ss->col_style[idx]) {
+		struct tg_detect_match all = { .id = 0, .start = 0, .end = (uint32_t)len };
+
+		v = view(ss, TG_PG_DIR_BE, off, (uint32_t)len, bytes);
+		if (v == NULL)
+			return;
+		if (ss->col_binary[idx / 8] >> (idx % 8) & 1)
+			memset(v, 0, (size_t)len);
+		else
+			tg_detect_mask(v, &all, 1,
+				       (enum tg_detect_mask_style)(ss->col_style[idx] - 1));
+		commit(ss, TG_PG_DIR_BE, off, (uint32_t)len, v, bytes);
+		CNT(in, COLUMNS_MASKED);
+		if (pe != NULL)
+			pe->masked_columns++;
+		return;
+	}
+	n = mask_at(ss, TG_PG_DIR_BE, off, (uint32_t)len, bytes, pe);
+	if (n > 0)
+		in->cnt[TG_INSPECT_CNT_VALUES_MASKED] += (uint64_t)n;
+}
+
+static void
+cb_data_row(void *ctx, const struct tg_pg_msg *m, uint16_t nfields)
+{
+	struct tg_inspect_sess *ss = ctx;
+	struct pending *pe = head(ss);
+
+	(void)m;
+	(void)nfields;
+	CNT(ss->in, ROWS);
+	if (pe != NULL)
+		pe->rows++;
+}
+
+static void
+cb_function_result(void *ctx, const struct tg_pg_msg *m, uint64_t off, int32_t len,
+		   uint8_t *bytes)
+{
+	cb_data_field(ctx, m, UINT16_MAX, off, len, bytes);
+}
+
+/* Is server CopyData m too long to hold whole? Then it is scanned piece by piece. */
+static bool
+copy_streamed(const struct tg_inspect_sess *ss, const struct tg_pg_msg *m)
+{
+	return m->len > smem(ss)->ring_size / 2;
+}
+
+static void
+cb_copy_data(void *ctx, const struct tg_pg_msg *m, uint64_t off, uint32_t len, uint8_t *bytes)
+{
+	struct tg_inspect_sess *ss = ctx;
+
+	if (m->dir != TG_PG_DIR_BE || !copy_streamed(ss, m) || ss->failed)
+		return;
+	if (mask_at(ss, TG_PG_DIR_BE, off, len, bytes, head(ss)) > 0)
+		CNT(ss->in, COPY_MASKED);
+}
+
+/* The rows count of a CommandComplete tag: its last number ("INSERT 0 5", "SELECT 5"). */
+static uint64_t
+tag_rows(const struct tg_pg_str *tag, bool *has)
+{
+	uint64_t v = 0;
+	uint32_t i = tag->len;
+
+	*has = false;
+	while (i > 0 && tag->p[i - 1] >= '0' && tag->p[i - 1] <= '9')
+		i--;
+	if (i == tag->len || i == 0 || tag->p[i - 1] != ' ')
+		return 0;
+	for (; i < tag->len && v < UINT64_MAX / 10; i++)
+		v = v * 10 + (uint64_t)(tag->p[i] - '0');
+	*has = true;
+	return v;
+}
+
+static void
+cb_command_complete(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_str *tag)
+{
+	struct tg_inspect_sess *ss = ctx;
+	struct pending *pe = head(ss);
+	uint64_t rows;
+	bool has;
+
+	(void)m;
+	if (pe == NULL)
+		return;
+	rows = tag_rows(tag, &has);
+	if (pe->kind == P_QUERY) {
+		/* a Query of several statements: its rows add up; it ends at ReadyForQuery */
+		if (has && strncmp(tag->p, "SELECT", 6) != 0 && strncmp(tag->p, "FETCH", 5) != 0)
+			pe->rows += rows;
+		return;
+	}
+	if (has)
+		pe->rows = rows;
+	pop(ss, TG_INSPECT_OK);
+}
+
+static void
+mask_notice(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, const struct tg_pg_notice *n)
+{
+	struct tg_pg_iter it = n->fields;
+	struct tg_pg_str val;
+	uint8_t code;
+
+	while (!ss->failed && tg_pg_next_field(&it, &code, &val)) {
+		/* severity, SQLSTATE, position, file, line, routine: never values */
+		if (strchr("SVCPpFLR", code) != NULL || val.len == 0)
+			continue;
+		if (mask_at(ss, TG_PG_DIR_BE, val.off, val.len,
+			    m->in_place ? (uint8_t *)(uintptr_t)val.p : NULL, NULL) > 0)
+			CNT(ss->in, NOTICES_MASKED);
+	}
+}
+
+static void
+cb_error(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_notice *n)
+{
+	struct tg_inspect_sess *ss = ctx;
+	struct pending *pe = head(ss);
+
+	mask_notice(ss, m, n);
+	if (pe == NULL)
+		return;
+	if (pe->result == TG_INSPECT_OK) {
+		pe->result = TG_INSPECT_ERROR;
+		copy_name(pe->sqlstate, sizeof(pe->sqlstate), &n->code);
+	}
+	if (pe->kind == P_QUERY)
+		ss->query_error = true;
+	else
+		pop(ss, TG_INSPECT_ERROR);
+}
+
+static void
+cb_notice(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_notice *n)
+{
+	mask_notice(ctx, m, n);
+}
+
+static void
+cb_ready(void *ctx, const struct tg_pg_msg *m, uint8_t status)
+{
+	struct tg_inspect_sess *ss = ctx;
+	uint64_t req = ss->pg.dir[TG_PG_DIR_BE].reply_seq;
+	struct pending *pe;
+
+	(void)m;
+	(void)status;
+	/*
+	 * This answers one Query, FunctionCall or Sync: the request req of
+	 * the parser's queue (pg.c matched it). It ends the statements sent up
+	 * to that request, not those a pipelining client queued behind it. A
+	 * Query or FunctionCall answered here ran; an Execute still open was
+	 * discarded after an error (or, like any statement sent while the
+	 * server skipped to Sync, never acted on).
+	 */
+	while ((pe = head(ss)) != NULL && pe->seq <= req + 1)
+		pop(ss, pe->seq == req + 1 ? TG_INSPECT_OK : TG_INSPECT_NOT_RUN);
+}
+
+static void
+cb_message(void *ctx, const struct tg_pg_msg *m)
+{
+	struct tg_inspect_sess *ss = ctx;
+	struct pending *pe;
+
+	if (m->dir != TG_PG_DIR_BE || ss->failed)
+		return;
+	switch (m->kind) {
+	case TG_PG_BE_COPY_DATA:
+		if (!copy_streamed(ss, m) &&
+		    mask_at(ss, TG_PG_DIR_BE, m->off + 5, m->len - 5, NULL, head(ss)) > 0)
+			CNT(ss->in, COPY_MASKED);
+		break;
+	case TG_PG_BE_EMPTY_QUERY:
+	case TG_PG_BE_PORTAL_SUSPENDED:
+		pe = head(ss);
+		if (pe != NULL && pe->kind != P_QUERY)
+			pop(ss, m->kind == TG_PG_BE_PORTAL_SUSPENDED ? TG_INSPECT_SUSPENDED
+								     : TG_INSPECT_OK);
+		break;
+	default:
+		break;
+	}
+}
+
+static const struct tg_pg_callbacks callbacks = {
+	.message = cb_message,
+	.violation = cb_violation,
+	.opaque = cb_opaque,
+	.startup = cb_startup,
+	.query = cb_query,
+	.parse = cb_parse,
+	.execute = cb_execute,
+	.function_call = cb_function_call,
+	.copy_data = cb_copy_data,
+	.row_description = cb_row_description,
+	.data_field = cb_data_field,
+	.data_row = cb_data_row,
+	.command_complete = cb_command_complete,
+	.error = cb_error,
+	.notice = cb_notice,
+	.ready = cb_ready,
+	.function_result = cb_function_result,
+};
+
+/* ---------------------------------------------------------------------
+ * The stream consumer
+ * ------------------------------------------------------------------- */
+
+static uint64_t
+consume(struct tg_inspect *in, int dir, struct tg_stream *s, uint8_t *bytes, uint64_t off,
+	uint32_t len)
+{
+	struct tg_inspect_sess *ss;
+	struct tg_pg_msg cur;
+	uint64_t mark;
+
+	if (s->app == 0 || s->app > in->nb_sess)
+		return off + len;
+	ss = &in->sess[s->app - 1];
+	if (ss->failed)
+		return s->inspected;
+	mark = tg_pg_feed(&ss->pg, dir, bytes, len, off);
+	if (tg_pg_current(&ss->pg, dir, &cur)) {
+		bool streamed = cur.dir == TG_PG_DIR_BE
+					? cur.kind == TG_PG_BE_DATA_ROW ||
+						  cur.kind == TG_PG_BE_FUNCTION_RESULT ||
+						  (cur.kind == TG_PG_BE_COPY_DATA &&
+						   copy_streamed(ss, &cur))
+					: cur.kind == TG_PG_FE_COPY_DATA;
+
+		if (streamed)
+			mark = tg_pg_streamed_mark(&ss->pg, dir);
+	}
+	if (ss->failed)
+		return s->inspected;
+	/* what must stay held to be decided may not outgrow the ring: the sender would stall */
+	if (off + len - mark > in->smem->ring_size / 2) {
+		fail(ss, TG_INSPECT_CNT_FAIL_WINDOW);
+		return s->inspected;
+	}
+	return mark;
+}
+
+static uint64_t
+consume_fe(void *ctx, struct tg_stream *s, uint8_t *bytes, uint64_t off, uint32_t len)
+{
+	return consume(ctx, TG_PG_DIR_FE, s, bytes, off, len);
+}
+
+static uint64_t
+consume_be(void *ctx, struct tg_stream *s, uint8_t *bytes, uint64_t off, uint32_t len)
+{
+	return consume(ctx, TG_PG_DIR_BE, s, bytes, off, len);
+}
+
+/* ---------------------------------------------------------------------
+ * Sessions
+ * ------------------------------------------------------------------- */
+
+int
+tg_inspect_init(struct tg_inspect *in, struct tg_stream_mem *sm, const struct tg_policy *policy,
+		uint32_t nb_sess, tg_inspect_event_fn event, void *event_arg)
+{
+	return tg_inspect_init_limits(in, sm, policy, nb_sess, NULL, event, event_arg);
+}
+
+int
+tg_inspect_init_limits(struct tg_inspect *in, struct tg_stream_mem *sm,
+		       const struct tg_policy *policy, uint32_t nb_sess,
+		       const struct tg_pg_limits *lim, tg_inspect_event_fn event, void *event_arg)
+{
+	uint32_t half = sm->ring_size / 2, i;
+	size_t bytes;
+	int rc;
+
+	memset(in, 0, sizeof(*in));
+	if (nb_sess == 0)
+		return -EINVAL;
+	in->smem = sm;
+	in->policy = policy;
+	in->event = event;
+	in->event_arg = event_arg;
+	in->nb_sess = nb_sess;
+	/* what the inspector must hold whole fits in half the ring (see consume()) */
+	if (lim != NULL)
+		in->lim = *lim;
+	else
+		tg_pg_limits_default(&in->lim);
+	in->lim.stmt_max = in->lim.stmt_max < half ? in->lim.stmt_max : half;
+	in->lim.be_long_max = in->lim.be_long_max < half ? in->lim.be_long_max : half;
+	in->lim.text_max = in->lim.text_max < half ? in->lim.text_max : half;
+	in->lim.pool_size = in->lim.pool_size < in->lim.stmt_max ? in->lim.pool_size
+								  : in->lim.stmt_max;
+	in->arena_size = tg_pg_arena_size(&in->lim);
+	if (in->arena_size == 0)
+		return -EINVAL;
+	bytes = in->arena_size * nb_sess;
+
+	rc = -ENOMEM;
+	in->sess = calloc(nb_sess, sizeof(*in->sess));
+	in->free = malloc(sizeof(*in->free) * nb_sess);
+	in->buf = malloc(sm->ring_size);
+	if (in->sess == NULL || in->free == NULL || in->buf == NULL)
+		goto err;
+	/* committed now: the fast path never page-faults its way to a cap */
+	in->arenas = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (in->arenas == MAP_FAILED) {
+		in->arenas = NULL;
+		goto err;
+	}
+	if (policy != NULL) {
+		in->own_scratch = tg_policy_scratch_alloc(policy);
+		if (in->own_scratch == NULL) {
+			rc = -errno;
+			goto err;
+		}
+		in->scratch = in->own_scratch;
+	}
+	for (i = 0; i < nb_sess; i++)
+		in->free[i] = nb_sess - 1 - i;
+	in->nb_free = nb_sess;
+	in->consumer[0] = (struct tg_stream_consumer){ .data = consume_fe, .ctx = in };
+	in->consumer[1] = (struct tg_stream_consumer){ .data = consume_be, .ctx = in };
+	return 0;
+err:
+	tg_inspect_fini(in);
+	return rc;
+}
+
+void
+tg_inspect_fini(struct tg_inspect *in)
+{
+	uint32_t i;
+
+	if (in->sess != NULL)
+		for (i = 0; i < in->nb_sess; i++)
+			if (in->sess[i].in_use)
+				tg_pg_fini(&in->sess[i].pg);
+	if (in->arenas != NULL)
+		munmap(in->arenas, in->arena_size * in->nb_sess);
+	tg_policy_scratch_free(in->own_scratch);
+	free(in->sess);
+	free(in->free);
+	free(in->buf);
+	memset(in, 0, sizeof(*in));
+}
+
+int
+tg_inspect_open(struct tg_inspect *in, struct tg_stream st[2], uint16_t svc, const char *client)
+{
+	struct tg_inspect_sess *ss;
+	uint32_t idx;
+
+	if (in->nb_free == 0) {
+		CNT(in, NO_SESSION);
+		return -ENOSPC;
+	}
+	idx = in->free[--in->nb_free];
+	ss = &in->sess[idx];
+	memset(ss, 0, offsetof(struct tg_inspect_sess, col_style));
+	ss->in = in;
+	ss->st = st;
+	ss->svc = svc;
+	ss->id = ++in->next_id;
+	ss->in_use = true;
+	snprintf(ss->client, sizeof(ss->client), "%s", client != NULL ? client : "");
+	if (tg_pg_init(&ss->pg, &in->lim, &callbacks, ss, in->arenas + in->arena_size * idx,
+		       in->arena_size) != 0) {
+		ss->in_use = false;
+		in->free[in->nb_free++] = idx;
+		return -EINVAL;
+	}
+	st[0].app = st[1].app = idx + 1;
+	CNT(in, SESSIONS);
+	return 0;
+}
+
+static void
+add_pg(struct tg_pg_counters *dst, const struct tg_pg_counters *src)
+{
+	const uint64_t *s = (const uint64_t *)src;
+	uint64_t *d = (uint64_t *)dst;
+	size_t i;
+
+	for (i = 0; i < sizeof(*src) / sizeof(uint64_t); i++)
+		d[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+void
+tg_inspect_close(struct tg_inspect *in, struct tg_stream st[2])
+{
+	struct tg_inspect_sess *ss;
+	uint32_t idx = st[0].app;
+
+	if (idx == 0 || idx > in->nb_sess)
+		return;
+	ss = &in->sess[idx - 1];
+	while (ss->p_count)
+		pop(ss, TG_INSPECT_UNFINISHED);
+	add_pg(&in->pg, &ss->pg.cnt);
+	tg_pg_fini(&ss->pg);
+	ss->in_use = false;
+	in->free[in->nb_free++] = idx - 1;
+	st[0].app = st[1].app = 0;
+}
+
+void
+tg_inspect_set_policy(struct tg_inspect *in, const struct tg_policy *policy,
+		      struct tg_policy_scratch *scratch)
+{
+	in->policy = policy;
+	in->scratch = policy != NULL ? scratch : NULL;
+}
+
+bool
+tg_inspect_failed(const struct tg_inspect *in, const struct tg_stream st[2])
+{
+	uint32_t idx = st[0].app;
+
+	return idx != 0 && idx <= in->nb_sess && in->sess[idx - 1].failed;
+}
+
+void
+tg_inspect_pg_counters(const struct tg_inspect *in, struct tg_pg_counters *out)
+{
+	uint32_t i;
+
+	add_pg(out, &in->pg);
+	for (i = 0; i < in->nb_sess; i++)
+		if (__atomic_load_n(&in->sess[i].in_use, __ATOMIC_RELAXED))
+			add_pg(out, &in->sess[i].pg.cnt);
+}
+
+/* ---------------------------------------------------------------------
+ * Events as JSON
+ * ------------------------------------------------------------------- */
+
+struct out {
+	char *p;
+	size_t n, size;
+	bool full;
+};
+
+static void
+put(struct out *o, const char *s, size_t len)
+{
+	if (o->full || o->n + len >= o->size) {
+		o->full = true;
+		return;
+	}
+	memcpy(o->p + o->n, s, len);
+	o->n += len;
+}
+
+/* prefix, then v in decimal */
+static void
+put_num(struct out *o, const char *prefix, unsigned long long v)
+{
+	char b[24];
+	int n = snprintf(b, sizeof(b), "%llu", v);
+
+	put(o, prefix, strlen(prefix));
+	put(o, b, (size_t)n);
+}
+
+/* Length of the valid UTF-8 sequence at s[0..len), or 0. */
+static size_t
+utf8_seq(const uint8_t *s, size_t len)
+{
+	size_t n, i;
+	uint32_t c;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	n = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	c = n == 2 ? 0 : n == 3 ? (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6
+				: (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12;
+	if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+	    (n == 4 && (c < 0x10000 || c > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* A JSON string; bytes that are not valid UTF-8 become U+FFFD. */
+static void
+put_str(struct out *o, const char *s, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t i = 0, n;
+
+	put(o, "\"", 1);
+	while (i < len) {
+		uint8_t c = p[i];
+
+		if (c == '"' || c == '\\') {
+			put(o, "\\", 1);
+			put(o, (const char *)&p[i], 1);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			char esc[8];
+
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			put(o, esc, 6);
+			i++;
+		} else if (c < 0x80) {
+			put(o, (const char *)&p[i], 1);
+			i++;
+		} else if ((n = utf8_seq(p + i, len - i)) != 0) {
+			put(o, (const char *)&p[i], n);
+			i += n;
+		} else {
+			put(o, "\\ufffd", 6);
+			i++;
+		}
+	}
+	put(o, "\"", 1);
+}
+
+static void
+put_key_str(struct out *o, const char *key, const char *s, size_t len)
+{
+	put(o, ",\"", 2);
+	put(o, key, strlen(key));
+	put(o, "\":", 2);
+	put_str(o, s, len);
+}
+
+static const char *const kind_names[] = { "query", "execute", "function_call" };
+static const char *const result_names[] = { "ok", "error", "suspended", "unfinished",
+					     "not_run" };
+
+size_t
+tg_inspect_event_json(const struct tg_inspect_event *ev, char *buf, size_t size)
+{
+	struct out o = { .p = buf, .size = size };
+	unsigned int k;
+	bool first = true;
+
+	put_num(&o, "{\"session\":", ev->session);
+	put_num(&o, ",\"service\":", ev->service);
+	put_key_str(&o, "client", ev->client, strlen(ev->client));
+	put_key_str(&o, "user", ev->user, strlen(ev->user));
+	put_key_str(&o, "database", ev->database, strlen(ev->database));
+	put_key_str(&o, "application", ev->application, strlen(ev->application));
+	put_key_str(&o, "kind", kind_names[ev->kind % 3], strlen(kind_names[ev->kind % 3]));
+	put_key_str(&o, "verdict", tg_cmd_action_names[ev->verdict % TG_ACT_MAX],
+		    strlen(tg_cmd_action_names[ev->verdict % TG_ACT_MAX]));
+	if (ev->rule != NULL)
+		put_key_str(&o, "rule", ev->rule, strlen(ev->rule));
+	put_key_str(&o, "result", result_names[ev->result % 5],
+		    strlen(result_names[ev->result % 5]));
+	if (ev->sqlstate[0] != '\0')
+		put_key_str(&o, "sqlstate", ev->sqlstate, strlen(ev->sqlstate));
+	put_num(&o, ",\"rows\":", ev->rows);
+	put(&o, ",\"masked\":{", 11);
+	for (k = 1; k < TG_DETECT_KIND_MAX; k++) {
+		if (ev->masked[k] == 0)
+			continue;
+		if (!first)
+			put(&o, ",", 1);
+		first = false;
+		put_str(&o, tg_detect_kind_names[k], strlen(tg_detect_kind_names[k]));
+		put_num(&o, ":", ev->masked[k]);
+	}
+	put(&o, "}", 1);
+	put_num(&o, ",\"masked_columns\":", ev->masked_columns);
+	put_key_str(&o, "text", ev->text, ev->text_len);
+	if (ev->text_cut)
+		put(&o, ",\"text_cut\":true", 16);
+	if (ev->params_len)
+		put_key_str(&o, "params", ev->params, ev->params_len);
+	put_num(&o, ",\"start_ns\":", ev->t_start_ns);
+	put_num(&o, ",\"end_ns\":", ev->t_end_ns);
+	put(&o, "}\n", 2);
+	return o.full ? 0 : o.n;
+}

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inspect.h — the PostgreSQL inspector: the reassembly consumer (stream.h)
+ * of "postgres" services. It runs the wire protocol parser (pg.h) over both
+ * directions of a session, decides every statement against the command
+ * rules of the policy (policy.h), masks sensitive values in the result
+ * stream in place, and reports one event per statement.
+ *
+ * Holding. What the server receives is what was decided on: a client
+ * message is held (its segments stay in the reassembly engine) until it is
+ * whole and its verdict given, so a statement split across many segments
+ * cannot slip its first bytes past the rules. Server messages are held
+ * until inspected too, with one exception that keeps long results moving:
+ * DataRow (and FunctionCallResponse) bytes are released field by field as
+ * each field is scanned and masked, so a row longer than the reassembly
+ * ring does not stall. CopyData from the server is held whole (a COPY OUT
+ * row is one message) and scanned whole; one longer than half the ring is
+ * scanned piece by piece instead (see Caveats).
+ *
+ * Verdicts. Query and Parse texts are scanned against the command
+ * database; the first matching rule of the service decides (policy.h).
+ * "allow" and "log" pass (log marks the event); "block" rewrites the
+ * statement text in place, at the same length, into
+ * "tollgate_blocked_rule_<id>" (or a shorter "tg_blocked_<id>",
+ * "tg_blocked") padded with spaces: the server fails it with a syntax
+ * error that names the rule, before running any of it, and nothing
+ * changes length, so no TCP sequence number moves. A text shorter than
+ * every token cannot be rewritten: the session is reset both ways. The
+ * stream editor (a later issue) replaces this with an injected
+ * ErrorResponse.
+ *
+ * Masking. In DataRow fields, server CopyData and the fields of
+ * ErrorResponse and NoticeResponse (a unique violation's DETAIL quotes
+ * the value): every value a detector of the service confirms is masked
+ * with that detector's style; a field of a column named by a column rule
+ * is masked whole (binary-format fields are zeroed). Lengths never
+ * change. A field or message that lies wholly in the delivered piece is
+ * edited there (it is the ring); one split across deliveries is copied
+ * out, scanned and written back with tg_stream_write(). The engine patches
+ * checksums when the held segments leave, and masks retransmissions from
+ * the same ring.
+ *
+ * Failure is closed. A protocol violation, an encrypted session (TLS or
+ * GSSAPI: nothing can be inspected), a message or field longer than half
+ * the ring, a Hyperscan error or a statement too short to rewrite marks
+ * the session failed: its held bytes never leave, and the worker resets
+ * it both ways (tg_inspect_failed()).
+ *
+ * Events. A statement's event is given when its result is known
+ * (CommandComplete, ErrorResponse, EmptyQueryResponse, PortalSuspended,
+ * or for a Query its ReadyForQuery), with the text and parameters masked
+ * by the same detectors and capped. Raw values never leave the worker.
+ *
+ * Memory: every session's parser arena is allocated at init, nb sessions
+ * per worker (tg_pg_arena_size() each, with the message caps lowered to
+ * half the ring); a new session when all are taken is refused (counted).
+ *
+ * Columns. Column rules apply by the names in RowDescription. The one
+ * answering a Describe is kept for the prepared statement it describes
+ * (32 statements per session, LRU), and an Execute of that statement uses
+ * those columns however long ago it was described: drivers that cache
+ * descriptions (pgJDBC) send no RowDescription with later executions.
+ *
+ * Caveats:
+ * - Column formats come from RowDescription: a Describe of a statement
+ *   reports text for every column, whatever the later Bind asks, so a
+ *   binary field of a masked column is then masked with the text style.
+ * - An Execute of a statement never described, or evicted from the 32
+ *   kept, uses the columns of the last RowDescription (counted as
+ *   columns_unknown); detectors still scan every field.
+ * - A server CopyData message longer than half the ring is scanned piece
+ *   by piece: a value split across two deliveries is not found.
+ * - Statements made by SQL PREPARE run by EXECUTE are decided on the
+ *   EXECUTE text, not on the prepared text (pg.h Caveats).
+ */
+#ifndef TG_INSPECT_H
+#define TG_INSPECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detect.h"
+#include "pg.h"
+#include "policy.h"
+#include "service.h"
+#include "stream.h"
+
+#define TG_INSPECT_COUNTERS(X) \
+	X(SESSIONS, "sessions", "sessions inspected") \
+	X(NO_SESSION, "no_session", "sessions refused: every inspector session in use") \
+	X(STATEMENTS, "statements", "statements decided (Query, Parse)") \
+	X(ALLOWED, "allowed", "statements allowed") \
+	X(LOGGED, "logged", "statements allowed by a log rule") \
+	X(BLOCKED, "blocked", "statements blocked by rewriting them") \
+	X(BLOCKED_RESET, "blocked_reset", "statements blocked by reset: too short to rewrite") \
+	X(ROWS, "rows", "data rows inspected") \
+	X(FIELDS_SCANNED, "fields_scanned", "result fields scanned") \
+	X(VALUES_MASKED, "values_masked", "values masked by detectors") \
+	X(COLUMNS_MASKED, "columns_masked", "fields masked by column rules") \
+	X(COLUMNS_UNKNOWN, "columns_unknown", "executions of a statement never described: last columns used") \
+	X(COPY_MASKED, "copy_masked", "server CopyData messages with a value masked") \
+	X(NOTICES_MASKED, "notices_masked", "ErrorResponse/NoticeResponse fields masked") \
+	X(OVERFLOW, "overflow", "fields masked whole: more values than a scan holds") \
+	X(EVENTS, "events", "statement events") \
+	X(FAIL_VIOLATION, "fail_violation", "sessions failed: protocol violation") \
+	X(FAIL_ENCRYPTED, "fail_encrypted", "sessions failed: TLS or GSSAPI requested and granted") \
+	X(FAIL_WINDOW, "fail_window", "sessions failed: message or field over half the ring") \
+	X(FAIL_SCAN, "fail_scan", "sessions failed: Hyperscan error or ring access")
+
+enum tg_inspect_counter {
+#define TG_INSPECT_CNT_ENUM(e, n, d) TG_INSPECT_CNT_##e,
+	TG_INSPECT_COUNTERS(TG_INSPECT_CNT_ENUM)
+#undef TG_INSPECT_CNT_ENUM
+	TG_INSPECT_CNT_MAX
+};
+
+extern const char *const tg_inspect_counter_names[TG_INSPECT_CNT_MAX];
+
+enum tg_inspect_stmt_kind {
+	TG_INSPECT_QUERY,	/* simple Query: its whole text */
+	TG_INSPECT_EXECUTE,	/* Execute of a portal */
+	TG_INSPECT_FCALL,	/* FunctionCall */
+};
+
+enum tg_inspect_result {
+	TG_INSPECT_OK,		/* completed */
+	TG_INSPECT_ERROR,	/* ErrorResponse: sqlstate set */
+	TG_INSPECT_SUSPENDED,	/* PortalSuspended: row limit reached */
+	TG_INSPECT_UNFINISHED,	/* the session ended first */
+	TG_INSPECT_NOT_RUN,	/* discarded by the server after an earlier error */
+};
+
+#define TG_INSPECT_TEXT_MAX 1024	/* event text bytes */
+#define TG_INSPECT_PARAMS_MAX 512	/* event parameter display bytes */
+#define TG_INSPECT_NAME_MAX 64
+
+/* Valid during the event callback only. */
+struct tg_inspect_event {
+	uint64_t session;	/* the worker's session id */
+	uint16_t service;
+	uint8_t kind;		/* enum tg_inspect_stmt_kind */
+	uint8_t verdict;	/* enum tg_cmd_action */
+	uint8_t result;		/* enum tg_inspect_result */
+	const char *rule;	/* id of the deciding rule, NULL: the default */
+	const char *client;	/* "addr:port" */
+	const char *user, *database, *application;
+	const char *text;	/* masked, capped; text_cut when longer on the wire */
+	uint32_t text_len;
+	bool text_cut;
+	const char *params;	/* "$1=..., $2=..." masked, capped; "" when none */
+	uint32_t params_len;
+	char sqlstate[6];
+	uint64_t rows;
+	uint32_t masked[TG_DETECT_KIND_MAX];	/* values masked, by detector kind */
+	uint32_t masked_columns;		/* fields masked by column rules */
+	uint64_t t_start_ns, t_end_ns;		/* CLOCK_REALTIME */
+};
+
+typedef void (*tg_inspect_event_fn)(void *arg, const struct tg_inspect_event *ev);
+
+struct tg_inspect_sess;
+
+struct tg_inspect {
+	struct tg_stream_mem *smem;
+	const struct tg_policy *policy;		/* NULL: parse and report only */
+	struct tg_policy_scratch *scratch;	/* for policy */
+	struct tg_policy_scratch *own_scratch;	/* allocated by init for its policy */
+	struct tg_pg_limits lim;
+	struct tg_inspect_sess *sess;		/* nb_sess slots */
+	uint8_t *arenas;
+	size_t arena_size;
+	uint32_t nb_sess;
+	uint32_t *free;				/* stack of free slots */
+	uint32_t nb_free;
+	uint8_t *buf;				/* a field or message copied out of the ring */
+	struct tg_stream_consumer consumer[2];	/* for tg_tcp_ctx.consumer */
+	tg_inspect_event_fn event;
+	void *event_arg;
+	uint64_t next_id;
+	uint64_t cnt[TG_INSPECT_CNT_MAX];
+	struct tg_pg_counters pg;		/* of ended sessions; live ones add in */
+};
+
+/*
+ * Allocates nb_sess sessions for streams in smem (whose ring size bounds
+ * the message caps) under policy (may be NULL). Returns 0 or -errno.
+ */
+int tg_inspect_init(struct tg_inspect *in, struct tg_stream_mem *smem,
+		    const struct tg_policy *policy, uint32_t nb_sess, tg_inspect_event_fn event,
+		    void *event_arg);
+
+/*
+ * The same with the parser's limits (NULL: the defaults). Caps on what is
+ * held whole (stmt_max, be_long_max, text_max) are lowered to half the
+ * ring.
+ */
+int tg_inspect_init_limits(struct tg_inspect *in, struct tg_stream_mem *smem,
+			   const struct tg_policy *policy, uint32_t nb_sess,
+			   const struct tg_pg_limits *lim, tg_inspect_event_fn event,
+			   void *event_arg);
+void tg_inspect_fini(struct tg_inspect *in);
+
+/*
+ * Starts inspecting the session whose two directions are st[0] (client to
+ * server) and st[1], of service svc, from client "addr:port". Tags both
+ * streams. Returns 0, or -ENOSPC when every session is in use (counted).
+ */
+int tg_inspect_open(struct tg_inspect *in, struct tg_stream st[2], uint16_t svc,
+		    const char *client);
+
+/* Ends it: pending statements are reported unfinished, the slot is freed. */
+void tg_inspect_close(struct tg_inspect *in, struct tg_stream st[2]);
+
+/*
+ * Switches to another policy generation (NULL: none) with its scratch,
+ * both the caller's and kept until the next switch. Between bursts: new
+ * statements and result columns are decided under it; statements already
+ * decided keep their verdicts (their events carry copies of the rule ids).
+ */
+void tg_inspect_set_policy(struct tg_inspect *in, const struct tg_policy *policy,
+			   struct tg_policy_scratch *scratch);
+
+/* Has the session failed closed? The worker then resets it. */
+bool tg_inspect_failed(const struct tg_inspect *in, const struct tg_stream st[2]);
+
+/* Adds the parser counters of every session, ended and live, into out. */
+void tg_inspect_pg_counters(const struct tg_inspect *in, struct tg_pg_counters *out);
+
+/* Writes ev as one JSON line (with '\n') into buf. Returns its length, or 0 if it did not fit. */
+size_t tg_inspect_event_json(const struct tg_inspect_event *ev, char *buf, size_t size);
+
+#endif /* TG_INSPECT_H */

@@ -1,0 +1,1372 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * policy.c — see policy.h.
+ *
+ * Parsing is two tools: jansson validates the syntax and builds the tree
+ * (it rejects duplicate keys, NUL in strings and invalid UTF-8), and
+ * jsonpos.c finds in the raw text the line and column of whatever value
+ * a semantic check refuses. The parser keeps the JSON path it is at in
+ * its context, so every refusal is one call with that path. Positions for
+ * the compiler (each pattern, each detector) are recorded on the way with
+ * a cursor that moves forward through the text, so that recording them
+ * costs one pass over the text, not one walk per pattern.
+ *
+ * Nothing here runs on the fast path except tg_policy_match_cmd() and
+ * tg_policy_column(), which allocate nothing and take no lock.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hs/hs.h>
+#include <jansson.h>
+
+#include "jsonpos.h"
+#include "policy.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *const tg_cmd_action_names[TG_ACT_MAX] = {
+	[TG_ACT_ALLOW] = "allow",
+	[TG_ACT_LOG] = "log",
+	[TG_ACT_BLOCK] = "block",
+};
+
+static const struct {
+	const char *name;
+	enum tg_detect_mask_style style;
+} mask_names[] = {
+	{ "full", TG_DETECT_MASK_FULL },
+	{ "last4", TG_DETECT_MASK_KEEP_LAST4 },
+	{ "keep-domain", TG_DETECT_MASK_EMAIL_DOMAIN },
+};
+
+/* Longest JSON path the schema has: commands.rules[i].patterns[j], plus slack. */
+#define DEPTH_MAX 8
+/* User text quoted in a message: enough to recognise it. */
+#define QUOTE_MAX 48
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * s as a double-quoted string for a message: quotes, backslashes and
+ * bytes outside printable ASCII escaped, so that a key or id from the file
+ * cannot break the one-line message, and cut at QUOTE_MAX bytes.
+ */
+struct quoted {
+	char s[QUOTE_MAX * 4 + 8];
+};
+
+static const char *
+quote(struct quoted *q, const char *s)
+{
+	size_t o = 0, i;
+
+	q->s[o++] = '"';
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i == QUOTE_MAX) {
+			memcpy(q->s + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c == '"' || c == '\\') {
+			q->s[o++] = '\\';
+			q->s[o++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			snprintf(q->s + o, 5, "\\x%02x", c);
+			o += 4;
+		} else {
+			q->s[o++] = (char)c;
+		}
+	}
+	q->s[o++] = '"';
+	q->s[o] = '\0';
+	return q->s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parse context, path and errors                                      */
+
+/* Where an id was first seen, to locate it for a "used twice" error. */
+struct id_entry {
+	const char *id;		/* points into the policy's arrays: stable */
+	const char *section;	/* "commands" or "detectors" or "columns" */
+	unsigned int index;
+};
+
+struct ctx {
+	const char *text;
+	size_t len;
+	const char *source;
+	const struct tg_services *svcs;
+	char *err;
+	size_t errlen;
+	struct tg_policy *p;
+	unsigned int patterns_cap;
+	/* the JSON path of the value being checked */
+	struct tg_jsonpos_step path[DEPTH_MAX];
+	unsigned int depth;
+	/* every id so far: open addressing, sized up front for all of them */
+	struct id_entry *ids;
+	size_t ids_mask;
+	/* positions for the compiler: offsets and a forward cursor */
+	struct tg_jsonpos_lc lc;
+};
+
+static void
+push_key(struct ctx *c, const char *key)
+{
+	/* the schema is DEPTH_MAX deep at most: a deeper push is a bug here */
+	if (c->depth < DEPTH_MAX)
+		c->path[c->depth] = (struct tg_jsonpos_step){ .key = key };
+	c->depth++;
+}
+
+static void
+push_index(struct ctx *c, size_t index)
+{
+	if (c->depth < DEPTH_MAX)
+		c->path[c->depth] = (struct tg_jsonpos_step){ .key = NULL, .index = index };
+	c->depth++;
+}
+
+static void
+pop(struct ctx *c)
+{
+	c->depth--;
+}
+
+enum at { AT_VALUE, AT_KEY };
+
+/* Line and column of the current path, or 0 when it cannot be found. */
+static int
+locate(const struct ctx *c, enum at at, uint32_t *line, uint32_t *col)
+{
+	unsigned int d = c->depth < DEPTH_MAX ? c->depth : DEPTH_MAX;
+
+	if (at == AT_KEY)
+		return tg_jsonpos_find_key(c->text, c->len, c->path, d, line, col);
+	return tg_jsonpos_find(c->text, c->len, c->path, d, line, col);
+}
+
+static int fail(struct ctx *c, enum at at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* "source:line:column: reason" at the current path; always -EINVAL. */
+static int
+fail(struct ctx *c, enum at at, const char *fmt, ...)
+{
+	char msg[384];
+	uint32_t line, col;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (locate(c, at, &line, &col) == 0)
+		seterr(c->err, c->errlen, "%s:%u:%u: %s", c->source, line, col, msg);
+	else
+		seterr(c->err, c->errlen, "%s: %s", c->source, msg);
+	return -EINVAL;
+}
+
+static int
+nomem(struct ctx *c)
+{
+	seterr(c->err, c->errlen, "%s: out of memory", c->source);
+	return -ENOMEM;
+}
+
+/* The recorded position of byte offset off (moving c->lc forward). */
+static struct tg_policy_pos
+pos_of(struct ctx *c, size_t off)
+{
+	tg_jsonpos_linecol(c->text, c->len, off, &c->lc);
+	return (struct tg_policy_pos){ .line = c->lc.line, .col = c->lc.col };
+}
+
+/* Offset of the value at the current path, walked from the top; SIZE_MAX if not found. */
+static size_t
+here(const struct ctx *c)
+{
+	unsigned int d = c->depth < DEPTH_MAX ? c->depth : DEPTH_MAX;
+	size_t off;
+
+	if (tg_jsonpos_offset(c->text, c->len, 0, c->path, d, 0, &off) < 0)
+		return SIZE_MAX;
+	return off;
+}
+
+/*
+ * Offset of element i of the array at offset arr, given prev, the offset
+ * of element i - 1: one step forward, so that visiting every element costs
+ * one pass. SIZE_MAX when not found (only on a jsonpos bug: the text is
+ * valid JSON), which leaves the recorded position {0, 0}.
+ */
+static size_t
+elem_offset(const struct ctx *c, size_t arr, size_t i, size_t prev)
+{
+	struct tg_jsonpos_step s = { .key = NULL, .index = i };
+	size_t off;
+
+	if (i > 0 && prev != SIZE_MAX && tg_jsonpos_next(c->text, c->len, prev, &off) == 0)
+		return off;
+	if (arr != SIZE_MAX && tg_jsonpos_offset(c->text, c->len, arr, &s, 1, 0, &off) == 0)
+		return off;
+	return SIZE_MAX;
+}
+
+/* Checks that every key of obj is one of allowed[] (NULL-terminated). */
+static int
+check_keys(struct ctx *c, json_t *obj, const char *const *allowed, const char *what)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		char list[256];
+		size_t o = 0;
+		unsigned int i;
+		struct quoted q;
+
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(key, allowed[i]) == 0)
+				break;
+		if (allowed[i] != NULL)
+			continue;
+		list[0] = '\0';
+		for (i = 0; allowed[i] != NULL && o < sizeof(list); i++) {
+			int n = snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
+					 allowed[i]);
+
+			if (n < 0)
+				break;
+			o += (size_t)n;
+		}
+		push_key(c, key);
+		return fail(c, AT_KEY, "unknown key %s in %s (known: %s)", quote(&q, key), what,
+			    list);
+	}
+	return 0;
+}
+
+/* obj[key] when present, else NULL; a missing required key is an error at obj. */
+static int
+member(struct ctx *c, json_t *obj, const char *key, bool required, const char *what,
+       json_t **out)
+{
+	*out = json_object_get(obj, key);
+	if (*out == NULL && required)
+		return fail(c, AT_VALUE, "%s has no \"%s\"", what, key);
+	return 0;
+}
+
+/* A string member (optional unless required): *s stays as it was when absent. */
+static int
+member_string(struct ctx *c, json_t *obj, const char *key, bool required, const char *what,
+	      const char **s)
+{
+	json_t *v;
+	int rc = member(c, obj, key, required, what, &v);
+
+	if (rc < 0 || v == NULL)
+		return rc;
+	if (!json_is_string(v)) {
+		push_key(c, key);
+		return fail(c, AT_VALUE, "\"%s\" must be a string", key);
+	}
+	*s = json_string_value(v);
+	return 0;
+}
+
+static int
+member_bool(struct ctx *c, json_t *obj, const char *key, bool *b)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v)) {
+		push_key(c, key);
+		return fail(c, AT_VALUE, "\"%s\" must be true or false", key);
+	}
+	*b = json_is_true(v);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Values                                                              */
+
+static uint64_t
+hash_id(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a */
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
+	return h;
+}
+
+/*
+ * Checks the "id" of the object at the current path and copies it to id:
+ * the character set, the length (max bytes with the NUL), and that no
+ * earlier object of the file has it.
+ */
+static int
+parse_id(struct ctx *c, json_t *obj, const char *what, const char *section, unsigned int index,
+	 size_t max, char *id)
+{
+	const char *s = NULL;
+	struct quoted q;
+	size_t n, i, slot;
+	int rc;
+
+	rc = member_string(c, obj, "id", true, what, &s);
+	if (rc < 0)
+		return rc;
+	push_key(c, "id");
+	n = strlen(s);
+	if (n == 0)
+		return fail(c, AT_VALUE, "id is empty");
+	if (n >= max)
+		return fail(c, AT_VALUE, "id %s is longer than %zu bytes", quote(&q, s), max - 1);
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
+			return fail(c, AT_VALUE, "id %s: only A-Z a-z 0-9 _ . - are allowed",
+				    quote(&q, s));
+	}
+	for (slot = hash_id(s) & c->ids_mask; c->ids[slot].id != NULL;
+	     slot = (slot + 1) & c->ids_mask) {
+		const struct id_entry *e = &c->ids[slot];
+		struct tg_jsonpos_step first[4];
+		unsigned int d = 0;
+		uint32_t line = 0, col = 0;
+
+		if (strcmp(e->id, s) != 0)
+			continue;
+		first[d++] = (struct tg_jsonpos_step){ .key = e->section };
+		if (strcmp(e->section, "commands") == 0)
+			first[d++] = (struct tg_jsonpos_step){ .key = "rules" };
+		first[d++] = (struct tg_jsonpos_step){ .key = NULL, .index = e->index };
+		first[d++] = (struct tg_jsonpos_step){ .key = "id" };
+		tg_jsonpos_find(c->text, c->len, first, d, &line, &col);
+		return fail(c, AT_VALUE, "id %s is used twice (first at %u:%u)", quote(&q, s),
+			    line, col);
+	}
+	memcpy(id, s, n + 1);
+	c->ids[slot] = (struct id_entry){ .id = id, .section = section, .index = index };
+	pop(c);
+	return 0;
+}
+
+/* The action named by the string at the current path. */
+static int
+parse_action(struct ctx *c, const char *s, uint8_t *action)
+{
+	struct quoted q;
+	unsigned int i;
+
+	for (i = 0; i < TG_ACT_MAX; i++) {
+		if (strcmp(s, tg_cmd_action_names[i]) == 0) {
+			*action = (uint8_t)i;
+			return 0;
+		}
+	}
+	if (strcmp(s, "hold") == 0)
+		return fail(c, AT_VALUE, "action \"hold\" is not supported yet (allow, log, block)");
+	return fail(c, AT_VALUE, "unknown action %s (allow, log, block)", quote(&q, s));
+}
+
+/* obj["mask"] into *style; "full" when absent. */
+static int
+parse_mask(struct ctx *c, json_t *obj, const char *what, uint8_t *style)
+{
+	const char *s = NULL;
+	struct quoted q;
+	unsigned int i;
+	int rc;
+
+	*style = TG_DETECT_MASK_FULL;
+	rc = member_string(c, obj, "mask", false, what, &s);
+	if (rc < 0 || s == NULL)
+		return rc;
+	for (i = 0; i < ARRAY_SIZE(mask_names); i++) {
+		if (strcmp(s, mask_names[i].name) == 0) {
+			*style = (uint8_t)mask_names[i].style;
+			return 0;
+		}
+	}
+	push_key(c, "mask");
+	return fail(c, AT_VALUE, "unknown mask %s (full, last4, keep-domain)", quote(&q, s));
+}
+
+/* obj["services"] into a bitmask of service indices; every one when absent. */
+static int
+parse_services(struct ctx *c, json_t *obj, uint64_t *services)
+{
+	json_t *arr = json_object_get(obj, "services"), *v;
+	struct quoted q;
+	size_t i;
+
+	*services = TG_POLICY_ALL_SERVICES;
+	if (arr == NULL)
+		return 0;
+	push_key(c, "services");
+	if (!json_is_array(arr))
+		return fail(c, AT_VALUE, "\"services\" must be an array of service names");
+	if (json_array_size(arr) == 0)
+		return fail(c, AT_VALUE,
+			    "\"services\" is empty (leave it out for every service)");
+	*services = 0;
+	json_array_foreach(arr, i, v) {
+		const char *name;
+		unsigned int k, nb;
+
+		push_index(c, i);
+		if (!json_is_string(v))
+			return fail(c, AT_VALUE, "a service name must be a string");
+		name = json_string_value(v);
+		nb = c->svcs == NULL ? 0 : c->svcs->nb;
+		if (nb > TG_MAX_SERVICES)
+			nb = TG_MAX_SERVICES;
+		for (k = 0; k < nb; k++)
+			if (strncmp(c->svcs->svc[k].name, name, TG_SERVICE_NAME_MAX) == 0 &&
+			    strlen(name) < TG_SERVICE_NAME_MAX)
+				break;
+		if (k == nb)
+			return fail(c, AT_VALUE, "unknown service %s", quote(&q, name));
+		if (*services & (1ull << k))
+			return fail(c, AT_VALUE, "service %s is listed twice", quote(&q, name));
+		*services |= 1ull << k;
+		pop(c);
+	}
+	pop(c);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sections                                                            */
+
+static int
+add_pattern(struct ctx *c, const char *s, unsigned int rule, struct tg_policy_pos pos)
+{
+	struct tg_policy *p = c->p;
+	struct tg_cmd_pattern *pt;
+
+	if (p->nb_patterns == c->patterns_cap) {
+		unsigned int cap = c->patterns_cap ? c->patterns_cap * 2 : 16;
+
+		pt = realloc(p->patterns, (size_t)cap * sizeof(*pt));
+		if (pt == NULL)
+			return nomem(c);
+		p->patterns = pt;
+		c->patterns_cap = cap;
+	}
+	pt = &p->patterns[p->nb_patterns];
+	pt->expr = strdup(s);
+	if (pt->expr == NULL)
+		return nomem(c);
+	pt->rule = rule;
+	pt->pos = pos;
+	p->nb_patterns++;
+	return 0;
+}
+
+/* commands.rules[i], at the current path; off is its offset in the text (or SIZE_MAX). */
+static int
+parse_rule(struct ctx *c, json_t *obj, unsigned int i, size_t off)
+{
+	static const char *const keys[] = { "id", "patterns", "caseless", "action", "services",
+					    NULL };
+	struct tg_cmd_rule *r = &c->p->cmds[i];
+	const char *action = NULL;
+	bool caseless = false;
+	json_t *pats, *v;
+	size_t k, poff = SIZE_MAX, arr;
+	int rc;
+
+	if (!json_is_object(obj))
+		return fail(c, AT_VALUE, "a command rule must be an object");
+	if ((rc = check_keys(c, obj, keys, "a command rule")) < 0 ||
+	    (rc = parse_id(c, obj, "a command rule", "commands", i, TG_POLICY_ID_MAX, r->id)) < 0 ||
+	    (rc = member_string(c, obj, "action", true, "a command rule", &action)) < 0 ||
+	    (rc = member_bool(c, obj, "caseless", &caseless)) < 0)
+		return rc;
+	push_key(c, "action");
+	if ((rc = parse_action(c, action, &r->action)) < 0)
+		return rc;
+	pop(c);
+	r->caseless = caseless;
+
+	if ((rc = member(c, obj, "patterns", true, "a command rule", &pats)) < 0)
+		return rc;
+	push_key(c, "patterns");
+	if (!json_is_array(pats))
+		return fail(c, AT_VALUE, "\"patterns\" must be an array of strings");
+	if (json_array_size(pats) == 0)
+		return fail(c, AT_VALUE, "\"patterns\" is empty");
+	if (json_array_size(pats) > TG_POLICY_PATTERNS_MAX) {
+		push_index(c, TG_POLICY_PATTERNS_MAX);
+		return fail(c, AT_VALUE, "more than %d patterns in one rule",
+			    TG_POLICY_PATTERNS_MAX);
+	}
+	/* the patterns array from the rule's own offset: O(rule), not O(file) */
+	if (off == SIZE_MAX ||
+	    tg_jsonpos_offset(c->text, c->len, off, &c->path[c->depth - 1], 1, 0, &arr) < 0)
+		arr = here(c);
+	json_array_foreach(pats, k, v) {
+		struct tg_policy_pos pos = { 0, 0 };
+		const char *s;
+
+		push_index(c, k);
+		if (!json_is_string(v))
+			return fail(c, AT_VALUE, "a pattern must be a string");
+		s = json_string_value(v);
+		if (s[0] == '\0')
+			return fail(c, AT_VALUE, "a pattern is empty");
+		poff = elem_offset(c, arr, k, poff);
+		if (poff != SIZE_MAX)
+			pos = pos_of(c, poff);
+		if ((rc = add_pattern(c, s, i, pos)) < 0)
+			return rc;
+		pop(c);
+	}
+	pop(c);
+	return parse_services(c, obj, &r->services);
+}
+
+static int
+parse_commands(struct ctx *c, json_t *cmds)
+{
+	static const char *const keys[] = { "default", "rules", NULL };
+	struct tg_policy *p = c->p;
+	const char *def = NULL;
+	json_t *rules, *v;
+	size_t i, arr, off = SIZE_MAX;
+	int rc;
+
+	push_key(c, "commands");
+	if (!json_is_object(cmds))
+		return fail(c, AT_VALUE, "\"commands\" must be an object");
+	if ((rc = check_keys(c, cmds, keys, "\"commands\"")) < 0 ||
+	    (rc = member_string(c, cmds, "default", false, "\"commands\"", &def)) < 0)
+		return rc;
+	if (def != NULL) {
+		push_key(c, "default");
+		if ((rc = parse_action(c, def, &p->cmd_default)) < 0)
+			return rc;
+		pop(c);
+	}
+	rules = json_object_get(cmds, "rules");
+	if (rules != NULL) {
+		push_key(c, "rules");
+		if (!json_is_array(rules))
+			return fail(c, AT_VALUE, "\"rules\" must be an array of rules");
+		if (json_array_size(rules) > TG_POLICY_RULES_MAX) {
+			push_index(c, TG_POLICY_RULES_MAX);
+			return fail(c, AT_VALUE, "more than %d command rules",
+				    TG_POLICY_RULES_MAX);
+		}
+		if (json_array_size(rules) > 0) {
+			p->cmds = calloc(json_array_size(rules), sizeof(*p->cmds));
+			if (p->cmds == NULL)
+				return nomem(c);
+		}
+		arr = here(c);
+		json_array_foreach(rules, i, v) {
+			off = elem_offset(c, arr, i, off);
+			push_index(c, i);
+			if ((rc = parse_rule(c, v, (unsigned int)i, off)) < 0)
+				return rc;
+			p->nb_cmds++;
+			pop(c);
+		}
+		pop(c);
+	}
+	pop(c);
+	return 0;
+}
+
+/* Kind names from detect.h, so that a new kind needs no change here. */
+static int
+parse_kind(struct ctx *c, const char *s, uint8_t *kind)
+{
+	char list[256];
+	size_t o = 0;
+	struct quoted q;
+	unsigned int k;
+
+	for (k = TG_DETECT_NONE + 1; k < TG_DETECT_KIND_MAX; k++) {
+		if (tg_detect_kind_names[k] != NULL && strcmp(s, tg_detect_kind_names[k]) == 0) {
+			*kind = (uint8_t)k;
+			return 0;
+		}
+	}
+	list[0] = '\0';
+	for (k = TG_DETECT_NONE + 1; k < TG_DETECT_KIND_MAX && o < sizeof(list); k++) {
+		int n;
+
+		if (tg_detect_kind_names[k] == NULL)
+			continue;
+		n = snprintf(list + o, sizeof(list) - o, "%s%s", o ? ", " : "",
+			     tg_detect_kind_names[k]);
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+	return fail(c, AT_VALUE, "unknown detector kind %s (%s)", quote(&q, s), list);
+}
+
+/* A boolean that only one kind takes: refused on the others. */
+static int
+kind_flag(struct ctx *c, json_t *obj, const char *key, bool ok, const char *for_what,
+	  uint32_t flag, uint32_t *flags)
+{
+	bool b = false;
+	int rc;
+
+	if (json_object_get(obj, key) == NULL)
+		return 0;
+	if (!ok) {
+		push_key(c, key);
+		return fail(c, AT_KEY, "\"%s\" is for %s detectors only", key, for_what);
+	}
+	if ((rc = member_bool(c, obj, key, &b)) < 0)
+		return rc;
+	if (b)
+		*flags |= flag;
+	return 0;
+}
+
+/* detectors[i], at the current path; off is its offset in the text (or SIZE_MAX). */
+static int
+parse_detector(struct ctx *c, json_t *obj, unsigned int i, size_t off, int *first_of_kind)
+{
+	static const char *const keys[] = { "id", "kind", "pattern", "caseless", "utf8",
+					    "no_dash", "mask", "services", NULL };
+	struct tg_policy_detector *d = &c->p->dets[i];
+	const char *kind = NULL, *pattern = NULL;
+	struct tg_jsonpos_step pstep = { .key = "pattern" };
+	size_t poff;
+	bool regex;
+	int rc;
+
+	if (!json_is_object(obj))
+		return fail(c, AT_VALUE, "a detector must be an object");
+	/* the name goes into the detect database, whose names are shorter */
+	if ((rc = check_keys(c, obj, keys, "a detector")) < 0 ||
+	    (rc = parse_id(c, obj, "a detector", "detectors", i, TG_DETECT_NAME_MAX, d->id)) < 0 ||
+	    (rc = member_string(c, obj, "kind", true, "a detector", &kind)) < 0)
+		return rc;
+	push_key(c, "kind");
+	if ((rc = parse_kind(c, kind, &d->kind)) < 0)
+		return rc;
+	regex = d->kind == TG_DETECT_REGEX;
+	if (!regex) {
+		if (first_of_kind[d->kind] >= 0) {
+			struct tg_jsonpos_step first[3] = {
+				{ .key = "detectors" },
+				{ .key = NULL, .index = (size_t)first_of_kind[d->kind] },
+				{ .key = "kind" },
+			};
+			uint32_t line = 0, col = 0;
+
+			tg_jsonpos_find(c->text, c->len, first, 3, &line, &col);
+			return fail(c, AT_VALUE,
+				    "built-in detector %s is given twice (first at %u:%u)",
+				    tg_detect_kind_names[d->kind], line, col);
+		}
+		first_of_kind[d->kind] = (int)i;
+	}
+	pop(c);
+
+	if ((rc = member_string(c, obj, "pattern", regex, "a regex detector", &pattern)) < 0)
+		return rc;
+	if (pattern != NULL) {
+		push_key(c, "pattern");
+		if (!regex)
+			return fail(c, AT_KEY, "\"pattern\" is for regex detectors only (%s is "
+				    "built in)", tg_detect_kind_names[d->kind]);
+		if (pattern[0] == '\0')
+			return fail(c, AT_VALUE, "the pattern is empty");
+		pop(c);
+		d->pattern = strdup(pattern);
+		if (d->pattern == NULL)
+			return nomem(c);
+	}
+	/* the position a compile error points at */
+	if (off != SIZE_MAX) {
+		if (regex && tg_jsonpos_offset(c->text, c->len, off, &pstep, 1, 0, &poff) == 0)
+			d->pos = pos_of(c, poff);
+		else if (!regex)
+			d->pos = pos_of(c, off);
+	}
+
+	if ((rc = kind_flag(c, obj, "caseless", regex, "regex", TG_DETECT_F_CASELESS,
+			    &d->flags)) < 0 ||
+	    (rc = kind_flag(c, obj, "utf8", regex, "regex", TG_DETECT_F_UTF8, &d->flags)) < 0 ||
+	    (rc = kind_flag(c, obj, "no_dash", d->kind == TG_DETECT_SSN, "ssn",
+			    TG_DETECT_F_SSN_NODASH, &d->flags)) < 0 ||
+	    (rc = parse_mask(c, obj, "a detector", &d->style)) < 0)
+		return rc;
+	return parse_services(c, obj, &d->services);
+}
+
+static int
+parse_detectors(struct ctx *c, json_t *dets)
+{
+	struct tg_policy *p = c->p;
+	int first_of_kind[TG_DETECT_KIND_MAX];
+	size_t i, arr, off = SIZE_MAX;
+	json_t *v;
+	int rc;
+
+	for (i = 0; i < TG_DETECT_KIND_MAX; i++)
+		first_of_kind[i] = -1;
+	push_key(c, "detectors");
+	if (!json_is_array(dets))
+		return fail(c, AT_VALUE, "\"detectors\" must be an array of detectors");
+	if (json_array_size(dets) > TG_DETECT_SPECS_MAX) {
+		push_index(c, TG_DETECT_SPECS_MAX);
+		return fail(c, AT_VALUE, "more than %d detectors", TG_DETECT_SPECS_MAX);
+	}
+	if (json_array_size(dets) > 0) {
+		p->dets = calloc(json_array_size(dets), sizeof(*p->dets));
+		if (p->dets == NULL)
+			return nomem(c);
+	}
+	arr = here(c);
+	json_array_foreach(dets, i, v) {
+		off = elem_offset(c, arr, i, off);
+		push_index(c, i);
+		/* counted first: tg_policy_free() frees a half-parsed one's pattern */
+		p->nb_dets++;
+		if ((rc = parse_detector(c, v, (unsigned int)i, off, first_of_kind)) < 0)
+			return rc;
+		pop(c);
+	}
+	pop(c);
+	return 0;
+}
+
+/* columns[i], at the current path. */
+static int
+parse_column(struct ctx *c, json_t *obj, unsigned int i)
+{
+	static const char *const keys[] = { "id", "column", "mask", "services", NULL };
+	struct tg_column_rule *r = &c->p->cols[i];
+	const char *col = NULL;
+	struct quoted q;
+	size_t n;
+	int rc;
+
+	if (!json_is_object(obj))
+		return fail(c, AT_VALUE, "a column rule must be an object");
+	if ((rc = check_keys(c, obj, keys, "a column rule")) < 0 ||
+	    (rc = parse_id(c, obj, "a column rule", "columns", i, TG_POLICY_ID_MAX, r->id)) < 0 ||
+	    (rc = member_string(c, obj, "column", true, "a column rule", &col)) < 0)
+		return rc;
+	push_key(c, "column");
+	n = strlen(col);
+	if (n == 0)
+		return fail(c, AT_VALUE, "the column name is empty");
+	if (n >= TG_POLICY_COLUMN_MAX)
+		return fail(c, AT_VALUE, "column name %s is longer than %d bytes", quote(&q, col),
+			    TG_POLICY_COLUMN_MAX - 1);
+	memcpy(r->column, col, n + 1);
+	pop(c);
+	if ((rc = parse_mask(c, obj, "a column rule", &r->style)) < 0)
+		return rc;
+	return parse_services(c, obj, &r->services);
+}
+
+static int
+parse_columns(struct ctx *c, json_t *cols)
+{
+	struct tg_policy *p = c->p;
+	json_t *v;
+	size_t i;
+	int rc;
+
+	push_key(c, "columns");
+	if (!json_is_array(cols))
+		return fail(c, AT_VALUE, "\"columns\" must be an array of column rules");
+	if (json_array_size(cols) > TG_POLICY_RULES_MAX) {
+		push_index(c, TG_POLICY_RULES_MAX);
+		return fail(c, AT_VALUE, "more than %d column rules", TG_POLICY_RULES_MAX);
+	}
+	if (json_array_size(cols) > 0) {
+		p->cols = calloc(json_array_size(cols), sizeof(*p->cols));
+		if (p->cols == NULL)
+			return nomem(c);
+	}
+	json_array_foreach(cols, i, v) {
+		push_index(c, i);
+		if ((rc = parse_column(c, v, (unsigned int)i)) < 0)
+			return rc;
+		p->nb_cols++;
+		pop(c);
+	}
+	pop(c);
+	return 0;
+}
+
+/* How many ids the file can hold, for sizing the id table; 0 for a wrong type. */
+static size_t
+count_ids(json_t *root)
+{
+	json_t *cmds = json_object_get(root, "commands");
+	json_t *rules = json_is_object(cmds) ? json_object_get(cmds, "rules") : NULL;
+	json_t *dets = json_object_get(root, "detectors");
+	json_t *cols = json_object_get(root, "columns");
+	size_t n = 0;
+
+	/* the caps are checked before any id is added, so they bound the count */
+	if (json_is_array(rules))
+		n += json_array_size(rules) < TG_POLICY_RULES_MAX ? json_array_size(rules) :
+								     TG_POLICY_RULES_MAX;
+	if (json_is_array(dets))
+		n += json_array_size(dets) < TG_DETECT_SPECS_MAX ? json_array_size(dets) :
+								    TG_DETECT_SPECS_MAX;
+	if (json_is_array(cols))
+		n += json_array_size(cols) < TG_POLICY_RULES_MAX ? json_array_size(cols) :
+								    TG_POLICY_RULES_MAX;
+	return n;
+}
+
+static int
+parse_root(struct ctx *c, json_t *root)
+{
+	static const char *const keys[] = { "commands", "detectors", "columns", NULL };
+	json_t *v;
+	size_t cap = 16;
+	int rc;
+
+	if (!json_is_object(root))
+		return fail(c, AT_VALUE, "a policy must be a JSON object");
+	if ((rc = check_keys(c, root, keys, "the policy")) < 0)
+		return rc;
+	/* at most half full: probes stay short */
+	while (cap < 2 * count_ids(root))
+		cap *= 2;
+	c->ids = calloc(cap, sizeof(*c->ids));
+	if (c->ids == NULL)
+		return nomem(c);
+	c->ids_mask = cap - 1;
+
+	if ((v = json_object_get(root, "commands")) != NULL && (rc = parse_commands(c, v)) < 0)
+		return rc;
+	if ((v = json_object_get(root, "detectors")) != NULL && (rc = parse_detectors(c, v)) < 0)
+		return rc;
+	if ((v = json_object_get(root, "columns")) != NULL && (rc = parse_columns(c, v)) < 0)
+		return rc;
+	return 0;
+}
+
+int
+tg_policy_parse(const char *text, size_t len, const char *source, const struct tg_services *svcs,
+		struct tg_policy **out, char *err, size_t errlen)
+{
+	struct ctx c;
+	json_error_t je;
+	json_t *root;
+	int rc;
+
+	if (source == NULL)
+		source = "policy";
+	if (out == NULL || (text == NULL && len > 0)) {
+		seterr(err, errlen, "%s: no text or no output", source);
+		return -EINVAL;
+	}
+	*out = NULL;
+	if (text == NULL)
+		text = "";
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		if (json_error_code(&je) == json_error_out_of_memory) {
+			seterr(err, errlen, "%s: out of memory", source);
+			return -ENOMEM;
+		}
+		/* jansson's column is that of the last character it read */
+		seterr(err, errlen, "%s:%d:%d: %s", source, je.line > 0 ? je.line : 1,
+		       je.column > 0 ? je.column : 1, je.text);
+		return -EINVAL;
+	}
+	memset(&c, 0, sizeof(c));
+	c.text = text;
+	c.len = len;
+	c.source = source;
+	c.svcs = svcs;
+	c.err = err;
+	c.errlen = errlen;
+	c.lc = (struct tg_jsonpos_lc)TG_JSONPOS_LC_INIT;
+	c.p = calloc(1, sizeof(*c.p));
+	if (c.p == NULL) {
+		json_decref(root);
+		return nomem(&c);
+	}
+	c.p->cmd_default = TG_ACT_ALLOW;
+	rc = parse_root(&c, root);
+	free(c.ids);
+	json_decref(root);
+	if (rc < 0) {
+		tg_policy_free(c.p);
+		return rc;
+	}
+	*out = c.p;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Compile                                                             */
+
+static int
+compile_cmds(struct tg_policy *p, const char *source, char *err, size_t errlen)
+{
+	const char **exprs;
+	unsigned int *flags, *ids, k, n = p->nb_patterns;
+	hs_compile_error_t *cerr = NULL;
+	hs_database_t *db = NULL;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	exprs = calloc(n, sizeof(*exprs));
+	flags = calloc(n, sizeof(*flags));
+	ids = calloc(n, sizeof(*ids));
+	if (exprs == NULL || flags == NULL || ids == NULL) {
+		seterr(err, errlen, "%s: out of memory", source);
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (k = 0; k < n; k++) {
+		const struct tg_cmd_pattern *pt = &p->patterns[k];
+
+		if (pt->rule >= p->nb_cmds) {
+			seterr(err, errlen, "%s: pattern %u: rule %u of %u", source, k, pt->rule,
+			       p->nb_cmds);
+			rc = -EINVAL;
+			goto out;
+		}
+		exprs[k] = pt->expr;
+		/*
+		 * One report per rule and scan is all a decision needs, and no
+		 * start of match: both keep the scan at its cheapest. DOTALL so
+		 * that a pattern spans the lines of a multi-line statement.
+		 */
+		flags[k] = HS_FLAG_SINGLEMATCH | HS_FLAG_DOTALL |
+			   (p->cmds[pt->rule].caseless ? HS_FLAG_CASELESS : 0u);
+		ids[k] = pt->rule;
+	}
+	if (hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, &db, &cerr) !=
+	    HS_SUCCESS) {
+		const char *msg = cerr != NULL && cerr->message != NULL ? cerr->message : "failed";
+		struct quoted q;
+
+		if (cerr != NULL && cerr->expression >= 0 && (unsigned int)cerr->expression < n) {
+			const struct tg_cmd_pattern *pt = &p->patterns[cerr->expression];
+
+			seterr(err, errlen, "%s:%u:%u: command rule %s: pattern %s: %s", source,
+			       pt->pos.line, pt->pos.col, p->cmds[pt->rule].id,
+			       quote(&q, pt->expr), msg);
+		} else {
+			seterr(err, errlen, "%s: compiling %u command patterns: %s", source, n,
+			       msg);
+		}
+		hs_free_compile_error(cerr);
+		rc = -EINVAL;
+		goto out;
+	}
+	p->cmd_db = db;
+out:
+	free(exprs);
+	free(flags);
+	free(ids);
+	return rc;
+}
+
+/*
+ * Re-points an error of tg_detect_compile(), "detector N (name): reason"
+ * with N the detector's index here, at the detector's position.
+ */
+static void
+detect_err(const struct tg_policy *p, const char *source, const char *msg, char *err,
+	   size_t errlen)
+{
+	const char *rest;
+	char *end;
+	unsigned long i;
+
+	if (strncmp(msg, "detector ", 9) != 0)
+		goto plain;
+	i = strtoul(msg + 9, &end, 10);
+	if (end == msg + 9 || i >= p->nb_dets)
+		goto plain;
+	rest = end;
+	if (rest[0] == ' ' && rest[1] == '(') {
+		/* our ids have no ')' */
+		rest = strchr(rest, ')');
+		if (rest == NULL)
+			goto plain;
+		rest++;
+	}
+	if (rest[0] == ':')
+		rest++;
+	if (rest[0] == ' ')
+		rest++;
+	seterr(err, errlen, "%s:%u:%u: detector %s: %s", source, p->dets[i].pos.line,
+	       p->dets[i].pos.col, p->dets[i].id, rest);
+	return;
+plain:
+	seterr(err, errlen, "%s: %s", source, msg);
+}
+
+static int
+compile_dets(struct tg_policy *p, const char *source, char *err, size_t errlen)
+{
+	struct tg_detect_spec *specs;
+	struct tg_detect_db *db = NULL;
+	char msg[512];
+	unsigned int i;
+	int rc;
+
+	if (p->nb_dets == 0)
+		return 0;
+	specs = calloc(p->nb_dets, sizeof(*specs));
+	if (specs == NULL) {
+		seterr(err, errlen, "%s: out of memory", source);
+		return -ENOMEM;
+	}
+	for (i = 0; i < p->nb_dets; i++) {
+		const struct tg_policy_detector *d = &p->dets[i];
+
+		specs[i] = (struct tg_detect_spec){
+			.id = i,
+			.kind = (enum tg_detect_kind)d->kind,
+			.flags = d->flags,
+			.name = d->id,
+			.pattern = d->pattern,
+		};
+	}
+	msg[0] = '\0';
+	rc = tg_detect_compile(specs, p->nb_dets, &db, msg, sizeof(msg));
+	free(specs);
+	if (rc == -ENOMEM) {
+		seterr(err, errlen, "%s: out of memory", source);
+		return rc;
+	}
+	if (rc < 0) {
+		detect_err(p, source, msg, err, errlen);
+		return rc;
+	}
+	p->det_db = db;
+	return 0;
+}
+
+int
+tg_policy_compile(struct tg_policy *p, const char *source, char *err, size_t errlen)
+{
+	int rc;
+
+	if (source == NULL)
+		source = "policy";
+	if (p == NULL) {
+		seterr(err, errlen, "%s: no policy", source);
+		return -EINVAL;
+	}
+	if (p->cmd_db != NULL || p->det_db != NULL) {
+		seterr(err, errlen, "%s: already compiled", source);
+		return -EALREADY;
+	}
+	if ((rc = compile_cmds(p, source, err, errlen)) < 0)
+		return rc;
+	if ((rc = compile_dets(p, source, err, errlen)) < 0) {
+		hs_free_database(p->cmd_db);
+		p->cmd_db = NULL;
+		return rc;
+	}
+	return 0;
+}
+
+/* Reads the whole of f, at most TG_POLICY_FILE_MAX bytes, into a new buffer. */
+static int
+read_all(FILE *f, const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+	const size_t limit = (size_t)TG_POLICY_FILE_MAX + 1;	/* one more tells "too big" */
+	size_t cap = 64 * 1024, n = 0, want, r;
+	char *b = malloc(cap), *nb;
+
+	if (b == NULL)
+		goto err_nomem;
+	for (;;) {
+		if (n == cap) {
+			cap = cap * 2 < limit ? cap * 2 : limit;
+			nb = realloc(b, cap);
+			if (nb == NULL)
+				goto err_nomem;
+			b = nb;
+		}
+		want = cap - n;
+		r = fread(b + n, 1, want, f);
+		n += r;
+		if (n > TG_POLICY_FILE_MAX) {
+			free(b);
+			seterr(err, errlen, "%s: larger than %u bytes", path,
+			       (unsigned int)TG_POLICY_FILE_MAX);
+			return -EFBIG;
+		}
+		if (r < want)
+			break;	/* end of file or an error: fread() says which */
+	}
+	if (ferror(f)) {
+		int e = errno != 0 ? errno : EIO;
+
+		free(b);
+		seterr(err, errlen, "%s: cannot read: %s", path, strerror(e));
+		return -e;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+err_nomem:
+	free(b);
+	seterr(err, errlen, "%s: out of memory", path);
+	return -ENOMEM;
+}
+
+int
+tg_policy_load(const char *path, const struct tg_services *svcs, struct tg_policy **out,
+	       char *err, size_t errlen)
+{
+	struct tg_policy *p = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	if (out == NULL || path == NULL) {
+		seterr(err, errlen, "policy: no path or no output");
+		return -EINVAL;
+	}
+	*out = NULL;
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		rc = -errno;
+		seterr(err, errlen, "%s: cannot open: %s", path, strerror(-rc));
+		return rc;
+	}
+	rc = read_all(f, path, &buf, &len, err, errlen);
+	fclose(f);
+	if (rc < 0)
+		return rc;
+	rc = tg_policy_parse(buf, len, path, svcs, &p, err, errlen);
+	free(buf);
+	if (rc < 0)
+		return rc;
+	if ((rc = tg_policy_compile(p, path, err, errlen)) < 0) {
+		tg_policy_free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+void
+tg_policy_free(struct tg_policy *p)
+{
+	unsigned int i;
+
+	if (p == NULL)
+		return;
+	hs_free_database(p->cmd_db);
+	tg_detect_free(p->det_db);
+	for (i = 0; i < p->nb_patterns; i++)
+		free(p->patterns[i].expr);
+	free(p->patterns);
+	free(p->cmds);
+	for (i = 0; i < p->nb_dets; i++)
+		free(p->dets[i].pattern);
+	free(p->dets);
+	free(p->cols);
+	free(p);
+}
+
+/* ------------------------------------------------------------------ */
+/* Scanning                                                            */
+
+struct tg_policy_scratch {
+	const void *cmd_db;		/* the database this scratch is for */
+	hs_scratch_t *hs;		/* NULL when there is no command rule */
+	struct tg_detect_scratch *det;	/* NULL when there is no detector */
+	unsigned int nb_cmds;
+	unsigned int nb_words;
+	uint64_t matched[];		/* one bit per command rule */
+};
+
+struct tg_policy_scratch *
+tg_policy_scratch_alloc(const struct tg_policy *p)
+{
+	struct tg_policy_scratch *s;
+	unsigned int words;
+
+	if (p == NULL || (p->nb_patterns > 0 && p->cmd_db == NULL) ||
+	    (p->nb_dets > 0 && p->det_db == NULL)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	words = (p->nb_cmds + 63) / 64;
+	s = calloc(1, sizeof(*s) + (size_t)words * sizeof(s->matched[0]));
+	if (s == NULL)
+		return NULL;
+	s->cmd_db = p->cmd_db;
+	s->nb_cmds = p->nb_cmds;
+	s->nb_words = words;
+	if (p->cmd_db != NULL && hs_alloc_scratch(p->cmd_db, &s->hs) != HS_SUCCESS) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (p->det_db != NULL) {
+		s->det = tg_detect_scratch_alloc(p->det_db);
+		if (s->det == NULL) {
+			int e = errno;
+
+			hs_free_scratch(s->hs);
+			free(s);
+			errno = e;
+			return NULL;
+		}
+	}
+	return s;
+}
+
+void
+tg_policy_scratch_free(struct tg_policy_scratch *s)
+{
+	if (s == NULL)
+		return;
+	hs_free_scratch(s->hs);
+	tg_detect_scratch_free(s->det);
+	free(s);
+}
+
+struct tg_detect_scratch *
+tg_policy_detect_scratch(struct tg_policy_scratch *s)
+{
+	return s == NULL ? NULL : s->det;
+}
+
+static bool
+in_scope(uint64_t services, uint16_t svc)
+{
+	/* service indices stop at TG_MAX_SERVICES (64); past that only "every" holds */
+	if (svc >= 64)
+		return services == TG_POLICY_ALL_SERVICES;
+	return (services >> svc) & 1u;
+}
+
+static int
+on_cmd_match(unsigned int id, unsigned long long from, unsigned long long to,
+	     unsigned int flags, void *ctx)
+{
+	struct tg_policy_scratch *s = ctx;
+
+	(void)from;
+	(void)to;
+	(void)flags;
+	if (id < s->nb_cmds)
+		s->matched[id / 64] |= 1ull << (id % 64);
+	return 0;	/* carry on: every rule that matches is reported */
+}
+
+int
+tg_policy_match_cmd(const struct tg_policy *p, struct tg_policy_scratch *s, const char *text,
+		    uint32_t len, uint16_t svc, uint32_t *rules, unsigned int max)
+{
+	unsigned int w, n = 0;
+
+	if (p == NULL || s == NULL || (text == NULL && len > 0) || (rules == NULL && max > 0))
+		return -EINVAL;
+	if (p->cmd_db == NULL)
+		return p->nb_patterns > 0 ? -EINVAL : 0;
+	if (s->cmd_db != p->cmd_db || s->nb_cmds != p->nb_cmds || s->hs == NULL)
+		return -EINVAL;
+	memset(s->matched, 0, (size_t)s->nb_words * sizeof(s->matched[0]));
+	/* Hyperscan refuses a NULL buffer even for length 0 */
+	if (hs_scan(p->cmd_db, text != NULL ? text : "", len, 0, s->hs, on_cmd_match, s) !=
+	    HS_SUCCESS)
+		return -EIO;
+	/* bit order is rule order is file order: the first written decides */
+	for (w = 0; w < s->nb_words; w++) {
+		uint64_t bits = s->matched[w];
+
+		while (bits != 0) {
+			unsigned int r = w * 64 + (unsigned int)__builtin_ctzll(bits);
+
+			bits &= bits - 1;
+			if (!in_scope(p->cmds[r].services, svc))
+				continue;
+			if (n < max)
+				rules[n] = r;
+			n++;
+		}
+	}
+	return (int)n;
+}
+
+/* ASCII case folding, not the locale's: PostgreSQL folds identifiers so. */
+static bool
+same_name(const char *a, const char *b, uint32_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+const struct tg_column_rule *
+tg_policy_column(const struct tg_policy *p, const char *name, uint32_t len, uint16_t svc)
+{
+	unsigned int i;
+
+	if (p == NULL || (name == NULL && len > 0) || len >= TG_POLICY_COLUMN_MAX)
+		return NULL;
+	for (i = 0; i < p->nb_cols; i++) {
+		const struct tg_column_rule *r = &p->cols[i];
+
+		if (strnlen(r->column, TG_POLICY_COLUMN_MAX) == len &&
+		    same_name(r->column, name, len) && in_scope(r->services, svc))
+			return r;
+	}
+	return NULL;
+}

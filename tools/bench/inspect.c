@@ -1,0 +1,1734 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inspect.c — tg-bench-inspect: what the PostgreSQL inspector
+ * (dataplane/inspect.c) costs per byte of a result stream, against plain
+ * forwarding through the same reassembly engine and against the Hyperscan
+ * scan of the same fields, in one run on the same bytes.
+ *
+ * Session: one PostgreSQL session, both directions, built once with a
+ * fixed xorshift64: the client's StartupMessage; the server's
+ * AuthenticationOk, ParameterStatus, BackendKeyData and ReadyForQuery; the
+ * client's Query; then the result, about --mib MiB (default 32): a
+ * RowDescription of eight text-format columns (id, name, username, city,
+ * created_at, amount, reference, note), DataRows, CommandComplete and
+ * ReadyForQuery. Field text is what such tables hold: names, numbers,
+ * timestamps, amounts, order and tracking references, long reference
+ * numbers (Luhn-invalid by construction, so not cards), free-text notes,
+ * one note in twenty NULL. --sensitive percent of fields (default 10)
+ * hold one sensitive value instead: a Luhn-valid card number (plain,
+ * spaced or dashed), an IBAN with valid check digits (grouped or not), an
+ * e-mail address, a phone number (E.164 or NANP) or an SSN, one kind in
+ * five; in the note column inside a sentence, elsewhere bare. The
+ * generators are those of tools/bench/detect.c.
+ *
+ * Segments: the server's answer to the startup is one segment; the
+ * result is cut into --block byte segments (default 1460, a TCP MSS on
+ * Ethernet). A segment is a payload pointer into a working copy of the
+ * stream and a TCP checksum field (over the payload alone, which is all
+ * the engine's incremental patching needs). The client's two messages are
+ * a segment each.
+ *
+ * Driving the engine as the worker does (tests/unit/test_stream.c has the
+ * same harness): tg_stream_segment() with the inspector's consumer for the
+ * direction, then tg_stream_release() of every held segment that may
+ * leave, handed to a receiver that checks it arrives in order, and that
+ * ACKs every second segment (delayed ACK, RFC 9293 3.8.6.3), or before a
+ * segment its last window would not take (the delayed-ACK timer, as the
+ * sender waits), with tg_stream_ack() and a window of the ring size (what
+ * the tracker clamps windows to). Sequence numbers wrap 64 KiB into the
+ * server's stream.
+ *
+ * Policy: built from JSON with tg_policy_parse() and tg_policy_compile()
+ * for one postgres service: the three command rules of
+ * appliance/policy.json, and a detector of each kind of --kinds (default
+ * the five planted) with that file's mask styles (last4 for cards, IBANs
+ * and phone numbers, keep-domain for e-mail, full for the rest). The
+ * inspector runs one session; hs_raw and detect scan with a scratch of
+ * their own for the same database.
+ *
+ * Figures, each over the result segments only (the startup, the
+ * authentication and the Query are sent untimed before the clock starts),
+ * --rounds times interleaved (memcpy, forward, hs_raw, detect, inspect,
+ * memcpy, ...) so that drift hits all alike, after an untimed warm-up
+ * round; best and median:
+ * - memcpy: each segment's payload copied into a ring of the ring size,
+ *   as the engine stores it: for scale;
+ * - forward: the engine with no consumer (every byte inspected on
+ *   arrival): reassembly, hold, release and ACK without inspection, the
+ *   plain-forwarding baseline of the dataplane's inline path;
+ * - hs_raw: tg_detect_scan_raw(), hs_scan() of the policy's detector
+ *   database with a counting callback, over every DataRow field the
+ *   inspector scans (non-NULL, non-empty), one call each: Hyperscan's own
+ *   cost, the floor;
+ * - detect: tg_detect_scan(), the confirmed scan, over the same fields;
+ * - inspect: the engine with the inspector as consumer: PostgreSQL
+ *   parsing, one confirmed scan per field, masking in place (in the ring;
+ *   the engine copies the masks into the held segments and patches their
+ *   checksums on release), the statement's verdict and its event;
+ * - the ratios inspect/forward, inspect/hs_raw, inspect/detect of the
+ *   cycles: the median of the rounds' ratios, best over best, and the
+ *   median of the rounds' ratios of on-CPU time.
+ * Every figure is in cycles per byte of the result stream and Gbit/s of
+ * it, so the ratios are those of the totals; hs_raw and detect read only
+ * the field bytes.
+ *
+ * Masking edits the working copy: before every timed run of every figure
+ * the pristine stream and checksums are copied back, untimed (the copy's
+ * cost is shown apart), so every figure starts from the same bytes and
+ * the same cache state.
+ *
+ * Checks, after every run, untimed: the inspector masked exactly the
+ * values planted (of the kinds enabled), scanned every field, counted
+ * every row, gave one event whose rows and masks agree, and did not fail
+ * the session; every byte that changed lies in a field holding a planted
+ * value and every such field changed; every segment's checksum is right
+ * after patching; nothing is found in the masked fields again (warm-up
+ * round only); the
+ * receiver got every byte in order, nothing was dropped or left held;
+ * forwarding leaves every byte as it was; the confirmed scan finds the
+ * planted values exactly. Before timing, each field is scanned once and
+ * compared with what was planted in it. A failed check makes the exit
+ * status 1.
+ *
+ * Measure: rdtsc around each run, the TSC rate calibrated against
+ * CLOCK_MONOTONIC_RAW; Gbit/s per core is bytes over TSC time. The
+ * thread's on-CPU time (CLOCK_THREAD_CPUTIME_ID) is read too: a run whose
+ * on-CPU time is under 95% of its TSC time was preempted, and is counted
+ * beside the figure with the on-CPU median in cycles (TSC rate times
+ * on-CPU time, as tools/bench/detect measures). On a busy machine the
+ * long runs (the scans, inspection) are preempted far more often than the
+ * short ones (memcpy, forwarding): read the best and on-CPU figures then.
+ * TSC cycles are not core cycles when the core runs faster than the TSC
+ * (turbo); the core clock is shown for the conversion.
+ *
+ * Caveats:
+ * - One session, no loss, reordering or retransmission: the inspector's
+ *   per-session set-up and the engine's out-of-order paths are not in the
+ *   figures (tools/bench/flows measures the engine under the worker).
+ * - No DPDK: segments are not mbufs and nothing crosses a port; the cost
+ *   of rx/tx bursts and of the flow table is in tools/bench/forward and
+ *   tools/bench/flows, not here.
+ * - The stream is about --mib MiB: by default it does not stay wholly in
+ *   the last-level cache, so every figure includes memory bandwidth, as
+ *   memcpy's does.
+ * - With --kinds leaving out a planted kind, another detector may still
+ *   find part of such a value (digits of a spaced IBAN as a card number):
+ *   the exact check then fails, as it should, since generation and
+ *   detection disagree.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "csum.h"
+#include "inspect.h"
+#include "wire.h"
+
+#define PROG "tg-bench-inspect"
+#define ROUNDS_MAX 21
+#define NCOLS 8
+#define COL_NOTE 7
+#define MATCHES_MAX 64		/* as inspect.c's scans */
+#define RELEASE_BURST 16
+#define ISN1_FE 0x00001000u
+#define ISN1_BE 0xffff0000u	/* wraps 64 KiB into the server's stream */
+#define CLIENT "192.0.2.1:40000"
+#define SOURCE "bench policy"
+
+struct opts {
+	unsigned int mib;
+	unsigned int block;
+	unsigned int rounds;
+	unsigned int ring_kib;
+	unsigned int sensitive;	/* percent of fields */
+	uint64_t seed;
+	const char *dump;	/* write the server stream here and stop */
+	const char *kinds;	/* comma-separated kind names, "all"; NULL: the five planted */
+};
+
+/* A non-NULL, non-empty DataRow field: what the inspector scans. */
+struct field {
+	uint32_t off;		/* in the server stream */
+	uint16_t len;
+	uint8_t kind;		/* enum tg_detect_kind planted in it, TG_DETECT_NONE */
+};
+
+/* A segment: its payload in the working copy, its TCP checksum field. */
+struct bseg {
+	uint8_t *payload;
+	uint32_t off;		/* stream offset */
+	uint16_t len;
+	uint8_t csum[2];	/* network order, patched by the engine */
+	uint8_t csum0[2];	/* as built */
+};
+
+/* The receiver of one direction. */
+struct peer {
+	uint64_t nxt;		/* bytes received in order */
+	unsigned int unacked;	/* segments since the last ACK */
+};
+
+/* What the event callback saw. */
+struct evstat {
+	uint64_t events;
+	uint64_t rows;
+	uint64_t masked;
+	uint64_t masked_columns;
+	uint8_t verdict, result;
+};
+
+/* Outcome of the checks: counts of the last run, faults summed over every run. */
+struct checks {
+	uint64_t failed;	/* any check failed */
+	uint64_t masked, expected, rows, fields, events, csum_bad, seg_total;
+	uint64_t changed_outside, sensitive_unchanged, found_again, forward_diff;
+	uint64_t detect_matches;
+	uint64_t truth_missed, truth_flagged, truth_extra;
+};
+
+struct figure {
+	const char *name;
+	double cyc[ROUNDS_MAX];
+	double cpu_ns[ROUNDS_MAX];
+	unsigned int nb;
+	unsigned int preempted;
+	uint64_t count;		/* reports or matches, last run */
+};
+
+struct bench {
+	struct opts o;
+	double hz;
+	bool enabled[TG_DETECT_KIND_MAX];
+	char kind_list[160];
+
+	/* the session's bytes */
+	uint8_t *pristine, *work;	/* server to client */
+	size_t len, cap;
+	size_t pre_len;			/* the answer to the startup: segment 0 */
+	uint8_t fe_pristine[512], fe_work[512];	/* client to server */
+	size_t fe_len;
+	struct bseg fe_segs[2];		/* StartupMessage, Query */
+	struct bseg *segs;		/* [0] the answer to the startup, then the result */
+	size_t nsegs;
+	size_t res_bytes;		/* bytes of segments 1.. */
+
+	/* what was planted */
+	struct field *f;
+	size_t nf, nf_cap;
+	size_t rows, nulls, sensitive, field_bytes;
+	size_t planted[TG_DETECT_KIND_MAX];
+	size_t expected;		/* planted values of the enabled kinds */
+
+	/* policy, engine, inspector */
+	struct tg_services svcs;
+	struct tg_policy *pol;
+	struct tg_detect_scratch *ds;	/* for hs_raw and detect */
+	struct tg_stream_mem m;
+	struct tg_stream st[2];
+	struct peer rx[2];
+	struct tg_inspect in;
+	struct evstat ev;
+	uint8_t *ringbuf;		/* memcpy's destination */
+	struct checks ck;
+};
+
+/* ------------------------------------------------------------------ */
+/* Clocks                                                              */
+
+static uint64_t
+ns_of(clockid_t id)
+{
+	struct timespec ts;
+
+	if (clock_gettime(id, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t
+cpu_ns(void)
+{
+	return ns_of(CLOCK_THREAD_CPUTIME_ID);
+}
+
+static inline uint64_t
+rdtsc(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+#else
+	return ns_of(CLOCK_MONOTONIC_RAW);
+#endif
+}
+
+/* TSC ticks per second, against CLOCK_MONOTONIC_RAW over 200 ms. */
+static double
+tsc_hz(void)
+{
+	uint64_t n0 = ns_of(CLOCK_MONOTONIC_RAW), t0 = rdtsc(), n1, t1;
+
+	do
+		n1 = ns_of(CLOCK_MONOTONIC_RAW);
+	while (n1 - n0 < 200000000ULL);
+	t1 = rdtsc();
+	return (double)(t1 - t0) * 1e9 / (double)(n1 - n0);
+}
+
+/* The core clock in GHz: chains of dependent adds retire one per cycle. */
+static double
+core_ghz(void)
+{
+#if defined(__x86_64__)
+	const uint64_t iters = 50 * 1000 * 1000;
+	uint64_t x = 0, i, c0, c1;
+
+	c0 = cpu_ns();
+	for (i = 0; i < iters; i++)
+		__asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+				 "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
+				 : "+r"(x));
+	c1 = cpu_ns();
+	return c1 > c0 ? (double)(iters * 8) / (double)(c1 - c0) : 0.0;
+#else
+	return 0.0;
+#endif
+}
+
+/* ------------------------------------------------------------------ */
+/* Text                                                                */
+
+/* A fixed xorshift64 so every run builds the same stream. */
+static inline uint64_t
+xorshift64(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+static inline unsigned int
+rnd(uint64_t *s, unsigned int n)
+{
+	return (unsigned int)(xorshift64(s) % n);
+}
+
+static const char *const first_names[] = {
+	"Jane", "John", "Maria", "Wei", "Aisha", "Lars", "Sofia", "Mateo", "Yuki", "Olga",
+	"Pierre", "Fatima", "Noah", "Emma", "Ivan", "Chloe", "Arjun", "Lena", "Omar", "Ines",
+};
+static const char *const last_names[] = {
+	"Roe", "Smith", "Garcia", "Chen", "Khan", "Larsen", "Rossi", "Lopez", "Tanaka", "Ivanova",
+	"Dubois", "Haddad", "Miller", "Schmidt", "Petrov", "Martin", "Patel", "Weber", "Nasser",
+	"Silva",
+};
+static const char *const cities[] = {
+	"Berlin", "Paris", "London", "Madrid", "Rome", "Amsterdam", "Zurich", "Oslo", "Austin",
+	"Toronto", "Lisbon", "Vienna", "Prague", "Warsaw", "Dublin", "Brussels",
+};
+static const char *const domains[] = {
+	"example.com", "example.org", "mail.example.net", "corp.example.co.uk", "example.de",
+};
+static const char *const lead_words[] = { "contact", "paid with", "customer gave", "confirmed" };
+static const char *const tail_words[] = { "by phone", "yesterday", "on the call", "for refund" };
+
+static size_t
+put(uint8_t *b, size_t cap, size_t at, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Appends at b[at], truncating at cap; returns the new end. */
+static size_t
+put(uint8_t *b, size_t cap, size_t at, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (at >= cap)
+		return cap;
+	va_start(ap, fmt);
+	n = vsnprintf((char *)b + at, cap - at, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return at;
+	return (size_t)n >= cap - at ? cap - 1 : at + (size_t)n;
+}
+
+/* Does d[0..n) pass Luhn (ISO/IEC 7812-1 Annex B)? */
+static bool
+luhn_ok(const char *d, unsigned int n)
+{
+	unsigned int i, k, sum = 0;
+
+	for (i = 0; i < n; i++) {
+		k = (unsigned int)(d[n - 1 - i] - '0');
+		if (i & 1) {
+			k *= 2;
+			if (k > 9)
+				k -= 9;
+		}
+		sum += k;
+	}
+	return sum % 10 == 0;
+}
+
+/* A Luhn-valid card number of a real scheme's prefix, maybe grouped. */
+static size_t
+put_card(uint8_t *b, size_t cap, size_t at, uint64_t *s)
+{
+	static const char *const prefixes[] = { "4", "51", "55", "2221", "2720", "37", "6011" };
+	const char *p = prefixes[rnd(s, 7)];
+	char d[20];
+	unsigned int len = p[0] == '3' ? 15 : 16, i, sum = 0, k, sep;
+
+	memcpy(d, p, strlen(p));
+	for (i = (unsigned int)strlen(p); i < len - 1; i++)
+		d[i] = (char)('0' + rnd(s, 10));
+	for (i = 0; i + 1 < len; i++) {
+		k = (unsigned int)(d[len - 2 - i] - '0');
+		if ((i & 1) == 0) {
+			k *= 2;
+			if (k > 9)
+				k -= 9;
+		}
+		sum += k;
+	}
+	d[len - 1] = (char)('0' + (10 - sum % 10) % 10);
+	sep = rnd(s, 3);	/* none, space, dash */
+	for (i = 0; i < len && at + 1 < cap; i++) {
+		if (sep && i > 0 && i % 4 == 0)
+			b[at++] = sep == 1 ? ' ' : '-';
+		if (at + 1 < cap)
+			b[at++] = (uint8_t)d[i];
+	}
+	return at;
+}
+
+/* An IBAN with valid check digits (ISO 7064 mod 97-10), maybe grouped. */
+static size_t
+put_iban(uint8_t *b, size_t cap, size_t at, uint64_t *s)
+{
+	static const struct {
+		const char *cc;
+		unsigned int len, letters;	/* BBAN starts with this many letters */
+	} c[] = {
+		{ "DE", 22, 0 }, { "FR", 27, 0 }, { "GB", 22, 4 }, { "NL", 18, 4 },
+		{ "ES", 24, 0 }, { "IT", 27, 1 }, { "BE", 16, 0 }, { "CH", 21, 0 },
+	};
+	unsigned int k = rnd(s, 8), n = c[k].len, i, r = 0;
+	char v[34];
+
+	v[0] = c[k].cc[0];
+	v[1] = c[k].cc[1];
+	for (i = 4; i < n; i++)
+		v[i] = i - 4 < c[k].letters ? (char)('A' + rnd(s, 26)) : (char)('0' + rnd(s, 10));
+	/* BBAN, country, "00" */
+	for (i = 4; i < n + 4; i++) {
+		char ch = i < n ? v[i] : (i < n + 2 ? v[i - n] : '0');
+
+		if (ch >= '0' && ch <= '9')
+			r = (r * 10 + (unsigned int)(ch - '0')) % 97;
+		else
+			r = (r * 100 + (unsigned int)(ch - 'A' + 10)) % 97;
+	}
+	r = 98 - r;
+	v[2] = (char)('0' + r / 10);
+	v[3] = (char)('0' + r % 10);
+	k = rnd(s, 2);
+	for (i = 0; i < n && at + 1 < cap; i++) {
+		if (k && i > 0 && i % 4 == 0)
+			b[at++] = ' ';
+		if (at + 1 < cap)
+			b[at++] = (uint8_t)v[i];
+	}
+	return at;
+}
+
+static size_t
+put_email(uint8_t *b, size_t cap, size_t at, uint64_t *s)
+{
+	return put(b, cap, at, "%s.%s%u@%s", first_names[rnd(s, 20)], last_names[rnd(s, 20)],
+		   rnd(s, 100), domains[rnd(s, 5)]);
+}
+
+static size_t
+put_phone(uint8_t *b, size_t cap, size_t at, uint64_t *s)
+{
+	switch (rnd(s, 3)) {
+	case 0:
+		return put(b, cap, at, "+44 20 7946 0%03u", rnd(s, 1000));
+	case 1:
+		return put(b, cap, at, "(%u) 555-%04u", 200 + rnd(s, 800), rnd(s, 10000));
+	default:
+		return put(b, cap, at, "+1 %u 555 %04u", 200 + rnd(s, 800), rnd(s, 10000));
+	}
+}
+
+/* Area 001-665, group 01-99, serial 0001-9999: numbers the SSA issues. */
+static size_t
+put_ssn(uint8_t *b, size_t cap, size_t at, uint64_t *s)
+{
+	return put(b, cap, at, "%03u-%02u-%04u", 1 + rnd(s, 665), 1 + rnd(s, 99),
+		   1 + rnd(s, 9999));
+}
+
+/*
+ * A bare reference number of 13-16 digits that is no card number: Luhn
+ * fails (the last digit is bumped when it would pass). The card detector
+ * sees these, walks them and refuses them: the cost of near misses.
+ */
+static size_t
+put_long_ref(uint8_t *b, size_t cap, size_t at, uint64_t *s)
+{
+	unsigned int n = 13 + rnd(s, 4), i;
+	char d[16];
+
+	d[0] = (char)('1' + rnd(s, 9));
+	for (i = 1; i < n; i++)
+		d[i] = (char)('0' + rnd(s, 10));
+	if (luhn_ok(d, n))
+		d[n - 1] = (char)('0' + (d[n - 1] - '0' + 1) % 10);
+	return put(b, cap, at, "%.*s", (int)n, d);
+}
+
+/* Free text of the kind found in notes columns, digits included, no sensitive value. */
+static size_t
+put_note(uint8_t *b, size_t cap, size_t at, uint64_t *s)
+{
+	unsigned int x = rnd(s, 100000), y = rnd(s, 100000);
+
+	switch (rnd(s, 10)) {
+	case 0:
+		return put(b, cap, at, "customer asked for gift wrapping");
+	case 1:
+		return put(b, cap, at, "delivered to the neighbour at no. %u", x % 200);
+	case 2:
+		return put(b, cap, at, "call back after %u pm about the invoice", 1 + x % 9);
+	case 3:
+		return put(b, cap, at, "replacement for order %u, see ticket %u", x, y);
+	case 4:
+		return put(b, cap, at, "SKU AB%u-XL colour RED size %u", x, y % 50);
+	case 5:
+		return put(b, cap, at, "tracking 1Z999AA1%08u, carrier UPS", x * 1000 + y % 1000);
+	case 6:
+		at = put(b, cap, at, "ref ");
+		at = put_long_ref(b, cap, at, s);
+		return put(b, cap, at, " batch %u", y % 100);
+	case 7:
+		return put(b, cap, at, "paid by bank transfer on 2024-0%u-1%u", 1 + x % 9, y % 10);
+	case 8:
+		return put(b, cap, at, "discount code SPRING%u applied, %u%% off", x % 100, y % 60);
+	default:
+		return put(b, cap, at, "invoice INV-%u sent to accounts", x);
+	}
+}
+
+/* A field's text of column col, nothing sensitive. */
+static size_t
+put_plain(uint8_t *b, size_t cap, size_t at, uint64_t *s, unsigned int col, size_t row)
+{
+	switch (col) {
+	case 0:
+		return put(b, cap, at, "%zu", 10000000 + row);
+	case 1:
+		return put(b, cap, at, "%s %s", first_names[rnd(s, 20)], last_names[rnd(s, 20)]);
+	case 2:
+		return put(b, cap, at, "%s_%s%u", first_names[rnd(s, 20)], last_names[rnd(s, 20)],
+			   rnd(s, 100));
+	case 3:
+		return put(b, cap, at, "%s", cities[rnd(s, 16)]);
+	case 4:
+		return put(b, cap, at, "2024-%02u-%02u %02u:%02u:%02u.%06u+00", 1 + rnd(s, 12),
+			   1 + rnd(s, 28), rnd(s, 24), rnd(s, 60), rnd(s, 60), rnd(s, 1000000));
+	case 5:
+		return put(b, cap, at, "%u.%02u", rnd(s, 5000), rnd(s, 100));
+	case 6:
+		switch (rnd(s, 4)) {
+		case 0:
+			return put(b, cap, at, "ORD-%08u", rnd(s, 100000000));
+		case 1:
+			return put(b, cap, at, "INV-2024-%06u", rnd(s, 1000000));
+		case 2:
+			return put_long_ref(b, cap, at, s);
+		default:
+			return put(b, cap, at, "1Z999AA1%08u", rnd(s, 100000000));
+		}
+	default:
+		return put_note(b, cap, at, s);
+	}
+}
+
+/* One sensitive value, alone or (in a note) in a sentence; *kind gets its kind. */
+static size_t
+put_sensitive(uint8_t *b, size_t cap, size_t at, uint64_t *s, bool sentence, uint8_t *kind)
+{
+	if (sentence)
+		at = put(b, cap, at, "%s ", lead_words[rnd(s, 4)]);
+	switch (rnd(s, 5)) {
+	case 0:
+		*kind = TG_DETECT_CARD;
+		at = put_card(b, cap, at, s);
+		break;
+	case 1:
+		*kind = TG_DETECT_IBAN;
+		at = put_iban(b, cap, at, s);
+		break;
+	case 2:
+		*kind = TG_DETECT_EMAIL;
+		at = put_email(b, cap, at, s);
+		break;
+	case 3:
+		*kind = TG_DETECT_PHONE;
+		at = put_phone(b, cap, at, s);
+		break;
+	default:
+		*kind = TG_DETECT_SSN;
+		at = put_ssn(b, cap, at, s);
+		break;
+	}
+	if (sentence)
+		at = put(b, cap, at, " %s", tail_words[rnd(s, 4)]);
+	return at;
+}
+
+/* ------------------------------------------------------------------ */
+/* The session                                                         */
+
+/* Appends a NUL-terminated string. */
+static size_t
+put_z(uint8_t *b, size_t at, const char *str)
+{
+	size_t n = strlen(str) + 1;
+
+	memcpy(b + at, str, n);
+	return at + n;
+}
+
+/* Writes the Int32 length of the typed message at b[msg] that ends at end. */
+static void
+end_msg(uint8_t *b, size_t msg, size_t end)
+{
+	tg_wr32(b + msg + 1, (uint32_t)(end - msg - 1));
+}
+
+/* StartupMessage and Query (55.7), into fe_pristine. */
+static void
+make_client(struct bench *b)
+{
+	uint8_t *p = b->fe_pristine;
+	size_t at = 4;
+
+	tg_wr32(p + at, 3u << 16);	/* protocol 3.0 */
+	at += 4;
+	at = put_z(p, at, "user");
+	at = put_z(p, at, "app");
+	at = put_z(p, at, "database");
+	at = put_z(p, at, "shop");
+	at = put_z(p, at, "application_name");
+	at = put_z(p, at, PROG);
+	p[at++] = 0;
+	tg_wr32(p, (uint32_t)at);
+	b->fe_segs[0] = (struct bseg){ .off = 0, .len = (uint16_t)at };
+
+	b->fe_segs[1].off = (uint32_t)at;
+	p[at] = 'Q';
+	at = put_z(p, at + 5, "SELECT id, name, username, city, created_at, amount, reference, "
+		   "note FROM orders ORDER BY id");
+	end_msg(p, b->fe_segs[1].off, at);
+	b->fe_segs[1].len = (uint16_t)(at - b->fe_segs[1].off);
+	b->fe_len = at;
+}
+
+/* AuthenticationOk, ParameterStatus, BackendKeyData, ReadyForQuery. */
+static size_t
+make_auth(uint8_t *p)
+{
+	static const char *const params[][2] = {
+		{ "server_version", "16.4" }, { "client_encoding", "UTF8" },
+		{ "DateStyle", "ISO, MDY" }, { "TimeZone", "UTC" },
+	};
+	size_t at = 0, msg, i;
+
+	p[at] = 'R';
+	tg_wr32(p + at + 1, 8);
+	tg_wr32(p + at + 5, 0);
+	at += 9;
+	for (i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		msg = at;
+		p[at] = 'S';
+		at = put_z(p, at + 5, params[i][0]);
+		at = put_z(p, at, params[i][1]);
+		end_msg(p, msg, at);
+	}
+	p[at] = 'K';
+	tg_wr32(p + at + 1, 12);
+	tg_wr32(p + at + 5, 4242);
+	tg_wr32(p + at + 9, 0x5eed);
+	at += 13;
+	p[at] = 'Z';
+	tg_wr32(p + at + 1, 5);
+	p[at + 5] = 'I';
+	return at + 6;
+}
+
+/* RowDescription (55.7) of the eight columns, all text format. */
+static size_t
+make_rowdesc(uint8_t *p, size_t at)
+{
+	static const struct {
+		const char *name;
+		uint32_t oid;
+		int16_t typlen;
+	} cols[NCOLS] = {
+		{ "id", 20, 8 }, { "name", 25, -1 }, { "username", 25, -1 }, { "city", 25, -1 },
+		{ "created_at", 1184, 8 }, { "amount", 1700, -1 }, { "reference", 25, -1 },
+		{ "note", 25, -1 },
+	};
+	size_t msg = at, i;
+
+	p[at] = 'T';
+	tg_wr16(p + at + 5, NCOLS);
+	at += 7;
+	for (i = 0; i < NCOLS; i++) {
+		at = put_z(p, at, cols[i].name);
+		tg_wr32(p + at, 16384);			/* table OID */
+		tg_wr16(p + at + 4, (uint16_t)(i + 1));	/* attnum */
+		tg_wr32(p + at + 6, cols[i].oid);
+		tg_wr16(p + at + 10, (uint16_t)cols[i].typlen);
+		tg_wr32(p + at + 12, UINT32_MAX);	/* typmod -1 */
+		tg_wr16(p + at + 16, 0);		/* text */
+		at += 18;
+	}
+	end_msg(p, msg, at);
+	return at;
+}
+
+static int
+add_field(struct bench *b, size_t off, size_t len, uint8_t kind)
+{
+	if (b->nf == b->nf_cap) {
+		size_t cap = b->nf_cap ? b->nf_cap * 2 : 1 << 16;
+		struct field *f = realloc(b->f, cap * sizeof(*f));
+
+		if (f == NULL)
+			return -ENOMEM;
+		b->f = f;
+		b->nf_cap = cap;
+	}
+	b->f[b->nf++] = (struct field){ .off = (uint32_t)off, .len = (uint16_t)len, .kind = kind };
+	b->field_bytes += len;
+	if (kind != TG_DETECT_NONE) {
+		b->sensitive++;
+		b->planted[kind]++;
+	}
+	return 0;
+}
+
+/* One DataRow (55.7) at b->len. */
+static int
+make_row(struct bench *b, uint64_t *s)
+{
+	uint8_t *p = b->pristine;
+	size_t msg = b->len, at = msg + 7, v, e;
+	unsigned int col;
+
+	p[msg] = 'D';
+	tg_wr16(p + msg + 5, NCOLS);
+	for (col = 0; col < NCOLS; col++) {
+		uint8_t kind = TG_DETECT_NONE;
+
+		v = at + 4;
+		if (rnd(s, 100) < b->o.sensitive) {
+			e = put_sensitive(p, b->cap, v, s, col == COL_NOTE, &kind);
+		} else if (col == COL_NOTE && rnd(s, 20) == 0) {
+			tg_wr32(p + at, UINT32_MAX);	/* NULL */
+			at += 4;
+			b->nulls++;
+			continue;
+		} else {
+			e = put_plain(p, b->cap, v, s, col, b->rows);
+		}
+		tg_wr32(p + at, (uint32_t)(e - v));
+		if (add_field(b, v, e - v, kind) < 0)
+			return -ENOMEM;
+		at = e;
+	}
+	end_msg(p, msg, at);
+	b->len = at;
+	b->rows++;
+	return 0;
+}
+
+/* Cuts [from, to) of the server stream into segments of at most block bytes. */
+static void
+cut(struct bench *b, size_t from, size_t to)
+{
+	while (from < to) {
+		size_t n = to - from < b->o.block ? to - from : b->o.block;
+
+		b->segs[b->nsegs++] = (struct bseg){ .off = (uint32_t)from, .len = (uint16_t)n };
+		from += n;
+	}
+}
+
+/* The checksum of a payload alone, as a segment starting at an even offset carries it. */
+static void
+set_csum(struct bseg *g, const uint8_t *payload)
+{
+	tg_wr16(g->csum0, tg_csum_fold(tg_csum_partial(payload, g->len, 0)));
+	memcpy(g->csum, g->csum0, 2);
+}
+
+static int
+make_session(struct bench *b)
+{
+	size_t target = (size_t)b->o.mib << 20, i;
+	uint64_t s = b->o.seed;
+	uint8_t *p;
+
+	make_client(b);
+	b->cap = target + (1 << 20);
+	b->pristine = malloc(b->cap);
+	b->work = malloc(b->cap);
+	if (b->pristine == NULL || b->work == NULL)
+		return -ENOMEM;
+	p = b->pristine;
+	b->pre_len = b->len = make_auth(p);
+	b->len = make_rowdesc(p, b->len);
+	while (b->len - b->pre_len < target - 64)
+		if (make_row(b, &s) < 0)
+			return -ENOMEM;
+	i = b->len;
+	p[i] = 'C';
+	b->len = put(p, b->cap, i + 5, "SELECT %zu", b->rows) + 1;
+	end_msg(p, i, b->len);
+	p[b->len] = 'Z';
+	tg_wr32(p + b->len + 1, 5);
+	p[b->len + 5] = 'I';
+	b->len += 6;
+
+	b->segs = calloc(2 + (b->len - b->pre_len) / b->o.block + 1, sizeof(*b->segs));
+	if (b->segs == NULL)
+		return -ENOMEM;
+	cut(b, 0, b->pre_len);
+	cut(b, b->pre_len, b->len);
+	b->res_bytes = b->len - b->pre_len;
+	memcpy(b->work, b->pristine, b->len);
+	memcpy(b->fe_work, b->fe_pristine, b->fe_len);
+	for (i = 0; i < b->nsegs; i++) {
+		b->segs[i].payload = b->work + b->segs[i].off;
+		set_csum(&b->segs[i], b->pristine + b->segs[i].off);
+	}
+	for (i = 0; i < 2; i++) {
+		b->fe_segs[i].payload = b->fe_work + b->fe_segs[i].off;
+		set_csum(&b->fe_segs[i], b->fe_pristine + b->fe_segs[i].off);
+	}
+	for (i = TG_DETECT_NONE + 1; i < TG_DETECT_KIND_MAX; i++)
+		if (b->enabled[i])
+			b->expected += b->planted[i];
+	return 0;
+}
+
+/* The pristine bytes and checksums back into the working copy: masking edits it. */
+static void
+restore(struct bench *b)
+{
+	size_t i;
+
+	memcpy(b->work, b->pristine, b->len);
+	memcpy(b->fe_work, b->fe_pristine, b->fe_len);
+	for (i = 0; i < b->nsegs; i++)
+		memcpy(b->segs[i].csum, b->segs[i].csum0, 2);
+	for (i = 0; i < 2; i++)
+		memcpy(b->fe_segs[i].csum, b->fe_segs[i].csum0, 2);
+}
+
+/* ------------------------------------------------------------------ */
+/* Policy                                                              */
+
+/* The mask style a policy of the appliance gives each kind. */
+static const char *
+mask_of(unsigned int k)
+{
+	switch (k) {
+	case TG_DETECT_CARD:
+	case TG_DETECT_IBAN:
+	case TG_DETECT_PHONE:
+		return "last4";
+	case TG_DETECT_EMAIL:
+		return "keep-domain";
+	default:
+		return "full";
+	}
+}
+
+/* enabled[] from a comma-separated list of built-in kinds, "all", or NULL: the five planted. */
+static int
+select_kinds(struct bench *b)
+{
+	static const char five[] = "card,iban,email,ssn,phone";
+	const char *list = b->o.kinds != NULL ? b->o.kinds : five;
+	unsigned int k, n = 0;
+	size_t at = 0;
+	bool all = strcmp(list, "all") == 0;
+
+	b->kind_list[0] = '\0';
+	for (k = TG_DETECT_NONE + 1; k < TG_DETECT_KIND_MAX; k++) {
+		const char *name = tg_detect_kind_names[k], *p = list;
+		size_t l = strlen(name);
+		bool want = all;
+
+		if (k == TG_DETECT_REGEX)
+			continue;
+		while (*p != '\0' && !want) {
+			size_t w = strcspn(p, ",");
+
+			want = w == l && strncmp(p, name, l) == 0;
+			p += w + (p[w] == ',');
+		}
+		if (!want)
+			continue;
+		b->enabled[k] = true;
+		n++;
+		at += (size_t)snprintf(b->kind_list + at,
+				       at < sizeof(b->kind_list) ? sizeof(b->kind_list) - at : 0,
+				       "%s%s", at ? "," : "", name);
+	}
+	if (n == 0) {
+		fprintf(stderr, PROG ": --kinds: no built-in detector named in '%s'\n", list);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The appliance's policy (appliance/policy.json) for one service: its
+ * three command rules, and a detector of each enabled kind with the
+ * appliance's mask styles.
+ */
+static int
+make_policy(struct bench *b)
+{
+	static const char rules[] =
+		"{\"commands\":{\"default\":\"allow\",\"rules\":["
+		"{\"id\":\"no-drop\","
+		"\"patterns\":[\"\\\\bdrop\\\\s+(table|database|schema)\\\\b\"],"
+		"\"caseless\":true,\"action\":\"block\"},"
+		"{\"id\":\"no-truncate\",\"patterns\":[\"\\\\btruncate\\\\b\"],"
+		"\"caseless\":true,\"action\":\"block\"},"
+		"{\"id\":\"log-ddl\",\"patterns\":[\"\\\\b(alter|create)\\\\b\"],"
+		"\"caseless\":true,\"action\":\"log\"}]},"
+		"\"detectors\":[";
+	struct tg_service *svc = &b->svcs.svc[0];
+	char json[2048], err[256];
+	size_t at;
+	unsigned int k;
+	int rc;
+
+	memset(&b->svcs, 0, sizeof(b->svcs));
+	snprintf(svc->name, sizeof(svc->name), "demo-pg");
+	if (tg_service_parse_prefix(svc, "198.51.100.2/32") != 0)
+		return -EINVAL;
+	svc->port = 5432;
+	svc->proto = TG_SERVICE_POSTGRES;
+	b->svcs.nb = 1;
+
+	at = (size_t)snprintf(json, sizeof(json), "%s", rules);
+	for (k = TG_DETECT_NONE + 1; k < TG_DETECT_KIND_MAX && at < sizeof(json); k++)
+		if (b->enabled[k])
+			at += (size_t)snprintf(json + at, sizeof(json) - at,
+					       "%s{\"id\":\"%s\",\"kind\":\"%s\",\"mask\":\"%s\"}",
+					       json[at - 1] == '[' ? "" : ",",
+					       tg_detect_kind_names[k], tg_detect_kind_names[k],
+					       mask_of(k));
+	if (at < sizeof(json))
+		at += (size_t)snprintf(json + at, sizeof(json) - at, "]}");
+	if (at >= sizeof(json)) {
+		fprintf(stderr, PROG ": policy text too long\n");
+		return -ENOSPC;
+	}
+	if ((rc = tg_policy_parse(json, at, SOURCE, &b->svcs, &b->pol, err, sizeof(err))) < 0 ||
+	    (rc = tg_policy_compile(b->pol, SOURCE, err, sizeof(err))) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return rc;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Driving the engine                                                  */
+
+static void
+on_event(void *arg, const struct tg_inspect_event *ev)
+{
+	struct evstat *e = arg;
+	unsigned int k;
+
+	e->events++;
+	e->rows += ev->rows;
+	for (k = 0; k < TG_DETECT_KIND_MAX; k++)
+		e->masked += ev->masked[k];
+	e->masked_columns += ev->masked_columns;
+	e->verdict = ev->verdict;
+	e->result = ev->result;
+}
+
+/* The receiver takes a segment; it must be the next in order. */
+static int
+rx_take(struct bench *b, int dir, const struct bseg *g)
+{
+	struct peer *p = &b->rx[dir];
+
+	if (g->off != p->nxt)
+		return -EPROTO;
+	p->nxt += g->len;
+	p->unacked++;
+	return 0;
+}
+
+/* The receiver ACKs what it has, with a window of the ring. */
+static int
+rx_ack(struct bench *b, int dir)
+{
+	struct tg_stream *s = &b->st[dir];
+
+	b->rx[dir].unacked = 0;
+	return tg_stream_ack(&b->m, s, s->isn1 + (uint32_t)b->rx[dir].nxt, b->m.ring_size) == 0
+		       ? 0
+		       : -EPROTO;
+}
+
+/* One segment through the engine, what may leave to the receiver, its ACK. */
+static int
+send_seg(struct bench *b, int dir, struct bseg *g, const struct tg_stream_consumer *c)
+{
+	struct tg_stream *s = &b->st[dir];
+	struct tg_stream_seg seg = {
+		.pkt = g,
+		.payload = g->payload,
+		.csum = g->csum,
+		.seq = s->isn1 + g->off,
+		.len = g->len,
+	};
+	void *pkts[RELEASE_BURST];
+	unsigned int n, i;
+
+	/* a sender waits for the window: the delayed ACK's timer fires first */
+	if (g->off + g->len > s->wnd_end && b->rx[dir].unacked && rx_ack(b, dir) < 0)
+		return -EPROTO;
+	switch (tg_stream_segment(&b->m, s, &seg, c)) {
+	case TG_STREAM_HOLD:
+		break;
+	case TG_STREAM_FORWARD:
+		if (rx_take(b, dir, g) < 0)
+			return -EPROTO;
+		break;
+	default:
+		return -EPROTO;
+	}
+	do {
+		n = tg_stream_release(&b->m, s, pkts, RELEASE_BURST);
+		for (i = 0; i < n; i++)
+			if (rx_take(b, dir, pkts[i]) < 0)
+				return -EPROTO;
+	} while (n == RELEASE_BURST);
+	if (b->rx[dir].unacked >= 2)
+		return rx_ack(b, dir);
+	return 0;
+}
+
+static uint64_t
+stream_drops(const struct tg_stream_mem *m)
+{
+	uint64_t n = m->cnt[TG_STREAM_CNT_ACK_INVALID] + m->cnt[TG_STREAM_CNT_DISCARDED];
+	unsigned int i;
+
+	for (i = 0; i < TG_STREAM_CNT_MAX; i++)
+		if (strncmp(tg_stream_counter_names[i], "drop_", 5) == 0)
+			n += m->cnt[i];
+	return n;
+}
+
+/* Why a session went wrong: the engine's refusals and the inspector's failures. */
+static void
+explain(const struct bench *b, const uint64_t *smem_before, const uint64_t *in_before)
+{
+	unsigned int i;
+
+	fprintf(stderr, PROG ": server bytes received %" PRIu64 " of %zu, client %" PRIu64
+		" of %zu; held %u and %u\n", b->rx[1].nxt, b->len, b->rx[0].nxt, b->fe_len,
+		b->st[0].nb_held, b->st[1].nb_held);
+	for (i = 0; i < TG_STREAM_CNT_MAX; i++)
+		if ((strncmp(tg_stream_counter_names[i], "drop_", 5) == 0 ||
+		     i == TG_STREAM_CNT_ACK_INVALID) && b->m.cnt[i] != smem_before[i])
+			fprintf(stderr, PROG ": stream %s +%" PRIu64 "\n",
+				tg_stream_counter_names[i], b->m.cnt[i] - smem_before[i]);
+	for (i = TG_INSPECT_CNT_FAIL_VIOLATION; i < TG_INSPECT_CNT_MAX; i++)
+		if (b->in.cnt[i] != in_before[i])
+			fprintf(stderr, PROG ": inspect %s +%" PRIu64 "\n",
+				tg_inspect_counter_names[i], b->in.cnt[i] - in_before[i]);
+}
+
+/*
+ * One session through the engine, with the inspector or with no consumer
+ * (forwarding). Only the result segments are timed. Returns 0, or -EPROTO
+ * when the engine refused a segment, the receiver got one out of order,
+ * something stayed held, or the inspector failed the session.
+ */
+static int
+run_session(struct bench *b, bool inspect, uint64_t *cyc, uint64_t *cpu)
+{
+	const struct tg_stream_consumer *cfe = inspect ? &b->in.consumer[0] : NULL;
+	const struct tg_stream_consumer *cbe = inspect ? &b->in.consumer[1] : NULL;
+	uint64_t drops = stream_drops(&b->m), t0, c0;
+	uint64_t smem_before[TG_STREAM_CNT_MAX], in_before[TG_INSPECT_CNT_MAX];
+	void *pkts[RELEASE_BURST];
+	bool failed = false;
+	size_t i;
+	int rc = 0;
+
+	memcpy(smem_before, b->m.cnt, sizeof(smem_before));
+	memcpy(in_before, b->in.cnt, sizeof(in_before));
+	memset(b->st, 0, sizeof(b->st));
+	memset(b->rx, 0, sizeof(b->rx));
+	tg_stream_init(&b->st[0], ISN1_FE);
+	tg_stream_init(&b->st[1], ISN1_BE);
+	if (inspect && tg_inspect_open(&b->in, b->st, 0, CLIENT) != 0)
+		return -ENOSPC;
+	if (rx_ack(b, 0) < 0 || rx_ack(b, 1) < 0 || send_seg(b, 0, &b->fe_segs[0], cfe) < 0 ||
+	    send_seg(b, 1, &b->segs[0], cbe) < 0 || send_seg(b, 0, &b->fe_segs[1], cfe) < 0 ||
+	    rx_ack(b, 0) < 0)
+		rc = -EPROTO;
+
+	c0 = cpu_ns();
+	t0 = rdtsc();
+	for (i = 1; i < b->nsegs && rc == 0; i++)
+		rc = send_seg(b, 1, &b->segs[i], cbe);
+	if (rc == 0)
+		rc = rx_ack(b, 1);
+	*cyc = rdtsc() - t0;
+	*cpu = cpu_ns() - c0;
+
+	if (inspect) {
+		failed = tg_inspect_failed(&b->in, b->st);
+		tg_inspect_close(&b->in, b->st);
+	}
+	if (b->st[0].nb_held || b->st[1].nb_held || b->rx[1].nxt != b->len ||
+	    b->rx[0].nxt != b->fe_len || failed || stream_drops(&b->m) != drops)
+		rc = -EPROTO;
+	if (rc < 0)
+		explain(b, smem_before, in_before);
+	while (tg_stream_drop_all(&b->m, &b->st[0], pkts, RELEASE_BURST) != 0)
+		;
+	while (tg_stream_drop_all(&b->m, &b->st[1], pkts, RELEASE_BURST) != 0)
+		;
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Figures                                                             */
+
+static void
+record(struct figure *f, uint64_t cyc, uint64_t cpu, double hz)
+{
+	f->cyc[f->nb] = (double)cyc;
+	f->cpu_ns[f->nb] = (double)cpu;
+	if ((double)cpu < 0.95 * (double)cyc * 1e9 / hz)
+		f->preempted++;
+	f->nb++;
+}
+
+static void
+run_memcpy(struct bench *b, struct figure *f)
+{
+	uint32_t mask = b->m.ring_size - 1;
+	uint64_t t0, c0;
+	size_t i;
+
+	c0 = cpu_ns();
+	t0 = rdtsc();
+	for (i = 1; i < b->nsegs; i++) {
+		const struct bseg *g = &b->segs[i];
+		uint32_t at = g->off & mask, n = g->len;
+
+		if (n > b->m.ring_size - at)
+			n = b->m.ring_size - at;
+		memcpy(b->ringbuf + at, g->payload, n);
+		memcpy(b->ringbuf, g->payload + n, g->len - n);
+		__asm__ volatile("" : : "r"(b->ringbuf) : "memory");
+	}
+	record(f, rdtsc() - t0, cpu_ns() - c0, b->hz);
+}
+
+static int
+run_scan(struct bench *b, bool raw, struct figure *f)
+{
+	struct tg_detect_match m[MATCHES_MAX];
+	const struct tg_detect_db *db = b->pol->det_db;
+	uint64_t t0, c0, count = 0;
+	size_t i;
+
+	c0 = cpu_ns();
+	t0 = rdtsc();
+	for (i = 0; i < b->nf; i++) {
+		const uint8_t *v = b->work + b->f[i].off;
+		long r = raw ? tg_detect_scan_raw(db, b->ds, v, b->f[i].len)
+			     : tg_detect_scan(db, b->ds, v, b->f[i].len, m, MATCHES_MAX);
+
+		if (r < 0)
+			return (int)r;
+		count += (uint64_t)r;
+	}
+	record(f, rdtsc() - t0, cpu_ns() - c0, b->hz);
+	f->count = count;
+	return 0;
+}
+
+static int
+run_forward(struct bench *b, struct figure *f)
+{
+	uint64_t cyc, cpu;
+	int rc = run_session(b, false, &cyc, &cpu);
+
+	if (rc < 0)
+		return rc;
+	record(f, cyc, cpu, b->hz);
+	return 0;
+}
+
+static int
+run_inspect(struct bench *b, struct figure *f)
+{
+	uint64_t before[TG_INSPECT_CNT_MAX], cyc, cpu;
+	int rc;
+
+	memcpy(before, b->in.cnt, sizeof(before));
+	memset(&b->ev, 0, sizeof(b->ev));
+	if ((rc = run_session(b, true, &cyc, &cpu)) < 0)
+		return rc;
+	record(f, cyc, cpu, b->hz);
+	f->count = b->in.cnt[TG_INSPECT_CNT_VALUES_MASKED] - before[TG_INSPECT_CNT_VALUES_MASKED];
+	b->ck.rows = b->in.cnt[TG_INSPECT_CNT_ROWS] - before[TG_INSPECT_CNT_ROWS];
+	b->ck.fields = b->in.cnt[TG_INSPECT_CNT_FIELDS_SCANNED] -
+		       before[TG_INSPECT_CNT_FIELDS_SCANNED];
+	if (b->in.cnt[TG_INSPECT_CNT_OVERFLOW] != before[TG_INSPECT_CNT_OVERFLOW] ||
+	    b->in.cnt[TG_INSPECT_CNT_COLUMNS_MASKED] != before[TG_INSPECT_CNT_COLUMNS_MASKED])
+		b->ck.failed++;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Checks                                                              */
+
+/*
+ * Before timing: each field scanned once with confirmation, against what
+ * was planted in it: one value in a field of an enabled kind, none
+ * elsewhere.
+ */
+static int
+check_truth(struct bench *b)
+{
+	struct tg_detect_match m[MATCHES_MAX];
+	size_t i;
+
+	for (i = 0; i < b->nf; i++) {
+		const struct field *f = &b->f[i];
+		int n = tg_detect_scan(b->pol->det_db, b->ds, b->pristine + f->off, f->len, m,
+				       MATCHES_MAX);
+		int want = f->kind != TG_DETECT_NONE && b->enabled[f->kind];
+
+		if (n < 0)
+			return n;
+		if (n < want)
+			b->ck.truth_missed++;
+		else if (want == 0 && n > 0)
+			b->ck.truth_flagged++;
+		else if (n > want)
+			b->ck.truth_extra++;
+	}
+	if (b->ck.truth_missed || b->ck.truth_flagged || b->ck.truth_extra)
+		b->ck.failed++;
+	return 0;
+}
+
+/* After forwarding: every byte as it was, every checksum as built. */
+static void
+check_forward(struct bench *b)
+{
+	size_t i;
+
+	if (memcmp(b->work, b->pristine, b->len) != 0) {
+		b->ck.forward_diff++;
+		b->ck.failed++;
+	}
+	for (i = 0; i < b->nsegs; i++)
+		if (memcmp(b->segs[i].csum, b->segs[i].csum0, 2) != 0) {
+			b->ck.forward_diff++;
+			b->ck.failed++;
+		}
+}
+
+/* After inspection: the counts, the events, which bytes changed, the checksums. */
+static void
+check_inspect(struct bench *b, const struct figure *f, bool rescan)
+{
+	struct tg_detect_match m[MATCHES_MAX];
+	struct checks *ck = &b->ck;
+	size_t i, at = 0;
+
+	ck->masked = f->count;
+	ck->expected = b->expected;
+	ck->events = b->ev.events;
+	if (f->count != b->expected || ck->rows != b->rows || ck->fields != b->nf ||
+	    b->ev.events != 1 || b->ev.rows != b->rows || b->ev.masked != b->expected ||
+	    b->ev.masked_columns != 0 || b->ev.verdict != TG_ACT_ALLOW ||
+	    b->ev.result != TG_INSPECT_OK)
+		ck->failed++;
+
+	/* bytes between fields, and fields without a value, are as they were */
+	for (i = 0; i < b->nf; i++) {
+		const struct field *fl = &b->f[i];
+		bool changed;
+
+		if (memcmp(b->work + at, b->pristine + at, fl->off - at) != 0)
+			ck->changed_outside++;
+		changed = memcmp(b->work + fl->off, b->pristine + fl->off, fl->len) != 0;
+		if (fl->kind != TG_DETECT_NONE && b->enabled[fl->kind]) {
+			if (!changed)
+				ck->sensitive_unchanged++;
+			if (rescan && tg_detect_scan(b->pol->det_db, b->ds, b->work + fl->off,
+						     fl->len, m, MATCHES_MAX) != 0)
+				ck->found_again++;
+		} else if (changed) {
+			ck->changed_outside++;
+		}
+		at = fl->off + fl->len;
+	}
+	if (memcmp(b->work + at, b->pristine + at, b->len - at) != 0 ||
+	    memcmp(b->fe_work, b->fe_pristine, b->fe_len) != 0)
+		ck->changed_outside++;
+
+	/* what the engine patched is what a receiver verifies */
+	ck->seg_total += b->nsegs;
+	for (i = 0; i < b->nsegs; i++) {
+		const struct bseg *g = &b->segs[i];
+
+		if (tg_csum_fold(tg_csum_partial(g->payload, g->len, tg_rd16(g->csum))) != 0)
+			ck->csum_bad++;
+	}
+	if (ck->changed_outside || ck->sensitive_unchanged || ck->found_again || ck->csum_bad)
+		ck->failed++;
+}
+
+/* ------------------------------------------------------------------ */
+/* Report                                                              */
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double
+median(const double *v, unsigned int n)
+{
+	double t[ROUNDS_MAX];
+
+	memcpy(t, v, n * sizeof(*v));
+	qsort(t, n, sizeof(*t), cmp_double);
+	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+}
+
+static double
+best(const double *v, unsigned int n)
+{
+	double x = v[0];
+	unsigned int i;
+
+	for (i = 1; i < n; i++)
+		x = v[i] < x ? v[i] : x;
+	return x;
+}
+
+static void
+report(const struct bench *b, const struct figure *f, const char *extra)
+{
+	double bytes = (double)b->res_bytes;
+	double cm = median(f->cyc, f->nb), cb = best(f->cyc, f->nb);
+	double gm = bytes * 8 * b->hz / cm / 1e9, gb = bytes * 8 * b->hz / cb / 1e9;
+	double oc = median(f->cpu_ns, f->nb) * b->hz / 1e9 / bytes;
+
+	printf("  %-8s %8.3f Gbit/s %7.3f cycles/byte  best %8.3f Gbit/s %7.3f cycles/byte",
+	       f->name, gm, cm / bytes, gb, cb / bytes);
+	if (f->preempted)
+		printf("  on-CPU %.3f (%u preempted)", oc, f->preempted);
+	printf("\n");
+	printf("RESULT name=%s gbps=%.3f cycles_per_byte=%.3f gbps_best=%.3f "
+	       "cycles_per_byte_best=%.3f cycles_per_byte_oncpu=%.3f bytes=%zu rounds=%u "
+	       "preempted=%u%s\n", f->name, gm, cm / bytes, gb, cb / bytes, oc, b->res_bytes,
+	       f->nb, f->preempted, extra);
+}
+
+/*
+ * inspect over base, in cycles: the median of the rounds' ratios, best
+ * over best, and the median of the rounds' ratios of on-CPU time.
+ */
+static void
+ratio(const struct figure *in, const struct figure *base, double *med, double *bb, double *oc)
+{
+	double r[ROUNDS_MAX], c[ROUNDS_MAX];
+	unsigned int i;
+
+	for (i = 0; i < in->nb; i++) {
+		r[i] = in->cyc[i] / base->cyc[i];
+		c[i] = in->cpu_ns[i] / base->cpu_ns[i];
+	}
+	*med = median(r, in->nb);
+	*bb = best(in->cyc, in->nb) / best(base->cyc, base->nb);
+	*oc = median(c, in->nb);
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"usage: " PROG " [options]\n"
+		"  --mib N         result stream size in MiB (default 32)\n"
+		"  --block N       bytes per TCP segment (default 1460)\n"
+		"  --rounds N      timed rounds of each figure: median, best (default 5, max %u)\n"
+		"  --ring-kib N    reassembly ring per direction, KiB, power of two (default 64)\n"
+		"  --sensitive N   percent of fields holding a sensitive value (default 10)\n"
+		"  --seed N        xorshift64 seed (default 0x9e3779b97f4a7c15)\n"
+		"  --kinds LIST    detector kinds, comma-separated, or all\n"
+		"                  (default card,iban,email,ssn,phone)\n"
+		"  --dump FILE     write the server's stream to FILE and stop\n",
+		ROUNDS_MAX);
+}
+
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "mib", required_argument, NULL, 'm' },
+		{ "block", required_argument, NULL, 'b' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "ring-kib", required_argument, NULL, 'R' },
+		{ "sensitive", required_argument, NULL, 'p' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "dump", required_argument, NULL, 'd' },
+		{ "kinds", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*o = (struct opts){ .mib = 32, .block = 1460, .rounds = 5, .ring_kib = 64,
+			    .sensitive = 10, .seed = 0x9e3779b97f4a7c15ULL };
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		char *end = NULL;
+		unsigned long long v = 0;
+
+		if (c == 'd') {
+			o->dump = optarg;
+			continue;
+		}
+		if (c == 'k') {
+			o->kinds = optarg;
+			continue;
+		}
+		if (optarg != NULL) {
+			errno = 0;
+			v = strtoull(optarg, &end, 0);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-') {
+				fprintf(stderr, PROG ": bad number '%s'\n", optarg);
+				return -EINVAL;
+			}
+			if (c != 's' && v > UINT32_MAX)
+				v = UINT32_MAX;
+		}
+		switch (c) {
+		case 'm':
+			o->mib = (unsigned int)v;
+			break;
+		case 'b':
+			o->block = (unsigned int)v;
+			break;
+		case 'r':
+			o->rounds = (unsigned int)v;
+			break;
+		case 'R':
+			o->ring_kib = (unsigned int)v;
+			break;
+		case 'p':
+			o->sensitive = (unsigned int)v;
+			break;
+		case 's':
+			o->seed = v;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc || o->mib < 1 || o->mib > 2048 || o->block < 64 || o->block > 65535 ||
+	    o->rounds < 1 || o->rounds > ROUNDS_MAX || o->ring_kib < 4 || o->ring_kib > 1024 ||
+	    (o->ring_kib & (o->ring_kib - 1)) != 0 || o->block > o->ring_kib * 512 ||
+	    o->sensitive > 100 || o->seed == 0) {
+		fprintf(stderr, PROG ": option out of range (--help)\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void
+print_setup(const struct bench *b, double ghz)
+{
+	static const unsigned int order[] = {
+		TG_DETECT_CARD, TG_DETECT_IBAN, TG_DETECT_EMAIL, TG_DETECT_PHONE, TG_DETECT_SSN,
+	};
+	unsigned int i;
+
+	printf("clock: TSC %.3f GHz, core %.3f GHz (dependent adds)\n", b->hz / 1e9, ghz);
+	printf("RESULT name=clock tsc_ghz=%.3f core_ghz=%.3f\n", b->hz / 1e9, ghz);
+	printf("policy: %u command rules; detectors %s, database %zu bytes\n", b->pol->nb_cmds,
+	       b->kind_list, tg_detect_db_bytes(b->pol->det_db));
+	printf("RESULT name=database detectors=%u kinds=%s bytes=%zu\n", b->pol->nb_dets,
+	       b->kind_list, tg_detect_db_bytes(b->pol->det_db));
+	printf("stream: %zu result bytes after %zu of startup: %zu DataRows of %u columns, "
+	       "%zu fields (%zu NULL), %zu bytes of field text (%.1f%%)\n", b->res_bytes,
+	       b->pre_len, b->rows, NCOLS, b->nf + b->nulls, b->nulls, b->field_bytes,
+	       100.0 * (double)b->field_bytes / (double)b->res_bytes);
+	printf("  %zu fields sensitive (%.1f%%), one value each:", b->sensitive,
+	       100.0 * (double)b->sensitive / (double)(b->nf + b->nulls));
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		printf(" %s %zu", tg_detect_kind_names[order[i]], b->planted[order[i]]);
+	printf("; %zu of enabled kinds\n", b->expected);
+	printf("  %zu segments of %u bytes, ring %u KiB, one session\n", b->nsegs - 1, b->o.block,
+	       b->o.ring_kib);
+	printf("RESULT name=stream bytes=%zu rows=%zu fields=%zu scanned_fields=%zu "
+	       "field_bytes=%zu sensitive=%zu expected=%zu segments=%zu block=%u ring=%u\n",
+	       b->res_bytes, b->rows, b->nf + b->nulls, b->nf, b->field_bytes, b->sensitive,
+	       b->expected, b->nsegs - 1, b->o.block, b->o.ring_kib << 10);
+	printf("ground truth: every field scanned once before timing: %" PRIu64
+	       " planted values missed, %" PRIu64 " fields flagged with none, %" PRIu64
+	       " with more than one\n", b->ck.truth_missed, b->ck.truth_flagged,
+	       b->ck.truth_extra);
+	fflush(stdout);
+}
+
+static void
+print_results(const struct bench *b, const struct figure *fm, const struct figure *ff,
+	      const struct figure *fr, const struct figure *fd, const struct figure *fi,
+	      const struct figure *frs)
+{
+	const struct checks *ck = &b->ck;
+	double bytes = (double)b->res_bytes, rf, rfb, rfc, rr, rrb, rrc, rd, rdb, rdc;
+	double ci = median(fi->cyc, fi->nb) / bytes, cf = median(ff->cyc, ff->nb) / bytes;
+	double cd = median(fd->cyc, fd->nb) / bytes;
+	char extra[160];
+
+	printf("\nper byte of the result stream (TSC cycles by rdtsc; median of %u rounds, "
+	       "and best):\n", fi->nb);
+	report(b, fm, "");
+	report(b, ff, "");
+	snprintf(extra, sizeof(extra), " fields=%zu field_bytes=%zu reports=%" PRIu64, b->nf,
+		 b->field_bytes, fr->count);
+	report(b, fr, extra);
+	snprintf(extra, sizeof(extra), " fields=%zu field_bytes=%zu matches=%" PRIu64, b->nf,
+		 b->field_bytes, fd->count);
+	report(b, fd, extra);
+	snprintf(extra, sizeof(extra), " masked=%" PRIu64 " expected=%zu", fi->count,
+		 b->expected);
+	report(b, fi, extra);
+	printf("  (restore of the pristine stream before each run, excluded: %.3f cycles/byte)\n",
+	       median(frs->cyc, frs->nb) / (double)b->len);
+	printf("  hs_raw %.0f, detect %.0f, inspect %.0f cycles per field scanned\n",
+	       median(fr->cyc, fr->nb) / (double)b->nf, median(fd->cyc, fd->nb) / (double)b->nf,
+	       median(fi->cyc, fi->nb) / (double)b->nf);
+
+	ratio(fi, ff, &rf, &rfb, &rfc);
+	ratio(fi, fr, &rr, &rrb, &rrc);
+	ratio(fi, fd, &rd, &rdb, &rdc);
+	printf("\ninspect+mask against (cycles: median of the rounds' ratios; best over best; "
+	       "on-CPU):\n");
+	printf("  forward  %6.2fx (best %.2fx, on-CPU %.2fx): %.3f of forwarding's throughput\n",
+	       rf, rfb, rfc, 1 / rf);
+	printf("  hs_raw   %6.2fx (best %.2fx, on-CPU %.2fx): %.3f of raw hs_scan's throughput\n",
+	       rr, rrb, rrc, 1 / rr);
+	printf("  detect   %6.2fx (best %.2fx, on-CPU %.2fx): %.3f of the confirmed scan's "
+	       "throughput\n", rd, rdb, rdc, 1 / rd);
+	printf("  inspection adds %.3f cycles/byte to forwarding's %.3f; the confirmed scan of "
+	       "the same fields\n  alone costs %.3f, leaving %.3f for parsing, masking and the "
+	       "rest\n", ci - cf, cf, cd, ci - cf - cd);
+	printf("RESULT name=inspect_ratio vs_forward=%.3f vs_forward_best=%.3f "
+	       "vs_forward_oncpu=%.3f vs_hs_raw=%.3f vs_hs_raw_best=%.3f vs_hs_raw_oncpu=%.3f "
+	       "vs_detect=%.3f vs_detect_best=%.3f vs_detect_oncpu=%.3f "
+	       "added_cycles_per_byte=%.3f\n", rf, rfb, rfc, rr, rrb, rrc, rd, rdb, rdc, ci - cf);
+
+	printf("\nchecks (every run): values masked %" PRIu64 " of %" PRIu64 " planted (%s); "
+	       "rows %" PRIu64 " of %zu; fields scanned %" PRIu64 " of %zu; events %" PRIu64 "\n",
+	       ck->masked, ck->expected, ck->masked == ck->expected ? "exact" : "NOT exact",
+	       ck->rows, b->rows, ck->fields, b->nf, ck->events);
+	printf("  confirmed scan %" PRIu64 " matches; bytes changed outside planted values %" PRIu64
+	       ", planted fields unchanged %" PRIu64 ", values found again after masking %" PRIu64
+	       "\n", ck->detect_matches, ck->changed_outside, ck->sensitive_unchanged,
+	       ck->found_again);
+	printf("  checksums wrong %" PRIu64 " of %" PRIu64 " segments; forwarding changed %" PRIu64
+	       " segments or bytes\n", ck->csum_bad, ck->seg_total, ck->forward_diff);
+	printf("  %s\n", ck->failed ? "FAILED" : "all passed");
+	printf("RESULT name=check masked=%" PRIu64 " expected=%" PRIu64 " exact=%s rows=%" PRIu64
+	       " fields=%" PRIu64 " events=%" PRIu64 " changed_outside=%" PRIu64
+	       " unchanged=%" PRIu64 " found_again=%" PRIu64 " csum_bad=%" PRIu64
+	       " forward_diff=%" PRIu64 " passed=%s\n", ck->masked, ck->expected,
+	       ck->masked == ck->expected ? "yes" : "no", ck->rows, ck->fields, ck->events,
+	       ck->changed_outside, ck->sensitive_unchanged, ck->found_again, ck->csum_bad,
+	       ck->forward_diff, ck->failed ? "no" : "yes");
+}
+
+/*
+ * One round: every figure once, each from the pristine bytes, then the
+ * checks; rescan also scans the masked fields again (the warm-up round).
+ */
+static int
+round_all(struct bench *b, struct figure *fm, struct figure *ff, struct figure *fr,
+	  struct figure *fd, struct figure *fi, struct figure *frs, bool rescan)
+{
+	uint64_t t0, c0;
+	int rc;
+
+	c0 = cpu_ns();
+	t0 = rdtsc();
+	restore(b);
+	record(frs, rdtsc() - t0, cpu_ns() - c0, b->hz);
+	run_memcpy(b, fm);
+	restore(b);
+	if ((rc = run_forward(b, ff)) < 0) {
+		fprintf(stderr, PROG ": forwarding: a segment refused, lost or left held\n");
+		return rc;
+	}
+	check_forward(b);
+	restore(b);
+	if ((rc = run_scan(b, true, fr)) < 0)
+		return rc;
+	restore(b);
+	if ((rc = run_scan(b, false, fd)) < 0)
+		return rc;
+	b->ck.detect_matches = fd->count;
+	if (fd->count != b->expected)
+		b->ck.failed++;
+	restore(b);
+	if ((rc = run_inspect(b, fi)) < 0) {
+		fprintf(stderr, PROG ": inspection: session failed, or a segment refused, lost "
+			"or left held\n");
+		return rc;
+	}
+	check_inspect(b, fi, rescan);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct figure fm = { .name = "memcpy" }, ff = { .name = "forward" },
+		      fr = { .name = "hs_raw" }, fd = { .name = "detect" },
+		      fi = { .name = "inspect" }, frs = { .name = "restore" };
+	struct bench *b;
+	unsigned int r;
+	int rc = 1;
+
+	b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return 1;
+	if (parse_opts(argc, argv, &b->o) < 0 || select_kinds(b) < 0) {
+		free(b);
+		return 2;
+	}
+	if (make_session(b) < 0) {
+		fprintf(stderr, PROG ": out of memory\n");
+		goto err_session;
+	}
+	if (b->o.dump != NULL) {
+		FILE *f = fopen(b->o.dump, "wb");
+
+		if (f == NULL || fwrite(b->pristine, 1, b->len, f) != b->len || fclose(f) != 0) {
+			fprintf(stderr, PROG ": %s: %s\n", b->o.dump, strerror(errno));
+			goto err_session;
+		}
+		rc = 0;
+		goto err_session;
+	}
+	if (make_policy(b) < 0)
+		goto err_policy;
+	if ((b->ds = tg_detect_scratch_alloc(b->pol->det_db)) == NULL) {
+		fprintf(stderr, PROG ": detect scratch: %s\n", strerror(errno));
+		goto err_scratch;
+	}
+	if (tg_stream_mem_init(&b->m, 4, b->o.ring_kib << 10, 1024) < 0) {
+		fprintf(stderr, PROG ": stream memory: out of memory\n");
+		goto err_smem;
+	}
+	if (tg_inspect_init(&b->in, &b->m, b->pol, 1, on_event, &b->ev) < 0) {
+		fprintf(stderr, PROG ": inspector: out of memory\n");
+		goto err_inspect;
+	}
+	if ((b->ringbuf = malloc(b->m.ring_size)) == NULL) {
+		fprintf(stderr, PROG ": out of memory\n");
+		goto err_ringbuf;
+	}
+	if (check_truth(b) < 0) {
+		fprintf(stderr, PROG ": scan failed\n");
+		goto err_run;
+	}
+
+	b->hz = tsc_hz();
+	print_setup(b, core_ghz());
+
+	/* warm-up: page everything in, train the branch predictors; figures dropped */
+	if (round_all(b, &fm, &ff, &fr, &fd, &fi, &frs, true) < 0)
+		goto err_run;
+	fm.nb = ff.nb = fr.nb = fd.nb = fi.nb = frs.nb = 0;
+	fm.preempted = ff.preempted = fr.preempted = fd.preempted = fi.preempted = 0;
+	for (r = 0; r < b->o.rounds; r++)
+		if (round_all(b, &fm, &ff, &fr, &fd, &fi, &frs, false) < 0)
+			goto err_run;
+	print_results(b, &fm, &ff, &fr, &fd, &fi, &frs);
+	rc = b->ck.failed ? 1 : 0;
+	goto out;
+
+err_run:
+	fprintf(stderr, PROG ": run failed\n");
+out:
+	free(b->ringbuf);
+err_ringbuf:
+	tg_inspect_fini(&b->in);
+err_inspect:
+	tg_stream_mem_free(&b->m);
+err_smem:
+	tg_detect_scratch_free(b->ds);
+err_scratch:
+	tg_policy_free(b->pol);
+err_policy:
+err_session:
+	free(b->segs);
+	free(b->f);
+	free(b->work);
+	free(b->pristine);
+	free(b);
+	return rc;
+}
