@@ -20,6 +20,7 @@ enum {
 	OPT_IDLE_SLEEP_MAX,
 	OPT_POLICY,
 	OPT_EVENTS,
+	OPT_SLOWPATH_SOCKET,
 	OPT_HELP,
 };
 
@@ -30,6 +31,7 @@ static const struct option long_opts[] = {
 	{ "idle-sleep-max", required_argument, NULL, OPT_IDLE_SLEEP_MAX },
 	{ "policy", required_argument, NULL, OPT_POLICY },
 	{ "events", required_argument, NULL, OPT_EVENTS },
+	{ "slowpath-socket", required_argument, NULL, OPT_SLOWPATH_SOCKET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -49,6 +51,8 @@ tg_config_defaults(struct tg_dp_config *cfg)
 		.held_segments = 16384,
 	};
 	cfg->inspect_sessions = 256;
+	cfg->slowpath_required = true;
+	cfg->event_buffer = TG_EVENT_BUFFER_DEFAULT;
 	tg_pg_limits_default(&cfg->pg_limits);
 }
 
@@ -72,6 +76,9 @@ tg_config_usage(FILE *out, const char *prog)
 		"                          at most %u)\n"
 		"  --policy FILE           policy of the postgres services (dataplane/policy.h)\n"
 		"  --events FILE           append one JSON line per statement to FILE\n"
+		"  --slowpath-socket PATH  send audit events to tollgate-slowpath over its\n"
+		"                          control socket PATH; new postgres sessions are\n"
+		"                          refused while it is not connected (fail closed)\n"
 		"  --help                  this text\n",
 		prog, TG_IDLE_SLEEP_MAX_US);
 }
@@ -470,6 +477,73 @@ json_path(char *dst, size_t size, json_t *v, const char *path, const char *key, 
 	return set_path(dst, size, json_string_value(v), path, what, err);
 }
 
+/* A socket path: as set_path(), and short enough for sun_path. */
+static int
+set_socket_path(struct tg_dp_config *cfg, const char *val, const char *base, const char *what,
+		FILE *err)
+{
+	char tmp[sizeof(cfg->config_path) + TG_SLOWPATH_SOCKET_MAX];
+	int rc = set_path(tmp, sizeof(tmp), val, base, what, err);
+
+	if (rc < 0)
+		return rc;
+	if (strlen(tmp) >= sizeof(cfg->slowpath_socket)) {
+		fprintf(err, "%s: socket path longer than %zu bytes\n", what,
+			sizeof(cfg->slowpath_socket) - 1);
+		return -EINVAL;
+	}
+	memcpy(cfg->slowpath_socket, tmp, strlen(tmp) + 1);
+	return 0;
+}
+
+static int
+json_slowpath(struct tg_dp_config *cfg, json_t *o, const char *path, FILE *err)
+{
+	char where[320];
+	const char *key;
+	unsigned long n = 0;
+	json_t *v;
+	int rc = 0;
+
+	snprintf(where, sizeof(where), "%s: slowpath", path);
+	if (!json_is_object(o)) {
+		fprintf(err, "%s: must be an object\n", where);
+		return -EINVAL;
+	}
+	if (!json_is_string(json_object_get(o, "socket"))) {
+		fprintf(err, "%s: \"socket\" (a string) is required\n", where);
+		return -EINVAL;
+	}
+	json_object_foreach(o, key, v) {
+		if (strcmp(key, "socket") == 0) {
+			char what[340];
+
+			snprintf(what, sizeof(what), "%s: \"socket\"", where);
+			rc = set_socket_path(cfg, json_string_value(v), path, what, err);
+		} else if (strcmp(key, "required") == 0) {
+			if (!json_is_boolean(v)) {
+				fprintf(err, "%s: \"required\" must be true or false\n", where);
+				rc = -EINVAL;
+			}
+			cfg->slowpath_required = json_is_true(v);
+		} else if (strcmp(key, "event_buffer") == 0) {
+			rc = json_uint(v, where, key, TG_EVENT_BUFFER_MAX, &n, err);
+			if (rc == 0 && n < TG_EVENT_BUFFER_MIN) {
+				fprintf(err, "%s: \"event_buffer\" must be at least %u\n", where,
+					TG_EVENT_BUFFER_MIN);
+				rc = -EINVAL;
+			}
+			cfg->event_buffer = (uint32_t)n;
+		} else {
+			fprintf(err, "%s: unknown key \"%s\"\n", where, key);
+			rc = -EINVAL;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int
 tg_config_load_file(struct tg_dp_config *cfg, const char *path, FILE *err)
 {
@@ -513,6 +587,8 @@ tg_config_load_file(struct tg_dp_config *cfg, const char *path, FILE *err)
 			rc = json_path(cfg->policy_path, sizeof(cfg->policy_path), v, path, key, err);
 		} else if (strcmp(key, "events") == 0) {
 			rc = json_path(cfg->events_path, sizeof(cfg->events_path), v, path, key, err);
+		} else if (strcmp(key, "slowpath") == 0) {
+			rc = json_slowpath(cfg, v, path, err);
 		} else {
 			fprintf(err, "%s: unknown key \"%s\"\n", path, key);
 			rc = -EINVAL;
@@ -588,6 +664,10 @@ tg_config_parse_args(struct tg_dp_config *cfg, int argc, char **argv, FILE *err)
 		case OPT_EVENTS:
 			if ((rc = set_path(cfg->events_path, sizeof(cfg->events_path), optarg, NULL,
 					   "--events", err)) < 0)
+				return rc;
+			break;
+		case OPT_SLOWPATH_SOCKET:
+			if ((rc = set_socket_path(cfg, optarg, NULL, "--slowpath-socket", err)) < 0)
 				return rc;
 			break;
 		case OPT_HELP:

@@ -40,12 +40,21 @@
  *                  "pending_max": 4096, "pool_kb": 1024 },
  *                  // held whole, so at most half of stream.ring_kb: lowered
  *     "policy": "policy.json",             // policy.h; relative to this file
- *     "events": "/var/log/tollgate/events.jsonl"  // one JSON line per statement
+ *     "events": "/var/log/tollgate/events.jsonl", // one JSON line per statement
+ *     "slowpath": { "socket": "/run/tollgate/control.sock", // control.h; relative
+ *                                          // to this file; --slowpath-socket
+ *                   "required": true,      // fail closed: refuse new postgres
+ *                                          // sessions while it is not connected
+ *                   "event_buffer": 65536 }// events kept until acknowledged
  *   }
+ *
+ * Without "slowpath" (and --slowpath-socket) there is no control channel:
+ * nothing is refused for want of one and events go to the events file only.
  */
 #ifndef TG_CONFIG_H
 #define TG_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -57,6 +66,10 @@
 /* Longest back-off sleep accepted: past 10 ms a sleeping worker adds more
  * latency than any host gains from the idle core. */
 #define TG_IDLE_SLEEP_MAX_US 10000
+#define TG_SLOWPATH_SOCKET_MAX 108	/* sun_path, NUL included */
+#define TG_EVENT_BUFFER_DEFAULT 65536
+#define TG_EVENT_BUFFER_MIN 16
+#define TG_EVENT_BUFFER_MAX (1u << 22)
 
 struct tg_pair_spec {
 	char out[TG_PORT_NAME_MAX];	/* towards clients */
@@ -85,6 +98,9 @@ struct tg_dp_config {
 	struct tg_pg_limits pg_limits;	/* the PostgreSQL parser's caps */
 	char policy_path[256];		/* "" : no policy (parse and report only) */
 	char events_path[256];		/* "" : events counted, not written */
+	char slowpath_socket[TG_SLOWPATH_SOCKET_MAX];	/* "": no control channel */
+	bool slowpath_required;		/* fail closed while it is not connected */
+	uint32_t event_buffer;		/* events kept until the slowpath acknowledges them */
 	char config_path[256];
 };
 

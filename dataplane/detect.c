@@ -105,6 +105,7 @@
 
 #include <hs/hs.h>
 
+#include "errbuf.h"
 #include "detect.h"
 
 const char *const tg_detect_kind_names[TG_DETECT_KIND_MAX] = {
@@ -1274,21 +1275,6 @@ tg_detect_mask(uint8_t *buf, const struct tg_detect_match *m, unsigned n,
 /* ------------------------------------------------------------------ */
 /* Compile                                                             */
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static unsigned int
 hs_flags_of(uint32_t f)
 {
@@ -1326,7 +1312,7 @@ check_specs(const struct tg_detect_spec *specs, unsigned int n, char *err, size_
 	int seen[TG_DETECT_KIND_MAX] = { 0 };
 
 	if (n > TG_DETECT_SPECS_MAX) {
-		seterr(err, errlen, "%u detectors, at most %u", n, TG_DETECT_SPECS_MAX);
+		tg_seterr(err, errlen, "%u detectors, at most %u", n, TG_DETECT_SPECS_MAX);
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++) {
@@ -1334,18 +1320,18 @@ check_specs(const struct tg_detect_spec *specs, unsigned int n, char *err, size_
 		uint32_t allowed = 0;
 
 		if (sp->kind <= TG_DETECT_NONE || sp->kind >= TG_DETECT_KIND_MAX) {
-			seterr(err, errlen, "detector %u: unknown kind %d", sp->id, (int)sp->kind);
+			tg_seterr(err, errlen, "detector %u: unknown kind %d", sp->id, (int)sp->kind);
 			return -EINVAL;
 		}
 		if (sp->name != NULL && strnlen(sp->name, TG_DETECT_NAME_MAX) >= TG_DETECT_NAME_MAX) {
-			seterr(err, errlen, "detector %u: name longer than %d bytes", sp->id,
+			tg_seterr(err, errlen, "detector %u: name longer than %d bytes", sp->id,
 			       TG_DETECT_NAME_MAX - 1);
 			return -EINVAL;
 		}
 		if (sp->kind == TG_DETECT_REGEX) {
 			allowed = REGEX_FLAGS;
 			if (sp->pattern == NULL || sp->pattern[0] == '\0') {
-				seterr(err, errlen, "detector %u (%s): empty pattern", sp->id,
+				tg_seterr(err, errlen, "detector %u (%s): empty pattern", sp->id,
 				       spec_name(sp));
 				return -EINVAL;
 			}
@@ -1353,25 +1339,25 @@ check_specs(const struct tg_detect_spec *specs, unsigned int n, char *err, size_
 			if (sp->kind == TG_DETECT_SSN)
 				allowed = TG_DETECT_F_SSN_NODASH;
 			if (sp->pattern != NULL) {
-				seterr(err, errlen, "detector %u (%s): a built-in takes no pattern",
+				tg_seterr(err, errlen, "detector %u (%s): a built-in takes no pattern",
 				       sp->id, spec_name(sp));
 				return -EINVAL;
 			}
 			if (seen[sp->kind]++) {
-				seterr(err, errlen, "detector %u: built-in %s given twice", sp->id,
+				tg_seterr(err, errlen, "detector %u: built-in %s given twice", sp->id,
 				       tg_detect_kind_names[sp->kind]);
 				return -EINVAL;
 			}
 		}
 		if (sp->flags & ~allowed) {
-			seterr(err, errlen, "detector %u (%s): flags 0x%x not valid for %s", sp->id,
+			tg_seterr(err, errlen, "detector %u (%s): flags 0x%x not valid for %s", sp->id,
 			       spec_name(sp), (unsigned int)(sp->flags & ~allowed),
 			       tg_detect_kind_names[sp->kind]);
 			return -EINVAL;
 		}
 		for (j = 0; j < i; j++) {
 			if (specs[j].id == sp->id) {
-				seterr(err, errlen, "detector %u: id used twice", sp->id);
+				tg_seterr(err, errlen, "detector %u: id used twice", sp->id);
 				return -EINVAL;
 			}
 		}
@@ -1459,7 +1445,7 @@ add_expr(struct tg_detect_db *db, struct build *bd, const struct tg_detect_spec 
 	struct expr *x = &db->expr[db->nexpr];
 
 	if (hs_expression_info(re, flags, &info, &cerr) != HS_SUCCESS) {
-		seterr(err, errlen, "detector %u (%s): pattern \"%s\": %s", sp->id, spec_name(sp),
+		tg_seterr(err, errlen, "detector %u (%s): pattern \"%s\": %s", sp->id, spec_name(sp),
 		       re, cerr != NULL ? cerr->message : "refused");
 		hs_free_compile_error(cerr);
 		return -EINVAL;
@@ -1510,10 +1496,10 @@ compile_list(const struct hs_list *l, hs_database_t **hs, const char *what,
 	if (cerr != NULL && cerr->expression >= 0 && (unsigned int)cerr->expression < l->n) {
 		const struct tg_detect_spec *sp = &specs[l->map[cerr->expression]];
 
-		seterr(err, errlen, "detector %u (%s): %spattern \"%s\": %s", sp->id,
+		tg_seterr(err, errlen, "detector %u (%s): %spattern \"%s\": %s", sp->id,
 		       spec_name(sp), what, l->re[cerr->expression], msg);
 	} else {
-		seterr(err, errlen, "%scompiling %u detectors: %s", what, nspecs, msg);
+		tg_seterr(err, errlen, "%scompiling %u detectors: %s", what, nspecs, msg);
 	}
 	hs_free_compile_error(cerr);
 	return -EINVAL;
@@ -1529,11 +1515,11 @@ tg_detect_compile(const struct tg_detect_spec *specs, unsigned n, struct tg_dete
 	int rc;
 
 	if (out == NULL || (specs == NULL && n != 0)) {
-		seterr(err, errlen, "no output or no specs");
+		tg_seterr(err, errlen, "no output or no specs");
 		return -EINVAL;
 	}
 	*out = NULL;
-	seterr(err, errlen, "%s", "");
+	tg_seterr(err, errlen, "%s", "");
 	if ((rc = check_specs(specs, n, err, errlen)) < 0)
 		return rc;
 
@@ -1599,7 +1585,7 @@ err_build:
 err_db:
 	tg_detect_free(db);
 err_nomem:
-	seterr(err, errlen, "out of memory");
+	tg_seterr(err, errlen, "out of memory");
 	return -ENOMEM;
 }
 

@@ -32,6 +32,8 @@ const char *const tg_inspect_counter_names[TG_INSPECT_CNT_MAX] = {
  */
 #define COLSETS 32
 #define COLSET_COLS 64	/* masked columns kept per statement; more: not kept */
+/* An event's text is scanned this far past its cap (longer than any value detected whole) */
+#define TEXT_SCAN_MAX (TG_INSPECT_TEXT_MAX + 320)
 /* Matches per scan; more: the whole buffer is masked (fail closed) */
 #define MATCHES_MAX 64
 
@@ -84,7 +86,10 @@ struct tg_inspect_sess {
 	uint8_t failed;			/* 0, or the TG_INSPECT_CNT_FAIL_* that failed it */
 	bool in_use;
 	bool query_error;		/* the running Query met an ErrorResponse */
+	bool started;			/* its start reported (session_event) */
 	char client[48];
+	char server[48];
+	uint64_t t_open;		/* CLOCK_REALTIME ns */
 	char user[TG_INSPECT_NAME_MAX], database[TG_INSPECT_NAME_MAX];
 	char application[TG_INSPECT_NAME_MAX];
 	uint16_t ncols;
@@ -242,6 +247,9 @@ emit(struct tg_inspect_sess *ss, struct pending *pe)
 	struct tg_inspect_event ev = {
 		.session = ss->id,
 		.service = ss->svc,
+		.service_name = in->svcs != NULL && ss->svc < in->svcs->nb
+					? in->svcs->svc[ss->svc].name
+					: NULL,
 		.kind = pe->kind == P_PARSE ? TG_INSPECT_EXECUTE : pe->kind,
 		.verdict = pe->verdict,
 		.result = pe->result,
@@ -266,6 +274,43 @@ emit(struct tg_inspect_sess *ss, struct pending *pe)
 	CNT(in, EVENTS);
 	if (in->event != NULL)
 		in->event(in->event_arg, &ev);
+}
+
+/* A session's start or end, through session_event. */
+static void
+session_event(struct tg_inspect_sess *ss, uint8_t type, uint8_t reason)
+{
+	struct tg_inspect *in = ss->in;
+	struct tg_inspect_event ev = {
+		.type = type,
+		.end_reason = reason,
+		.server = ss->server,
+		.session = ss->id,
+		.service = ss->svc,
+		.service_name = in->svcs != NULL && ss->svc < in->svcs->nb
+					? in->svcs->svc[ss->svc].name
+					: NULL,
+		.client = ss->client,
+		.user = ss->user,
+		.database = ss->database,
+		.application = ss->application,
+		.text = "",
+		.params = "",
+		.t_start_ns = ss->t_open,
+		.t_end_ns = type == TG_INSPECT_EV_SESSION_END ? now_ns() : 0,
+	};
+
+	if (in->session_event != NULL)
+		in->session_event(in->event_arg, &ev);
+}
+
+static void
+session_start(struct tg_inspect_sess *ss)
+{
+	if (ss->started)
+		return;
+	ss->started = true;
+	session_event(ss, TG_INSPECT_EV_SESSION_START, 0);
 }
 
 static void
@@ -297,14 +342,26 @@ push(struct tg_inspect_sess *ss, uint8_t kind, const char *text, uint32_t len)
 	pe->t_start = now_ns();
 	/* its own request, if the server acts on it, is the one before (pg.c queues it first) */
 	pe->seq = ss->pg.op_seq;
+	if (text == NULL)
+		len = 0;
 	pe->text_len = len < TG_INSPECT_TEXT_MAX ? len : TG_INSPECT_TEXT_MAX;
 	pe->text_cut = pe->text_len < len;
-	if (text != NULL)
-		memcpy(pe->text, text, pe->text_len);
-	else
-		pe->text_len = 0;
-	/* counts of the event's own text are not result counts */
-	mask_values(ss, (uint8_t *)pe->text, pe->text_len, NULL);
+	if (!pe->text_cut) {
+		if (pe->text_len != 0)	/* text may be NULL (an Execute of an unknown portal) */
+			memcpy(pe->text, text, pe->text_len);
+		/* counts of the event's own text are not result counts */
+		mask_values(ss, (uint8_t *)pe->text, pe->text_len, NULL);
+	} else {
+		/*
+		 * Scanned past the cap, so that a value the cap cuts in two is
+		 * still recognised and masked in the part kept.
+		 */
+		uint32_t n = len < TEXT_SCAN_MAX ? len : TEXT_SCAN_MAX;
+
+		memcpy(ss->in->buf, text, n);
+		mask_values(ss, ss->in->buf, n, NULL);
+		memcpy(pe->text, ss->in->buf, pe->text_len);
+	}
 	return pe;
 }
 
@@ -497,6 +554,7 @@ cb_startup(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_startup *st)
 	copy_name(ss->user, sizeof(ss->user), &st->user);
 	copy_name(ss->database, sizeof(ss->database), &st->database);
 	copy_name(ss->application, sizeof(ss->application), &st->application_name);
+	session_start(ss);
 }
 
 static void
@@ -811,10 +869,24 @@ cb_error(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_notice *n)
 {
 	struct tg_inspect_sess *ss = ctx;
 	struct pending *pe = head(ss);
+	uint64_t req = ss->pg.dir[TG_PG_DIR_BE].reply_seq;
 
 	mask_notice(ss, m, n);
 	if (pe == NULL)
 		return;
+	if (req != 0 && pe->seq > req + 1) {
+		/*
+		 * The error answers an earlier request with no statement of its
+		 * own (a Parse or Bind that failed): the server now skips to the
+		 * Sync, so the oldest statement waiting will not run, for this
+		 * reason; cb_ready() ends it.
+		 */
+		if (pe->result == TG_INSPECT_OK) {
+			pe->result = TG_INSPECT_NOT_RUN;
+			copy_name(pe->sqlstate, sizeof(pe->sqlstate), &n->code);
+		}
+		return;
+	}
 	if (pe->result == TG_INSPECT_OK) {
 		pe->result = TG_INSPECT_ERROR;
 		copy_name(pe->sqlstate, sizeof(pe->sqlstate), &n->code);
@@ -995,7 +1067,8 @@ tg_inspect_init_limits(struct tg_inspect *in, struct tg_stream_mem *sm,
 	rc = -ENOMEM;
 	in->sess = calloc(nb_sess, sizeof(*in->sess));
 	in->free = malloc(sizeof(*in->free) * nb_sess);
-	in->buf = malloc(sm->ring_size);
+	/* a field out of the ring, or an event's text scanned past its cap */
+	in->buf = malloc(sm->ring_size > TEXT_SCAN_MAX ? sm->ring_size : TEXT_SCAN_MAX);
 	if (in->sess == NULL || in->free == NULL || in->buf == NULL)
 		goto err;
 	/* committed now: the fast path never page-faults its way to a cap */
@@ -1045,6 +1118,13 @@ tg_inspect_fini(struct tg_inspect *in)
 int
 tg_inspect_open(struct tg_inspect *in, struct tg_stream st[2], uint16_t svc, const char *client)
 {
+	return tg_inspect_open_peer(in, st, svc, client, NULL);
+}
+
+int
+tg_inspect_open_peer(struct tg_inspect *in, struct tg_stream st[2], uint16_t svc,
+		     const char *client, const char *server)
+{
 	struct tg_inspect_sess *ss;
 	uint32_t idx;
 
@@ -1061,6 +1141,9 @@ tg_inspect_open(struct tg_inspect *in, struct tg_stream st[2], uint16_t svc, con
 	ss->id = ++in->next_id;
 	ss->in_use = true;
 	snprintf(ss->client, sizeof(ss->client), "%s", client != NULL ? client : "");
+	snprintf(ss->server, sizeof(ss->server), "%s", server != NULL ? server : "");
+	/* a clock read per session, only when someone listens */
+	ss->t_open = in->session_event != NULL ? now_ns() : 0;
 	if (tg_pg_init(&ss->pg, &in->lim, &callbacks, ss, in->arenas + in->arena_size * idx,
 		       in->arena_size) != 0) {
 		ss->in_use = false;
@@ -1086,14 +1169,23 @@ add_pg(struct tg_pg_counters *dst, const struct tg_pg_counters *src)
 void
 tg_inspect_close(struct tg_inspect *in, struct tg_stream st[2])
 {
+	tg_inspect_end(in, st, TG_INSPECT_END_CLOSED);
+}
+
+void
+tg_inspect_end(struct tg_inspect *in, struct tg_stream st[2], uint8_t reason)
+{
 	struct tg_inspect_sess *ss;
 	uint32_t idx = st[0].app;
 
 	if (idx == 0 || idx > in->nb_sess)
 		return;
 	ss = &in->sess[idx - 1];
+	/* a session that never sent a StartupMessage still has a start, before its end */
+	session_start(ss);
 	while (ss->p_count)
 		pop(ss, TG_INSPECT_UNFINISHED);
+	session_event(ss, TG_INSPECT_EV_SESSION_END, reason);
 	add_pg(&in->pg, &ss->pg.cnt);
 	tg_pg_fini(&ss->pg);
 	ss->in_use = false;
@@ -1240,6 +1332,8 @@ tg_inspect_event_json(const struct tg_inspect_event *ev, char *buf, size_t size)
 
 	put_num(&o, "{\"session\":", ev->session);
 	put_num(&o, ",\"service\":", ev->service);
+	if (ev->service_name != NULL)
+		put_key_str(&o, "service_name", ev->service_name, strlen(ev->service_name));
 	put_key_str(&o, "client", ev->client, strlen(ev->client));
 	put_key_str(&o, "user", ev->user, strlen(ev->user));
 	put_key_str(&o, "database", ev->database, strlen(ev->database));

@@ -50,6 +50,8 @@
  * (CommandComplete, ErrorResponse, EmptyQueryResponse, PortalSuspended,
  * or for a Query its ReadyForQuery), with the text and parameters masked
  * by the same detectors and capped. Raw values never leave the worker.
+ * With session_event set, each session's start and end are reported too
+ * (tg_inspect_open_peer(), tg_inspect_end()), for the audit log.
  *
  * Memory: every session's parser arena is allocated at init, nb sessions
  * per worker (tg_pg_arena_size() each, with the message caps lowered to
@@ -131,14 +133,39 @@ enum tg_inspect_result {
 	TG_INSPECT_NOT_RUN,	/* discarded by the server after an earlier error */
 };
 
+/* What an event reports (struct tg_inspect_event.type) */
+enum tg_inspect_event_type {
+	TG_INSPECT_EV_STATEMENT,	/* through event: a statement and its result */
+	TG_INSPECT_EV_SESSION_START,	/* through session_event, see tg_inspect_open_peer() */
+	TG_INSPECT_EV_SESSION_END,	/* through session_event, see tg_inspect_end() */
+};
+
+/* Why a session ended (= enum tg_punt_end_reason) */
+enum tg_inspect_end_reason {
+	TG_INSPECT_END_CLOSED = 1,	/* FIN both ways */
+	TG_INSPECT_END_RESET = 2,	/* RST from either end */
+	TG_INSPECT_END_FAILED = 3,	/* reset by the gateway: failed closed, blocked, exception */
+	TG_INSPECT_END_EXPIRED = 4,	/* idle timeout or evicted */
+	TG_INSPECT_END_SHUTDOWN = 5,	/* the dataplane stopped */
+};
+
 #define TG_INSPECT_TEXT_MAX 1024	/* event text bytes */
 #define TG_INSPECT_PARAMS_MAX 512	/* event parameter display bytes */
 #define TG_INSPECT_NAME_MAX 64
 
-/* Valid during the event callback only. */
+/*
+ * Valid during the event callback only. A session event carries the
+ * session's fields (session to application, server, t_start_ns: when it
+ * opened; t_end_ns and end_reason for its end); the statement fields are
+ * zero.
+ */
 struct tg_inspect_event {
+	uint8_t type;		/* enum tg_inspect_event_type */
+	uint8_t end_reason;	/* SESSION_END: enum tg_inspect_end_reason */
+	const char *server;	/* session events: "addr:port", "" when not given */
 	uint64_t session;	/* the worker's session id */
 	uint16_t service;
+	const char *service_name;	/* NULL when the inspector has no services table */
 	uint8_t kind;		/* enum tg_inspect_stmt_kind */
 	uint8_t verdict;	/* enum tg_cmd_action */
 	uint8_t result;		/* enum tg_inspect_result */
@@ -163,6 +190,7 @@ struct tg_inspect_sess;
 
 struct tg_inspect {
 	struct tg_stream_mem *smem;
+	const struct tg_services *svcs;		/* names events carry; the caller's, may be NULL */
 	const struct tg_policy *policy;		/* NULL: parse and report only */
 	struct tg_policy_scratch *scratch;	/* for policy */
 	struct tg_policy_scratch *own_scratch;	/* allocated by init for its policy */
@@ -177,6 +205,7 @@ struct tg_inspect {
 	struct tg_stream_consumer consumer[2];	/* for tg_tcp_ctx.consumer */
 	tg_inspect_event_fn event;
 	void *event_arg;
+	tg_inspect_event_fn session_event;	/* session starts and ends, NULL: none; with event_arg */
 	uint64_t next_id;
 	uint64_t cnt[TG_INSPECT_CNT_MAX];
 	struct tg_pg_counters pg;		/* of ended sessions; live ones add in */
@@ -209,7 +238,25 @@ void tg_inspect_fini(struct tg_inspect *in);
 int tg_inspect_open(struct tg_inspect *in, struct tg_stream st[2], uint16_t svc,
 		    const char *client);
 
-/* Ends it: pending statements are reported unfinished, the slot is freed. */
+/*
+ * The same, naming the server "addr:port" too (NULL: ""), for session
+ * events. With session_event set, the session's start is reported when
+ * its StartupMessage names the user, database and application, or, for a
+ * session that ends without one (a CancelRequest, a probe, a session
+ * failed before it), just before its end; so every start has one end and
+ * every statement comes between them.
+ */
+int tg_inspect_open_peer(struct tg_inspect *in, struct tg_stream st[2], uint16_t svc,
+			 const char *client, const char *server);
+
+/*
+ * Ends it: pending statements are reported unfinished, the session's end
+ * is reported with reason (enum tg_inspect_end_reason), the slot is freed.
+ * Nothing for streams with no session (already ended).
+ */
+void tg_inspect_end(struct tg_inspect *in, struct tg_stream st[2], uint8_t reason);
+
+/* tg_inspect_end() with reason closed. */
 void tg_inspect_close(struct tg_inspect *in, struct tg_stream st[2]);
 
 /*

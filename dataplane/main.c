@@ -16,6 +16,14 @@
  * freed after an RCU grace period (rte_rcu_qsbr: every worker has passed
  * the top of its loop since). A policy that does not load is reported
  * (file:line:column) and the running one stays.
+ *
+ * With a slowpath socket configured, the control thread (or, with a
+ * single lcore, the worker's tick every 10 ms) runs the control channel
+ * (control.h): audit events to tollgate-slowpath, fail closed while it is
+ * away. At start it waits up to TG_DP_CONNECT_WAIT_MS for the first
+ * handshake, so the first sessions are not refused for want of a poll; at
+ * a clean stop it reports the end of every open session and waits up to
+ * TG_DP_FLUSH_MS for the slowpath to acknowledge the last events.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,12 +45,17 @@
 #include <rte_rcu_qsbr.h>
 
 #include "config.h"
+#include "control.h"
 #include "log.h"
 #include "port.h"
 #include "stats.h"
 #include "worker.h"
 
 RTE_LOG_REGISTER(tg_logtype_main, tg.dataplane.main, INFO);
+
+#define TG_DP_CONNECT_WAIT_MS 2000
+#define TG_DP_FLUSH_MS 2000
+#define TG_DP_CONTROL_TICK_MS 10	/* with a control channel: events wait at most this */
 
 struct dataplane {
 	struct tg_dp_config cfg;
@@ -55,6 +68,7 @@ struct dataplane {
 	uint64_t gen_id;
 	struct rte_rcu_qsbr *qsbr;	/* NULL with a single lcore */
 	int events_fd;
+	struct tg_control *ctl;		/* NULL: no control channel */
 	uint64_t start_tsc;
 };
 
@@ -152,12 +166,15 @@ print_counters(FILE *out)
 	fprintf(out, "uptime %.1f s\n",
 		(double)(rte_rdtsc() - dp.start_tsc) / (double)rte_get_tsc_hz());
 	tg_stats_print(out, dp.workers, dp.nb_workers, dp.pairs, dp.nb_pairs, &dp.cfg, dp.pool);
+	if (dp.ctl != NULL)
+		tg_stats_print_control(out, dp.ctl, dp.workers, dp.nb_workers);
 	fflush(out);
 }
 
 /*
- * With a single lcore the worker loop calls this about every 100 ms: the
- * control thread's duties, done between bursts.
+ * With a single lcore the worker loop calls this about every 100 ms (10 ms
+ * with a control channel): the control thread's duties, done between
+ * bursts.
  */
 static void
 main_tick(void *arg)
@@ -166,6 +183,8 @@ main_tick(void *arg)
 	uint64_t now = rte_rdtsc();
 
 	(void)arg;
+	if (dp.ctl != NULL)
+		tg_control_poll(dp.ctl);
 	if (reload_requested)
 		reload_policy();
 	if (dp.cfg.stats_interval && now >= next_stats) {
@@ -231,6 +250,50 @@ setup_workers(void)
 	}
 }
 
+static int
+control_create(void)
+{
+	int numa[RTE_MAX_LCORE];
+	struct tg_control_params p = {
+		.socket_path = dp.cfg.slowpath_socket,
+		.required = dp.cfg.slowpath_required,
+		.event_buffer = dp.cfg.event_buffer,
+		.nb_workers = dp.nb_workers,
+		.numa = numa,
+	};
+	unsigned int w;
+
+	for (w = 0; w < dp.nb_workers; w++)
+		numa[w] = (int)rte_lcore_to_socket_id(dp.workers[w].lcore);
+	dp.ctl = tg_control_create(&p);
+	if (dp.ctl == NULL) {
+		TG_LOG(ERR, tg_logtype_main, "control channel to %s (%u events, %u workers): %s",
+		       p.socket_path, p.event_buffer, p.nb_workers, strerror(errno));
+		return -errno;
+	}
+	printf("tollgate-dataplane: control channel to %s, %s, up to %u events kept\n",
+	       p.socket_path, p.required ? "required (fail closed)" : "optional", p.event_buffer);
+	return 0;
+}
+
+/*
+ * The workers have stopped: every session still open ends (shutdown), and
+ * the slowpath gets a last chance to make the events durable.
+ */
+static void
+control_stop(void)
+{
+	unsigned int w;
+	uint64_t left;
+
+	for (w = 0; w < dp.nb_workers; w++)
+		tg_worker_end_sessions(&dp.workers[w]);
+	left = tg_control_flush(dp.ctl, TG_DP_FLUSH_MS);
+	if (left)
+		printf("tollgate-dataplane: %" PRIu64 " event(s) not acknowledged by the slowpath "
+		       "at exit\n", left);
+}
+
 static void
 control_loop(void)
 {
@@ -240,7 +303,13 @@ control_loop(void)
 	if (dp.cfg.stats_interval)
 		next = rte_rdtsc() + dp.cfg.stats_interval * hz;
 	while (!tg_worker_stopping()) {
-		nanosleep(&ts, NULL);
+		if (dp.ctl != NULL) {
+			/* wakes for the socket, or every tick to drain the workers' rings */
+			tg_control_wait(dp.ctl, TG_DP_CONTROL_TICK_MS);
+			tg_control_poll(dp.ctl);
+		} else {
+			nanosleep(&ts, NULL);
+		}
 		if (reload_requested)
 			reload_policy();
 		if (next && rte_rdtsc() >= next) {
@@ -342,6 +411,10 @@ main(int argc, char **argv)
 		started++;
 	}
 	assign_queues();
+	if (dp.cfg.slowpath_socket[0] != '\0' && (rc = control_create()) < 0) {
+		rc = 1;
+		goto err_workers;
+	}
 	for (lcore = 0; lcore < dp.nb_workers; lcore++) {
 		rc = tg_worker_init(&dp.workers[lcore], &dp.cfg.services, &dp.cfg.flow, dp.pool);
 		if (rc < 0) {
@@ -352,6 +425,8 @@ main(int argc, char **argv)
 			goto err_workers;
 		}
 		inited++;
+		if (dp.ctl != NULL)
+			dp.workers[lcore].ctl = tg_control_queue(dp.ctl, lcore);
 		rc = tg_worker_inspect_init(&dp.workers[lcore],
 					    dp.gen != NULL ? dp.gen->policy : NULL,
 					    dp.cfg.inspect_sessions, &dp.cfg.pg_limits, dp.events_fd);
@@ -382,13 +457,23 @@ main(int argc, char **argv)
 	}
 	printf("tollgate-dataplane: %u worker(s), %s\n", dp.nb_workers,
 	       dp.cfg.idle_sleep_max_us ? "adaptive idle back-off" : "busy polling");
+	if (dp.ctl != NULL) {
+		bool up = tg_control_connect_wait(dp.ctl, TG_DP_CONNECT_WAIT_MS);
+		const char *how = up ? "connected"
+				     : "not connected yet; events are kept until it is";
+
+		if (!up && dp.cfg.slowpath_required)
+			how = "not connected yet; new postgres sessions are refused until it is";
+		printf("tollgate-dataplane: slowpath %s: %s\n", dp.cfg.slowpath_socket, how);
+	}
 	dp.start_tsc = rte_rdtsc();
 
 	if (rte_lcore_count() == 1) {
 		struct tg_worker *w = &dp.workers[0];
 
 		w->tick = main_tick;
-		w->tick_cycles = rte_get_tsc_hz() / 10;
+		w->tick_cycles = dp.ctl != NULL ? rte_get_tsc_hz() / 1000 * TG_DP_CONTROL_TICK_MS
+					       : rte_get_tsc_hz() / 10;
 		printf("tollgate-dataplane: ready\n");
 		fflush(stdout);
 		tg_worker_run(w);
@@ -403,11 +488,15 @@ main(int argc, char **argv)
 	}
 
 	rc = 0;
+	if (dp.ctl != NULL)
+		control_stop();
 	printf("tollgate-dataplane: stopping\n");
 	print_counters(stdout);
 err_workers:
 	for (lcore = 0; lcore < inited; lcore++)
 		tg_worker_fini(&dp.workers[lcore]);
+	tg_control_destroy(dp.ctl);
+	dp.ctl = NULL;
 err_ports:
 	for (i = 0; i < started; i++) {
 		tg_port_close(dp.pairs[i].out);

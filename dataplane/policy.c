@@ -24,6 +24,7 @@
 #include <hs/hs.h>
 #include <jansson.h>
 
+#include "errbuf.h"
 #include "jsonpos.h"
 #include "policy.h"
 
@@ -48,21 +49,6 @@ static const struct {
 #define DEPTH_MAX 8
 /* User text quoted in a message: enough to recognise it. */
 #define QUOTE_MAX 48
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * s as a double-quoted string for a message: quotes, backslashes and
@@ -182,16 +168,16 @@ fail(struct ctx *c, enum at at, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (locate(c, at, &line, &col) == 0)
-		seterr(c->err, c->errlen, "%s:%u:%u: %s", c->source, line, col, msg);
+		tg_seterr(c->err, c->errlen, "%s:%u:%u: %s", c->source, line, col, msg);
 	else
-		seterr(c->err, c->errlen, "%s: %s", c->source, msg);
+		tg_seterr(c->err, c->errlen, "%s: %s", c->source, msg);
 	return -EINVAL;
 }
 
 static int
 nomem(struct ctx *c)
 {
-	seterr(c->err, c->errlen, "%s: out of memory", c->source);
+	tg_seterr(c->err, c->errlen, "%s: out of memory", c->source);
 	return -ENOMEM;
 }
 
@@ -896,7 +882,7 @@ tg_policy_parse(const char *text, size_t len, const char *source, const struct t
 	if (source == NULL)
 		source = "policy";
 	if (out == NULL || (text == NULL && len > 0)) {
-		seterr(err, errlen, "%s: no text or no output", source);
+		tg_seterr(err, errlen, "%s: no text or no output", source);
 		return -EINVAL;
 	}
 	*out = NULL;
@@ -905,11 +891,11 @@ tg_policy_parse(const char *text, size_t len, const char *source, const struct t
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL) {
 		if (json_error_code(&je) == json_error_out_of_memory) {
-			seterr(err, errlen, "%s: out of memory", source);
+			tg_seterr(err, errlen, "%s: out of memory", source);
 			return -ENOMEM;
 		}
 		/* jansson's column is that of the last character it read */
-		seterr(err, errlen, "%s:%d:%d: %s", source, je.line > 0 ? je.line : 1,
+		tg_seterr(err, errlen, "%s:%d:%d: %s", source, je.line > 0 ? je.line : 1,
 		       je.column > 0 ? je.column : 1, je.text);
 		return -EINVAL;
 	}
@@ -956,7 +942,7 @@ compile_cmds(struct tg_policy *p, const char *source, char *err, size_t errlen)
 	flags = calloc(n, sizeof(*flags));
 	ids = calloc(n, sizeof(*ids));
 	if (exprs == NULL || flags == NULL || ids == NULL) {
-		seterr(err, errlen, "%s: out of memory", source);
+		tg_seterr(err, errlen, "%s: out of memory", source);
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -964,7 +950,7 @@ compile_cmds(struct tg_policy *p, const char *source, char *err, size_t errlen)
 		const struct tg_cmd_pattern *pt = &p->patterns[k];
 
 		if (pt->rule >= p->nb_cmds) {
-			seterr(err, errlen, "%s: pattern %u: rule %u of %u", source, k, pt->rule,
+			tg_seterr(err, errlen, "%s: pattern %u: rule %u of %u", source, k, pt->rule,
 			       p->nb_cmds);
 			rc = -EINVAL;
 			goto out;
@@ -987,11 +973,11 @@ compile_cmds(struct tg_policy *p, const char *source, char *err, size_t errlen)
 		if (cerr != NULL && cerr->expression >= 0 && (unsigned int)cerr->expression < n) {
 			const struct tg_cmd_pattern *pt = &p->patterns[cerr->expression];
 
-			seterr(err, errlen, "%s:%u:%u: command rule %s: pattern %s: %s", source,
+			tg_seterr(err, errlen, "%s:%u:%u: command rule %s: pattern %s: %s", source,
 			       pt->pos.line, pt->pos.col, p->cmds[pt->rule].id,
 			       quote(&q, pt->expr), msg);
 		} else {
-			seterr(err, errlen, "%s: compiling %u command patterns: %s", source, n,
+			tg_seterr(err, errlen, "%s: compiling %u command patterns: %s", source, n,
 			       msg);
 		}
 		hs_free_compile_error(cerr);
@@ -1035,11 +1021,11 @@ detect_err(const struct tg_policy *p, const char *source, const char *msg, char 
 		rest++;
 	if (rest[0] == ' ')
 		rest++;
-	seterr(err, errlen, "%s:%u:%u: detector %s: %s", source, p->dets[i].pos.line,
+	tg_seterr(err, errlen, "%s:%u:%u: detector %s: %s", source, p->dets[i].pos.line,
 	       p->dets[i].pos.col, p->dets[i].id, rest);
 	return;
 plain:
-	seterr(err, errlen, "%s: %s", source, msg);
+	tg_seterr(err, errlen, "%s: %s", source, msg);
 }
 
 static int
@@ -1055,7 +1041,7 @@ compile_dets(struct tg_policy *p, const char *source, char *err, size_t errlen)
 		return 0;
 	specs = calloc(p->nb_dets, sizeof(*specs));
 	if (specs == NULL) {
-		seterr(err, errlen, "%s: out of memory", source);
+		tg_seterr(err, errlen, "%s: out of memory", source);
 		return -ENOMEM;
 	}
 	for (i = 0; i < p->nb_dets; i++) {
@@ -1073,7 +1059,7 @@ compile_dets(struct tg_policy *p, const char *source, char *err, size_t errlen)
 	rc = tg_detect_compile(specs, p->nb_dets, &db, msg, sizeof(msg));
 	free(specs);
 	if (rc == -ENOMEM) {
-		seterr(err, errlen, "%s: out of memory", source);
+		tg_seterr(err, errlen, "%s: out of memory", source);
 		return rc;
 	}
 	if (rc < 0) {
@@ -1092,11 +1078,11 @@ tg_policy_compile(struct tg_policy *p, const char *source, char *err, size_t err
 	if (source == NULL)
 		source = "policy";
 	if (p == NULL) {
-		seterr(err, errlen, "%s: no policy", source);
+		tg_seterr(err, errlen, "%s: no policy", source);
 		return -EINVAL;
 	}
 	if (p->cmd_db != NULL || p->det_db != NULL) {
-		seterr(err, errlen, "%s: already compiled", source);
+		tg_seterr(err, errlen, "%s: already compiled", source);
 		return -EALREADY;
 	}
 	if ((rc = compile_cmds(p, source, err, errlen)) < 0)
@@ -1132,7 +1118,7 @@ read_all(FILE *f, const char *path, char **buf, size_t *len, char *err, size_t e
 		n += r;
 		if (n > TG_POLICY_FILE_MAX) {
 			free(b);
-			seterr(err, errlen, "%s: larger than %u bytes", path,
+			tg_seterr(err, errlen, "%s: larger than %u bytes", path,
 			       (unsigned int)TG_POLICY_FILE_MAX);
 			return -EFBIG;
 		}
@@ -1143,7 +1129,7 @@ read_all(FILE *f, const char *path, char **buf, size_t *len, char *err, size_t e
 		int e = errno != 0 ? errno : EIO;
 
 		free(b);
-		seterr(err, errlen, "%s: cannot read: %s", path, strerror(e));
+		tg_seterr(err, errlen, "%s: cannot read: %s", path, strerror(e));
 		return -e;
 	}
 	*buf = b;
@@ -1151,7 +1137,7 @@ read_all(FILE *f, const char *path, char **buf, size_t *len, char *err, size_t e
 	return 0;
 err_nomem:
 	free(b);
-	seterr(err, errlen, "%s: out of memory", path);
+	tg_seterr(err, errlen, "%s: out of memory", path);
 	return -ENOMEM;
 }
 
@@ -1166,14 +1152,14 @@ tg_policy_load(const char *path, const struct tg_services *svcs, struct tg_polic
 	int rc;
 
 	if (out == NULL || path == NULL) {
-		seterr(err, errlen, "policy: no path or no output");
+		tg_seterr(err, errlen, "policy: no path or no output");
 		return -EINVAL;
 	}
 	*out = NULL;
 	f = fopen(path, "rb");
 	if (f == NULL) {
 		rc = -errno;
-		seterr(err, errlen, "%s: cannot open: %s", path, strerror(-rc));
+		tg_seterr(err, errlen, "%s: cannot open: %s", path, strerror(-rc));
 		return rc;
 	}
 	rc = read_all(f, path, &buf, &len, err, errlen);

@@ -92,3 +92,38 @@ tg_stats_print(FILE *out, const struct tg_worker *workers, unsigned int nb_worke
 	print_list(out, "pg_violations:", tg_pg_err_names + 1, sum.pg.err + 1, TG_PG_ERR_MAX - 1);
 	print_list(out, "pg:", tg_pg_counter_names, sum.pg.cnt, TG_PG_CNT_MAX);
 }
+
+void
+tg_stats_print_control(FILE *out, const struct tg_control *c, const struct tg_worker *workers,
+		       unsigned int nb_workers)
+{
+	struct tg_worker_counters wc;
+	struct tg_control_counters cc;
+	uint64_t refused = 0;
+	unsigned int w, i;
+
+	tg_control_counters_read(c, &cc);
+	for (w = 0; w < nb_workers; w++) {
+		tg_worker_counters_read(&workers[w], &wc);
+		refused += wc.gw[TG_GW_CNT_SLOWPATH_REFUSED];
+	}
+	fprintf(out, "control: connected=%" PRIu64, cc.connected);
+	for (i = 0; i < TG_CONTROL_CNT_MAX; i++)
+		if (i != TG_CONTROL_CNT_POLICY_REFUSED || cc.cnt[i])
+			fprintf(out, " %s=%" PRIu64, tg_control_counter_names[i], cc.cnt[i]);
+	for (i = 0; i < TG_EVBUF_CNT_MAX; i++)
+		fprintf(out, " %s=%" PRIu64, tg_evbuf_counter_names[i], cc.ev[i]);
+	fprintf(out, " events_pending=%" PRIu64 " ring_drops=%" PRIu64 " event_invalid=%" PRIu64
+		" slowpath_refused=%" PRIu64 "\n", cc.pending, cc.ring_drops, cc.invalid, refused);
+	print_list(out, "control_disconnects:", tg_control_disconnect_names, cc.disc,
+		   TG_CONTROL_DISC_MAX);
+	for (i = 1; i < TG_PUNT_ERR_MAX && cc.proto[i] == 0; i++)
+		;
+	if (i == TG_PUNT_ERR_MAX)
+		return;
+	fputs("control_protocol:", out);
+	for (i = 1; i < TG_PUNT_ERR_MAX; i++)
+		if (cc.proto[i])
+			fprintf(out, " %s=%" PRIu64, tg_punt_err_names[i], cc.proto[i]);
+	fputc('\n', out);
+}

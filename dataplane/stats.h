@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "control.h"
 #include "port.h"
 #include "worker.h"
 
@@ -23,5 +24,15 @@ struct rte_mempool;
 void tg_stats_print(FILE *out, const struct tg_worker *workers, unsigned int nb_workers,
 		    const struct tg_pair *pairs, int nb_pairs, const struct tg_dp_config *cfg,
 		    struct rte_mempool *pool);
+
+/*
+ * The control channel's counters: a "control:" line (connected, the
+ * connection and event counters, ring_drops summed over the workers,
+ * slowpath_refused from their gateway counters), then
+ * "control_disconnects:" by reason and, when the codec refused anything,
+ * "control_protocol:" with the reasons that occurred.
+ */
+void tg_stats_print_control(FILE *out, const struct tg_control *c, const struct tg_worker *workers,
+			    unsigned int nb_workers);
 
 #endif /* TG_STATS_H */

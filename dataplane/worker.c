@@ -16,8 +16,25 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include "control.h"
 #include "craft.h"
+#include "punt.h"
 #include "worker.h"
+
+/* Events cross the control channel with the inspector's codes (punt.h). */
+_Static_assert(TG_PUNT_DETECT_MAX == (int)TG_DETECT_KIND_MAX, "detector kinds");
+_Static_assert(TG_PUNT_END_CLOSED == (int)TG_INSPECT_END_CLOSED &&
+		       TG_PUNT_END_RESET == (int)TG_INSPECT_END_RESET &&
+		       TG_PUNT_END_FAILED == (int)TG_INSPECT_END_FAILED &&
+		       TG_PUNT_END_EXPIRED == (int)TG_INSPECT_END_EXPIRED &&
+		       TG_PUNT_END_SHUTDOWN == (int)TG_INSPECT_END_SHUTDOWN,
+	       "end reasons");
+_Static_assert(TG_INSPECT_TEXT_MAX <= TG_PUNT_TEXT_MAX &&
+		       TG_INSPECT_PARAMS_MAX <= TG_PUNT_PARAMS_MAX &&
+		       TG_INSPECT_NAME_MAX - 1 <= TG_PUNT_NAME_MAX &&
+		       TG_SERVICE_NAME_MAX - 1 <= TG_PUNT_NAME_MAX &&
+		       TG_POLICY_ID_MAX - 1 <= TG_PUNT_NAME_MAX,
+	       "the wire holds what the inspector reports");
 
 const char *const tg_gw_counter_names[TG_GW_CNT_MAX] = {
 #define NAME(e, n, d) [TG_GW_CNT_##e] = n,
@@ -81,6 +98,7 @@ tg_worker_init(struct tg_worker *w, const struct tg_services *services,
 	w->services = services;
 	w->pool = pool;
 	w->events_fd = -1;
+	w->ctl = NULL;
 	if (services == NULL || services->nb == 0)
 		return 0;
 	snprintf(name, sizeof(name), "tg_flows_%u", w->id);
@@ -103,13 +121,93 @@ err_flows:
 	return rc;
 }
 
-/* One statement event: a JSON line, written whole with one write() (O_APPEND). */
+static struct tg_punt_str
+wire_str(const char *s, uint32_t len, uint32_t cap)
+{
+	if (s == NULL)
+		return (struct tg_punt_str){ .p = "", .len = 0 };
+	return (struct tg_punt_str){ .p = s, .len = len < cap ? len : cap };
+}
+
+#define WIRE_NAME(s) wire_str((s), (s) != NULL ? (uint32_t)strnlen((s), TG_PUNT_NAME_MAX) : 0, \
+			      TG_PUNT_NAME_MAX)
+
+/*
+ * An event for the slowpath: copied into a slot of the worker's ring
+ * (tg_control_emit()); the strings are capped by the inspector already,
+ * and again here to the wire's caps.
+ */
+static void
+to_slowpath(struct tg_worker *w, const struct tg_inspect_event *ev)
+{
+	struct tg_punt_event pe = {
+		.worker = (uint16_t)w->id,
+		.service = ev->service,
+		.session = ev->session,
+		.t_start_ns = ev->t_start_ns,
+		.service_name = WIRE_NAME(ev->service_name),
+		.client = WIRE_NAME(ev->client),
+		.user = WIRE_NAME(ev->user),
+		.database = WIRE_NAME(ev->database),
+		.application = WIRE_NAME(ev->application),
+	};
+	unsigned int k;
+
+	switch (ev->type) {
+	case TG_INSPECT_EV_STATEMENT:
+		pe.type = TG_PUNT_EV_STATEMENT;
+		pe.t_end_ns = ev->t_end_ns;
+		pe.kind = ev->kind;
+		pe.verdict = ev->verdict;
+		pe.result = ev->result;
+		pe.text_cut = ev->text_cut || ev->text_len > TG_PUNT_TEXT_MAX;
+		for (k = 1; k < TG_DETECT_KIND_MAX; k++)
+			pe.masked[k] = ev->masked[k];
+		pe.masked_columns = ev->masked_columns;
+		pe.rows = ev->rows;
+		pe.rule = WIRE_NAME(ev->rule);
+		pe.sqlstate = wire_str(ev->sqlstate, (uint32_t)strnlen(ev->sqlstate, 6),
+				       TG_PUNT_SQLSTATE_MAX);
+		pe.text = wire_str(ev->text, ev->text_len, TG_PUNT_TEXT_MAX);
+		pe.params = wire_str(ev->params, ev->params_len, TG_PUNT_PARAMS_MAX);
+		break;
+	case TG_INSPECT_EV_SESSION_START:
+		pe.type = TG_PUNT_EV_SESSION_START;
+		pe.server = WIRE_NAME(ev->server);
+		break;
+	default:
+		pe.type = TG_PUNT_EV_SESSION_END;
+		pe.t_end_ns = ev->t_end_ns;
+		pe.end_reason = ev->end_reason;
+		pe.user = pe.database = pe.application = wire_str(NULL, 0, 0);
+		break;
+	}
+	tg_control_emit(w->ctl, &pe);
+}
+
+/* A session's start or end: for the slowpath only (the events file has statements). */
+static void
+worker_session_event(void *arg, const struct tg_inspect_event *ev)
+{
+	struct tg_worker *w = arg;
+
+	if (w->ctl != NULL)
+		to_slowpath(w, ev);
+}
+
+/*
+ * One statement event: to the slowpath when the channel is configured,
+ * and, independently, a JSON line to the events file, written whole with
+ * one write() (O_APPEND).
+ */
 static void
 worker_event(void *arg, const struct tg_inspect_event *ev)
 {
 	struct tg_worker *w = arg;
 	size_t n;
 
+	if (w->ctl != NULL)
+		to_slowpath(w, ev);
 	if (w->events_fd < 0)
 		return;
 	n = tg_inspect_event_json(ev, w->event_line, sizeof(w->event_line));
@@ -135,6 +233,8 @@ tg_worker_inspect_init(struct tg_worker *w, const struct tg_policy *policy, uint
 	rc = tg_inspect_init_limits(&w->inspect, &w->smem, policy, nb_sess, lim, worker_event, w);
 	if (rc < 0)
 		return rc;
+	w->inspect.svcs = w->services;
+	w->inspect.session_event = worker_session_event;
 	w->tcp.consumer[0] = &w->inspect.consumer[0];
 	w->tcp.consumer[1] = &w->inspect.consumer[1];
 	w->inspecting = true;
@@ -149,8 +249,9 @@ release_flow(void *arg, struct tg_flow *f)
 	void *pkts[TG_STREAM_HELD_MAX];
 	unsigned int d, n, i;
 
+	/* an end not said otherwise before: the flow timed out or was evicted */
 	if (w->inspecting)
-		tg_inspect_close(&w->inspect, f->stream);
+		tg_inspect_end(&w->inspect, f->stream, TG_INSPECT_END_EXPIRED);
 	for (d = 0; d < 2; d++) {
 		if (!f->side[d].syn)
 			continue;
@@ -163,12 +264,26 @@ release_flow(void *arg, struct tg_flow *f)
 }
 
 void
+tg_worker_end_sessions(struct tg_worker *w)
+{
+	uint32_t i;
+
+	if (!w->inspecting)
+		return;
+	for (i = 0; i < w->flows.max_flows; i++)
+		if (w->flows.flows[i].in_use)
+			tg_inspect_end(&w->inspect, w->flows.flows[i].stream,
+				       TG_INSPECT_END_SHUTDOWN);
+}
+
+void
 tg_worker_fini(struct tg_worker *w)
 {
 	uint32_t i;
 
 	if (!w->tracking)
 		return;
+	tg_worker_end_sessions(w);
 	for (i = 0; i < w->flows.max_flows; i++)
 		if (w->flows.flows[i].in_use)
 			release_flow(w, &w->flows.flows[i]);
@@ -269,22 +384,39 @@ reset_flow(struct tg_worker *w, const struct tg_worker_rxq *q, uint32_t idx, int
 
 	send_rst(w, q, frame, p, false, my_seq, false, 0);
 	send_rst(w, q, frame, p, true, other_seq, true, my_seq);
+	if (w->inspecting)
+		tg_inspect_end(&w->inspect, f->stream, TG_INSPECT_END_FAILED);
 	tg_flow_delete(&w->flows, idx, release_flow, w);
 }
 
-/* Starts inspecting a new postgres session, named by its client's address and port. */
+/* "addr:port" ("[addr]:port" for IPv6) of the source (dst false) or destination of a frame. */
+static void
+endpoint(char *out, size_t size, const uint8_t *frame, const struct tg_pkt *p, bool dst)
+{
+	char addr[INET6_ADDRSTRLEN];
+	size_t at = p->ip_ver == 4 ? (dst ? 16 : 12) : (dst ? 24 : 8);
+
+	if (inet_ntop(p->ip_ver == 4 ? AF_INET : AF_INET6, frame + p->l3_off + at, addr,
+		      sizeof(addr)) == NULL)
+		addr[0] = '\0';
+	snprintf(out, size, p->ip_ver == 4 ? "%s:%u" : "[%s]:%u", addr,
+		 (unsigned int)(dst ? p->dport : p->sport));
+}
+
+/* Starts inspecting a new postgres session, named by its client's and server's addresses. */
 static int
 open_inspection(struct tg_worker *w, struct tg_flow *f, uint16_t svc, const uint8_t *frame,
 		const struct tg_pkt *p)
 {
-	char addr[INET6_ADDRSTRLEN], client[INET6_ADDRSTRLEN + 8];
+	char client[INET6_ADDRSTRLEN + 8], server[INET6_ADDRSTRLEN + 8];
 
-	if (inet_ntop(p->ip_ver == 4 ? AF_INET : AF_INET6,
-		      frame + p->l3_off + (p->ip_ver == 4 ? 12 : 8), addr, sizeof(addr)) == NULL)
-		addr[0] = '\0';
-	snprintf(client, sizeof(client), p->ip_ver == 4 ? "%s:%u" : "[%s]:%u", addr,
-		 (unsigned int)p->sport);
-	return tg_inspect_open(&w->inspect, f->stream, svc, client);
+	endpoint(client, sizeof(client), frame, p, false);
+	/* only the slowpath's session events name the server */
+	if (w->ctl != NULL)
+		endpoint(server, sizeof(server), frame, p, true);
+	else
+		server[0] = '\0';
+	return tg_inspect_open_peer(&w->inspect, f->stream, svc, client, server);
 }
 
 static void
@@ -311,6 +443,13 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 	if (idx == TG_FLOW_NONE) {
 		if (!syn || !to_server) {
 			refuse_midstream(w, q, frame, p);
+			goto drop;
+		}
+		/* fail closed: no new audited session while its events could not be kept */
+		if (unlikely(w->ctl != NULL && tg_control_refusing()) && w->inspecting &&
+		    w->services->svc[svc].proto == TG_SERVICE_POSTGRES) {
+			GW(w, SLOWPATH_REFUSED);
+			send_rst(w, q, frame, p, true, 0, true, p->tcp_seq + 1);
 			goto drop;
 		}
 		idx = tg_flow_create(&w->flows, &key, now, release_flow, w);
@@ -353,6 +492,8 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 		break;
 	case TG_TCP_CLOSE:
 		tx(w, q->peer, q->peer_queue, m);
+		if (w->inspecting)
+			tg_inspect_end(&w->inspect, f->stream, TG_INSPECT_END_RESET);
 		release_flow(w, f);
 		break;
 	case TG_TCP_EXCEPTION:
@@ -374,6 +515,12 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 		for (i = 0; i < n; i++)
 			tx(w, q->peer, q->peer_queue, out[i]);
 	} while (n == RTE_DIM(out));
+	/*
+	 * Both FINs acknowledged: every byte was delivered, so inspected; the
+	 * session ends now rather than when the closed flow is retired.
+	 */
+	if (f->state == TG_TCP_CLOSED && f->stream[0].app != 0 && w->inspecting)
+		tg_inspect_end(&w->inspect, f->stream, TG_INSPECT_END_CLOSED);
 	tg_flow_touch(&w->flows, idx, tg_tcp_class(f), now);
 	return;
 drop:

@@ -19,6 +19,13 @@
  * reassembly rings and held-segment slots. The services table is read-only
  * for now (the slowpath will publish new generations).
  *
+ * Control channel (ctl set, control.h): every statement event, and the
+ * start and end of every inspected session, is copied into a slot of the
+ * worker's ring to the control thread, never blocking (a full ring drops
+ * and counts). While the channel fails closed, a client SYN opening a new
+ * postgres session is answered with RST (slowpath_refused); sessions
+ * already open go on.
+ *
  * Idle back-off: with idle_sleep_max_us set, a worker that has seen no
  * packet for TG_WORKER_IDLE_POLLS consecutive polls sleeps, doubling the
  * sleep from 1 us up to the maximum, and returns to busy polling on the
@@ -48,6 +55,7 @@
 
 struct rte_mbuf;
 struct rte_mempool;
+struct tg_control_q;
 struct rte_rcu_qsbr;
 
 #define TG_MAX_PORTS 16
@@ -71,6 +79,7 @@ struct rte_rcu_qsbr;
 	X(INSPECT_RESET, "inspect_reset", "sessions reset by the inspector (failed closed, blocked)") \
 	X(INSPECT_REFUSED, "inspect_refused", "new sessions refused: no inspector session free") \
 	X(EVENT_LOST, "event_lost", "statement events not written (events file)") \
+	X(SLOWPATH_REFUSED, "slowpath_refused", "new postgres sessions refused: slowpath not connected (fail closed)") \
 	X(ALLOC_FAIL, "alloc_fail", "mbuf allocation failures (pool pressure)")
 
 enum tg_gw_counter {
@@ -164,6 +173,7 @@ struct tg_worker {
 	struct rte_rcu_qsbr *qsbr;	/* reports quiescent states here, if set */
 	struct tg_inspect inspect;
 	int events_fd;			/* -1: events are counted only */
+	struct tg_control_q *ctl;	/* control channel: events to the slowpath; NULL: none */
 	char event_line[8192];
 
 	struct {
@@ -191,6 +201,13 @@ void tg_worker_fini(struct tg_worker *w);
  */
 int tg_worker_inspect_init(struct tg_worker *w, const struct tg_policy *policy,
 			   uint32_t nb_sess, const struct tg_pg_limits *lim, int events_fd);
+
+/*
+ * Ends the inspection of every session still open (reason shutdown), so
+ * their ends are reported; the flows and their held segments stay for
+ * tg_worker_fini(). After the loop has returned.
+ */
+void tg_worker_end_sessions(struct tg_worker *w);
 
 /*
  * The loop, until tg_worker_stop() is called. Runs tick (if set) about every

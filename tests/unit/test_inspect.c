@@ -17,7 +17,7 @@
  * - a packet is one heap block: a copy of the payload as sent, then a
  *   20-byte TCP header and the payload, nothing after it, so ASan reports
  *   any read past the payload; its checksum is computed over a fixed IPv4
- *   pseudo-header with csum.h;
+ *   pseudo-header with csum.h (tpkt.h, shared with test_stream.c);
  * - the wire: FORWARD sends the packet to the receiver now, HOLD leaves it
  *   with the engine until tg_stream_release() hands it back, DROP and
  *   EXCEPTION free it (and are counted: no case expects one);
@@ -27,8 +27,8 @@
  * - the event callback copies every event and renders it as JSON.
  *
  * PostgreSQL messages are built by the q_* (client) and r_* (server)
- * builders below, byte for byte as PostgreSQL 15 sends them (55.7); each
- * builder's comment gives the layout.
+ * builders of pgmsg.h (shared with test_pg.c) and below, byte for byte as
+ * PostgreSQL 15 sends them (55.7); each builder's comment gives the layout.
  *
  * Deterministic: no random input, no clock in any assertion.
  */
@@ -51,13 +51,15 @@
 #include "service.h"
 #include "stream.h"
 
+#include "pgmsg.h"
+#include "tpkt.h"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define RING 4096		/* ring bytes: the inspector holds at most RING / 2 */
 #define OUT_MAX 65536		/* longest stream a case sends, per direction */
 #define EV_MAX 48		/* events kept per harness */
 #define JSON_MAX 16384
-#define TCP_HLEN 20
 #define FE 0
 #define BE 1
 
@@ -129,111 +131,9 @@ group_teardown(void **state)
 }
 
 /* ---------------------------------------------------------------------
- * Message builders (PostgreSQL 15 docs, 55.7 "Message Formats")
+ * Message builders (PostgreSQL 15 docs, 55.7 "Message Formats"): pgmsg.h's,
+ * and those only these cases need
  * ------------------------------------------------------------------- */
-
-struct mb {
-	size_t n;
-	uint8_t b[OUT_MAX];
-};
-
-static void
-put8(struct mb *m, uint8_t v)
-{
-	assert_true(m->n < sizeof(m->b));
-	m->b[m->n++] = v;
-}
-
-static void
-put16(struct mb *m, uint16_t v)
-{
-	put8(m, (uint8_t)(v >> 8));
-	put8(m, (uint8_t)v);
-}
-
-static void
-put32(struct mb *m, uint32_t v)
-{
-	put16(m, (uint16_t)(v >> 16));
-	put16(m, (uint16_t)v);
-}
-
-static void
-putn(struct mb *m, const void *p, size_t n)
-{
-	if (n == 0)
-		return;
-	assert_true(m->n + n <= sizeof(m->b));
-	memcpy(m->b + m->n, p, n);
-	m->n += n;
-}
-
-/* a String: the bytes and a NUL */
-static void
-puts0(struct mb *m, const char *s)
-{
-	putn(m, s, strlen(s) + 1);
-}
-
-/* Type byte (none for a startup packet) and a length word to fill in. */
-static size_t
-msg_begin(struct mb *m, char type)
-{
-	size_t at;
-
-	if (type != 0)
-		put8(m, (uint8_t)type);
-	at = m->n;
-	put32(m, 0);
-	return at;
-}
-
-/* the length: from the length field to the end, itself included */
-static void
-msg_end(struct mb *m, size_t at)
-{
-	uint32_t len = (uint32_t)(m->n - at);
-
-	m->b[at] = (uint8_t)(len >> 24);
-	m->b[at + 1] = (uint8_t)(len >> 16);
-	m->b[at + 2] = (uint8_t)(len >> 8);
-	m->b[at + 3] = (uint8_t)len;
-}
-
-/* StartupMessage: Int32 len, Int32 196608 (3.0), name/value Strings, a NUL */
-static void
-q_startup(struct mb *m, const char *user, const char *db, const char *app)
-{
-	size_t at = msg_begin(m, 0);
-
-	put32(m, 3u << 16);
-	puts0(m, "user");
-	puts0(m, user);
-	puts0(m, "database");
-	puts0(m, db);
-	puts0(m, "application_name");
-	puts0(m, app);
-	put8(m, 0);
-	msg_end(m, at);
-}
-
-/* SSLRequest 80877103 / GSSENCRequest 80877104: Int32 8, Int32 code */
-static void
-q_request(struct mb *m, uint32_t code)
-{
-	put32(m, 8);
-	put32(m, code);
-}
-
-/* Query: 'Q', Int32 len, String text */
-static void
-q_query(struct mb *m, const char *text)
-{
-	size_t at = msg_begin(m, 'Q');
-
-	puts0(m, text);
-	msg_end(m, at);
-}
 
 /* Query whose text is n bytes from p (may hold any byte but NUL) */
 static void
@@ -243,40 +143,6 @@ q_query_n(struct mb *m, const void *p, size_t n)
 
 	putn(m, p, n);
 	put8(m, 0);
-	msg_end(m, at);
-}
-
-/* Parse: 'P', Int32 len, String name, String text, Int16 0 parameter types */
-static void
-q_parse(struct mb *m, const char *name, const char *text)
-{
-	size_t at = msg_begin(m, 'P');
-
-	puts0(m, name);
-	puts0(m, text);
-	put16(m, 0);
-	msg_end(m, at);
-}
-
-/*
- * Bind: 'B', Int32 len, String portal, String statement, Int16 0 formats
- * (all text), Int16 n, n x (Int32 len, bytes), Int16 0 result formats
- */
-static void
-q_bind(struct mb *m, const char *portal, const char *stmt, int n, const char *const *vals)
-{
-	size_t at = msg_begin(m, 'B');
-	int i;
-
-	puts0(m, portal);
-	puts0(m, stmt);
-	put16(m, 0);
-	put16(m, (uint16_t)n);
-	for (i = 0; i < n; i++) {
-		put32(m, (uint32_t)strlen(vals[i]));
-		putn(m, vals[i], strlen(vals[i]));
-	}
-	put16(m, 0);
 	msg_end(m, at);
 }
 
@@ -299,28 +165,6 @@ q_bind_binary(struct mb *m)
 	msg_end(m, at);
 }
 
-/* Describe of the unnamed portal: 'D', Int32 6, 'P', "" */
-static void
-q_describe_portal(struct mb *m)
-{
-	size_t at = msg_begin(m, 'D');
-
-	put8(m, 'P');
-	puts0(m, "");
-	msg_end(m, at);
-}
-
-/* Execute: 'E', Int32 len, String portal, Int32 max rows */
-static void
-q_execute(struct mb *m, const char *portal, uint32_t max)
-{
-	size_t at = msg_begin(m, 'E');
-
-	puts0(m, portal);
-	put32(m, max);
-	msg_end(m, at);
-}
-
 /*
  * FunctionCall: 'F', Int32 len, Int32 oid, Int16 1 format (0, text),
  * Int16 1 argument, Int32 len, bytes, Int16 0 (text result)
@@ -337,55 +181,6 @@ q_fcall(struct mb *m, uint32_t oid, const char *arg)
 	put32(m, (uint32_t)strlen(arg));
 	putn(m, arg, strlen(arg));
 	put16(m, 0);
-	msg_end(m, at);
-}
-
-/* A message with no body: Sync 'S', CopyDone 'c', ParseComplete '1', ... */
-static void
-q_empty(struct mb *m, char type)
-{
-	msg_end(m, msg_begin(m, type));
-}
-
-/* AuthenticationOk: 'R', Int32 8, Int32 0 */
-static void
-r_auth_ok(struct mb *m)
-{
-	size_t at = msg_begin(m, 'R');
-
-	put32(m, 0);
-	msg_end(m, at);
-}
-
-/* ParameterStatus: 'S', Int32 len, String name, String value */
-static void
-r_param(struct mb *m, const char *name, const char *value)
-{
-	size_t at = msg_begin(m, 'S');
-
-	puts0(m, name);
-	puts0(m, value);
-	msg_end(m, at);
-}
-
-/* BackendKeyData: 'K', Int32 12, Int32 pid, Int32 key */
-static void
-r_key(struct mb *m, uint32_t pid, uint32_t key)
-{
-	size_t at = msg_begin(m, 'K');
-
-	put32(m, pid);
-	put32(m, key);
-	msg_end(m, at);
-}
-
-/* ReadyForQuery: 'Z', Int32 5, Byte1 status */
-static void
-r_ready(struct mb *m, char status)
-{
-	size_t at = msg_begin(m, 'Z');
-
-	put8(m, (uint8_t)status);
 	msg_end(m, at);
 }
 
@@ -420,25 +215,6 @@ r_rowdesc(struct mb *m, int n, const struct col *c)
 	msg_end(m, at);
 }
 
-/* DataRow: 'D', Int32 len, Int16 n, n x (Int32 len or -1 for NULL, bytes) */
-static void
-r_row(struct mb *m, int n, const char *const *vals)
-{
-	size_t at = msg_begin(m, 'D');
-	int i;
-
-	put16(m, (uint16_t)n);
-	for (i = 0; i < n; i++) {
-		if (vals[i] == NULL) {
-			put32(m, UINT32_MAX);
-			continue;
-		}
-		put32(m, (uint32_t)strlen(vals[i]));
-		putn(m, vals[i], strlen(vals[i]));
-	}
-	msg_end(m, at);
-}
-
 /* DataRow of n fields given as bytes and lengths (binary values) */
 static void
 r_row_bin(struct mb *m, int n, const uint8_t *const *vals, const uint32_t *lens)
@@ -465,34 +241,6 @@ r_fresult(struct mb *m, const char *val)
 	msg_end(m, at);
 }
 
-/* CommandComplete: 'C', Int32 len, String tag */
-static void
-r_complete(struct mb *m, const char *tag)
-{
-	size_t at = msg_begin(m, 'C');
-
-	puts0(m, tag);
-	msg_end(m, at);
-}
-
-/*
- * ErrorResponse 'E' / NoticeResponse 'N': Int32 len, (Byte1 code, String
- * value)*, a NUL. fields is "code" "value" pairs, NULL-terminated.
- */
-static void
-r_notice(struct mb *m, char type, const char *const *fields)
-{
-	size_t at = msg_begin(m, type);
-	int i;
-
-	for (i = 0; fields[i] != NULL; i += 2) {
-		put8(m, (uint8_t)fields[i][0]);
-		puts0(m, fields[i + 1]);
-	}
-	put8(m, 0);
-	msg_end(m, at);
-}
-
 /* ErrorResponse with severity, SQLSTATE and message only */
 static void
 r_error(struct mb *m, const char *sqlstate, const char *text)
@@ -502,85 +250,43 @@ r_error(struct mb *m, const char *sqlstate, const char *text)
 	r_notice(m, 'E', f);
 }
 
-/* CopyOutResponse: 'H', Int32 len, Int8 format 0, Int16 n, n x Int16 0 */
-static void
-r_copy_out(struct mb *m, int ncols)
-{
-	size_t at = msg_begin(m, 'H');
-	int i;
-
-	put8(m, 0);
-	put16(m, (uint16_t)ncols);
-	for (i = 0; i < ncols; i++)
-		put16(m, 0);
-	msg_end(m, at);
-}
-
-/* CopyData: 'd', Int32 len, the bytes */
-static void
-r_copy_data(struct mb *m, const char *row)
-{
-	size_t at = msg_begin(m, 'd');
-
-	putn(m, row, strlen(row));
-	msg_end(m, at);
-}
-
 /* The server's side of a login: AuthenticationOk, two ParameterStatus, the key, Ready 'I'. */
 static void
 r_login(struct mb *m)
 {
-	r_auth_ok(m);
+	r_auth(m, TG_PG_AUTH_OK, NULL, 0);
 	r_param(m, "client_encoding", "UTF8");
 	r_param(m, "server_version", "15.18");
 	r_key(m, 7549, 0xfe62d3cb);
 	r_ready(m, 'I');
 }
 
+/* CopyData from the server: 'd', Int32 len, the row's bytes */
+static void
+r_copy_data(struct mb *m, const char *row)
+{
+	q_bytes(m, 'd', row, strlen(row));
+}
+
 /* ---------------------------------------------------------------------
  * Packets
  * ------------------------------------------------------------------- */
 
-/*
- * IPv4 pseudo-header (RFC 9293 3.1): 192.0.2.1 > 198.51.100.2, zero,
- * protocol 6 (TCP); the TCP length is added per packet.
- */
-static const uint8_t pseudo[10] = {
-	0xc0, 0x00, 0x02, 0x01, 0xc6, 0x33, 0x64, 0x02, 0x00, 0x06,
-};
-
+/* A segment as tpkt.h writes it, after a copy of its payload as sent. */
 struct tpkt {
-	struct tpkt *prev, *next;	/* every live packet, for the teardown */
+	struct tpkt_link link;		/* every live packet, for the teardown; first */
 	uint16_t plen;
 	uint16_t csum_sent;		/* the checksum as sent */
 	uint8_t *th;			/* buf + plen */
 	uint8_t buf[];	/* the payload as sent, then TCP header and payload, nothing after */
 };
 
-static struct tpkt *live_pkts;
-
-static uint32_t
-pseudo_sum(uint16_t plen)
-{
-	return tg_csum_partial(pseudo, sizeof(pseudo), TCP_HLEN + plen);
-}
-
-static uint16_t
-rd16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static uint32_t
-rd32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
+static struct tpkt_link *live_pkts;
 
 static bool
 csum_ok(const struct tpkt *p)
 {
-	return tg_csum_fold(tg_csum_partial(p->th, TCP_HLEN + p->plen, pseudo_sum(p->plen))) == 0;
+	return tpkt_csum_ok(p->th, p->plen);
 }
 
 /* A 16-bit ones-complement value with its two zeros made one. */
@@ -601,7 +307,7 @@ ones_norm(uint32_t v)
 static void
 check_csum_delta(const struct tpkt *p)
 {
-	uint16_t now = rd16(p->th + 16);
+	uint16_t now = tg_rd16(p->th + 16);
 	uint16_t was = p->csum_sent;
 	uint16_t s_old, s_new;
 
@@ -619,43 +325,19 @@ check_csum_delta(const struct tpkt *p)
 		assert_int_not_equal(now, was);
 }
 
-/* TCP 40000 > 5432 (or back), seq, ack 1, doff 5, PSH|ACK, win 512, checksum right. */
+/* tpkt.h's segment of seq (either direction), PSH|ACK, the checksum right. */
 static struct tpkt *
 pkt_new(uint32_t seq, const uint8_t *data, uint16_t len)
 {
 	struct tpkt *p = malloc(sizeof(*p) + len + TCP_HLEN + len);
-	uint8_t *th;
-	uint16_t c;
 
 	assert_non_null(p);
-	p->prev = NULL;
-	p->next = live_pkts;
-	if (live_pkts)
-		live_pkts->prev = p;
-	live_pkts = p;
+	tpkt_live_add(&live_pkts, &p->link);
 	p->plen = len;
 	if (len)
 		memcpy(p->buf, data, len);
-	th = p->th = p->buf + len;
-	memset(th, 0, TCP_HLEN);
-	th[0] = 0x9c;
-	th[1] = 0x40;
-	th[2] = 0x15;
-	th[3] = 0x38;
-	th[4] = (uint8_t)(seq >> 24);
-	th[5] = (uint8_t)(seq >> 16);
-	th[6] = (uint8_t)(seq >> 8);
-	th[7] = (uint8_t)seq;
-	th[11] = 1;
-	th[12] = 5 << 4;
-	th[13] = 0x18;
-	th[14] = 0x02;
-	if (len)
-		memcpy(th + TCP_HLEN, data, len);
-	c = tg_csum_fold(tg_csum_partial(th, TCP_HLEN + len, pseudo_sum(len)));
-	th[16] = (uint8_t)(c >> 8);
-	th[17] = (uint8_t)c;
-	p->csum_sent = c;
+	p->th = p->buf + len;
+	p->csum_sent = tpkt_write(p->th, seq, TH_PSH | TH_ACK, data, len);
 	assert_true(csum_ok(p));
 	return p;
 }
@@ -663,12 +345,7 @@ pkt_new(uint32_t seq, const uint8_t *data, uint16_t len)
 static void
 pkt_free(struct tpkt *p)
 {
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		live_pkts = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
+	tpkt_live_del(&live_pkts, &p->link);
 	free(p);
 }
 
@@ -717,8 +394,6 @@ struct h {
 	struct evrec ev[EV_MAX];
 	unsigned int nev;
 };
-
-static struct h *live_h[4];
 
 static void
 on_event(void *arg, const struct tg_inspect_event *e)
@@ -811,55 +486,49 @@ h_stop(struct h *h)
 	}
 }
 
+/* A harness whose inspector has nb_sess session slots; no session started yet. */
 static struct h *
-h_new_n(uint32_t nb_sess, bool start)
+h_new_n(uint32_t nb_sess)
 {
 	struct h *h = calloc(1, sizeof(*h));
-	unsigned int i;
 
 	assert_non_null(h);
-	for (i = 0; i < ARRAY_SIZE(live_h) && live_h[i]; i++)
-		;
-	assert_true(i < ARRAY_SIZE(live_h));
-	live_h[i] = h;
 	assert_int_equal(tg_stream_mem_init(&h->mem, 8, RING, 1024), 0);
 	assert_int_equal(tg_inspect_init(&h->in, &h->mem, policy, nb_sess, on_event, h), 0);
-	if (start)
-		h_start(h, 0);
 	return h;
-}
-
-static struct h *
-h_new(void)
-{
-	return h_new_n(1, true);
 }
 
 static void
 h_free(struct h *h)
 {
-	unsigned int i;
-
 	h_stop(h);
 	tg_inspect_fini(&h->in);
 	tg_stream_mem_free(&h->mem);
-	for (i = 0; i < ARRAY_SIZE(live_h); i++)
-		if (live_h[i] == h)
-			live_h[i] = NULL;
 	free(h);
 }
 
+/* The fixtures: a harness in *state, of one session slot or two, no session started. */
+static int
+setup_one(void **state)
+{
+	*state = h_new_n(1);
+	return 0;
+}
+
+static int
+setup_two(void **state)
+{
+	*state = h_new_n(2);
+	return 0;
+}
+
+/* After every case, pass or fail (cmocka leaves a failed one by longjmp): what it left. */
 static int
 teardown(void **state)
 {
-	unsigned int i;
-
-	(void)state;
-	for (i = 0; i < ARRAY_SIZE(live_h); i++)
-		if (live_h[i])
-			h_free(live_h[i]);
+	h_free(*state);
 	while (live_pkts)
-		pkt_free(live_pkts);
+		pkt_free((struct tpkt *)live_pkts);	/* the link is first */
 	return 0;
 }
 
@@ -867,7 +536,7 @@ teardown(void **state)
 static void
 receive(struct h *h, int d, struct tpkt *p)
 {
-	uint64_t off = (uint32_t)(rd32(p->th + 4) - h->isn1[d]);
+	uint64_t off = (uint32_t)(tg_rd32(p->th + 4) - h->isn1[d]);
 	uint16_t i;
 
 	check_csum_delta(p);
@@ -1018,6 +687,87 @@ expect_out_at(const struct h *h, int d, size_t at, const void *want, size_t n)
 	assert_memory_equal(h->out[d] + at, want, n);
 }
 
+/* Event i was given, of the kind, verdict and result named. */
+static void
+expect_event(const struct h *h, unsigned int i, int kind, int verdict, int result)
+{
+	assert_true(i < h->nev);
+	assert_int_equal(h->ev[i].kind, kind);
+	assert_int_equal(h->ev[i].verdict, verdict);
+	assert_int_equal(h->ev[i].result, result);
+}
+
+/*
+ * A new session on h (service 0) past the login, with the builders
+ * emptied; returns the server's bytes the client has so far.
+ */
+static size_t
+h_session(struct h *h)
+{
+	h_start(h, 0);
+	h_login(h);
+	mb_reset();
+	return h->rcv_nxt[BE];
+}
+
+/*
+ * The fixture of most cases: in *state, a harness with one session past
+ * the login and the builders emptied. The teardown frees it.
+ */
+static int
+setup_login(void **state)
+{
+	setup_one(state);
+	h_session(*state);
+	return 0;
+}
+
+/*
+ * The client's mb_fe whole, then the server's mb_be in segments of seg
+ * bytes: the session lives on, and the client has mb_want from base on.
+ */
+static void
+h_exchange(struct h *h, size_t base, size_t seg)
+{
+	h_send_mb(h, FE, &mb_fe, 1460);
+	h_send_mb(h, BE, &mb_be, seg);
+	assert_false(tg_inspect_failed(&h->in, h->st));
+	expect_out_at(h, BE, base, mb_want.b, mb_want.n);
+}
+
+/* What was built into mb_be from offset from on, into mb_want too: bytes that pass untouched. */
+static void
+want_as_sent(size_t from)
+{
+	putn(&mb_want, mb_be.b + from, mb_be.n - from);
+}
+
+/* CommandComplete of tag, then ReadyForQuery 'I': the end of a statement that ran. */
+static void
+r_done(struct mb *m, const char *tag)
+{
+	r_complete(m, tag);
+	r_ready(m, 'I');
+}
+
+/* ErrorResponse 42601 of text, then ReadyForQuery 'I': the server's answer to a blocked text. */
+static void
+r_syntax_error(struct mb *m, const char *text)
+{
+	r_error(m, "42601", text);
+	r_ready(m, 'I');
+}
+
+/* Parse of text (unnamed), Bind of n parameters, Execute, Sync: one extended-protocol batch. */
+static void
+q_extended(struct mb *m, const char *text, int n, const char *const *params)
+{
+	q_parse(m, "", text);
+	q_bind(m, "", "", n, params);
+	q_execute(m, "", 0);
+	q_empty(m, 'S');
+}
+
 /* ---------------------------------------------------------------------
  * 1. Masking of DataRow fields
  * ------------------------------------------------------------------- */
@@ -1055,34 +805,24 @@ r_customers(struct mb *m, bool masked)
 	r_rowdesc(m, 5, cust_cols);
 	for (i = 0; i < 3; i++)
 		r_row(m, 5, masked ? cust_masked[i] : cust_rows[i]);
-	r_complete(m, "SELECT 3");
-	r_ready(m, 'I');
+	r_done(m, "SELECT 3");
 }
 
 static void
 test_mask_rows(void **state)
 {
-	struct h *h = h_new();
+	struct h *h = *state;
+	size_t base_fe = h->rcv_nxt[FE], base_be = h->rcv_nxt[BE];
 	const struct evrec *e;
-	size_t base_fe, base_be;
 
-	(void)state;
-	mb_reset();
-	h_login(h);
-	base_fe = h->rcv_nxt[FE];
-	base_be = h->rcv_nxt[BE];
 	q_query(&mb_fe, "select * from customers");
 	r_customers(&mb_be, false);
 	r_customers(&mb_want, true);
 	assert_int_equal(mb_want.n, mb_be.n);
-	h_send_mb(h, FE, &mb_fe, 1460);
-	h_send_mb(h, BE, &mb_be, 1460);
-
-	assert_false(tg_inspect_failed(&h->in, h->st));
+	h_exchange(h, base_be, 1460);
 	assert_int_equal(h->drops, 0);
 	expect_out_at(h, FE, base_fe, mb_fe.b, mb_fe.n);
 	assert_int_equal(h->rcv_nxt[BE], base_be + mb_want.n);
-	expect_out_at(h, BE, base_be, mb_want.b, mb_want.n);
 	assert_true(h->changed_pkts >= 1);
 
 	/* card x4, email x3, ssn in notes x1; the ssn column x2 (one field empty) */
@@ -1091,10 +831,8 @@ test_mask_rows(void **state)
 	assert_int_equal(ICNT(h, COLUMNS_MASKED), 2);
 	assert_int_equal(ICNT(h, FIELDS_SCANNED), 13);
 	assert_int_equal(h->nev, 1);
+	expect_event(h, 0, TG_INSPECT_QUERY, TG_ACT_ALLOW, TG_INSPECT_OK);
 	e = &h->ev[0];
-	assert_int_equal(e->kind, TG_INSPECT_QUERY);
-	assert_int_equal(e->verdict, TG_ACT_ALLOW);
-	assert_int_equal(e->result, TG_INSPECT_OK);
 	assert_false(e->has_rule);
 	assert_int_equal(e->rows, 3);
 	assert_int_equal(e->masked[TG_DETECT_CARD], 4);
@@ -1106,7 +844,6 @@ test_mask_rows(void **state)
 	assert_string_equal(e->database, "shop");
 	assert_string_equal(e->application, "psql");
 	assert_string_equal(e->client, "198.18.0.1:5000");
-	h_free(h);
 }
 
 /* A detector scoped to another service masks there and not here. */
@@ -1115,24 +852,20 @@ test_mask_scope(void **state)
 {
 	static const char *const row[1] = { "EMP-123456 and 4111111111111111" };
 	static const char *const want[1] = { "********** and ************1111" };
-	struct h *h = h_new_n(1, false);
+	struct h *h = *state;
 	size_t base;
 
-	(void)state;
 	h_start(h, 1);
 	mb_reset();
 	h_login(h);
 	base = h->rcv_nxt[BE];
 	q_query(&mb_fe, "select notes from customers");
 	r_rowdesc(&mb_be, 1, &cust_cols[4]);
-	r_rowdesc(&mb_want, 1, &cust_cols[4]);
+	want_as_sent(0);
 	r_row(&mb_be, 1, row);
 	r_row(&mb_want, 1, want);
-	h_send_mb(h, FE, &mb_fe, 1460);
-	h_send_mb(h, BE, &mb_be, 1460);
-	expect_out_at(h, BE, base, mb_want.b, mb_want.n);
+	h_exchange(h, base, 1460);
 	assert_int_equal(ICNT(h, VALUES_MASKED), 2);
-	h_free(h);
 }
 
 /*
@@ -1147,6 +880,7 @@ run_rows(struct h *h, const struct mb *fe, const struct mb *be, size_t seg, size
 	size_t base;
 	unsigned int r;
 
+	/* not h_session(): fe and be may be the builders it empties */
 	h_start(h, 0);
 	h_login(h);
 	base = h->rcv_nxt[BE];
@@ -1176,12 +910,11 @@ run_rows(struct h *h, const struct mb *fe, const struct mb *be, size_t seg, size
 static void
 test_mask_rows_split(void **state)
 {
-	struct h *h = h_new_n(1, false);
+	struct h *h = *state;
 	static struct mb want12, got;
 	size_t seg, cut;
 	unsigned int r;
 
-	(void)state;
 	mb_reset();
 	want12.n = 0;
 	q_query(&mb_fe, "select * from customers");
@@ -1202,75 +935,84 @@ test_mask_rows_split(void **state)
 		if (memcmp(got.b, mb_want.b, mb_want.n) != 0)
 			fail_msg("cut at %zu: output differs", cut);
 	}
-	h_free(h);
 }
 
 /* ---------------------------------------------------------------------
  * 2. Blocking
  * ------------------------------------------------------------------- */
 
-/* A Query of text, as the server must get it: the text replaced by repl. */
+/*
+ * The client's Query of text into mb_fe, and into mb_want as the server
+ * must get it: the text replaced by tok and spaces to the same length, or
+ * as sent when tok is NULL.
+ */
 static void
-q_query_want(struct mb *m, const char *text, const char *tok)
+q_query_pair(const char *text, const char *tok)
 {
 	char buf[256];
-	size_t n = strlen(text), t = strlen(tok);
+	size_t n = strlen(text), t;
 
+	q_query(&mb_fe, text);
+	if (tok == NULL) {
+		q_query(&mb_want, text);
+		return;
+	}
+	t = strlen(tok);
 	assert_true(n < sizeof(buf) && t <= n);
 	memcpy(buf, tok, t);
 	memset(buf + t, ' ', n - t);
 	buf[n] = '\0';
-	q_query(m, buf);
+	q_query(&mb_want, buf);
 }
 
+/* The client's mb_fe in segments of seg bytes: the server has mb_want from base on. */
+static void
+h_send_fe(struct h *h, size_t base, size_t seg)
+{
+	h_send_mb(h, FE, &mb_fe, seg);
+	expect_out_at(h, FE, base, mb_want.b, mb_want.n);
+}
+
+/*
+ * Three blocked Queries, each text rewritten to the longest token that
+ * fits, then failed by the server.
+ */
 static void
 test_block_query(void **state)
 {
-	struct h *h = h_new();
-	size_t base;
+	static const struct {
+		const char *text, *tok, *error;
+		size_t seg;
+	} cases[3] = {
+		/* 20 bytes: "tg_blocked_no_drop" and two spaces; the length field unchanged */
+		{ "DROP TABLE customers", "tg_blocked_no_drop",
+		  "syntax error at or near \"tg_blocked_no_drop\"", 1460 },
+		/* 38 bytes: the long token, rule id '-' made '_' */
+		{ "DROP TABLE IF EXISTS customers CASCADE", "tollgate_blocked_rule_no_drop",
+		  "syntax error", 7 },
+		/* 12 bytes: only "tg_blocked" fits */
+		{ "drop index x", "tg_blocked", "syntax error", 1460 },
+	};
+	struct h *h = *state;
+	size_t base = h->rcv_nxt[FE];
+	unsigned int i;
 
-	(void)state;
-	mb_reset();
-	h_login(h);
-	base = h->rcv_nxt[FE];
-
-	/* 20 bytes: "tg_blocked_no_drop" and two spaces; the length field unchanged */
-	q_query(&mb_fe, "DROP TABLE customers");
-	q_query_want(&mb_want, "DROP TABLE customers", "tg_blocked_no_drop");
-	h_send_mb(h, FE, &mb_fe, 1460);
-	assert_false(tg_inspect_failed(&h->in, h->st));
-	expect_out_at(h, FE, base, mb_want.b, mb_want.n);
-	assert_memory_equal(h->out[FE] + base, "Q\x00\x00\x00\x19tg_blocked_no_drop  \0", 26);
-	assert_int_equal(ICNT(h, BLOCKED), 1);
-	r_error(&mb_be, "42601", "syntax error at or near \"tg_blocked_no_drop\"");
-	r_ready(&mb_be, 'I');
-	h_send_mb(h, BE, &mb_be, 1460);
-	base += mb_fe.n;
-
-	/* 38 bytes: the long token, rule id '-' made '_' */
-	mb_reset();
-	q_query(&mb_fe, "DROP TABLE IF EXISTS customers CASCADE");
-	q_query_want(&mb_want, "DROP TABLE IF EXISTS customers CASCADE",
-		     "tollgate_blocked_rule_no_drop");
-	h_send_mb(h, FE, &mb_fe, 7);
-	expect_out_at(h, FE, base, mb_want.b, mb_want.n);
-	assert_int_equal(ICNT(h, BLOCKED), 2);
-	base += mb_fe.n;
-	r_error(&mb_be, "42601", "syntax error");
-	r_ready(&mb_be, 'I');
-	h_send_mb(h, BE, &mb_be, 1460);
-
-	/* 12 bytes: only "tg_blocked" fits */
-	mb_reset();
-	q_query(&mb_fe, "drop index x");
-	q_query_want(&mb_want, "drop index x", "tg_blocked");
-	h_send_mb(h, FE, &mb_fe, 1460);
-	expect_out_at(h, FE, base, mb_want.b, mb_want.n);
-	assert_int_equal(ICNT(h, BLOCKED), 3);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		mb_reset();
+		q_query_pair(cases[i].text, cases[i].tok);
+		h_send_fe(h, base, cases[i].seg);
+		assert_false(tg_inspect_failed(&h->in, h->st));
+		if (i == 0)
+			assert_memory_equal(h->out[FE] + base,
+					    "Q\x00\x00\x00\x19tg_blocked_no_drop  \0", 26);
+		assert_int_equal(ICNT(h, BLOCKED), i + 1);
+		r_syntax_error(&mb_be, cases[i].error);
+		h_send_mb(h, BE, &mb_be, 1460);
+		base += mb_fe.n;
+	}
 	assert_int_equal(ICNT(h, BLOCKED_RESET), 0);
 	assert_false(tg_inspect_failed(&h->in, h->st));
 	assert_int_equal(h->drops, 0);
-	h_free(h);
 }
 
 /*
@@ -1280,30 +1022,24 @@ test_block_query(void **state)
 static void
 test_block_ring_wrap(void **state)
 {
-	struct h *h = h_new();
+	struct h *h = *state;
 	size_t base = 0, seg;
 	unsigned int r, blocked = 0;
 
-	(void)state;
-	h_login(h);
 	for (r = 0; h->next[FE] < 3 * RING; r++) {
 		mb_reset();
 		base = h->rcv_nxt[FE];
 		seg = 5 + r % 11;
 		if (r % 2 == 0) {
-			q_query(&mb_fe, "DROP TABLE IF EXISTS audit_log_2024 CASCADE");
-			q_query_want(&mb_want, "DROP TABLE IF EXISTS audit_log_2024 CASCADE",
+			q_query_pair("DROP TABLE IF EXISTS audit_log_2024 CASCADE",
 				     "tollgate_blocked_rule_no_drop");
 			blocked++;
-			r_error(&mb_be, "42601", "syntax error");
+			r_syntax_error(&mb_be, "syntax error");
 		} else {
-			q_query(&mb_fe, "select count(*) from audit_log_2024 where dropped");
-			q_query(&mb_want, "select count(*) from audit_log_2024 where dropped");
-			r_complete(&mb_be, "SELECT 1");
+			q_query_pair("select count(*) from audit_log_2024 where dropped", NULL);
+			r_done(&mb_be, "SELECT 1");
 		}
-		r_ready(&mb_be, 'I');
-		h_send_mb(h, FE, &mb_fe, seg);
-		expect_out_at(h, FE, base, mb_want.b, mb_want.n);
+		h_send_fe(h, base, seg);
 		assert_int_equal(h->rcv_max[FE], base + mb_fe.n);
 		h->nev = 0;
 		h_send_mb(h, BE, &mb_be, 1460);
@@ -1314,95 +1050,64 @@ test_block_ring_wrap(void **state)
 	assert_int_equal(ICNT(h, BLOCKED), blocked);
 	assert_true(blocked > 2 * RING / 100);
 	assert_int_equal(h->drops, 0);
-	h_free(h);
 }
 
 /* Parse of a blocked text: rewritten the same way; its ErrorResponse ends its one event. */
 static void
 test_block_parse(void **state)
 {
-	static const char *const none[1] = { NULL };
-	struct h *h = h_new();
-	size_t base;
+	struct h *h = *state;
+	size_t base = h->rcv_nxt[FE];
 	char tok[64];
 
-	(void)state;
-	mb_reset();
-	h_login(h);
-	base = h->rcv_nxt[FE];
-	q_parse(&mb_fe, "", "DROP TABLE customers");
-	q_bind(&mb_fe, "", "", 0, none);
-	q_execute(&mb_fe, "", 0);
-	q_empty(&mb_fe, 'S');
-	q_parse(&mb_want, "", "tg_blocked_no_drop  ");
-	q_bind(&mb_want, "", "", 0, none);
-	q_execute(&mb_want, "", 0);
-	q_empty(&mb_want, 'S');
-	h_send_mb(h, FE, &mb_fe, 1460);
-	expect_out_at(h, FE, base, mb_want.b, mb_want.n);
+	q_extended(&mb_fe, "DROP TABLE customers", 0, NULL);
+	q_extended(&mb_want, "tg_blocked_no_drop  ", 0, NULL);
+	h_send_fe(h, base, 1460);
 	assert_int_equal(ICNT(h, BLOCKED), 1);
 	assert_int_equal(ICNT(h, STATEMENTS), 1);
 
 	/* the server fails the Parse and skips to Sync */
-	r_error(&mb_be, "42601", "syntax error at or near \"tg_blocked_no_drop\"");
-	r_ready(&mb_be, 'I');
+	r_syntax_error(&mb_be, "syntax error at or near \"tg_blocked_no_drop\"");
 	h_send_mb(h, BE, &mb_be, 1460);
 	assert_false(tg_inspect_failed(&h->in, h->st));
 	assert_int_equal(h->nev, 2);
 	/* the Parse: the statement's text, as the client sent it */
-	assert_int_equal(h->ev[0].kind, TG_INSPECT_EXECUTE);
-	assert_int_equal(h->ev[0].verdict, TG_ACT_BLOCK);
+	expect_event(h, 0, TG_INSPECT_EXECUTE, TG_ACT_BLOCK, TG_INSPECT_ERROR);
 	assert_string_equal(h->ev[0].rule, "no-drop");
-	assert_int_equal(h->ev[0].result, TG_INSPECT_ERROR);
 	assert_string_equal(h->ev[0].sqlstate, "42601");
 	snprintf(tok, sizeof(tok), "%.*s", (int)h->ev[0].text_len, h->ev[0].text);
 	assert_string_equal(tok, "DROP TABLE customers");
 	/* the Execute after it never ran */
-	assert_int_equal(h->ev[1].kind, TG_INSPECT_EXECUTE);
-	assert_int_equal(h->ev[1].verdict, TG_ACT_BLOCK);
-	assert_int_equal(h->ev[1].result, TG_INSPECT_NOT_RUN);
+	expect_event(h, 1, TG_INSPECT_EXECUTE, TG_ACT_BLOCK, TG_INSPECT_NOT_RUN);
 	assert_string_equal(h->ev[1].text, "DROP TABLE customers");
-	h_free(h);
 }
 
 /* The same Parse split across segments (decoded from the parser's copy): the same event. */
 static void
 test_block_parse_split(void **state)
 {
-	struct h *h = h_new();
-	size_t base;
+	struct h *h = *state;
+	size_t base = h->rcv_nxt[FE];
 
-	(void)state;
-	mb_reset();
-	h_login(h);
-	base = h->rcv_nxt[FE];
 	q_parse(&mb_fe, "s1", "DROP TABLE customers");
 	q_empty(&mb_fe, 'S');
 	q_parse(&mb_want, "s1", "tg_blocked_no_drop  ");
 	q_empty(&mb_want, 'S');
-	h_send_mb(h, FE, &mb_fe, 3);
-	expect_out_at(h, FE, base, mb_want.b, mb_want.n);
-	r_error(&mb_be, "42601", "syntax error");
-	r_ready(&mb_be, 'I');
+	h_send_fe(h, base, 3);
+	r_syntax_error(&mb_be, "syntax error");
 	h_send_mb(h, BE, &mb_be, 1460);
 	assert_int_equal(h->nev, 1);
-	assert_int_equal(h->ev[0].verdict, TG_ACT_BLOCK);
-	assert_int_equal(h->ev[0].result, TG_INSPECT_ERROR);
+	expect_event(h, 0, TG_INSPECT_EXECUTE, TG_ACT_BLOCK, TG_INSPECT_ERROR);
 	assert_string_equal(h->ev[0].text, "DROP TABLE customers");
-	h_free(h);
 }
 
 /* "drop": shorter than every token, so the session is reset and nothing of it leaves. */
 static void
 test_block_too_short(void **state)
 {
-	struct h *h = h_new();
-	size_t base;
+	struct h *h = *state;
+	size_t base = h->rcv_nxt[FE];
 
-	(void)state;
-	mb_reset();
-	h_login(h);
-	base = h->rcv_nxt[FE];
 	q_query(&mb_fe, "drop");
 	h_send_mb(h, FE, &mb_fe, 1460);
 	assert_true(tg_inspect_failed(&h->in, h->st));
@@ -1415,7 +1120,19 @@ test_block_too_short(void **state)
 	q_query(&mb_fe, "select 1");
 	h_send_mb(h, FE, &mb_fe, 1460);
 	assert_int_equal(h->rcv_max[FE], base);
-	h_free(h);
+}
+
+/* m on d one byte a segment: nothing of it leaves before its last byte is in. */
+static void
+h_send_held(struct h *h, int d, const struct mb *m)
+{
+	size_t base = h->rcv_nxt[d], i;
+
+	for (i = 0; i + 1 < m->n; i++) {
+		h_send(h, d, m->b + i, 1, 1);
+		assert_int_equal(h->rcv_max[d], base);
+	}
+	h_send(h, d, m->b + i, 1, 1);
 }
 
 /*
@@ -1430,39 +1147,24 @@ test_hold_statement(void **state)
 		"DROP TABLE customers; select 1",
 		"select * from customers where id = 1",
 	};
-	struct h *h = h_new();
-	size_t base, i;
+	struct h *h = *state;
+	size_t base;
 	unsigned int t;
 
-	(void)state;
-	h_login(h);
 	for (t = 0; t < 2; t++) {
 		mb_reset();
 		base = h->rcv_nxt[FE];
-		q_query(&mb_fe, texts[t]);
-		if (t == 0)
-			q_query_want(&mb_want, texts[t], "tollgate_blocked_rule_no_drop");
-		else
-			q_query(&mb_want, texts[t]);
-		for (i = 0; i + 1 < mb_fe.n; i++) {
-			h_send(h, FE, mb_fe.b + i, 1, 1);
-			assert_int_equal(h->rcv_max[FE], base);
-		}
-		h_send(h, FE, mb_fe.b + i, 1, 1);
+		q_query_pair(texts[t], t == 0 ? "tollgate_blocked_rule_no_drop" : NULL);
+		h_send_held(h, FE, &mb_fe);
 		expect_out_at(h, FE, base, mb_want.b, mb_want.n);
 		assert_int_equal(h->rcv_max[FE], base + mb_fe.n);
 		/* the server's answer is held the same way, message by message */
-		mb_be.n = 0;
 		if (t == 0)
 			r_error(&mb_be, "42601", "syntax error");
 		else
 			r_complete(&mb_be, "SELECT 0");
 		base = h->rcv_nxt[BE];
-		for (i = 0; i + 1 < mb_be.n; i++) {
-			h_send(h, BE, mb_be.b + i, 1, 1);
-			assert_int_equal(h->rcv_max[BE], base);
-		}
-		h_send(h, BE, mb_be.b + i, 1, 1);
+		h_send_held(h, BE, &mb_be);
 		assert_int_equal(h->rcv_max[BE], base + mb_be.n);
 		mb_be.n = 0;
 		r_ready(&mb_be, 'I');
@@ -1473,7 +1175,6 @@ test_hold_statement(void **state)
 	assert_int_equal(h->ev[1].verdict, TG_ACT_ALLOW);
 	assert_false(tg_inspect_failed(&h->in, h->st));
 	assert_int_equal(h->drops, 0);
-	h_free(h);
 }
 
 /* ---------------------------------------------------------------------
@@ -1492,15 +1193,10 @@ test_allow_log(void **state)
 	static const uint8_t verdicts[] = { TG_ACT_ALLOW, TG_ACT_LOG, TG_ACT_LOG, TG_ACT_ALLOW };
 	static const char *const tags[] = { "SELECT 1", "CREATE TABLE", "ALTER TABLE",
 					    "INSERT 0 1" };
-	struct h *h = h_new();
-	size_t base_fe, base_be;
+	struct h *h = *state;
+	size_t base_fe = h->rcv_nxt[FE], base_be = h->rcv_nxt[BE];
 	unsigned int i;
 
-	(void)state;
-	h_login(h);
-	base_fe = h->rcv_nxt[FE];
-	base_be = h->rcv_nxt[BE];
-	mb_reset();
 	for (i = 0; i < ARRAY_SIZE(texts); i++) {
 		size_t f = mb_fe.n, b = mb_be.n;
 
@@ -1512,8 +1208,7 @@ test_allow_log(void **state)
 			r_rowdesc(&mb_be, 1, c);
 			r_row(&mb_be, 1, one);
 		}
-		r_complete(&mb_be, tags[i]);
-		r_ready(&mb_be, 'I');
+		r_done(&mb_be, tags[i]);
 		h_send(h, FE, mb_fe.b + f, mb_fe.n - f, 5);
 		h_send(h, BE, mb_be.b + b, mb_be.n - b, 5);
 	}
@@ -1538,59 +1233,62 @@ test_allow_log(void **state)
 	assert_string_equal(h->ev[2].rule, "log-ddl");
 	assert_int_equal(h->ev[0].rows, 1);
 	assert_int_equal(h->ev[3].rows, 1);	/* "INSERT 0 1" */
-	h_free(h);
 }
 
 /* ---------------------------------------------------------------------
  * 4. ErrorResponse and NoticeResponse
  * ------------------------------------------------------------------- */
 
+/* NoticeResponse of severity NOTICE, SQLSTATE 00000 and the message text */
+static void
+r_notice_text(struct mb *m, const char *text)
+{
+	const char *const f[] = { "S", "NOTICE", "V", "NOTICE", "C", "00000", "M", text, NULL };
+
+	r_notice(m, 'N', f);
+}
+
+/* ErrorResponse of a unique violation on customers.email, as PostgreSQL 15 words it */
+static void
+r_unique_violation(struct mb *m, const char *detail)
+{
+	const char *const f[] = {
+		"S", "ERROR", "V", "ERROR", "C", "23505",
+		"M", "duplicate key value violates unique constraint \"customers_email_key\"",
+		"D", detail,
+		"s", "public", "t", "customers", "n", "customers_email_key",
+		"F", "nbtinsert.c", "L", "664", "R", "_bt_check_unique", NULL,
+	};
+
+	r_notice(m, 'E', f);
+}
+
+/* The server's answer to a refused insert: a notice, the error, Ready; as sent or as due. */
+static void
+r_insert_refused(struct mb *m, bool masked)
+{
+	r_notice_text(m, masked ? "card ************1111 seen for ***@test.org"
+				: "card 4111111111111111 seen for bob@test.org");
+	r_unique_violation(m, masked ? "Key (email)=(*****@example.com) already exists."
+				     : "Key (email)=(alice@example.com) already exists.");
+	r_ready(m, 'I');
+}
+
 static void
 test_mask_error_notice(void **state)
 {
-	static const char *const err_in[] = {
-		"S", "ERROR", "V", "ERROR", "C", "23505",
-		"M", "duplicate key value violates unique constraint \"customers_email_key\"",
-		"D", "Key (email)=(alice@example.com) already exists.",
-		"s", "public", "t", "customers", "n", "customers_email_key",
-		"F", "nbtinsert.c", "L", "664", "R", "_bt_check_unique", NULL,
-	};
-	static const char *const err_want[] = {
-		"S", "ERROR", "V", "ERROR", "C", "23505",
-		"M", "duplicate key value violates unique constraint \"customers_email_key\"",
-		"D", "Key (email)=(*****@example.com) already exists.",
-		"s", "public", "t", "customers", "n", "customers_email_key",
-		"F", "nbtinsert.c", "L", "664", "R", "_bt_check_unique", NULL,
-	};
-	static const char *const note_in[] = {
-		"S", "NOTICE", "V", "NOTICE", "C", "00000",
-		"M", "card 4111111111111111 seen for bob@test.org", NULL,
-	};
-	static const char *const note_want[] = {
-		"S", "NOTICE", "V", "NOTICE", "C", "00000",
-		"M", "card ************1111 seen for ***@test.org", NULL,
-	};
 	static const size_t segs[3] = { 1460, 9, 1 };
-	struct h *h = h_new();
-	size_t base, seg;
+	struct h *h = *state;
+	size_t base;
 	unsigned int k;
 
-	(void)state;
-	h_login(h);
 	for (k = 0; k < ARRAY_SIZE(segs); k++) {
-		seg = segs[k];
 		mb_reset();
 		base = h->rcv_nxt[BE];
 		q_query(&mb_fe, "insert into customers (email) values ('alice@example.com')");
-		r_notice(&mb_be, 'N', note_in);
-		r_notice(&mb_be, 'E', err_in);
-		r_ready(&mb_be, 'I');
-		r_notice(&mb_want, 'N', note_want);
-		r_notice(&mb_want, 'E', err_want);
-		r_ready(&mb_want, 'I');
-		h_send_mb(h, FE, &mb_fe, 1460);
-		h_send_mb(h, BE, &mb_be, seg);
-		expect_out_at(h, BE, base, mb_want.b, mb_want.n);
+		r_insert_refused(&mb_be, false);
+		r_insert_refused(&mb_want, true);
+		h_exchange(h, base, segs[k]);
 		assert_int_equal(h->rcv_max[BE], base + mb_want.n);
 	}
 	assert_false(tg_inspect_failed(&h->in, h->st));
@@ -1602,12 +1300,30 @@ test_mask_error_notice(void **state)
 	/* the event text is masked too */
 	assert_string_equal(h->ev[0].text,
 			    "insert into customers (email) values ('*****@example.com')");
-	h_free(h);
 }
 
 /* ---------------------------------------------------------------------
  * 5. COPY OUT
  * ------------------------------------------------------------------- */
+
+/*
+ * The server's answer to COPY ... TO STDOUT: CopyOutResponse of ncols
+ * text columns, a CopyData of each of rows[0..n), CopyDone, "COPY n",
+ * ReadyForQuery.
+ */
+static void
+r_copy_out(struct mb *m, int ncols, const char *const *rows, unsigned int n)
+{
+	char tag[32];
+	unsigned int i;
+
+	r_copy_response(m, 'H', ncols);
+	for (i = 0; i < n; i++)
+		r_copy_data(m, rows[i]);
+	q_empty(m, 'c');
+	snprintf(tag, sizeof(tag), "COPY %u", n);
+	r_done(m, tag);
+}
 
 static void
 test_copy_out(void **state)
@@ -1622,33 +1338,15 @@ test_copy_out(void **state)
 		"2\t\\N\tnone\n",
 		"3\t**** **** **** 4444\tx\n",
 	};
-	struct h *h = h_new_n(1, false);
+	struct h *h = *state;
 	size_t seg, base;
-	unsigned int i;
 
-	(void)state;
 	for (seg = 1; seg <= 64; seg++) {
-		h_start(h, 0);
-		h_login(h);
-		base = h->rcv_nxt[BE];
-		mb_reset();
+		base = h_session(h);
 		q_query(&mb_fe, "copy customers (id, card, email) to stdout");
-		r_copy_out(&mb_be, 3);
-		r_copy_out(&mb_want, 3);
-		for (i = 0; i < ARRAY_SIZE(rows); i++) {
-			r_copy_data(&mb_be, rows[i]);
-			r_copy_data(&mb_want, want[i]);
-		}
-		q_empty(&mb_be, 'c');
-		q_empty(&mb_want, 'c');
-		r_complete(&mb_be, "COPY 3");
-		r_complete(&mb_want, "COPY 3");
-		r_ready(&mb_be, 'I');
-		r_ready(&mb_want, 'I');
-		h_send_mb(h, FE, &mb_fe, 1460);
-		h_send_mb(h, BE, &mb_be, seg);
-		assert_false(tg_inspect_failed(&h->in, h->st));
-		expect_out_at(h, BE, base, mb_want.b, mb_want.n);
+		r_copy_out(&mb_be, 3, rows, ARRAY_SIZE(rows));
+		r_copy_out(&mb_want, 3, want, ARRAY_SIZE(want));
+		h_exchange(h, base, seg);
 		assert_int_equal(h->rcv_max[BE], base + mb_want.n);
 		assert_int_equal(ICNT(h, COPY_MASKED), 2 * seg);
 		assert_int_equal(h->nev, 1);
@@ -1657,7 +1355,6 @@ test_copy_out(void **state)
 		assert_int_equal(h->ev[0].masked[TG_DETECT_EMAIL], 1);
 		h_stop(h);
 	}
-	h_free(h);
 }
 
 /*
@@ -1670,10 +1367,10 @@ test_copy_out_long(void **state)
 {
 	static char row[3001];
 	static char want[3001];
-	struct h *h = h_new();
-	size_t base;
+	const char *const rows[1] = { row }, *const wants[1] = { want };
+	struct h *h = *state;
+	size_t base = h->rcv_nxt[BE];
 
-	(void)state;
 	memset(row, 'a', 3000);
 	row[3000] = '\0';
 	row[2999] = '\n';
@@ -1681,20 +1378,9 @@ test_copy_out_long(void **state)
 	memcpy(row + 600, " 4111111111111111 ", 18);
 	memcpy(want, row, sizeof(want));
 	memcpy(want + 600, " ************1111 ", 18);
-	h_login(h);
-	base = h->rcv_nxt[BE];
-	mb_reset();
 	q_query(&mb_fe, "copy t to stdout");
-	r_copy_out(&mb_be, 1);
-	r_copy_out(&mb_want, 1);
-	r_copy_data(&mb_be, row);
-	r_copy_data(&mb_want, want);
-	q_empty(&mb_be, 'c');
-	q_empty(&mb_want, 'c');
-	r_complete(&mb_be, "COPY 1");
-	r_complete(&mb_want, "COPY 1");
-	r_ready(&mb_be, 'I');
-	r_ready(&mb_want, 'I');
+	r_copy_out(&mb_be, 1, rows, 1);
+	r_copy_out(&mb_want, 1, wants, 1);
 	h_send_mb(h, FE, &mb_fe, 1460);
 	/* the CopyOutResponse (10 bytes) first, so the row's segments start at its header */
 	h_send(h, BE, mb_be.b, 10, 10);
@@ -1702,12 +1388,28 @@ test_copy_out_long(void **state)
 	assert_false(tg_inspect_failed(&h->in, h->st));
 	expect_out_at(h, BE, base, mb_want.b, mb_want.n);
 	assert_int_equal(ICNT(h, COPY_MASKED), 1);
-	h_free(h);
 }
 
 /* ---------------------------------------------------------------------
  * 6. Binary-format fields of masked columns
  * ------------------------------------------------------------------- */
+
+/*
+ * The server's answer to a described batch of three columns:
+ * ParseComplete, BindComplete, the RowDescription of cols, two DataRows
+ * of the binary vals, "SELECT 2", ReadyForQuery.
+ */
+static void
+r_binary_rows(struct mb *m, const struct col *cols, const uint8_t *const *vals,
+	      const uint32_t *lens)
+{
+	q_empty(m, '1');
+	q_empty(m, '2');
+	r_rowdesc(m, 3, cols);
+	r_row_bin(m, 3, vals, lens);
+	r_row_bin(m, 3, vals, lens);
+	r_done(m, "SELECT 2");
+}
 
 static void
 test_binary_column(void **state)
@@ -1724,54 +1426,23 @@ test_binary_column(void **state)
 	const uint8_t *const in[3] = { id, ssn, notes };
 	const uint8_t *const out[3] = { id, zero, notes };
 	const uint32_t lens[3] = { 4, 11, 4 };
-	struct h *h = h_new();
-	size_t base;
+	struct h *h = *state;
+	size_t base = h->rcv_nxt[BE];
 
-	(void)state;
-	h_login(h);
-	base = h->rcv_nxt[BE];
-	mb_reset();
 	q_parse(&mb_fe, "", "select id, ssn, notes from customers");
 	q_bind_binary(&mb_fe);
-	q_describe_portal(&mb_fe);
+	q_target(&mb_fe, 'D', 'P', "");
 	q_execute(&mb_fe, "", 0);
 	q_empty(&mb_fe, 'S');
-	q_empty(&mb_be, '1');
-	q_empty(&mb_be, '2');
-	r_rowdesc(&mb_be, 3, cols);
-	r_row_bin(&mb_be, 3, in, lens);
-	r_row_bin(&mb_be, 3, in, lens);
-	r_complete(&mb_be, "SELECT 2");
-	r_ready(&mb_be, 'I');
-	q_empty(&mb_want, '1');
-	q_empty(&mb_want, '2');
-	r_rowdesc(&mb_want, 3, cols);
-	r_row_bin(&mb_want, 3, out, lens);
-	r_row_bin(&mb_want, 3, out, lens);
-	r_complete(&mb_want, "SELECT 2");
-	r_ready(&mb_want, 'I');
-	h_send_mb(h, FE, &mb_fe, 1460);
+	r_binary_rows(&mb_be, cols, in, lens);
+	r_binary_rows(&mb_want, cols, out, lens);
+	h_exchange(h, base, 6);
 	expect_out_at(h, FE, h->rcv_nxt[FE] - mb_fe.n, mb_fe.b, mb_fe.n);
-	h_send_mb(h, BE, &mb_be, 6);
-	assert_false(tg_inspect_failed(&h->in, h->st));
-	expect_out_at(h, BE, base, mb_want.b, mb_want.n);
 	assert_int_equal(ICNT(h, COLUMNS_MASKED), 2);
 	assert_int_equal(h->nev, 1);
-	assert_int_equal(h->ev[0].kind, TG_INSPECT_EXECUTE);
+	expect_event(h, 0, TG_INSPECT_EXECUTE, TG_ACT_ALLOW, TG_INSPECT_OK);
 	assert_int_equal(h->ev[0].rows, 2);
 	assert_int_equal(h->ev[0].masked_columns, 2);
-	h_free(h);
-}
-
-/* Describe of a prepared statement: 'D', Int32 len, 'S', String name */
-static void
-q_describe_stmt(struct mb *m, const char *name)
-{
-	size_t at = msg_begin(m, 'D');
-
-	put8(m, 'S');
-	puts0(m, name);
-	msg_end(m, at);
 }
 
 /* ParameterDescription: 't', Int32 len, Int16 n, n x Int32 type oid (text) */
@@ -1785,6 +1456,24 @@ r_paramdesc(struct mb *m, int n)
 	for (i = 0; i < n; i++)
 		put32(m, 25);
 	msg_end(m, at);
+}
+
+/*
+ * The server's answer to one batch of the cached statements: a's row, b's,
+ * a's again, each with its BindComplete and "SELECT 1"; ReadyForQuery.
+ */
+static void
+r_cached_batch(struct mb *m, const char *const *a, const char *const *b)
+{
+	const char *const *rows[3] = { a, b, a };
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		q_empty(m, '2');
+		r_row(m, 2, rows[i]);
+		r_complete(m, "SELECT 1");
+	}
+	r_ready(m, 'I');
 }
 
 /*
@@ -1803,19 +1492,16 @@ test_columns_of_cached_statements(void **state)
 	static const char *const a_masked[2] = { "1", "************" };
 	static const char *const b_row[2] = { "2", "plain value!" };
 	static const char *const one[1] = { "1" };
-	struct h *h = h_new();
-	size_t base;
-	int round;
+	static const char *const stmts[3] = { "a", "b", "a" };
+	struct h *h = *state;
+	size_t base = h->rcv_nxt[BE];
+	unsigned int round, i;
 
-	(void)state;
-	h_login(h);
-	base = h->rcv_nxt[BE];
-	mb_reset();
 	/* prepare both, described once */
 	q_parse(&mb_fe, "a", "select id, ssn from t where id = $1");
-	q_describe_stmt(&mb_fe, "a");
+	q_target(&mb_fe, 'D', 'S', "a");
 	q_parse(&mb_fe, "b", "select id, note from t");
-	q_describe_stmt(&mb_fe, "b");
+	q_target(&mb_fe, 'D', 'S', "b");
 	q_empty(&mb_fe, 'S');
 	q_empty(&mb_be, '1');
 	r_paramdesc(&mb_be, 1);
@@ -1824,45 +1510,20 @@ test_columns_of_cached_statements(void **state)
 	r_paramdesc(&mb_be, 0);
 	r_rowdesc(&mb_be, 2, cols_b);
 	r_ready(&mb_be, 'I');
-	memcpy(mb_want.b, mb_be.b, mb_be.n);
-	mb_want.n = mb_be.n;
-	/* executed interleaved, twice, each batch in one Sync */
+	want_as_sent(0);
+	/* executed interleaved (a, b, a: b with no parameter), twice, each batch in one Sync */
 	for (round = 0; round < 2; round++) {
-		q_bind(&mb_fe, "", "a", 1, one);
-		q_execute(&mb_fe, "", 0);
-		q_bind(&mb_fe, "", "b", 0, NULL);
-		q_execute(&mb_fe, "", 0);
-		q_bind(&mb_fe, "", "a", 1, one);
-		q_execute(&mb_fe, "", 0);
+		for (i = 0; i < ARRAY_SIZE(stmts); i++) {
+			q_bind(&mb_fe, "", stmts[i], i == 1 ? 0 : 1, one);
+			q_execute(&mb_fe, "", 0);
+		}
 		q_empty(&mb_fe, 'S');
-		q_empty(&mb_be, '2');
-		r_row(&mb_be, 2, a_row);
-		r_complete(&mb_be, "SELECT 1");
-		q_empty(&mb_be, '2');
-		r_row(&mb_be, 2, b_row);
-		r_complete(&mb_be, "SELECT 1");
-		q_empty(&mb_be, '2');
-		r_row(&mb_be, 2, a_row);
-		r_complete(&mb_be, "SELECT 1");
-		r_ready(&mb_be, 'I');
-		q_empty(&mb_want, '2');
-		r_row(&mb_want, 2, a_masked);
-		r_complete(&mb_want, "SELECT 1");
-		q_empty(&mb_want, '2');
-		r_row(&mb_want, 2, b_row);
-		r_complete(&mb_want, "SELECT 1");
-		q_empty(&mb_want, '2');
-		r_row(&mb_want, 2, a_masked);
-		r_complete(&mb_want, "SELECT 1");
-		r_ready(&mb_want, 'I');
+		r_cached_batch(&mb_be, a_row, b_row);
+		r_cached_batch(&mb_want, a_masked, b_row);
 	}
-	h_send_mb(h, FE, &mb_fe, 1460);
-	h_send_mb(h, BE, &mb_be, 7);
-	assert_false(tg_inspect_failed(&h->in, h->st));
-	expect_out_at(h, BE, base, mb_want.b, mb_want.n);
+	h_exchange(h, base, 7);
 	assert_int_equal(ICNT(h, COLUMNS_MASKED), 4);
 	assert_int_equal(ICNT(h, COLUMNS_UNKNOWN), 0);
-	h_free(h);
 }
 
 /* ---------------------------------------------------------------------
@@ -1873,13 +1534,9 @@ static void
 test_fail_violation(void **state)
 {
 	static const uint8_t garbage[] = { 0x01, 0x00, 0x00, 0x00, 0x04 };
-	struct h *h = h_new();
-	size_t base;
+	struct h *h = *state;
+	size_t base = h->rcv_nxt[BE];
 
-	(void)state;
-	h_login(h);
-	base = h->rcv_nxt[BE];
-	mb_reset();
 	q_query(&mb_fe, "select 1");
 	h_send_mb(h, FE, &mb_fe, 1460);
 	h_send(h, BE, garbage, sizeof(garbage), 1460);
@@ -1890,7 +1547,6 @@ test_fail_violation(void **state)
 	r_complete(&mb_be, "SELECT 1");
 	h_send_mb(h, BE, &mb_be, 1460);
 	assert_int_equal(h->rcv_max[BE], base);
-	h_free(h);
 }
 
 /* SSLRequest answered 'S' (or GSSENCRequest 'G'): nothing can be inspected. */
@@ -1899,10 +1555,9 @@ test_fail_encrypted(void **state)
 {
 	static const uint32_t codes[2] = { 80877103, 80877104 };
 	static const uint8_t answers[2] = { 'S', 'G' };
-	struct h *h = h_new_n(1, false);
+	struct h *h = *state;
 	unsigned int i;
 
-	(void)state;
 	for (i = 0; i < 2; i++) {
 		h_start(h, 0);
 		mb_reset();
@@ -1925,7 +1580,6 @@ test_fail_encrypted(void **state)
 	h_send(h, BE, "N", 1, 1);
 	assert_false(tg_inspect_failed(&h->in, h->st));
 	assert_int_equal(h->rcv_max[BE], 1);
-	h_free(h);
 }
 
 /* Held over half the ring: a message of a class capped above it, or one DataRow field. */
@@ -1935,19 +1589,15 @@ test_fail_window(void **state)
 	static char tag[3001];
 	static char big[3001];
 	const char *row[2] = { "1", big };
-	struct h *h = h_new_n(1, false);
+	struct h *h = *state;
 	size_t base;
 
-	(void)state;
 	memset(tag, 'x', 3000);
 	memcpy(tag, "SELECT ", 7);
 	memset(big, 'y', 3000);
 
 	/* CommandComplete: the parser's cap for it is 30000 */
-	h_start(h, 0);
-	h_login(h);
-	base = h->rcv_nxt[BE];
-	mb_reset();
+	base = h_session(h);
 	q_query(&mb_fe, "select 1");
 	h_send_mb(h, FE, &mb_fe, 1460);
 	r_complete(&mb_be, tag);
@@ -1959,10 +1609,7 @@ test_fail_window(void **state)
 	h_stop(h);
 
 	/* one DataRow field: the row's earlier field leaves, the long one never */
-	h_start(h, 0);
-	h_login(h);
-	base = h->rcv_nxt[BE];
-	mb_reset();
+	base = h_session(h);
 	q_query(&mb_fe, "select id, notes from t");
 	h_send_mb(h, FE, &mb_fe, 1460);
 	r_row(&mb_be, 2, row);
@@ -1976,10 +1623,7 @@ test_fail_window(void **state)
 	h_stop(h);
 
 	/* a NoticeResponse over half the ring breaks its lowered cap: a violation */
-	h_start(h, 0);
-	h_login(h);
-	base = h->rcv_nxt[BE];
-	mb_reset();
+	base = h_session(h);
 	{
 		const char *const f[] = { "S", "NOTICE", "M", big, NULL };
 
@@ -1989,7 +1633,6 @@ test_fail_window(void **state)
 	assert_true(tg_inspect_failed(&h->in, h->st));
 	assert_int_equal(ICNT(h, FAIL_VIOLATION), 1);
 	assert_int_equal(h->rcv_max[BE], base);
-	h_free(h);
 }
 
 /* ---------------------------------------------------------------------
@@ -2032,47 +1675,35 @@ static void
 test_events(void **state)
 {
 	static const char *const param[1] = { "4111111111111111" };
-	struct h *h = h_new();
+	struct h *h = *state;
 	const struct evrec *e;
 	json_t *j, *m;
 
-	(void)state;
-	h_login(h);
-	mb_reset();
-
 	/* 1: blocked, then the server's syntax error */
 	q_query(&mb_fe, "DROP TABLE customers");
-	r_error(&mb_be, "42601", "syntax error at or near \"tg_blocked_no_drop\"");
-	r_ready(&mb_be, 'I');
+	r_syntax_error(&mb_be, "syntax error at or near \"tg_blocked_no_drop\"");
 	/* 2: rows from the DataRows of a Query, masked values counted */
 	q_query(&mb_fe, "select * from customers");
 	r_customers(&mb_be, false);
 	/* 3: a card number in the statement text */
 	q_query(&mb_fe, "select * from customers where card_number = '4111111111111111'");
-	r_complete(&mb_be, "SELECT 0");
-	r_ready(&mb_be, 'I');
+	r_done(&mb_be, "SELECT 0");
 	/* 4: an Execute with a card number as its parameter, rows from its tag */
-	q_parse(&mb_fe, "", "select * from customers where card_number = $1");
-	q_bind(&mb_fe, "", "", 1, param);
-	q_execute(&mb_fe, "", 0);
-	q_empty(&mb_fe, 'S');
+	q_extended(&mb_fe, "select * from customers where card_number = $1", 1, param);
 	q_empty(&mb_be, '1');
 	q_empty(&mb_be, '2');
-	r_complete(&mb_be, "SELECT 3");
-	r_ready(&mb_be, 'I');
+	r_done(&mb_be, "SELECT 3");
 	h_send_mb(h, FE, &mb_fe, 100);
 	h_send_mb(h, BE, &mb_be, 100);
 	assert_false(tg_inspect_failed(&h->in, h->st));
 	assert_int_equal(h->nev, 4);
 	assert_int_equal(ICNT(h, EVENTS), 4);
 
+	expect_event(h, 0, TG_INSPECT_QUERY, TG_ACT_BLOCK, TG_INSPECT_ERROR);
 	e = &h->ev[0];
 	assert_int_equal(e->session, 1);
-	assert_int_equal(e->kind, TG_INSPECT_QUERY);
-	assert_int_equal(e->verdict, TG_ACT_BLOCK);
 	assert_true(e->has_rule);
 	assert_string_equal(e->rule, "no-drop");
-	assert_int_equal(e->result, TG_INSPECT_ERROR);
 	assert_string_equal(e->sqlstate, "42601");
 	assert_string_equal(e->text, "DROP TABLE customers");
 	j = ev_json(e);
@@ -2091,10 +1722,9 @@ test_events(void **state)
 	assert_null(json_object_get(j, "text_cut"));
 	json_decref(j);
 
+	expect_event(h, 1, TG_INSPECT_QUERY, TG_ACT_ALLOW, TG_INSPECT_OK);
 	e = &h->ev[1];
-	assert_int_equal(e->verdict, TG_ACT_ALLOW);
 	assert_false(e->has_rule);
-	assert_int_equal(e->result, TG_INSPECT_OK);
 	assert_string_equal(e->sqlstate, "");
 	assert_int_equal(e->rows, 3);
 	j = ev_json(e);
@@ -2124,10 +1754,8 @@ test_events(void **state)
 	assert_int_equal(json_object_size(json_object_get(j, "masked")), 0);
 	json_decref(j);
 
+	expect_event(h, 3, TG_INSPECT_EXECUTE, TG_ACT_ALLOW, TG_INSPECT_OK);
 	e = &h->ev[3];
-	assert_int_equal(e->kind, TG_INSPECT_EXECUTE);
-	assert_int_equal(e->verdict, TG_ACT_ALLOW);
-	assert_int_equal(e->result, TG_INSPECT_OK);
 	assert_int_equal(e->rows, 3);
 	assert_string_equal(e->text, "select * from customers where card_number = $1");
 	assert_string_equal(e->params, "$1='************1111'");
@@ -2135,7 +1763,6 @@ test_events(void **state)
 	assert_string_equal(jstr(j, "kind"), "execute");
 	assert_string_equal(jstr(j, "params"), "$1='************1111'");
 	json_decref(j);
-	h_free(h);
 }
 
 /* Control characters are escaped, bytes that are not UTF-8 become U+FFFD, long texts cut. */
@@ -2147,24 +1774,19 @@ test_event_json(void **state)
 	static const char want[] = "select '\x01\t\"\\\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf"
 				   "\xbd\xef\xbf\xbd\x7f'";
 	static char longq[1501];
-	struct h *h = h_new();
+	struct h *h = *state;
 	json_t *j;
 	size_t i;
 	char small[32];
 	struct tg_inspect_event ev = { 0 };
 
-	(void)state;
-	h_login(h);
-	mb_reset();
 	q_query_n(&mb_fe, text, sizeof(text) - 1);
-	r_complete(&mb_be, "SELECT 0");
-	r_ready(&mb_be, 'I');
+	r_done(&mb_be, "SELECT 0");
 	for (i = 0; i < 1500; i++)
 		longq[i] = (char)('a' + i % 26);
 	memcpy(longq, "select ", 7);
 	q_query(&mb_fe, longq);
-	r_complete(&mb_be, "SELECT 0");
-	r_ready(&mb_be, 'I');
+	r_done(&mb_be, "SELECT 0");
 	h_send_mb(h, FE, &mb_fe, 1460);
 	h_send_mb(h, BE, &mb_be, 1460);
 	assert_int_equal(h->nev, 2);
@@ -2189,7 +1811,17 @@ test_event_json(void **state)
 	ev.text_len = 8;
 	ev.params = "";
 	assert_int_equal(tg_inspect_event_json(&ev, small, sizeof(small)), 0);
-	h_free(h);
+}
+
+/* ParseComplete, BindComplete, a RowDescription of c, one DataRow of row, "SELECT 1", Ready */
+static void
+r_described_row(struct mb *m, const struct col *c, const char *const *row)
+{
+	q_empty(m, '1');
+	q_empty(m, '2');
+	r_rowdesc(m, 1, c);
+	r_row(m, 1, row);
+	r_done(m, "SELECT 1");
 }
 
 /*
@@ -2203,32 +1835,21 @@ static void
 test_events_pipeline(void **state)
 {
 	static const char *const p1[1] = { "1" };
-	static const char *const none[1] = { NULL };
 	static const struct col c1[1] = { { "email", 25, -1, 0 } };
 	static const char *const r_in[1] = { "dave@example.net" };
 	static const char *const r_want[1] = { "****@example.net" };
 	static const char *const two[1] = { "2" };
-	struct h *h = h_new();
-	size_t base;
+	struct h *h = *state;
+	size_t base = h->rcv_nxt[BE], from;
 
-	(void)state;
-	h_login(h);
-	base = h->rcv_nxt[BE];
-	mb_reset();
 	q_query(&mb_fe, "select * from customers");
 	q_parse(&mb_fe, "", "select email from customers where id = $1");
 	q_bind(&mb_fe, "", "", 1, p1);
-	q_describe_portal(&mb_fe);
+	q_target(&mb_fe, 'D', 'P', "");
 	q_execute(&mb_fe, "", 0);
 	q_empty(&mb_fe, 'S');
-	q_parse(&mb_fe, "", "DROP TABLE customers");
-	q_bind(&mb_fe, "", "", 0, none);
-	q_execute(&mb_fe, "", 0);
-	q_empty(&mb_fe, 'S');
-	q_parse(&mb_fe, "", "select 2");
-	q_bind(&mb_fe, "", "", 0, none);
-	q_execute(&mb_fe, "", 0);
-	q_empty(&mb_fe, 'S');
+	q_extended(&mb_fe, "DROP TABLE customers", 0, NULL);
+	q_extended(&mb_fe, "select 2", 0, NULL);
 	q_query(&mb_fe, "select 4111111111111111");
 	h_send_mb(h, FE, &mb_fe, 1460);
 	assert_int_equal(h->nev, 0);
@@ -2237,95 +1858,65 @@ test_events_pipeline(void **state)
 
 	r_customers(&mb_be, false);
 	r_customers(&mb_want, true);
+	r_described_row(&mb_be, c1, r_in);
+	r_described_row(&mb_want, c1, r_want);
+	from = mb_be.n;
+	r_syntax_error(&mb_be, "syntax error at or near \"tg_blocked_no_drop\"");
 	q_empty(&mb_be, '1');
 	q_empty(&mb_be, '2');
+	r_row(&mb_be, 1, two);
+	r_done(&mb_be, "SELECT 1");
 	r_rowdesc(&mb_be, 1, c1);
-	r_row(&mb_be, 1, r_in);
-	r_complete(&mb_be, "SELECT 1");
-	r_ready(&mb_be, 'I');
-	q_empty(&mb_want, '1');
-	q_empty(&mb_want, '2');
-	r_rowdesc(&mb_want, 1, c1);
-	r_row(&mb_want, 1, r_want);
-	r_complete(&mb_want, "SELECT 1");
-	r_ready(&mb_want, 'I');
-	{
-		size_t from = mb_be.n;
-
-		r_error(&mb_be, "42601", "syntax error at or near \"tg_blocked_no_drop\"");
-		r_ready(&mb_be, 'I');
-		q_empty(&mb_be, '1');
-		q_empty(&mb_be, '2');
-		r_row(&mb_be, 1, two);
-		r_complete(&mb_be, "SELECT 1");
-		r_ready(&mb_be, 'I');
-		r_rowdesc(&mb_be, 1, c1);
-		r_row(&mb_be, 1, two);
-		r_complete(&mb_be, "SELECT 1");
-		r_ready(&mb_be, 'I');
-		putn(&mb_want, mb_be.b + from, mb_be.n - from);
-	}
+	r_row(&mb_be, 1, two);
+	r_done(&mb_be, "SELECT 1");
+	want_as_sent(from);
 	h_send_mb(h, BE, &mb_be, 50);
 	assert_false(tg_inspect_failed(&h->in, h->st));
 	expect_out_at(h, BE, base, mb_want.b, mb_want.n);
 
 	assert_int_equal(h->nev, 6);
 	/* the first Query: its rows and values only */
-	assert_int_equal(h->ev[0].kind, TG_INSPECT_QUERY);
-	assert_int_equal(h->ev[0].result, TG_INSPECT_OK);
+	expect_event(h, 0, TG_INSPECT_QUERY, TG_ACT_ALLOW, TG_INSPECT_OK);
 	assert_int_equal(h->ev[0].rows, 3);
 	assert_int_equal(h->ev[0].masked[TG_DETECT_EMAIL], 3);
 	/* batch 1: ran, one row, one e-mail */
-	assert_int_equal(h->ev[1].kind, TG_INSPECT_EXECUTE);
-	assert_int_equal(h->ev[1].result, TG_INSPECT_OK);
+	expect_event(h, 1, TG_INSPECT_EXECUTE, TG_ACT_ALLOW, TG_INSPECT_OK);
 	assert_int_equal(h->ev[1].rows, 1);
 	assert_int_equal(h->ev[1].masked[TG_DETECT_EMAIL], 1);
 	assert_string_equal(h->ev[1].params, "$1='1'");
 	/* batch 2: the blocked Parse failed, its Execute never ran */
-	assert_int_equal(h->ev[2].verdict, TG_ACT_BLOCK);
-	assert_int_equal(h->ev[2].result, TG_INSPECT_ERROR);
+	expect_event(h, 2, TG_INSPECT_EXECUTE, TG_ACT_BLOCK, TG_INSPECT_ERROR);
 	assert_string_equal(h->ev[2].sqlstate, "42601");
 	assert_string_equal(h->ev[2].text, "DROP TABLE customers");
-	assert_int_equal(h->ev[3].verdict, TG_ACT_BLOCK);
-	assert_int_equal(h->ev[3].result, TG_INSPECT_NOT_RUN);
+	expect_event(h, 3, TG_INSPECT_EXECUTE, TG_ACT_BLOCK, TG_INSPECT_NOT_RUN);
 	assert_string_equal(h->ev[3].sqlstate, "");
 	/* batch 3 and the last Query ran */
+	expect_event(h, 4, TG_INSPECT_EXECUTE, TG_ACT_ALLOW, TG_INSPECT_OK);
 	assert_string_equal(h->ev[4].text, "select 2");
-	assert_int_equal(h->ev[4].result, TG_INSPECT_OK);
 	assert_int_equal(h->ev[4].rows, 1);
+	expect_event(h, 5, TG_INSPECT_QUERY, TG_ACT_ALLOW, TG_INSPECT_OK);
 	assert_string_equal(h->ev[5].text, "select ************1111");
-	assert_int_equal(h->ev[5].result, TG_INSPECT_OK);
 	assert_int_equal(h->ev[5].rows, 1);
-	h_free(h);
 }
 
 /* FunctionCall: its result is masked like a field, its event says it ran. */
 static void
 test_function_call(void **state)
 {
-	struct h *h = h_new();
-	size_t base;
+	struct h *h = *state;
+	size_t base = h->rcv_nxt[BE];
 
-	(void)state;
-	h_login(h);
-	base = h->rcv_nxt[BE];
-	mb_reset();
 	q_fcall(&mb_fe, 1317, "42");
 	r_fresult(&mb_be, "card 4111111111111111");
 	r_ready(&mb_be, 'I');
 	r_fresult(&mb_want, "card ************1111");
 	r_ready(&mb_want, 'I');
-	h_send_mb(h, FE, &mb_fe, 1460);
-	h_send_mb(h, BE, &mb_be, 7);
-	assert_false(tg_inspect_failed(&h->in, h->st));
-	expect_out_at(h, BE, base, mb_want.b, mb_want.n);
+	h_exchange(h, base, 7);
 	assert_int_equal(ICNT(h, VALUES_MASKED), 1);
 	assert_int_equal(h->nev, 1);
-	assert_int_equal(h->ev[0].kind, TG_INSPECT_FCALL);
+	expect_event(h, 0, TG_INSPECT_FCALL, TG_ACT_ALLOW, TG_INSPECT_OK);
 	assert_string_equal(h->ev[0].text, "function 1317");
-	assert_int_equal(h->ev[0].result, TG_INSPECT_OK);
 	assert_int_equal(h->ev[0].masked[TG_DETECT_CARD], 1);
-	h_free(h);
 }
 
 /* ---------------------------------------------------------------------
@@ -2335,12 +1926,11 @@ test_function_call(void **state)
 static void
 test_session_pool(void **state)
 {
-	struct h *h = h_new_n(2, false);
+	struct h *h = *state;
 	struct tg_stream st[3][2];
 	unsigned int i;
 	int d;
 
-	(void)state;
 	for (i = 0; i < 3; i++)
 		for (d = 0; d < 2; d++) {
 			st[i][d].app = 0;
@@ -2370,20 +1960,16 @@ test_session_pool(void **state)
 	assert_int_equal(tg_inspect_init(&(struct tg_inspect){ 0 }, &h->mem, policy, 0, NULL,
 					 NULL),
 			 -EINVAL);
-	h_free(h);
 }
 
 /* Closing with statements pending reports each unfinished; the slot is reused clean. */
 static void
 test_close_unfinished(void **state)
 {
-	struct h *h = h_new_n(1, false);
+	struct h *h = *state;
 	struct tg_pg_counters pc = { 0 };
 
-	(void)state;
-	h_start(h, 0);
-	h_login(h);
-	mb_reset();
+	h_session(h);
 	q_query(&mb_fe, "select pg_sleep(10)");
 	q_query(&mb_fe, "select 4111111111111111");
 	h_send_mb(h, FE, &mb_fe, 1460);
@@ -2399,30 +1985,51 @@ test_close_unfinished(void **state)
 	assert_int_equal(pc.fe[TG_PG_FE_STARTUP], 1);
 
 	/* the slot again: a new id, no statement left over */
-	h_start(h, 0);
-	h_login(h);
+	h_session(h);
 	h_stop(h);
 	assert_int_equal(h->nev, 0);
 	assert_int_equal(ICNT(h, SESSIONS), 2);
-	h_free(h);
 }
 
 /* ---------------------------------------------------------------------
  * 10. Retransmissions
  * ------------------------------------------------------------------- */
 
+/*
+ * Stream bytes [off, off + len) of d sent again: the engine must forward
+ * the copy at once. Returns the packet as it leaves, its checksum checked,
+ * for the caller to look at and free.
+ */
+static struct tpkt *
+h_resend(struct h *h, int d, uint64_t off, const uint8_t *data, uint16_t len)
+{
+	struct tpkt *p = NULL;
+
+	assert_int_equal(h_seg_at(h, d, off, data, len, &p), TG_STREAM_FORWARD);
+	assert_non_null(p);
+	check_csum_delta(p);
+	return p;
+}
+
+/* Every payload byte of p is zero: a copy of bytes below the ACK, of a stream a consumer edits. */
+static void
+expect_zeroed(const struct tpkt *p)
+{
+	uint16_t i;
+
+	for (i = 0; i < p->plen; i++)
+		assert_int_equal(p->th[TCP_HLEN + i], 0);
+}
+
 static void
 test_retransmit(void **state)
 {
 	static const char *const row[2] = { "1", "card 4111111111111111 ok" };
 	static const char *const want[2] = { "1", "card ************1111 ok" };
-	struct h *h = h_new();
-	struct tpkt *p = NULL;
-	uint64_t base, i;
+	struct h *h = *state;
+	struct tpkt *p;
+	uint64_t base;
 
-	(void)state;
-	h_login(h);
-	mb_reset();
 	q_query(&mb_fe, "select id, notes from t");
 	h_send_mb(h, FE, &mb_fe, 1460);
 	r_row(&mb_be, 2, row);
@@ -2436,18 +2043,13 @@ test_retransmit(void **state)
 	assert_int_equal(h->rcv_nxt[BE], base + mb_be.n);
 
 	/* the server resends it as it was: it leaves masked again, checksum patched */
-	assert_int_equal(h_seg_at(h, BE, base, mb_be.b, (uint16_t)mb_be.n, &p), TG_STREAM_FORWARD);
-	assert_non_null(p);
+	p = h_resend(h, BE, base, mb_be.b, (uint16_t)mb_be.n);
 	assert_memory_equal(p->th + TCP_HLEN, mb_want.b, mb_want.n);
-	check_csum_delta(p);
-	assert_int_not_equal(rd16(p->th + 16), p->csum_sent);
+	assert_int_not_equal(tg_rd16(p->th + 16), p->csum_sent);
 	pkt_free(p);
 	/* a piece of it, from inside the value */
-	p = NULL;
-	assert_int_equal(h_seg_at(h, BE, base + 20, mb_be.b + 20, 9, &p), TG_STREAM_FORWARD);
-	assert_non_null(p);
+	p = h_resend(h, BE, base + 20, mb_be.b + 20, 9);
 	assert_memory_equal(p->th + TCP_HLEN, mb_want.b + 20, 9);
-	check_csum_delta(p);
 	pkt_free(p);
 
 	/*
@@ -2458,66 +2060,56 @@ test_retransmit(void **state)
 	assert_int_equal(tg_stream_ack(&h->mem, &h->st[BE], h->isn1[BE] + (uint32_t)(base + 24),
 				       RING),
 			 0);
-	p = NULL;
-	assert_int_equal(h_seg_at(h, BE, base, mb_be.b, (uint16_t)mb_be.n, &p), TG_STREAM_FORWARD);
-	assert_non_null(p);
+	p = h_resend(h, BE, base, mb_be.b, (uint16_t)mb_be.n);
 	assert_memory_equal(p->th + TCP_HLEN + 24, mb_want.b + 24, mb_want.n - 24);
-	check_csum_delta(p);
 	pkt_free(p);
 
 	/* ACKed now: a copy wholly below the ACK goes on zeroed */
 	h_ack(h, BE);
-	p = NULL;
-	assert_int_equal(h_seg_at(h, BE, base, mb_be.b, (uint16_t)mb_be.n, &p), TG_STREAM_FORWARD);
-	assert_non_null(p);
-	for (i = 0; i < mb_be.n; i++)
-		assert_int_equal(p->th[TCP_HLEN + i], 0);
-	check_csum_delta(p);
+	p = h_resend(h, BE, base, mb_be.b, (uint16_t)mb_be.n);
+	expect_zeroed(p);
 	pkt_free(p);
 	assert_int_equal(h->mem.cnt[TG_STREAM_CNT_OLD], 1);
 
 	/* and the client's retransmission of its (unmasked) ACKed query likewise */
-	p = NULL;
-	assert_int_equal(h_seg_at(h, FE, h->next[FE] - mb_fe.n, mb_fe.b, (uint16_t)mb_fe.n, &p),
-			 TG_STREAM_FORWARD);
-	assert_non_null(p);
-	for (i = 0; i < mb_fe.n; i++)
-		assert_int_equal(p->th[TCP_HLEN + i], 0);
-	check_csum_delta(p);
+	p = h_resend(h, FE, h->next[FE] - mb_fe.n, mb_fe.b, (uint16_t)mb_fe.n);
+	expect_zeroed(p);
 	pkt_free(p);
 	assert_false(tg_inspect_failed(&h->in, h->st));
-	h_free(h);
 }
+
+/* A case with its fixture; every case has the same teardown. */
+#define CASE(test, setup) cmocka_unit_test_setup_teardown(test, setup, teardown)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_mask_rows, teardown),
-		cmocka_unit_test_teardown(test_mask_scope, teardown),
-		cmocka_unit_test_teardown(test_mask_rows_split, teardown),
-		cmocka_unit_test_teardown(test_block_query, teardown),
-		cmocka_unit_test_teardown(test_block_ring_wrap, teardown),
-		cmocka_unit_test_teardown(test_block_parse, teardown),
-		cmocka_unit_test_teardown(test_block_parse_split, teardown),
-		cmocka_unit_test_teardown(test_block_too_short, teardown),
-		cmocka_unit_test_teardown(test_hold_statement, teardown),
-		cmocka_unit_test_teardown(test_allow_log, teardown),
-		cmocka_unit_test_teardown(test_mask_error_notice, teardown),
-		cmocka_unit_test_teardown(test_copy_out, teardown),
-		cmocka_unit_test_teardown(test_copy_out_long, teardown),
-		cmocka_unit_test_teardown(test_binary_column, teardown),
-		cmocka_unit_test_teardown(test_columns_of_cached_statements, teardown),
-		cmocka_unit_test_teardown(test_fail_violation, teardown),
-		cmocka_unit_test_teardown(test_fail_encrypted, teardown),
-		cmocka_unit_test_teardown(test_fail_window, teardown),
-		cmocka_unit_test_teardown(test_events, teardown),
-		cmocka_unit_test_teardown(test_event_json, teardown),
-		cmocka_unit_test_teardown(test_events_pipeline, teardown),
-		cmocka_unit_test_teardown(test_function_call, teardown),
-		cmocka_unit_test_teardown(test_session_pool, teardown),
-		cmocka_unit_test_teardown(test_close_unfinished, teardown),
-		cmocka_unit_test_teardown(test_retransmit, teardown),
+		CASE(test_mask_rows, setup_login),
+		CASE(test_mask_scope, setup_one),
+		CASE(test_mask_rows_split, setup_one),
+		CASE(test_block_query, setup_login),
+		CASE(test_block_ring_wrap, setup_login),
+		CASE(test_block_parse, setup_login),
+		CASE(test_block_parse_split, setup_login),
+		CASE(test_block_too_short, setup_login),
+		CASE(test_hold_statement, setup_login),
+		CASE(test_allow_log, setup_login),
+		CASE(test_mask_error_notice, setup_login),
+		CASE(test_copy_out, setup_one),
+		CASE(test_copy_out_long, setup_login),
+		CASE(test_binary_column, setup_login),
+		CASE(test_columns_of_cached_statements, setup_login),
+		CASE(test_fail_violation, setup_login),
+		CASE(test_fail_encrypted, setup_one),
+		CASE(test_fail_window, setup_one),
+		CASE(test_events, setup_login),
+		CASE(test_event_json, setup_login),
+		CASE(test_events_pipeline, setup_login),
+		CASE(test_function_call, setup_login),
+		CASE(test_session_pool, setup_two),
+		CASE(test_close_unfinished, setup_one),
+		CASE(test_retransmit, setup_login),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

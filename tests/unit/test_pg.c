@@ -42,6 +42,8 @@
 
 #include "pg.h"
 
+#include "pgmsg.h"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define FE TG_PG_DIR_FE
 #define BE TG_PG_DIR_BE
@@ -2155,249 +2157,17 @@ static const struct tg_pg_callbacks log_callbacks = {
 };
 
 /* ---------------------------------------------------------------------
- * Message builders for hand-made inputs (55.7 Message Formats)
+ * Message builders for hand-made inputs (55.7 Message Formats): pgmsg.h's,
+ * and the ErrorResponse these cases expect
  * ------------------------------------------------------------------- */
 
-struct mb {
-	uint8_t b[64u << 10];
-	size_t n;
-};
-
-static void
-put8(struct mb *m, uint8_t v)
-{
-	assert_true(m->n < sizeof(m->b));
-	m->b[m->n++] = v;
-}
-
-static void
-put16(struct mb *m, uint16_t v)
-{
-	put8(m, (uint8_t)(v >> 8));
-	put8(m, (uint8_t)v);
-}
-
-static void
-put32(struct mb *m, uint32_t v)
-{
-	put16(m, (uint16_t)(v >> 16));
-	put16(m, (uint16_t)v);
-}
-
-static void
-putn(struct mb *m, const void *p, size_t n)
-{
-	if (n == 0)
-		return;
-	assert_true(m->n + n <= sizeof(m->b));
-	memcpy(m->b + m->n, p, n);
-	m->n += n;
-}
-
-/* a String: the bytes and a NUL */
-static void
-puts0(struct mb *m, const char *s)
-{
-	putn(m, s, strlen(s) + 1);
-}
-
-static size_t
-msg_begin(struct mb *m, char type)
-{
-	size_t at;
-
-	if (type != 0)
-		put8(m, (uint8_t)type);
-	at = m->n;
-	put32(m, 0);
-	return at;
-}
-
-/* the length: from the length field to the end, itself included */
-static void
-msg_end(struct mb *m, size_t at)
-{
-	uint32_t len = (uint32_t)(m->n - at);
-
-	m->b[at] = (uint8_t)(len >> 24);
-	m->b[at + 1] = (uint8_t)(len >> 16);
-	m->b[at + 2] = (uint8_t)(len >> 8);
-	m->b[at + 3] = (uint8_t)len;
-}
-
-static void
-q_startup(struct mb *m, const char *user)
-{
-	size_t at = msg_begin(m, 0);
-
-	put32(m, 3u << 16);
-	puts0(m, "user");
-	puts0(m, user);
-	puts0(m, "database");
-	puts0(m, "db");
-	put8(m, 0);
-	msg_end(m, at);
-}
-
-static void
-q_request(struct mb *m, uint32_t code)
-{
-	put32(m, 8);
-	put32(m, code);
-}
-
-static void
-q_query(struct mb *m, const char *text)
-{
-	size_t at = msg_begin(m, 'Q');
-
-	puts0(m, text);
-	msg_end(m, at);
-}
-
-static void
-q_parse(struct mb *m, const char *name, const char *text)
-{
-	size_t at = msg_begin(m, 'P');
-
-	puts0(m, name);
-	puts0(m, text);
-	put16(m, 0);
-	msg_end(m, at);
-}
-
-/* Bind with text parameters (NULL for SQL NULL) and text results */
-static void
-q_bind(struct mb *m, const char *portal, const char *stmt, int n, const char *const *vals)
-{
-	size_t at = msg_begin(m, 'B');
-	int i;
-
-	puts0(m, portal);
-	puts0(m, stmt);
-	put16(m, 0);
-	put16(m, (uint16_t)n);
-	for (i = 0; i < n; i++) {
-		if (vals[i] == NULL) {
-			put32(m, UINT32_MAX);
-			continue;
-		}
-		put32(m, (uint32_t)strlen(vals[i]));
-		putn(m, vals[i], strlen(vals[i]));
-	}
-	put16(m, 0);
-	msg_end(m, at);
-}
-
-static void
-q_execute(struct mb *m, const char *portal, uint32_t max)
-{
-	size_t at = msg_begin(m, 'E');
-
-	puts0(m, portal);
-	put32(m, max);
-	msg_end(m, at);
-}
-
-static void
-q_target(struct mb *m, char type, char what, const char *name)
-{
-	size_t at = msg_begin(m, type);
-
-	put8(m, (uint8_t)what);
-	puts0(m, name);
-	msg_end(m, at);
-}
-
-/* A message with no body: Sync, Flush, Terminate, CopyDone, ParseComplete, ... */
-static void
-q_empty(struct mb *m, char type)
-{
-	msg_end(m, msg_begin(m, type));
-}
-
-static void
-q_bytes(struct mb *m, char type, const void *p, size_t n)
-{
-	size_t at = msg_begin(m, type);
-
-	putn(m, p, n);
-	msg_end(m, at);
-}
-
-static void
-r_auth(struct mb *m, uint32_t code, const void *extra, size_t n)
-{
-	size_t at = msg_begin(m, 'R');
-
-	put32(m, code);
-	putn(m, extra, n);
-	msg_end(m, at);
-}
-
-static void
-r_ready(struct mb *m, char status)
-{
-	size_t at = msg_begin(m, 'Z');
-
-	put8(m, (uint8_t)status);
-	msg_end(m, at);
-}
-
+/* ErrorResponse with severity, SQLSTATE and message only */
 static void
 r_error(struct mb *m, const char *sqlstate, const char *text)
 {
-	size_t at = msg_begin(m, 'E');
+	const char *const f[] = { "S", "ERROR", "C", sqlstate, "M", text, NULL };
 
-	put8(m, 'S');
-	puts0(m, "ERROR");
-	put8(m, 'C');
-	puts0(m, sqlstate);
-	put8(m, 'M');
-	puts0(m, text);
-	put8(m, 0);
-	msg_end(m, at);
-}
-
-static void
-r_complete(struct mb *m, const char *tag)
-{
-	size_t at = msg_begin(m, 'C');
-
-	puts0(m, tag);
-	msg_end(m, at);
-}
-
-/* DataRow of n text values (NULL for SQL NULL) */
-static void
-r_row(struct mb *m, int n, const char *const *vals)
-{
-	size_t at = msg_begin(m, 'D');
-	int i;
-
-	put16(m, (uint16_t)n);
-	for (i = 0; i < n; i++) {
-		if (vals[i] == NULL) {
-			put32(m, UINT32_MAX);
-			continue;
-		}
-		put32(m, (uint32_t)strlen(vals[i]));
-		putn(m, vals[i], strlen(vals[i]));
-	}
-	msg_end(m, at);
-}
-
-static void
-r_copy_in(struct mb *m, int ncols)
-{
-	size_t at = msg_begin(m, 'G');
-	int i;
-
-	put8(m, 0);
-	put16(m, (uint16_t)ncols);
-	for (i = 0; i < ncols; i++)
-		put16(m, 0);
-	msg_end(m, at);
+	r_notice(m, 'E', f);
 }
 
 static struct mb mb_fe, mb_be;
@@ -2432,13 +2202,10 @@ h_ready(struct h *h)
 {
 	h_start(h, true);
 	mb_reset();
-	q_startup(&mb_fe, "u");
+	q_startup(&mb_fe, "u", "db", NULL);
 	flush_fe(h);
 	r_auth(&mb_be, TG_PG_AUTH_OK, NULL, 0);
-	put8(&mb_be, 'K');
-	put32(&mb_be, 12);
-	put32(&mb_be, 4242);
-	put32(&mb_be, 99);
+	r_key(&mb_be, 4242, 99);
 	r_ready(&mb_be, 'I');
 	flush_be(h);
 	assert_int_equal(tg_pg_state(&h->s), TG_PG_READY);
@@ -3010,7 +2777,7 @@ test_auth_kinds(void **state)
 	(void)state;
 	h_start(h, true);
 	mb_reset();
-	q_startup(&mb_fe, "k");
+	q_startup(&mb_fe, "k", "db", NULL);
 	flush_fe(h);
 	/* AuthenticationKerberosV5: no longer sent by any server; nothing is due after it */
 	r_auth(&mb_be, TG_PG_AUTH_KERBEROS_V5, NULL, 0);
@@ -3489,7 +3256,7 @@ test_model_copy_ahead(void **state)
 	q_empty(&mb_fe, 'c');
 	q_query(&mb_fe, "SELECT 1");
 	flush_fe(h);
-	r_copy_in(&mb_be, 1);
+	r_copy_response(&mb_be, 'G', 1);
 	r_complete(&mb_be, "COPY 1");
 	r_ready(&mb_be, 'I');
 	r_row(&mb_be, 1, one);
@@ -3518,7 +3285,7 @@ test_model_copy_swallow(void **state)
 	flush_fe(h);
 	q_empty(&mb_be, '1');
 	q_empty(&mb_be, '2');
-	r_copy_in(&mb_be, 1);
+	r_copy_response(&mb_be, 'G', 1);
 	flush_be(h);
 	q_bytes(&mb_fe, 'd', "1\n", 2);
 	q_empty(&mb_fe, 'H');
@@ -3534,7 +3301,7 @@ test_model_copy_swallow(void **state)
 	/* simple-query COPY, then a Query in the middle of it */
 	q_query(&mb_fe, "COPY t FROM STDIN");
 	flush_fe(h);
-	r_copy_in(&mb_be, 1);
+	r_copy_response(&mb_be, 'G', 1);
 	flush_be(h);
 	q_query(&mb_fe, "SELECT 1");
 	flush_fe(h);
@@ -3860,7 +3627,7 @@ v_early_data(void)
 	q_request(&mb_fe, 80877103);
 	flush_fe(h);
 	/* CVE-2021-23214: plaintext pipelined behind SSLRequest */
-	q_startup(&mb_fe, "u");
+	q_startup(&mb_fe, "u", "db", NULL);
 	bad(h, FE);
 	return h;
 }
@@ -3896,7 +3663,7 @@ v_fe_type_auth(void)
 
 	h_start(h, true);
 	mb_reset();
-	q_startup(&mb_fe, "u");
+	q_startup(&mb_fe, "u", "db", NULL);
 	flush_fe(h);
 	r_auth(&mb_be, TG_PG_AUTH_CLEARTEXT, NULL, 0);
 	flush_be(h);
@@ -3944,7 +3711,7 @@ v_be_rows_in_auth(void)
 
 	h_start(h, true);
 	mb_reset();
-	q_startup(&mb_fe, "u");
+	q_startup(&mb_fe, "u", "db", NULL);
 	flush_fe(h);
 	r_row(&mb_be, 0, NULL);
 	bad(h, BE);
@@ -4173,7 +3940,7 @@ v_auth_code(void)
 
 	h_start(h, true);
 	mb_reset();
-	q_startup(&mb_fe, "u");
+	q_startup(&mb_fe, "u", "db", NULL);
 	flush_fe(h);
 	r_auth(&mb_be, 6, NULL, 0);	/* SCM credentials, removed in 9.1 */
 	bad(h, BE);
@@ -4300,7 +4067,7 @@ v_after_cancel(void)
 	put32(&mb_fe, 1234);
 	put32(&mb_fe, 5678);
 	flush_fe(h);
-	q_startup(&mb_fe, "u");
+	q_startup(&mb_fe, "u", "db", NULL);
 	bad(h, FE);
 	return h;
 }

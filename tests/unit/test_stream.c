@@ -12,7 +12,7 @@
  * - a packet is one heap block holding a 20-byte TCP header and the
  *   payload, nothing after it, so ASan reports any read past the payload;
  *   its checksum is computed over a fixed IPv4 pseudo-header
- *   (192.0.2.1 > 198.51.100.2, proto 6) with csum.h;
+ *   (192.0.2.1 > 198.51.100.2, proto 6) with csum.h (tpkt.h);
  * - the wire: after tg_stream_segment(), FORWARD sends the packet to the
  *   receiver now, HOLD leaves it with the engine until tg_stream_release()
  *   hands it back (then it goes to the receiver), DROP and EXCEPTION free it;
@@ -47,14 +47,12 @@
 #include "csum.h"
 #include "stream.h"
 
+#include "tpkt.h"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Longest stream a case may send (offsets from 0). */
 #define MAXLEN 8192
-#define TCP_HLEN 20
-#define TH_FIN 0x01
-#define TH_PSH 0x08
-#define TH_ACK 0x10
 
 #define CNT(h, c) ((h)->m->cnt[TG_STREAM_CNT_##c])
 
@@ -81,16 +79,9 @@ rnd(uint32_t *s, uint32_t n)
  * Packets
  * ------------------------------------------------------------------- */
 
-/*
- * IPv4 pseudo-header (RFC 9293 3.1): 192.0.2.1 > 198.51.100.2, zero,
- * protocol 6 (TCP); the TCP length is added per packet.
- */
-static const uint8_t pseudo[10] = {
-	0xc0, 0x00, 0x02, 0x01, 0xc6, 0x33, 0x64, 0x02, 0x00, 0x06,
-};
-
+/* A segment as tpkt.h writes it. */
 struct tpkt {
-	struct tpkt *prev, *next;	/* every live packet, for the teardown */
+	struct tpkt_link link;	/* every live packet, for the teardown; first */
 	uint16_t plen;
 	uint8_t buf[];	/* TCP header, then plen payload bytes, nothing after */
 };
@@ -99,66 +90,27 @@ struct tpkt {
  * Live packets and harnesses, so that a failed case (cmocka leaves it by
  * longjmp) frees them in its teardown and LeakSanitizer stays quiet.
  */
-static struct tpkt *live_pkts;
+static struct tpkt_link *live_pkts;
 struct harness;
 static struct harness *live_h[4];
 static struct tg_stream_mem *live_mem;	/* a pool shared by two harnesses */
 
-static uint32_t
-pseudo_sum(uint16_t plen)
-{
-	return tg_csum_partial(pseudo, sizeof(pseudo), TCP_HLEN + plen);
-}
-
 static bool
 csum_ok(const struct tpkt *p)
 {
-	return tg_csum_fold(tg_csum_partial(p->buf, TCP_HLEN + p->plen, pseudo_sum(p->plen))) == 0;
+	return tpkt_csum_ok(p->buf, p->plen);
 }
 
-static uint32_t
-rd32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-/*
- * TCP 40000 > 5432, seq, ack 1, doff 5 (20 bytes), flags PSH|ACK (|FIN),
- * win 512, the checksum right for the payload.
- */
+/* tpkt.h's segment of seq, flags PSH|ACK (|FIN), the checksum right for the payload. */
 static struct tpkt *
 pkt_new(uint32_t seq, const uint8_t *data, uint16_t len, bool fin, unsigned int *live)
 {
 	struct tpkt *p = malloc(sizeof(*p) + TCP_HLEN + len);
-	uint8_t *th;
-	uint16_t c;
 
 	assert_non_null(p);
-	p->prev = NULL;
-	p->next = live_pkts;
-	if (live_pkts)
-		live_pkts->prev = p;
-	live_pkts = p;
+	tpkt_live_add(&live_pkts, &p->link);
 	p->plen = len;
-	th = p->buf;
-	memset(th, 0, TCP_HLEN);
-	th[0] = 0x9c;	/* sport 40000 */
-	th[1] = 0x40;
-	th[2] = 0x15;	/* dport 5432 */
-	th[3] = 0x38;
-	th[4] = (uint8_t)(seq >> 24);
-	th[5] = (uint8_t)(seq >> 16);
-	th[6] = (uint8_t)(seq >> 8);
-	th[7] = (uint8_t)seq;
-	th[11] = 1;	/* ack 1 */
-	th[12] = 5 << 4;
-	th[13] = TH_PSH | TH_ACK | (fin ? TH_FIN : 0);
-	th[14] = 0x02;	/* win 512 */
-	if (len)
-		memcpy(th + TCP_HLEN, data, len);
-	c = tg_csum_fold(tg_csum_partial(th, TCP_HLEN + len, pseudo_sum(len)));
-	th[16] = (uint8_t)(c >> 8);
-	th[17] = (uint8_t)c;
+	tpkt_write(p->buf, seq, TH_PSH | TH_ACK | (fin ? TH_FIN : 0), data, len);
 	assert_true(csum_ok(p));
 	(*live)++;
 	return p;
@@ -169,12 +121,7 @@ pkt_free(struct tpkt *p, unsigned int *live)
 {
 	assert_true(*live > 0);
 	(*live)--;
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		live_pkts = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
+	tpkt_live_del(&live_pkts, &p->link);
 	free(p);
 }
 
@@ -378,7 +325,7 @@ static void
 receive(struct harness *h, struct tpkt *p)
 {
 	const uint8_t *th = p->buf;
-	uint32_t seq = rd32(th + 4);
+	uint32_t seq = tg_rd32(th + 4);
 	bool fin = th[13] & TH_FIN;
 	uint64_t off, o, fend;
 	uint16_t i;
@@ -595,9 +542,9 @@ teardown(void **state)
 		live_mem = NULL;
 	}
 	while (live_pkts) {
-		struct tpkt *p = live_pkts;
+		struct tpkt *p = (struct tpkt *)live_pkts;	/* the link is first */
 
-		live_pkts = p->next;
+		live_pkts = p->link.next;
 		free(p);
 	}
 	return 0;

@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * common.c — net_ring ports, frames, clocks and medians for the benchmarks
- * and the replay harness (see common.h).
+ * common.c — net_ring ports, frames and the clock line for the benchmarks
+ * and the replay harness (see common.h; clocks and medians are timing.c's).
  */
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include <rte_common.h>
 #include <rte_errno.h>
@@ -26,39 +24,6 @@ static const struct rte_ether_addr mac_client = { .addr_bytes = { 0x02, 0, 0, 0,
 static const struct rte_ether_addr mac_server = { .addr_bytes = { 0x02, 0, 0, 0, 0, 0x02 } };
 
 /* ---- clocks, arguments ---- */
-
-uint64_t
-tg_bench_read_cpu_ns(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-/*
- * Chains of dependent adds retire one per cycle on any x86 core of the
- * last fifteen years.
- */
-double
-tg_bench_measure_core_ghz(void)
-{
-#ifdef RTE_ARCH_X86_64
-	const uint64_t iters = 50 * 1000 * 1000;
-	uint64_t x = 0, i, c0, c1;
-
-	c0 = tg_bench_read_cpu_ns();
-	for (i = 0; i < iters; i++)
-		__asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
-				 "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
-				 : "+r"(x));
-	c1 = tg_bench_read_cpu_ns();
-	return c1 > c0 ? (double)(iters * 8) / (double)(c1 - c0) : 0.0;
-#else
-	return 0.0;
-#endif
-}
 
 void
 tg_bench_print_clock(const char *lead, uint64_t hz)
@@ -103,39 +68,7 @@ tg_bench_parse_seconds(const char *s, double min, double *out)
 	return 0;
 }
 
-/* ---- medians of rounds ---- */
-
-double
-tg_bench_calc_median(const double *v, unsigned int n)
-{
-	double s[TG_BENCH_ROUNDS_MAX], t;
-	unsigned int i, j;
-
-	n = RTE_MIN(n, (unsigned int)TG_BENCH_ROUNDS_MAX);
-	if (n == 0)
-		return 0;
-	memcpy(s, v, n * sizeof(*v));
-	/* insertion sort: a hundred values at most */
-	for (i = 1; i < n; i++) {
-		t = s[i];
-		for (j = i; j > 0 && s[j - 1] > t; j--)
-			s[j] = s[j - 1];
-		s[j] = t;
-	}
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-void
-tg_bench_calc_range(const double *v, unsigned int n, double *lo, double *hi)
-{
-	unsigned int i;
-
-	*lo = *hi = n ? v[0] : 0;
-	for (i = 1; i < n; i++) {
-		*lo = RTE_MIN(*lo, v[i]);
-		*hi = RTE_MAX(*hi, v[i]);
-	}
-}
+/* ---- generator time ---- */
 
 double
 tg_bench_take_gen_cycles(struct tg_bench_gen_time *g)

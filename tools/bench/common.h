@@ -2,7 +2,8 @@
 /*
  * common.h — what the in-process benchmarks (forward.c, flows.c) and the
  * replay harness (tests/pcap/replay.c) share: net_ring ports over rte_rings,
- * TCP/IPv4 frames with valid checksums, on-CPU clocks and medians of rounds.
+ * TCP/IPv4 frames with valid checksums; and, from timing.h and corpus.h
+ * (which need no DPDK), on-CPU clocks, medians of rounds and xorshift64.
  *
  * The benchmarks drive the dataplane's own worker loop over in-memory
  * ports, so the port set-up is the dataplane's (tg_port_pair_start()) and
@@ -20,10 +21,8 @@
  * Caveats:
  * - Every ring is single-producer, single-consumer: each has one writer
  *   and one reader lcore.
- * - tg_bench_measure_core_ghz() spins for about 0.1 s and knows only x86:
- *   elsewhere it returns 0.
- * - tg_bench_calc_median() and tg_bench_calc_range() read at most
- *   TG_BENCH_ROUNDS_MAX values.
+ * - tg_bench_print_clock() measures the core clock: about 0.1 s, and
+ *   only on x86-64 (timing.h).
  */
 #ifndef TG_BENCH_COMMON_H
 #define TG_BENCH_COMMON_H
@@ -39,42 +38,17 @@
 #include "pkt.h"
 #include "port.h"
 
+#include "corpus.h"
+#include "timing.h"
+
 struct rte_mempool;
 struct rte_ring;
-
-/* Measured rounds at most, and the values tg_bench_calc_median() reads. */
-#define TG_BENCH_ROUNDS_MAX 100
 
 /* Ethernet + IPv4 without options + TCP without options */
 #define TG_BENCH_HDR_LEN \
 	(RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr))
 
-/* The seed of tg_bench_xorshift(), so every run builds the same frames. */
-#define TG_BENCH_SEED 0x9e3779b97f4a7c15ULL
-
-/* ---- clocks, random numbers, arguments ---- */
-
-/* A fixed xorshift64 (Marsaglia 2003): deterministic, not for secrets. */
-static inline uint64_t
-tg_bench_xorshift(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*state = x;
-	return x;
-}
-
-/* On-CPU nanoseconds of the calling thread, or 0 if the clock fails. */
-uint64_t tg_bench_read_cpu_ns(void);
-
-/*
- * The core clock in GHz, by chains of dependent adds timed in on-CPU
- * nanoseconds; 0 off x86-64. Costs about 0.1 s.
- */
-double tg_bench_measure_core_ghz(void);
+/* ---- clocks, arguments ---- */
 
 /*
  * Prints "<lead>TSC x GHz, core ~y GHz ..." and the "RESULT name=clock"
@@ -88,13 +62,7 @@ int tg_bench_parse_ulong(const char *s, unsigned long min, unsigned long max, un
 /* Seconds in [min, 3600] into *out. Returns 0 or -EINVAL. */
 int tg_bench_parse_seconds(const char *s, double min, double *out);
 
-/* ---- medians of rounds ---- */
-
-/* The median of v[0..n), 0 for none; at most TG_BENCH_ROUNDS_MAX are read. */
-double tg_bench_calc_median(const double *v, unsigned int n);
-
-/* The least and the greatest of v[0..n), both 0 for none. */
-void tg_bench_calc_range(const double *v, unsigned int n, double *lo, double *hi);
+/* ---- generator time ---- */
 
 /*
  * The generator's cycles when it runs in the worker loop's tick. A tick

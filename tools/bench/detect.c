@@ -51,15 +51,16 @@
  *   thread. One core.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "detect.h"
+
+#include "corpus.h"
+#include "opts.h"
+#include "timing.h"
 
 #define PROG "tg-bench-detect"
 #define ROUNDS_MAX 21
@@ -96,231 +97,11 @@ struct fields {
 };
 
 /* ------------------------------------------------------------------ */
-/* Clocks                                                              */
-
-static uint64_t
-ns_of(clockid_t id)
-{
-	struct timespec ts;
-
-	if (clock_gettime(id, &ts) != 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t
-cpu_ns(void)
-{
-	return ns_of(CLOCK_THREAD_CPUTIME_ID);
-}
-
-static inline uint64_t
-rdtsc(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-#else
-	return ns_of(CLOCK_MONOTONIC_RAW);
-#endif
-}
-
-/* TSC ticks per second, against CLOCK_MONOTONIC_RAW over 200 ms. */
-static double
-tsc_hz(void)
-{
-	uint64_t n0 = ns_of(CLOCK_MONOTONIC_RAW), t0 = rdtsc(), n1, t1;
-
-	do
-		n1 = ns_of(CLOCK_MONOTONIC_RAW);
-	while (n1 - n0 < 200000000ULL);
-	t1 = rdtsc();
-	return (double)(t1 - t0) * 1e9 / (double)(n1 - n0);
-}
-
-/* The core clock in GHz: chains of dependent adds retire one per cycle. */
-static double
-core_ghz(void)
-{
-#if defined(__x86_64__)
-	const uint64_t iters = 50 * 1000 * 1000;
-	uint64_t x = 0, i, c0, c1;
-
-	c0 = cpu_ns();
-	for (i = 0; i < iters; i++)
-		__asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
-				 "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
-				 : "+r"(x));
-	c1 = cpu_ns();
-	return c1 > c0 ? (double)(iters * 8) / (double)(c1 - c0) : 0.0;
-#else
-	return 0.0;
-#endif
-}
-
-/* ------------------------------------------------------------------ */
 /* Corpus                                                              */
 
-/* A fixed xorshift64 so every run builds the same text. */
-static inline uint64_t
-xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
-static inline unsigned int
-rnd(uint64_t *s, unsigned int n)
-{
-	return (unsigned int)(xorshift64(s) % n);
-}
-
-static const char *const first_names[] = {
-	"Jane", "John", "Maria", "Wei", "Aisha", "Lars", "Sofia", "Mateo", "Yuki", "Olga",
-	"Pierre", "Fatima", "Noah", "Emma", "Ivan", "Chloe", "Arjun", "Lena", "Omar", "Ines",
-};
-static const char *const last_names[] = {
-	"Roe", "Smith", "Garcia", "Chen", "Khan", "Larsen", "Rossi", "Lopez", "Tanaka", "Ivanova",
-	"Dubois", "Haddad", "Miller", "Schmidt", "Petrov", "Martin", "Patel", "Weber", "Nasser",
-	"Silva",
-};
-static const char *const cities[] = {
-	"Berlin", "Paris", "London", "Madrid", "Rome", "Amsterdam", "Zurich", "Oslo", "Austin",
-	"Toronto", "Lisbon", "Vienna", "Prague", "Warsaw", "Dublin", "Brussels",
-};
 static const char *const statuses[] = {
 	"PAID", "SHIPPED", "PENDING", "REFUNDED", "CANCELLED", "ON HOLD",
 };
-static const char *const domains[] = {
-	"example.com", "example.org", "mail.example.net", "corp.example.co.uk", "example.de",
-};
-static size_t
-put(uint8_t *b, size_t cap, size_t at, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* Appends at b[at], truncating at cap; returns the new end. */
-static size_t
-put(uint8_t *b, size_t cap, size_t at, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (at >= cap)
-		return cap;
-	va_start(ap, fmt);
-	n = vsnprintf((char *)b + at, cap - at, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return at;
-	return (size_t)n >= cap - at ? cap - 1 : at + (size_t)n;
-}
-
-/* A Luhn-valid card number of a real scheme's prefix, maybe grouped. */
-static size_t
-put_card(uint8_t *b, size_t cap, size_t at, uint64_t *s)
-{
-	static const char *const prefixes[] = { "4", "51", "55", "2221", "2720", "37", "6011" };
-	const char *p = prefixes[rnd(s, 7)];
-	char d[20];
-	unsigned int len = p[0] == '3' ? 15 : 16, i, sum = 0, k, sep;
-
-	memcpy(d, p, strlen(p));
-	for (i = (unsigned int)strlen(p); i < len - 1; i++)
-		d[i] = (char)('0' + rnd(s, 10));
-	for (i = 0; i + 1 < len; i++) {
-		k = (unsigned int)(d[len - 2 - i] - '0');
-		if ((i & 1) == 0) {
-			k *= 2;
-			if (k > 9)
-				k -= 9;
-		}
-		sum += k;
-	}
-	d[len - 1] = (char)('0' + (10 - sum % 10) % 10);
-	sep = rnd(s, 3);	/* none, space, dash */
-	for (i = 0; i < len && at + 1 < cap; i++) {
-		if (sep && i > 0 && i % 4 == 0)
-			b[at++] = sep == 1 ? ' ' : '-';
-		if (at + 1 < cap)
-			b[at++] = (uint8_t)d[i];
-	}
-	return at;
-}
-
-/* An IBAN with valid check digits (ISO 7064 mod 97-10), maybe grouped. */
-static size_t
-put_iban(uint8_t *b, size_t cap, size_t at, uint64_t *s)
-{
-	static const struct {
-		const char *cc;
-		unsigned int len, letters;	/* BBAN starts with this many letters */
-	} c[] = {
-		{ "DE", 22, 0 }, { "FR", 27, 0 }, { "GB", 22, 4 }, { "NL", 18, 4 },
-		{ "ES", 24, 0 }, { "IT", 27, 1 }, { "BE", 16, 0 }, { "CH", 21, 0 },
-	};
-	unsigned int k = rnd(s, 8), n = c[k].len, i, r = 0;
-	char v[34];
-
-	v[0] = c[k].cc[0];
-	v[1] = c[k].cc[1];
-	for (i = 4; i < n; i++)
-		v[i] = i - 4 < c[k].letters ? (char)('A' + rnd(s, 26)) : (char)('0' + rnd(s, 10));
-	/* BBAN, country, "00" */
-	for (i = 4; i < n + 4; i++) {
-		char ch = i < n ? v[i] : (i < n + 2 ? v[i - n] : '0');
-
-		if (ch >= '0' && ch <= '9')
-			r = (r * 10 + (unsigned int)(ch - '0')) % 97;
-		else
-			r = (r * 100 + (unsigned int)(ch - 'A' + 10)) % 97;
-	}
-	r = 98 - r;
-	v[2] = (char)('0' + r / 10);
-	v[3] = (char)('0' + r % 10);
-	k = rnd(s, 2);
-	for (i = 0; i < n && at + 1 < cap; i++) {
-		if (k && i > 0 && i % 4 == 0)
-			b[at++] = ' ';
-		if (at + 1 < cap)
-			b[at++] = (uint8_t)v[i];
-	}
-	return at;
-}
-
-static size_t
-put_email(uint8_t *b, size_t cap, size_t at, uint64_t *s)
-{
-	return put(b, cap, at, "%s.%s%u@%s", first_names[rnd(s, 20)], last_names[rnd(s, 20)],
-		   rnd(s, 100), domains[rnd(s, 5)]);
-}
-
-static size_t
-put_phone(uint8_t *b, size_t cap, size_t at, uint64_t *s)
-{
-	switch (rnd(s, 3)) {
-	case 0:
-		return put(b, cap, at, "+44 20 7946 0%03u", rnd(s, 1000));
-	case 1:
-		return put(b, cap, at, "(%u) 555-%04u", 200 + rnd(s, 800), rnd(s, 10000));
-	default:
-		return put(b, cap, at, "+1 %u 555 %04u", 200 + rnd(s, 800), rnd(s, 10000));
-	}
-}
-
-static size_t
-put_ssn(uint8_t *b, size_t cap, size_t at, uint64_t *s)
-{
-	return put(b, cap, at, "%03u-%02u-%04u", 1 + rnd(s, 665), 1 + rnd(s, 99),
-		   1 + rnd(s, 9999));
-}
-
 static const char b64u[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -354,9 +135,9 @@ put_aws(uint8_t *b, size_t cap, size_t at, uint64_t *s)
 	static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 	unsigned int i;
 
-	at = put(b, cap, at, "%s", rnd(s, 2) ? "AKIA" : "ASIA");
+	at = tg_bench_put(b, cap, at, "%s", tg_bench_rnd(s, 2) ? "AKIA" : "ASIA");
 	for (i = 0; i < 16 && at + 1 < cap; i++)
-		b[at++] = (uint8_t)b32[rnd(s, 32)];
+		b[at++] = (uint8_t)b32[tg_bench_rnd(s, 32)];
 	return at;
 }
 
@@ -369,18 +150,19 @@ put_jwt(uint8_t *b, size_t cap, size_t at, uint64_t *s)
 		"{\"alg\":\"ES256\",\"kid\":\"k1\",\"typ\":\"JWT\"}",
 	};
 	char claims[128];
-	unsigned int k = rnd(s, 2), i, sig = k ? 86 : 43;
+	unsigned int k = tg_bench_rnd(s, 2), i, sig = k ? 86 : 43;
 	int n;
 
 	n = snprintf(claims, sizeof(claims), "{\"sub\":\"%u\",\"name\":\"%s %s\",\"iat\":%u}",
-		     rnd(s, 1000000), first_names[rnd(s, 20)], last_names[rnd(s, 20)],
-		     1700000000 + rnd(s, 10000000));
+		     tg_bench_rnd(s, 1000000), tg_bench_first_names[tg_bench_rnd(s, 20)],
+		     tg_bench_last_names[tg_bench_rnd(s, 20)],
+		     1700000000 + tg_bench_rnd(s, 10000000));
 	at = put_b64u(b, cap, at, hdr[k], strlen(hdr[k]));
-	at = put(b, cap, at, ".");
+	at = tg_bench_put(b, cap, at, ".");
 	at = put_b64u(b, cap, at, claims, n > 0 ? (size_t)n : 0);
-	at = put(b, cap, at, ".");
+	at = tg_bench_put(b, cap, at, ".");
 	for (i = 0; i < sig && at + 1 < cap; i++)
-		b[at++] = (uint8_t)b64u[rnd(s, 64)];
+		b[at++] = (uint8_t)b64u[tg_bench_rnd(s, 64)];
 	return at;
 }
 
@@ -389,46 +171,16 @@ static size_t
 put_pem(uint8_t *b, size_t cap, size_t at, uint64_t *s)
 {
 	static const char *const label[] = { "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY" };
-	const char *l = label[rnd(s, 3)];
+	const char *l = label[tg_bench_rnd(s, 3)];
 	unsigned int line, i;
 
-	at = put(b, cap, at, "-----BEGIN %s-----\n", l);
+	at = tg_bench_put(b, cap, at, "-----BEGIN %s-----\n", l);
 	for (line = 0; line < 3; line++) {
 		for (i = 0; i < 64 && at + 1 < cap; i++)
-			b[at++] = (uint8_t)b64u[rnd(s, 62)];
-		at = put(b, cap, at, "\n");
+			b[at++] = (uint8_t)b64u[tg_bench_rnd(s, 62)];
+		at = tg_bench_put(b, cap, at, "\n");
 	}
-	return put(b, cap, at, "-----END %s-----", l);
-}
-
-/* Free text of the kind found in notes columns, digits included. */
-static size_t
-put_note(uint8_t *b, size_t cap, size_t at, uint64_t *s)
-{
-	unsigned int x = rnd(s, 100000), y = rnd(s, 100000);
-
-	switch (rnd(s, 10)) {
-	case 0:
-		return put(b, cap, at, "customer asked for gift wrapping");
-	case 1:
-		return put(b, cap, at, "delivered to the neighbour at no. %u", x % 200);
-	case 2:
-		return put(b, cap, at, "call back after %u pm about the invoice", 1 + x % 9);
-	case 3:
-		return put(b, cap, at, "replacement for order %u, see ticket %u", x, y);
-	case 4:
-		return put(b, cap, at, "SKU AB%u-XL colour RED size %u", x, y % 50);
-	case 5:
-		return put(b, cap, at, "tracking 1Z999AA1%u%u, carrier UPS", x, y);
-	case 6:
-		return put(b, cap, at, "ref %u%u%u batch %u", x, y, x ^ y, y % 100);
-	case 7:
-		return put(b, cap, at, "paid by bank transfer on 2024-0%u-1%u", 1 + x % 9, y % 10);
-	case 8:
-		return put(b, cap, at, "discount code SPRING%u applied, %u%% off", x % 100, y % 60);
-	default:
-		return put(b, cap, at, "invoice INV-%u sent to accounts", x);
-	}
+	return tg_bench_put(b, cap, at, "-----END %s-----", l);
 }
 
 /* One row; returns the number of sensitive values it holds. */
@@ -437,39 +189,43 @@ put_row(uint8_t *b, size_t cap, size_t *at, uint64_t *s, size_t row, int secrets
 {
 	size_t a = *at, planted = 0;
 
-	a = put(b, cap, a, "%zu|%s %s|", row, first_names[rnd(s, 20)], last_names[rnd(s, 20)]);
-	if (rnd(s, 10) == 0) {
-		a = put_email(b, cap, a, s);
-		a = put(b, cap, a, "|");
-		a = put_card(b, cap, a, s);
-		a = put(b, cap, a, "|");
-		a = put_iban(b, cap, a, s);
-		a = put(b, cap, a, "|");
-		a = put_phone(b, cap, a, s);
+	a = tg_bench_put(b, cap, a, "%zu|%s %s|", row, tg_bench_first_names[tg_bench_rnd(s, 20)],
+			 tg_bench_last_names[tg_bench_rnd(s, 20)]);
+	if (tg_bench_rnd(s, 10) == 0) {
+		a = tg_bench_put_email(b, cap, a, s);
+		a = tg_bench_put(b, cap, a, "|");
+		a = tg_bench_put_card(b, cap, a, s);
+		a = tg_bench_put(b, cap, a, "|");
+		a = tg_bench_put_iban(b, cap, a, s);
+		a = tg_bench_put(b, cap, a, "|");
+		a = tg_bench_put_phone(b, cap, a, s);
 		planted += 4;
-		if (rnd(s, 3) == 0) {
-			a = put(b, cap, a, "|");
-			a = put_ssn(b, cap, a, s);
+		if (tg_bench_rnd(s, 3) == 0) {
+			a = tg_bench_put(b, cap, a, "|");
+			a = tg_bench_put_ssn(b, cap, a, s);
 			planted++;
 		}
-		if (secrets && rnd(s, 3) == 0) {
-			unsigned int k = rnd(s, 3);
+		if (secrets && tg_bench_rnd(s, 3) == 0) {
+			unsigned int k = tg_bench_rnd(s, 3);
 
-			a = put(b, cap, a, "|");
+			a = tg_bench_put(b, cap, a, "|");
 			a = k == 0 ? put_aws(b, cap, a, s)
 				   : k == 1 ? put_jwt(b, cap, a, s) : put_pem(b, cap, a, s);
 			planted++;
 		}
-		a = put(b, cap, a, "|");
-		a = put_note(b, cap, a, s);
+		a = tg_bench_put(b, cap, a, "|");
+		a = tg_bench_put_note(b, cap, a, s, false);
 	} else {
-		a = put(b, cap, a, "%s|2024-%02u-%02u %02u:%02u:%02u+00|%u.%02u|%u|%s|ORD-%08u|",
-			cities[rnd(s, 16)], 1 + rnd(s, 12), 1 + rnd(s, 28), rnd(s, 24), rnd(s, 60),
-			rnd(s, 60), rnd(s, 5000), rnd(s, 100), 1 + rnd(s, 20), statuses[rnd(s, 6)],
-			rnd(s, 100000000));
-		a = put_note(b, cap, a, s);
+		a = tg_bench_put(b, cap, a,
+				 "%s|2024-%02u-%02u %02u:%02u:%02u+00|%u.%02u|%u|%s|ORD-%08u|",
+				 tg_bench_cities[tg_bench_rnd(s, 16)], 1 + tg_bench_rnd(s, 12),
+				 1 + tg_bench_rnd(s, 28), tg_bench_rnd(s, 24), tg_bench_rnd(s, 60),
+				 tg_bench_rnd(s, 60), tg_bench_rnd(s, 5000), tg_bench_rnd(s, 100),
+				 1 + tg_bench_rnd(s, 20), statuses[tg_bench_rnd(s, 6)],
+				 tg_bench_rnd(s, 100000000));
+		a = tg_bench_put_note(b, cap, a, s, false);
 	}
-	a = put(b, cap, a, "\n");
+	a = tg_bench_put(b, cap, a, "\n");
 	*at = a;
 	return planted;
 }
@@ -512,65 +268,58 @@ fields_make(struct fields *fs, size_t bytes, uint64_t seed, int secrets)
 		return -ENOMEM;
 	while (fs->len < bytes && fs->n < maxn) {
 		size_t a = fs->len, e;
-		int sens = rnd(&s, 10) == 0;
-		unsigned int k = rnd(&s, sens ? (secrets ? 7 : 5) : 7);
+		int sens = tg_bench_rnd(&s, 10) == 0;
+		unsigned int k = tg_bench_rnd(&s, sens ? (secrets ? 7 : 5) : 7);
 
 		if (sens) {
-			switch (k) {
-			case 0:
-				e = put_email(fs->buf, cap, a, &s);
-				break;
-			case 1:
-				e = put_card(fs->buf, cap, a, &s);
-				break;
-			case 2:
-				e = put_iban(fs->buf, cap, a, &s);
-				break;
-			case 3:
-				e = put_phone(fs->buf, cap, a, &s);
-				break;
-			case 5:
-				e = put_aws(fs->buf, cap, a, &s);
-				break;
-			case 6:
-				e = put_pem(fs->buf, cap, a, &s);
-				break;
-			default:
-				e = put_ssn(fs->buf, cap, a, &s);
-				break;
-			}
+			/* by k: the five kinds of earlier figures, then two secrets */
+			static size_t (*const put_value[7])(uint8_t *, size_t, size_t,
+							    uint64_t *) = {
+				tg_bench_put_email, tg_bench_put_card, tg_bench_put_iban,
+				tg_bench_put_phone, tg_bench_put_ssn, put_aws, put_pem,
+			};
+
+			e = put_value[k](fs->buf, cap, a, &s);
 		} else {
 			switch (k) {
 			case 0:
-				e = put(fs->buf, cap, a, "%s %s", first_names[rnd(&s, 20)],
-					last_names[rnd(&s, 20)]);
+				e = tg_bench_put(fs->buf, cap, a, "%s %s",
+						 tg_bench_first_names[tg_bench_rnd(&s, 20)],
+						 tg_bench_last_names[tg_bench_rnd(&s, 20)]);
 				break;
 			case 1:
-				e = put(fs->buf, cap, a, "2024-%02u-%02u %02u:%02u:%02u+00",
-					1 + rnd(&s, 12), 1 + rnd(&s, 28), rnd(&s, 24), rnd(&s, 60),
-					rnd(&s, 60));
+				e = tg_bench_put(fs->buf, cap, a,
+						 "2024-%02u-%02u %02u:%02u:%02u+00",
+						 1 + tg_bench_rnd(&s, 12), 1 + tg_bench_rnd(&s, 28),
+						 tg_bench_rnd(&s, 24), tg_bench_rnd(&s, 60),
+						 tg_bench_rnd(&s, 60));
 				break;
 			case 2:
-				e = put(fs->buf, cap, a, "%08u.%02u", rnd(&s, 100000), rnd(&s, 100));
+				e = tg_bench_put(fs->buf, cap, a, "%08u.%02u",
+						 tg_bench_rnd(&s, 100000), tg_bench_rnd(&s, 100));
 				break;
 			case 3:
-				e = put(fs->buf, cap, a, "ORD-%08u", rnd(&s, 100000000));
+				e = tg_bench_put(fs->buf, cap, a, "ORD-%08u",
+						 tg_bench_rnd(&s, 100000000));
 				break;
 			case 4:
-				e = put(fs->buf, cap, a, "%s, %s", cities[rnd(&s, 16)],
-					statuses[rnd(&s, 6)]);
+				e = tg_bench_put(fs->buf, cap, a, "%s, %s",
+						 tg_bench_cities[tg_bench_rnd(&s, 16)],
+						 statuses[tg_bench_rnd(&s, 6)]);
 				break;
 			case 5:
-				e = put(fs->buf, cap, a, "%u%u%u", 100000 + rnd(&s, 900000),
-					rnd(&s, 1000000), rnd(&s, 1000000));
+				e = tg_bench_put(fs->buf, cap, a, "%u%u%u",
+						 100000 + tg_bench_rnd(&s, 900000),
+						 tg_bench_rnd(&s, 1000000),
+						 tg_bench_rnd(&s, 1000000));
 				break;
 			default:
-				e = put_note(fs->buf, cap, a, &s);
+				e = tg_bench_put_note(fs->buf, cap, a, &s, false);
 				break;
 			}
 		}
 		while (e - a < 8)
-			e = put(fs->buf, cap, e, " ");
+			e = tg_bench_put(fs->buf, cap, e, " ");
 		if (e - a > 64)
 			e = a + 64;
 		fs->f[fs->n].off = (uint32_t)a;
@@ -593,30 +342,12 @@ struct figure {
 	uint64_t count;		/* reports or matches, last round */
 };
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-median(const double *v, unsigned int n)
-{
-	double t[ROUNDS_MAX];
-
-	memcpy(t, v, n * sizeof(*v));
-	qsort(t, n, sizeof(*t), cmp_double);
-	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-}
-
 static uint8_t sink[65536];
 
 static int
 run_memcpy(const struct corpus *c, unsigned int block, struct figure *f)
 {
-	uint64_t t0 = cpu_ns();
+	uint64_t t0 = tg_bench_read_cpu_ns();
 	size_t off;
 
 	for (off = 0; off < c->len; off += block) {
@@ -625,7 +356,7 @@ run_memcpy(const struct corpus *c, unsigned int block, struct figure *f)
 		memcpy(sink, c->buf + off, n);
 		__asm__ volatile("" : : "r"(sink) : "memory");
 	}
-	f->cpu_ns[f->nb++] = (double)(cpu_ns() - t0);
+	f->cpu_ns[f->nb++] = (double)(tg_bench_read_cpu_ns() - t0);
 	return 0;
 }
 
@@ -633,7 +364,7 @@ static int
 run_raw(const struct tg_detect_db *db, struct tg_detect_scratch *s, const struct corpus *c,
 	unsigned int block, struct figure *f)
 {
-	uint64_t t0 = cpu_ns(), reports = 0;
+	uint64_t t0 = tg_bench_read_cpu_ns(), reports = 0;
 	size_t off;
 
 	for (off = 0; off < c->len; off += block) {
@@ -644,7 +375,7 @@ run_raw(const struct tg_detect_db *db, struct tg_detect_scratch *s, const struct
 			return (int)r;
 		reports += (uint64_t)r;
 	}
-	f->cpu_ns[f->nb++] = (double)(cpu_ns() - t0);
+	f->cpu_ns[f->nb++] = (double)(tg_bench_read_cpu_ns() - t0);
 	f->count = reports;
 	return 0;
 }
@@ -654,7 +385,7 @@ run_detect(const struct tg_detect_db *db, struct tg_detect_scratch *s,
 	   const struct corpus *c, unsigned int block, struct figure *f)
 {
 	static struct tg_detect_match out[OUT_MAX];
-	uint64_t t0 = cpu_ns(), matches = 0;
+	uint64_t t0 = tg_bench_read_cpu_ns(), matches = 0;
 	size_t off;
 
 	for (off = 0; off < c->len; off += block) {
@@ -665,7 +396,7 @@ run_detect(const struct tg_detect_db *db, struct tg_detect_scratch *s,
 			return r;
 		matches += (uint64_t)r;
 	}
-	f->cpu_ns[f->nb++] = (double)(cpu_ns() - t0);
+	f->cpu_ns[f->nb++] = (double)(tg_bench_read_cpu_ns() - t0);
 	f->count = matches;
 	return 0;
 }
@@ -679,7 +410,7 @@ run_fields(const struct tg_detect_db *db, struct tg_detect_scratch *s,
 	   const struct fields *fs, int raw, struct figure *f, struct field_stats *st)
 {
 	struct tg_detect_match out[16];
-	uint64_t t0 = cpu_ns(), count = 0;
+	uint64_t t0 = tg_bench_read_cpu_ns(), count = 0;
 	size_t i;
 
 	if (st != NULL)
@@ -699,7 +430,7 @@ run_fields(const struct tg_detect_db *db, struct tg_detect_scratch *s,
 				st->flagged_other++;
 		}
 	}
-	f->cpu_ns[f->nb++] = (double)(cpu_ns() - t0);
+	f->cpu_ns[f->nb++] = (double)(tg_bench_read_cpu_ns() - t0);
 	f->count = count;
 	return 0;
 }
@@ -707,7 +438,7 @@ run_fields(const struct tg_detect_db *db, struct tg_detect_scratch *s,
 static void
 report(const struct figure *f, size_t bytes, double hz, const char *extra)
 {
-	double ns = median(f->cpu_ns, f->nb);
+	double ns = tg_bench_calc_median(f->cpu_ns, f->nb);
 	double gbps = (double)bytes * 8 / ns;
 	double cpb = ns * hz / 1e9 / (double)bytes;
 
@@ -777,83 +508,20 @@ usage(FILE *out)
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = {
-		{ "mib", required_argument, NULL, 'm' },
-		{ "block", required_argument, NULL, 'b' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "field-mib", required_argument, NULL, 'f' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "dump", required_argument, NULL, 'd' },
-		{ "kinds", required_argument, NULL, 'k' },
-		{ "secrets", no_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const struct tg_bench_opt t[] = {
+		{ "mib", TG_BENCH_OPT_UINT, &o->mib, 1, 4096 },
+		{ "block", TG_BENCH_OPT_UINT, &o->block, 16, sizeof(sink) },
+		{ "rounds", TG_BENCH_OPT_UINT, &o->rounds, 1, ROUNDS_MAX },
+		{ "field-mib", TG_BENCH_OPT_UINT, &o->field_mib, 1, 1024 },
+		{ "seed", TG_BENCH_OPT_U64, &o->seed, 1, UINT64_MAX },
+		{ "dump", TG_BENCH_OPT_STR, &o->dump, 0, 0 },
+		{ "kinds", TG_BENCH_OPT_STR, &o->kinds, 0, 0 },
+		{ "secrets", TG_BENCH_OPT_FLAG, &o->secrets, 0, 0 },
 	};
-	int c;
 
-	o->mib = 64;
-	o->block = 1460;
-	o->rounds = 5;
-	o->field_mib = 8;
-	o->seed = 0x9e3779b97f4a7c15ULL;
-	o->dump = NULL;
-	o->kinds = NULL;
-	o->secrets = 0;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		char *end = NULL;
-		unsigned long long v = 0;
-
-		if (c == 'd') {
-			o->dump = optarg;
-			continue;
-		}
-		if (c == 'k') {
-			o->kinds = optarg;
-			continue;
-		}
-		if (c == 'S') {
-			o->secrets = 1;
-			continue;
-		}
-		if (optarg != NULL) {
-			errno = 0;
-			v = strtoull(optarg, &end, 0);
-			if (errno != 0 || end == optarg || *end != '\0') {
-				fprintf(stderr, PROG ": bad number '%s'\n", optarg);
-				return -EINVAL;
-			}
-		}
-		switch (c) {
-		case 'm':
-			o->mib = (unsigned int)v;
-			break;
-		case 'b':
-			o->block = (unsigned int)v;
-			break;
-		case 'r':
-			o->rounds = (unsigned int)v;
-			break;
-		case 'f':
-			o->field_mib = (unsigned int)v;
-			break;
-		case 's':
-			o->seed = v;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return -EINVAL;
-		}
-	}
-	if (o->mib < 1 || o->mib > 4096 || o->block < 16 || o->block > sizeof(sink) ||
-	    o->rounds < 1 || o->rounds > ROUNDS_MAX || o->field_mib < 1 || o->field_mib > 1024 ||
-	    o->seed == 0) {
-		fprintf(stderr, PROG ": option out of range (--help)\n");
-		return -EINVAL;
-	}
-	return 0;
+	*o = (struct opts){ .mib = 64, .block = 1460, .rounds = 5, .field_mib = 8,
+			    .seed = TG_BENCH_SEED };
+	return tg_bench_parse_opts(PROG, argc, argv, t, sizeof(t) / sizeof(t[0]), usage);
 }
 
 int
@@ -871,7 +539,7 @@ main(int argc, char **argv)
 		      fd = { .name = "detect" }, ffr = { .name = "field_raw" },
 		      ffd = { .name = "field_detect" };
 	struct field_stats st;
-	double hz, ghz, ratios[ROUNDS_MAX], fratios[ROUNDS_MAX], ratio, fratio;
+	double hz, ratios[ROUNDS_MAX], fratios[ROUNDS_MAX], ratio, fratio;
 	char err[256], extra[160];
 	unsigned int r;
 	int rc = 1;
@@ -902,10 +570,8 @@ main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	hz = tsc_hz();
-	ghz = core_ghz();
-	printf("clock: TSC %.3f GHz, core %.3f GHz (dependent adds)\n", hz / 1e9, ghz);
-	printf("RESULT name=clock tsc_ghz=%.3f core_ghz=%.3f\n", hz / 1e9, ghz);
+	hz = tg_bench_calibrate_tsc();
+	tg_bench_print_tsc(hz, tg_bench_measure_core_ghz());
 	printf("database: %u built-in detectors (%s), %zu bytes\n", nspecs, names,
 	       tg_detect_db_bytes(db));
 	printf("RESULT name=database detectors=%u kinds=%s bytes=%zu secrets=%s\n", nspecs, names,
@@ -931,8 +597,8 @@ main(int argc, char **argv)
 		ratios[r] = fr.cpu_ns[r] / fd.cpu_ns[r];
 		fratios[r] = ffr.cpu_ns[r] / ffd.cpu_ns[r];
 	}
-	ratio = median(ratios, o.rounds);
-	fratio = median(fratios, o.rounds);
+	ratio = tg_bench_calc_median(ratios, o.rounds);
+	fratio = tg_bench_calc_median(fratios, o.rounds);
 
 	printf("\nblocks:\n");
 	report(&fm, c.len, hz, "");
@@ -948,7 +614,8 @@ main(int argc, char **argv)
 
 	printf("\nfields (one call each):\n");
 	{
-		double nr = median(ffr.cpu_ns, ffr.nb), nd = median(ffd.cpu_ns, ffd.nb);
+		double nr = tg_bench_calc_median(ffr.cpu_ns, ffr.nb),
+		       nd = tg_bench_calc_median(ffd.cpu_ns, ffd.nb);
 
 		printf("  %-14s %7.1f ns/field %7.0f cycles/field %7.3f Gbit/s\n", "field_raw",
 		       nr / (double)fs.n, nr * hz / 1e9 / (double)fs.n,

@@ -19,7 +19,7 @@
  * spaced or dashed), an IBAN with valid check digits (grouped or not), an
  * e-mail address, a phone number (E.164 or NANP) or an SSN, one kind in
  * five; in the note column inside a sentence, elsewhere bare. The
- * generators are those of tools/bench/detect.c.
+ * generators are tools/bench/corpus.c's, as tools/bench/detect.c's.
  *
  * Segments: the server's answer to the startup is one segment; the
  * result is cut into --block byte segments (default 1460, a TCP MSS on
@@ -117,18 +117,19 @@
  *   detection disagree.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "csum.h"
 #include "inspect.h"
 #include "wire.h"
+
+#include "corpus.h"
+#include "opts.h"
+#include "timing.h"
 
 #define PROG "tg-bench-inspect"
 #define ROUNDS_MAX 21
@@ -239,300 +240,10 @@ struct bench {
 };
 
 /* ------------------------------------------------------------------ */
-/* Clocks                                                              */
-
-static uint64_t
-ns_of(clockid_t id)
-{
-	struct timespec ts;
-
-	if (clock_gettime(id, &ts) != 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t
-cpu_ns(void)
-{
-	return ns_of(CLOCK_THREAD_CPUTIME_ID);
-}
-
-static inline uint64_t
-rdtsc(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-#else
-	return ns_of(CLOCK_MONOTONIC_RAW);
-#endif
-}
-
-/* TSC ticks per second, against CLOCK_MONOTONIC_RAW over 200 ms. */
-static double
-tsc_hz(void)
-{
-	uint64_t n0 = ns_of(CLOCK_MONOTONIC_RAW), t0 = rdtsc(), n1, t1;
-
-	do
-		n1 = ns_of(CLOCK_MONOTONIC_RAW);
-	while (n1 - n0 < 200000000ULL);
-	t1 = rdtsc();
-	return (double)(t1 - t0) * 1e9 / (double)(n1 - n0);
-}
-
-/* The core clock in GHz: chains of dependent adds retire one per cycle. */
-static double
-core_ghz(void)
-{
-#if defined(__x86_64__)
-	const uint64_t iters = 50 * 1000 * 1000;
-	uint64_t x = 0, i, c0, c1;
-
-	c0 = cpu_ns();
-	for (i = 0; i < iters; i++)
-		__asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
-				 "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
-				 : "+r"(x));
-	c1 = cpu_ns();
-	return c1 > c0 ? (double)(iters * 8) / (double)(c1 - c0) : 0.0;
-#else
-	return 0.0;
-#endif
-}
-
-/* ------------------------------------------------------------------ */
 /* Text                                                                */
 
-/* A fixed xorshift64 so every run builds the same stream. */
-static inline uint64_t
-xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
-static inline unsigned int
-rnd(uint64_t *s, unsigned int n)
-{
-	return (unsigned int)(xorshift64(s) % n);
-}
-
-static const char *const first_names[] = {
-	"Jane", "John", "Maria", "Wei", "Aisha", "Lars", "Sofia", "Mateo", "Yuki", "Olga",
-	"Pierre", "Fatima", "Noah", "Emma", "Ivan", "Chloe", "Arjun", "Lena", "Omar", "Ines",
-};
-static const char *const last_names[] = {
-	"Roe", "Smith", "Garcia", "Chen", "Khan", "Larsen", "Rossi", "Lopez", "Tanaka", "Ivanova",
-	"Dubois", "Haddad", "Miller", "Schmidt", "Petrov", "Martin", "Patel", "Weber", "Nasser",
-	"Silva",
-};
-static const char *const cities[] = {
-	"Berlin", "Paris", "London", "Madrid", "Rome", "Amsterdam", "Zurich", "Oslo", "Austin",
-	"Toronto", "Lisbon", "Vienna", "Prague", "Warsaw", "Dublin", "Brussels",
-};
-static const char *const domains[] = {
-	"example.com", "example.org", "mail.example.net", "corp.example.co.uk", "example.de",
-};
 static const char *const lead_words[] = { "contact", "paid with", "customer gave", "confirmed" };
 static const char *const tail_words[] = { "by phone", "yesterday", "on the call", "for refund" };
-
-static size_t
-put(uint8_t *b, size_t cap, size_t at, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* Appends at b[at], truncating at cap; returns the new end. */
-static size_t
-put(uint8_t *b, size_t cap, size_t at, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (at >= cap)
-		return cap;
-	va_start(ap, fmt);
-	n = vsnprintf((char *)b + at, cap - at, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return at;
-	return (size_t)n >= cap - at ? cap - 1 : at + (size_t)n;
-}
-
-/* Does d[0..n) pass Luhn (ISO/IEC 7812-1 Annex B)? */
-static bool
-luhn_ok(const char *d, unsigned int n)
-{
-	unsigned int i, k, sum = 0;
-
-	for (i = 0; i < n; i++) {
-		k = (unsigned int)(d[n - 1 - i] - '0');
-		if (i & 1) {
-			k *= 2;
-			if (k > 9)
-				k -= 9;
-		}
-		sum += k;
-	}
-	return sum % 10 == 0;
-}
-
-/* A Luhn-valid card number of a real scheme's prefix, maybe grouped. */
-static size_t
-put_card(uint8_t *b, size_t cap, size_t at, uint64_t *s)
-{
-	static const char *const prefixes[] = { "4", "51", "55", "2221", "2720", "37", "6011" };
-	const char *p = prefixes[rnd(s, 7)];
-	char d[20];
-	unsigned int len = p[0] == '3' ? 15 : 16, i, sum = 0, k, sep;
-
-	memcpy(d, p, strlen(p));
-	for (i = (unsigned int)strlen(p); i < len - 1; i++)
-		d[i] = (char)('0' + rnd(s, 10));
-	for (i = 0; i + 1 < len; i++) {
-		k = (unsigned int)(d[len - 2 - i] - '0');
-		if ((i & 1) == 0) {
-			k *= 2;
-			if (k > 9)
-				k -= 9;
-		}
-		sum += k;
-	}
-	d[len - 1] = (char)('0' + (10 - sum % 10) % 10);
-	sep = rnd(s, 3);	/* none, space, dash */
-	for (i = 0; i < len && at + 1 < cap; i++) {
-		if (sep && i > 0 && i % 4 == 0)
-			b[at++] = sep == 1 ? ' ' : '-';
-		if (at + 1 < cap)
-			b[at++] = (uint8_t)d[i];
-	}
-	return at;
-}
-
-/* An IBAN with valid check digits (ISO 7064 mod 97-10), maybe grouped. */
-static size_t
-put_iban(uint8_t *b, size_t cap, size_t at, uint64_t *s)
-{
-	static const struct {
-		const char *cc;
-		unsigned int len, letters;	/* BBAN starts with this many letters */
-	} c[] = {
-		{ "DE", 22, 0 }, { "FR", 27, 0 }, { "GB", 22, 4 }, { "NL", 18, 4 },
-		{ "ES", 24, 0 }, { "IT", 27, 1 }, { "BE", 16, 0 }, { "CH", 21, 0 },
-	};
-	unsigned int k = rnd(s, 8), n = c[k].len, i, r = 0;
-	char v[34];
-
-	v[0] = c[k].cc[0];
-	v[1] = c[k].cc[1];
-	for (i = 4; i < n; i++)
-		v[i] = i - 4 < c[k].letters ? (char)('A' + rnd(s, 26)) : (char)('0' + rnd(s, 10));
-	/* BBAN, country, "00" */
-	for (i = 4; i < n + 4; i++) {
-		char ch = i < n ? v[i] : (i < n + 2 ? v[i - n] : '0');
-
-		if (ch >= '0' && ch <= '9')
-			r = (r * 10 + (unsigned int)(ch - '0')) % 97;
-		else
-			r = (r * 100 + (unsigned int)(ch - 'A' + 10)) % 97;
-	}
-	r = 98 - r;
-	v[2] = (char)('0' + r / 10);
-	v[3] = (char)('0' + r % 10);
-	k = rnd(s, 2);
-	for (i = 0; i < n && at + 1 < cap; i++) {
-		if (k && i > 0 && i % 4 == 0)
-			b[at++] = ' ';
-		if (at + 1 < cap)
-			b[at++] = (uint8_t)v[i];
-	}
-	return at;
-}
-
-static size_t
-put_email(uint8_t *b, size_t cap, size_t at, uint64_t *s)
-{
-	return put(b, cap, at, "%s.%s%u@%s", first_names[rnd(s, 20)], last_names[rnd(s, 20)],
-		   rnd(s, 100), domains[rnd(s, 5)]);
-}
-
-static size_t
-put_phone(uint8_t *b, size_t cap, size_t at, uint64_t *s)
-{
-	switch (rnd(s, 3)) {
-	case 0:
-		return put(b, cap, at, "+44 20 7946 0%03u", rnd(s, 1000));
-	case 1:
-		return put(b, cap, at, "(%u) 555-%04u", 200 + rnd(s, 800), rnd(s, 10000));
-	default:
-		return put(b, cap, at, "+1 %u 555 %04u", 200 + rnd(s, 800), rnd(s, 10000));
-	}
-}
-
-/* Area 001-665, group 01-99, serial 0001-9999: numbers the SSA issues. */
-static size_t
-put_ssn(uint8_t *b, size_t cap, size_t at, uint64_t *s)
-{
-	return put(b, cap, at, "%03u-%02u-%04u", 1 + rnd(s, 665), 1 + rnd(s, 99),
-		   1 + rnd(s, 9999));
-}
-
-/*
- * A bare reference number of 13-16 digits that is no card number: Luhn
- * fails (the last digit is bumped when it would pass). The card detector
- * sees these, walks them and refuses them: the cost of near misses.
- */
-static size_t
-put_long_ref(uint8_t *b, size_t cap, size_t at, uint64_t *s)
-{
-	unsigned int n = 13 + rnd(s, 4), i;
-	char d[16];
-
-	d[0] = (char)('1' + rnd(s, 9));
-	for (i = 1; i < n; i++)
-		d[i] = (char)('0' + rnd(s, 10));
-	if (luhn_ok(d, n))
-		d[n - 1] = (char)('0' + (d[n - 1] - '0' + 1) % 10);
-	return put(b, cap, at, "%.*s", (int)n, d);
-}
-
-/* Free text of the kind found in notes columns, digits included, no sensitive value. */
-static size_t
-put_note(uint8_t *b, size_t cap, size_t at, uint64_t *s)
-{
-	unsigned int x = rnd(s, 100000), y = rnd(s, 100000);
-
-	switch (rnd(s, 10)) {
-	case 0:
-		return put(b, cap, at, "customer asked for gift wrapping");
-	case 1:
-		return put(b, cap, at, "delivered to the neighbour at no. %u", x % 200);
-	case 2:
-		return put(b, cap, at, "call back after %u pm about the invoice", 1 + x % 9);
-	case 3:
-		return put(b, cap, at, "replacement for order %u, see ticket %u", x, y);
-	case 4:
-		return put(b, cap, at, "SKU AB%u-XL colour RED size %u", x, y % 50);
-	case 5:
-		return put(b, cap, at, "tracking 1Z999AA1%08u, carrier UPS", x * 1000 + y % 1000);
-	case 6:
-		at = put(b, cap, at, "ref ");
-		at = put_long_ref(b, cap, at, s);
-		return put(b, cap, at, " batch %u", y % 100);
-	case 7:
-		return put(b, cap, at, "paid by bank transfer on 2024-0%u-1%u", 1 + x % 9, y % 10);
-	case 8:
-		return put(b, cap, at, "discount code SPRING%u applied, %u%% off", x % 100, y % 60);
-	default:
-		return put(b, cap, at, "invoice INV-%u sent to accounts", x);
-	}
-}
 
 /* A field's text of column col, nothing sensitive. */
 static size_t
@@ -540,32 +251,37 @@ put_plain(uint8_t *b, size_t cap, size_t at, uint64_t *s, unsigned int col, size
 {
 	switch (col) {
 	case 0:
-		return put(b, cap, at, "%zu", 10000000 + row);
+		return tg_bench_put(b, cap, at, "%zu", 10000000 + row);
 	case 1:
-		return put(b, cap, at, "%s %s", first_names[rnd(s, 20)], last_names[rnd(s, 20)]);
+		return tg_bench_put(b, cap, at, "%s %s", tg_bench_first_names[tg_bench_rnd(s, 20)],
+				    tg_bench_last_names[tg_bench_rnd(s, 20)]);
 	case 2:
-		return put(b, cap, at, "%s_%s%u", first_names[rnd(s, 20)], last_names[rnd(s, 20)],
-			   rnd(s, 100));
+		return tg_bench_put(b, cap, at, "%s_%s%u",
+				    tg_bench_first_names[tg_bench_rnd(s, 20)],
+				    tg_bench_last_names[tg_bench_rnd(s, 20)], tg_bench_rnd(s, 100));
 	case 3:
-		return put(b, cap, at, "%s", cities[rnd(s, 16)]);
+		return tg_bench_put(b, cap, at, "%s", tg_bench_cities[tg_bench_rnd(s, 16)]);
 	case 4:
-		return put(b, cap, at, "2024-%02u-%02u %02u:%02u:%02u.%06u+00", 1 + rnd(s, 12),
-			   1 + rnd(s, 28), rnd(s, 24), rnd(s, 60), rnd(s, 60), rnd(s, 1000000));
+		return tg_bench_put(b, cap, at, "2024-%02u-%02u %02u:%02u:%02u.%06u+00",
+				    1 + tg_bench_rnd(s, 12), 1 + tg_bench_rnd(s, 28),
+				    tg_bench_rnd(s, 24), tg_bench_rnd(s, 60), tg_bench_rnd(s, 60),
+				    tg_bench_rnd(s, 1000000));
 	case 5:
-		return put(b, cap, at, "%u.%02u", rnd(s, 5000), rnd(s, 100));
+		return tg_bench_put(b, cap, at, "%u.%02u", tg_bench_rnd(s, 5000),
+				    tg_bench_rnd(s, 100));
 	case 6:
-		switch (rnd(s, 4)) {
+		switch (tg_bench_rnd(s, 4)) {
 		case 0:
-			return put(b, cap, at, "ORD-%08u", rnd(s, 100000000));
+			return tg_bench_put(b, cap, at, "ORD-%08u", tg_bench_rnd(s, 100000000));
 		case 1:
-			return put(b, cap, at, "INV-2024-%06u", rnd(s, 1000000));
+			return tg_bench_put(b, cap, at, "INV-2024-%06u", tg_bench_rnd(s, 1000000));
 		case 2:
-			return put_long_ref(b, cap, at, s);
+			return tg_bench_put_long_ref(b, cap, at, s);
 		default:
-			return put(b, cap, at, "1Z999AA1%08u", rnd(s, 100000000));
+			return tg_bench_put(b, cap, at, "1Z999AA1%08u", tg_bench_rnd(s, 100000000));
 		}
 	default:
-		return put_note(b, cap, at, s);
+		return tg_bench_put_note(b, cap, at, s, true);
 	}
 }
 
@@ -573,32 +289,23 @@ put_plain(uint8_t *b, size_t cap, size_t at, uint64_t *s, unsigned int col, size
 static size_t
 put_sensitive(uint8_t *b, size_t cap, size_t at, uint64_t *s, bool sentence, uint8_t *kind)
 {
+	static const struct {
+		uint8_t kind;
+		size_t (*put)(uint8_t *b, size_t cap, size_t at, uint64_t *s);
+	} values[5] = {
+		{ TG_DETECT_CARD, tg_bench_put_card }, { TG_DETECT_IBAN, tg_bench_put_iban },
+		{ TG_DETECT_EMAIL, tg_bench_put_email }, { TG_DETECT_PHONE, tg_bench_put_phone },
+		{ TG_DETECT_SSN, tg_bench_put_ssn },
+	};
+	unsigned int k;
+
 	if (sentence)
-		at = put(b, cap, at, "%s ", lead_words[rnd(s, 4)]);
-	switch (rnd(s, 5)) {
-	case 0:
-		*kind = TG_DETECT_CARD;
-		at = put_card(b, cap, at, s);
-		break;
-	case 1:
-		*kind = TG_DETECT_IBAN;
-		at = put_iban(b, cap, at, s);
-		break;
-	case 2:
-		*kind = TG_DETECT_EMAIL;
-		at = put_email(b, cap, at, s);
-		break;
-	case 3:
-		*kind = TG_DETECT_PHONE;
-		at = put_phone(b, cap, at, s);
-		break;
-	default:
-		*kind = TG_DETECT_SSN;
-		at = put_ssn(b, cap, at, s);
-		break;
-	}
+		at = tg_bench_put(b, cap, at, "%s ", lead_words[tg_bench_rnd(s, 4)]);
+	k = tg_bench_rnd(s, 5);
+	*kind = values[k].kind;
+	at = values[k].put(b, cap, at, s);
 	if (sentence)
-		at = put(b, cap, at, " %s", tail_words[rnd(s, 4)]);
+		at = tg_bench_put(b, cap, at, " %s", tail_words[tg_bench_rnd(s, 4)]);
 	return at;
 }
 
@@ -749,9 +456,9 @@ make_row(struct bench *b, uint64_t *s)
 		uint8_t kind = TG_DETECT_NONE;
 
 		v = at + 4;
-		if (rnd(s, 100) < b->o.sensitive) {
+		if (tg_bench_rnd(s, 100) < b->o.sensitive) {
 			e = put_sensitive(p, b->cap, v, s, col == COL_NOTE, &kind);
-		} else if (col == COL_NOTE && rnd(s, 20) == 0) {
+		} else if (col == COL_NOTE && tg_bench_rnd(s, 20) == 0) {
 			tg_wr32(p + at, UINT32_MAX);	/* NULL */
 			at += 4;
 			b->nulls++;
@@ -811,7 +518,7 @@ make_session(struct bench *b)
 			return -ENOMEM;
 	i = b->len;
 	p[i] = 'C';
-	b->len = put(p, b->cap, i + 5, "SELECT %zu", b->rows) + 1;
+	b->len = tg_bench_put(p, b->cap, i + 5, "SELECT %zu", b->rows) + 1;
 	end_msg(p, i, b->len);
 	p[b->len] = 'Z';
 	tg_wr32(p + b->len + 1, 5);
@@ -1111,14 +818,14 @@ run_session(struct bench *b, bool inspect, uint64_t *cyc, uint64_t *cpu)
 	    rx_ack(b, 0) < 0)
 		rc = -EPROTO;
 
-	c0 = cpu_ns();
-	t0 = rdtsc();
+	c0 = tg_bench_read_cpu_ns();
+	t0 = tg_bench_read_tsc();
 	for (i = 1; i < b->nsegs && rc == 0; i++)
 		rc = send_seg(b, 1, &b->segs[i], cbe);
 	if (rc == 0)
 		rc = rx_ack(b, 1);
-	*cyc = rdtsc() - t0;
-	*cpu = cpu_ns() - c0;
+	*cyc = tg_bench_read_tsc() - t0;
+	*cpu = tg_bench_read_cpu_ns() - c0;
 
 	if (inspect) {
 		failed = tg_inspect_failed(&b->in, b->st);
@@ -1156,8 +863,8 @@ run_memcpy(struct bench *b, struct figure *f)
 	uint64_t t0, c0;
 	size_t i;
 
-	c0 = cpu_ns();
-	t0 = rdtsc();
+	c0 = tg_bench_read_cpu_ns();
+	t0 = tg_bench_read_tsc();
 	for (i = 1; i < b->nsegs; i++) {
 		const struct bseg *g = &b->segs[i];
 		uint32_t at = g->off & mask, n = g->len;
@@ -1168,7 +875,7 @@ run_memcpy(struct bench *b, struct figure *f)
 		memcpy(b->ringbuf, g->payload + n, g->len - n);
 		__asm__ volatile("" : : "r"(b->ringbuf) : "memory");
 	}
-	record(f, rdtsc() - t0, cpu_ns() - c0, b->hz);
+	record(f, tg_bench_read_tsc() - t0, tg_bench_read_cpu_ns() - c0, b->hz);
 }
 
 static int
@@ -1179,8 +886,8 @@ run_scan(struct bench *b, bool raw, struct figure *f)
 	uint64_t t0, c0, count = 0;
 	size_t i;
 
-	c0 = cpu_ns();
-	t0 = rdtsc();
+	c0 = tg_bench_read_cpu_ns();
+	t0 = tg_bench_read_tsc();
 	for (i = 0; i < b->nf; i++) {
 		const uint8_t *v = b->work + b->f[i].off;
 		long r = raw ? tg_detect_scan_raw(db, b->ds, v, b->f[i].len)
@@ -1190,7 +897,7 @@ run_scan(struct bench *b, bool raw, struct figure *f)
 			return (int)r;
 		count += (uint64_t)r;
 	}
-	record(f, rdtsc() - t0, cpu_ns() - c0, b->hz);
+	record(f, tg_bench_read_tsc() - t0, tg_bench_read_cpu_ns() - c0, b->hz);
 	f->count = count;
 	return 0;
 }
@@ -1334,42 +1041,13 @@ check_inspect(struct bench *b, const struct figure *f, bool rescan)
 /* ------------------------------------------------------------------ */
 /* Report                                                              */
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-median(const double *v, unsigned int n)
-{
-	double t[ROUNDS_MAX];
-
-	memcpy(t, v, n * sizeof(*v));
-	qsort(t, n, sizeof(*t), cmp_double);
-	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-}
-
-static double
-best(const double *v, unsigned int n)
-{
-	double x = v[0];
-	unsigned int i;
-
-	for (i = 1; i < n; i++)
-		x = v[i] < x ? v[i] : x;
-	return x;
-}
-
 static void
 report(const struct bench *b, const struct figure *f, const char *extra)
 {
 	double bytes = (double)b->res_bytes;
-	double cm = median(f->cyc, f->nb), cb = best(f->cyc, f->nb);
+	double cm = tg_bench_calc_median(f->cyc, f->nb), cb = tg_bench_calc_best(f->cyc, f->nb);
 	double gm = bytes * 8 * b->hz / cm / 1e9, gb = bytes * 8 * b->hz / cb / 1e9;
-	double oc = median(f->cpu_ns, f->nb) * b->hz / 1e9 / bytes;
+	double oc = tg_bench_calc_median(f->cpu_ns, f->nb) * b->hz / 1e9 / bytes;
 
 	printf("  %-8s %8.3f Gbit/s %7.3f cycles/byte  best %8.3f Gbit/s %7.3f cycles/byte",
 	       f->name, gm, cm / bytes, gb, cb / bytes);
@@ -1396,9 +1074,9 @@ ratio(const struct figure *in, const struct figure *base, double *med, double *b
 		r[i] = in->cyc[i] / base->cyc[i];
 		c[i] = in->cpu_ns[i] / base->cpu_ns[i];
 	}
-	*med = median(r, in->nb);
-	*bb = best(in->cyc, in->nb) / best(base->cyc, base->nb);
-	*oc = median(c, in->nb);
+	*med = tg_bench_calc_median(r, in->nb);
+	*bb = tg_bench_calc_best(in->cyc, in->nb) / tg_bench_calc_best(base->cyc, base->nb);
+	*oc = tg_bench_calc_median(c, in->nb);
 }
 
 static void
@@ -1421,75 +1099,23 @@ usage(FILE *out)
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = {
-		{ "mib", required_argument, NULL, 'm' },
-		{ "block", required_argument, NULL, 'b' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "ring-kib", required_argument, NULL, 'R' },
-		{ "sensitive", required_argument, NULL, 'p' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "dump", required_argument, NULL, 'd' },
-		{ "kinds", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const struct tg_bench_opt t[] = {
+		{ "mib", TG_BENCH_OPT_UINT, &o->mib, 1, 2048 },
+		{ "block", TG_BENCH_OPT_UINT, &o->block, 64, 65535 },
+		{ "rounds", TG_BENCH_OPT_UINT, &o->rounds, 1, ROUNDS_MAX },
+		{ "ring-kib", TG_BENCH_OPT_UINT, &o->ring_kib, 4, 1024 },
+		{ "sensitive", TG_BENCH_OPT_UINT, &o->sensitive, 0, 100 },
+		{ "seed", TG_BENCH_OPT_U64, &o->seed, 1, UINT64_MAX },
+		{ "dump", TG_BENCH_OPT_STR, &o->dump, 0, 0 },
+		{ "kinds", TG_BENCH_OPT_STR, &o->kinds, 0, 0 },
 	};
-	int c;
 
 	*o = (struct opts){ .mib = 32, .block = 1460, .rounds = 5, .ring_kib = 64,
-			    .sensitive = 10, .seed = 0x9e3779b97f4a7c15ULL };
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		char *end = NULL;
-		unsigned long long v = 0;
-
-		if (c == 'd') {
-			o->dump = optarg;
-			continue;
-		}
-		if (c == 'k') {
-			o->kinds = optarg;
-			continue;
-		}
-		if (optarg != NULL) {
-			errno = 0;
-			v = strtoull(optarg, &end, 0);
-			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-') {
-				fprintf(stderr, PROG ": bad number '%s'\n", optarg);
-				return -EINVAL;
-			}
-			if (c != 's' && v > UINT32_MAX)
-				v = UINT32_MAX;
-		}
-		switch (c) {
-		case 'm':
-			o->mib = (unsigned int)v;
-			break;
-		case 'b':
-			o->block = (unsigned int)v;
-			break;
-		case 'r':
-			o->rounds = (unsigned int)v;
-			break;
-		case 'R':
-			o->ring_kib = (unsigned int)v;
-			break;
-		case 'p':
-			o->sensitive = (unsigned int)v;
-			break;
-		case 's':
-			o->seed = v;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return -EINVAL;
-		}
-	}
-	if (optind < argc || o->mib < 1 || o->mib > 2048 || o->block < 64 || o->block > 65535 ||
-	    o->rounds < 1 || o->rounds > ROUNDS_MAX || o->ring_kib < 4 || o->ring_kib > 1024 ||
-	    (o->ring_kib & (o->ring_kib - 1)) != 0 || o->block > o->ring_kib * 512 ||
-	    o->sensitive > 100 || o->seed == 0) {
+			    .sensitive = 10, .seed = TG_BENCH_SEED };
+	if (tg_bench_parse_opts(PROG, argc, argv, t, sizeof(t) / sizeof(t[0]), usage) < 0)
+		return -EINVAL;
+	/* the ring is a power of two that holds two segments at least */
+	if ((o->ring_kib & (o->ring_kib - 1)) != 0 || o->block > o->ring_kib * 512) {
 		fprintf(stderr, PROG ": option out of range (--help)\n");
 		return -EINVAL;
 	}
@@ -1504,8 +1130,7 @@ print_setup(const struct bench *b, double ghz)
 	};
 	unsigned int i;
 
-	printf("clock: TSC %.3f GHz, core %.3f GHz (dependent adds)\n", b->hz / 1e9, ghz);
-	printf("RESULT name=clock tsc_ghz=%.3f core_ghz=%.3f\n", b->hz / 1e9, ghz);
+	tg_bench_print_tsc(b->hz, ghz);
 	printf("policy: %u command rules; detectors %s, database %zu bytes\n", b->pol->nb_cmds,
 	       b->kind_list, tg_detect_db_bytes(b->pol->det_db));
 	printf("RESULT name=database detectors=%u kinds=%s bytes=%zu\n", b->pol->nb_dets,
@@ -1539,8 +1164,9 @@ print_results(const struct bench *b, const struct figure *fm, const struct figur
 {
 	const struct checks *ck = &b->ck;
 	double bytes = (double)b->res_bytes, rf, rfb, rfc, rr, rrb, rrc, rd, rdb, rdc;
-	double ci = median(fi->cyc, fi->nb) / bytes, cf = median(ff->cyc, ff->nb) / bytes;
-	double cd = median(fd->cyc, fd->nb) / bytes;
+	double ci = tg_bench_calc_median(fi->cyc, fi->nb) / bytes,
+	       cf = tg_bench_calc_median(ff->cyc, ff->nb) / bytes;
+	double cd = tg_bench_calc_median(fd->cyc, fd->nb) / bytes;
 	char extra[160];
 
 	printf("\nper byte of the result stream (TSC cycles by rdtsc; median of %u rounds, "
@@ -1557,10 +1183,11 @@ print_results(const struct bench *b, const struct figure *fm, const struct figur
 		 b->expected);
 	report(b, fi, extra);
 	printf("  (restore of the pristine stream before each run, excluded: %.3f cycles/byte)\n",
-	       median(frs->cyc, frs->nb) / (double)b->len);
+	       tg_bench_calc_median(frs->cyc, frs->nb) / (double)b->len);
 	printf("  hs_raw %.0f, detect %.0f, inspect %.0f cycles per field scanned\n",
-	       median(fr->cyc, fr->nb) / (double)b->nf, median(fd->cyc, fd->nb) / (double)b->nf,
-	       median(fi->cyc, fi->nb) / (double)b->nf);
+	       tg_bench_calc_median(fr->cyc, fr->nb) / (double)b->nf,
+	       tg_bench_calc_median(fd->cyc, fd->nb) / (double)b->nf,
+	       tg_bench_calc_median(fi->cyc, fi->nb) / (double)b->nf);
 
 	ratio(fi, ff, &rf, &rfb, &rfc);
 	ratio(fi, fr, &rr, &rrb, &rrc);
@@ -1612,10 +1239,10 @@ round_all(struct bench *b, struct figure *fm, struct figure *ff, struct figure *
 	uint64_t t0, c0;
 	int rc;
 
-	c0 = cpu_ns();
-	t0 = rdtsc();
+	c0 = tg_bench_read_cpu_ns();
+	t0 = tg_bench_read_tsc();
 	restore(b);
-	record(frs, rdtsc() - t0, cpu_ns() - c0, b->hz);
+	record(frs, tg_bench_read_tsc() - t0, tg_bench_read_cpu_ns() - c0, b->hz);
 	run_memcpy(b, fm);
 	restore(b);
 	if ((rc = run_forward(b, ff)) < 0) {
@@ -1696,8 +1323,8 @@ main(int argc, char **argv)
 		goto err_run;
 	}
 
-	b->hz = tsc_hz();
-	print_setup(b, core_ghz());
+	b->hz = tg_bench_calibrate_tsc();
+	print_setup(b, tg_bench_measure_core_ghz());
 
 	/* warm-up: page everything in, train the branch predictors; figures dropped */
 	if (round_all(b, &fm, &ff, &fr, &fd, &fi, &frs, true) < 0)

@@ -1,0 +1,715 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * control.c — the control channel, dataplane side. See control.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_malloc.h>
+#include <rte_random.h>
+#include <rte_ring.h>
+
+#include "control.h"
+#include "log.h"
+
+RTE_LOG_REGISTER(tg_logtype_control, tg.dataplane.control, INFO);
+
+const char *const tg_control_disconnect_names[TG_CONTROL_DISC_MAX] = {
+#define NAME(e, n, d) [TG_CONTROL_DISC_##e] = n,
+	TG_CONTROL_DISCONNECTS(NAME)
+#undef NAME
+};
+
+const char *const tg_control_counter_names[TG_CONTROL_CNT_MAX] = {
+#define NAME(e, n, d) [TG_CONTROL_CNT_##e] = n,
+	TG_CONTROL_COUNTERS(NAME)
+#undef NAME
+};
+
+#define CNT(c, name) ((c)->cnt[TG_CONTROL_CNT_##name]++)
+
+/* Slots moved per ring operation */
+#define DRAIN_BURST 64
+/* Datagrams read, and batches sent, per poll: the rest waits for the next one */
+#define RX_PER_POLL 64
+#define TX_PER_POLL 64
+#define NS_PER_MS 1000000ull
+
+#define SOFTWARE "tollgate-dataplane " TG_VERSION
+
+uint8_t tg_control_refuse_new;
+
+enum state {
+	ST_IDLE,	/* no socket: connect at next_try */
+	ST_CONNECTING,	/* connect(2) in progress */
+	ST_HELLO,	/* HELLO sent, waiting for HELLO_ACK */
+	ST_UP,
+};
+
+struct tg_control {
+	char path[TG_CONTROL_SOCKET_MAX];
+	bool required;
+	enum state st;
+	int fd;
+	uint64_t next_try;	/* ns, CLOCK_MONOTONIC */
+	uint64_t backoff;	/* ns: the ceiling of the next delay */
+	uint64_t deadline;	/* ns: CONNECTING or HELLO gives up */
+	bool quiet;		/* a failure to connect was logged: not again until up */
+	bool tx_blocked;	/* the last send met a full socket buffer */
+
+	uint64_t instance;
+	struct tg_punt_hello hello;	/* what was sent: HELLO_ACK is checked against it */
+	uint16_t version;
+	uint64_t tx_seq;	/* of the next message sent */
+	uint64_t rx_seq;	/* expected of the next message received */
+	struct tg_punt_policy_rx prx;
+
+	uint8_t reply[512];	/* POLICY_ACK or STATS_RESPONSE waiting for room */
+	int reply_len;
+
+	struct tg_evbuf eb;
+	unsigned int nb_q;
+	struct tg_control_q *q;
+	uint8_t *tx, *rx;	/* TG_PUNT_MSG_MAX each */
+
+	uint64_t cnt[TG_CONTROL_CNT_MAX];
+	uint64_t disc[TG_CONTROL_DISC_MAX];
+	uint64_t proto[TG_PUNT_ERR_MAX];
+};
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void
+set_refuse(const struct tg_control *c)
+{
+	__atomic_store_n(&tg_control_refuse_new, (uint8_t)(c->required && c->st != ST_UP),
+			 __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------------ queues */
+
+static void
+queue_free(struct tg_control_q *q)
+{
+	rte_ring_free(q->full);
+	rte_ring_free(q->free);
+	rte_free(q->slots);
+	memset(q, 0, sizeof(*q));
+}
+
+static int
+queue_init(struct tg_control_q *q, unsigned int w, int numa)
+{
+	static unsigned int made;	/* ring names are global to the process */
+	char name[RTE_RING_NAMESIZE];
+	unsigned int flags = RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ;
+	unsigned int i;
+
+	q->slots = rte_zmalloc_socket("tg_ctl_slots", sizeof(*q->slots) * TG_CONTROL_RING,
+				      RTE_CACHE_LINE_SIZE, numa);
+	snprintf(name, sizeof(name), "tg_ctl_full_%u_%u", made, w);
+	q->full = rte_ring_create(name, TG_CONTROL_RING, numa, flags);
+	snprintf(name, sizeof(name), "tg_ctl_free_%u_%u", made++, w);
+	q->free = rte_ring_create(name, TG_CONTROL_RING, numa, flags);
+	if (q->slots == NULL || q->full == NULL || q->free == NULL) {
+		queue_free(q);
+		return -ENOMEM;
+	}
+	for (i = 0; i < TG_CONTROL_RING; i++)
+		rte_ring_sp_enqueue(q->free, &q->slots[i]);
+	return 0;
+}
+
+int
+tg_control_emit(struct tg_control_q *q, const struct tg_punt_event *ev)
+{
+	struct tg_control_slot *s;
+	void *p;
+	int n;
+
+	if (unlikely(rte_ring_sc_dequeue(q->free, &p) != 0)) {
+		q->drops++;
+		return -ENOBUFS;
+	}
+	s = p;
+	n = tg_evbuf_encode(s->buf, sizeof(s->buf), ev);
+	/* a refused event still goes back through the full ring: only the control thread frees */
+	s->len = n > 0 ? (uint16_t)n : 0;
+	if (unlikely(n <= 0))
+		q->invalid++;
+	rte_ring_sp_enqueue(q->full, s);	/* never full: it holds every slot */
+	return n > 0 ? 0 : -EINVAL;
+}
+
+/* Every event the workers handed over, into the buffer; the slots back to them. */
+static void
+drain(struct tg_control *c)
+{
+	void *slots[DRAIN_BURST];
+	unsigned int w, n, i, rounds;
+
+	for (w = 0; w < c->nb_q; w++) {
+		struct tg_control_q *q = &c->q[w];
+
+		for (rounds = 0; rounds < TG_CONTROL_RING / DRAIN_BURST; rounds++) {
+			n = rte_ring_sc_dequeue_burst(q->full, slots, DRAIN_BURST, NULL);
+			for (i = 0; i < n; i++) {
+				const struct tg_control_slot *s = slots[i];
+
+				if (s->len)
+					tg_evbuf_push(&c->eb, s->buf + TG_EVBUF_ENC_OFF, s->len);
+			}
+			rte_ring_sp_enqueue_burst(q->free, slots, n, NULL);
+			if (n < DRAIN_BURST)
+				break;
+		}
+	}
+}
+
+/* -------------------------------------------------------------- connection */
+
+static const char *
+state_name(enum state st)
+{
+	switch (st) {
+	case ST_IDLE: return "idle";
+	case ST_CONNECTING: return "connecting";
+	case ST_HELLO: return "hello";
+	case ST_UP: return "up";
+	}
+	return "?";
+}
+
+/* The next attempt in [backoff/2, backoff], then the back-off doubles up to its cap. */
+static void
+schedule(struct tg_control *c, uint64_t now)
+{
+	uint64_t half = c->backoff / 2;
+
+	c->next_try = now + half + rte_rand() % (half + 1);
+	c->backoff = RTE_MIN(c->backoff * 2, TG_CONTROL_BACKOFF_MAX_MS * NS_PER_MS);
+}
+
+static void
+disconnect(struct tg_control *c, enum tg_control_disconnect why, const char *detail)
+{
+	enum state was = c->st;
+
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->st = ST_IDLE;
+	c->tx_blocked = false;
+	c->reply_len = 0;
+	set_refuse(c);
+	if (was == ST_IDLE || was == ST_CONNECTING)
+		return;
+	c->disc[why]++;
+	CNT(c, DISCONNECTS);
+	TG_LOG(WARNING, tg_logtype_control, "slowpath %s: disconnected in state %s: %s%s%s%s",
+	       c->path, state_name(was), tg_control_disconnect_names[why],
+	       detail != NULL ? " (" : "", detail != NULL ? detail : "", detail != NULL ? ")" : "");
+	if (was == ST_UP && c->required && why != TG_CONTROL_DISC_STOP)
+		TG_LOG(WARNING, tg_logtype_control,
+		       "new postgres sessions are refused until the slowpath is back");
+	c->quiet = false;
+	schedule(c, now_ns());
+}
+
+static void
+protocol_error(struct tg_control *c, enum tg_punt_err e)
+{
+	c->proto[e]++;
+	disconnect(c, TG_CONTROL_DISC_PROTOCOL, tg_punt_err_descs[e]);
+}
+
+/* Sends one whole datagram: 1 sent, 0 no room now, -1 the connection was ended. */
+static int
+send_msg(struct tg_control *c, const uint8_t *buf, size_t len)
+{
+	ssize_t n = send(c->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (n == (ssize_t)len) {
+		c->tx_blocked = false;
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+		c->tx_blocked = true;
+		return 0;
+	}
+	disconnect(c, TG_CONTROL_DISC_IO, n < 0 ? strerror(errno) : "short send");
+	return -1;
+}
+
+static void
+send_hello(struct tg_control *c, uint64_t now)
+{
+	int len;
+
+	c->hello = (struct tg_punt_hello){
+		.role = TG_PUNT_ROLE_DATAPLANE,
+		.vmin = TG_PUNT_VERSION_MIN,
+		.vmax = TG_PUNT_VERSION_MAX,
+		.instance = c->instance,
+		.caps = 0,
+		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
+	};
+	c->tx_seq = 1;
+	c->rx_seq = 1;
+	c->version = 0;
+	memset(&c->prx, 0, sizeof(c->prx));
+	c->st = ST_HELLO;
+	c->deadline = now + TG_CONTROL_HELLO_TIMEOUT_MS * NS_PER_MS;
+	len = tg_punt_encode_hello(c->tx, TG_PUNT_MSG_MAX, c->tx_seq, &c->hello);
+	if (len < 0) {
+		disconnect(c, TG_CONTROL_DISC_IO, "hello does not encode");
+		return;
+	}
+	/* a fresh socket has room for 60 bytes: no room is an error like any other */
+	if (send_msg(c, c->tx, (size_t)len) == 1)
+		c->tx_seq++;
+	else if (c->fd >= 0)
+		disconnect(c, TG_CONTROL_DISC_IO, "no room for the hello");
+}
+
+static void
+connect_failed(struct tg_control *c, const char *what, int err, uint64_t now)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->st = ST_IDLE;
+	CNT(c, CONNECT_FAIL);
+	if (!c->quiet)
+		TG_LOG(WARNING, tg_logtype_control,
+		       "slowpath %s: %s: %s; retrying every %u ms to %u s%s", c->path, what,
+		       strerror(err), TG_CONTROL_BACKOFF_MIN_MS, TG_CONTROL_BACKOFF_MAX_MS / 1000,
+		       c->required ? "; new postgres sessions are refused meanwhile" : "");
+	c->quiet = true;
+	schedule(c, now);
+}
+
+static void
+start_connect(struct tg_control *c, uint64_t now)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
+	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		connect_failed(c, "socket", errno, now);
+		return;
+	}
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		send_hello(c, now);
+		return;
+	}
+	if (errno == EINPROGRESS) {
+		c->st = ST_CONNECTING;
+		c->deadline = now + TG_CONTROL_HELLO_TIMEOUT_MS * NS_PER_MS;
+		return;
+	}
+	connect_failed(c, "connect", errno, now);
+}
+
+static void
+check_connect(struct tg_control *c, uint64_t now)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+	socklen_t sl = sizeof(int);
+	int err = 0;
+
+	if (poll(&pfd, 1, 0) == 0) {
+		if (now >= c->deadline)
+			connect_failed(c, "connect", ETIMEDOUT, now);
+		return;
+	}
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0)
+		err = errno;
+	if (err != 0) {
+		connect_failed(c, "connect", err, now);
+		return;
+	}
+	send_hello(c, now);
+}
+
+static void
+up(struct tg_control *c, const struct tg_punt_hello_ack *a, uint16_t version)
+{
+	c->st = ST_UP;
+	c->version = version;
+	c->backoff = TG_CONTROL_BACKOFF_MIN_MS * NS_PER_MS;
+	c->quiet = false;
+	CNT(c, CONNECTS);
+	/* what the last connection left unacknowledged goes again, first */
+	tg_evbuf_rewind(&c->eb);
+	set_refuse(c);
+	TG_LOG(NOTICE, tg_logtype_control,
+	       "slowpath %s: connected (protocol %u, instance %016" PRIx64 ", slowpath %.*s); "
+	       "%" PRIu64 " event(s) to send", c->path, version, c->instance,
+	       (int)a->software.len, a->software.p, tg_evbuf_unsent(&c->eb));
+}
+
+/* Sends the waiting reply, if any: true when none is left. */
+static bool
+flush_reply(struct tg_control *c)
+{
+	int rc;
+
+	if (c->reply_len == 0)
+		return true;
+	rc = send_msg(c, c->reply, (size_t)c->reply_len);
+	if (rc == 1)
+		c->reply_len = 0;
+	return rc == 1;
+}
+
+/* A reply of len bytes is in c->reply, numbered c->tx_seq: takes the number, tries to send it. */
+static void
+reply(struct tg_control *c, int len)
+{
+	if (len < 0) {
+		disconnect(c, TG_CONTROL_DISC_BACKLOG, "reply does not encode");
+		return;
+	}
+	c->tx_seq++;
+	c->reply_len = len;
+	flush_reply(c);
+}
+
+static void
+on_policy(struct tg_control *c, const struct tg_punt_policy_chunk *chunk)
+{
+	static const char reason[] =
+		"this dataplane loads its policy from its own file (--policy); "
+		"generations from the slowpath are not supported yet";
+	struct tg_punt_policy_ack a;
+	enum tg_punt_err e = tg_punt_policy_rx_add(&c->prx, chunk);
+
+	if (e != TG_PUNT_OK) {
+		protocol_error(c, e);
+		return;
+	}
+	if (!tg_punt_policy_rx_done(&c->prx))
+		return;
+	if (c->reply_len != 0) {
+		disconnect(c, TG_CONTROL_DISC_BACKLOG, "policy ack");
+		return;
+	}
+	a = (struct tg_punt_policy_ack){
+		.gen = chunk->gen,
+		.status = TG_PUNT_POLICY_REFUSED,
+		.reason = { .p = reason, .len = sizeof(reason) - 1 },
+	};
+	CNT(c, POLICY_REFUSED);
+	TG_LOG(WARNING, tg_logtype_control, "slowpath %s: policy generation %" PRIu64
+	       " refused: %s", c->path, chunk->gen, reason);
+	reply(c, tg_punt_encode_policy_ack(c->reply, sizeof(c->reply), c->tx_seq, &a));
+}
+
+static void
+on_stats_request(struct tg_control *c, uint64_t req_seq)
+{
+	struct tg_punt_enc e;
+	int rc;
+
+	if (c->reply_len != 0) {
+		disconnect(c, TG_CONTROL_DISC_BACKLOG, "stats response");
+		return;
+	}
+	rc = tg_punt_stats_begin(&e, c->reply, sizeof(c->reply), c->tx_seq, req_seq);
+	reply(c, rc < 0 ? rc : tg_punt_stats_end(&e, true));
+}
+
+/* One datagram of n bytes in c->rx. */
+static void
+on_message(struct tg_control *c, size_t n)
+{
+	struct tg_punt_msg m;
+	enum tg_punt_err e;
+	uint16_t version;
+	int rc;
+
+	if (n > TG_PUNT_MSG_MAX) {
+		protocol_error(c, TG_PUNT_ERR_TOO_BIG);
+		return;
+	}
+	if ((e = tg_punt_decode(c->rx, n, &m)) != TG_PUNT_OK) {
+		protocol_error(c, e);
+		return;
+	}
+	if (tg_punt_type_sender(m.hdr.type) != TG_PUNT_ROLE_SLOWPATH) {
+		disconnect(c, TG_CONTROL_DISC_UNEXPECTED, tg_punt_type_name(m.hdr.type));
+		return;
+	}
+	if (m.hdr.seq != c->rx_seq) {
+		disconnect(c, TG_CONTROL_DISC_SEQ, tg_punt_type_name(m.hdr.type));
+		return;
+	}
+	c->rx_seq++;
+	if (c->st == ST_HELLO) {
+		if (m.hdr.type != TG_PUNT_T_HELLO_ACK) {
+			disconnect(c, TG_CONTROL_DISC_UNEXPECTED, "before the handshake");
+			return;
+		}
+		e = tg_punt_hello_check(&c->hello, &m.u.hello_ack, &version);
+		if (e == TG_PUNT_ERR_HELLO_REFUSED) {
+			char why[TG_PUNT_REASON_MAX + 1];
+
+			CNT(c, HELLO_REFUSED);
+			snprintf(why, sizeof(why), "%.*s", (int)m.u.hello_ack.reason.len,
+				 m.u.hello_ack.reason.p);
+			disconnect(c, TG_CONTROL_DISC_REFUSED, why);
+		} else if (e != TG_PUNT_OK) {
+			protocol_error(c, e);
+		} else {
+			up(c, &m.u.hello_ack, version);
+		}
+		return;
+	}
+	if (m.hdr.version != c->version) {
+		disconnect(c, TG_CONTROL_DISC_UNEXPECTED, "version other than the negotiated one");
+		return;
+	}
+	switch (m.hdr.type) {
+	case TG_PUNT_T_BATCH_ACK:
+		if ((rc = tg_evbuf_ack(&c->eb, m.u.durable_seq)) < 0)
+			disconnect(c, TG_CONTROL_DISC_ACK, NULL);
+		break;
+	case TG_PUNT_T_POLICY_GEN:
+		on_policy(c, &m.u.policy);
+		break;
+	case TG_PUNT_T_STATS_REQUEST:
+		on_stats_request(c, m.hdr.seq);
+		break;
+	default:	/* HELLO_ACK again */
+		disconnect(c, TG_CONTROL_DISC_UNEXPECTED, tg_punt_type_name(m.hdr.type));
+		break;
+	}
+}
+
+static void
+receive(struct tg_control *c)
+{
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < RX_PER_POLL && c->fd >= 0; i++) {
+		/* MSG_TRUNC: the real length of an oversized datagram, refused as too_big */
+		n = recv(c->fd, c->rx, TG_PUNT_MSG_MAX, MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				disconnect(c, TG_CONTROL_DISC_IO, strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			disconnect(c, TG_CONTROL_DISC_CLOSED, NULL);
+			return;
+		}
+		on_message(c, (size_t)n);
+	}
+}
+
+static void
+send_events(struct tg_control *c)
+{
+	uint16_t count;
+	int i, len;
+
+	for (i = 0; i < TX_PER_POLL && c->st == ST_UP; i++) {
+		if (!flush_reply(c))
+			return;
+		len = tg_evbuf_batch(&c->eb, c->tx, TG_PUNT_MSG_MAX, c->tx_seq, &count);
+		if (len == 0)
+			return;
+		if (len < 0) {
+			/* cannot happen: the events were encoded by the same codec */
+			TG_LOG(ERR, tg_logtype_control, "event batch: %s", strerror(-len));
+			return;
+		}
+		if (send_msg(c, c->tx, (size_t)len) != 1)
+			return;
+		c->tx_seq++;
+		tg_evbuf_sent(&c->eb, count);
+	}
+}
+
+void
+tg_control_poll(struct tg_control *c)
+{
+	uint64_t now = now_ns();
+
+	drain(c);
+	if (c->st == ST_IDLE && now >= c->next_try)
+		start_connect(c, now);
+	else if (c->st == ST_CONNECTING)
+		check_connect(c, now);
+	if (c->st == ST_HELLO || c->st == ST_UP)
+		receive(c);
+	if (c->st == ST_HELLO && now >= c->deadline)
+		disconnect(c, TG_CONTROL_DISC_TIMEOUT, NULL);
+	if (c->st == ST_UP)
+		send_events(c);
+}
+
+void
+tg_control_wait(struct tg_control *c, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+	if (c->st == ST_IDLE || c->fd < 0) {
+		uint64_t now = now_ns(), ms = (uint64_t)timeout_ms;
+		struct timespec ts;
+
+		if (c->next_try > now)
+			ms = RTE_MIN(ms, (c->next_try - now + NS_PER_MS - 1) / NS_PER_MS);
+		ts.tv_sec = (time_t)(ms / 1000);
+		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+		nanosleep(&ts, NULL);
+		return;
+	}
+	if (c->st == ST_CONNECTING || c->tx_blocked)
+		pfd.events |= POLLOUT;
+	poll(&pfd, 1, timeout_ms);
+}
+
+bool
+tg_control_connect_wait(struct tg_control *c, int timeout_ms)
+{
+	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * NS_PER_MS;
+
+	for (;;) {
+		tg_control_poll(c);
+		if (c->st == ST_UP || now_ns() >= deadline)
+			return c->st == ST_UP;
+		tg_control_wait(c, 10);
+	}
+}
+
+uint64_t
+tg_control_flush(struct tg_control *c, int timeout_ms)
+{
+	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * NS_PER_MS;
+
+	for (;;) {
+		tg_control_poll(c);
+		if (tg_evbuf_pending(&c->eb) == 0 || (c->st != ST_UP && c->st != ST_HELLO) ||
+		    now_ns() >= deadline)
+			return tg_evbuf_pending(&c->eb);
+		tg_control_wait(c, 10);
+	}
+}
+
+bool
+tg_control_up(const struct tg_control *c)
+{
+	return c->st == ST_UP;
+}
+
+/* ---------------------------------------------------------------- lifetime */
+
+struct tg_control *
+tg_control_create(const struct tg_control_params *p)
+{
+	struct tg_control *c;
+	unsigned int w;
+	int rc;
+
+	if (p->socket_path == NULL || p->socket_path[0] == '\0' ||
+	    strlen(p->socket_path) >= TG_CONTROL_SOCKET_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->fd = -1;
+	memcpy(c->path, p->socket_path, strlen(p->socket_path) + 1);
+	c->required = p->required;
+	c->backoff = TG_CONTROL_BACKOFF_MIN_MS * NS_PER_MS;
+	/* names this process's event numbering: never 0, new at every start */
+	while (c->instance == 0)
+		if (getrandom(&c->instance, sizeof(c->instance), 0) != sizeof(c->instance))
+			c->instance = rte_rand();
+	rc = tg_evbuf_init(&c->eb, p->event_buffer, tg_evbuf_ring_bytes(p->event_buffer));
+	if (rc < 0)
+		goto err;
+	rc = -ENOMEM;
+	c->tx = malloc(TG_PUNT_MSG_MAX);
+	c->rx = malloc(TG_PUNT_MSG_MAX);
+	c->q = calloc(p->nb_workers ? p->nb_workers : 1, sizeof(*c->q));
+	if (c->tx == NULL || c->rx == NULL || c->q == NULL)
+		goto err;
+	for (w = 0; w < p->nb_workers; w++) {
+		rc = queue_init(&c->q[w], w, p->numa != NULL ? p->numa[w] : SOCKET_ID_ANY);
+		if (rc < 0)
+			goto err;
+		c->nb_q++;
+	}
+	set_refuse(c);
+	return c;
+err:
+	tg_control_destroy(c);
+	errno = -rc;
+	return NULL;
+}
+
+void
+tg_control_destroy(struct tg_control *c)
+{
+	unsigned int w;
+
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		disconnect(c, TG_CONTROL_DISC_STOP, NULL);
+	__atomic_store_n(&tg_control_refuse_new, 0, __ATOMIC_RELAXED);
+	for (w = 0; w < c->nb_q; w++)
+		queue_free(&c->q[w]);
+	free(c->q);
+	free(c->tx);
+	free(c->rx);
+	tg_evbuf_free(&c->eb);
+	free(c);
+}
+
+struct tg_control_q *
+tg_control_queue(struct tg_control *c, unsigned int w)
+{
+	return w < c->nb_q ? &c->q[w] : NULL;
+}
+
+void
+tg_control_counters_read(const struct tg_control *c, struct tg_control_counters *out)
+{
+	unsigned int w;
+
+	memset(out, 0, sizeof(*out));
+	out->connected = c->st == ST_UP;
+	out->pending = tg_evbuf_pending(&c->eb);
+	memcpy(out->cnt, c->cnt, sizeof(out->cnt));
+	memcpy(out->ev, c->eb.cnt, sizeof(out->ev));
+	memcpy(out->disc, c->disc, sizeof(out->disc));
+	memcpy(out->proto, c->proto, sizeof(out->proto));
+	for (w = 0; w < c->nb_q; w++) {
+		out->ring_drops += __atomic_load_n(&c->q[w].drops, __ATOMIC_RELAXED);
+		out->invalid += __atomic_load_n(&c->q[w].invalid, __ATOMIC_RELAXED);
+	}
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * control.h — the dataplane's end of the control channel (punt.h): the
+ * connection to tollgate-slowpath, owned by the control thread, and the
+ * per-worker rings through which workers hand it their audit events.
+ *
+ * Workers. Each worker has a struct tg_control_q: a pool of fixed-size
+ * slots and two single-producer single-consumer rte_rings of slot
+ * pointers, "free" (control thread to worker) and "full" (worker to
+ * control thread), each as large as the pool. tg_control_emit() takes a
+ * free slot, encodes the event into it in wire form (evbuf.h) and
+ * enqueues it: no syscall, no lock, no allocation. With no free slot (the
+ * control thread is behind by TG_CONTROL_RING events) the event is
+ * dropped and counted (ring_drops). Slots and rings are allocated at
+ * start on the worker's NUMA socket: 2 KiB per slot, 8 MiB per worker.
+ *
+ * Control thread. tg_control_poll(), every 10 ms (the single-lcore tick)
+ * or when the socket is ready (tg_control_wait()):
+ *  - connects when not connected and the back-off delay has passed: 100
+ *    ms, doubling to 5 s, each delay drawn in [d/2, d] so that dataplanes
+ *    restarted together do not knock in step; a handshake resets it;
+ *  - sends HELLO (role dataplane, an instance id drawn at process start)
+ *    and checks the HELLO_ACK with tg_punt_hello_check(); the channel is
+ *    up only then. No HELLO_ACK within 5 s ends the connection;
+ *  - drains every worker's ring into the event buffer (evbuf.h), which
+ *    numbers the events and keeps each until a BATCH_ACK covers it, up to
+ *    event_buffer events (then new ones are lost, counted);
+ *  - sends EVENT_BATCHes of the events not yet sent, each as large as a
+ *    datagram allows; a full socket buffer waits for the next poll;
+ *  - reads BATCH_ACK (and answers POLICY_GEN and STATS_REQUEST, below).
+ * Every message from the slowpath is checked by the codec, then for its
+ * sequence number, its sender role and the connection's state; anything
+ * wrong ends the connection, counted by reason (and by codec reason). On
+ * the next connection every event not acknowledged is sent again.
+ *
+ * Fail closed. While the channel is configured with `required` (the
+ * default) and not up, tg_control_refusing() is true: workers refuse new
+ * postgres sessions (the SYN is answered with RST, counted
+ * slowpath_refused). Established sessions continue, and their events
+ * wait in the buffer.
+ *
+ * Caveats:
+ * - POLICY_GEN is answered "refused" once its object is whole: this build
+ *   loads the policy from its own file. STATS_REQUEST (not invited: the
+ *   HELLO states no capability) is answered with an empty last response.
+ * - A lost event (full ring or full buffer) takes no event number, so the
+ *   slowpath cannot see it: only the counters do.
+ * - The fail-closed flag is read at SYN time with a relaxed load, so a
+ *   worker may admit a session a few nanoseconds after the channel fell.
+ */
+#ifndef TG_CONTROL_H
+#define TG_CONTROL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "evbuf.h"
+#include "punt.h"
+
+struct rte_ring;
+
+#define TG_CONTROL_RING 4096		/* event slots per worker */
+#define TG_CONTROL_BACKOFF_MIN_MS 100
+#define TG_CONTROL_BACKOFF_MAX_MS 5000
+#define TG_CONTROL_HELLO_TIMEOUT_MS 5000
+#define TG_CONTROL_SOCKET_MAX 108	/* sun_path, NUL included */
+
+/* Why a connection ended. X(enum suffix, name, description) */
+#define TG_CONTROL_DISCONNECTS(X) \
+	X(CLOSED, "closed", "the slowpath closed the connection") \
+	X(IO, "io", "send or receive error") \
+	X(PROTOCOL, "protocol", "a message the codec refused (by reason: control_protocol)") \
+	X(UNEXPECTED, "unexpected", "a message not valid from a slowpath or in this state") \
+	X(SEQ, "seq", "a message out of sequence") \
+	X(ACK, "ack", "an acknowledgement of events never sent") \
+	X(REFUSED, "refused", "the slowpath refused the hello") \
+	X(TIMEOUT, "timeout", "no HELLO_ACK in time") \
+	X(BACKLOG, "backlog", "a reply that could not be sent") \
+	X(STOP, "stop", "the dataplane stopped")
+
+enum tg_control_disconnect {
+#define TG_CONTROL_DISC_ENUM(e, n, d) TG_CONTROL_DISC_##e,
+	TG_CONTROL_DISCONNECTS(TG_CONTROL_DISC_ENUM)
+#undef TG_CONTROL_DISC_ENUM
+	TG_CONTROL_DISC_MAX
+};
+
+extern const char *const tg_control_disconnect_names[TG_CONTROL_DISC_MAX];
+
+/* The control thread's own counters. X(enum suffix, name, description) */
+#define TG_CONTROL_COUNTERS(X) \
+	X(CONNECTS, "connects", "handshakes completed") \
+	X(CONNECT_FAIL, "connect_fail", "connection attempts that failed") \
+	X(DISCONNECTS, "disconnects", "connections ended, by reason: control_disconnects") \
+	X(HELLO_REFUSED, "hello_refused", "hellos the slowpath refused") \
+	X(POLICY_REFUSED, "policy_refused", "policy generations refused: not loaded from it yet")
+
+enum tg_control_counter {
+#define TG_CONTROL_CNT_ENUM(e, n, d) TG_CONTROL_CNT_##e,
+	TG_CONTROL_COUNTERS(TG_CONTROL_CNT_ENUM)
+#undef TG_CONTROL_CNT_ENUM
+	TG_CONTROL_CNT_MAX
+};
+
+extern const char *const tg_control_counter_names[TG_CONTROL_CNT_MAX];
+
+/* One event slot: the encoded event at buf + TG_EVBUF_ENC_OFF, len bytes. */
+struct tg_control_slot {
+	uint16_t len;
+	uint8_t buf[TG_EVBUF_ENC_SIZE];
+};
+
+/* A worker's handle: only tg_control_emit() and the counters are the worker's. */
+struct tg_control_q {
+	struct rte_ring *full;		/* worker -> control thread */
+	struct rte_ring *free;		/* control thread -> worker */
+	struct tg_control_slot *slots;
+	uint64_t drops;			/* no free slot; written by the worker */
+	uint64_t invalid;		/* the codec refused the event; by the worker */
+};
+
+/* A snapshot, for the stats printer. */
+struct tg_control_counters {
+	uint64_t connected;		/* 0 or 1 */
+	uint64_t pending;		/* events kept, not acknowledged */
+	uint64_t cnt[TG_CONTROL_CNT_MAX];
+	uint64_t ev[TG_EVBUF_CNT_MAX];
+	uint64_t disc[TG_CONTROL_DISC_MAX];
+	uint64_t proto[TG_PUNT_ERR_MAX];	/* codec refusals by reason */
+	uint64_t ring_drops;		/* summed over the workers */
+	uint64_t invalid;
+};
+
+struct tg_control_params {
+	const char *socket_path;	/* the slowpath's control socket */
+	bool required;			/* fail closed while it is not up */
+	uint32_t event_buffer;		/* events kept until acknowledged */
+	unsigned int nb_workers;
+	const int *numa;		/* per worker, NULL: any */
+};
+
+struct tg_control;
+
+/*
+ * Allocates the channel and every worker's ring; connects later
+ * (tg_control_poll()). Fail-closed from here until the first handshake
+ * when required. Returns NULL with errno set.
+ */
+struct tg_control *tg_control_create(const struct tg_control_params *p);
+
+/* Ends the connection (counted stop) and frees everything; workers must be done emitting. */
+void tg_control_destroy(struct tg_control *c);
+
+/* Worker w's handle. */
+struct tg_control_q *tg_control_queue(struct tg_control *c, unsigned int w);
+
+/*
+ * From a worker: hands one event over. Returns 0, or -ENOBUFS (no free
+ * slot) or -EINVAL (the codec refused it), both counted on q.
+ */
+int tg_control_emit(struct tg_control_q *q, const struct tg_punt_event *ev);
+
+/* Is the channel up (handshake done)? */
+bool tg_control_up(const struct tg_control *c);
+
+/* Must workers refuse new protected sessions now? Relaxed; for the fast path. */
+extern uint8_t tg_control_refuse_new;
+
+static inline bool
+tg_control_refusing(void)
+{
+	return __atomic_load_n(&tg_control_refuse_new, __ATOMIC_RELAXED) != 0;
+}
+
+/* One round of the control thread's duties (see above). Never blocks. */
+void tg_control_poll(struct tg_control *c);
+
+/*
+ * Sleeps until the socket has something for tg_control_poll() or
+ * timeout_ms passes (poll(2) on the socket; a plain sleep when there is
+ * none). Not from a worker.
+ */
+void tg_control_wait(struct tg_control *c, int timeout_ms);
+
+/*
+ * Polls until the channel is up, or timeout_ms. Returns true when up. For
+ * start, so that the first sessions are not refused for want of a poll.
+ */
+bool tg_control_connect_wait(struct tg_control *c, int timeout_ms);
+
+/*
+ * Polls until every event handed over is acknowledged, the connection is
+ * lost, or timeout_ms. Returns the events still not acknowledged. For
+ * stop, after the workers' last events (their sessions' ends).
+ */
+uint64_t tg_control_flush(struct tg_control *c, int timeout_ms);
+
+void tg_control_counters_read(const struct tg_control *c, struct tg_control_counters *out);
+
+#endif /* TG_CONTROL_H */

@@ -1,0 +1,583 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * punt.h — the control channel between tollgate-dataplane and
+ * tollgate-slowpath: its wire format, and a DPDK-free codec (punt.c) that
+ * both processes link. This header is the contract (DESIGN.md: interface
+ * headers belong to the side that defines them); it includes nothing of
+ * the dataplane, so the slowpath can include it alone.
+ *
+ * Transport. A Unix SOCK_SEQPACKET socket: reliable, ordered, one message
+ * per datagram, so no framing beyond the datagram is needed and a message
+ * is never split or joined. The dataplane connects, the slowpath listens.
+ * A datagram is at most TG_PUNT_MSG_MAX (64 KiB) bytes: that fits the
+ * default Unix socket buffers (net.core.wmem_default is 208 KiB) without
+ * tuning, and every message but a policy is far smaller. A receiver reads
+ * into a TG_PUNT_MSG_MAX buffer with MSG_TRUNC in the flags of recv(2), so
+ * an oversized datagram reports its real length and is refused as too_big
+ * rather than taken for a shorter one.
+ *
+ * Why hand-rolled: the messages are few and flat, both ends are this
+ * project, and a decoder that is a page of bounds checks over caller
+ * memory is easier to audit (and to fuzz) than a generic serialiser.
+ *
+ * Byte order is big-endian (network order) throughout; fields are packed,
+ * never aligned, and read byte by byte (wire.h), so no cast is ever made on
+ * received memory.
+ *
+ * Header (24 bytes, every message):
+ *
+ *   0  magic   u32  0x54475043 ("TGPC")
+ *   4  version u16  protocol version of this message (HELLO, HELLO_ACK: 1)
+ *   6  type    u16  TG_PUNT_T_*
+ *   8  flags   u32  none defined in version 1: must be 0
+ *  12  length  u32  the whole datagram, header included
+ *  16  seq     u64  per sender and connection: 1 for the first message
+ *                   (HELLO, HELLO_ACK), one more for each message after
+ *
+ * The decoder checks, in this order and before reading any body byte: the
+ * datagram is at most TG_PUNT_MSG_MAX bytes and holds a header; the magic;
+ * the length field equals the datagram's length; the type is known; the
+ * version (HELLO and HELLO_ACK: exactly 1, others: one this build speaks);
+ * no flag is set; seq is not 0.
+ * Then the body of the type, every length before the bytes it covers; the
+ * body must end exactly at the datagram's end. Whether the version is the
+ * negotiated one, the seq the next one and the type one this peer may send
+ * (tg_punt_type_sender()) is the connection's to check: the codec keeps no
+ * state. Any refusal is one reason of TG_PUNT_ERRORS, which the
+ * connection counts before it disconnects: a peer that breaks the protocol
+ * is not talked to further.
+ *
+ * Strings are a length (u8 or u16, as marked: s8 or s16) and that many
+ * bytes, with no terminator; none may hold a NUL byte (the receiver turns
+ * them into C strings) or exceed its cap. Decoded strings point into the
+ * datagram (struct tg_punt_str) and live as long as it does. An empty
+ * string means "absent" wherever a value may be missing.
+ *
+ * Canonical encoding. Every value has exactly one encoding (counts are
+ * exact, entries ascending, no padding, flags and booleans strict), so a
+ * datagram that decodes re-encodes to the same bytes; the fuzz target
+ * checks that.
+ *
+ * Handshake. The dataplane sends HELLO first: its role, the range of
+ * versions it speaks, its instance id (random, not 0, new at every process
+ * start: it names the dataplane's event sequence space, see EVENT_BATCH),
+ * its capabilities and its software version. The slowpath answers
+ * HELLO_ACK: its own role, range, instance id and capabilities, and either
+ * the version chosen (the highest both speak) or a refusal with a code and
+ * a reason text. Both use the chosen version from then on; the
+ * capabilities in force are those both stated (bitwise and). Nothing but
+ * HELLO/HELLO_ACK is valid before the handshake. HELLO and HELLO_ACK keep
+ * their version 1 layout in every later version, so peers of any two
+ * versions can always negotiate (the header magic, version and length are
+ * frozen too).
+ *
+ * Message catalogue (version 1; "dp" is the dataplane, "sp" the slowpath):
+ *
+ *  1 HELLO           dp->sp  role u8, vmin u16, vmax u16, instance u64,
+ *                            caps u64, software s8
+ *  2 HELLO_ACK       sp->dp  role u8, status u8, refuse u8, version u16,
+ *                            vmin u16, vmax u16, instance u64, caps u64,
+ *                            software s8, reason s16
+ *  3 EVENT_BATCH     dp->sp  first_seq u64, count u16, count events
+ *  4 BATCH_ACK       sp->dp  durable_seq u64
+ *  5 POLICY_GEN      sp->dp  gen u64, total u32, offset u32, len u32,
+ *                            len bytes of the policy object
+ *  6 POLICY_ACK      dp->sp  gen u64, status u8, reason s16
+ *  7 STATS_REQUEST   sp->dp  (no body)
+ *  8 STATS_RESPONSE  dp->sp  in_reply_to u64, count u16, last u8,
+ *                            count x (name s8, value u64)
+ *
+ * Events (EVENT_BATCH). Every event is numbered: the first of a batch is
+ * first_seq and the others follow one by one. Event numbers start at 1 and
+ * rise by one per event for the life of the dataplane process (its
+ * instance id), across reconnections, so the slowpath can deduplicate a
+ * batch sent again after a reconnection by (instance, seq). BATCH_ACK is
+ * cumulative: every event numbered up to durable_seq is durable (in the
+ * audit log, committed). The dataplane keeps events until they are acked;
+ * strict durability mode releases a statement only then.
+ *
+ * Each event is: type u8, flags u8, len u16 (the event's bytes, these four
+ * included), worker u16, service u16, session u64, then by type:
+ *
+ *   STATEMENT      kind u8, verdict u8, result u8, nmasked u8,
+ *                  masked_columns u32, rows u64, t_start u64, t_end u64,
+ *                  nmasked x (detector kind u8, count u32), service_name s8,
+ *                  client s8, user s8, database s8, application s8,
+ *                  rule s8, sqlstate s8, text s16, params s16
+ *   SESSION_START  t_start u64, service_name s8, client s8, server s8,
+ *                  user s8, database s8, application s8
+ *   SESSION_END    reason u8, t_start u64, t_end u64, service_name s8,
+ *                  client s8
+ *
+ * The only event flag is TG_PUNT_EV_F_TEXT_CUT, on statements. The masked
+ * counts are the non-zero ones only, by ascending detector kind. Times are
+ * CLOCK_REALTIME nanoseconds. The statement fields are those of struct
+ * tg_inspect_event (inspect.h), whose enum values these wire codes equal
+ * (test_punt.c asserts it at compile time).
+ *
+ * Policy generations (POLICY_GEN). A policy file may be 4 MiB
+ * (TG_POLICY_FILE_MAX) and compiled Hyperscan databases more, so a
+ * generation travels as a "policy object" of up to TG_PUNT_POLICY_MAX
+ * bytes, cut into chunks that each fit one datagram and are sent in
+ * order: every chunk carries the generation id (not 0), the object's total
+ * size, its offset and its length. The receiver checks the sequence with
+ * tg_punt_policy_rx_add(), copies the chunks into a buffer of the total
+ * size, and when the object is whole decodes it with
+ * tg_punt_policy_decode(). It answers POLICY_ACK for that generation:
+ * applied (no reason) or refused (with the reason; the running generation
+ * stays).
+ *
+ * The object is a list of TLVs, type u16, length u32, value, in ascending
+ * type order, each at most once. Version 1 defines TG_PUNT_POL_JSON (the
+ * policy's JSON text, required). A TLV type the decoder does not know is
+ * refused: new TLVs are sent only to a peer whose HELLO stated the
+ * capability that defines them. That is how Hyperscan databases
+ * serialised by hs_serialize_database() will travel: TLVs for the command
+ * and field databases, sent under a capability such as "loads serialised
+ * databases" alongside the JSON (or, to peers stating it, instead of the
+ * JSON, which the decoder then no longer requires), with no new protocol
+ * version: a peer without the capability never receives them.
+ *
+ * STATS. The slowpath asks (STATS_REQUEST); a dataplane that stated
+ * TG_PUNT_CAP_STATS answers with one or more STATS_RESPONSEs naming the
+ * request's seq, the last one with last = 1. Counters are name/value
+ * pairs; names are printable ASCII without spaces.
+ *
+ * Caveats:
+ * - Event strings come from the network (user names, statement texts,
+ *   parameter values: a text-format Bind parameter may hold a NUL byte,
+ *   and the inspector's params display copies it); a NUL in one is sent
+ *   as '?' (tg_punt_batch_add()) rather than costing an audit record or
+ *   the connection.
+ * - A new detector kind, verdict or statement kind is a new protocol
+ *   version: the decoder refuses codes it does not know.
+ * - The policy object is bounded by TG_PUNT_POLICY_MAX; the receiver
+ *   allocates its buffer when the first chunk states the total, off the
+ *   fast path.
+ */
+#ifndef TG_PUNT_H
+#define TG_PUNT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TG_PUNT_MAGIC 0x54475043u	/* "TGPC" */
+#define TG_PUNT_VERSION_HELLO 1		/* of HELLO and HELLO_ACK, forever */
+#define TG_PUNT_VERSION_MIN 1		/* spoken by this build */
+#define TG_PUNT_VERSION_MAX 1
+#define TG_PUNT_HDR_LEN 24
+#define TG_PUNT_MSG_MAX 65536		/* bytes in a datagram, header included */
+
+/* Caps, in bytes without any terminator. */
+#define TG_PUNT_NAME_MAX 63		/* names and addresses: NAMEDATALEN - 1 */
+#define TG_PUNT_SQLSTATE_MAX 5
+#define TG_PUNT_TEXT_MAX 1024		/* statement text */
+#define TG_PUNT_PARAMS_MAX 512		/* parameter display */
+#define TG_PUNT_REASON_MAX 1024		/* refusal reasons */
+#define TG_PUNT_BATCH_MAX 1024		/* events in one EVENT_BATCH */
+#define TG_PUNT_STATS_MAX 1024		/* pairs in one STATS_RESPONSE */
+#define TG_PUNT_POLICY_MAX (64u << 20)	/* policy object */
+
+/* Capabilities (HELLO, HELLO_ACK); bits not defined here are ignored. */
+#define TG_PUNT_CAP_STATS (1ull << 0)	/* dp: answers STATS_REQUEST */
+
+/* X(enum suffix, code, name, sender role) */
+#define TG_PUNT_TYPES(X) \
+	X(HELLO, 1, "hello", TG_PUNT_ROLE_DATAPLANE) \
+	X(HELLO_ACK, 2, "hello_ack", TG_PUNT_ROLE_SLOWPATH) \
+	X(EVENT_BATCH, 3, "event_batch", TG_PUNT_ROLE_DATAPLANE) \
+	X(BATCH_ACK, 4, "batch_ack", TG_PUNT_ROLE_SLOWPATH) \
+	X(POLICY_GEN, 5, "policy_gen", TG_PUNT_ROLE_SLOWPATH) \
+	X(POLICY_ACK, 6, "policy_ack", TG_PUNT_ROLE_DATAPLANE) \
+	X(STATS_REQUEST, 7, "stats_request", TG_PUNT_ROLE_SLOWPATH) \
+	X(STATS_RESPONSE, 8, "stats_response", TG_PUNT_ROLE_DATAPLANE)
+
+enum tg_punt_type {
+#define TG_PUNT_T_ENUM(e, c, n, r) TG_PUNT_T_##e = c,
+	TG_PUNT_TYPES(TG_PUNT_T_ENUM)
+#undef TG_PUNT_T_ENUM
+	TG_PUNT_T_MAX
+};
+
+enum tg_punt_role {
+	TG_PUNT_ROLE_NONE = 0,		/* tg_punt_type_sender() of an unknown type */
+	TG_PUNT_ROLE_DATAPLANE = 1,
+	TG_PUNT_ROLE_SLOWPATH = 2,
+};
+
+/*
+ * Why a datagram, an object or a handshake was refused.
+ * X(enum suffix, counter name, description)
+ */
+#define TG_PUNT_ERRORS(X) \
+	X(SHORT, "short", "datagram shorter than the header") \
+	X(TOO_BIG, "too_big", "datagram longer than TG_PUNT_MSG_MAX") \
+	X(MAGIC, "magic", "header magic wrong") \
+	X(LENGTH, "length", "header length differs from the datagram's") \
+	X(TYPE, "type", "unknown message type") \
+	X(VERSION, "version", "header version not spoken here (HELLO, HELLO_ACK: not 1)") \
+	X(FLAGS, "flags", "a flag bit not defined is set") \
+	X(SEQ, "seq", "header sequence number zero") \
+	X(TRUNC, "trunc", "a field runs past the end of its message, event or TLV") \
+	X(TRAILING, "trailing", "bytes after the last field") \
+	X(EVENT_TYPE, "event_type", "unknown event type") \
+	X(EVENT_LEN, "event_len", "event length differs from its fields") \
+	X(COUNT, "count", "a count is zero where entries are needed, or over its cap") \
+	X(STR_LEN, "str_len", "string or value longer than its cap") \
+	X(STR_NUL, "str_nul", "string holds a NUL byte") \
+	X(VALUE, "value", "field value outside its range") \
+	X(ORDER, "order", "entries not ascending, or repeated") \
+	X(TLV_TYPE, "tlv_type", "unknown policy TLV type") \
+	X(TLV_MISSING, "tlv_missing", "required policy TLV absent") \
+	X(POLICY_CHUNK, "policy_chunk", "policy chunk outside its object, or object over the cap") \
+	X(POLICY_ORDER, "policy_order", "policy chunk out of sequence") \
+	X(HELLO_REFUSED, "hello_refused", "the peer refused the hello") \
+	X(HELLO_ROLE, "hello_role", "the peer states the wrong role") \
+	X(HELLO_VERSION, "hello_version", "no common version, or one outside the range offered")
+
+enum tg_punt_err {
+	TG_PUNT_OK = 0,
+#define TG_PUNT_ERR_ENUM(e, n, d) TG_PUNT_ERR_##e,
+	TG_PUNT_ERRORS(TG_PUNT_ERR_ENUM)
+#undef TG_PUNT_ERR_ENUM
+	TG_PUNT_ERR_MAX
+};
+
+extern const char *const tg_punt_err_names[TG_PUNT_ERR_MAX];
+extern const char *const tg_punt_err_descs[TG_PUNT_ERR_MAX];
+
+/* HELLO_ACK status and refusal codes */
+enum tg_punt_hello_status {
+	TG_PUNT_HELLO_ACCEPT = 0,
+	TG_PUNT_HELLO_REFUSE = 1,
+};
+
+enum tg_punt_refuse {
+	TG_PUNT_REFUSE_NONE = 0,	/* with ACCEPT only */
+	TG_PUNT_REFUSE_VERSION = 1,	/* no version in common */
+	TG_PUNT_REFUSE_ROLE = 2,	/* the peer has the answerer's role, or none */
+	TG_PUNT_REFUSE_MAX
+};
+
+/* Event types */
+enum tg_punt_ev_type {
+	TG_PUNT_EV_STATEMENT = 1,
+	TG_PUNT_EV_SESSION_START = 2,
+	TG_PUNT_EV_SESSION_END = 3,
+	TG_PUNT_EV_MAX
+};
+
+#define TG_PUNT_EV_F_TEXT_CUT 0x01	/* statement text longer on the wire than sent */
+
+/* = enum tg_inspect_stmt_kind */
+enum tg_punt_stmt_kind {
+	TG_PUNT_STMT_QUERY = 0,
+	TG_PUNT_STMT_EXECUTE = 1,
+	TG_PUNT_STMT_FCALL = 2,
+	TG_PUNT_STMT_MAX
+};
+
+/* = enum tg_cmd_action */
+enum tg_punt_verdict {
+	TG_PUNT_VERDICT_ALLOW = 0,
+	TG_PUNT_VERDICT_LOG = 1,
+	TG_PUNT_VERDICT_BLOCK = 2,
+	TG_PUNT_VERDICT_MAX
+};
+
+/* = enum tg_inspect_result */
+enum tg_punt_result {
+	TG_PUNT_RESULT_OK = 0,
+	TG_PUNT_RESULT_ERROR = 1,
+	TG_PUNT_RESULT_SUSPENDED = 2,
+	TG_PUNT_RESULT_UNFINISHED = 3,
+	TG_PUNT_RESULT_NOT_RUN = 4,
+	TG_PUNT_RESULT_MAX
+};
+
+/* Why a session ended (SESSION_END) */
+enum tg_punt_end_reason {
+	TG_PUNT_END_CLOSED = 1,		/* FIN both ways */
+	TG_PUNT_END_RESET = 2,		/* RST from either end */
+	TG_PUNT_END_FAILED = 3,		/* failed closed or blocked by reset, by the gateway */
+	TG_PUNT_END_EXPIRED = 4,	/* idle timeout or evicted */
+	TG_PUNT_END_SHUTDOWN = 5,	/* the dataplane stopped */
+	TG_PUNT_END_MAX
+};
+
+/* Detector kinds, = enum tg_detect_kind (0 is none). X(enum suffix, code, name) */
+#define TG_PUNT_DETECT_KINDS(X) \
+	X(CARD, 1, "card") \
+	X(IBAN, 2, "iban") \
+	X(EMAIL, 3, "email") \
+	X(SSN, 4, "ssn") \
+	X(PHONE, 5, "phone") \
+	X(REGEX, 6, "regex") \
+	X(AWS_KEY, 7, "aws_access_key") \
+	X(JWT, 8, "jwt") \
+	X(PRIVATE_KEY, 9, "private_key")
+
+enum tg_punt_detect_kind {
+	TG_PUNT_DETECT_NONE = 0,
+#define TG_PUNT_DETECT_ENUM(e, c, n) TG_PUNT_DETECT_##e = c,
+	TG_PUNT_DETECT_KINDS(TG_PUNT_DETECT_ENUM)
+#undef TG_PUNT_DETECT_ENUM
+	TG_PUNT_DETECT_MAX
+};
+
+extern const char *const tg_punt_detect_names[TG_PUNT_DETECT_MAX];
+
+/* Policy object TLV types */
+enum tg_punt_pol_tlv {
+	TG_PUNT_POL_JSON = 1,		/* the policy's JSON text, required */
+};
+
+/* POLICY_ACK status */
+enum tg_punt_policy_status {
+	TG_PUNT_POLICY_APPLIED = 0,
+	TG_PUNT_POLICY_REFUSED = 1,
+};
+
+/* Bytes on the wire: the largest event, and the largest chunk of a policy. */
+#define TG_PUNT_EVENT_MAX \
+	(16 + 32 + 5 * (TG_PUNT_DETECT_MAX - 1) + 6 * (1 + TG_PUNT_NAME_MAX) + \
+	 (1 + TG_PUNT_SQLSTATE_MAX) + (2 + TG_PUNT_TEXT_MAX) + (2 + TG_PUNT_PARAMS_MAX))
+#define TG_PUNT_POLICY_CHUNK_MAX (TG_PUNT_MSG_MAX - TG_PUNT_HDR_LEN - 20)
+
+/* A string in a datagram: len bytes at p, no terminator. */
+struct tg_punt_str {
+	const char *p;
+	uint32_t len;
+};
+
+struct tg_punt_hdr {
+	uint16_t version;
+	uint16_t type;		/* enum tg_punt_type */
+	uint32_t flags;
+	uint32_t length;
+	uint64_t seq;
+};
+
+struct tg_punt_hello {
+	uint8_t role;		/* enum tg_punt_role */
+	uint16_t vmin, vmax;	/* 1 <= vmin <= vmax */
+	uint64_t instance;	/* not 0 */
+	uint64_t caps;		/* TG_PUNT_CAP_* */
+	struct tg_punt_str software;	/* "tollgate 0.1.0", for the logs */
+};
+
+struct tg_punt_hello_ack {
+	uint8_t role;
+	uint8_t status;		/* enum tg_punt_hello_status */
+	uint8_t refuse;		/* enum tg_punt_refuse: NONE if accepted */
+	uint16_t version;	/* chosen, in [vmin, vmax]; 0 if refused */
+	uint16_t vmin, vmax;	/* the answerer's */
+	uint64_t instance;
+	uint64_t caps;
+	struct tg_punt_str software;
+	struct tg_punt_str reason;	/* refused: why, for the logs; accepted: empty */
+};
+
+/*
+ * One event. Fields a type does not carry are zero (decoded) or ignored
+ * (encoded); see the layouts above.
+ */
+struct tg_punt_event {
+	uint64_t seq;		/* decoded: first_seq + index; ignored by the encoder */
+	uint8_t type;		/* enum tg_punt_ev_type */
+	uint16_t worker;
+	uint16_t service;
+	uint64_t session;	/* the worker's session id */
+	uint64_t t_start_ns, t_end_ns;	/* SESSION_START: t_start only */
+	struct tg_punt_str service_name, client;	/* every type; client "addr:port" */
+	struct tg_punt_str server;			/* SESSION_START */
+	struct tg_punt_str user, database, application;	/* STATEMENT, SESSION_START */
+	/* STATEMENT */
+	uint8_t kind;		/* enum tg_punt_stmt_kind */
+	uint8_t verdict;	/* enum tg_punt_verdict */
+	uint8_t result;		/* enum tg_punt_result */
+	bool text_cut;
+	uint32_t masked[TG_PUNT_DETECT_MAX];	/* values masked, by detector kind; [0] is 0 */
+	uint32_t masked_columns;
+	uint64_t rows;
+	struct tg_punt_str rule;	/* empty: the default */
+	struct tg_punt_str sqlstate;	/* empty, or the server's code */
+	struct tg_punt_str text, params;
+	/* SESSION_END */
+	uint8_t end_reason;	/* enum tg_punt_end_reason */
+};
+
+/* Over entries already validated by tg_punt_decode(). */
+struct tg_punt_iter {
+	const uint8_t *p;
+	uint32_t left;		/* bytes */
+	uint16_t n;		/* entries */
+	uint64_t seq;		/* of the next event */
+};
+
+struct tg_punt_batch {
+	uint64_t first_seq;	/* not 0 */
+	uint16_t count;		/* 1..TG_PUNT_BATCH_MAX */
+	struct tg_punt_iter events;
+};
+
+struct tg_punt_policy_chunk {
+	uint64_t gen;		/* not 0 */
+	uint32_t total;		/* object bytes, 1..TG_PUNT_POLICY_MAX */
+	uint32_t offset;
+	uint32_t len;		/* at least 1; offset + len <= total */
+	const uint8_t *data;
+};
+
+struct tg_punt_policy_ack {
+	uint64_t gen;
+	uint8_t status;		/* enum tg_punt_policy_status */
+	struct tg_punt_str reason;	/* refused: not empty; applied: empty */
+};
+
+struct tg_punt_stats {
+	uint64_t in_reply_to;	/* seq of the STATS_REQUEST */
+	uint16_t count;		/* 0..TG_PUNT_STATS_MAX */
+	bool last;
+	struct tg_punt_iter pairs;
+};
+
+struct tg_punt_msg {
+	struct tg_punt_hdr hdr;
+	union {
+		struct tg_punt_hello hello;
+		struct tg_punt_hello_ack hello_ack;
+		struct tg_punt_batch batch;
+		uint64_t durable_seq;		/* BATCH_ACK */
+		struct tg_punt_policy_chunk policy;
+		struct tg_punt_policy_ack policy_ack;
+		struct tg_punt_stats stats;
+		/* STATS_REQUEST has no body */
+	} u;
+};
+
+/* A decoded policy object: pointers into it. */
+struct tg_punt_policy {
+	struct tg_punt_str json;
+};
+
+/*
+ * Decodes one datagram of len bytes into msg, whose strings and iterators
+ * then point into buf. Reads nothing outside buf[0, len), allocates
+ * nothing. Returns TG_PUNT_OK or the first reason found; msg is then
+ * unspecified.
+ */
+enum tg_punt_err tg_punt_decode(const uint8_t *buf, size_t len, struct tg_punt_msg *msg);
+
+/* The next event of a decoded batch into ev; false after the last. */
+bool tg_punt_batch_next(struct tg_punt_iter *it, struct tg_punt_event *ev);
+
+/* The next pair of a decoded STATS_RESPONSE; false after the last. */
+bool tg_punt_stats_next(struct tg_punt_iter *it, struct tg_punt_str *name, uint64_t *value);
+
+/* The role that sends messages of type t, or TG_PUNT_ROLE_NONE for an unknown type. */
+enum tg_punt_role tg_punt_type_sender(uint16_t t);
+
+/* The name of message type t ("hello", ...), or "unknown". */
+const char *tg_punt_type_name(uint16_t t);
+
+/*
+ * Encoders write one datagram into buf[0, size) (at most TG_PUNT_MSG_MAX
+ * bytes of it are used) and return its length, or -ENOSPC when it does not
+ * fit, or -EINVAL when a value would not decode (seq 0, a string over its
+ * cap or with a NUL, a code out of range). They write what the decoder
+ * accepts and nothing else.
+ */
+int tg_punt_encode_hello(uint8_t *buf, size_t size, uint64_t seq, const struct tg_punt_hello *h);
+int tg_punt_encode_hello_ack(uint8_t *buf, size_t size, uint64_t seq,
+			     const struct tg_punt_hello_ack *a);
+int tg_punt_encode_batch_ack(uint8_t *buf, size_t size, uint64_t seq, uint64_t durable_seq);
+int tg_punt_encode_policy_gen(uint8_t *buf, size_t size, uint64_t seq,
+			      const struct tg_punt_policy_chunk *c);
+int tg_punt_encode_policy_ack(uint8_t *buf, size_t size, uint64_t seq,
+			      const struct tg_punt_policy_ack *a);
+int tg_punt_encode_stats_request(uint8_t *buf, size_t size, uint64_t seq);
+
+/* A datagram being filled with entries: EVENT_BATCH or STATS_RESPONSE. */
+struct tg_punt_enc {
+	uint8_t *buf;
+	size_t size;		/* min(caller's size, TG_PUNT_MSG_MAX) */
+	size_t len;		/* bytes written */
+	size_t count_off;	/* where the count goes */
+	uint64_t first;		/* first_seq or in_reply_to */
+	uint16_t count;
+	uint16_t max;
+	uint16_t type;
+};
+
+/*
+ * EVENT_BATCH. begin() writes the header and first_seq (not 0); add()
+ * appends one event, or returns -ENOSPC (the buffer or TG_PUNT_BATCH_MAX
+ * is full: end this batch, send it, begin the next) or -EINVAL, and in
+ * both cases leaves the batch as it was; end() completes the datagram and
+ * returns its length, or -EINVAL for a batch with no event. A buffer of
+ * TG_PUNT_MSG_MAX bytes always takes at least one event. In event
+ * strings a NUL byte is written as '?' (see Caveats).
+ */
+int tg_punt_batch_begin(struct tg_punt_enc *e, uint8_t *buf, size_t size, uint64_t seq,
+			uint64_t first_seq);
+int tg_punt_batch_add(struct tg_punt_enc *e, const struct tg_punt_event *ev);
+int tg_punt_batch_end(struct tg_punt_enc *e);
+
+/*
+ * STATS_RESPONSE, the same way: add() appends one pair (name: 1 to
+ * TG_PUNT_NAME_MAX printable ASCII bytes, no space), end() sets last and
+ * returns the length (a response may have no pair).
+ */
+int tg_punt_stats_begin(struct tg_punt_enc *e, uint8_t *buf, size_t size, uint64_t seq,
+			uint64_t in_reply_to);
+int tg_punt_stats_add(struct tg_punt_enc *e, const char *name, uint64_t value);
+int tg_punt_stats_end(struct tg_punt_enc *e, bool last);
+
+/*
+ * Policy objects. size() is the bytes encode() writes (0 if p would not
+ * encode); encode() writes the object into buf and returns its length, or
+ * -ENOSPC or -EINVAL (JSON empty, over TG_PUNT_POLICY_MAX or with a NUL).
+ * decode() reads a whole object into p, pointing into obj.
+ */
+size_t tg_punt_policy_size(const struct tg_punt_policy *p);
+int tg_punt_policy_encode(const struct tg_punt_policy *p, uint8_t *buf, size_t size);
+enum tg_punt_err tg_punt_policy_decode(const uint8_t *obj, size_t len, struct tg_punt_policy *p);
+
+/*
+ * Reassembly of a policy object from its chunks. Zero the state (or after
+ * a reconnection). add() checks that c starts a generation (offset 0, and
+ * none is incomplete) or continues the incomplete one (same gen and total,
+ * offset where the last chunk ended), and records it; the caller allocates
+ * its buffer of c->total bytes on a chunk at offset 0, and copies every
+ * chunk to its offset. Returns TG_PUNT_OK or TG_PUNT_ERR_POLICY_ORDER
+ * (state unchanged), or TG_PUNT_ERR_POLICY_CHUNK for a chunk that is not
+ * one tg_punt_decode() accepts. done() says the object is whole.
+ */
+struct tg_punt_policy_rx {
+	uint64_t gen;		/* 0: none started */
+	uint32_t total;
+	uint32_t got;
+};
+
+enum tg_punt_err tg_punt_policy_rx_add(struct tg_punt_policy_rx *rx,
+				       const struct tg_punt_policy_chunk *c);
+bool tg_punt_policy_rx_done(const struct tg_punt_policy_rx *rx);
+
+/*
+ * Handshake. answer() is the slowpath's: given its own statement self and
+ * the peer's HELLO, it fills ack, accepting with the highest version both
+ * speak, or refusing (TG_PUNT_REFUSE_ROLE if the peer's role is not the
+ * other one, TG_PUNT_REFUSE_VERSION if no version is common, with a reason
+ * text that is a static string). check() is the dataplane's, of the answer
+ * to the HELLO it sent: TG_PUNT_OK and *version, or HELLO_REFUSED,
+ * HELLO_ROLE or HELLO_VERSION (the version chosen is outside what was
+ * offered).
+ */
+void tg_punt_hello_answer(const struct tg_punt_hello *self, const struct tg_punt_hello *peer,
+			  struct tg_punt_hello_ack *ack);
+enum tg_punt_err tg_punt_hello_check(const struct tg_punt_hello *sent,
+				     const struct tg_punt_hello_ack *ack, uint16_t *version);
+
+#endif /* TG_PUNT_H */

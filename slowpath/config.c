@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.c — tollgate-slowpath's options from a JSON file. See config.h.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "note.h"
+#include "seterr.h"
+
+enum {
+	OPT_CONFIG = 256,
+	OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+void
+tg_sp_config_defaults(struct tg_sp_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s", TG_SP_SOCKET_DEFAULT);
+	snprintf(cfg->audit.dir, sizeof(cfg->audit.dir), "%s", TG_SP_AUDIT_DIR_DEFAULT);
+	snprintf(cfg->audit.key, sizeof(cfg->audit.key), "%s", TG_SP_AUDIT_KEY_DEFAULT);
+	snprintf(cfg->user, sizeof(cfg->user), "%s", TG_SP_USER_DEFAULT);
+}
+
+void
+tg_sp_config_usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+		"Usage: %s [--config FILE]\n"
+		"\n"
+		"The tollgate slowpath: takes the dataplane's audit events on the control\n"
+		"socket and writes them to the hash-chained, signed audit log.\n"
+		"\n"
+		"Options:\n"
+		"  --config FILE   JSON config file (see slowpath/config.h);\n"
+		"                  default %s\n"
+		"  --help          this text\n"
+		"\n"
+		"Signals: TERM, INT stop cleanly; USR1 prints the counters; HUP is\n"
+		"reserved for policy reloads (not implemented yet).\n"
+		"\n"
+		"Exit status: 0 after a clean stop, 1 when it could not start or could not\n"
+		"close the audit store cleanly, 2 for a usage or config error.\n",
+		prog, TG_SP_CONFIG_DEFAULT);
+}
+
+/*
+ * dst = val, or for a relative val and a base path with a directory part,
+ * that directory / val. what names the key for errors.
+ */
+static int
+set_path(char *dst, size_t size, const char *val, const char *base, const char *what, char *err,
+	 size_t errlen)
+{
+	const char *slash = val[0] != '/' ? strrchr(base, '/') : NULL;
+	int n;
+
+	if (val[0] == '\0') {
+		tg_sp_seterr(err, errlen, "%s: %s must not be empty", base, what);
+		return -EINVAL;
+	}
+	if (slash != NULL)
+		n = snprintf(dst, size, "%.*s/%s", (int)(slash - base), base, val);
+	else
+		n = snprintf(dst, size, "%s", val);
+	if (n < 0 || (size_t)n >= size) {
+		tg_sp_seterr(err, errlen, "%s: %s: path longer than %zu bytes", base, what,
+			     size - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+json_path(char *dst, size_t size, const json_t *v, const char *path, const char *what, char *err,
+	  size_t errlen)
+{
+	if (!json_is_string(v)) {
+		tg_sp_seterr(err, errlen, "%s: %s must be a string (a path)", path, what);
+		return -EINVAL;
+	}
+	return set_path(dst, size, json_string_value(v), path, what, err, errlen);
+}
+
+static int
+json_u32(const json_t *v, const char *path, const char *what, uint32_t max, uint32_t *out,
+	 char *err, size_t errlen)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > max) {
+		tg_sp_seterr(err, errlen, "%s: %s must be an integer in 1..%u", path, what, max);
+		return -EINVAL;
+	}
+	*out = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
+/* A user or group name: what useradd(8) takes, roughly; the system has the final word. */
+static int
+json_name(char *dst, size_t size, const json_t *v, const char *path, const char *what, char *err,
+	  size_t errlen)
+{
+	const char *s;
+	size_t len, i;
+
+	if (!json_is_string(v))
+		goto bad;
+	s = json_string_value(v);
+	len = strlen(s);
+	if (len == 0 || len >= size || s[0] == '-')
+		goto bad;
+	for (i = 0; i < len; i++)
+		if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == ':' || s[i] == '/')
+			goto bad;
+	memcpy(dst, s, len + 1);
+	return 0;
+bad:
+	tg_sp_seterr(err, errlen,
+		     "%s: %s must be a name of 1..%zu printable ASCII characters, without "
+		     "space, ':' or '/', not starting with '-'",
+		     path, what, size - 1);
+	return -EINVAL;
+}
+
+static int
+json_audit(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	int rc = 0;
+
+	if (!json_is_object(obj)) {
+		tg_sp_seterr(err, errlen, "%s: \"audit\" must be an object", path);
+		return -EINVAL;
+	}
+	json_object_foreach((json_t *)obj, key, v) {
+		if (strcmp(key, "dir") == 0) {
+			rc = json_path(cfg->audit.dir, sizeof(cfg->audit.dir), v, path, "audit.dir",
+				       err, errlen);
+		} else if (strcmp(key, "key") == 0) {
+			rc = json_path(cfg->audit.key, sizeof(cfg->audit.key), v, path, "audit.key",
+				       err, errlen);
+		} else if (strcmp(key, "origin") == 0) {
+			if (!json_is_string(v) || !tg_note_name_valid(json_string_value(v))) {
+				tg_sp_seterr(err, errlen,
+					     "%s: audit.origin must be a string of 1..%d printable "
+					     "ASCII characters without space or '+' "
+					     "(e.g. \"gw1.example.com/tollgate\")",
+					     path, TG_NOTE_NAME_MAX);
+				rc = -EINVAL;
+			} else {
+				snprintf(cfg->audit.origin, sizeof(cfg->audit.origin), "%s",
+					 json_string_value(v));
+			}
+		} else if (strcmp(key, "checkpoint_records") == 0) {
+			rc = json_u32(v, path, "audit.checkpoint_records",
+				      TG_SP_CHECKPOINT_RECORDS_MAX, &cfg->audit.checkpoint_records,
+				      err, errlen);
+		} else if (strcmp(key, "checkpoint_seconds") == 0) {
+			rc = json_u32(v, path, "audit.checkpoint_seconds",
+				      TG_SP_CHECKPOINT_SECONDS_MAX, &cfg->audit.checkpoint_seconds,
+				      err, errlen);
+		} else if (strcmp(key, "map_mb") == 0) {
+			rc = json_u32(v, path, "audit.map_mb", TG_SP_MAP_MB_MAX, &cfg->audit.map_mb,
+				      err, errlen);
+		} else {
+			tg_sp_seterr(err, errlen,
+				     "%s: unknown key \"audit.%s\" (known: dir, key, origin, "
+				     "checkpoint_records, checkpoint_seconds, map_mb)",
+				     path, key);
+			rc = -EINVAL;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+tg_sp_config_load_file(struct tg_sp_config *cfg, const char *path, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root, *v;
+	const char *key;
+	int rc = 0;
+
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		if (json_error_code(&jerr) == json_error_cannot_open_file) {
+			tg_sp_seterr(err, errlen, "%s", jerr.text);
+			return -ENOENT;
+		}
+		if (jerr.line < 0)
+			tg_sp_seterr(err, errlen, "%s: %s", path, jerr.text);
+		else
+			tg_sp_seterr(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column,
+				     jerr.text);
+		return -EINVAL;
+	}
+	if (!json_is_object(root)) {
+		tg_sp_seterr(err, errlen, "%s: the top level must be an object", path);
+		rc = -EINVAL;
+		goto out;
+	}
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, "control_socket") == 0) {
+			rc = json_path(cfg->control_socket, sizeof(cfg->control_socket), v, path,
+				       "control_socket", err, errlen);
+		} else if (strcmp(key, "audit") == 0) {
+			rc = json_audit(cfg, v, path, err, errlen);
+		} else if (strcmp(key, "user") == 0) {
+			rc = json_name(cfg->user, sizeof(cfg->user), v, path, "user", err, errlen);
+		} else if (strcmp(key, "group") == 0) {
+			rc = json_name(cfg->group, sizeof(cfg->group), v, path, "group", err,
+				       errlen);
+		} else {
+			tg_sp_seterr(err, errlen,
+				     "%s: unknown key \"%s\" (known: control_socket, audit, user, "
+				     "group)",
+				     path, key);
+			rc = -EINVAL;
+		}
+		if (rc < 0)
+			goto out;
+	}
+	if (cfg->audit.origin[0] == '\0') {
+		tg_sp_seterr(err, errlen,
+			     "%s: audit.origin is required: the audit log's name, fixed for its "
+			     "life (e.g. \"gw1.example.com/tollgate\")",
+			     path);
+		rc = -EINVAL;
+	}
+out:
+	json_decref(root);
+	return rc;
+}
+
+int
+tg_sp_config_parse_args(struct tg_sp_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	const char *path = TG_SP_CONFIG_DEFAULT;
+	int opt;
+
+	optind = 0; /* glibc: start afresh */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_CONFIG:
+			path = optarg;
+			break;
+		case OPT_HELP:
+			return 1;
+		case ':':
+			tg_sp_seterr(err, errlen, "%s needs an argument", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			tg_sp_seterr(err, errlen, "unknown option %s (try --help)",
+				     argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		tg_sp_seterr(err, errlen, "unexpected argument '%s' (try --help)", argv[optind]);
+		return -EINVAL;
+	}
+	if (strlen(path) >= sizeof(cfg->config_path)) {
+		tg_sp_seterr(err, errlen, "--config: path too long");
+		return -EINVAL;
+	}
+	snprintf(cfg->config_path, sizeof(cfg->config_path), "%s", path);
+	return tg_sp_config_load_file(cfg, path, err, errlen);
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.h — tollgate-slowpath's options: a JSON file named by --config.
+ *
+ * The file says everything; the command line only names it, so one file is
+ * the whole truth about a running slowpath (and what a unit file points
+ * at). Relative paths in it are relative to the file's own directory, so
+ * a config and its store can move together.
+ *
+ * Config file (JSON; unknown keys are refused, duplicate keys too):
+ *   {
+ *     "control_socket": "/run/tollgate/control.sock",  // default; the
+ *                         // dataplane connects here (AF_UNIX SOCK_SEQPACKET,
+ *                         // mode 0660, owned by user:group)
+ *     "audit": {
+ *       "origin": "gw1.example.com/tollgate",  // REQUIRED: the log's name,
+ *                         // fixed for its life (a store refuses another);
+ *                         // printable ASCII, no space, no '+'
+ *       "dir": "/var/lib/tollgate/audit",     // default; the LMDB store,
+ *                         // created 0700 and owned by user
+ *       "key": "/var/lib/tollgate/audit.key", // default; the Ed25519 signing
+ *                         // key, PEM, created 0600 at first start
+ *       "checkpoint_records": 1024,  // sign after this many records, 1..1048576
+ *       "checkpoint_seconds": 60,    // or once records are this old, 1..86400
+ *       "map_mb": 1024               // LMDB map size: the store's cap, 1..1048576
+ *     },
+ *     "user": "tollgate",  // default; privileges are dropped to it after
+ *                          // the socket and the store are open
+ *     "group": "tollgate"  // default: the user's primary group
+ *   }
+ *
+ * Errors are one line in the caller's buffer: where (file, line and column
+ * for JSON syntax, or the key's path such as audit.map_mb), what, and what
+ * is allowed.
+ *
+ * Caveats:
+ *   - The user and group are names, resolved at start (when running as
+ *     root); a numeric id is taken as a name like any other.
+ *   - control_socket must fit sun_path (107 bytes), after being made
+ *     absolute relative to the config file.
+ */
+#ifndef TG_SP_CONFIG_H
+#define TG_SP_CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "note.h"
+
+#define TG_SP_CONFIG_DEFAULT "/etc/tollgate/slowpath.json"
+#define TG_SP_SOCKET_DEFAULT "/run/tollgate/control.sock"
+#define TG_SP_AUDIT_DIR_DEFAULT "/var/lib/tollgate/audit"
+#define TG_SP_AUDIT_KEY_DEFAULT "/var/lib/tollgate/audit.key"
+#define TG_SP_USER_DEFAULT "tollgate"
+
+#define TG_SP_SOCKET_MAX 108 /* sizeof(sun_path), NUL included */
+#define TG_SP_NAME_MAX 33    /* user and group names: 32 bytes (useradd), NUL */
+#define TG_SP_CHECKPOINT_RECORDS_MAX 1048576
+#define TG_SP_CHECKPOINT_SECONDS_MAX 86400
+#define TG_SP_MAP_MB_MAX 1048576 /* 1 TiB */
+
+struct tg_sp_config {
+	char config_path[PATH_MAX];
+	char control_socket[TG_SP_SOCKET_MAX];
+	struct {
+		char origin[TG_NOTE_NAME_MAX + 1];
+		char dir[PATH_MAX];
+		char key[PATH_MAX];
+		uint32_t checkpoint_records; /* 0: the store's default */
+		uint32_t checkpoint_seconds; /* 0: the store's default */
+		uint32_t map_mb;	     /* 0: the store's default */
+	} audit;
+	char user[TG_SP_NAME_MAX];
+	char group[TG_SP_NAME_MAX]; /* "": the user's primary group */
+};
+
+/* The defaults; audit.origin is left empty (required). */
+void tg_sp_config_defaults(struct tg_sp_config *cfg);
+
+/*
+ * Loads the JSON file at path over cfg and checks the result (origin
+ * given). Returns 0 or -EINVAL (-errno when the file cannot be read),
+ * with the reason in err.
+ */
+int tg_sp_config_load_file(struct tg_sp_config *cfg, const char *path, char *err, size_t errlen);
+
+/*
+ * The command line: [--config FILE] [--help]. Loads the file (default
+ * TG_SP_CONFIG_DEFAULT). Returns 0, 1 when --help was asked (nothing
+ * loaded), or -EINVAL / -errno with the reason in err.
+ */
+int tg_sp_config_parse_args(struct tg_sp_config *cfg, int argc, char **argv, char *err,
+			    size_t errlen);
+
+void tg_sp_config_usage(FILE *out, const char *prog);
+
+#endif /* TG_SP_CONFIG_H */

@@ -1,0 +1,1518 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c — tollgate-slowpath: one single-threaded epoll loop that takes the
+ * dataplane's audit events off the control channel (dataplane/punt.h) and
+ * makes each one a record of the audit store (audit.h).
+ *
+ * Start, in this order (OpenSSH privsep: acquire, then drop):
+ *   1. the config (config.h); signals blocked, so a TERM during start is
+ *      handled by the loop rather than leaving the store unclean;
+ *   2. the control socket: AF_UNIX SOCK_SEQPACKET, mode 0660, owned by the
+ *      configured user and group; a stale socket is removed, a live one
+ *      (another slowpath answers on it) is refused;
+ *   3. the audit store; when its last writer did not close it, a log.gap
+ *      record says so before anything else is written;
+ *   4. privileges dropped to the configured user (as root: setgroups,
+ *      setgid, setuid, and a check that root cannot be regained). The
+ *      audit directory is created 0700 and owned by that user, and the
+ *      store's files and a key created here are given to it, so a later
+ *      start without root still opens them.
+ *
+ * The channel. One dataplane at a time: a second connection is closed at
+ * once and counted as refused. The first message must be HELLO, answered
+ * with HELLO_ACK by tg_punt_hello_answer(); after it, every message must
+ * decode (tg_punt_decode), carry the next header seq and the negotiated
+ * version, and be one the dataplane sends and the slowpath expects. Any
+ * other message ends the connection, counted under its reason (the punt
+ * codec's TG_PUNT_ERRORS, or SP_DISC_REASONS below): a peer that broke the
+ * protocol once is not talked to further.
+ *
+ * Events. Every event of an EVENT_BATCH becomes one audit record (see
+ * event_record() for the mapping to evidence.md section 3). Events are
+ * numbered per dataplane instance; the highest seq appended is kept per
+ * instance (SP_INSTANCES_MAX of them), so a batch sent again after a
+ * reconnection is skipped event by event (dedup_skips) and acked again. A
+ * known instance that skips numbers lost events: a log.gap record says
+ * how many. Group commit: everything read in one epoll wakeup (at most
+ * SP_RX_BURST datagrams) is committed with one tg_audit_commit() — one
+ * LMDB transaction, two fsyncs — and then one BATCH_ACK names the highest
+ * durable seq. A session end adds a checkpoint before the commit; a 1 s
+ * timerfd drives tg_audit_tick() for time-based checkpoints, and retries a
+ * commit that failed.
+ *
+ * Logging: one line per event on stderr, "<N>tollgate-slowpath: ..." with
+ * N the syslog priority (sd-daemon(3)), so journald files it at the right
+ * level; a line says the action, the object and the reason.
+ *
+ * Caveats:
+ *   - Deduplication lives in memory. After a slowpath crash, a batch that
+ *     was committed but not yet acked is sent again by the dataplane and
+ *     recorded twice; every record carries gw.instance and
+ *     event.sequence, so a reader can tell the copies apart.
+ *   - A commit that fails (disk full, I/O error) keeps the records in the
+ *     store's batch and is retried every second; nothing is acked
+ *     meanwhile, and once the store's batch is full the connection is
+ *     closed (audit), so the dataplane's own caps and policy apply.
+ *   - The socket is unlinked at exit only if the user the process runs as
+ *     may write its directory; a stale socket is removed at the next start.
+ *   - SIGHUP (policy reload) is not implemented yet: it is logged.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "audit.h"
+#include "canon.h"
+#include "config.h"
+#include "punt.h"
+
+#define PROG "tollgate-slowpath"
+#define SOFTWARE PROG " " TG_VERSION
+
+/*
+ * Datagrams per wakeup, so per commit: at most 16384 events, as many
+ * session-end checkpoints and 16 gap records, well within the store's
+ * TG_AUDIT_BATCH_MAX of records waiting for a commit.
+ */
+#define SP_RX_BURST 16
+#define SP_INSTANCES_MAX 16 /* dataplane instances remembered for deduplication */
+#define SP_TICK_MS 1000
+#define SP_LOG_MAX 1024
+
+/* ---------------------------------------------------------------------
+ * Logging
+ * ------------------------------------------------------------------- */
+
+static void sp_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One line "<prio>tollgate-slowpath: ...\n" in one write(2), so lines never interleave. */
+static void
+sp_log(int prio, const char *fmt, ...)
+{
+	char line[SP_LOG_MAX];
+	va_list ap;
+	int n, m;
+	size_t len, i;
+
+	n = snprintf(line, sizeof(line), "<%d>" PROG ": ", prio);
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+	if (len > sizeof(line) - 2)
+		len = sizeof(line) - 2;
+	for (i = (size_t)n; i < len; i++)
+		if (line[i] == '\n')
+			line[i] = ' ';
+	line[len++] = '\n';
+	if (write(STDERR_FILENO, line, len) < 0) {
+		/* nowhere else to say it */
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Counters (VPP style: one X-macro gives the enum and the names)
+ * ------------------------------------------------------------------- */
+
+/* clang-format off */
+#define SP_COUNTERS(X) \
+	X(CONNECTIONS, "connections")		/* accepted as the dataplane */ \
+	X(REFUSED, "refused")			/* a second connection */ \
+	X(DISCONNECTS, "disconnects")		/* by reason below */ \
+	X(BATCHES, "batches")			/* EVENT_BATCH received */ \
+	X(EVENTS, "events")			/* events in them */ \
+	X(RECORDS, "records")			/* event records appended */ \
+	X(DEDUP_SKIPS, "dedup_skips")		/* events already appended */ \
+	X(GAPS, "gaps")				/* log.gap records */ \
+	X(CHECKPOINTS, "checkpoints")		/* log.checkpoint records */ \
+	X(COMMITS, "commits")			/* write transactions */ \
+	X(COMMIT_FAILURES, "commit_failures") \
+	X(APPEND_FAILURES, "append_failures")	/* events the store refused */ \
+	X(ACKS, "acks")				/* BATCH_ACK sent */
+
+enum sp_counter {
+#define X(e, n) SP_CNT_##e,
+	SP_COUNTERS(X)
+#undef X
+	SP_CNT_MAX
+};
+/* clang-format on */
+
+static const char *const sp_counter_names[SP_CNT_MAX] = {
+#define X(e, n) [SP_CNT_##e] = n,
+	SP_COUNTERS(X)
+#undef X
+};
+
+/*
+ * Why a connection ended, besides the codec's TG_PUNT_ERRORS (whose
+ * values come first: a disconnect reason below TG_PUNT_ERR_MAX is one of
+ * them). X(enum suffix, counter name, description, protocol violation)
+ */
+/* clang-format off */
+#define SP_DISC_REASONS(X) \
+	X(CLOSED, "closed", "the peer closed the connection", false) \
+	X(IO, "io", "socket error", false) \
+	X(BEFORE_HELLO, "before_hello", "a message before the hello", true) \
+	X(HELLO_AGAIN, "hello_again", "a second hello", true) \
+	X(SENDER, "sender", "a message type only the slowpath sends", true) \
+	X(SEQ_ORDER, "seq_order", "header seq is not the next one", true) \
+	X(VERSION_MISMATCH, "version_mismatch", "header version is not the negotiated one", true) \
+	X(UNEXPECTED, "unexpected", "a message the slowpath did not ask for", true) \
+	X(AUDIT, "audit", "the audit store refused an event", false) \
+	X(SHUTDOWN, "shutdown", "the slowpath is stopping", false)
+
+enum sp_disc {
+	SP_DISC_BASE = TG_PUNT_ERR_MAX - 1,
+#define X(e, n, d, v) SP_DISC_##e,
+	SP_DISC_REASONS(X)
+#undef X
+	SP_DISC_MAX
+};
+/* clang-format on */
+
+static const char *const sp_disc_names[SP_DISC_MAX - TG_PUNT_ERR_MAX] = {
+#define X(e, n, d, v) [SP_DISC_##e - TG_PUNT_ERR_MAX] = n,
+	SP_DISC_REASONS(X)
+#undef X
+};
+
+static const char *const sp_disc_descs[SP_DISC_MAX - TG_PUNT_ERR_MAX] = {
+#define X(e, n, d, v) [SP_DISC_##e - TG_PUNT_ERR_MAX] = d,
+	SP_DISC_REASONS(X)
+#undef X
+};
+
+static const bool sp_disc_violation[SP_DISC_MAX - TG_PUNT_ERR_MAX] = {
+#define X(e, n, d, v) [SP_DISC_##e - TG_PUNT_ERR_MAX] = v,
+	SP_DISC_REASONS(X)
+#undef X
+};
+
+static const char *
+disc_name(unsigned int r)
+{
+	return r < TG_PUNT_ERR_MAX ? tg_punt_err_names[r] : sp_disc_names[r - TG_PUNT_ERR_MAX];
+}
+
+static const char *
+disc_desc(unsigned int r)
+{
+	return r < TG_PUNT_ERR_MAX ? tg_punt_err_descs[r] : sp_disc_descs[r - TG_PUNT_ERR_MAX];
+}
+
+static bool
+disc_violation(unsigned int r)
+{
+	return r < TG_PUNT_ERR_MAX || sp_disc_violation[r - TG_PUNT_ERR_MAX];
+}
+
+/* ---------------------------------------------------------------------
+ * State
+ * ------------------------------------------------------------------- */
+
+/* A dataplane process, by the instance id of its HELLO. */
+struct sp_instance {
+	uint64_t id;	   /* 0: free slot */
+	uint64_t appended; /* highest event seq appended to the store */
+	uint64_t durable;  /* highest event seq committed */
+	uint64_t used;	   /* last use, for eviction */
+};
+
+struct sp_conn {
+	int fd;		  /* -1: none */
+	bool hello;	  /* handshake done */
+	bool ack_due;	  /* a batch arrived since the last ack */
+	bool out_armed;	  /* EPOLLOUT: an ack waits for room */
+	uint16_t version; /* negotiated */
+	uint64_t rx_seq;  /* last header seq received */
+	uint64_t tx_seq;  /* last header seq sent */
+	struct sp_instance *inst;
+	pid_t pid;
+	uid_t uid;
+	char name[64]; /* for the logs: "dataplane 0123456789abcdef (pid 42)" */
+};
+
+enum sp_tag {
+	TAG_LISTEN = 1,
+	TAG_CONN,
+	TAG_SIGNAL,
+	TAG_TIMER,
+};
+
+struct sp {
+	struct tg_sp_config cfg;
+	struct tg_audit *audit;
+	int listen_fd, sig_fd, timer_fd, ep_fd;
+	ino_t sock_ino; /* of the socket we bound, to unlink only ours */
+	bool sock_bound;
+	uid_t uid; /* the configured user's, when root */
+	gid_t gid;
+	bool root;
+	struct sp_conn conn;
+	struct sp_instance inst[SP_INSTANCES_MAX];
+	uint64_t inst_clock;
+	struct tg_punt_hello self;
+	char host[HOST_NAME_MAX + 1];
+	uint64_t size_at_open;
+	bool commit_failing; /* log a failing commit once, and its recovery */
+	bool stop;
+	uint64_t cnt[SP_CNT_MAX];
+	uint64_t disc[SP_DISC_MAX];
+	uint8_t rx[TG_PUNT_MSG_MAX];
+	uint8_t tx[2048]; /* HELLO_ACK (at most ~1.2 KiB) and BATCH_ACK */
+};
+
+static struct sp sp;
+
+static void
+hex64(uint64_t v, char out[17])
+{
+	snprintf(out, 17, "%016" PRIx64, v);
+}
+
+/* ---------------------------------------------------------------------
+ * Events to records (evidence.md section 3; audit.h "Records")
+ * ------------------------------------------------------------------- */
+
+static const char *const stmt_kind_names[TG_PUNT_STMT_MAX] = {
+	[TG_PUNT_STMT_QUERY] = "query",
+	[TG_PUNT_STMT_EXECUTE] = "execute",
+	[TG_PUNT_STMT_FCALL] = "function_call",
+};
+
+static const char *const verdict_names[TG_PUNT_VERDICT_MAX] = {
+	[TG_PUNT_VERDICT_ALLOW] = "allow",
+	[TG_PUNT_VERDICT_LOG] = "log",
+	[TG_PUNT_VERDICT_BLOCK] = "block",
+};
+
+static const char *const result_names[TG_PUNT_RESULT_MAX] = {
+	[TG_PUNT_RESULT_OK] = "ok",
+	[TG_PUNT_RESULT_ERROR] = "error",
+	[TG_PUNT_RESULT_SUSPENDED] = "suspended",
+	[TG_PUNT_RESULT_UNFINISHED] = "unfinished",
+	[TG_PUNT_RESULT_NOT_RUN] = "not_run",
+};
+
+static const char *const end_reason_names[TG_PUNT_END_MAX] = {
+	[TG_PUNT_END_CLOSED] = "closed",     [TG_PUNT_END_RESET] = "reset",
+	[TG_PUNT_END_FAILED] = "failed",     [TG_PUNT_END_EXPIRED] = "expired",
+	[TG_PUNT_END_SHUTDOWN] = "shutdown",
+};
+
+/*
+ * A string from the network as a JSON string: bytes that are not valid
+ * UTF-8 (canon.h's definition) become U+FFFD, so a client's odd bytes
+ * cost a character, not the record. NUL cannot occur (the codec refuses
+ * it).
+ */
+static json_t *
+jstr(const struct tg_punt_str *s)
+{
+	const uint8_t *p = (const uint8_t *)s->p;
+	size_t i = 0, n = 0, k;
+	json_t *v;
+	char *buf;
+
+	if (tg_canon_utf8_valid(s->p, s->len))
+		return json_stringn(s->p, s->len);
+	buf = malloc((size_t)s->len * 3);
+	if (buf == NULL)
+		return NULL;
+	while (i < s->len) {
+		k = p[i] < 0x80 ? 1 : p[i] < 0xe0 ? 2 : p[i] < 0xf0 ? 3 : 4;
+		if (k <= s->len - i && tg_canon_utf8_valid((const char *)p + i, k)) {
+			memcpy(buf + n, p + i, k);
+			n += k;
+			i += k;
+		} else {
+			memcpy(buf + n, "\xef\xbf\xbd", 3);
+			n += 3;
+			i++;
+		}
+	}
+	v = json_stringn(buf, n);
+	free(buf);
+	return v;
+}
+
+/* CLOCK_REALTIME nanoseconds as RFC 3339 UTC with microseconds, like the store's "ts". */
+static json_t *
+jtime(uint64_t ns)
+{
+	time_t s = (time_t)(ns / 1000000000u);
+	struct tm tm;
+	char buf[48];
+
+	if (gmtime_r(&s, &tm) == NULL)
+		return json_null();
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned int)(ns % 1000000000u / 1000u));
+	return json_string(buf);
+}
+
+/* A record under construction; the first allocation failure sticks. */
+struct rec {
+	json_t *root;
+	bool oom;
+};
+
+/* Sets obj.key (obj NULL: a top-level member) to v, whose reference it takes. */
+static void
+put(struct rec *r, const char *obj, const char *key, json_t *v)
+{
+	json_t *o = r->root;
+
+	if (v == NULL) {
+		r->oom = true;
+		return;
+	}
+	if (obj != NULL) {
+		o = json_object_get(r->root, obj);
+		if (o == NULL) {
+			o = json_object();
+			if (json_object_set_new(r->root, obj, o) < 0) {
+				json_decref(v);
+				r->oom = true;
+				return;
+			}
+		}
+	}
+	if (json_object_set_new(o, key, v) < 0)
+		r->oom = true;
+}
+
+/* obj.key = s, when s is not empty (empty means absent, punt.h) */
+static void
+put_str(struct rec *r, const char *obj, const char *key, const struct tg_punt_str *s)
+{
+	if (s->len != 0)
+		put(r, obj, key, jstr(s));
+}
+
+static void
+put_int(struct rec *r, const char *obj, const char *key, uint64_t v)
+{
+	/* canon.h integers are json_int_t; a value past INT64_MAX is capped, not wrapped */
+	put(r, obj, key, json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v));
+}
+
+/*
+ * "addr:port" or "[addr6]:port" (the dataplane's client and server) into
+ * obj.ip and obj.port; anything else goes whole into obj.ip.
+ */
+static void
+put_endpoint(struct rec *r, const char *obj, const struct tg_punt_str *s)
+{
+	const char *p = s->p, *end = s->p + s->len, *colon = NULL, *ip = p, *c;
+	size_t iplen = 0;
+	unsigned long port = 0;
+
+	if (s->len == 0)
+		return;
+	for (c = end; c > p; c--)
+		if (c[-1] == ':') {
+			colon = c - 1;
+			break;
+		}
+	if (colon != NULL && colon + 1 < end && end - colon <= 6) {
+		for (c = colon + 1; c < end && *c >= '0' && *c <= '9'; c++)
+			port = port * 10 + (unsigned long)(*c - '0');
+		if (c == end && port <= 65535) {
+			ip = p;
+			iplen = (size_t)(colon - p);
+			if (iplen >= 2 && p[0] == '[' && colon[-1] == ']') {
+				ip = p + 1;
+				iplen -= 2;
+			} else if (memchr(p, ':', iplen) != NULL) {
+				iplen = 0; /* a bare IPv6 address: its last group is no port */
+			}
+		}
+	}
+	if (iplen == 0) {
+		put_str(r, obj, "ip", s);
+		return;
+	}
+	put(r, obj, "ip", jstr(&(struct tg_punt_str){ .p = ip, .len = (uint32_t)iplen }));
+	put_int(r, obj, "port", port);
+}
+
+static void
+put_times(struct rec *r, uint64_t start, uint64_t end)
+{
+	if (start != 0)
+		put(r, "event", "start", jtime(start));
+	if (end != 0)
+		put(r, "event", "end", jtime(end));
+	if (start != 0 && end >= start)
+		put_int(r, "event", "duration", end - start); /* ECS: nanoseconds */
+}
+
+/*
+ * One event as the fields of its record. Every record names its source,
+ * gw.instance (the dataplane's instance id) and event.sequence (the
+ * event's number there), the key of deduplication; session.id is that
+ * instance, the worker and the worker's session id, unique across
+ * dataplane restarts.
+ */
+static json_t *
+event_record(const struct tg_punt_event *ev, uint64_t instance)
+{
+	struct rec r = { .root = json_object() };
+	const char *type, *outcome = "success", *reason = NULL;
+	char inst[17], sid[64];
+
+	if (r.root == NULL)
+		return NULL;
+	hex64(instance, inst);
+	snprintf(sid, sizeof(sid), "%s-%u-%" PRIu64, inst, ev->worker, ev->session);
+
+	switch (ev->type) {
+	case TG_PUNT_EV_STATEMENT:
+		type = tg_audit_event_names[TG_AUDIT_EV_DB_QUERY];
+		switch (ev->result) {
+		case TG_PUNT_RESULT_OK:
+		case TG_PUNT_RESULT_SUSPENDED:
+			break;
+		case TG_PUNT_RESULT_ERROR:
+			outcome = "failure";
+			reason = "error";
+			break;
+		case TG_PUNT_RESULT_NOT_RUN:
+			outcome = "failure";
+			reason = ev->verdict == TG_PUNT_VERDICT_BLOCK ? "blocked" : "not_run";
+			break;
+		default:
+			outcome = "unknown";
+			reason = "unfinished";
+			break;
+		}
+		put_times(&r, ev->t_start_ns, ev->t_end_ns);
+		put_str(&r, "db", "user", &ev->user);
+		put_str(&r, "db", "name", &ev->database);
+		put_str(&r, "client", "app", &ev->application);
+		put(&r, "db", "statement", jstr(&ev->text));
+		if (ev->text_cut)
+			put(&r, "db", "statement_cut", json_true());
+		put_str(&r, "db", "params", &ev->params);
+		put(&r, "db", "kind", json_string(stmt_kind_names[ev->kind]));
+		put(&r, "db", "result", json_string(result_names[ev->result]));
+		put_int(&r, "db", "rows", ev->rows);
+		put_str(&r, "db", "sqlstate", &ev->sqlstate);
+		for (unsigned int k = 1; k < TG_PUNT_DETECT_MAX; k++) {
+			json_t *m;
+
+			if (ev->masked[k] == 0)
+				continue;
+			m = json_object_get(json_object_get(r.root, "db"), "masked");
+			if (m == NULL) {
+				put(&r, "db", "masked", json_object());
+				m = json_object_get(json_object_get(r.root, "db"), "masked");
+			}
+			if (m == NULL || json_object_set_new(m, tg_punt_detect_names[k],
+							     json_integer(ev->masked[k])) < 0)
+				r.oom = true;
+		}
+		if (ev->masked_columns != 0)
+			put_int(&r, "db", "masked_columns", ev->masked_columns);
+		put(&r, "policy", "decision", json_string(verdict_names[ev->verdict]));
+		put_str(&r, "policy", "rule_id", &ev->rule);
+		break;
+	case TG_PUNT_EV_SESSION_START:
+		type = tg_audit_event_names[TG_AUDIT_EV_SESSION_START];
+		put_times(&r, ev->t_start_ns, 0);
+		put_endpoint(&r, "dst", &ev->server);
+		put_str(&r, "db", "user", &ev->user);
+		put_str(&r, "db", "name", &ev->database);
+		put_str(&r, "client", "app", &ev->application);
+		break;
+	default: /* TG_PUNT_EV_SESSION_END: the codec admits no other */
+		type = tg_audit_event_names[TG_AUDIT_EV_SESSION_END];
+		reason = end_reason_names[ev->end_reason];
+		outcome = ev->end_reason == TG_PUNT_END_CLOSED ||
+					  ev->end_reason == TG_PUNT_END_EXPIRED
+				  ? "success"
+			  : ev->end_reason == TG_PUNT_END_FAILED ? "failure"
+								 : "unknown";
+		put_times(&r, ev->t_start_ns, ev->t_end_ns);
+		break;
+	}
+	put(&r, "event", "type", json_string(type));
+	put_int(&r, "event", "sequence", ev->seq);
+	put(&r, NULL, "outcome", json_string(outcome));
+	if (reason != NULL)
+		put(&r, NULL, "reason_code", json_string(reason));
+	put(&r, "gw", "host", json_string(sp.host));
+	put(&r, "gw", "instance", json_string(inst));
+	put_int(&r, "gw", "worker", ev->worker);
+	put(&r, NULL, "protocol", json_string("postgres"));
+	put(&r, "session", "id", json_string(sid));
+	put_endpoint(&r, "src", &ev->client);
+	put_str(&r, "dst", "service", &ev->service_name);
+	put_int(&r, "dst", "service_id", ev->service);
+	if (r.oom) {
+		json_decref(r.root);
+		return NULL;
+	}
+	return r.root;
+}
+
+/* ---------------------------------------------------------------------
+ * The audit store
+ * ------------------------------------------------------------------- */
+
+/* After a commit: everything appended is durable, for every instance. */
+static void
+committed(void)
+{
+	for (unsigned int i = 0; i < SP_INSTANCES_MAX; i++)
+		sp.inst[i].durable = sp.inst[i].appended;
+	if (sp.commit_failing)
+		sp_log(LOG_NOTICE,
+		       "commit audit store %s: working again, %" PRIu64 " records durable",
+		       sp.cfg.audit.dir, tg_audit_durable(sp.audit));
+	sp.commit_failing = false;
+}
+
+static void
+commit_failed(void)
+{
+	sp.cnt[SP_CNT_COMMIT_FAILURES]++;
+	if (!sp.commit_failing)
+		sp_log(LOG_CRIT,
+		       "commit audit store %s: %s; %" PRIu64
+		       " records wait, nothing is acked until a retry succeeds (every %d ms)",
+		       sp.cfg.audit.dir, tg_audit_error(sp.audit),
+		       tg_audit_size(sp.audit) - tg_audit_durable(sp.audit), SP_TICK_MS);
+	sp.commit_failing = true;
+}
+
+/* Commits what is buffered; returns true when everything appended is durable. */
+static bool
+commit(void)
+{
+	if (tg_audit_size(sp.audit) == tg_audit_durable(sp.audit))
+		return true;
+	if (tg_audit_commit(sp.audit, NULL) < 0) {
+		commit_failed();
+		return false;
+	}
+	sp.cnt[SP_CNT_COMMITS]++;
+	committed();
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * The control connection
+ * ------------------------------------------------------------------- */
+
+static int
+epoll_set(int op, int fd, uint32_t events, enum sp_tag tag)
+{
+	struct epoll_event ev = { .events = events, .data.u32 = tag };
+
+	return epoll_ctl(sp.ep_fd, op, fd, op == EPOLL_CTL_DEL ? NULL : &ev);
+}
+
+static void
+disconnect(unsigned int reason, const char *detail)
+{
+	struct sp_conn *c = &sp.conn;
+	int prio = disc_violation(reason)    ? LOG_WARNING
+		   : reason == SP_DISC_AUDIT ? LOG_ERR
+		   : reason == SP_DISC_IO    ? LOG_WARNING
+					     : LOG_NOTICE;
+
+	sp.cnt[SP_CNT_DISCONNECTS]++;
+	sp.disc[reason]++;
+	sp_log(prio, "disconnect %s: %s%s (%s)%s%s", c->name,
+	       disc_violation(reason) ? "protocol violation: " : "", disc_desc(reason),
+	       disc_name(reason), detail != NULL ? "; " : "", detail != NULL ? detail : "");
+	epoll_set(EPOLL_CTL_DEL, c->fd, 0, TAG_CONN);
+	close(c->fd);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+/* Sends one datagram; 0, -EAGAIN (no room), or -errno. */
+static int
+send_msg(const uint8_t *buf, int len)
+{
+	ssize_t n;
+
+	do
+		n = send(sp.conn.fd, buf, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * BATCH_ACK with the instance's highest durable seq. When the socket has
+ * no room the ack waits for EPOLLOUT (acks are cumulative: the one sent
+ * then is the latest). Returns false when the connection was closed.
+ */
+static bool
+send_ack(void)
+{
+	struct sp_conn *c = &sp.conn;
+	char detail[64];
+	int len, rc;
+
+	if (c->fd < 0 || !c->hello || c->inst->durable == 0)
+		return true;
+	len = tg_punt_encode_batch_ack(sp.tx, sizeof(sp.tx), c->tx_seq + 1, c->inst->durable);
+	if (len < 0)
+		abort(); /* seq and durable_seq are not 0: cannot fail */
+	rc = send_msg(sp.tx, len);
+	if (rc == -EAGAIN || rc == -ENOBUFS) {
+		if (!c->out_armed &&
+		    epoll_set(EPOLL_CTL_MOD, c->fd, EPOLLIN | EPOLLOUT, TAG_CONN) == 0)
+			c->out_armed = true;
+		return true;
+	}
+	if (rc < 0) {
+		snprintf(detail, sizeof(detail), "send batch_ack: %s", strerror(-rc));
+		disconnect(SP_DISC_IO, detail);
+		return false;
+	}
+	c->tx_seq++;
+	c->ack_due = false;
+	sp.cnt[SP_CNT_ACKS]++;
+	if (c->out_armed && epoll_set(EPOLL_CTL_MOD, c->fd, EPOLLIN, TAG_CONN) == 0)
+		c->out_armed = false;
+	return true;
+}
+
+/* The instance id's slot: found, or a free one, or the least recently used. */
+static struct sp_instance *
+instance_get(uint64_t id)
+{
+	struct sp_instance *victim = &sp.inst[0];
+	char old[17];
+
+	for (unsigned int i = 0; i < SP_INSTANCES_MAX; i++) {
+		if (sp.inst[i].id == id)
+			return &sp.inst[i];
+		if (sp.inst[i].id == 0 || (victim->id != 0 && sp.inst[i].used < victim->used))
+			victim = &sp.inst[i];
+	}
+	if (victim->id != 0) {
+		hex64(victim->id, old);
+		sp_log(LOG_INFO,
+		       "forget dataplane instance %s, the least recently seen of %d: its events "
+		       "up to %" PRIu64 " are durable",
+		       old, SP_INSTANCES_MAX, victim->durable);
+	}
+	memset(victim, 0, sizeof(*victim));
+	victim->id = id;
+	return victim;
+}
+
+/* Software name from the peer, printable for the logs. */
+static void
+printable(char *dst, size_t size, const struct tg_punt_str *s)
+{
+	size_t n = s->len < size - 1 ? s->len : size - 1;
+
+	for (size_t i = 0; i < n; i++)
+		dst[i] = s->p[i] > 0x20 && s->p[i] < 0x7f ? s->p[i] : s->p[i] == ' ' ? ' ' : '?';
+	dst[n] = '\0';
+}
+
+/* HELLO: answer it; returns 0 or the disconnect reason. */
+static unsigned int
+on_hello(const struct tg_punt_hello *h)
+{
+	struct sp_conn *c = &sp.conn;
+	struct tg_punt_hello_ack ack;
+	char inst[17], software[TG_PUNT_NAME_MAX + 1], detail[128];
+	int len, rc;
+
+	tg_punt_hello_answer(&sp.self, h, &ack);
+	len = tg_punt_encode_hello_ack(sp.tx, sizeof(sp.tx), 1, &ack);
+	if (len < 0)
+		abort(); /* the answer is built to encode */
+	rc = send_msg(sp.tx, len);
+	if (rc < 0) {
+		snprintf(detail, sizeof(detail), "send hello_ack: %s", strerror(-rc));
+		disconnect(SP_DISC_IO, detail);
+		return 0;
+	}
+	c->tx_seq = 1;
+	c->rx_seq = 1;
+	hex64(h->instance, inst);
+	printable(software, sizeof(software), &h->software);
+	if (ack.status != TG_PUNT_HELLO_ACCEPT) {
+		snprintf(detail, sizeof(detail), "hello from %s (role %u, versions %u..%u) refused",
+			 software, h->role, h->vmin, h->vmax);
+		disconnect(ack.refuse == TG_PUNT_REFUSE_ROLE ? TG_PUNT_ERR_HELLO_ROLE
+							     : TG_PUNT_ERR_HELLO_VERSION,
+			   detail);
+		return 0;
+	}
+	c->hello = true;
+	c->version = ack.version;
+	c->inst = instance_get(h->instance);
+	c->inst->used = ++sp.inst_clock;
+	snprintf(c->name, sizeof(c->name), "dataplane %s (pid %d)", inst, (int)c->pid);
+	if (c->inst->appended != 0)
+		sp_log(LOG_INFO,
+		       "resume %s: %s, protocol version %u; events up to %" PRIu64
+		       " are durable, later ones are expected again",
+		       c->name, software, c->version, c->inst->durable);
+	else
+		sp_log(LOG_INFO, "accept %s: %s, protocol version %u, a new instance", c->name,
+		       software, c->version);
+	return 0;
+}
+
+/* EVENT_BATCH: append what is new; the commit and the ack follow in flush(). */
+static unsigned int
+on_batch(const struct tg_punt_batch *b)
+{
+	struct sp_conn *c = &sp.conn;
+	struct sp_instance *in = c->inst;
+	struct tg_punt_iter it = b->events;
+	struct tg_punt_event ev;
+	json_t *rec;
+	int rc;
+
+	sp.cnt[SP_CNT_BATCHES]++;
+	in->used = ++sp.inst_clock;
+	c->ack_due = true;
+	if (in->appended != 0 && b->first_seq > in->appended + 1) {
+		uint64_t lost = b->first_seq - in->appended - 1;
+
+		sp_log(LOG_WARNING,
+		       "record gap for %s: events %" PRIu64 "..%" PRIu64 " never arrived (%" PRIu64
+		       " lost by the dataplane)",
+		       c->name, in->appended + 1, b->first_seq - 1, lost);
+		rc = tg_audit_append_gap(sp.audit, "dataplane_events_lost",
+					 lost > INT64_MAX ? -1 : (int64_t)lost, NULL);
+		if (rc < 0) {
+			sp.cnt[SP_CNT_APPEND_FAILURES]++;
+			sp_log(LOG_ERR, "append gap record for %s: %s", c->name,
+			       tg_audit_error(sp.audit));
+			return SP_DISC_AUDIT;
+		}
+		sp.cnt[SP_CNT_GAPS]++;
+		in->appended = b->first_seq - 1;
+	} else if (in->appended == 0 && b->first_seq != 1) {
+		sp_log(LOG_NOTICE,
+		       "take events of %s from %" PRIu64
+		       ": the earlier ones were acked before this slowpath started, or lost",
+		       c->name, b->first_seq);
+	}
+	while (tg_punt_batch_next(&it, &ev)) {
+		sp.cnt[SP_CNT_EVENTS]++;
+		if (ev.seq <= in->appended) {
+			sp.cnt[SP_CNT_DEDUP_SKIPS]++;
+			continue;
+		}
+		rec = event_record(&ev, in->id);
+		rc = rec != NULL ? tg_audit_append(sp.audit, rec, NULL) : -ENOMEM;
+		json_decref(rec);
+		if (rc < 0) {
+			sp.cnt[SP_CNT_APPEND_FAILURES]++;
+			sp_log(LOG_ERR, "append event %" PRIu64 " of %s: %s", ev.seq, c->name,
+			       rec != NULL ? tg_audit_error(sp.audit) : "out of memory");
+			return SP_DISC_AUDIT;
+		}
+		sp.cnt[SP_CNT_RECORDS]++;
+		in->appended = ev.seq;
+		/* evidence.md 2.5: a signed checkpoint at each session end */
+		if (ev.type == TG_PUNT_EV_SESSION_END &&
+		    tg_audit_checkpoint(sp.audit, "session_end") < 0)
+			sp_log(LOG_ERR, "checkpoint after the session end %" PRIu64 " of %s: %s",
+			       ev.seq, c->name, tg_audit_error(sp.audit));
+	}
+	return 0;
+}
+
+/* One datagram: 0, or why the connection must end. */
+static unsigned int
+on_msg(size_t len, char *detail, size_t dlen)
+{
+	struct sp_conn *c = &sp.conn;
+	struct tg_punt_msg msg;
+	enum tg_punt_err err;
+	uint16_t type;
+
+	err = tg_punt_decode(sp.rx, len, &msg);
+	if (err != TG_PUNT_OK) {
+		snprintf(detail, dlen, "a datagram of %zu bytes", len);
+		return err;
+	}
+	type = msg.hdr.type;
+	snprintf(detail, dlen, "%s, seq %" PRIu64, tg_punt_type_name(type), msg.hdr.seq);
+	if (!c->hello) {
+		if (type != TG_PUNT_T_HELLO)
+			return SP_DISC_BEFORE_HELLO;
+		if (msg.hdr.seq != 1)
+			return SP_DISC_SEQ_ORDER;
+		return on_hello(&msg.u.hello);
+	}
+	if (msg.hdr.seq != c->rx_seq + 1)
+		return SP_DISC_SEQ_ORDER;
+	c->rx_seq = msg.hdr.seq;
+	if (tg_punt_type_sender(type) != TG_PUNT_ROLE_DATAPLANE)
+		return SP_DISC_SENDER;
+	if (type == TG_PUNT_T_HELLO)
+		return SP_DISC_HELLO_AGAIN;
+	if (msg.hdr.version != c->version)
+		return SP_DISC_VERSION_MISMATCH;
+	if (type == TG_PUNT_T_EVENT_BATCH)
+		return on_batch(&msg.u.batch);
+	/* POLICY_ACK, STATS_RESPONSE: nothing was asked yet (policy push: later) */
+	return SP_DISC_UNEXPECTED;
+}
+
+static void
+on_readable(void)
+{
+	char detail[160];
+	unsigned int r;
+	ssize_t n;
+
+	for (int i = 0; i < SP_RX_BURST && sp.conn.fd >= 0; i++) {
+		n = recv(sp.conn.fd, sp.rx, sizeof(sp.rx), MSG_TRUNC | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0) {
+			snprintf(detail, sizeof(detail), "recv: %s", strerror(errno));
+			disconnect(SP_DISC_IO, detail);
+			return;
+		}
+		if (n == 0) {
+			disconnect(SP_DISC_CLOSED, NULL);
+			return;
+		}
+		if ((size_t)n > sizeof(sp.rx)) {
+			/* MSG_TRUNC: n is the datagram's real length */
+			snprintf(detail, sizeof(detail), "a datagram of %zd bytes", n);
+			disconnect(TG_PUNT_ERR_TOO_BIG, detail);
+			return;
+		}
+		r = on_msg((size_t)n, detail, sizeof(detail));
+		if (r != 0) {
+			disconnect(r, detail);
+			return;
+		}
+	}
+}
+
+static void
+on_accept(void)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	int fd;
+
+	fd = accept4(sp.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED)
+			sp_log(LOG_WARNING, "accept on %s: %s", sp.cfg.control_socket,
+			       strerror(errno));
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
+		cred.pid = 0, cred.uid = (uid_t)-1;
+	if (sp.conn.fd >= 0) {
+		sp.cnt[SP_CNT_REFUSED]++;
+		sp_log(LOG_WARNING,
+		       "refuse connection from pid %d uid %d on %s: %s is connected, one at a time",
+		       (int)cred.pid, (int)cred.uid, sp.cfg.control_socket, sp.conn.name);
+		close(fd);
+		return;
+	}
+	if (epoll_set(EPOLL_CTL_ADD, fd, EPOLLIN, TAG_CONN) < 0) {
+		sp_log(LOG_ERR, "accept connection from pid %d: epoll: %s", (int)cred.pid,
+		       strerror(errno));
+		close(fd);
+		return;
+	}
+	sp.cnt[SP_CNT_CONNECTIONS]++;
+	memset(&sp.conn, 0, sizeof(sp.conn));
+	sp.conn.fd = fd;
+	sp.conn.pid = cred.pid;
+	sp.conn.uid = cred.uid;
+	snprintf(sp.conn.name, sizeof(sp.conn.name), "connection from pid %d", (int)cred.pid);
+	sp_log(LOG_INFO, "accept connection from pid %d uid %d on %s: waiting for its hello",
+	       (int)cred.pid, (int)cred.uid, sp.cfg.control_socket);
+}
+
+/* After a wakeup: one commit for everything read, then one cumulative ack. */
+static void
+flush(void)
+{
+	if (!commit())
+		return;
+	if (sp.conn.fd >= 0 && sp.conn.ack_due)
+		send_ack();
+}
+
+/* ---------------------------------------------------------------------
+ * Counters, timer, signals
+ * ------------------------------------------------------------------- */
+
+static void
+print_counters(const char *when)
+{
+	char line[SP_LOG_MAX];
+	size_t n = 0;
+	int m;
+
+	/* the store adds checkpoints on its own (records, time): count them from its size */
+	sp.cnt[SP_CNT_CHECKPOINTS] = tg_audit_size(sp.audit) - sp.size_at_open -
+				     sp.cnt[SP_CNT_RECORDS] - sp.cnt[SP_CNT_GAPS];
+	for (unsigned int i = 0; i < SP_CNT_MAX && n < sizeof(line); i++) {
+		m = snprintf(line + n, sizeof(line) - n, "%s%s=%" PRIu64, i ? " " : "",
+			     sp_counter_names[i], sp.cnt[i]);
+		n += m > 0 ? (size_t)m : 0;
+	}
+	for (unsigned int r = 1; r < SP_DISC_MAX && n < sizeof(line); r++) {
+		if (sp.disc[r] == 0)
+			continue;
+		m = snprintf(line + n, sizeof(line) - n, " disconnect.%s=%" PRIu64, disc_name(r),
+			     sp.disc[r]);
+		n += m > 0 ? (size_t)m : 0;
+	}
+	sp_log(LOG_INFO, "counters (%s): %s store_size=%" PRIu64 " store_durable=%" PRIu64, when,
+	       line, tg_audit_size(sp.audit), tg_audit_durable(sp.audit));
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void
+on_timer(void)
+{
+	uint64_t expirations;
+	int rc;
+
+	if (read(sp.timer_fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	/* a commit that failed before is retried by flush() after this */
+	if (sp.commit_failing)
+		return;
+	rc = tg_audit_tick(sp.audit, now_ms(), NULL);
+	if (rc < 0) {
+		commit_failed();
+		return;
+	}
+	if (rc == 1) {
+		sp.cnt[SP_CNT_COMMITS]++;
+		committed();
+	}
+}
+
+static void
+on_signal(void)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sp.sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			sp_log(LOG_NOTICE, "stop: %s from pid %u", strsignal((int)si.ssi_signo),
+			       si.ssi_pid);
+			sp.stop = true;
+			break;
+		case SIGUSR1:
+			print_counters("SIGUSR1");
+			break;
+		case SIGHUP:
+			sp_log(LOG_NOTICE, "reload on SIGHUP: not implemented yet (policy push, "
+					   "issue 5 item 3); nothing changed");
+			break;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Start: socket, store, privileges
+ * ------------------------------------------------------------------- */
+
+static int
+resolve_user(void)
+{
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char buf[4096];
+	int rc;
+
+	rc = getpwnam_r(sp.cfg.user, &pw, buf, sizeof(buf), &pwp);
+	if (pwp == NULL) {
+		sp_log(LOG_ERR,
+		       "look up user %s: %s; create it (useradd --system --no-create-home "
+		       "--shell /usr/sbin/nologin %s) or set \"user\" in %s",
+		       sp.cfg.user, rc ? strerror(rc) : "no such user", sp.cfg.user,
+		       sp.cfg.config_path);
+		return -1;
+	}
+	if (pw.pw_uid == 0) {
+		sp_log(LOG_ERR,
+		       "user %s is root: refusing to run with privileges; set \"user\" in %s",
+		       sp.cfg.user, sp.cfg.config_path);
+		return -1;
+	}
+	sp.uid = pw.pw_uid;
+	sp.gid = pw.pw_gid;
+	if (sp.cfg.group[0] != '\0') {
+		rc = getgrnam_r(sp.cfg.group, &gr, buf, sizeof(buf), &grp);
+		if (grp == NULL) {
+			sp_log(LOG_ERR, "look up group %s: %s; set \"group\" in %s", sp.cfg.group,
+			       rc ? strerror(rc) : "no such group", sp.cfg.config_path);
+			return -1;
+		}
+		if (gr.gr_gid == 0) {
+			sp_log(LOG_ERR, "group %s is root's: refusing; set \"group\" in %s",
+			       sp.cfg.group, sp.cfg.config_path);
+			return -1;
+		}
+		sp.gid = gr.gr_gid;
+	}
+	return 0;
+}
+
+/*
+ * Is a live slowpath listening at sa? A connect that succeeds (or finds
+ * the backlog full) says yes; refused or anything else says the socket is
+ * stale.
+ */
+static bool
+socket_live(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	bool live;
+
+	if (fd < 0)
+		return false;
+	live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN;
+	close(fd);
+	return live;
+}
+
+static int
+open_listener(void)
+{
+	const char *path = sp.cfg.control_socket;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	mode_t old;
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		sp_log(LOG_ERR, "open control socket %s: path longer than %zu bytes", path,
+		       sizeof(sa.sun_path) - 1);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			sp_log(LOG_ERR,
+			       "open control socket %s: the path exists and is not a "
+			       "socket; not removing it",
+			       path);
+			return -1;
+		}
+		if (socket_live(&sa)) {
+			sp_log(LOG_ERR,
+			       "open control socket %s: in use, another slowpath "
+			       "listens there",
+			       path);
+			return -1;
+		}
+		if (unlink(path) < 0 && errno != ENOENT) {
+			sp_log(LOG_ERR, "remove stale control socket %s: %s", path,
+			       strerror(errno));
+			return -1;
+		}
+		sp_log(LOG_NOTICE, "remove stale control socket %s: nothing listens on it", path);
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		sp_log(LOG_ERR, "open control socket %s: socket: %s", path, strerror(errno));
+		return -1;
+	}
+	/* mode 0660 from the start: no moment where others may connect */
+	old = umask(0117);
+	rc = bind(fd, (const struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc < 0) {
+		sp_log(LOG_ERR, "open control socket %s: bind: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	sp.sock_bound = true;
+	if (lstat(path, &st) == 0)
+		sp.sock_ino = st.st_ino;
+	if (chmod(path, 0660) < 0 || (sp.root && lchown(path, sp.uid, sp.gid) < 0)) {
+		sp_log(LOG_ERR, "open control socket %s: set mode 0660 and owner: %s", path,
+		       strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, 4) < 0) {
+		sp_log(LOG_ERR, "open control socket %s: listen: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	sp.listen_fd = fd;
+	return 0;
+}
+
+static void
+unlink_socket(void)
+{
+	struct stat st;
+
+	if (!sp.sock_bound)
+		return;
+	sp.sock_bound = false;
+	/* only ours: a slowpath started after us may have replaced it */
+	if (lstat(sp.cfg.control_socket, &st) < 0 || st.st_ino != sp.sock_ino)
+		return;
+	if (unlink(sp.cfg.control_socket) < 0)
+		sp_log(LOG_NOTICE, "remove control socket %s: %s; the next start removes it",
+		       sp.cfg.control_socket, strerror(errno));
+}
+
+/* As root: the audit directory exists, 0700, owned by the user when created here. */
+static int
+prepare_audit_dir(void)
+{
+	const char *dir = sp.cfg.audit.dir;
+	struct stat st;
+
+	if (mkdir(dir, 0700) == 0) {
+		if (chown(dir, sp.uid, sp.gid) < 0) {
+			sp_log(LOG_ERR, "create audit directory %s: chown to %s: %s", dir,
+			       sp.cfg.user, strerror(errno));
+			return -1;
+		}
+		sp_log(LOG_INFO, "create audit directory %s: mode 0700, owner %s", dir,
+		       sp.cfg.user);
+		return 0;
+	}
+	if (errno != EEXIST) {
+		sp_log(LOG_ERR, "create audit directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		sp_log(LOG_ERR, "open audit directory %s: %s", dir,
+		       errno ? strerror(errno) : "not a directory");
+		return -1;
+	}
+	if (st.st_uid != sp.uid)
+		sp_log(LOG_WARNING,
+		       "audit directory %s is owned by uid %d, not %s: a start without root "
+		       "could not open it",
+		       dir, (int)st.st_uid, sp.cfg.user);
+	return 0;
+}
+
+/* As root, after the store is open: its files and a key made here belong to the user. */
+static int
+give_store(bool key_created)
+{
+	static const char *const files[] = { "data.mdb", "lock.mdb", "writer.lock" };
+	char path[PATH_MAX];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", sp.cfg.audit.dir, files[i]) >=
+		    (int)sizeof(path))
+			continue;
+		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid == sp.uid)
+			continue;
+		if (lchown(path, sp.uid, sp.gid) < 0) {
+			sp_log(LOG_ERR, "give %s to %s: %s", path, sp.cfg.user, strerror(errno));
+			return -1;
+		}
+	}
+	if (key_created && lchown(sp.cfg.audit.key, sp.uid, sp.gid) < 0) {
+		sp_log(LOG_ERR, "give signing key %s to %s: %s", sp.cfg.audit.key, sp.cfg.user,
+		       strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+open_store(void)
+{
+	struct tg_audit_config ac = {
+		.origin = sp.cfg.audit.origin,
+		.dir = sp.cfg.audit.dir,
+		.key_path = sp.cfg.audit.key,
+		.checkpoint_records = sp.cfg.audit.checkpoint_records,
+		.checkpoint_seconds = sp.cfg.audit.checkpoint_seconds,
+		.map_size = (size_t)sp.cfg.audit.map_mb << 20,
+	};
+	uint8_t pub[TG_NOTE_PUB], id[TG_NOTE_KEY_ID];
+	char err[512], key_id[2 * TG_NOTE_KEY_ID + 1];
+	struct stat st;
+	bool key_created;
+	int rc;
+
+	if (sp.root && prepare_audit_dir() < 0)
+		return -1;
+	key_created = lstat(sp.cfg.audit.key, &st) < 0 && errno == ENOENT;
+	sp.audit = tg_audit_open(&ac, err, sizeof(err));
+	if (sp.audit == NULL) {
+		sp_log(LOG_ERR, "open audit store %s: %s", sp.cfg.audit.dir, err);
+		return -1;
+	}
+	sp.size_at_open = tg_audit_size(sp.audit);
+	tg_audit_public_key(sp.audit, pub, id);
+	for (int i = 0; i < TG_NOTE_KEY_ID; i++)
+		snprintf(key_id + 2 * i, 3, "%02x", id[i]);
+	if (key_created)
+		sp_log(LOG_NOTICE,
+		       "create signing key %s (mode 0600): key id %s; export the "
+		       "public key with tgctl audit pubkey",
+		       sp.cfg.audit.key, key_id);
+	if (tg_audit_unclean(sp.audit)) {
+		sp_log(LOG_WARNING,
+		       "open audit store %s: the last writer did not close it (crash or kill); "
+		       "appending a gap record",
+		       sp.cfg.audit.dir);
+		rc = tg_audit_append_gap(sp.audit, "unclean_shutdown", -1, NULL);
+		if (rc == 0)
+			rc = tg_audit_commit(sp.audit, NULL);
+		if (rc < 0) {
+			sp_log(LOG_ERR, "append gap record to %s: %s", sp.cfg.audit.dir,
+			       tg_audit_error(sp.audit));
+			return -1;
+		}
+		sp.cnt[SP_CNT_GAPS]++;
+		sp.cnt[SP_CNT_COMMITS]++;
+	}
+	if (sp.root && give_store(key_created) < 0)
+		return -1;
+	sp_log(LOG_INFO, "open audit store %s: origin %s, key id %s, %" PRIu64 " records",
+	       sp.cfg.audit.dir, sp.cfg.audit.origin, key_id, tg_audit_size(sp.audit));
+	return 0;
+}
+
+/* setgroups, setgid, setuid; then make sure root cannot be had back. */
+static int
+drop_privileges(void)
+{
+	if (!sp.root) {
+		sp_log(LOG_NOTICE,
+		       "not started as root: running as uid %d, user \"%s\" not applied",
+		       (int)getuid(), sp.cfg.user);
+		return 0;
+	}
+	if (setgroups(1, &sp.gid) < 0) {
+		sp_log(LOG_ERR, "drop privileges: setgroups: %s; refusing to run as root",
+		       strerror(errno));
+		return -1;
+	}
+	if (setresgid(sp.gid, sp.gid, sp.gid) < 0) {
+		sp_log(LOG_ERR, "drop privileges: setgid %d: %s; refusing to run as root",
+		       (int)sp.gid, strerror(errno));
+		return -1;
+	}
+	if (setresuid(sp.uid, sp.uid, sp.uid) < 0) {
+		sp_log(LOG_ERR, "drop privileges: setuid %s: %s; refusing to run as root",
+		       sp.cfg.user, strerror(errno));
+		return -1;
+	}
+	if (getuid() == 0 || geteuid() == 0 || getgid() == 0 || getegid() == 0 || setuid(0) == 0) {
+		sp_log(LOG_ERR, "drop privileges: still root after the drop; refusing to run");
+		return -1;
+	}
+	sp_log(LOG_INFO, "drop privileges: running as user %s (uid %d, gid %d)", sp.cfg.user,
+	       (int)sp.uid, (int)sp.gid);
+	return 0;
+}
+
+static int
+open_loop(const sigset_t *sigs)
+{
+	struct itimerspec its = {
+		.it_interval = { .tv_sec = SP_TICK_MS / 1000,
+				 .tv_nsec = SP_TICK_MS % 1000 * 1000000L },
+		.it_value = { .tv_sec = SP_TICK_MS / 1000,
+			      .tv_nsec = SP_TICK_MS % 1000 * 1000000L },
+	};
+
+	sp.ep_fd = epoll_create1(EPOLL_CLOEXEC);
+	sp.sig_fd = signalfd(-1, sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	sp.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (sp.ep_fd < 0 || sp.sig_fd < 0 || sp.timer_fd < 0 ||
+	    timerfd_settime(sp.timer_fd, 0, &its, NULL) < 0 ||
+	    epoll_set(EPOLL_CTL_ADD, sp.listen_fd, EPOLLIN, TAG_LISTEN) < 0 ||
+	    epoll_set(EPOLL_CTL_ADD, sp.sig_fd, EPOLLIN, TAG_SIGNAL) < 0 ||
+	    epoll_set(EPOLL_CTL_ADD, sp.timer_fd, EPOLLIN, TAG_TIMER) < 0) {
+		sp_log(LOG_ERR, "set up the event loop: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+init_self(void)
+{
+	uint64_t id = 0;
+
+	while (id == 0)
+		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+			id = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+	sp.self = (struct tg_punt_hello){
+		.role = TG_PUNT_ROLE_SLOWPATH,
+		.vmin = TG_PUNT_VERSION_MIN,
+		.vmax = TG_PUNT_VERSION_MAX,
+		.instance = id,
+		.caps = 0,
+		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
+	};
+	if (gethostname(sp.host, sizeof(sp.host) - 1) < 0 || sp.host[0] == '\0')
+		snprintf(sp.host, sizeof(sp.host), "localhost");
+}
+
+/* Stop: commit, sign, close the store cleanly, remove the socket. */
+static int
+shut_down(void)
+{
+	int rc = 0;
+
+	if (sp.audit != NULL) {
+		flush();
+		if (sp.conn.fd >= 0)
+			disconnect(SP_DISC_SHUTDOWN, NULL);
+		/* the closing checkpoint here rather than in tg_audit_close(), to count it */
+		if (tg_audit_checkpoint(sp.audit, "close") < 0 || !commit()) {
+			sp_log(LOG_ERR, "close audit store %s: %s", sp.cfg.audit.dir,
+			       tg_audit_error(sp.audit));
+			rc = -1;
+		}
+		print_counters("exit");
+		if (rc == 0)
+			sp_log(LOG_INFO, "close audit store %s: %" PRIu64 " records, signed, clean",
+			       sp.cfg.audit.dir, tg_audit_size(sp.audit));
+		if (tg_audit_close(sp.audit) < 0 && rc == 0) {
+			sp_log(LOG_ERR, "close audit store %s: cannot mark it clean",
+			       sp.cfg.audit.dir);
+			rc = -1;
+		}
+		sp.audit = NULL;
+	}
+	unlink_socket();
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct epoll_event evs[8];
+	char err[512];
+	sigset_t sigs;
+	int n, rc;
+
+	sp.listen_fd = sp.sig_fd = sp.timer_fd = sp.ep_fd = sp.conn.fd = -1;
+	tg_sp_config_defaults(&sp.cfg);
+	rc = tg_sp_config_parse_args(&sp.cfg, argc, argv, err, sizeof(err));
+	if (rc == 1) {
+		tg_sp_config_usage(stdout, PROG);
+		return EXIT_SUCCESS;
+	}
+	if (rc < 0) {
+		sp_log(LOG_ERR, "config: %s", err);
+		return 2;
+	}
+
+	/* signals are taken by the loop (signalfd), from the start */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	init_self();
+	sp.root = geteuid() == 0;
+	if ((sp.root && resolve_user() < 0) || open_listener() < 0 || open_store() < 0 ||
+	    drop_privileges() < 0 || open_loop(&sigs) < 0)
+		goto fail;
+	sp_log(LOG_INFO, "ready: %s on %s, audit store %s", SOFTWARE, sp.cfg.control_socket,
+	       sp.cfg.audit.dir);
+
+	while (!sp.stop) {
+		n = epoll_wait(sp.ep_fd, evs, (int)(sizeof(evs) / sizeof(evs[0])), -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			sp_log(LOG_CRIT, "event loop: epoll_wait: %s", strerror(errno));
+			goto fail;
+		}
+		for (int i = 0; i < n; i++) {
+			switch (evs[i].data.u32) {
+			case TAG_LISTEN:
+				on_accept();
+				break;
+			case TAG_CONN:
+				if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+					on_readable();
+				if ((evs[i].events & EPOLLOUT) && sp.conn.fd >= 0)
+					send_ack();
+				break;
+			case TAG_SIGNAL:
+				on_signal();
+				break;
+			case TAG_TIMER:
+				on_timer();
+				break;
+			}
+		}
+		flush();
+	}
+	rc = shut_down();
+	sp_log(LOG_INFO, "exit%s", rc == 0 ? "" : " with errors");
+	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+
+fail:
+	shut_down();
+	sp_log(LOG_ERR, "exit: could not start or run");
+	return EXIT_FAILURE;
+}

@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz_punt.c — libFuzzer target for the control channel decoders
+ * (punt.c): tg_punt_decode() with its iterators, tg_punt_policy_decode(),
+ * the policy chunk reassembly and the handshake answer and check.
+ *
+ * Input: one datagram, as the receiver gets it. The same bytes are also
+ * decoded as a policy object. libFuzzer hands over a heap copy of exactly
+ * the input's size, so ASan reports the first byte read past it.
+ *
+ * Beyond memory errors, UB and leaks, the target aborts when:
+ * - a refusal is not one of TG_PUNT_ERRORS;
+ * - a decoded message breaks the contract of punt.h: a string outside the
+ *   datagram, over its cap or holding a NUL; an iterator that yields
+ *   another number of entries than its count, or an event whose numbers
+ *   do not follow first_seq; a code out of its range;
+ * - the round trip fails: a decoded message re-encoded from its values
+ *   must encode, decode again to the same values, and (the encoding being
+ *   canonical) be the very bytes of the input; the same for a policy
+ *   object;
+ * - the handshake answer to a decoded HELLO does not encode and decode,
+ *   or the check of a decoded HELLO_ACK returns another reason than those
+ *   documented.
+ *
+ * punt.c is compiled into this executable with the fuzzer's coverage
+ * instrumentation (tests/fuzz/meson.build).
+ *
+ * Seeds: tests/fuzz/gen-corpus punt DIR. Run: tests/fuzz/run.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "punt.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(c) \
+	do { \
+		if (!(c)) { \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
+			abort(); \
+		} \
+	} while (0)
+
+static const uint8_t *in_base;
+static size_t in_size;
+
+/* A decoded string: inside the input, under its cap, no NUL. */
+static void
+check_str(struct tg_punt_str s, uint32_t cap)
+{
+	CHECK(s.len <= cap);
+	if (s.len == 0)
+		return;
+	CHECK((const uint8_t *)s.p >= in_base && (const uint8_t *)s.p + s.len <= in_base + in_size);
+	CHECK(memchr(s.p, 0, s.len) == NULL);
+}
+
+static bool
+same_str(struct tg_punt_str a, struct tg_punt_str b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+static bool
+same_event(const struct tg_punt_event *a, const struct tg_punt_event *b)
+{
+	int k;
+
+	for (k = 0; k < TG_PUNT_DETECT_MAX; k++)
+		if (a->masked[k] != b->masked[k])
+			return false;
+	return a->seq == b->seq && a->type == b->type && a->worker == b->worker &&
+	       a->service == b->service && a->session == b->session &&
+	       a->t_start_ns == b->t_start_ns && a->t_end_ns == b->t_end_ns &&
+	       same_str(a->service_name, b->service_name) && same_str(a->client, b->client) &&
+	       same_str(a->server, b->server) && same_str(a->user, b->user) &&
+	       same_str(a->database, b->database) && same_str(a->application, b->application) &&
+	       a->kind == b->kind && a->verdict == b->verdict && a->result == b->result &&
+	       a->text_cut == b->text_cut && a->masked_columns == b->masked_columns &&
+	       a->rows == b->rows && same_str(a->rule, b->rule) &&
+	       same_str(a->sqlstate, b->sqlstate) && same_str(a->text, b->text) &&
+	       same_str(a->params, b->params) && a->end_reason == b->end_reason;
+}
+
+static void
+check_event(const struct tg_punt_event *ev)
+{
+	int k;
+
+	CHECK(ev->type >= TG_PUNT_EV_STATEMENT && ev->type < TG_PUNT_EV_MAX);
+	check_str(ev->service_name, TG_PUNT_NAME_MAX);
+	check_str(ev->client, TG_PUNT_NAME_MAX);
+	check_str(ev->server, TG_PUNT_NAME_MAX);
+	check_str(ev->user, TG_PUNT_NAME_MAX);
+	check_str(ev->database, TG_PUNT_NAME_MAX);
+	check_str(ev->application, TG_PUNT_NAME_MAX);
+	check_str(ev->rule, TG_PUNT_NAME_MAX);
+	check_str(ev->sqlstate, TG_PUNT_SQLSTATE_MAX);
+	check_str(ev->text, TG_PUNT_TEXT_MAX);
+	check_str(ev->params, TG_PUNT_PARAMS_MAX);
+	CHECK(ev->kind < TG_PUNT_STMT_MAX && ev->verdict < TG_PUNT_VERDICT_MAX &&
+	      ev->result < TG_PUNT_RESULT_MAX);
+	CHECK(ev->masked[0] == 0);
+	if (ev->type != TG_PUNT_EV_STATEMENT) {
+		CHECK(!ev->text_cut && ev->rows == 0 && ev->text.len == 0);
+		for (k = 1; k < TG_PUNT_DETECT_MAX; k++)
+			CHECK(ev->masked[k] == 0);
+	}
+	if (ev->type == TG_PUNT_EV_SESSION_END)
+		CHECK(ev->end_reason >= TG_PUNT_END_CLOSED && ev->end_reason < TG_PUNT_END_MAX);
+	else
+		CHECK(ev->end_reason == 0);
+}
+
+/* A decoded message and every entry of it. */
+static void
+check_msg(const struct tg_punt_msg *m)
+{
+	struct tg_punt_iter it;
+	struct tg_punt_event ev;
+	struct tg_punt_str name;
+	uint64_t value;
+	uint32_t n = 0;
+
+	CHECK(m->hdr.length == in_size && m->hdr.seq != 0 && m->hdr.flags == 0);
+	CHECK(tg_punt_type_sender(m->hdr.type) != 0);
+	switch (m->hdr.type) {
+	case TG_PUNT_T_HELLO:
+		CHECK(m->u.hello.vmin >= 1 && m->u.hello.vmin <= m->u.hello.vmax);
+		check_str(m->u.hello.software, TG_PUNT_NAME_MAX);
+		break;
+	case TG_PUNT_T_HELLO_ACK:
+		check_str(m->u.hello_ack.software, TG_PUNT_NAME_MAX);
+		check_str(m->u.hello_ack.reason, TG_PUNT_REASON_MAX);
+		break;
+	case TG_PUNT_T_EVENT_BATCH:
+		CHECK(m->u.batch.count >= 1 && m->u.batch.count <= TG_PUNT_BATCH_MAX);
+		it = m->u.batch.events;
+		while (tg_punt_batch_next(&it, &ev)) {
+			check_event(&ev);
+			CHECK(ev.seq == m->u.batch.first_seq + n);
+			n++;
+		}
+		CHECK(n == m->u.batch.count);
+		break;
+	case TG_PUNT_T_POLICY_GEN:
+		CHECK(m->u.policy.data >= in_base &&
+		      m->u.policy.data + m->u.policy.len == in_base + in_size);
+		CHECK(m->u.policy.offset + (uint64_t)m->u.policy.len <= m->u.policy.total);
+		break;
+	case TG_PUNT_T_POLICY_ACK:
+		check_str(m->u.policy_ack.reason, TG_PUNT_REASON_MAX);
+		break;
+	case TG_PUNT_T_STATS_RESPONSE:
+		it = m->u.stats.pairs;
+		while (tg_punt_stats_next(&it, &name, &value)) {
+			check_str(name, TG_PUNT_NAME_MAX);
+			CHECK(name.len >= 1);
+			n++;
+		}
+		CHECK(n == m->u.stats.count);
+		break;
+	}
+}
+
+/* Encodes m's values into out; returns the length (checked positive). */
+static size_t
+reencode(const struct tg_punt_msg *m, uint8_t *out, size_t size)
+{
+	struct tg_punt_iter it;
+	struct tg_punt_event ev;
+	struct tg_punt_str name;
+	struct tg_punt_enc e;
+	char cname[TG_PUNT_NAME_MAX + 1];
+	uint64_t value;
+	int n = -1;
+
+	switch (m->hdr.type) {
+	case TG_PUNT_T_HELLO:
+		n = tg_punt_encode_hello(out, size, m->hdr.seq, &m->u.hello);
+		break;
+	case TG_PUNT_T_HELLO_ACK:
+		n = tg_punt_encode_hello_ack(out, size, m->hdr.seq, &m->u.hello_ack);
+		break;
+	case TG_PUNT_T_EVENT_BATCH:
+		CHECK(tg_punt_batch_begin(&e, out, size, m->hdr.seq, m->u.batch.first_seq) == 0);
+		it = m->u.batch.events;
+		while (tg_punt_batch_next(&it, &ev))
+			CHECK(tg_punt_batch_add(&e, &ev) == 0);
+		n = tg_punt_batch_end(&e);
+		break;
+	case TG_PUNT_T_BATCH_ACK:
+		n = tg_punt_encode_batch_ack(out, size, m->hdr.seq, m->u.durable_seq);
+		break;
+	case TG_PUNT_T_POLICY_GEN:
+		n = tg_punt_encode_policy_gen(out, size, m->hdr.seq, &m->u.policy);
+		break;
+	case TG_PUNT_T_POLICY_ACK:
+		n = tg_punt_encode_policy_ack(out, size, m->hdr.seq, &m->u.policy_ack);
+		break;
+	case TG_PUNT_T_STATS_REQUEST:
+		n = tg_punt_encode_stats_request(out, size, m->hdr.seq);
+		break;
+	case TG_PUNT_T_STATS_RESPONSE:
+		CHECK(tg_punt_stats_begin(&e, out, size, m->hdr.seq, m->u.stats.in_reply_to) == 0);
+		it = m->u.stats.pairs;
+		while (tg_punt_stats_next(&it, &name, &value)) {
+			memcpy(cname, name.p, name.len);
+			cname[name.len] = '\0';
+			CHECK(tg_punt_stats_add(&e, cname, value) == 0);
+		}
+		n = tg_punt_stats_end(&e, m->u.stats.last);
+		break;
+	}
+	CHECK(n >= TG_PUNT_HDR_LEN);
+	return (size_t)n;
+}
+
+/* The values of a and b, decoded from different buffers, are the same. */
+static void
+check_same(const struct tg_punt_msg *a, const struct tg_punt_msg *b)
+{
+	struct tg_punt_iter ia, ib;
+	struct tg_punt_event ea, eb;
+	struct tg_punt_str na, nb;
+	uint64_t va, vb;
+
+	CHECK(a->hdr.version == b->hdr.version && a->hdr.type == b->hdr.type &&
+	      a->hdr.flags == b->hdr.flags && a->hdr.length == b->hdr.length &&
+	      a->hdr.seq == b->hdr.seq);
+	switch (a->hdr.type) {
+	case TG_PUNT_T_HELLO:
+		CHECK(a->u.hello.role == b->u.hello.role && a->u.hello.vmin == b->u.hello.vmin &&
+		      a->u.hello.vmax == b->u.hello.vmax &&
+		      a->u.hello.instance == b->u.hello.instance &&
+		      a->u.hello.caps == b->u.hello.caps &&
+		      same_str(a->u.hello.software, b->u.hello.software));
+		break;
+	case TG_PUNT_T_HELLO_ACK: {
+		const struct tg_punt_hello_ack *x = &a->u.hello_ack, *y = &b->u.hello_ack;
+
+		CHECK(x->role == y->role && x->status == y->status && x->refuse == y->refuse &&
+		      x->version == y->version && x->vmin == y->vmin && x->vmax == y->vmax &&
+		      x->instance == y->instance && x->caps == y->caps &&
+		      same_str(x->software, y->software) && same_str(x->reason, y->reason));
+		break;
+	}
+	case TG_PUNT_T_EVENT_BATCH:
+		CHECK(a->u.batch.first_seq == b->u.batch.first_seq &&
+		      a->u.batch.count == b->u.batch.count);
+		ia = a->u.batch.events;
+		ib = b->u.batch.events;
+		while (tg_punt_batch_next(&ia, &ea)) {
+			CHECK(tg_punt_batch_next(&ib, &eb));
+			CHECK(same_event(&ea, &eb));
+		}
+		CHECK(!tg_punt_batch_next(&ib, &eb));
+		break;
+	case TG_PUNT_T_BATCH_ACK:
+		CHECK(a->u.durable_seq == b->u.durable_seq);
+		break;
+	case TG_PUNT_T_POLICY_GEN:
+		CHECK(a->u.policy.gen == b->u.policy.gen &&
+		      a->u.policy.total == b->u.policy.total &&
+		      a->u.policy.offset == b->u.policy.offset &&
+		      a->u.policy.len == b->u.policy.len &&
+		      memcmp(a->u.policy.data, b->u.policy.data, a->u.policy.len) == 0);
+		break;
+	case TG_PUNT_T_POLICY_ACK:
+		CHECK(a->u.policy_ack.gen == b->u.policy_ack.gen &&
+		      a->u.policy_ack.status == b->u.policy_ack.status &&
+		      same_str(a->u.policy_ack.reason, b->u.policy_ack.reason));
+		break;
+	case TG_PUNT_T_STATS_RESPONSE:
+		CHECK(a->u.stats.in_reply_to == b->u.stats.in_reply_to &&
+		      a->u.stats.count == b->u.stats.count && a->u.stats.last == b->u.stats.last);
+		ia = a->u.stats.pairs;
+		ib = b->u.stats.pairs;
+		while (tg_punt_stats_next(&ia, &na, &va)) {
+			CHECK(tg_punt_stats_next(&ib, &nb, &vb));
+			CHECK(same_str(na, nb) && va == vb);
+		}
+		CHECK(!tg_punt_stats_next(&ib, &nb, &vb));
+		break;
+	}
+}
+
+static void
+handshake(const struct tg_punt_msg *m, uint8_t *out, size_t size)
+{
+	static const struct tg_punt_hello self = {
+		.role = TG_PUNT_ROLE_SLOWPATH, .vmin = 1, .vmax = 3, .instance = 42,
+		.software = { "fuzz", 4 },
+	};
+	static const struct tg_punt_hello sent = {
+		.role = TG_PUNT_ROLE_DATAPLANE, .vmin = 2, .vmax = 4, .instance = 43,
+	};
+	struct tg_punt_hello_ack ack;
+	struct tg_punt_msg back;
+	enum tg_punt_err err;
+	uint16_t v = 0;
+	int n;
+
+	if (m->hdr.type == TG_PUNT_T_HELLO) {
+		tg_punt_hello_answer(&self, &m->u.hello, &ack);
+		n = tg_punt_encode_hello_ack(out, size, 1, &ack);
+		CHECK(n > 0);
+		CHECK(tg_punt_decode(out, (size_t)n, &back) == TG_PUNT_OK);
+		if (ack.status == TG_PUNT_HELLO_ACCEPT)
+			CHECK(ack.version >= m->u.hello.vmin && ack.version <= m->u.hello.vmax &&
+			      ack.version >= self.vmin && ack.version <= self.vmax);
+	} else if (m->hdr.type == TG_PUNT_T_HELLO_ACK) {
+		err = tg_punt_hello_check(&sent, &m->u.hello_ack, &v);
+		CHECK(err == TG_PUNT_OK || err == TG_PUNT_ERR_HELLO_REFUSED ||
+		      err == TG_PUNT_ERR_HELLO_ROLE || err == TG_PUNT_ERR_HELLO_VERSION);
+		if (err == TG_PUNT_OK)
+			CHECK(v >= sent.vmin && v <= sent.vmax && v == m->u.hello_ack.version);
+	}
+}
+
+static void
+policy_object(const uint8_t *data, size_t size, uint8_t *out, size_t cap)
+{
+	struct tg_punt_policy p, q;
+	enum tg_punt_err err;
+	int n;
+
+	err = tg_punt_policy_decode(data, size, &p);
+	CHECK((unsigned int)err < TG_PUNT_ERR_MAX);
+	if (err != TG_PUNT_OK)
+		return;
+	CHECK(p.json.len >= 1);
+	check_str(p.json, TG_PUNT_POLICY_MAX);
+	CHECK(tg_punt_policy_size(&p) == size);
+	if (size > cap)
+		return;
+	n = tg_punt_policy_encode(&p, out, cap);
+	CHECK(n >= 0 && (size_t)n == size && memcmp(out, data, size) == 0);
+	CHECK(tg_punt_policy_decode(out, size, &q) == TG_PUNT_OK);
+	CHECK(same_str(p.json, q.json));
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t out[TG_PUNT_MSG_MAX];
+	static struct tg_punt_policy_rx rx;
+	struct tg_punt_policy_rx before;
+	struct tg_punt_msg m, back;
+	enum tg_punt_err err;
+	size_t n;
+
+	in_base = data;
+	in_size = size;
+	policy_object(data, size, out, sizeof(out));
+
+	err = tg_punt_decode(data, size, &m);
+	CHECK((unsigned int)err < TG_PUNT_ERR_MAX && tg_punt_err_names[err] != NULL);
+	if (err != TG_PUNT_OK)
+		return 0;
+	check_msg(&m);
+
+	n = reencode(&m, out, sizeof(out));
+	CHECK(n == size && memcmp(out, data, size) == 0);
+	CHECK(tg_punt_decode(out, n, &back) == TG_PUNT_OK);
+	check_same(&m, &back);
+
+	handshake(&m, out, sizeof(out));
+
+	if (m.hdr.type == TG_PUNT_T_POLICY_GEN) {
+		/* the reassembly state moves only on acceptance, and stays in bounds */
+		before = rx;
+		err = tg_punt_policy_rx_add(&rx, &m.u.policy);
+		CHECK(err == TG_PUNT_OK || err == TG_PUNT_ERR_POLICY_ORDER);
+		if (err != TG_PUNT_OK)
+			CHECK(memcmp(&before, &rx, sizeof(rx)) == 0);
+		CHECK(rx.got <= rx.total);
+		if (tg_punt_policy_rx_done(&rx))
+			memset(&rx, 0, sizeof(rx));
+		if (m.u.policy.offset == 0 && m.u.policy.len == m.u.policy.total)
+			policy_object(m.u.policy.data, m.u.policy.len, out, sizeof(out));
+	}
+	return 0;
+}

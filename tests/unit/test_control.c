@@ -1,0 +1,794 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_control.c — unit tests of the control channel's dataplane end
+ * (control.c) against a fake slowpath in the same thread: a listening
+ * SOCK_SEQPACKET socket in a temporary directory, served with the codec
+ * (punt.h) between polls of the channel, so every step is deterministic.
+ *
+ * - handshake: the HELLO's fields; up only after the HELLO_ACK; fail
+ *   closed before, open after; a refused hello is counted and retried;
+ * - events: handed over through the workers' rings in order, numbered
+ *   from 1, acknowledged; a full ring drops and counts; a full buffer
+ *   loses and counts;
+ * - a connection lost: counted by reason, fail closed again, reconnection
+ *   with back-off, the same instance id, and every event not
+ *   acknowledged sent again with its number (counted resent);
+ * - a slowpath that breaks the protocol (bad magic, a sequence number
+ *   skipped, an acknowledgement of events never sent, a second
+ *   HELLO_ACK) is disconnected and the reason counted;
+ * - POLICY_GEN is answered refused, STATS_REQUEST with an empty response;
+ * - no slowpath at all: connection failures counted, fail closed only
+ *   when required;
+ * - the options (config.c): "slowpath" in the JSON file and
+ *   --slowpath-socket, their defaults and refusals.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "config.h"
+#include "control.h"
+#include "punt.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---------------------------------------------------------------------
+ * EAL (rte_ring, rte_malloc)
+ * ------------------------------------------------------------------- */
+
+static const char *const eal_args[] = {
+	"test_control",
+	"--no-huge",
+	"-m",
+	"128",
+	"--no-pci",
+	"--no-shconf",
+	"--no-telemetry",
+	"--log-level=lib.eal:error",
+	"--log-level=tg.dataplane.control:critical",
+	"-l",
+	"0",
+	"--file-prefix",
+};
+
+static char eal_argbuf[ARRAY_SIZE(eal_args) + 1][64];
+static char tmpdir[64];
+
+static int
+eal_up(void **state)
+{
+	char *argv[ARRAY_SIZE(eal_args) + 1];
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(eal_args); i++) {
+		snprintf(eal_argbuf[i], sizeof(eal_argbuf[i]), "%s", eal_args[i]);
+		argv[i] = eal_argbuf[i];
+	}
+	snprintf(eal_argbuf[i], sizeof(eal_argbuf[i]), "tgtest-control-%ld", (long)getpid());
+	argv[i] = eal_argbuf[i];
+	if (rte_eal_init((int)ARRAY_SIZE(argv), argv) < 0) {
+		fprintf(stderr, "test_control: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tgtest-control.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		fprintf(stderr, "test_control: mkdtemp: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+eal_down(void **state)
+{
+	char dir[PATH_MAX];
+
+	(void)state;
+	rmdir(tmpdir);
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	if (rmdir(dir) < 0)
+		fprintf(stderr, "test_control: rmdir %s: %s\n", dir, strerror(errno));
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * The fake slowpath
+ * ------------------------------------------------------------------- */
+
+#define FAKE_EVENTS 8192
+
+enum fake_hello { HELLO_ACCEPT, HELLO_REFUSE, HELLO_SILENT };
+
+struct fake {
+	char path[96];
+	int lfd, fd;
+	uint64_t tx_seq, rx_seq;
+	enum fake_hello hello_mode;
+	bool auto_ack;
+	unsigned int accepts;
+	struct tg_punt_hello hello;	/* the last received; strings copied below */
+	char software[TG_PUNT_NAME_MAX + 1];
+	uint64_t seq[FAKE_EVENTS];	/* events received, in order */
+	uint64_t sess[FAKE_EVENTS];
+	uint16_t worker[FAKE_EVENTS];
+	uint8_t type[FAKE_EVENTS];
+	unsigned int n;
+	unsigned int batches;
+	uint64_t last_seq;		/* highest event number received */
+	struct tg_punt_policy_ack pack;	/* the last POLICY_ACK */
+	char pack_reason[TG_PUNT_REASON_MAX + 1];
+	unsigned int packs;
+	unsigned int stats;		/* STATS_RESPONSEs */
+	uint64_t stats_reply_to;
+};
+
+static uint8_t fbuf[TG_PUNT_MSG_MAX];
+
+static void
+fake_listen(struct fake *f, const char *name)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+	f->auto_ack = true;
+	snprintf(f->path, sizeof(f->path), "%s/%s", tmpdir, name);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path);
+	unlink(f->path);
+	f->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(f->lfd >= 0);
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->lfd, 4), 0);
+}
+
+static void
+fake_drop(struct fake *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+static void
+fake_close(struct fake *f)
+{
+	fake_drop(f);
+	close(f->lfd);
+	unlink(f->path);
+}
+
+static void
+fake_send(struct fake *f, const uint8_t *b, int n)
+{
+	assert_true(n > 0);
+	assert_int_equal(send(f->fd, b, (size_t)n, MSG_NOSIGNAL), n);
+	f->tx_seq++;
+}
+
+static void
+fake_ack(struct fake *f, uint64_t durable)
+{
+	fake_send(f, fbuf, tg_punt_encode_batch_ack(fbuf, sizeof(fbuf), f->tx_seq, durable));
+}
+
+static void
+fake_on(struct fake *f, const uint8_t *b, size_t len)
+{
+	static const char sw[] = "fake-slowpath";
+	struct tg_punt_hello self = {
+		.role = TG_PUNT_ROLE_SLOWPATH,
+		.vmin = 1,
+		.vmax = 1,
+		.instance = 99,
+		.software = { sw, sizeof(sw) - 1 },
+	};
+	struct tg_punt_hello_ack a;
+	struct tg_punt_event ev;
+	struct tg_punt_msg m;
+
+	assert_int_equal(tg_punt_decode(b, len, &m), TG_PUNT_OK);
+	assert_int_equal(m.hdr.seq, f->rx_seq);
+	f->rx_seq++;
+	switch (m.hdr.type) {
+	case TG_PUNT_T_HELLO:
+		f->hello = m.u.hello;
+		snprintf(f->software, sizeof(f->software), "%.*s", (int)m.u.hello.software.len,
+			 m.u.hello.software.p);
+		f->hello.software.p = f->software;
+		if (f->hello_mode == HELLO_SILENT)
+			break;
+		if (f->hello_mode == HELLO_REFUSE)
+			self.vmin = self.vmax = 7;	/* no version in common */
+		tg_punt_hello_answer(&self, &m.u.hello, &a);
+		fake_send(f, fbuf, tg_punt_encode_hello_ack(fbuf, sizeof(fbuf), f->tx_seq, &a));
+		break;
+	case TG_PUNT_T_EVENT_BATCH:
+		f->batches++;
+		while (tg_punt_batch_next(&m.u.batch.events, &ev)) {
+			assert_true(f->n < FAKE_EVENTS);
+			f->seq[f->n] = ev.seq;
+			f->sess[f->n] = ev.session;
+			f->worker[f->n] = ev.worker;
+			f->type[f->n] = ev.type;
+			f->n++;
+			if (ev.seq > f->last_seq)
+				f->last_seq = ev.seq;
+		}
+		if (f->auto_ack)
+			fake_ack(f, f->last_seq);
+		break;
+	case TG_PUNT_T_POLICY_ACK:
+		f->packs++;
+		f->pack = m.u.policy_ack;
+		snprintf(f->pack_reason, sizeof(f->pack_reason), "%.*s",
+			 (int)m.u.policy_ack.reason.len, m.u.policy_ack.reason.p);
+		break;
+	case TG_PUNT_T_STATS_RESPONSE:
+		f->stats++;
+		f->stats_reply_to = m.u.stats.in_reply_to;
+		assert_true(m.u.stats.last);
+		break;
+	default:
+		fail_msg("the dataplane sent a %s", tg_punt_type_name(m.hdr.type));
+	}
+}
+
+/* Accepts a connection if one waits, then serves what arrived. */
+static void
+fake_step(struct fake *f)
+{
+	ssize_t n;
+
+	if (f->fd < 0) {
+		f->fd = accept4(f->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (f->fd < 0)
+			return;
+		f->accepts++;
+		f->tx_seq = f->rx_seq = 1;
+	}
+	while ((n = recv(f->fd, fbuf, sizeof(fbuf), MSG_DONTWAIT)) > 0) {
+		static uint8_t copy[TG_PUNT_MSG_MAX];
+
+		memcpy(copy, fbuf, (size_t)n);
+		fake_on(f, copy, (size_t)n);
+	}
+	if (n == 0)
+		fake_drop(f);
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Polls the channel and serves the fake until cond holds or 3 s pass; returns cond. */
+#define PUMP_UNTIL(c, f, cond)                                         \
+	({                                                             \
+		int i_;                                                \
+		for (i_ = 0; i_ < 3000 && !(cond); i_++) {             \
+			tg_control_poll(c);                            \
+			fake_step(f);                                  \
+			tg_control_poll(c);                            \
+			if (!(cond))                                   \
+				sleep_ms(1);                           \
+		}                                                      \
+		(cond);                                                \
+	})
+
+/* Polls and serves for ms milliseconds. */
+static void
+pump_ms(struct tg_control *c, struct fake *f, int ms)
+{
+	int i;
+
+	for (i = 0; i < ms; i++) {
+		tg_control_poll(c);
+		fake_step(f);
+		sleep_ms(1);
+	}
+	tg_control_poll(c);
+}
+
+static struct tg_control *
+make(const char *path, bool required, uint32_t buffer, unsigned int workers)
+{
+	struct tg_control_params p = {
+		.socket_path = path,
+		.required = required,
+		.event_buffer = buffer,
+		.nb_workers = workers,
+	};
+	struct tg_control *c = tg_control_create(&p);
+
+	assert_non_null(c);
+	return c;
+}
+
+static int
+emit(struct tg_control *c, unsigned int w, uint64_t sess)
+{
+	static const char text[] = "select 1";
+	struct tg_punt_event ev = {
+		.type = TG_PUNT_EV_STATEMENT,
+		.worker = (uint16_t)w,
+		.session = sess,
+		.service_name = { "pg", 2 },
+		.client = { "198.18.0.1:40000", 16 },
+		.text = { text, sizeof(text) - 1 },
+	};
+
+	return tg_control_emit(tg_control_queue(c, w), &ev);
+}
+
+static struct tg_control_counters
+counters(const struct tg_control *c)
+{
+	struct tg_control_counters cc;
+
+	tg_control_counters_read(c, &cc);
+	return cc;
+}
+
+#define EV(cc, name) ((cc).ev[TG_EVBUF_CNT_##name])
+#define CC(cc, name) ((cc).cnt[TG_CONTROL_CNT_##name])
+#define DISC(cc, name) ((cc).disc[TG_CONTROL_DISC_##name])
+
+/* ---------------------------------------------------------------------
+ * Cases
+ * ------------------------------------------------------------------- */
+
+static void
+test_handshake_and_events(void **state)
+{
+	struct tg_control_counters cc;
+	struct fake f;
+	struct tg_control *c;
+	unsigned int i;
+
+	(void)state;
+	fake_listen(&f, "a.sock");
+	c = make(f.path, true, 1024, 2);
+	assert_true(tg_control_refusing());
+	assert_false(tg_control_up(c));
+	/* the HELLO goes out, but up needs the answer */
+	f.hello_mode = HELLO_SILENT;
+	assert_true(PUMP_UNTIL(c, &f, f.rx_seq == 2));
+	assert_false(tg_control_up(c));
+	assert_true(tg_control_refusing());
+	assert_int_equal(f.hello.role, TG_PUNT_ROLE_DATAPLANE);
+	assert_int_equal(f.hello.vmin, 1);
+	assert_int_equal(f.hello.vmax, 1);
+	assert_true(f.hello.instance != 0);
+	assert_int_equal(strncmp(f.software, "tollgate-dataplane ", 19), 0);
+	fake_drop(&f);
+	f.hello_mode = HELLO_ACCEPT;
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	assert_false(tg_control_refusing());
+	assert_int_equal(f.accepts, 2);
+
+	/* worker 0 then worker 1, each in its own order */
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(emit(c, 0, 100 + i), 0);
+		assert_int_equal(emit(c, 1, 200 + i), 0);
+	}
+	assert_true(PUMP_UNTIL(c, &f, f.n == 10 && counters(c).pending == 0));
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(f.seq[i], i + 1);
+		assert_int_equal(f.worker[i], i < 5 ? 0 : 1);
+		assert_int_equal(f.sess[i], (i < 5 ? 100 : 200) + i % 5);
+	}
+	cc = counters(c);
+	assert_int_equal(cc.connected, 1);
+	assert_int_equal(CC(cc, CONNECTS), 1);
+	assert_int_equal(CC(cc, DISCONNECTS), 1);	/* the silent one */
+	assert_int_equal(EV(cc, QUEUED), 10);
+	assert_int_equal(EV(cc, SENT), 10);
+	assert_int_equal(EV(cc, ACKED), 10);
+	assert_int_equal(EV(cc, RESENT), 0);
+	assert_true(EV(cc, BATCHES) >= 1);
+	tg_control_destroy(c);
+	assert_false(tg_control_refusing());
+	fake_close(&f);
+}
+
+/* The slowpath goes away and comes back: everything not acknowledged goes again. */
+static void
+test_reconnect_resends(void **state)
+{
+	struct tg_control_counters cc;
+	struct fake f;
+	struct tg_control *c;
+	uint64_t instance;
+	unsigned int i;
+
+	(void)state;
+	fake_listen(&f, "b.sock");
+	c = make(f.path, true, 1024, 1);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	instance = f.hello.instance;
+	f.auto_ack = false;
+	for (i = 0; i < 5; i++)
+		emit(c, 0, i + 1);
+	assert_true(PUMP_UNTIL(c, &f, f.n == 5));
+	fake_ack(&f, 2);
+	pump_ms(c, &f, 5);
+	assert_int_equal(counters(c).pending, 3);
+
+	/* the slowpath stops; two more events arrive while it is away */
+	fake_drop(&f);
+	close(f.lfd);
+	unlink(f.path);
+	assert_true(PUMP_UNTIL(c, &f, !tg_control_up(c)));
+	assert_true(tg_control_refusing());
+	emit(c, 0, 6);
+	emit(c, 0, 7);
+	pump_ms(c, &f, 150);
+	cc = counters(c);
+	assert_int_equal(DISC(cc, CLOSED), 1);
+	assert_true(CC(cc, CONNECT_FAIL) >= 1);
+	assert_int_equal(cc.pending, 5);
+
+	/* back: 3, 4, 5 again, then 6 and 7, under the same instance */
+	f.n = 0;
+	fake_listen(&f, "b.sock");
+	f.auto_ack = true;
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c) && counters(c).pending == 0));
+	assert_int_equal(f.hello.instance, instance);
+	assert_int_equal(f.n, 5);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(f.seq[i], 3 + i);
+		assert_int_equal(f.sess[i], 3 + i);
+	}
+	cc = counters(c);
+	assert_int_equal(EV(cc, RESENT), 3);
+	assert_int_equal(EV(cc, SENT), 10);
+	assert_int_equal(EV(cc, ACKED), 7);
+	assert_int_equal(CC(cc, CONNECTS), 2);
+	assert_false(tg_control_refusing());
+	tg_control_destroy(c);
+	fake_close(&f);
+}
+
+static void
+test_hello_refused(void **state)
+{
+	struct tg_control_counters cc;
+	struct fake f;
+	struct tg_control *c;
+
+	(void)state;
+	fake_listen(&f, "c.sock");
+	f.hello_mode = HELLO_REFUSE;
+	c = make(f.path, true, 64, 1);
+	assert_true(PUMP_UNTIL(c, &f, counters(c).cnt[TG_CONTROL_CNT_HELLO_REFUSED] >= 1));
+	pump_ms(c, &f, 5);
+	cc = counters(c);
+	assert_false(tg_control_up(c));
+	assert_true(tg_control_refusing());
+	assert_true(DISC(cc, REFUSED) >= 1);
+	assert_int_equal(CC(cc, CONNECTS), 0);
+	/* retried with back-off, and accepted once the slowpath agrees */
+	f.hello_mode = HELLO_ACCEPT;
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	tg_control_destroy(c);
+	fake_close(&f);
+}
+
+/* Each protocol breach ends the connection, counted by its reason. */
+static void
+test_protocol_errors(void **state)
+{
+	struct tg_control_counters cc;
+	struct fake f;
+	struct tg_control *c;
+	uint8_t b[64];
+	int n;
+
+	(void)state;
+	fake_listen(&f, "d.sock");
+	c = make(f.path, true, 64, 1);
+
+	/* bad magic */
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	n = tg_punt_encode_batch_ack(b, sizeof(b), f.tx_seq, 1);
+	b[0] ^= 0xff;
+	fake_send(&f, b, n);
+	assert_true(PUMP_UNTIL(c, &f, !tg_control_up(c)));
+	cc = counters(c);
+	assert_int_equal(DISC(cc, PROTOCOL), 1);
+	assert_int_equal(cc.proto[TG_PUNT_ERR_MAGIC], 1);
+	assert_true(tg_control_refusing());
+	fake_drop(&f);
+
+	/* a sequence number skipped */
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	fake_send(&f, b, tg_punt_encode_batch_ack(b, sizeof(b), f.tx_seq + 1, 1));
+	assert_true(PUMP_UNTIL(c, &f, !tg_control_up(c)));
+	assert_int_equal(DISC(counters(c), SEQ), 1);
+	fake_drop(&f);
+
+	/* an acknowledgement of events never sent */
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	fake_ack(&f, 5);
+	assert_true(PUMP_UNTIL(c, &f, !tg_control_up(c)));
+	assert_int_equal(DISC(counters(c), ACK), 1);
+	fake_drop(&f);
+
+	/* a second HELLO_ACK */
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	{
+		struct tg_punt_hello_ack a = {
+			.role = TG_PUNT_ROLE_SLOWPATH,
+			.status = TG_PUNT_HELLO_ACCEPT,
+			.version = 1, .vmin = 1, .vmax = 1,
+			.instance = 1,
+		};
+
+		fake_send(&f, fbuf, tg_punt_encode_hello_ack(fbuf, sizeof(fbuf), f.tx_seq, &a));
+	}
+	assert_true(PUMP_UNTIL(c, &f, !tg_control_up(c)));
+	assert_int_equal(DISC(counters(c), UNEXPECTED), 1);
+	fake_drop(&f);
+
+	/* a datagram that is not even a header */
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	fake_send(&f, b, 3);
+	assert_true(PUMP_UNTIL(c, &f, !tg_control_up(c)));
+	cc = counters(c);
+	assert_int_equal(cc.proto[TG_PUNT_ERR_SHORT], 1);
+	assert_int_equal(DISC(cc, PROTOCOL), 2);
+	assert_int_equal(CC(cc, CONNECTS), 5);
+	assert_int_equal(CC(cc, DISCONNECTS), 5);
+	tg_control_destroy(c);
+	fake_close(&f);
+}
+
+static void
+test_policy_and_stats(void **state)
+{
+	static const char json[] = "{\"commands\":{\"default\":\"allow\"}}";
+	struct tg_punt_policy pol = { .json = { json, sizeof(json) - 1 } };
+	uint8_t obj[128];
+	struct tg_punt_policy_chunk ch;
+	struct fake f;
+	struct tg_control *c;
+	uint64_t req;
+	int n;
+
+	(void)state;
+	fake_listen(&f, "e.sock");
+	c = make(f.path, true, 64, 1);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	n = tg_punt_policy_encode(&pol, obj, sizeof(obj));
+	assert_true(n > 10);
+	/* in two chunks: answered once whole */
+	ch = (struct tg_punt_policy_chunk){ .gen = 3, .total = (uint32_t)n, .offset = 0,
+					    .len = 10, .data = obj };
+	fake_send(&f, fbuf, tg_punt_encode_policy_gen(fbuf, sizeof(fbuf), f.tx_seq, &ch));
+	pump_ms(c, &f, 5);
+	assert_int_equal(f.packs, 0);
+	ch.offset = 10;
+	ch.len = (uint32_t)n - 10;
+	ch.data = obj + 10;
+	fake_send(&f, fbuf, tg_punt_encode_policy_gen(fbuf, sizeof(fbuf), f.tx_seq, &ch));
+	assert_true(PUMP_UNTIL(c, &f, f.packs == 1));
+	assert_int_equal(f.pack.gen, 3);
+	assert_int_equal(f.pack.status, TG_PUNT_POLICY_REFUSED);
+	assert_non_null(strstr(f.pack_reason, "policy"));
+	assert_int_equal(counters(c).cnt[TG_CONTROL_CNT_POLICY_REFUSED], 1);
+
+	req = f.tx_seq;
+	fake_send(&f, fbuf, tg_punt_encode_stats_request(fbuf, sizeof(fbuf), f.tx_seq));
+	assert_true(PUMP_UNTIL(c, &f, f.stats == 1));
+	assert_int_equal(f.stats_reply_to, req);
+	assert_true(tg_control_up(c));
+	tg_control_destroy(c);
+	fake_close(&f);
+}
+
+/* A worker that outruns the control thread drops, counted, and never blocks. */
+static void
+test_ring_full(void **state)
+{
+	struct tg_control_counters cc;
+	struct tg_control *c;
+	unsigned int i;
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/none.sock", tmpdir);
+	c = make(path, true, 1u << 16, 1);
+	for (i = 0; i < TG_CONTROL_RING; i++)
+		assert_int_equal(emit(c, 0, i), 0);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(emit(c, 0, i), -ENOBUFS);
+	cc = counters(c);
+	assert_int_equal(cc.ring_drops, 5);
+	tg_control_poll(c);
+	cc = counters(c);
+	assert_int_equal(EV(cc, QUEUED), TG_CONTROL_RING);
+	assert_int_equal(cc.pending, TG_CONTROL_RING);
+	/* the slots are back */
+	assert_int_equal(emit(c, 0, 1), 0);
+	tg_control_destroy(c);
+}
+
+/* No slowpath: events wait up to the cap, then are lost (counted). */
+static void
+test_buffer_full_and_no_slowpath(void **state)
+{
+	struct tg_control_counters cc;
+	struct tg_control *c;
+	unsigned int i;
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/none.sock", tmpdir);
+	c = make(path, true, 16, 1);
+	assert_true(tg_control_refusing());
+	for (i = 0; i < 20; i++)
+		emit(c, 0, i);
+	tg_control_poll(c);
+	cc = counters(c);
+	assert_int_equal(EV(cc, QUEUED), 16);
+	assert_int_equal(EV(cc, LOST), 4);
+	assert_int_equal(cc.pending, 16);
+	assert_true(CC(cc, CONNECT_FAIL) >= 1);
+	assert_int_equal(cc.connected, 0);
+	assert_false(tg_control_connect_wait(c, 50));
+	tg_control_destroy(c);
+
+	/* not required: nothing is refused while it is away */
+	c = make(path, false, 16, 1);
+	tg_control_poll(c);
+	assert_false(tg_control_refusing());
+	tg_control_destroy(c);
+}
+
+static void
+test_create_errors(void **state)
+{
+	char longpath[200];
+
+	(void)state;
+	memset(longpath, 'x', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	assert_null(tg_control_create(&(struct tg_control_params){
+		.socket_path = longpath, .event_buffer = 16, .nb_workers = 1 }));
+	assert_int_equal(errno, EINVAL);
+	assert_null(tg_control_create(&(struct tg_control_params){
+		.socket_path = "/x", .event_buffer = 0, .nb_workers = 1 }));
+	assert_null(tg_control_create(&(struct tg_control_params){
+		.socket_path = "", .event_buffer = 16, .nb_workers = 1 }));
+}
+
+/* ---------------------------------------------------------------------
+ * Options
+ * ------------------------------------------------------------------- */
+
+/* Loads a config file holding json; returns the result, the error text in err. */
+static int
+load(struct tg_dp_config *cfg, const char *json, char *err, size_t errlen)
+{
+	char path[128];
+	FILE *f, *e;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/dp.json", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(json, f);
+	fclose(f);
+	e = fmemopen(err, errlen, "w");
+	assert_non_null(e);
+	tg_config_defaults(cfg);
+	rc = tg_config_load_file(cfg, path, e);
+	fclose(e);
+	unlink(path);
+	return rc;
+}
+
+static void
+test_config_slowpath(void **state)
+{
+	static struct tg_dp_config cfg;
+	char err[512] = "", want[160];
+	char *argv[4];
+	FILE *e;
+
+	(void)state;
+	/* no key: no channel */
+	assert_int_equal(load(&cfg, "{}", err, sizeof(err)), 0);
+	assert_string_equal(cfg.slowpath_socket, "");
+	assert_true(cfg.slowpath_required);
+	assert_int_equal(cfg.event_buffer, TG_EVENT_BUFFER_DEFAULT);
+
+	/* a relative socket is the config file's neighbour */
+	assert_int_equal(load(&cfg, "{\"slowpath\": {\"socket\": \"run/c.sock\"}}", err,
+			      sizeof(err)), 0);
+	snprintf(want, sizeof(want), "%s/run/c.sock", tmpdir);
+	assert_string_equal(cfg.slowpath_socket, want);
+	assert_true(cfg.slowpath_required);
+	assert_int_equal(load(&cfg, "{\"slowpath\": {\"socket\": \"/run/c.sock\", "
+				    "\"required\": false, \"event_buffer\": 16}}",
+			      err, sizeof(err)), 0);
+	assert_string_equal(cfg.slowpath_socket, "/run/c.sock");
+	assert_false(cfg.slowpath_required);
+	assert_int_equal(cfg.event_buffer, 16);
+
+	/* refusals name the key */
+	assert_int_equal(load(&cfg, "{\"slowpath\": {\"required\": true}}", err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "slowpath: \"socket\""));
+	assert_int_equal(load(&cfg, "{\"slowpath\": {\"socket\": \"/s\", \"event_buffer\": 15}}",
+			      err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "event_buffer"));
+	assert_int_equal(load(&cfg, "{\"slowpath\": {\"socket\": \"/s\", \"event_buffer\": "
+				    "99999999}}", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "event_buffer"));
+	assert_int_equal(load(&cfg, "{\"slowpath\": {\"socket\": \"/s\", \"required\": 1}}",
+			      err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "required"));
+	assert_int_equal(load(&cfg, "{\"slowpath\": {\"socket\": \"/s\", \"bogus\": 1}}", err,
+			      sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unknown key \"bogus\""));
+	assert_int_equal(load(&cfg, "{\"slowpath\": \"/s\"}", err, sizeof(err)), -EINVAL);
+	/* 109 bytes: sun_path holds 107 and a NUL */
+	assert_int_equal(load(&cfg, "{\"slowpath\": {\"socket\": \"/"
+				    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+				    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+				    "\"}}", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "longer than 107"));
+
+	/* the command line */
+	tg_config_defaults(&cfg);
+	argv[0] = (char[]){ "tollgate-dataplane" };
+	argv[1] = (char[]){ "--slowpath-socket" };
+	argv[2] = (char[]){ "/tmp/x.sock" };
+	argv[3] = NULL;
+	e = fmemopen(err, sizeof(err), "w");
+	assert_int_equal(tg_config_parse_args(&cfg, 3, argv, e), 0);
+	fclose(e);
+	assert_string_equal(cfg.slowpath_socket, "/tmp/x.sock");
+	assert_true(cfg.slowpath_required);
+}
+
+#define TEST(f) cmocka_unit_test(test_##f)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		TEST(handshake_and_events),
+		TEST(reconnect_resends),
+		TEST(hello_refused),
+		TEST(protocol_errors),
+		TEST(policy_and_stats),
+		TEST(ring_full),
+		TEST(buffer_full_and_no_slowpath),
+		TEST(create_errors),
+		TEST(config_slowpath),
+	};
+
+	return cmocka_run_group_tests_name("control", tests, eal_up, eal_down);
+}
