@@ -229,6 +229,8 @@ json_enum(json_t *v, const char *path, const char *what, const char *const *name
 static const char *const proto_names[] = { "tcp", "postgres" };
 static const char *const subnet_names[] = { "deny", "allow" };
 static const char *const exc_names[] = { "drop-flow", "drop-packet" };
+static const char *const durability_names[] = { "fast", "strict" };
+static const char *const spdown_names[] = { "default", "refuse", "allow" };
 
 static int
 json_service(struct tg_service *s, json_t *o, const char *path, size_t idx, FILE *err)
@@ -286,6 +288,13 @@ json_service(struct tg_service *s, json_t *o, const char *path, size_t idx, FILE
 		} else if (strcmp(key, "exception_policy") == 0) {
 			rc = json_enum(v, where, "\"exception_policy\"", exc_names, 2,
 				       &s->exception_policy, err);
+		} else if (strcmp(key, "durability") == 0) {
+			rc = json_enum(v, where, "\"durability\"", durability_names, 2,
+				       &s->durability, err);
+		} else if (strcmp(key, "on_slowpath_down") == 0) {
+			rc = json_enum(v, where, "\"on_slowpath_down\"", spdown_names + 1, 2,
+				       &s->slowpath_down, err);
+			s->slowpath_down++;
 		} else {
 			fprintf(err, "%s: unknown key \"%s\"\n", where, key);
 			rc = -EINVAL;

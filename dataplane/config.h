@@ -21,7 +21,13 @@
  *       { "name": "pg", "server": "198.18.0.2/32", "port": 5432,
  *         "protocol": "postgres",          // or "tcp": tracked, not parsed
  *         "subnet_policy": "deny",         // or "allow"
- *         "exception_policy": "drop-flow"  // or "drop-packet"
+ *         "exception_policy": "drop-flow", // or "drop-packet"
+ *         "durability": "fast",            // or "strict": with a slowpath, a
+ *                                          // statement waits until its record
+ *                                          // is durable (service.h)
+ *         "on_slowpath_down": "refuse"     // or "allow": new sessions while
+ *                                          // the slowpath is away; default:
+ *                                          // refuse when slowpath.required
  *       } ],
  *     "flows": { "max": 1000000,           // per worker, allocated at start
  *                "timeout_syn": 30, "timeout_established": 3600,
@@ -39,7 +45,12 @@
  *                  "statements_max": 512, "portals_max": 32,
  *                  "pending_max": 4096, "pool_kb": 1024 },
  *                  // held whole, so at most half of stream.ring_kb: lowered
- *     "policy": "policy.json",             // policy.h; relative to this file
+ *     "policy": "policy.json",             // policy.h; relative to this file.
+ *                                          // With a slowpath that has a policy
+ *                                          // it is only the boot policy: the
+ *                                          // slowpath's generations replace it;
+ *                                          // without one, new postgres sessions
+ *                                          // wait for the slowpath's first
  *     "events": "/var/log/tollgate/events.jsonl", // one JSON line per statement
  *     "slowpath": { "socket": "/run/tollgate/control.sock", // control.h; relative
  *                                          // to this file; --slowpath-socket

@@ -74,8 +74,17 @@ struct tg_control {
 	uint64_t rx_seq;	/* expected of the next message received */
 	struct tg_punt_policy_rx prx;
 
-	uint8_t reply[512];	/* POLICY_ACK or STATS_RESPONSE waiting for room */
+	/* POLICY_ACK, STATS_RESPONSE or SERVICES waiting for room */
+	uint8_t reply[TG_PUNT_HDR_LEN + 2 + TG_PUNT_SERVICES_MAX * (1 + TG_PUNT_NAME_MAX)];
 	int reply_len;
+
+	tg_control_policy_fn policy;
+	void *policy_arg;
+	bool need_policy;
+	bool have_policy;	/* a generation from the slowpath applied */
+	const char *const *services;
+	unsigned int nb_services;
+	uint8_t *pobj;		/* the policy object being reassembled, prx.total bytes */
 
 	struct tg_evbuf eb;
 	unsigned int nb_q;
@@ -99,7 +108,8 @@ now_ns(void)
 static void
 set_refuse(const struct tg_control *c)
 {
-	__atomic_store_n(&tg_control_refuse_new, (uint8_t)(c->required && c->st != ST_UP),
+	__atomic_store_n(&tg_control_refuse_new,
+			 (uint8_t)(c->st != ST_UP || (c->need_policy && !c->have_policy)),
 			 __ATOMIC_RELAXED);
 }
 
@@ -137,7 +147,7 @@ queue_init(struct tg_control_q *q, unsigned int w, int numa)
 	return 0;
 }
 
-int
+uint64_t
 tg_control_emit(struct tg_control_q *q, const struct tg_punt_event *ev)
 {
 	struct tg_control_slot *s;
@@ -145,8 +155,8 @@ tg_control_emit(struct tg_control_q *q, const struct tg_punt_event *ev)
 	int n;
 
 	if (unlikely(rte_ring_sc_dequeue(q->free, &p) != 0)) {
-		q->drops++;
-		return -ENOBUFS;
+		__atomic_store_n(&q->drops, q->drops + 1, __ATOMIC_RELAXED);
+		return 0;
 	}
 	s = p;
 	n = tg_evbuf_encode(s->buf, sizeof(s->buf), ev);
@@ -155,32 +165,134 @@ tg_control_emit(struct tg_control_q *q, const struct tg_punt_event *ev)
 	if (unlikely(n <= 0))
 		q->invalid++;
 	rte_ring_sp_enqueue(q->full, s);	/* never full: it holds every slot */
-	return n > 0 ? 0 : -EINVAL;
+	q->emitted++;
+	return n > 0 ? q->emitted : 0;
 }
 
-/* Every event the workers handed over, into the buffer; the slots back to them. */
+/*
+ * Slots 1..drained of worker q are in the buffer, numbered at most seq:
+ * once seq is acknowledged, so are they. Merged into the newest entry
+ * when the map is full (the worker then learns a little later).
+ */
+static void
+map_push(struct tg_control_q *q, uint64_t seq)
+{
+	unsigned int i;
+
+	if (q->map_n == TG_CONTROL_MAP) {
+		i = (q->map_head + q->map_n - 1) % TG_CONTROL_MAP;
+	} else {
+		i = (q->map_head + q->map_n++) % TG_CONTROL_MAP;
+	}
+	q->map[i].seq = seq;
+	q->map[i].drained = q->drained;
+}
+
+/* Every event up to acked is durable: advance each worker's durable count. */
+static void
+map_ack(struct tg_control *c, uint64_t acked)
+{
+	unsigned int w;
+
+	for (w = 0; w < c->nb_q; w++) {
+		struct tg_control_q *q = &c->q[w];
+		uint64_t d = 0;
+
+		while (q->map_n != 0 && q->map[q->map_head].seq <= acked) {
+			d = q->map[q->map_head].drained;
+			q->map_head = (q->map_head + 1) % TG_CONTROL_MAP;
+			q->map_n--;
+		}
+		if (d != 0)
+			__atomic_store_n(&q->durable, d, __ATOMIC_RELEASE);
+	}
+}
+
+/* Worker w's refused events not yet reported, as a LOST event; false when the buffer is full. */
+static bool
+report_lost(struct tg_control *c, unsigned int w)
+{
+	struct tg_control_q *q = &c->q[w];
+	uint64_t drops = __atomic_load_n(&q->drops, __ATOMIC_RELAXED);
+	uint8_t buf[TG_EVBUF_ENC_SIZE];
+	struct tg_punt_event ev = {
+		.type = TG_PUNT_EV_LOST,
+		.worker = (uint16_t)w,
+		.lost = drops - q->lost_reported,
+	};
+	struct timespec ts;
+	int n;
+
+	if (ev.lost == 0)
+		return true;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ev.t_end_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	n = tg_evbuf_encode(buf, sizeof(buf), &ev);
+	if (n <= 0 || !tg_evbuf_fits(&c->eb, (size_t)n) ||
+	    tg_evbuf_push(&c->eb, buf + TG_EVBUF_ENC_OFF, (size_t)n) == 0)
+		return false;
+	q->lost_reported = drops;
+	CNT(c, LOST_REPORTED);
+	return true;
+}
+
+/*
+ * Keeps one slot's event; false when the buffer is full (the slot waits
+ * in the stash).
+ */
+static bool
+keep(struct tg_control *c, struct tg_control_q *q, const struct tg_control_slot *s)
+{
+	if (s->len != 0 && !tg_evbuf_fits(&c->eb, s->len))
+		return false;
+	if (s->len != 0)
+		tg_evbuf_push(&c->eb, s->buf + TG_EVBUF_ENC_OFF, s->len);
+	q->drained++;
+	return true;
+}
+
+/*
+ * Every event the workers handed over, into the buffer, and the slots
+ * back to them; a full buffer stops at the first event that does not
+ * fit, which waits in the worker's stash (backpressure, see control.h).
+ */
 static void
 drain(struct tg_control *c)
 {
-	void *slots[DRAIN_BURST];
 	unsigned int w, n, i, rounds;
 
 	for (w = 0; w < c->nb_q; w++) {
 		struct tg_control_q *q = &c->q[w];
+		uint64_t before = q->drained;
+		bool full = false;
 
-		for (rounds = 0; rounds < TG_CONTROL_RING / DRAIN_BURST; rounds++) {
-			n = rte_ring_sc_dequeue_burst(q->full, slots, DRAIN_BURST, NULL);
-			for (i = 0; i < n; i++) {
-				const struct tg_control_slot *s = slots[i];
-
-				if (s->len)
-					tg_evbuf_push(&c->eb, s->buf + TG_EVBUF_ENC_OFF, s->len);
+		for (rounds = 0; rounds < TG_CONTROL_RING / DRAIN_BURST && !full; rounds++) {
+			if (q->nb_stash == 0) {
+				q->nb_stash = rte_ring_sc_dequeue_burst(q->full, q->stash,
+									 DRAIN_BURST, NULL);
+				q->stash_at = 0;
 			}
-			rte_ring_sp_enqueue_burst(q->free, slots, n, NULL);
-			if (n < DRAIN_BURST)
+			n = q->nb_stash;
+			for (i = q->stash_at; i < n; i++)
+				if (!keep(c, q, q->stash[i])) {
+					full = true;
+					break;
+				}
+			rte_ring_sp_enqueue_burst(q->free, q->stash + q->stash_at, i - q->stash_at,
+						  NULL);
+			q->stash_at = i;
+			if (i == n)
+				q->nb_stash = 0;
+			if (full || n < DRAIN_BURST)
 				break;
 		}
+		if (q->drained != before)
+			map_push(q, c->eb.next_seq - 1);
+		if (!full)
+			report_lost(c, w);
 	}
+	/* slots of refused events only: durable as soon as what came before is */
+	map_ack(c, c->eb.acked);
 }
 
 /* -------------------------------------------------------------- connection */
@@ -228,7 +340,8 @@ disconnect(struct tg_control *c, enum tg_control_disconnect why, const char *det
 	       detail != NULL ? " (" : "", detail != NULL ? detail : "", detail != NULL ? ")" : "");
 	if (was == ST_UP && c->required && why != TG_CONTROL_DISC_STOP)
 		TG_LOG(WARNING, tg_logtype_control,
-		       "new postgres sessions are refused until the slowpath is back");
+		       "new sessions of postgres services refusing them are refused until the "
+		       "slowpath is back");
 	c->quiet = false;
 	schedule(c, now_ns());
 }
@@ -268,13 +381,15 @@ send_hello(struct tg_control *c, uint64_t now)
 		.vmin = TG_PUNT_VERSION_MIN,
 		.vmax = TG_PUNT_VERSION_MAX,
 		.instance = c->instance,
-		.caps = 0,
+		.caps = c->policy != NULL ? TG_PUNT_CAP_POLICY : 0,
 		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
 	};
 	c->tx_seq = 1;
 	c->rx_seq = 1;
 	c->version = 0;
 	memset(&c->prx, 0, sizeof(c->prx));
+	free(c->pobj);
+	c->pobj = NULL;
 	c->st = ST_HELLO;
 	c->deadline = now + TG_CONTROL_HELLO_TIMEOUT_MS * NS_PER_MS;
 	len = tg_punt_encode_hello(c->tx, TG_PUNT_MSG_MAX, c->tx_seq, &c->hello);
@@ -350,6 +465,8 @@ check_connect(struct tg_control *c, uint64_t now)
 	send_hello(c, now);
 }
 
+static void reply(struct tg_control *c, int len);
+
 static void
 up(struct tg_control *c, const struct tg_punt_hello_ack *a, uint16_t version)
 {
@@ -365,6 +482,12 @@ up(struct tg_control *c, const struct tg_punt_hello_ack *a, uint16_t version)
 	       "slowpath %s: connected (protocol %u, instance %016" PRIx64 ", slowpath %.*s); "
 	       "%" PRIu64 " event(s) to send", c->path, version, c->instance,
 	       (int)a->software.len, a->software.p, tg_evbuf_unsent(&c->eb));
+	if (c->policy != NULL && (a->caps & TG_PUNT_CAP_POLICY))
+		reply(c, tg_punt_encode_services(c->reply, sizeof(c->reply), c->tx_seq, c->services,
+						 c->nb_services));
+	else if (c->need_policy)
+		TG_LOG(WARNING, tg_logtype_control,
+		       "slowpath %s does not push policies: new sessions stay refused", c->path);
 }
 
 /* Sends the waiting reply, if any: true when none is left. */
@@ -395,33 +518,76 @@ reply(struct tg_control *c, int len)
 }
 
 static void
+policy_ack(struct tg_control *c, uint64_t gen, const char *reason)
+{
+	struct tg_punt_policy_ack a = {
+		.gen = gen,
+		.status = reason == NULL ? TG_PUNT_POLICY_APPLIED : TG_PUNT_POLICY_REFUSED,
+		.reason = { .p = reason, .len = reason != NULL ? (uint32_t)strnlen(reason,
+						TG_PUNT_REASON_MAX) : 0 },
+	};
+
+	if (c->reply_len != 0) {
+		disconnect(c, TG_CONTROL_DISC_BACKLOG, "policy ack");
+		return;
+	}
+	reply(c, tg_punt_encode_policy_ack(c->reply, sizeof(c->reply), c->tx_seq, &a));
+}
+
+/*
+ * A POLICY_GEN chunk: copied into the object; a whole object is decoded
+ * and handed to the policy callback, whose answer goes back.
+ */
+static void
 on_policy(struct tg_control *c, const struct tg_punt_policy_chunk *chunk)
 {
-	static const char reason[] =
-		"this dataplane loads its policy from its own file (--policy); "
-		"generations from the slowpath are not supported yet";
-	struct tg_punt_policy_ack a;
 	enum tg_punt_err e = tg_punt_policy_rx_add(&c->prx, chunk);
+	struct tg_punt_policy p;
+	char err[TG_PUNT_REASON_MAX + 1];
+	int rc;
 
 	if (e != TG_PUNT_OK) {
 		protocol_error(c, e);
 		return;
 	}
+	if (chunk->offset == 0) {
+		free(c->pobj);
+		c->pobj = malloc(chunk->total);
+		if (c->pobj == NULL) {
+			disconnect(c, TG_CONTROL_DISC_IO, "no memory for a policy object");
+			return;
+		}
+	}
+	memcpy(c->pobj + chunk->offset, chunk->data, chunk->len);
 	if (!tg_punt_policy_rx_done(&c->prx))
 		return;
-	if (c->reply_len != 0) {
-		disconnect(c, TG_CONTROL_DISC_BACKLOG, "policy ack");
+	err[0] = '\0';
+	if (c->policy == NULL) {
+		snprintf(err, sizeof(err), "this dataplane takes no policy from the slowpath");
+		rc = -EPERM;
+	} else if ((e = tg_punt_policy_decode(c->pobj, c->prx.total, &p)) != TG_PUNT_OK) {
+		snprintf(err, sizeof(err), "policy object: %s", tg_punt_err_descs[e]);
+		rc = -EINVAL;
+	} else {
+		rc = c->policy(c->policy_arg, chunk->gen, p.json.p, p.json.len, p.db.p, p.db.len,
+			       err, sizeof(err));
+		if (rc < 0 && err[0] == '\0')
+			snprintf(err, sizeof(err), "%s", strerror(-rc));
+	}
+	free(c->pobj);
+	c->pobj = NULL;
+	memset(&c->prx, 0, sizeof(c->prx));
+	if (rc < 0) {
+		CNT(c, POLICY_REFUSED);
+		TG_LOG(WARNING, tg_logtype_control, "slowpath %s: policy generation %" PRIu64
+		       " refused, the running one stays: %s", c->path, chunk->gen, err);
+		policy_ack(c, chunk->gen, err);
 		return;
 	}
-	a = (struct tg_punt_policy_ack){
-		.gen = chunk->gen,
-		.status = TG_PUNT_POLICY_REFUSED,
-		.reason = { .p = reason, .len = sizeof(reason) - 1 },
-	};
-	CNT(c, POLICY_REFUSED);
-	TG_LOG(WARNING, tg_logtype_control, "slowpath %s: policy generation %" PRIu64
-	       " refused: %s", c->path, chunk->gen, reason);
-	reply(c, tg_punt_encode_policy_ack(c->reply, sizeof(c->reply), c->tx_seq, &a));
+	CNT(c, POLICY_APPLIED);
+	c->have_policy = true;
+	set_refuse(c);
+	policy_ack(c, chunk->gen, NULL);
 }
 
 static void
@@ -492,6 +658,8 @@ on_message(struct tg_control *c, size_t n)
 	case TG_PUNT_T_BATCH_ACK:
 		if ((rc = tg_evbuf_ack(&c->eb, m.u.durable_seq)) < 0)
 			disconnect(c, TG_CONTROL_DISC_ACK, NULL);
+		else
+			map_ack(c, c->eb.acked);
 		break;
 	case TG_PUNT_T_POLICY_GEN:
 		on_policy(c, &m.u.policy);
@@ -597,7 +765,8 @@ tg_control_connect_wait(struct tg_control *c, int timeout_ms)
 
 	for (;;) {
 		tg_control_poll(c);
-		if (c->st == ST_UP || now_ns() >= deadline)
+		if ((c->st == ST_UP && (!c->need_policy || c->have_policy)) ||
+		    now_ns() >= deadline)
 			return c->st == ST_UP;
 		tg_control_wait(c, 10);
 	}
@@ -643,6 +812,11 @@ tg_control_create(const struct tg_control_params *p)
 	c->fd = -1;
 	memcpy(c->path, p->socket_path, strlen(p->socket_path) + 1);
 	c->required = p->required;
+	c->policy = p->policy;
+	c->policy_arg = p->policy_arg;
+	c->need_policy = p->need_policy && p->policy != NULL;
+	c->services = p->services;
+	c->nb_services = p->nb_services;
 	c->backoff = TG_CONTROL_BACKOFF_MIN_MS * NS_PER_MS;
 	/* names this process's event numbering: never 0, new at every start */
 	while (c->instance == 0)
@@ -686,6 +860,7 @@ tg_control_destroy(struct tg_control *c)
 	free(c->q);
 	free(c->tx);
 	free(c->rx);
+	free(c->pobj);
 	tg_evbuf_free(&c->eb);
 	free(c);
 }

@@ -24,27 +24,39 @@
  *    up only then. No HELLO_ACK within 5 s ends the connection;
  *  - drains every worker's ring into the event buffer (evbuf.h), which
  *    numbers the events and keeps each until a BATCH_ACK covers it, up to
- *    event_buffer events (then new ones are lost, counted);
+ *    event_buffer events. A full buffer stops the draining (backpressure):
+ *    the worker's ring fills, and its next event is refused at
+ *    tg_control_emit(), where the worker knows it (a strict statement then
+ *    fails its session closed). The refusals of each worker are reported
+ *    to the slowpath as a LOST event (punt.h) as soon as there is room, so
+ *    the audit log records the gap;
  *  - sends EVENT_BATCHes of the events not yet sent, each as large as a
  *    datagram allows; a full socket buffer waits for the next poll;
- *  - reads BATCH_ACK (and answers POLICY_GEN and STATS_REQUEST, below).
+ *  - reads BATCH_ACK, and turns it into each worker's durable count
+ *    (tg_control_q.durable: its events up to that count are durable),
+ *    which the inspector's strict mode waits for (inspect.h);
+ *  - with a policy callback: states TG_PUNT_CAP_POLICY in its HELLO, sends
+ *    SERVICES after the handshake, reassembles POLICY_GEN objects and hands
+ *    each whole one (JSON + serialised databases) to the callback, which
+ *    builds and publishes the generation or refuses it; the answer goes
+ *    back as POLICY_ACK. Answers STATS_REQUEST.
  * Every message from the slowpath is checked by the codec, then for its
  * sequence number, its sender role and the connection's state; anything
  * wrong ends the connection, counted by reason (and by codec reason). On
  * the next connection every event not acknowledged is sent again.
  *
- * Fail closed. While the channel is configured with `required` (the
- * default) and not up, tg_control_refusing() is true: workers refuse new
- * postgres sessions (the SYN is answered with RST, counted
- * slowpath_refused). Established sessions continue, and their events
- * wait in the buffer.
+ * Fail closed. While the channel is not up, or is up but the policy is
+ * owned by the slowpath (need_policy) and none has been applied yet,
+ * tg_control_refusing() is true: workers refuse new sessions of postgres
+ * services whose on_slowpath_down is refuse (the default when the channel
+ * is `required`), answering the SYN with RST (counted slowpath_refused).
+ * Established sessions continue, and their events wait in the buffer.
  *
  * Caveats:
- * - POLICY_GEN is answered "refused" once its object is whole: this build
- *   loads the policy from its own file. STATS_REQUEST (not invited: the
- *   HELLO states no capability) is answered with an empty last response.
- * - A lost event (full ring or full buffer) takes no event number, so the
- *   slowpath cannot see it: only the counters do.
+ * - STATS_REQUEST (not invited: the HELLO states no TG_PUNT_CAP_STATS) is
+ *   answered with an empty last response.
+ * - A refused event takes no event number; the LOST event that reports it
+ *   does, so the slowpath records how many were lost, not which.
  * - The fail-closed flag is read at SYN time with a relaxed load, so a
  *   worker may admit a session a few nanoseconds after the channel fell.
  */
@@ -93,7 +105,9 @@ extern const char *const tg_control_disconnect_names[TG_CONTROL_DISC_MAX];
 	X(CONNECT_FAIL, "connect_fail", "connection attempts that failed") \
 	X(DISCONNECTS, "disconnects", "connections ended, by reason: control_disconnects") \
 	X(HELLO_REFUSED, "hello_refused", "hellos the slowpath refused") \
-	X(POLICY_REFUSED, "policy_refused", "policy generations refused: not loaded from it yet")
+	X(POLICY_APPLIED, "policy_applied", "policy generations from the slowpath applied") \
+	X(POLICY_REFUSED, "policy_refused", "policy generations from the slowpath refused") \
+	X(LOST_REPORTED, "lost_reported", "LOST events sent for refused worker events")
 
 enum tg_control_counter {
 #define TG_CONTROL_CNT_ENUM(e, n, d) TG_CONTROL_CNT_##e,
@@ -110,13 +124,31 @@ struct tg_control_slot {
 	uint8_t buf[TG_EVBUF_ENC_SIZE];
 };
 
-/* A worker's handle: only tg_control_emit() and the counters are the worker's. */
+#define TG_CONTROL_MAP 1024		/* drain rounds awaiting acknowledgement, per worker */
+
+/*
+ * A worker's handle: tg_control_emit(), the counters and emitted are the
+ * worker's, durable the control thread's; the rest is the control
+ * thread's alone.
+ */
 struct tg_control_q {
 	struct rte_ring *full;		/* worker -> control thread */
 	struct rte_ring *free;		/* control thread -> worker */
 	struct tg_control_slot *slots;
 	uint64_t drops;			/* no free slot; written by the worker */
 	uint64_t invalid;		/* the codec refused the event; by the worker */
+	uint64_t emitted;		/* slots handed over: the last ticket; by the worker */
+	uint64_t durable;		/* tickets up to it are durable (or were refused) */
+	/* the control thread's */
+	uint64_t drained;		/* slots taken from full */
+	uint64_t lost_reported;		/* drops reported in LOST events */
+	void *stash[64];		/* slots taken but not yet kept: the buffer was full */
+	unsigned int nb_stash, stash_at;
+	struct {
+		uint64_t seq;		/* the highest event number when ... */
+		uint64_t drained;	/* ... this many slots had been taken */
+	} map[TG_CONTROL_MAP];
+	unsigned int map_head, map_n;
 };
 
 /* A snapshot, for the stats printer. */
@@ -131,12 +163,26 @@ struct tg_control_counters {
 	uint64_t invalid;
 };
 
+/*
+ * A whole policy generation from the slowpath: build it, publish it to the
+ * workers and return 0, or return -errno with the reason in err (the
+ * running generation stays). Called on the control thread.
+ */
+typedef int (*tg_control_policy_fn)(void *arg, uint64_t gen, const char *json, size_t json_len,
+				    const uint8_t *db, size_t db_len, char *err, size_t errlen);
+
 struct tg_control_params {
 	const char *socket_path;	/* the slowpath's control socket */
 	bool required;			/* fail closed while it is not up */
 	uint32_t event_buffer;		/* events kept until acknowledged */
 	unsigned int nb_workers;
 	const int *numa;		/* per worker, NULL: any */
+	/* policy generations from the slowpath; NULL: not taken (no TG_PUNT_CAP_POLICY) */
+	tg_control_policy_fn policy;
+	void *policy_arg;
+	bool need_policy;		/* refuse new sessions until a generation is applied */
+	const char *const *services;	/* names for SERVICES, nb_services of them */
+	unsigned int nb_services;
 };
 
 struct tg_control;
@@ -155,15 +201,27 @@ void tg_control_destroy(struct tg_control *c);
 struct tg_control_q *tg_control_queue(struct tg_control *c, unsigned int w);
 
 /*
- * From a worker: hands one event over. Returns 0, or -ENOBUFS (no free
- * slot) or -EINVAL (the codec refused it), both counted on q.
+ * From a worker: hands one event over. Returns its ticket (q->emitted
+ * after it: 1, 2, 3...; the event is durable once q->durable reaches it),
+ * or 0 when there was no free slot (counted drops) or the codec refused
+ * it (counted invalid).
  */
-int tg_control_emit(struct tg_control_q *q, const struct tg_punt_event *ev);
+uint64_t tg_control_emit(struct tg_control_q *q, const struct tg_punt_event *ev);
+
+/* From a worker: its events up to this ticket are durable. Acquire. */
+static inline uint64_t
+tg_control_durable(const struct tg_control_q *q)
+{
+	return __atomic_load_n(&q->durable, __ATOMIC_ACQUIRE);
+}
 
 /* Is the channel up (handshake done)? */
 bool tg_control_up(const struct tg_control *c);
 
-/* Must workers refuse new protected sessions now? Relaxed; for the fast path. */
+/*
+ * Must workers refuse new protected sessions now (of the services whose
+ * on_slowpath_down is refuse)? Relaxed; for the fast path.
+ */
 extern uint8_t tg_control_refuse_new;
 
 static inline bool

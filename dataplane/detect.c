@@ -1042,11 +1042,22 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
 	 void *arg)
 {
 	struct ctx *c = arg;
-	const struct expr *x = &c->db->expr[id];
+	const struct expr *x;
 	uint32_t e = (uint32_t)to;
 
 	(void)from;
 	(void)flags;
+	/*
+	 * A database deserialised from another process (tg_detect_build())
+	 * is only as right as its sender: its checksum and expression list
+	 * were checked, but not what Hyperscan reports. Two compares keep a
+	 * wrong one from indexing past expr[] or walking past the buffer.
+	 */
+	if (id >= c->db->nexpr || to > c->len) {
+		c->err = -EIO;
+		return 1;
+	}
+	x = &c->db->expr[id];
 	if (memo_hit(&c->memo[x->sub], e))
 		return 0;
 	switch (x->sub) {
@@ -1100,6 +1111,11 @@ on_locate(unsigned int id, unsigned long long from, unsigned long long to, unsig
 	struct ctx *c = arg;
 
 	(void)flags;
+	/* as in on_match() */
+	if (id >= c->db->nlocate || from > to || to > c->len) {
+		c->err = -EIO;
+		return 1;
+	}
 	regex_match(c, c->db->locate_spec[id], (uint32_t)from, (uint32_t)to);
 	return c->err != 0;
 }
@@ -1366,9 +1382,9 @@ check_specs(const struct tg_detect_spec *specs, unsigned int n, char *err, size_
 }
 
 /*
- * Compile-time arrays for hs_compile_multi(), one set per database (main
- * prefilter, literal prefilter, locate), freed once it returns. map: array
- * index -> spec index, for errors.
+ * Compile-time arrays for hs_compile_multi(), one set per database (enum
+ * tg_detect_hs), freed once the databases are compiled or supplied. map:
+ * array index -> spec index, for errors.
  */
 struct hs_list {
 	const char **re;
@@ -1378,10 +1394,8 @@ struct hs_list {
 	unsigned int n;
 };
 
-enum { L_MAIN, L_LIT, L_LOCATE, L_MAX };
-
 struct build {
-	struct hs_list l[L_MAX];
+	struct hs_list l[TG_DETECT_HS_MAX];
 };
 
 static void
@@ -1389,7 +1403,7 @@ build_free(struct build *bd)
 {
 	unsigned int i;
 
-	for (i = 0; i < L_MAX; i++) {
+	for (i = 0; i < TG_DETECT_HS_MAX; i++) {
 		free(bd->l[i].re);
 		free(bd->l[i].flags);
 		free(bd->l[i].ids);
@@ -1405,7 +1419,7 @@ build_alloc(struct build *bd, unsigned int n)
 	unsigned int i;
 
 	memset(bd, 0, sizeof(*bd));
-	for (i = 0; i < L_MAX; i++) {
+	for (i = 0; i < TG_DETECT_HS_MAX; i++) {
 		struct hs_list *l = &bd->l[i];
 
 		l->re = calloc(cap, sizeof(*l->re));
@@ -1440,6 +1454,7 @@ add_expr(struct tg_detect_db *db, struct build *bd, const struct tg_detect_spec 
 	 uint16_t spec, const char *re, unsigned int flags, enum sub sub, uint32_t lit_min,
 	 char *err, size_t errlen)
 {
+	struct hs_list *locate = &bd->l[TG_DETECT_HS_LOCATE];
 	hs_expr_info_t *info = NULL;
 	hs_compile_error_t *cerr = NULL;
 	struct expr *x = &db->expr[db->nexpr];
@@ -1457,7 +1472,7 @@ add_expr(struct tg_detect_db *db, struct build *bd, const struct tg_detect_spec 
 		free(info);
 		if (lit_min < db->lit_min)
 			db->lit_min = lit_min;
-		list_add(&bd->l[L_LIT], re, flags, db->nexpr++, spec);
+		list_add(&bd->l[TG_DETECT_HS_LIT], re, flags, db->nexpr++, spec);
 		return 0;
 	}
 	if (info->min_width < db->min_len)
@@ -1468,61 +1483,32 @@ add_expr(struct tg_detect_db *db, struct build *bd, const struct tg_detect_spec 
 		} else {
 			/* variable width: a trigger here, the real thing in locate */
 			x->sub = SUB_RX_TRIGGER;
-			db->locate_spec[bd->l[L_LOCATE].n] = spec;
-			list_add(&bd->l[L_LOCATE], re, flags | HS_FLAG_SOM_LEFTMOST,
-				 bd->l[L_LOCATE].n, spec);
+			db->locate_spec[locate->n] = spec;
+			list_add(locate, re, flags | HS_FLAG_SOM_LEFTMOST, locate->n, spec);
 			flags |= HS_FLAG_SINGLEMATCH;
 		}
 	}
 	free(info);
-	list_add(&bd->l[L_MAIN], re, flags, db->nexpr++, spec);
+	list_add(&bd->l[TG_DETECT_HS_MAIN], re, flags, db->nexpr++, spec);
 	return 0;
 }
 
-/* Compiles list l into *hs; a compile error is mapped back to its detector. */
+/*
+ * Checks specs[0..n) and builds every table of a database of them and the
+ * expression list of each of its Hyperscan databases: all that
+ * tg_detect_compile() does but compiling. The lists point into specs and
+ * builtins[]; bd is freed by the caller on success.
+ */
 static int
-compile_list(const struct hs_list *l, hs_database_t **hs, const char *what,
-	     const struct tg_detect_spec *specs, unsigned int nspecs, char *err, size_t errlen)
-{
-	hs_compile_error_t *cerr = NULL;
-	const char *msg;
-
-	if (l->n == 0)
-		return 0;
-	if (hs_compile_multi(l->re, l->flags, l->ids, l->n, HS_MODE_BLOCK, NULL, hs, &cerr) ==
-	    HS_SUCCESS)
-		return 0;
-	msg = cerr != NULL ? cerr->message : "failed";
-	if (cerr != NULL && cerr->expression >= 0 && (unsigned int)cerr->expression < l->n) {
-		const struct tg_detect_spec *sp = &specs[l->map[cerr->expression]];
-
-		tg_seterr(err, errlen, "detector %u (%s): %spattern \"%s\": %s", sp->id,
-		       spec_name(sp), what, l->re[cerr->expression], msg);
-	} else {
-		tg_seterr(err, errlen, "%scompiling %u detectors: %s", what, nspecs, msg);
-	}
-	hs_free_compile_error(cerr);
-	return -EINVAL;
-}
-
-int
-tg_detect_compile(const struct tg_detect_spec *specs, unsigned n, struct tg_detect_db **out,
-		  char *err, size_t errlen)
+plan(const struct tg_detect_spec *specs, unsigned int n, struct tg_detect_db **out,
+     struct build *bd, char *err, size_t errlen)
 {
 	struct tg_detect_db *db;
-	struct build bd;
 	unsigned int i, k;
 	int rc;
 
-	if (out == NULL || (specs == NULL && n != 0)) {
-		tg_seterr(err, errlen, "no output or no specs");
-		return -EINVAL;
-	}
-	*out = NULL;
-	tg_seterr(err, errlen, "%s", "");
 	if ((rc = check_specs(specs, n, err, errlen)) < 0)
 		return rc;
-
 	db = calloc(1, sizeof(*db));
 	if (db == NULL)
 		goto err_nomem;
@@ -1534,7 +1520,7 @@ tg_detect_compile(const struct tg_detect_spec *specs, unsigned n, struct tg_dete
 	db->locate_spec = calloc((size_t)n * 2 + 1, sizeof(*db->locate_spec));
 	if (db->specs == NULL || db->expr == NULL || db->locate_spec == NULL)
 		goto err_db;
-	if (build_alloc(&bd, n) < 0)
+	if (build_alloc(bd, n) < 0)
 		goto err_db;
 
 	for (i = 0; i < n; i++) {
@@ -1547,7 +1533,7 @@ tg_detect_compile(const struct tg_detect_spec *specs, unsigned n, struct tg_dete
 		snprintf(rt->name, sizeof(rt->name), "%s", spec_name(sp));
 
 		if (sp->kind == TG_DETECT_REGEX) {
-			rc = add_expr(db, &bd, sp, (uint16_t)i, sp->pattern,
+			rc = add_expr(db, bd, sp, (uint16_t)i, sp->pattern,
 				      hs_flags_of(sp->flags), SUB_RX_FIXED, 0, err, errlen);
 			if (rc < 0)
 				goto err_build;
@@ -1559,27 +1545,20 @@ tg_detect_compile(const struct tg_detect_spec *specs, unsigned n, struct tg_dete
 			if (builtins[k].sub == SUB_SSN_NODASH &&
 			    !(sp->flags & TG_DETECT_F_SSN_NODASH))
 				continue;
-			rc = add_expr(db, &bd, sp, (uint16_t)i, builtins[k].re, 0, builtins[k].sub,
+			rc = add_expr(db, bd, sp, (uint16_t)i, builtins[k].re, 0, builtins[k].sub,
 				      builtins[k].lit_min, err, errlen);
 			if (rc < 0)
 				goto err_build;
 		}
 	}
-	db->nlocate = bd.l[L_LOCATE].n;
-
-	if ((rc = compile_list(&bd.l[L_MAIN], &db->hs, "", specs, n, err, errlen)) < 0 ||
-	    (rc = compile_list(&bd.l[L_LIT], &db->lit, "", specs, n, err, errlen)) < 0 ||
-	    (rc = compile_list(&bd.l[L_LOCATE], &db->locate, "start of match for ", specs, n,
-			       err, errlen)) < 0)
-		goto err_build;
+	db->nlocate = bd->l[TG_DETECT_HS_LOCATE].n;
 	if (db->min_len == UINT32_MAX || db->min_len == 0)
 		db->min_len = 1;
-	build_free(&bd);
 	*out = db;
 	return 0;
 
 err_build:
-	build_free(&bd);
+	build_free(bd);
 	tg_detect_free(db);
 	return rc;
 err_db:
@@ -1587,6 +1566,118 @@ err_db:
 err_nomem:
 	tg_seterr(err, errlen, "out of memory");
 	return -ENOMEM;
+}
+
+/* Where database which of db is kept. */
+static hs_database_t **
+hs_slot(struct tg_detect_db *db, enum tg_detect_hs which)
+{
+	switch (which) {
+	case TG_DETECT_HS_MAIN:
+		return &db->hs;
+	case TG_DETECT_HS_LIT:
+		return &db->lit;
+	default:
+		return &db->locate;
+	}
+}
+
+int
+tg_detect_build(const struct tg_detect_spec *specs, unsigned n, tg_detect_hs_fn fn, void *arg,
+		struct tg_detect_db **out, char *err, size_t errlen)
+{
+	struct tg_detect_db *db;
+	struct build bd;
+	unsigned int w;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (fn == NULL || (specs == NULL && n != 0)) {
+		tg_seterr(err, errlen, "no database source or no specs");
+		return -EINVAL;
+	}
+	tg_seterr(err, errlen, "%s", "");
+	if ((rc = plan(specs, n, &db, &bd, err, errlen)) < 0)
+		return rc;
+	for (w = 0; w < TG_DETECT_HS_MAX; w++) {
+		const struct hs_list *l = &bd.l[w];
+		const struct tg_detect_exprs x = {
+			.re = l->re, .flags = l->flags, .ids = l->ids, .spec = l->map, .n = l->n,
+		};
+		void *hs = NULL;
+
+		if (l->n == 0)
+			continue;
+		if ((rc = fn(arg, (enum tg_detect_hs)w, &x, out != NULL ? &hs : NULL, err,
+			     errlen)) < 0)
+			goto err;
+		if (out != NULL && hs == NULL) {
+			tg_seterr(err, errlen, "database %u of %u detectors not supplied", w, n);
+			rc = -EINVAL;
+			goto err;
+		}
+		*hs_slot(db, (enum tg_detect_hs)w) = hs;
+	}
+	build_free(&bd);
+	if (out != NULL)
+		*out = db;
+	else
+		tg_detect_free(db);
+	return 0;
+
+err:
+	build_free(&bd);
+	tg_detect_free(db);
+	return rc;
+}
+
+/* specs[0..n), for compile errors */
+struct compile_arg {
+	const struct tg_detect_spec *specs;
+	unsigned int n;
+};
+
+/* tg_detect_compile()'s source of databases: a compile error is mapped back to its detector. */
+static int
+compile_hs(void *arg, enum tg_detect_hs which, const struct tg_detect_exprs *x, void **hs,
+	   char *err, size_t errlen)
+{
+	const struct compile_arg *a = arg;
+	const char *what = which == TG_DETECT_HS_LOCATE ? "start of match for " : "";
+	hs_compile_error_t *cerr = NULL;
+	hs_database_t *db = NULL;
+	const char *msg;
+
+	if (hs_compile_multi(x->re, x->flags, x->ids, x->n, HS_MODE_BLOCK, NULL, &db, &cerr) ==
+	    HS_SUCCESS) {
+		*hs = db;
+		return 0;
+	}
+	msg = cerr != NULL ? cerr->message : "failed";
+	if (cerr != NULL && cerr->expression >= 0 && (unsigned int)cerr->expression < x->n) {
+		const struct tg_detect_spec *sp = &a->specs[x->spec[cerr->expression]];
+
+		tg_seterr(err, errlen, "detector %u (%s): %spattern \"%s\": %s", sp->id,
+		       spec_name(sp), what, x->re[cerr->expression], msg);
+	} else {
+		tg_seterr(err, errlen, "%scompiling %u detectors: %s", what, a->n, msg);
+	}
+	hs_free_compile_error(cerr);
+	return -EINVAL;
+}
+
+int
+tg_detect_compile(const struct tg_detect_spec *specs, unsigned n, struct tg_detect_db **out,
+		  char *err, size_t errlen)
+{
+	struct compile_arg a = { .specs = specs, .n = n };
+
+	if (out == NULL) {
+		tg_seterr(err, errlen, "no output or no specs");
+		return -EINVAL;
+	}
+	return tg_detect_build(specs, n, compile_hs, &a, out, err, errlen);
 }
 
 void
@@ -1601,6 +1692,14 @@ tg_detect_free(struct tg_detect_db *db)
 	free(db->expr);
 	free(db->locate_spec);
 	free(db);
+}
+
+const void *
+tg_detect_hs_db(const struct tg_detect_db *db, enum tg_detect_hs which)
+{
+	if (db == NULL || (unsigned int)which >= TG_DETECT_HS_MAX)
+		return NULL;
+	return *hs_slot((struct tg_detect_db *)db, which);
 }
 
 const char *

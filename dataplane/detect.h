@@ -214,6 +214,65 @@ extern const char *const tg_detect_kind_names[TG_DETECT_KIND_MAX];
 int tg_detect_compile(const struct tg_detect_spec *specs, unsigned n, struct tg_detect_db **out,
 		      char *err, size_t errlen);
 
+/*
+ * The Hyperscan databases of a detect database (see tg_detect_compile()),
+ * in the order tg_detect_build() visits them. Values are part of the
+ * policy blob format (policy.h): do not reorder.
+ */
+enum tg_detect_hs {
+	TG_DETECT_HS_MAIN,	/* the prefilter */
+	TG_DETECT_HS_LIT,	/* the literal prefilter */
+	TG_DETECT_HS_LOCATE,	/* variable-width user regexes, with start of match */
+	TG_DETECT_HS_MAX
+};
+
+/*
+ * What one of them is compiled from: the arrays hs_compile_multi() takes
+ * (block mode, no platform: the host's). spec[i] is the index in specs of
+ * the detector expression i belongs to, for errors.
+ */
+struct tg_detect_exprs {
+	const char *const *re;
+	const unsigned int *flags;
+	const unsigned int *ids;
+	const uint16_t *spec;
+	unsigned int n;		/* at least 1 */
+};
+
+/*
+ * Supplies database which, built from x: sets *hs to an hs_database_t,
+ * which the detect database then owns, and returns 0; or returns -errno
+ * with err set (*hs untouched). hs is NULL when tg_detect_build() only
+ * walks the lists (out NULL): fn then sets nothing.
+ */
+typedef int (*tg_detect_hs_fn)(void *arg, enum tg_detect_hs which,
+			       const struct tg_detect_exprs *x, void **hs, char *err,
+			       size_t errlen);
+
+/*
+ * tg_detect_compile() with the Hyperscan databases taken from fn: checks
+ * specs and builds every table tg_detect_compile() builds (expression
+ * ids, confirmers, widths, the shortest match), then calls fn for each
+ * database specs need, in enum order, with the exact expression list
+ * tg_detect_compile() would compile it from. tg_detect_compile() is this
+ * with hs_compile_multi() as fn; a process that receives databases
+ * compiled elsewhere passes one that deserialises them (policy.c).
+ *
+ * With out NULL nothing is kept: fn only sees the lists (for the sender,
+ * which describes the databases it serialises). Cost without compiling:
+ * one hs_expression_info() per expression (parse and width analysis,
+ * microseconds each).
+ *
+ * Returns 0, fn's error, or those of tg_detect_compile() (-EINVAL with
+ * "detector N (name): ..." for a bad spec, -ENOMEM). On error *out is
+ * NULL and the databases fn supplied before the error are freed.
+ */
+int tg_detect_build(const struct tg_detect_spec *specs, unsigned n, tg_detect_hs_fn fn,
+		    void *arg, struct tg_detect_db **out, char *err, size_t errlen);
+
+/* Database which of db (an hs_database_t), or NULL when db has none. */
+const void *tg_detect_hs_db(const struct tg_detect_db *db, enum tg_detect_hs which);
+
 void tg_detect_free(struct tg_detect_db *db);
 
 /* The name of detector id, or NULL. */
@@ -251,7 +310,9 @@ void tg_detect_scratch_free(struct tg_detect_scratch *s);
  *            get -ENOSPC too (fail closed);
  *   -EINVAL  a NULL argument, or s not allocated for db;
  *   -EBUSY   s is in use by another scan (two threads share a scratch);
- *   -EIO     any other Hyperscan error.
+ *   -EIO     any other Hyperscan error, or a report no database of db
+ *            can make (an id or offset out of range: a wrong database
+ *            supplied to tg_detect_build()).
  * No allocation, no logging; s holds Hyperscan's state and the work area,
  * the rest of the confirmation state is on the stack (about 210 bytes).
  */

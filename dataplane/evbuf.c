@@ -95,6 +95,12 @@ place(const struct tg_evbuf *b, size_t len)
 	return tail - b->head >= len ? (int64_t)b->head : -1;
 }
 
+bool
+tg_evbuf_fits(const struct tg_evbuf *b, size_t len)
+{
+	return len != 0 && len <= TG_PUNT_EVENT_MAX && place(b, len) >= 0;
+}
+
 uint64_t
 tg_evbuf_push(struct tg_evbuf *b, const uint8_t *ev, size_t len)
 {

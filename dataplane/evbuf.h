@@ -34,8 +34,9 @@
  *
  * Caveats:
  * - A lost event takes no number, so the slowpath cannot see the loss in
- *   the numbering: only the dataplane's counter (events_lost) shows it.
- *   The per-service policy on a full buffer is a later step.
+ *   the numbering: the control thread checks tg_evbuf_fits() before it
+ *   takes an event from a worker (backpressure, control.h), and reports
+ *   the events its workers could not hand over as LOST events.
  * - The byte ring fragments at its end: a record that fits neither after
  *   the newest nor before the oldest waits for acknowledgements even when
  *   the total free space would hold it.
@@ -43,6 +44,7 @@
 #ifndef TG_EVBUF_H
 #define TG_EVBUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -105,6 +107,9 @@ void tg_evbuf_free(struct tg_evbuf *b);
  * DPDK-free and without a syscall: workers call it.
  */
 int tg_evbuf_encode(uint8_t *buf, size_t size, const struct tg_punt_event *ev);
+
+/* Would tg_evbuf_push() keep an event of len bytes now? */
+bool tg_evbuf_fits(const struct tg_evbuf *b, size_t len);
 
 /*
  * Keeps the len bytes of one encoded event (from tg_evbuf_encode()).

@@ -77,6 +77,7 @@ struct tg_flow {
 	uint8_t state;		/* enum tg_tcp_state, see tcp.h */
 	uint8_t client_key_side; /* which address of the key is the client */
 	uint8_t wscale_ok:1, in_use:1;
+	uint8_t rxq[2];		/* the worker's rx queue each direction last came on */
 	struct tg_tcp_side side[2];
 	struct tg_stream stream[2];
 };

@@ -36,6 +36,8 @@ const char *const tg_inspect_counter_names[TG_INSPECT_CNT_MAX] = {
 #define TEXT_SCAN_MAX (TG_INSPECT_TEXT_MAX + 320)
 /* Matches per scan; more: the whole buffer is masked (fail closed) */
 #define MATCHES_MAX 64
+/* Strict statements held per session; more merge into the last (held longer, never shorter) */
+#define GATES_MAX 8
 
 enum pend_kind {
 	P_QUERY = TG_INSPECT_QUERY,
@@ -57,6 +59,7 @@ struct pending {
 	char sqlstate[6];
 	uint64_t t_start;
 	uint64_t seq;		/* the parser's next request number when it came (see cb_ready()) */
+	uint32_t number;	/* the session's statement number */
 	uint32_t stmt_gen;	/* Execute: the statement run (pg.h generation), 0: unknown */
 	uint8_t stmt_len;
 	bool cols_done;		/* its result columns resolved (resolve_cols()) */
@@ -99,6 +102,13 @@ struct tg_inspect_sess {
 	uint64_t col_tick;
 	struct pending pend[PENDING_MAX];
 	uint32_t p_head, p_count;
+	uint32_t stmt_no;		/* statements numbered so far */
+	uint64_t fe_mark;		/* the client direction's mark, before any gate */
+	uint8_t ngates;
+	struct {
+		uint64_t off;		/* the held message's first byte */
+		uint64_t ticket;	/* its event's */
+	} gates[GATES_MAX];
 };
 
 static uint64_t
@@ -240,11 +250,13 @@ head(struct tg_inspect_sess *ss)
 	return ss->p_count ? &ss->pend[ss->p_head] : NULL;
 }
 
+/* The event of a pending statement, now. */
 static void
-emit(struct tg_inspect_sess *ss, struct pending *pe)
+fill(struct tg_inspect_sess *ss, const struct pending *pe, struct tg_inspect_event *ev)
 {
 	struct tg_inspect *in = ss->in;
-	struct tg_inspect_event ev = {
+
+	*ev = (struct tg_inspect_event){
 		.session = ss->id,
 		.service = ss->svc,
 		.service_name = in->svcs != NULL && ss->svc < in->svcs->nb
@@ -265,15 +277,61 @@ emit(struct tg_inspect_sess *ss, struct pending *pe)
 		.params_len = pe->params_len,
 		.rows = pe->rows,
 		.masked_columns = pe->masked_columns,
+		.stmt = pe->number,
 		.t_start_ns = pe->t_start,
 		.t_end_ns = now_ns(),
 	};
+	memcpy(ev->sqlstate, pe->sqlstate, sizeof(ev->sqlstate));
+	memcpy(ev->masked, pe->masked, sizeof(ev->masked));
+}
 
-	memcpy(ev.sqlstate, pe->sqlstate, sizeof(ev.sqlstate));
-	memcpy(ev.masked, pe->masked, sizeof(ev.masked));
+static void
+emit(struct tg_inspect_sess *ss, struct pending *pe)
+{
+	struct tg_inspect *in = ss->in;
+	struct tg_inspect_event ev;
+
+	fill(ss, pe, &ev);
 	CNT(in, EVENTS);
 	if (in->event != NULL)
 		in->event(in->event_arg, &ev);
+}
+
+/*
+ * A statement decided, about to be released: its STATEMENT_BEGIN event,
+ * and on a strict service a gate at the message m that runs it.
+ */
+static void
+begin(struct tg_inspect_sess *ss, const struct pending *pe, const struct tg_pg_msg *m)
+{
+	struct tg_inspect *in = ss->in;
+	struct tg_inspect_event ev;
+	uint64_t ticket;
+
+	if (in->begin == NULL || ss->failed)
+		return;
+	fill(ss, pe, &ev);
+	ev.type = TG_INSPECT_EV_STATEMENT_BEGIN;
+	ev.result = TG_INSPECT_OK;
+	ev.t_end_ns = 0;
+	ticket = in->begin(in->event_arg, &ev);
+	if (in->svcs == NULL || ss->svc >= in->svcs->nb ||
+	    in->svcs->svc[ss->svc].durability != TG_DURABILITY_STRICT)
+		return;
+	if (ticket == 0) {
+		fail(ss, TG_INSPECT_CNT_FAIL_AUDIT);
+		return;
+	}
+	if (ss->ngates == GATES_MAX) {
+		/* the last gate holds this one too: released when both are durable */
+		ss->gates[GATES_MAX - 1].ticket = ticket;
+		return;
+	}
+	CNT(in, GATED);
+	if (ss->ngates++ == 0)
+		in->nb_gated++;
+	ss->gates[ss->ngates - 1].off = m->off;
+	ss->gates[ss->ngates - 1].ticket = ticket;
 }
 
 /* A session's start or end, through session_event. */
@@ -339,6 +397,7 @@ push(struct tg_inspect_sess *ss, uint8_t kind, const char *text, uint32_t len)
 	memset(pe, 0, offsetof(struct pending, text));
 	pe->kind = kind;
 	pe->rule = -1;
+	pe->number = ++ss->stmt_no;
 	pe->t_start = now_ns();
 	/* its own request, if the server acts on it, is the one before (pg.c queues it first) */
 	pe->seq = ss->pg.op_seq;
@@ -564,10 +623,10 @@ cb_query(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_str *text)
 	struct pending *pe = push(ss, P_QUERY, text->p, text->len);
 	int32_t rule;
 
-	(void)m;
 	pe->verdict = judge(ss, text, &rule);
 	set_rule(ss, pe, rule);
 	ss->query_error = false;
+	begin(ss, pe, m);
 }
 
 static void
@@ -577,7 +636,6 @@ cb_parse(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_parse *p)
 	int32_t rule;
 	uint8_t v;
 
-	(void)m;
 	v = decide(ss, p->text.p, p->text.p != NULL ? p->text.len : 0, &rule);
 	if (v == TG_ACT_BLOCK) {
 		/*
@@ -589,6 +647,7 @@ cb_parse(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_parse *p)
 
 		pe->verdict = v;
 		set_rule(ss, pe, rule);
+		begin(ss, pe, m);
 	}
 	enforce(ss, &p->text, v, rule);
 }
@@ -600,7 +659,6 @@ cb_execute(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_execute *e)
 	struct pending *pe = push(ss, P_EXECUTE, e->text, e->text != NULL ? e->text_len : 0);
 	int32_t rule;
 
-	(void)m;
 	/* decided at Parse; the verdict is recomputed for the event (a blocked Parse never runs) */
 	pe->verdict = decide(ss, e->text, e->text != NULL ? e->text_len : 0, &rule);
 	set_rule(ss, pe, rule);
@@ -612,6 +670,7 @@ cb_execute(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_execute *e)
 		pe->stmt_gen = e->stmt_gen;
 	}
 	params_render(ss, pe, e->params, e->nshown, e->nparams);
+	begin(ss, pe, m);
 }
 
 static void
@@ -622,8 +681,8 @@ cb_function_call(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_fcall 
 	int n = snprintf(text, sizeof(text), "function %u", f->oid);
 	struct pending *pe = push(ss, P_FCALL, text, (uint32_t)n);
 
-	(void)m;
 	pe->verdict = TG_ACT_ALLOW;
+	begin(ss, pe, m);
 }
 
 static struct colset *
@@ -1006,6 +1065,12 @@ consume(struct tg_inspect *in, int dir, struct tg_stream *s, uint8_t *bytes, uin
 		fail(ss, TG_INSPECT_CNT_FAIL_WINDOW);
 		return s->inspected;
 	}
+	if (dir == TG_PG_DIR_FE) {
+		ss->fe_mark = mark;
+		/* a strict statement waits for its record: what follows waits behind it */
+		if (ss->ngates != 0 && ss->gates[0].off < mark)
+			mark = ss->gates[0].off;
+	}
 	return mark;
 }
 
@@ -1140,6 +1205,9 @@ tg_inspect_open_peer(struct tg_inspect *in, struct tg_stream st[2], uint16_t svc
 	ss->svc = svc;
 	ss->id = ++in->next_id;
 	ss->in_use = true;
+	ss->stmt_no = 0;
+	ss->fe_mark = 0;
+	ss->ngates = 0;
 	snprintf(ss->client, sizeof(ss->client), "%s", client != NULL ? client : "");
 	snprintf(ss->server, sizeof(ss->server), "%s", server != NULL ? server : "");
 	/* a clock read per session, only when someone listens */
@@ -1186,6 +1254,11 @@ tg_inspect_end(struct tg_inspect *in, struct tg_stream st[2], uint8_t reason)
 	while (ss->p_count)
 		pop(ss, TG_INSPECT_UNFINISHED);
 	session_event(ss, TG_INSPECT_EV_SESSION_END, reason);
+	if (ss->ngates != 0) {
+		/* its held statements go with the session's held segments */
+		ss->ngates = 0;
+		in->nb_gated--;
+	}
 	add_pg(&in->pg, &ss->pg.cnt);
 	tg_pg_fini(&ss->pg);
 	ss->in_use = false;
@@ -1199,6 +1272,46 @@ tg_inspect_set_policy(struct tg_inspect *in, const struct tg_policy *policy,
 {
 	in->policy = policy;
 	in->scratch = policy != NULL ? scratch : NULL;
+}
+
+unsigned int
+tg_inspect_ungate(struct tg_inspect *in, tg_inspect_ungate_fn fn, void *arg)
+{
+	uint32_t i, seen = 0, waiting = in->nb_gated;
+	unsigned int called = 0;
+	uint64_t d;
+
+	if (waiting == 0 || in->durable == NULL)
+		return 0;
+	d = __atomic_load_n(in->durable, __ATOMIC_ACQUIRE);
+	if (d == in->durable_seen)
+		return 0;
+	in->durable_seen = d;
+	for (i = 0; i < in->nb_sess && seen < waiting; i++) {
+		struct tg_inspect_sess *ss = &in->sess[i];
+		uint64_t mark;
+		uint8_t k = 0;
+
+		if (!ss->in_use || ss->ngates == 0)
+			continue;
+		seen++;
+		while (k < ss->ngates && ss->gates[k].ticket <= d)
+			k++;
+		if (k == 0 || ss->failed)
+			continue;
+		in->cnt[TG_INSPECT_CNT_UNGATED] += k;
+		ss->ngates -= k;
+		memmove(ss->gates, ss->gates + k, ss->ngates * sizeof(ss->gates[0]));
+		if (ss->ngates == 0)
+			in->nb_gated--;
+		mark = ss->fe_mark;
+		if (ss->ngates != 0 && ss->gates[0].off < mark)
+			mark = ss->gates[0].off;
+		tg_stream_set_inspected(&ss->st[0], mark);
+		fn(arg, ss->st);
+		called++;
+	}
+	return called;
 }
 
 bool

@@ -53,6 +53,19 @@
  * With session_event set, each session's start and end are reported too
  * (tg_inspect_open_peer(), tg_inspect_end()), for the audit log.
  *
+ * Durability (service.h). With begin set, a statement of a service is
+ * also reported when it is decided, before any of it is released to the
+ * server (STATEMENT_BEGIN: text, parameters, verdict, rule; stmt numbers
+ * the session's statements and is carried by both events). begin returns
+ * the event's ticket, or 0 when it could not be queued. On a strict
+ * service the message that runs the statement (Query, Execute,
+ * FunctionCall; a blocked Parse) is then held, and what the client sends
+ * after it waits behind it, until *durable (the count of the emitter's
+ * events known durable) reaches the ticket: tg_inspect_ungate(), called
+ * by the worker between bursts, moves the session's inspected mark and
+ * hands its streams back to have the held segments sent. A strict
+ * statement whose event got no ticket fails the session closed.
+ *
  * Memory: every session's parser arena is allocated at init, nb sessions
  * per worker (tg_pg_arena_size() each, with the message caps lowered to
  * half the ring); a new session when all are taken is refused (counted).
@@ -105,10 +118,13 @@
 	X(NOTICES_MASKED, "notices_masked", "ErrorResponse/NoticeResponse fields masked") \
 	X(OVERFLOW, "overflow", "fields masked whole: more values than a scan holds") \
 	X(EVENTS, "events", "statement events") \
+	X(GATED, "gated", "statements held until their record was durable (strict)") \
+	X(UNGATED, "ungated", "held statements released: their record is durable") \
 	X(FAIL_VIOLATION, "fail_violation", "sessions failed: protocol violation") \
 	X(FAIL_ENCRYPTED, "fail_encrypted", "sessions failed: TLS or GSSAPI requested and granted") \
 	X(FAIL_WINDOW, "fail_window", "sessions failed: message or field over half the ring") \
-	X(FAIL_SCAN, "fail_scan", "sessions failed: Hyperscan error or ring access")
+	X(FAIL_SCAN, "fail_scan", "sessions failed: Hyperscan error or ring access") \
+	X(FAIL_AUDIT, "fail_audit", "sessions failed: a strict statement's record could not be queued")
 
 enum tg_inspect_counter {
 #define TG_INSPECT_CNT_ENUM(e, n, d) TG_INSPECT_CNT_##e,
@@ -138,6 +154,7 @@ enum tg_inspect_event_type {
 	TG_INSPECT_EV_STATEMENT,	/* through event: a statement and its result */
 	TG_INSPECT_EV_SESSION_START,	/* through session_event, see tg_inspect_open_peer() */
 	TG_INSPECT_EV_SESSION_END,	/* through session_event, see tg_inspect_end() */
+	TG_INSPECT_EV_STATEMENT_BEGIN,	/* through begin: a statement decided, no result yet */
 };
 
 /* Why a session ended (= enum tg_punt_end_reason) */
@@ -177,6 +194,7 @@ struct tg_inspect_event {
 	bool text_cut;
 	const char *params;	/* "$1=..., $2=..." masked, capped; "" when none */
 	uint32_t params_len;
+	uint32_t stmt;		/* statements: the session's statement number, from 1 */
 	char sqlstate[6];
 	uint64_t rows;
 	uint32_t masked[TG_DETECT_KIND_MAX];	/* values masked, by detector kind */
@@ -185,6 +203,10 @@ struct tg_inspect_event {
 };
 
 typedef void (*tg_inspect_event_fn)(void *arg, const struct tg_inspect_event *ev);
+/* Returns the event's ticket (1, 2, ...: see Durability), or 0: not queued. */
+typedef uint64_t (*tg_inspect_ticket_fn)(void *arg, const struct tg_inspect_event *ev);
+/* A session whose held statement may now leave: send what st[0] releases. */
+typedef void (*tg_inspect_ungate_fn)(void *arg, struct tg_stream st[2]);
 
 struct tg_inspect_sess;
 
@@ -206,6 +228,10 @@ struct tg_inspect {
 	tg_inspect_event_fn event;
 	void *event_arg;
 	tg_inspect_event_fn session_event;	/* session starts and ends, NULL: none; with event_arg */
+	tg_inspect_ticket_fn begin;		/* STATEMENT_BEGIN events, NULL: none; with event_arg */
+	const uint64_t *durable;		/* tickets up to it are durable; read with acquire */
+	uint64_t durable_seen;
+	uint32_t nb_gated;			/* sessions holding a statement for durability */
 	uint64_t next_id;
 	uint64_t cnt[TG_INSPECT_CNT_MAX];
 	struct tg_pg_counters pg;		/* of ended sessions; live ones add in */
@@ -267,6 +293,14 @@ void tg_inspect_close(struct tg_inspect *in, struct tg_stream st[2]);
  */
 void tg_inspect_set_policy(struct tg_inspect *in, const struct tg_policy *policy,
 			   struct tg_policy_scratch *scratch);
+
+/*
+ * Releases the statements whose records *durable now covers: for each
+ * session that has one, moves its inspected mark and calls fn with its
+ * streams. Returns how many sessions it called fn for. Cheap when no
+ * session waits (nb_gated is 0) or *durable has not moved.
+ */
+unsigned int tg_inspect_ungate(struct tg_inspect *in, tg_inspect_ungate_fn fn, void *arg);
 
 /* Has the session failed closed? The worker then resets it. */
 bool tg_inspect_failed(const struct tg_inspect *in, const struct tg_stream st[2]);

@@ -18,9 +18,11 @@
  * (file:line:column) and the running one stays.
  *
  * With a slowpath socket configured, the control thread (or, with a
- * single lcore, the worker's tick every 10 ms) runs the control channel
- * (control.h): audit events to tollgate-slowpath, fail closed while it is
- * away. At start it waits up to TG_DP_CONNECT_WAIT_MS for the first
+ * single lcore, the worker's tick every 10 ms, 1 ms with a strict
+ * service) runs the control channel (control.h): audit events to
+ * tollgate-slowpath, fail closed while it is away, and the policy
+ * generations it pushes (gen_from_slowpath(): the JSON parsed against our
+ * services, the databases deserialised, then published like a reload). At start it waits up to TG_DP_CONNECT_WAIT_MS for the first
  * handshake, so the first sessions are not refused for want of a poll; at
  * a clean stop it reports the end of every open session and waits up to
  * TG_DP_FLUSH_MS for the slowpath to acknowledge the last events.
@@ -127,16 +129,38 @@ err:
 	return NULL;
 }
 
-/* SIGHUP: a new generation, published; the old one freed once no worker holds it. */
+/*
+ * Publishes g; the old generation is freed once no worker holds it. From
+ * the control thread (or, with a single lcore, the worker's tick).
+ */
+static void
+gen_install(struct tg_policy_gen *g, const char *source)
+{
+	struct tg_policy_gen *old = tg_worker_policy_publish(g);
+
+	dp.gen = g;
+	if (dp.qsbr != NULL)
+		rte_rcu_qsbr_synchronize(dp.qsbr, RTE_QSBR_THRID_INVALID);
+	else
+		tg_worker_policy_adopt(&dp.workers[0]);	/* we are that worker, between bursts */
+	gen_free(old);
+	printf("tollgate-dataplane: policy generation %" PRIu64 " from %s: %u command rule(s), "
+	       "%u detector(s), %u column rule(s)\n", g->id, source, g->policy->nb_cmds,
+	       g->policy->nb_dets, g->policy->nb_cols);
+	fflush(stdout);
+}
+
+/* SIGHUP: the policy file again, as a new generation. */
 static void
 reload_policy(void)
 {
-	struct tg_policy_gen *g, *old;
+	struct tg_policy_gen *g;
 	char err[512];
 
 	reload_requested = 0;
 	if (dp.cfg.policy_path[0] == '\0') {
-		printf("tollgate-dataplane: reload: no policy file configured\n");
+		printf("tollgate-dataplane: reload: no policy file configured%s\n",
+		       dp.ctl != NULL ? " (the slowpath owns the policy: reload it there)" : "");
 		fflush(stdout);
 		return;
 	}
@@ -147,17 +171,50 @@ reload_policy(void)
 		fflush(stdout);
 		return;
 	}
-	old = tg_worker_policy_publish(g);
-	dp.gen = g;
-	if (dp.qsbr != NULL)
-		rte_rcu_qsbr_synchronize(dp.qsbr, RTE_QSBR_THRID_INVALID);
-	else
-		tg_worker_policy_adopt(&dp.workers[0]);	/* we are that worker, between bursts */
-	gen_free(old);
-	printf("tollgate-dataplane: policy generation %" PRIu64 " from %s: %u command rule(s), "
-	       "%u detector(s), %u column rule(s)\n", g->id, dp.cfg.policy_path,
-	       g->policy->nb_cmds, g->policy->nb_dets, g->policy->nb_cols);
-	fflush(stdout);
+	gen_install(g, dp.cfg.policy_path);
+}
+
+/*
+ * A generation pushed by the slowpath (control.h): its JSON parsed against
+ * our services and its databases deserialised, not compiled; a scratch
+ * for every worker; then published like a reload.
+ */
+static int
+gen_from_slowpath(void *arg, uint64_t id, const char *json, size_t json_len, const uint8_t *db,
+		  size_t db_len, char *err, size_t errlen)
+{
+	struct tg_policy_gen *g = calloc(1, sizeof(*g));
+	char source[48];
+	unsigned int w;
+	int rc;
+
+	(void)arg;
+	if (g == NULL)
+		return -ENOMEM;
+	snprintf(source, sizeof(source), "slowpath generation %" PRIu64, id);
+	if (db == NULL) {
+		snprintf(err, errlen, "%s: no databases (TG_PUNT_POL_DB) in the object", source);
+		rc = -EINVAL;
+		goto err;
+	}
+	rc = tg_policy_load_compiled(json, json_len, source, &dp.cfg.services, db, db_len,
+				     &g->policy, err, errlen);
+	if (rc < 0)
+		goto err;
+	for (w = 0; w < dp.nb_workers; w++) {
+		g->scratch[w] = tg_policy_scratch_alloc(g->policy);
+		if (g->scratch[w] == NULL) {
+			rc = -errno;
+			snprintf(err, errlen, "%s: scratch: %s", source, strerror(errno));
+			goto err;
+		}
+	}
+	g->id = ++dp.gen_id;
+	gen_install(g, source);
+	return 0;
+err:
+	gen_free(g);
+	return rc < 0 ? rc : -EINVAL;
 }
 
 static void
@@ -253,6 +310,7 @@ setup_workers(void)
 static int
 control_create(void)
 {
+	static const char *names[TG_MAX_SERVICES];
 	int numa[RTE_MAX_LCORE];
 	struct tg_control_params p = {
 		.socket_path = dp.cfg.slowpath_socket,
@@ -260,11 +318,26 @@ control_create(void)
 		.event_buffer = dp.cfg.event_buffer,
 		.nb_workers = dp.nb_workers,
 		.numa = numa,
+		.services = names,
+		.nb_services = dp.cfg.services.nb,
 	};
 	unsigned int w;
 
 	for (w = 0; w < dp.nb_workers; w++)
 		numa[w] = (int)rte_lcore_to_socket_id(dp.workers[w].lcore);
+	for (w = 0; w < dp.cfg.services.nb; w++) {
+		struct tg_service *s = &dp.cfg.services.svc[w];
+
+		names[w] = s->name;
+		if (s->slowpath_down == TG_SPDOWN_DEFAULT)
+			s->slowpath_down = dp.cfg.slowpath_required ? TG_SPDOWN_REFUSE
+								    : TG_SPDOWN_ALLOW;
+		if (s->proto == TG_SERVICE_POSTGRES) {
+			/* the slowpath owns the policy unless this dataplane has its own file */
+			p.policy = gen_from_slowpath;
+			p.need_policy = dp.cfg.policy_path[0] == '\0';
+		}
+	}
 	dp.ctl = tg_control_create(&p);
 	if (dp.ctl == NULL) {
 		TG_LOG(ERR, tg_logtype_main, "control channel to %s (%u events, %u workers): %s",
@@ -294,10 +367,27 @@ control_stop(void)
 		       "at exit\n", left);
 }
 
+/*
+ * How often the control thread drains the workers' rings: a strict
+ * statement waits for its record, so with a strict service every
+ * millisecond; otherwise every TG_DP_CONTROL_TICK_MS.
+ */
+static int
+control_tick_ms(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < dp.cfg.services.nb; i++)
+		if (dp.cfg.services.svc[i].durability == TG_DURABILITY_STRICT)
+			return 1;
+	return TG_DP_CONTROL_TICK_MS;
+}
+
 static void
 control_loop(void)
 {
 	uint64_t hz = rte_get_tsc_hz(), next = 0;
+	int tick_ms = control_tick_ms();
 	struct timespec ts = { .tv_sec = 0, .tv_nsec = 100 * 1000 * 1000 };
 
 	if (dp.cfg.stats_interval)
@@ -305,7 +395,7 @@ control_loop(void)
 	while (!tg_worker_stopping()) {
 		if (dp.ctl != NULL) {
 			/* wakes for the socket, or every tick to drain the workers' rings */
-			tg_control_wait(dp.ctl, TG_DP_CONTROL_TICK_MS);
+			tg_control_wait(dp.ctl, tick_ms);
 			tg_control_poll(dp.ctl);
 		} else {
 			nanosleep(&ts, NULL);
@@ -472,7 +562,7 @@ main(int argc, char **argv)
 		struct tg_worker *w = &dp.workers[0];
 
 		w->tick = main_tick;
-		w->tick_cycles = dp.ctl != NULL ? rte_get_tsc_hz() / 1000 * TG_DP_CONTROL_TICK_MS
+		w->tick_cycles = dp.ctl != NULL ? rte_get_tsc_hz() / 1000 * control_tick_ms()
 					       : rte_get_tsc_hz() / 10;
 		printf("tollgate-dataplane: ready\n");
 		fflush(stdout);

@@ -11,6 +11,13 @@
  * a cursor that moves forward through the text, so that recording them
  * costs one pass over the text, not one walk per pattern.
  *
+ * A compiled policy blob (policy.h) is loaded by the same parse, then
+ * the same tables: the command patterns' list (cmd_exprs_make()) and
+ * detect.c's tg_detect_build(), which the compiler uses too, with a
+ * source of databases that checks and deserialises the blob's instead of
+ * compiling. The expression lists a blob records are those same lists,
+ * so both ends derive them in one place.
+ *
  * Nothing here runs on the fast path except tg_policy_match_cmd() and
  * tg_policy_column(), which allocate nothing and take no lock.
  */
@@ -26,7 +33,10 @@
 
 #include "errbuf.h"
 #include "jsonpos.h"
+#include <openssl/evp.h>
+
 #include "policy.h"
+#include "wire.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -86,6 +96,60 @@ quote(struct quoted *q, const char *s)
 	q->s[o++] = '"';
 	q->s[o] = '\0';
 	return q->s;
+}
+
+/* ------------------------------------------------------------------ */
+/* SHA-256 (libcrypto's EVP), of the policy text and of the expression  */
+/* lists in a compiled policy blob: once per policy, off the fast path.  */
+
+struct sha256 {
+	EVP_MD_CTX *ctx;	/* NULL after a failure: the digest is then all ones */
+};
+
+static void
+sha256_init(struct sha256 *s)
+{
+	s->ctx = EVP_MD_CTX_new();
+	if (s->ctx != NULL && EVP_DigestInit_ex(s->ctx, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(s->ctx);
+		s->ctx = NULL;
+	}
+}
+
+static void
+sha256_update(struct sha256 *s, const void *data, size_t len)
+{
+	if (s->ctx != NULL && EVP_DigestUpdate(s->ctx, data, len) != 1) {
+		EVP_MD_CTX_free(s->ctx);
+		s->ctx = NULL;
+	}
+}
+
+/*
+ * The digest; a failure (no memory for libcrypto's context) gives all
+ * ones, which matches no text's digest: a blob is then refused, never
+ * taken for another's.
+ */
+static void
+sha256_final(struct sha256 *s, uint8_t out[TG_POLICY_DIGEST_LEN])
+{
+	unsigned int n = 0;
+
+	if (s->ctx == NULL || EVP_DigestFinal_ex(s->ctx, out, &n) != 1 ||
+	    n != TG_POLICY_DIGEST_LEN)
+		memset(out, 0xff, TG_POLICY_DIGEST_LEN);
+	EVP_MD_CTX_free(s->ctx);
+	s->ctx = NULL;
+}
+
+static void
+sha256(const void *data, size_t len, uint8_t out[TG_POLICY_DIGEST_LEN])
+{
+	struct sha256 s;
+
+	sha256_init(&s);
+	sha256_update(&s, data, len);
+	sha256_final(&s, out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -913,6 +977,7 @@ tg_policy_parse(const char *text, size_t len, const char *source, const struct t
 		return nomem(&c);
 	}
 	c.p->cmd_default = TG_ACT_ALLOW;
+	sha256(text, len, c.p->text_sha256);
 	rc = parse_root(&c, root);
 	free(c.ids);
 	json_decref(root);
@@ -927,45 +992,79 @@ tg_policy_parse(const char *text, size_t len, const char *source, const struct t
 /* ------------------------------------------------------------------ */
 /* Compile                                                             */
 
-static int
-compile_cmds(struct tg_policy *p, const char *source, char *err, size_t errlen)
-{
-	const char **exprs;
-	unsigned int *flags, *ids, k, n = p->nb_patterns;
-	hs_compile_error_t *cerr = NULL;
-	hs_database_t *db = NULL;
-	int rc = 0;
+/*
+ * The command patterns as hs_compile_multi() takes them: what
+ * tg_policy_compile() compiles and a compiled policy blob describes.
+ * Free with cmd_exprs_free(). Returns 0, -ENOMEM, or -EINVAL (a pattern
+ * of a rule that does not exist: only for a policy not from the parser).
+ */
+struct cmd_exprs {
+	struct tg_detect_exprs x;
+	const char **re;
+	unsigned int *flags;
+	unsigned int *ids;
+};
 
-	if (n == 0)
-		return 0;
-	exprs = calloc(n, sizeof(*exprs));
-	flags = calloc(n, sizeof(*flags));
-	ids = calloc(n, sizeof(*ids));
-	if (exprs == NULL || flags == NULL || ids == NULL) {
+static void
+cmd_exprs_free(struct cmd_exprs *c)
+{
+	free(c->re);
+	free(c->flags);
+	free(c->ids);
+}
+
+static int
+cmd_exprs_make(const struct tg_policy *p, struct cmd_exprs *c, const char *source, char *err,
+	       size_t errlen)
+{
+	unsigned int k, n = p->nb_patterns;
+
+	memset(c, 0, sizeof(*c));
+	c->re = calloc(n, sizeof(*c->re));
+	c->flags = calloc(n, sizeof(*c->flags));
+	c->ids = calloc(n, sizeof(*c->ids));
+	if (c->re == NULL || c->flags == NULL || c->ids == NULL) {
+		cmd_exprs_free(c);
 		tg_seterr(err, errlen, "%s: out of memory", source);
-		rc = -ENOMEM;
-		goto out;
+		return -ENOMEM;
 	}
 	for (k = 0; k < n; k++) {
 		const struct tg_cmd_pattern *pt = &p->patterns[k];
 
 		if (pt->rule >= p->nb_cmds) {
+			cmd_exprs_free(c);
 			tg_seterr(err, errlen, "%s: pattern %u: rule %u of %u", source, k, pt->rule,
 			       p->nb_cmds);
-			rc = -EINVAL;
-			goto out;
+			return -EINVAL;
 		}
-		exprs[k] = pt->expr;
+		c->re[k] = pt->expr;
 		/*
 		 * One report per rule and scan is all a decision needs, and no
 		 * start of match: both keep the scan at its cheapest. DOTALL so
 		 * that a pattern spans the lines of a multi-line statement.
 		 */
-		flags[k] = HS_FLAG_SINGLEMATCH | HS_FLAG_DOTALL |
-			   (p->cmds[pt->rule].caseless ? HS_FLAG_CASELESS : 0u);
-		ids[k] = pt->rule;
+		c->flags[k] = HS_FLAG_SINGLEMATCH | HS_FLAG_DOTALL |
+			      (p->cmds[pt->rule].caseless ? HS_FLAG_CASELESS : 0u);
+		c->ids[k] = pt->rule;
 	}
-	if (hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, &db, &cerr) !=
+	c->x = (struct tg_detect_exprs){ .re = c->re, .flags = c->flags, .ids = c->ids, .n = n };
+	return 0;
+}
+
+static int
+compile_cmds(struct tg_policy *p, const char *source, char *err, size_t errlen)
+{
+	hs_compile_error_t *cerr = NULL;
+	hs_database_t *db = NULL;
+	struct cmd_exprs c;
+	unsigned int n = p->nb_patterns;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((rc = cmd_exprs_make(p, &c, source, err, errlen)) < 0)
+		return rc;
+	if (hs_compile_multi(c.x.re, c.x.flags, c.x.ids, n, HS_MODE_BLOCK, NULL, &db, &cerr) !=
 	    HS_SUCCESS) {
 		const char *msg = cerr != NULL && cerr->message != NULL ? cerr->message : "failed";
 		struct quoted q;
@@ -982,13 +1081,9 @@ compile_cmds(struct tg_policy *p, const char *source, char *err, size_t errlen)
 		}
 		hs_free_compile_error(cerr);
 		rc = -EINVAL;
-		goto out;
 	}
+	cmd_exprs_free(&c);
 	p->cmd_db = db;
-out:
-	free(exprs);
-	free(flags);
-	free(ids);
 	return rc;
 }
 
@@ -1028,22 +1123,33 @@ plain:
 	tg_seterr(err, errlen, "%s: %s", source, msg);
 }
 
-static int
-compile_dets(struct tg_policy *p, const char *source, char *err, size_t errlen)
-{
-	struct tg_detect_spec *specs;
-	struct tg_detect_db *db = NULL;
-	char msg[512];
-	unsigned int i;
-	int rc;
+/*
+ * A compiled policy blob being loaded (policy.h): where each database of
+ * it is, from blob_parse(), and which of them the policy has taken.
+ */
+struct blob_db {
+	const uint8_t *bytes;	/* hs_serialize_database() output */
+	uint32_t len;
+	uint32_t nexpr;
+	const uint8_t *list;	/* SHA-256 of the expression list */
+	bool present, used;
+};
 
-	if (p->nb_dets == 0)
-		return 0;
-	specs = calloc(p->nb_dets, sizeof(*specs));
-	if (specs == NULL) {
-		tg_seterr(err, errlen, "%s: out of memory", source);
-		return -ENOMEM;
-	}
+struct blob {
+	const char *source;
+	struct blob_db db[TG_POLICY_BLOB_TAG_MAX];	/* by tag */
+	bool refused;	/* the error is a refusal of the blob, in full */
+};
+
+/* The detect specs of p's detectors, a detector's index its id; NULL when out of memory. */
+static struct tg_detect_spec *
+det_specs(const struct tg_policy *p)
+{
+	struct tg_detect_spec *specs = calloc(p->nb_dets + 1, sizeof(*specs));
+	unsigned int i;
+
+	if (specs == NULL)
+		return NULL;
 	for (i = 0; i < p->nb_dets; i++) {
 		const struct tg_policy_detector *d = &p->dets[i];
 
@@ -1055,11 +1161,43 @@ compile_dets(struct tg_policy *p, const char *source, char *err, size_t errlen)
 			.pattern = d->pattern,
 		};
 	}
+	return specs;
+}
+
+static int load_det_hs(void *arg, enum tg_detect_hs which, const struct tg_detect_exprs *x,
+		       void **hs, char *err, size_t errlen);
+
+/*
+ * Builds p->det_db: compiled (b NULL) or from the databases of blob b.
+ * A blob's refusal is already "source: policy blob: reason" in msg.
+ */
+static int
+build_dets(struct tg_policy *p, const char *source, struct blob *b, char *err, size_t errlen)
+{
+	struct tg_detect_spec *specs;
+	struct tg_detect_db *db = NULL;
+	char msg[512];
+	int rc;
+
+	if (p->nb_dets == 0)
+		return 0;
+	specs = det_specs(p);
+	if (specs == NULL) {
+		tg_seterr(err, errlen, "%s: out of memory", source);
+		return -ENOMEM;
+	}
 	msg[0] = '\0';
-	rc = tg_detect_compile(specs, p->nb_dets, &db, msg, sizeof(msg));
+	if (b == NULL)
+		rc = tg_detect_compile(specs, p->nb_dets, &db, msg, sizeof(msg));
+	else
+		rc = tg_detect_build(specs, p->nb_dets, load_det_hs, b, &db, msg, sizeof(msg));
 	free(specs);
 	if (rc == -ENOMEM) {
 		tg_seterr(err, errlen, "%s: out of memory", source);
+		return rc;
+	}
+	if (rc < 0 && b != NULL && b->refused) {
+		tg_seterr(err, errlen, "%s", msg);
 		return rc;
 	}
 	if (rc < 0) {
@@ -1087,12 +1225,444 @@ tg_policy_compile(struct tg_policy *p, const char *source, char *err, size_t err
 	}
 	if ((rc = compile_cmds(p, source, err, errlen)) < 0)
 		return rc;
-	if ((rc = compile_dets(p, source, err, errlen)) < 0) {
+	if ((rc = build_dets(p, source, NULL, err, errlen)) < 0) {
 		hs_free_database(p->cmd_db);
 		p->cmd_db = NULL;
 		return rc;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Compiled policy blob                                                */
+
+#define BLOB_DB_HDR (1 + 4 + TG_POLICY_DIGEST_LEN + 4)	/* tag, exprs, list, length */
+
+/*
+ * The shortest serialised database looked at. hs_serialized_database_info()
+ * reads the mode from the bytecode after Hyperscan's 32-byte header
+ * without checking that the length covers it (Hyperscan 5.4,
+ * database.c); the smallest real database is about 900 bytes.
+ */
+#define HS_SERIALIZED_MIN 256
+
+static const char *const blob_db_names[TG_POLICY_BLOB_TAG_MAX] = {
+	[TG_POLICY_BLOB_CMD] = "command",
+	[TG_POLICY_BLOB_DETECT + TG_DETECT_HS_MAIN] = "detect prefilter",
+	[TG_POLICY_BLOB_DETECT + TG_DETECT_HS_LIT] = "detect literal",
+	[TG_POLICY_BLOB_DETECT + TG_DETECT_HS_LOCATE] = "detect locate",
+};
+
+/* The SHA-256 of an expression list, as policy.h lays it out. */
+static void
+exprs_digest(const struct tg_detect_exprs *x, uint8_t out[TG_POLICY_DIGEST_LEN])
+{
+	struct sha256 s;
+	unsigned int i;
+
+	sha256_init(&s);
+	for (i = 0; i < x->n; i++) {
+		size_t n = strlen(x->re[i]);
+		uint8_t b[12];
+
+		tg_wr32(b, x->ids[i]);
+		tg_wr32(b + 4, x->flags[i]);
+		tg_wr32(b + 8, (uint32_t)n);
+		sha256_update(&s, b, sizeof(b));
+		sha256_update(&s, x->re[i], n);
+	}
+	sha256_final(&s, out);
+}
+
+/* A blob being written. The first error sticks; why names its database. */
+struct wbuf {
+	uint8_t *b;
+	size_t len, cap;
+	unsigned int count;	/* databases written */
+	int err;
+	const char *why;
+};
+
+static void
+put(struct wbuf *w, const void *p, size_t n)
+{
+	size_t cap;
+	uint8_t *nb;
+
+	if (w->err != 0)
+		return;
+	if (n > TG_POLICY_BLOB_MAX - w->len) {
+		w->err = -EFBIG;
+		return;
+	}
+	if (w->len + n > w->cap) {
+		for (cap = w->cap ? w->cap : 4096; cap < w->len + n; cap *= 2)
+			;
+		nb = realloc(w->b, cap);
+		if (nb == NULL) {
+			w->err = -ENOMEM;
+			return;
+		}
+		w->b = nb;
+		w->cap = cap;
+	}
+	memcpy(w->b + w->len, p, n);
+	w->len += n;
+}
+
+/* Appends database db of tag, compiled from x. */
+static void
+put_db(struct wbuf *w, enum tg_policy_blob_tag tag, const struct tg_detect_exprs *x,
+       const hs_database_t *db)
+{
+	uint8_t h[BLOB_DB_HDR];
+	char *bytes = NULL;
+	size_t n = 0;
+	hs_error_t hrc;
+
+	if (w->err != 0)
+		return;
+	hrc = hs_serialize_database(db, &bytes, &n);
+	if (hrc != HS_SUCCESS) {
+		w->err = hrc == HS_NOMEM ? -ENOMEM : -EIO;
+		w->why = blob_db_names[tag];
+		return;
+	}
+	if (n > TG_POLICY_BLOB_MAX) {
+		w->err = -EFBIG;
+	} else {
+		h[0] = (uint8_t)tag;
+		tg_wr32(h + 1, x->n);
+		exprs_digest(x, h + 5);
+		tg_wr32(h + 5 + TG_POLICY_DIGEST_LEN, (uint32_t)n);
+		put(w, h, sizeof(h));
+		put(w, bytes, n);
+		w->count++;
+	}
+	/* Hyperscan's misc allocator is malloc(): tollgate sets no other */
+	free(bytes);
+}
+
+struct save_ctx {
+	struct wbuf *w;
+	const struct tg_detect_db *db;
+	unsigned int seen;	/* bit which: written */
+};
+
+/* tg_detect_build()'s walk when serialising: each database with its list. */
+static int
+save_det_hs(void *arg, enum tg_detect_hs which, const struct tg_detect_exprs *x, void **hs,
+	    char *err, size_t errlen)
+{
+	struct save_ctx *c = arg;
+	const hs_database_t *db = tg_detect_hs_db(c->db, which);
+
+	(void)hs;
+	if (db == NULL) {
+		tg_seterr(err, errlen, "the compiled policy has no %s database",
+		       blob_db_names[TG_POLICY_BLOB_DETECT + which]);
+		return -EINVAL;
+	}
+	c->seen |= 1u << which;
+	put_db(c->w, TG_POLICY_BLOB_DETECT + which, x, db);
+	return 0;
+}
+
+/* The detect databases of p, written by a walk over the lists they are compiled from. */
+static int
+save_dets(const struct tg_policy *p, struct wbuf *w, char *err, size_t errlen)
+{
+	struct save_ctx c = { .w = w, .db = p->det_db };
+	struct tg_detect_spec *specs;
+	char msg[384];
+	unsigned int k;
+	int rc;
+
+	if (p->det_db == NULL)
+		return 0;
+	specs = det_specs(p);
+	if (specs == NULL) {
+		tg_seterr(err, errlen, "policy blob: out of memory");
+		return -ENOMEM;
+	}
+	msg[0] = '\0';
+	rc = tg_detect_build(specs, p->nb_dets, save_det_hs, &c, NULL, msg, sizeof(msg));
+	free(specs);
+	if (rc < 0) {
+		tg_seterr(err, errlen, "policy blob: %s", rc == -ENOMEM ? "out of memory" : msg);
+		return rc;
+	}
+	for (k = 0; k < TG_DETECT_HS_MAX; k++) {
+		if (tg_detect_hs_db(p->det_db, k) != NULL && !(c.seen & (1u << k))) {
+			tg_seterr(err, errlen, "policy blob: the compiled policy has a %s database "
+			       "its detectors do not make",
+			       blob_db_names[TG_POLICY_BLOB_DETECT + k]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int
+tg_policy_serialize(const struct tg_policy *p, uint8_t **blob, size_t *len, char *err,
+		    size_t errlen)
+{
+	uint8_t h[TG_POLICY_BLOB_HDR];
+	struct wbuf w = { 0 };
+	struct cmd_exprs c;
+	int rc;
+
+	if (blob == NULL || len == NULL) {
+		tg_seterr(err, errlen, "policy blob: no output");
+		return -EINVAL;
+	}
+	*blob = NULL;
+	*len = 0;
+	if (p == NULL || (p->nb_patterns > 0) != (p->cmd_db != NULL) ||
+	    (p->nb_dets > 0) != (p->det_db != NULL)) {
+		tg_seterr(err, errlen, "policy blob: the policy is not compiled");
+		return -EINVAL;
+	}
+	tg_wr32(h, TG_POLICY_BLOB_MAGIC);
+	tg_wr16(h + 4, TG_POLICY_BLOB_VERSION);
+	tg_wr16(h + 6, 0);	/* the count, once known */
+	memcpy(h + 8, p->text_sha256, TG_POLICY_DIGEST_LEN);
+	put(&w, h, sizeof(h));
+	if (p->cmd_db != NULL) {
+		if ((rc = cmd_exprs_make(p, &c, "policy blob", err, errlen)) < 0)
+			goto err;
+		put_db(&w, TG_POLICY_BLOB_CMD, &c.x, p->cmd_db);
+		cmd_exprs_free(&c);
+	}
+	if ((rc = save_dets(p, &w, err, errlen)) < 0)
+		goto err;
+	rc = w.err;
+	if (rc == -ENOMEM)
+		tg_seterr(err, errlen, "policy blob: out of memory");
+	else if (rc == -EFBIG)
+		tg_seterr(err, errlen, "policy blob: larger than %u bytes", TG_POLICY_BLOB_MAX);
+	else if (rc < 0)
+		tg_seterr(err, errlen, "policy blob: Hyperscan cannot serialise the %s database",
+		       w.why);
+	if (rc < 0)
+		goto err;
+	tg_wr16(w.b + 6, (uint16_t)w.count);
+	*blob = w.b;
+	*len = w.len;
+	return 0;
+
+err:
+	free(w.b);
+	return rc;
+}
+
+static int blob_fail(struct blob *b, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* "source: policy blob: reason"; always -EINVAL. */
+static int
+blob_fail(struct blob *b, char *err, size_t errlen, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	tg_seterr(err, errlen, "%s: policy blob: %s", b->source, msg);
+	b->refused = true;
+	return -EINVAL;
+}
+
+/* Splits p[0..len) into its databases: the framing, and the text it belongs to. */
+static int
+blob_parse(struct blob *b, const uint8_t *p, size_t len, const uint8_t *text_sha256, char *err,
+	   size_t errlen)
+{
+	size_t off = TG_POLICY_BLOB_HDR;
+	unsigned int count, i, tag, prev = 0;
+	uint32_t magic;
+
+	if (len > TG_POLICY_BLOB_MAX)
+		return blob_fail(b, err, errlen, "%zu bytes, more than %u", len,
+				 TG_POLICY_BLOB_MAX);
+	if (len < TG_POLICY_BLOB_HDR)
+		return blob_fail(b, err, errlen, "%zu bytes, shorter than its %u-byte header", len,
+				 TG_POLICY_BLOB_HDR);
+	magic = tg_rd32(p);
+	if (magic != TG_POLICY_BLOB_MAGIC)
+		return blob_fail(b, err, errlen, "magic 0x%08x: not a compiled policy", magic);
+	if (tg_rd16(p + 4) != TG_POLICY_BLOB_VERSION)
+		return blob_fail(b, err, errlen, "format version %u, this build reads %u",
+				 tg_rd16(p + 4), TG_POLICY_BLOB_VERSION);
+	count = tg_rd16(p + 6);
+	for (i = 0; i < count; i++) {
+		struct blob_db *d;
+
+		if (len - off < BLOB_DB_HDR)
+			return blob_fail(b, err, errlen, "cut in the header of database %u of %u",
+					 i + 1, count);
+		tag = p[off];
+		if (tag == 0 || tag >= TG_POLICY_BLOB_TAG_MAX)
+			return blob_fail(b, err, errlen, "database %u of %u: unknown tag %u", i + 1,
+					 count, tag);
+		if (tag <= prev)
+			return blob_fail(b, err, errlen, "database %u of %u: tag %u after tag %u",
+					 i + 1, count, tag, prev);
+		d = &b->db[tag];
+		d->nexpr = tg_rd32(p + off + 1);
+		d->list = p + off + 5;
+		d->len = tg_rd32(p + off + 5 + TG_POLICY_DIGEST_LEN);
+		off += BLOB_DB_HDR;
+		if (d->len > len - off)
+			return blob_fail(b, err, errlen,
+					 "cut in the %s database (%u bytes, %zu left)",
+					 blob_db_names[tag], d->len, len - off);
+		d->bytes = p + off;
+		d->present = true;
+		off += d->len;
+		prev = tag;
+	}
+	if (off != len)
+		return blob_fail(b, err, errlen, "%zu bytes after the last of %u databases",
+				 len - off, count);
+	if (memcmp(p + 8, text_sha256, TG_POLICY_DIGEST_LEN) != 0)
+		return blob_fail(b, err, errlen, "compiled from another text (SHA-256 "
+				 "%02x%02x%02x%02x..., this text's %02x%02x%02x%02x...)", p[8],
+				 p[9], p[10], p[11], text_sha256[0], text_sha256[1],
+				 text_sha256[2], text_sha256[3]);
+	return 0;
+}
+
+/*
+ * Database tag of b, which the policy makes of x, deserialised into *out
+ * once the checks of policy.h pass.
+ */
+static int
+load_hs(struct blob *b, enum tg_policy_blob_tag tag, const struct tg_detect_exprs *x,
+	hs_database_t **out, char *err, size_t errlen)
+{
+	struct blob_db *d = &b->db[tag];
+	const char *name = blob_db_names[tag];
+	uint8_t list[TG_POLICY_DIGEST_LEN];
+	hs_database_t *db = NULL;
+	char *info = NULL;
+	const char *mode;
+	hs_error_t hrc;
+	bool block;
+
+	if (!d->present)
+		return blob_fail(b, err, errlen, "no %s database, which the policy needs", name);
+	d->used = true;
+	if (d->nexpr != x->n)
+		return blob_fail(b, err, errlen,
+				 "%s database of %u expressions, the policy makes %u", name,
+				 d->nexpr, x->n);
+	exprs_digest(x, list);
+	if (memcmp(list, d->list, sizeof(list)) != 0)
+		return blob_fail(b, err, errlen, "%s database compiled from other expressions than "
+				 "this build makes of the policy (another version?)", name);
+	if (d->len < HS_SERIALIZED_MIN)
+		return blob_fail(b, err, errlen, "%s database of %u bytes: too short to be one",
+				 name, d->len);
+	hrc = hs_serialized_database_info((const char *)d->bytes, d->len, &info);
+	if (hrc == HS_SUCCESS) {
+		mode = strstr(info, " Mode: ");
+		block = mode != NULL && strcmp(mode + 7, "BLOCK") == 0;
+		free(info);
+		if (!block)
+			return blob_fail(b, err, errlen, "%s database is not in block mode", name);
+		hrc = hs_deserialize_database((const char *)d->bytes, d->len, &db);
+	}
+	switch (hrc) {
+	case HS_SUCCESS:
+		*out = db;
+		return 0;
+	case HS_NOMEM:
+		tg_seterr(err, errlen, "%s: out of memory", b->source);
+		return -ENOMEM;
+	case HS_DB_VERSION_ERROR:
+		return blob_fail(b, err, errlen, "%s database made by another Hyperscan than %s",
+				 name, hs_version());
+	case HS_DB_PLATFORM_ERROR:
+		return blob_fail(b, err, errlen,
+				 "%s database made for CPU features this host lacks", name);
+	default:
+		return blob_fail(b, err, errlen, "%s database is corrupt (Hyperscan error %d: its "
+				 "header, length or checksum)", name, (int)hrc);
+	}
+}
+
+/* tg_detect_build()'s source of databases when loading a blob. */
+static int
+load_det_hs(void *arg, enum tg_detect_hs which, const struct tg_detect_exprs *x, void **hs,
+	    char *err, size_t errlen)
+{
+	hs_database_t *db = NULL;
+	int rc = load_hs(arg, TG_POLICY_BLOB_DETECT + which, x, &db, err, errlen);
+
+	if (rc == 0)
+		*hs = db;
+	return rc;
+}
+
+static int
+load_cmds(struct tg_policy *p, struct blob *b, char *err, size_t errlen)
+{
+	hs_database_t *db = NULL;
+	struct cmd_exprs c;
+	int rc;
+
+	if (p->nb_patterns == 0)
+		return 0;
+	if ((rc = cmd_exprs_make(p, &c, b->source, err, errlen)) < 0)
+		return rc;
+	rc = load_hs(b, TG_POLICY_BLOB_CMD, &c.x, &db, err, errlen);
+	cmd_exprs_free(&c);
+	p->cmd_db = db;
+	return rc;
+}
+
+int
+tg_policy_load_compiled(const char *text, size_t len, const char *source,
+			const struct tg_services *svcs, const uint8_t *blob, size_t bloblen,
+			struct tg_policy **out, char *err, size_t errlen)
+{
+	struct tg_policy *p = NULL;
+	struct blob b;
+	unsigned int t;
+	int rc;
+
+	if (source == NULL)
+		source = "policy";
+	if (out != NULL)
+		*out = NULL;
+	if (out == NULL || (blob == NULL && bloblen > 0)) {
+		tg_seterr(err, errlen, "%s: no blob or no output", source);
+		return -EINVAL;
+	}
+	if ((rc = tg_policy_parse(text, len, source, svcs, &p, err, errlen)) < 0)
+		return rc;
+	memset(&b, 0, sizeof(b));
+	b.source = source;
+	if ((rc = blob_parse(&b, blob, bloblen, p->text_sha256, err, errlen)) < 0 ||
+	    (rc = load_cmds(p, &b, err, errlen)) < 0 ||
+	    (rc = build_dets(p, source, &b, err, errlen)) < 0)
+		goto err;
+	for (t = 0; t < TG_POLICY_BLOB_TAG_MAX; t++) {
+		if (b.db[t].present && !b.db[t].used) {
+			rc = blob_fail(&b, err, errlen,
+				       "a %s database, which the policy does not need",
+				       blob_db_names[t]);
+			goto err;
+		}
+	}
+	*out = p;
+	return 0;
+
+err:
+	tg_policy_free(p);
+	return rc;
 }
 
 /* Reads the whole of f, at most TG_POLICY_FILE_MAX bytes, into a new buffer. */

@@ -62,6 +62,40 @@
  * and TG_POLICY_RULES_MAX column rules. The action "hold" is reserved and
  * refused ("not supported yet").
  *
+ * Compiled policy blob. The slowpath parses and compiles the policy; the
+ * dataplane receives the JSON text and a blob of the compiled Hyperscan
+ * databases (tg_policy_serialize()), and rebuilds the same policy from
+ * both without compiling (tg_policy_load_compiled()): compiling takes
+ * milliseconds to seconds of the control thread, deserialising a copy.
+ * Big-endian, no padding, nothing optional: one policy has one encoding.
+ *
+ *   header, TG_POLICY_BLOB_HDR (40) bytes:
+ *     magic    4  TG_POLICY_BLOB_MAGIC, "TGPB"
+ *     version  2  TG_POLICY_BLOB_VERSION
+ *     count    2  databases that follow, 0 to 4
+ *     text    32  SHA-256 of the exact JSON text the policy was parsed from
+ *   then per database, in increasing order of tag, each tag at most once:
+ *     tag      1  enum tg_policy_blob_tag
+ *     exprs    4  number of expressions it was compiled from
+ *     list    32  SHA-256 of that expression list: per expression in
+ *                 Hyperscan id order of the list, its id, its Hyperscan
+ *                 flags and its length, 4 bytes each, then its bytes
+ *     length   4  bytes of database that follow
+ *     database    hs_serialize_database()'s output
+ *   and nothing after the last.
+ *
+ * The loader parses the text as tg_policy_parse() does, then refuses the
+ * blob unless: the header is whole, its magic and version are these, the
+ * text's SHA-256 is the one in it; every database the parsed policy needs
+ * is there and no other; each was compiled from the exact expression list
+ * this build derives from the policy (same count, same digest: a blob of
+ * another tollgate version, whose built-in detectors or flags differ, is
+ * refused rather than misread); and Hyperscan accepts each (block mode,
+ * its own version, this CPU, the CRC of the bytecode). Hyperscan does not
+ * say how many expressions a database holds, so the count is checked
+ * against the list, and detect.c checks every id Hyperscan reports
+ * against its tables at scan time.
+ *
  * Errors are "source:line:column: reason". Syntax errors carry jansson's
  * position and text (jansson's own duplicate-key refusal included).
  * Semantic ones point at the offending value, or at the key for an
@@ -80,6 +114,17 @@
  *   "DROP" and "TABLE", or a statement built inside a function (EXECUTE
  *   format(...)), gets past "\\bdrop\\s+table\\b". Rules are a guard
  *   rail over what the client sent, not a SQL firewall.
+ * - A compiled policy blob is tied to the Hyperscan build and CPU that
+ *   made it: hs_deserialize_database() refuses a database of another
+ *   Hyperscan version, or one compiled for CPU features this host lacks
+ *   (hs_compile() targets the host it runs on). The slowpath and the
+ *   dataplane must run the same tollgate and libhs on the same machine;
+ *   a mismatch is refused, never scanned.
+ * - The blob is checked for corruption (lengths, Hyperscan's CRC of each
+ *   database, its expression list), not for malice: the checks do not
+ *   stop a peer that forges a database with a valid CRC, which Hyperscan
+ *   would then run. It comes from the slowpath, a peer process of the
+ *   same installation, not from the network.
  */
 #ifndef TG_POLICY_H
 #define TG_POLICY_H
@@ -96,6 +141,19 @@
 #define TG_POLICY_PATTERNS_MAX 64	/* per command rule */
 #define TG_POLICY_ALL_SERVICES UINT64_MAX
 #define TG_POLICY_FILE_MAX (4u << 20)	/* bytes: tg_policy_load() refuses more */
+#define TG_POLICY_DIGEST_LEN 32		/* SHA-256 */
+
+#define TG_POLICY_BLOB_MAGIC 0x54475042u	/* "TGPB" */
+#define TG_POLICY_BLOB_VERSION 1
+#define TG_POLICY_BLOB_HDR 40		/* bytes of header */
+#define TG_POLICY_BLOB_MAX (256u << 20)	/* bytes: both ends refuse more */
+
+/* The databases of a compiled policy blob (see above), in blob order. */
+enum tg_policy_blob_tag {
+	TG_POLICY_BLOB_CMD = 1,		/* cmd_db */
+	TG_POLICY_BLOB_DETECT,		/* det_db: TG_DETECT_HS_MAIN; + 1: LIT, + 2: LOCATE */
+	TG_POLICY_BLOB_TAG_MAX = TG_POLICY_BLOB_DETECT + TG_DETECT_HS_MAX
+};
 
 enum tg_cmd_action {
 	TG_ACT_ALLOW,
@@ -154,14 +212,20 @@ struct tg_policy {
 	unsigned int nb_dets;
 	struct tg_column_rule *cols;
 	unsigned int nb_cols;
-	/* set by tg_policy_compile() */
+	/*
+	 * SHA-256 of text[0..len) of tg_policy_parse(): what a compiled
+	 * policy blob is tied to. Zeros for a policy not parsed from text.
+	 */
+	uint8_t text_sha256[TG_POLICY_DIGEST_LEN];
+	/* set by tg_policy_compile() or tg_policy_load_compiled() */
 	void *cmd_db;			/* hs_database_t, NULL when there is no pattern */
 	struct tg_detect_db *det_db;	/* NULL when there is no detector */
 };
 
 /*
  * Parses and validates a policy from text[0..len) into a new policy
- * (nothing compiled). source names the text in errors (NULL: "policy").
+ * (nothing compiled), with the SHA-256 of text[0..len) in text_sha256
+ * (~4 ns a byte). source names the text in errors (NULL: "policy").
  * Service names are resolved against svcs (NULL: any name is refused).
  * Returns 0, or -EINVAL with "source:line:column: reason" in err, or
  * -ENOMEM; *out is NULL on error. err may be NULL.
@@ -187,6 +251,33 @@ int tg_policy_compile(struct tg_policy *p, const char *source, char *err, size_t
  */
 int tg_policy_load(const char *path, const struct tg_services *svcs, struct tg_policy **out,
 		   char *err, size_t errlen);
+
+/*
+ * Serialises the Hyperscan databases of compiled policy p into a new blob
+ * (format above) of *len bytes; free it with free(). Off the fast path: a
+ * copy of each database. Returns 0, -EINVAL ("policy blob: not
+ * compiled"), -ENOMEM, -EFBIG (more than TG_POLICY_BLOB_MAX bytes) or
+ * -EIO (Hyperscan refused to serialise); err says why, prefixed "policy
+ * blob: ". On error *blob is NULL and *len 0. A policy with neither
+ * command rule nor detector ({}) gives a header alone.
+ */
+int tg_policy_serialize(const struct tg_policy *p, uint8_t **blob, size_t *len, char *err,
+			size_t errlen);
+
+/*
+ * tg_policy_parse() of text[0..len), then, instead of compiling, the
+ * databases from blob[0..bloblen) (tg_policy_serialize() of the same
+ * text's policy): the policy is then exactly what tg_policy_compile()
+ * would have made it, ready for tg_policy_scratch_alloc(). No Hyperscan
+ * compilation; hs_expression_info() per detector expression (microseconds
+ * each) to rebuild detect.c's tables. Returns 0, the errors of parse,
+ * -EINVAL with "source: policy blob: reason" for a blob that does not
+ * belong to this text or this build or is corrupt (see above), or
+ * -ENOMEM. On error *out is NULL and nothing is kept.
+ */
+int tg_policy_load_compiled(const char *text, size_t len, const char *source,
+			    const struct tg_services *svcs, const uint8_t *blob, size_t bloblen,
+			    struct tg_policy **out, char *err, size_t errlen);
 
 void tg_policy_free(struct tg_policy *p);
 

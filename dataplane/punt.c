@@ -428,6 +428,37 @@ wr_hello_fields(struct wr *w, uint8_t role, uint16_t vmin, uint16_t vmax)
 	wr_check(w, vmin >= 1 && vmin <= vmax);
 }
 
+/* A statement's kind and verdict (STATEMENT, STATEMENT_BEGIN). */
+static void
+rd_kind_verdict(struct rd *r, struct tg_punt_event *ev)
+{
+	ev->kind = rd_u8(r);
+	rd_check(r, ev->kind < TG_PUNT_STMT_MAX, TG_PUNT_ERR_VALUE);
+	ev->verdict = rd_u8(r);
+	rd_check(r, ev->verdict < TG_PUNT_VERDICT_MAX, TG_PUNT_ERR_VALUE);
+}
+
+/* A statement's names: service_name, client, user, database, application, rule. */
+static void
+rd_statement_names(struct rd *r, struct tg_punt_event *ev)
+{
+	struct tg_punt_str *s[] = { &ev->service_name, &ev->client, &ev->user,
+				    &ev->database, &ev->application, &ev->rule };
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		rd_str(r, false, TG_PUNT_NAME_MAX, s[i]);
+}
+
+static void
+wr_statement_names(struct wr *w, const struct tg_punt_event *ev)
+{
+	const struct tg_punt_str *s[] = { &ev->service_name, &ev->client, &ev->user,
+					  &ev->database, &ev->application, &ev->rule };
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		wr_str(w, false, TG_PUNT_NAME_MAX, s[i], true);
+}
+
 /*
  * One event, of the bytes the cursor holds (its own len bounds it), into
  * ev. The caller zeroed ev.
@@ -446,27 +477,29 @@ rd_event(struct rd *outer, struct tg_punt_event *ev)
 	len = rd_u16(&r);
 	rd_check(&r, ev->type >= TG_PUNT_EV_STATEMENT && ev->type < TG_PUNT_EV_MAX,
 		 TG_PUNT_ERR_EVENT_TYPE);
-	rd_check(&r, (flags & ~(ev->type == TG_PUNT_EV_STATEMENT ? TG_PUNT_EV_F_TEXT_CUT : 0)) == 0,
+	rd_check(&r,
+		 (flags & ~((TG_PUNT_EV_HAS_TEXT(ev->type) ? TG_PUNT_EV_F_TEXT_CUT : 0) |
+			    (ev->type == TG_PUNT_EV_STATEMENT_BEGIN ? TG_PUNT_EV_F_STRICT : 0))) == 0,
 		 TG_PUNT_ERR_FLAGS);
 	rd_check(&r, len >= EV_COMMON, TG_PUNT_ERR_EVENT_LEN);
 	/* the event's own length bounds every field read after it */
 	if (rd_check(&r, len <= outer->left, TG_PUNT_ERR_TRUNC))
 		r.left = len - 4;
 	ev->text_cut = (flags & TG_PUNT_EV_F_TEXT_CUT) != 0;
+	ev->strict = (flags & TG_PUNT_EV_F_STRICT) != 0;
 	ev->worker = rd_u16(&r);
 	ev->service = rd_u16(&r);
 	ev->session = rd_u64(&r);
 
 	switch (ev->type) {
 	case TG_PUNT_EV_STATEMENT:
-		ev->kind = rd_u8(&r);
-		rd_check(&r, ev->kind < TG_PUNT_STMT_MAX, TG_PUNT_ERR_VALUE);
-		ev->verdict = rd_u8(&r);
-		rd_check(&r, ev->verdict < TG_PUNT_VERDICT_MAX, TG_PUNT_ERR_VALUE);
+		rd_kind_verdict(&r, ev);
 		ev->result = rd_u8(&r);
 		rd_check(&r, ev->result < TG_PUNT_RESULT_MAX, TG_PUNT_ERR_VALUE);
 		nmasked = rd_u8(&r);
 		rd_check(&r, nmasked < TG_PUNT_DETECT_MAX, TG_PUNT_ERR_COUNT);
+		ev->stmt = rd_u32(&r);
+		rd_check(&r, ev->stmt != 0, TG_PUNT_ERR_VALUE);
 		ev->masked_columns = rd_u32(&r);
 		ev->rows = rd_u64(&r);
 		ev->t_start_ns = rd_u64(&r);
@@ -482,12 +515,7 @@ rd_event(struct rd *outer, struct tg_punt_event *ev)
 			ev->masked[k] = n;
 			prev = k;
 		}
-		rd_str(&r, false, TG_PUNT_NAME_MAX, &ev->service_name);
-		rd_str(&r, false, TG_PUNT_NAME_MAX, &ev->client);
-		rd_str(&r, false, TG_PUNT_NAME_MAX, &ev->user);
-		rd_str(&r, false, TG_PUNT_NAME_MAX, &ev->database);
-		rd_str(&r, false, TG_PUNT_NAME_MAX, &ev->application);
-		rd_str(&r, false, TG_PUNT_NAME_MAX, &ev->rule);
+		rd_statement_names(&r, ev);
 		rd_str(&r, false, TG_PUNT_SQLSTATE_MAX, &ev->sqlstate);
 		rd_str(&r, true, TG_PUNT_TEXT_MAX, &ev->text);
 		rd_str(&r, true, TG_PUNT_PARAMS_MAX, &ev->params);
@@ -512,6 +540,21 @@ rd_event(struct rd *outer, struct tg_punt_event *ev)
 		rd_str(&r, false, TG_PUNT_NAME_MAX, &ev->service_name);
 		rd_str(&r, false, TG_PUNT_NAME_MAX, &ev->client);
 		break;
+	case TG_PUNT_EV_STATEMENT_BEGIN:
+		rd_kind_verdict(&r, ev);
+		ev->stmt = rd_u32(&r);
+		rd_check(&r, ev->stmt != 0, TG_PUNT_ERR_VALUE);
+		ev->t_start_ns = rd_u64(&r);
+		rd_statement_names(&r, ev);
+		rd_str(&r, true, TG_PUNT_TEXT_MAX, &ev->text);
+		rd_str(&r, true, TG_PUNT_PARAMS_MAX, &ev->params);
+		break;
+	case TG_PUNT_EV_LOST:
+		rd_check(&r, ev->service == 0 && ev->session == 0, TG_PUNT_ERR_VALUE);
+		ev->lost = rd_u64(&r);
+		rd_check(&r, ev->lost != 0, TG_PUNT_ERR_VALUE);
+		ev->t_end_ns = rd_u64(&r);
+		break;
 	}
 	/* the fields must fill the event exactly */
 	rd_check(&r, r.left == 0, TG_PUNT_ERR_EVENT_LEN);
@@ -531,7 +574,9 @@ wr_event(struct wr *w, const struct tg_punt_event *ev)
 
 	wr_check(w, ev->type >= TG_PUNT_EV_STATEMENT && ev->type < TG_PUNT_EV_MAX);
 	wr_u8(w, ev->type);
-	wr_u8(w, ev->type == TG_PUNT_EV_STATEMENT && ev->text_cut ? TG_PUNT_EV_F_TEXT_CUT : 0);
+	wr_u8(w, (TG_PUNT_EV_HAS_TEXT(ev->type) && ev->text_cut ? TG_PUNT_EV_F_TEXT_CUT : 0) |
+			 (ev->type == TG_PUNT_EV_STATEMENT_BEGIN && ev->strict ? TG_PUNT_EV_F_STRICT
+										: 0));
 	wr_u16(w, 0);	/* len, below */
 	wr_u16(w, ev->worker);
 	wr_u16(w, ev->service);
@@ -540,13 +585,15 @@ wr_event(struct wr *w, const struct tg_punt_event *ev)
 	switch (ev->type) {
 	case TG_PUNT_EV_STATEMENT:
 		wr_check(w, ev->kind < TG_PUNT_STMT_MAX && ev->verdict < TG_PUNT_VERDICT_MAX &&
-				    ev->result < TG_PUNT_RESULT_MAX && ev->masked[0] == 0);
+				    ev->result < TG_PUNT_RESULT_MAX && ev->masked[0] == 0 &&
+				    ev->stmt != 0);
 		for (k = 1; k < TG_PUNT_DETECT_MAX; k++)
 			nmasked += ev->masked[k] != 0;
 		wr_u8(w, ev->kind);
 		wr_u8(w, ev->verdict);
 		wr_u8(w, ev->result);
 		wr_u8(w, nmasked);
+		wr_u32(w, ev->stmt);
 		wr_u32(w, ev->masked_columns);
 		wr_u64(w, ev->rows);
 		wr_u64(w, ev->t_start_ns);
@@ -557,12 +604,7 @@ wr_event(struct wr *w, const struct tg_punt_event *ev)
 			wr_u8(w, k);
 			wr_u32(w, ev->masked[k]);
 		}
-		wr_str(w, false, TG_PUNT_NAME_MAX, &ev->service_name, true);
-		wr_str(w, false, TG_PUNT_NAME_MAX, &ev->client, true);
-		wr_str(w, false, TG_PUNT_NAME_MAX, &ev->user, true);
-		wr_str(w, false, TG_PUNT_NAME_MAX, &ev->database, true);
-		wr_str(w, false, TG_PUNT_NAME_MAX, &ev->application, true);
-		wr_str(w, false, TG_PUNT_NAME_MAX, &ev->rule, true);
+		wr_statement_names(w, ev);
 		wr_str(w, false, TG_PUNT_SQLSTATE_MAX, &ev->sqlstate, true);
 		wr_str(w, true, TG_PUNT_TEXT_MAX, &ev->text, true);
 		wr_str(w, true, TG_PUNT_PARAMS_MAX, &ev->params, true);
@@ -584,6 +626,22 @@ wr_event(struct wr *w, const struct tg_punt_event *ev)
 		wr_u64(w, ev->t_end_ns);
 		wr_str(w, false, TG_PUNT_NAME_MAX, &ev->service_name, true);
 		wr_str(w, false, TG_PUNT_NAME_MAX, &ev->client, true);
+		break;
+	case TG_PUNT_EV_STATEMENT_BEGIN:
+		wr_check(w, ev->kind < TG_PUNT_STMT_MAX && ev->verdict < TG_PUNT_VERDICT_MAX &&
+				    ev->stmt != 0);
+		wr_u8(w, ev->kind);
+		wr_u8(w, ev->verdict);
+		wr_u32(w, ev->stmt);
+		wr_u64(w, ev->t_start_ns);
+		wr_statement_names(w, ev);
+		wr_str(w, true, TG_PUNT_TEXT_MAX, &ev->text, true);
+		wr_str(w, true, TG_PUNT_PARAMS_MAX, &ev->params, true);
+		break;
+	case TG_PUNT_EV_LOST:
+		wr_check(w, ev->service == 0 && ev->session == 0 && ev->lost != 0);
+		wr_u64(w, ev->lost);
+		wr_u64(w, ev->t_end_ns);
 		break;
 	}
 	if (w->err == 0)
@@ -718,6 +776,25 @@ tg_punt_decode(const uint8_t *buf, size_t len, struct tg_punt_msg *msg)
 	}
 	case TG_PUNT_T_STATS_REQUEST:
 		break;
+	case TG_PUNT_T_SERVICES: {
+		struct tg_punt_services *sv = &msg->u.services;
+		uint16_t j;
+
+		sv->count = rd_u16(&r);
+		rd_check(&r, sv->count >= 1 && sv->count <= TG_PUNT_SERVICES_MAX,
+			 TG_PUNT_ERR_COUNT);
+		for (i = 0; i < sv->count && r.err == TG_PUNT_OK; i++) {
+			rd_str(&r, false, TG_PUNT_NAME_MAX, &sv->name[i]);
+			rd_check(&r, sv->name[i].len != 0, TG_PUNT_ERR_VALUE);
+			for (j = 0; j < i && r.err == TG_PUNT_OK; j++)
+				rd_check(&r,
+					 sv->name[j].len != sv->name[i].len ||
+						 memcmp(sv->name[j].p, sv->name[i].p,
+							sv->name[i].len) != 0,
+					 TG_PUNT_ERR_ORDER);
+		}
+		break;
+	}
 	case TG_PUNT_T_STATS_RESPONSE: {
 		struct tg_punt_stats *s = &msg->u.stats;
 		uint8_t last;
@@ -892,6 +969,31 @@ tg_punt_encode_stats_request(uint8_t *buf, size_t size, uint64_t seq)
 	return wr_finish(&w);
 }
 
+int
+tg_punt_encode_services(uint8_t *buf, size_t size, uint64_t seq, const char *const *names,
+			unsigned int n)
+{
+	struct tg_punt_str s;
+	unsigned int i, j;
+	struct wr w;
+
+	wr_init(&w, buf, size, 0);
+	wr_hdr(&w, TG_PUNT_VERSION_MAX, TG_PUNT_T_SERVICES, seq);
+	wr_check(&w, n >= 1 && n <= TG_PUNT_SERVICES_MAX && names != NULL);
+	wr_u16(&w, (uint16_t)n);
+	for (i = 0; i < n && w.err == 0; i++) {
+		wr_check(&w, names[i] != NULL && names[i][0] != '\0');
+		for (j = 0; j < i && w.err == 0; j++)
+			wr_check(&w, strcmp(names[i], names[j]) != 0);
+		if (w.err != 0)
+			break;
+		s.p = names[i];
+		s.len = (uint32_t)strnlen(names[i], TG_PUNT_NAME_MAX + 1);
+		wr_str(&w, false, TG_PUNT_NAME_MAX, &s, false);
+	}
+	return wr_finish(&w);
+}
+
 /* Header and the fixed body of a datagram of entries. */
 static int
 enc_begin(struct tg_punt_enc *e, uint8_t *buf, size_t size, uint16_t type, uint64_t seq,
@@ -1009,18 +1111,26 @@ tg_punt_stats_end(struct tg_punt_enc *e, bool last)
  * Policy objects
  * ------------------------------------------------------------------- */
 
+static size_t
+policy_bytes(const struct tg_punt_policy *p)
+{
+	return TLV_HDR + (size_t)p->json.len + (p->db.p != NULL ? TLV_HDR + (size_t)p->db.len : 0);
+}
+
 static bool
 policy_ok(const struct tg_punt_policy *p)
 {
 	return p->json.p != NULL && p->json.len >= 1 &&
 	       p->json.len <= TG_PUNT_POLICY_MAX - TLV_HDR &&
-	       memchr(p->json.p, 0, p->json.len) == NULL;
+	       memchr(p->json.p, 0, p->json.len) == NULL &&
+	       (p->db.p == NULL || (p->db.len >= 1 && p->db.len <= TG_PUNT_POLICY_MAX)) &&
+	       policy_bytes(p) <= TG_PUNT_POLICY_MAX;
 }
 
 size_t
 tg_punt_policy_size(const struct tg_punt_policy *p)
 {
-	return policy_ok(p) ? TLV_HDR + (size_t)p->json.len : 0;
+	return policy_ok(p) ? policy_bytes(p) : 0;
 }
 
 int
@@ -1036,6 +1146,13 @@ tg_punt_policy_encode(const struct tg_punt_policy *p, uint8_t *buf, size_t size)
 	tg_wr16(buf, TG_PUNT_POL_JSON);
 	tg_wr32(buf + 2, p->json.len);
 	memcpy(buf + TLV_HDR, p->json.p, p->json.len);
+	if (p->db.p != NULL) {
+		uint8_t *d = buf + TLV_HDR + p->json.len;
+
+		tg_wr16(d, TG_PUNT_POL_DB);
+		tg_wr32(d + 2, p->db.len);
+		memcpy(d + TLV_HDR, p->db.p, p->db.len);
+	}
 	return (int)need;
 }
 
@@ -1053,13 +1170,18 @@ tg_punt_policy_decode(const uint8_t *obj, size_t len, struct tg_punt_policy *p)
 	while (r.left > 0 && r.err == TG_PUNT_OK) {
 		type = rd_u16(&r);
 		n = rd_u32(&r);
-		if (!rd_check(&r, type == TG_PUNT_POL_JSON, TG_PUNT_ERR_TLV_TYPE) ||
+		if (!rd_check(&r, type == TG_PUNT_POL_JSON || type == TG_PUNT_POL_DB,
+			      TG_PUNT_ERR_TLV_TYPE) ||
 		    !rd_check(&r, type > prev, TG_PUNT_ERR_ORDER))
 			break;
 		prev = type;
 		v = rd_take(&r, n);
-		if (v != NULL && rd_check(&r, n >= 1, TG_PUNT_ERR_VALUE) &&
-		    rd_check(&r, memchr(v, 0, n) == NULL, TG_PUNT_ERR_STR_NUL)) {
+		if (v == NULL || !rd_check(&r, n >= 1, TG_PUNT_ERR_VALUE))
+			break;
+		if (type == TG_PUNT_POL_DB) {
+			p->db.p = v;
+			p->db.len = n;
+		} else if (rd_check(&r, memchr(v, 0, n) == NULL, TG_PUNT_ERR_STR_NUL)) {
 			p->json.p = (const char *)v;
 			p->json.len = n;
 		}

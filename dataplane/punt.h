@@ -86,6 +86,7 @@
  *  7 STATS_REQUEST   sp->dp  (no body)
  *  8 STATS_RESPONSE  dp->sp  in_reply_to u64, count u16, last u8,
  *                            count x (name s8, value u64)
+ *  9 SERVICES        dp->sp  count u16, count x name s8
  *
  * Events (EVENT_BATCH). Every event is numbered: the first of a batch is
  * first_seq and the others follow one by one. Event numbers start at 1 and
@@ -99,7 +100,7 @@
  * Each event is: type u8, flags u8, len u16 (the event's bytes, these four
  * included), worker u16, service u16, session u64, then by type:
  *
- *   STATEMENT      kind u8, verdict u8, result u8, nmasked u8,
+ *   STATEMENT      kind u8, verdict u8, result u8, nmasked u8, stmt u32,
  *                  masked_columns u32, rows u64, t_start u64, t_end u64,
  *                  nmasked x (detector kind u8, count u32), service_name s8,
  *                  client s8, user s8, database s8, application s8,
@@ -108,8 +109,25 @@
  *                  user s8, database s8, application s8
  *   SESSION_END    reason u8, t_start u64, t_end u64, service_name s8,
  *                  client s8
+ *   STATEMENT_BEGIN kind u8, verdict u8, stmt u32, t_start u64,
+ *                  service_name s8, client s8, user s8, database s8,
+ *                  application s8, rule s8, text s16, params s16
+ *   LOST           lost u64, t_end u64 (service 0, session 0)
  *
- * The only event flag is TG_PUNT_EV_F_TEXT_CUT, on statements. The masked
+ * A statement has two events on a service with a durability mode (its
+ * configuration: strict or fast): STATEMENT_BEGIN when it is decided, just
+ * before it is released to the server (in strict mode, released only once
+ * that event is acknowledged durable), and STATEMENT when its result is
+ * known. stmt numbers the statements of a session from 1 and ties the two
+ * together; STATEMENT carries every field again, so each record stands
+ * alone. LOST is the control thread's: worker's events that could not be
+ * queued (its ring or the event buffer full), lost counted since the last
+ * LOST of that worker; the slowpath records it as a gap.
+ *
+ * Event flags: TG_PUNT_EV_F_TEXT_CUT on statements (both kinds), and
+ * TG_PUNT_EV_F_STRICT on the STATEMENT_BEGIN of a strict service: the
+ * statement waits for it, so the slowpath commits at once rather than
+ * within its fast-mode delay. The masked
  * counts are the non-zero ones only, by ascending detector kind. Times are
  * CLOCK_REALTIME nanoseconds. The statement fields are those of struct
  * tg_inspect_event (inspect.h), whose enum values these wire codes equal
@@ -129,14 +147,17 @@
  *
  * The object is a list of TLVs, type u16, length u32, value, in ascending
  * type order, each at most once. Version 1 defines TG_PUNT_POL_JSON (the
- * policy's JSON text, required). A TLV type the decoder does not know is
- * refused: new TLVs are sent only to a peer whose HELLO stated the
- * capability that defines them. That is how Hyperscan databases
- * serialised by hs_serialize_database() will travel: TLVs for the command
- * and field databases, sent under a capability such as "loads serialised
- * databases" alongside the JSON (or, to peers stating it, instead of the
- * JSON, which the decoder then no longer requires), with no new protocol
- * version: a peer without the capability never receives them.
+ * policy's JSON text, required) and TG_PUNT_POL_DB (the policy's
+ * Hyperscan databases as tg_policy_serialize() writes them, bound to that
+ * JSON text by its digest; sent to a dataplane stating TG_PUNT_CAP_POLICY,
+ * which then deserialises instead of compiling). A TLV type the decoder
+ * does not know is refused: new TLVs are sent only to a peer whose HELLO
+ * stated the capability that defines them.
+ *
+ * SERVICES. Sent by a dataplane stating TG_PUNT_CAP_POLICY right after the
+ * handshake: the names of its services in configuration order (1 to
+ * TG_PUNT_SERVICES_MAX, distinct, non-empty), against which the slowpath
+ * validates the policy it pushes (a rule's "services" must name them).
  *
  * STATS. The slowpath asks (STATS_REQUEST); a dataplane that stated
  * TG_PUNT_CAP_STATS answers with one or more STATS_RESPONSEs naming the
@@ -178,9 +199,11 @@
 #define TG_PUNT_BATCH_MAX 1024		/* events in one EVENT_BATCH */
 #define TG_PUNT_STATS_MAX 1024		/* pairs in one STATS_RESPONSE */
 #define TG_PUNT_POLICY_MAX (64u << 20)	/* policy object */
+#define TG_PUNT_SERVICES_MAX 64		/* names in SERVICES (= TG_SERVICES_MAX) */
 
 /* Capabilities (HELLO, HELLO_ACK); bits not defined here are ignored. */
 #define TG_PUNT_CAP_STATS (1ull << 0)	/* dp: answers STATS_REQUEST */
+#define TG_PUNT_CAP_POLICY (1ull << 1)	/* dp: takes policy generations (JSON + databases), sends SERVICES */
 
 /* X(enum suffix, code, name, sender role) */
 #define TG_PUNT_TYPES(X) \
@@ -191,7 +214,8 @@
 	X(POLICY_GEN, 5, "policy_gen", TG_PUNT_ROLE_SLOWPATH) \
 	X(POLICY_ACK, 6, "policy_ack", TG_PUNT_ROLE_DATAPLANE) \
 	X(STATS_REQUEST, 7, "stats_request", TG_PUNT_ROLE_SLOWPATH) \
-	X(STATS_RESPONSE, 8, "stats_response", TG_PUNT_ROLE_DATAPLANE)
+	X(STATS_RESPONSE, 8, "stats_response", TG_PUNT_ROLE_DATAPLANE) \
+	X(SERVICES, 9, "services", TG_PUNT_ROLE_DATAPLANE)
 
 enum tg_punt_type {
 #define TG_PUNT_T_ENUM(e, c, n, r) TG_PUNT_T_##e = c,
@@ -265,10 +289,14 @@ enum tg_punt_ev_type {
 	TG_PUNT_EV_STATEMENT = 1,
 	TG_PUNT_EV_SESSION_START = 2,
 	TG_PUNT_EV_SESSION_END = 3,
+	TG_PUNT_EV_STATEMENT_BEGIN = 4,
+	TG_PUNT_EV_LOST = 5,
 	TG_PUNT_EV_MAX
 };
 
 #define TG_PUNT_EV_F_TEXT_CUT 0x01	/* statement text longer on the wire than sent */
+#define TG_PUNT_EV_F_STRICT 0x02	/* STATEMENT_BEGIN: held until durable, commit now */
+#define TG_PUNT_EV_HAS_TEXT(t) ((t) == TG_PUNT_EV_STATEMENT || (t) == TG_PUNT_EV_STATEMENT_BEGIN)
 
 /* = enum tg_inspect_stmt_kind */
 enum tg_punt_stmt_kind {
@@ -331,6 +359,7 @@ extern const char *const tg_punt_detect_names[TG_PUNT_DETECT_MAX];
 /* Policy object TLV types */
 enum tg_punt_pol_tlv {
 	TG_PUNT_POL_JSON = 1,		/* the policy's JSON text, required */
+	TG_PUNT_POL_DB = 2,		/* its serialised databases (TG_PUNT_CAP_POLICY) */
 };
 
 /* POLICY_ACK status */
@@ -341,7 +370,7 @@ enum tg_punt_policy_status {
 
 /* Bytes on the wire: the largest event, and the largest chunk of a policy. */
 #define TG_PUNT_EVENT_MAX \
-	(16 + 32 + 5 * (TG_PUNT_DETECT_MAX - 1) + 6 * (1 + TG_PUNT_NAME_MAX) + \
+	(16 + 36 + 5 * (TG_PUNT_DETECT_MAX - 1) + 6 * (1 + TG_PUNT_NAME_MAX) + \
 	 (1 + TG_PUNT_SQLSTATE_MAX) + (2 + TG_PUNT_TEXT_MAX) + (2 + TG_PUNT_PARAMS_MAX))
 #define TG_PUNT_POLICY_CHUNK_MAX (TG_PUNT_MSG_MAX - TG_PUNT_HDR_LEN - 20)
 
@@ -398,14 +427,18 @@ struct tg_punt_event {
 	uint8_t verdict;	/* enum tg_punt_verdict */
 	uint8_t result;		/* enum tg_punt_result */
 	bool text_cut;
+	bool strict;		/* STATEMENT_BEGIN: TG_PUNT_EV_F_STRICT */
 	uint32_t masked[TG_PUNT_DETECT_MAX];	/* values masked, by detector kind; [0] is 0 */
 	uint32_t masked_columns;
 	uint64_t rows;
 	struct tg_punt_str rule;	/* empty: the default */
 	struct tg_punt_str sqlstate;	/* empty, or the server's code */
 	struct tg_punt_str text, params;
+	uint32_t stmt;		/* STATEMENT, STATEMENT_BEGIN: the session's statement number, not 0 */
 	/* SESSION_END */
 	uint8_t end_reason;	/* enum tg_punt_end_reason */
+	/* LOST */
+	uint64_t lost;		/* not 0 */
 };
 
 /* Over entries already validated by tg_punt_decode(). */
@@ -443,6 +476,11 @@ struct tg_punt_stats {
 	struct tg_punt_iter pairs;
 };
 
+struct tg_punt_services {
+	uint16_t count;		/* 1..TG_PUNT_SERVICES_MAX */
+	struct tg_punt_str name[TG_PUNT_SERVICES_MAX];
+};
+
 struct tg_punt_msg {
 	struct tg_punt_hdr hdr;
 	union {
@@ -453,6 +491,7 @@ struct tg_punt_msg {
 		struct tg_punt_policy_chunk policy;
 		struct tg_punt_policy_ack policy_ack;
 		struct tg_punt_stats stats;
+		struct tg_punt_services services;
 		/* STATS_REQUEST has no body */
 	} u;
 };
@@ -460,6 +499,10 @@ struct tg_punt_msg {
 /* A decoded policy object: pointers into it. */
 struct tg_punt_policy {
 	struct tg_punt_str json;
+	struct {
+		const uint8_t *p;	/* NULL: absent */
+		uint32_t len;
+	} db;
 };
 
 /*
@@ -498,6 +541,9 @@ int tg_punt_encode_policy_gen(uint8_t *buf, size_t size, uint64_t seq,
 int tg_punt_encode_policy_ack(uint8_t *buf, size_t size, uint64_t seq,
 			      const struct tg_punt_policy_ack *a);
 int tg_punt_encode_stats_request(uint8_t *buf, size_t size, uint64_t seq);
+/* SERVICES: n (1..TG_PUNT_SERVICES_MAX) distinct names of 1..TG_PUNT_NAME_MAX bytes. */
+int tg_punt_encode_services(uint8_t *buf, size_t size, uint64_t seq, const char *const *names,
+			    unsigned int n);
 
 /* A datagram being filled with entries: EVENT_BATCH or STATS_RESPONSE. */
 struct tg_punt_enc {
@@ -538,7 +584,8 @@ int tg_punt_stats_end(struct tg_punt_enc *e, bool last);
 /*
  * Policy objects. size() is the bytes encode() writes (0 if p would not
  * encode); encode() writes the object into buf and returns its length, or
- * -ENOSPC or -EINVAL (JSON empty, over TG_PUNT_POLICY_MAX or with a NUL).
+ * -ENOSPC or -EINVAL (JSON empty, over TG_PUNT_POLICY_MAX or with a NUL,
+ * or a db of length 0).
  * decode() reads a whole object into p, pointing into obj.
  */
 size_t tg_punt_policy_size(const struct tg_punt_policy *p);

@@ -50,6 +50,27 @@ enum tg_subnet_policy {
 	TG_SUBNET_ALLOW,
 };
 
+/*
+ * When a statement's audit record must be durable (with a slowpath). The
+ * statement's STATEMENT_BEGIN event is given when it is decided:
+ *  - fast: the statement is released to the server at once; its record
+ *    is durable within the control thread's batching delay plus a commit;
+ *  - strict: the statement is held until the slowpath acknowledges the
+ *    record durable (a group commit), then released; a record that cannot
+ *    be queued fails the session closed.
+ */
+enum tg_durability {
+	TG_DURABILITY_FAST,
+	TG_DURABILITY_STRICT,
+};
+
+/* New sessions of a postgres service while the slowpath is not connected. */
+enum tg_slowpath_down {
+	TG_SPDOWN_DEFAULT,	/* slowpath "required": refuse when true, else allow */
+	TG_SPDOWN_REFUSE,
+	TG_SPDOWN_ALLOW,
+};
+
 /* What to do with a flow when a cap (memcap, held segments) is hit. */
 enum tg_exception_policy {
 	TG_EXC_DROP_FLOW,	/* RST both ways, forget the flow */
@@ -65,6 +86,8 @@ struct tg_service {
 	uint8_t proto;		/* enum tg_service_proto */
 	uint8_t subnet_policy;	/* enum tg_subnet_policy */
 	uint8_t exception_policy; /* enum tg_exception_policy */
+	uint8_t durability;	/* enum tg_durability */
+	uint8_t slowpath_down;	/* enum tg_slowpath_down; resolved by the config */
 };
 
 struct tg_services {

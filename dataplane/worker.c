@@ -137,7 +137,7 @@ wire_str(const char *s, uint32_t len, uint32_t cap)
  * (tg_control_emit()); the strings are capped by the inspector already,
  * and again here to the wire's caps.
  */
-static void
+static uint64_t
 to_slowpath(struct tg_worker *w, const struct tg_inspect_event *ev)
 {
 	struct tg_punt_event pe = {
@@ -154,8 +154,14 @@ to_slowpath(struct tg_worker *w, const struct tg_inspect_event *ev)
 	unsigned int k;
 
 	switch (ev->type) {
+	case TG_INSPECT_EV_STATEMENT_BEGIN:
 	case TG_INSPECT_EV_STATEMENT:
-		pe.type = TG_PUNT_EV_STATEMENT;
+		pe.type = ev->type == TG_INSPECT_EV_STATEMENT ? TG_PUNT_EV_STATEMENT
+							      : TG_PUNT_EV_STATEMENT_BEGIN;
+		pe.stmt = ev->stmt;
+		pe.strict = ev->type == TG_INSPECT_EV_STATEMENT_BEGIN &&
+			    ev->service < w->services->nb &&
+			    w->services->svc[ev->service].durability == TG_DURABILITY_STRICT;
 		pe.t_end_ns = ev->t_end_ns;
 		pe.kind = ev->kind;
 		pe.verdict = ev->verdict;
@@ -182,7 +188,35 @@ to_slowpath(struct tg_worker *w, const struct tg_inspect_event *ev)
 		pe.user = pe.database = pe.application = wire_str(NULL, 0, 0);
 		break;
 	}
-	tg_control_emit(w->ctl, &pe);
+	return tg_control_emit(w->ctl, &pe);
+}
+
+/* A statement decided: its STATEMENT_BEGIN event; the ticket gates a strict one. */
+static uint64_t
+worker_begin(void *arg, const struct tg_inspect_event *ev)
+{
+	struct tg_worker *w = arg;
+
+	return to_slowpath(w, ev);
+}
+
+static inline void tx(struct tg_worker *w, uint16_t port, uint16_t queue, struct rte_mbuf *m);
+
+/* A strict statement's record is durable: send what its session now releases. */
+static void
+worker_ungate(void *arg, struct tg_stream st[2])
+{
+	struct tg_worker *w = arg;
+	struct tg_flow *f = container_of(st, struct tg_flow, stream[0]);
+	const struct tg_worker_rxq *q = &w->rxq[f->rxq[0]];
+	void *out[TG_BURST];
+	unsigned int n, i;
+
+	do {
+		n = tg_stream_release(&w->smem, &f->stream[0], out, RTE_DIM(out));
+		for (i = 0; i < n; i++)
+			tx(w, q->peer, q->peer_queue, out[i]);
+	} while (n == RTE_DIM(out));
 }
 
 /* A session's start or end: for the slowpath only (the events file has statements). */
@@ -235,6 +269,10 @@ tg_worker_inspect_init(struct tg_worker *w, const struct tg_policy *policy, uint
 		return rc;
 	w->inspect.svcs = w->services;
 	w->inspect.session_event = worker_session_event;
+	if (w->ctl != NULL) {
+		w->inspect.begin = worker_begin;
+		w->inspect.durable = &w->ctl->durable;
+	}
 	w->tcp.consumer[0] = &w->inspect.consumer[0];
 	w->tcp.consumer[1] = &w->inspect.consumer[1];
 	w->inspecting = true;
@@ -447,7 +485,8 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 		}
 		/* fail closed: no new audited session while its events could not be kept */
 		if (unlikely(w->ctl != NULL && tg_control_refusing()) && w->inspecting &&
-		    w->services->svc[svc].proto == TG_SERVICE_POSTGRES) {
+		    w->services->svc[svc].proto == TG_SERVICE_POSTGRES &&
+		    w->services->svc[svc].slowpath_down != TG_SPDOWN_ALLOW) {
 			GW(w, SLOWPATH_REFUSED);
 			send_rst(w, q, frame, p, true, 0, true, p->tcp_seq + 1);
 			goto drop;
@@ -468,6 +507,7 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 		}
 	}
 	f = &w->flows.flows[idx];
+	f->rxq[dir] = (uint8_t)(q - w->rxq);
 
 	v = tg_tcp_packet(&w->tcp, f, dir, frame, p, m);
 	if (unlikely(w->inspecting && tg_inspect_failed(&w->inspect, f->stream))) {
@@ -670,6 +710,14 @@ tg_worker_run(void *arg)
 		w->cnt.polls++;
 		if (w->tracking)
 			expire(w, rte_rdtsc());
+		/* strict statements whose records became durable leave now */
+		if (unlikely(w->inspect.nb_gated != 0) &&
+		    tg_inspect_ungate(&w->inspect, worker_ungate, w) != 0) {
+			for (i = 0; i < TG_MAX_PORTS; i++)
+				if (w->tx[i].n)
+					tx_flush(w, i);
+			got++;
+		}
 
 		if (got) {
 			empty = 0;

@@ -112,6 +112,11 @@ struct tg_audit {
 	size_t nb_nodes, cap_nodes;
 	struct pending_cp *cps;
 	size_t nb_cps, cap_cps;
+	struct {
+		char key[TG_AUDIT_CURSOR_NAME_MAX + 8]; /* "cursor." name */
+		uint64_t v;
+	} cursors[TG_AUDIT_CURSORS_MAX];
+	size_t nb_cursors;
 
 	char err[256];
 };
@@ -604,7 +609,7 @@ commit(struct tg_audit *a, bool clean, uint64_t *durable)
 	size_t i;
 	int rc;
 
-	if (a->nb_recs == 0 && !clean)
+	if (a->nb_recs == 0 && a->nb_cursors == 0 && !clean)
 		goto done;
 	if ((rc = mdb_txn_begin(a->env, NULL, 0, &txn)) != 0)
 		goto err;
@@ -640,6 +645,12 @@ commit(struct tg_audit *a, bool clean, uint64_t *durable)
 				      TG_AUDIT_HASH);
 		if (rc == 0)
 			rc = put_meta(txn, a->meta, TG_AUDIT_META_CLEAN, &flag, 1);
+		for (i = 0; rc == 0 && i < a->nb_cursors; i++) {
+			uint8_t v[8];
+
+			tg_audit_be64_put(v, a->cursors[i].v);
+			rc = put_meta(txn, a->meta, a->cursors[i].key, v, 8);
+		}
 	}
 	if (rc != 0) {
 		mdb_txn_abort(txn);
@@ -650,7 +661,7 @@ commit(struct tg_audit *a, bool clean, uint64_t *durable)
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto err;
 	a->durable = a->size;
-	a->nb_recs = a->nb_nodes = a->nb_cps = 0;
+	a->nb_recs = a->nb_nodes = a->nb_cps = a->nb_cursors = 0;
 	a->arena_len = 0;
 done:
 	if (durable != NULL)
@@ -703,6 +714,76 @@ bool
 tg_audit_unclean(const struct tg_audit *a)
 {
 	return a->unclean;
+}
+
+static int get_meta(MDB_txn *txn, MDB_dbi dbi, const char *name, MDB_val *v);
+
+static bool
+cursor_name_ok(const char *name)
+{
+	size_t n = name != NULL ? strnlen(name, TG_AUDIT_CURSOR_NAME_MAX) : 0;
+
+	if (n == 0 || n >= TG_AUDIT_CURSOR_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (name[i] <= 0x20 || name[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+int
+tg_audit_cursor_set(struct tg_audit *a, const char *name, uint64_t v)
+{
+	size_t i;
+
+	if (!cursor_name_ok(name))
+		return fail(a, -EINVAL, "cursor name \"%s\": 1..%d printable bytes",
+			    name != NULL ? name : "", TG_AUDIT_CURSOR_NAME_MAX - 1);
+	for (i = 0; i < a->nb_cursors; i++)
+		if (strcmp(a->cursors[i].key + 7, name) == 0)
+			break;
+	if (i == a->nb_cursors) {
+		if (i == TG_AUDIT_CURSORS_MAX)
+			return fail(a, -ENOBUFS, "more than %d cursors changed in one batch",
+				    TG_AUDIT_CURSORS_MAX);
+		snprintf(a->cursors[i].key, sizeof(a->cursors[i].key), "cursor.%s", name);
+		a->nb_cursors++;
+	}
+	a->cursors[i].v = v;
+	return 0;
+}
+
+int
+tg_audit_cursor_get(struct tg_audit *a, const char *name, uint64_t *v)
+{
+	char key[TG_AUDIT_CURSOR_NAME_MAX + 8];
+	MDB_txn *txn;
+	MDB_val d;
+	size_t i;
+	int rc;
+
+	if (!cursor_name_ok(name))
+		return fail(a, -EINVAL, "cursor name \"%s\": 1..%d printable bytes",
+			    name != NULL ? name : "", TG_AUDIT_CURSOR_NAME_MAX - 1);
+	snprintf(key, sizeof(key), "cursor.%s", name);
+	for (i = 0; i < a->nb_cursors; i++)
+		if (strcmp(a->cursors[i].key, key) == 0) {
+			*v = a->cursors[i].v;
+			return 0;
+		}
+	if ((rc = mdb_txn_begin(a->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return fail(a, mdb_errno(rc), "read cursor %s: %s", name, mdb_strerror(rc));
+	rc = get_meta(txn, a->meta, key, &d);
+	if (rc == 0 && d.mv_size == 8)
+		*v = tg_audit_be64_get(d.mv_data);
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND)
+		return -ENOENT;
+	if (rc != 0)
+		return fail(a, mdb_errno(rc), "read cursor %s: %s", name, mdb_strerror(rc));
+	if (d.mv_size != 8)
+		return fail(a, -EUCLEAN, "cursor %s: %zu bytes, not 8", name, d.mv_size);
+	return 0;
 }
 
 uint64_t

@@ -163,7 +163,8 @@
 	X(ADMIN_CHANGE, "admin.change")     \
 	X(AUDIT_FAILURE, "audit.failure")   \
 	X(LOG_CHECKPOINT, "log.checkpoint") \
-	X(LOG_GAP, "log.gap")
+	X(LOG_GAP, "log.gap")               \
+	X(DB_QUERY_BEGIN, "db.query.begin")
 
 /* clang-format off */
 enum tg_audit_event_type {
@@ -259,6 +260,21 @@ int tg_audit_tick(struct tg_audit *a, uint64_t now_ms, uint64_t *durable);
 
 /* Did the previous writer stop without tg_audit_close()? Then fast-mode records may be lost. */
 bool tg_audit_unclean(const struct tg_audit *a);
+
+/*
+ * Cursors: named u64 values kept in meta ("cursor." name) and written in
+ * the same transaction as the batch, so a cursor is durable exactly when
+ * the records it counts are (the slowpath keeps each dataplane
+ * instance's last event appended; SIEM sinks will keep what they
+ * delivered). Names are 1..TG_AUDIT_CURSOR_NAME_MAX - 1 printable bytes;
+ * at most TG_AUDIT_CURSORS_MAX change per batch. set() returns 0,
+ * -EINVAL or -ENOBUFS; get() returns 0 with *v (the batch's value if one
+ * is set, else the committed one), -ENOENT, or -errno.
+ */
+#define TG_AUDIT_CURSOR_NAME_MAX 48
+#define TG_AUDIT_CURSORS_MAX 64
+int tg_audit_cursor_set(struct tg_audit *a, const char *name, uint64_t v);
+int tg_audit_cursor_get(struct tg_audit *a, const char *name, uint64_t *v);
 
 /* Records appended (durable or buffered), and records durable. */
 uint64_t tg_audit_size(const struct tg_audit *a);

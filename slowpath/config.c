@@ -134,6 +134,93 @@ bad:
 	return -EINVAL;
 }
 
+static const char *const role_keys[TG_SP_ROLES] = { "admin", "approver", "auditor" };
+
+/* mgmt.roles: {"admin": [groups], "approver": [...], "auditor": [...]} */
+static int
+json_roles(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *err,
+	   size_t errlen)
+{
+	const char *key;
+	unsigned int r;
+	size_t i;
+	json_t *v, *g;
+	int rc;
+
+	if (!json_is_object(obj)) {
+		tg_sp_seterr(err, errlen, "%s: mgmt.roles must be an object of role: [groups]", path);
+		return -EINVAL;
+	}
+	json_object_foreach((json_t *)obj, key, v) {
+		for (r = 0; r < TG_SP_ROLES && strcmp(key, role_keys[r]) != 0; r++)
+			;
+		if (r == TG_SP_ROLES || !json_is_array(v)) {
+			tg_sp_seterr(err, errlen,
+				     "%s: mgmt.roles.%s: roles are admin, approver and auditor, each "
+				     "an array of Unix group names",
+				     path, key);
+			return -EINVAL;
+		}
+		json_array_foreach(v, i, g) {
+			if (cfg->mgmt.nb_grants == TG_SP_GRANTS_MAX) {
+				tg_sp_seterr(err, errlen, "%s: mgmt.roles: more than %d groups", path,
+					     TG_SP_GRANTS_MAX);
+				return -EINVAL;
+			}
+			rc = json_name(cfg->mgmt.grants[cfg->mgmt.nb_grants].group,
+				       sizeof(cfg->mgmt.grants[0].group), g, path, "mgmt.roles group",
+				       err, errlen);
+			if (rc < 0)
+				return rc;
+			cfg->mgmt.grants[cfg->mgmt.nb_grants++].role = r;
+		}
+	}
+	return 0;
+}
+
+/* "mgmt": the management socket (slowpath/mgmt.h) */
+static int
+json_mgmt(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	int rc = 0;
+
+	if (!json_is_object(obj)) {
+		tg_sp_seterr(err, errlen, "%s: \"mgmt\" must be an object", path);
+		return -EINVAL;
+	}
+	snprintf(cfg->mgmt.socket, sizeof(cfg->mgmt.socket), "%s", TG_SP_MGMT_SOCKET_DEFAULT);
+	json_object_foreach((json_t *)obj, key, v) {
+		if (strcmp(key, "socket") == 0) {
+			rc = json_path(cfg->mgmt.socket, sizeof(cfg->mgmt.socket), v, path,
+				       "mgmt.socket", err, errlen);
+		} else if (strcmp(key, "group") == 0) {
+			rc = json_name(cfg->mgmt.group, sizeof(cfg->mgmt.group), v, path,
+				       "mgmt.group", err, errlen);
+		} else if (strcmp(key, "mode") == 0) {
+			if (!json_is_string(v) ||
+			    sscanf(json_string_value(v), "%o", &cfg->mgmt.mode) != 1 ||
+			    cfg->mgmt.mode == 0 || cfg->mgmt.mode > 0777) {
+				tg_sp_seterr(err, errlen,
+					     "%s: mgmt.mode must be an octal string such as \"0660\"",
+					     path);
+				rc = -EINVAL;
+			}
+		} else if (strcmp(key, "roles") == 0) {
+			rc = json_roles(cfg, v, path, err, errlen);
+		} else {
+			tg_sp_seterr(err, errlen,
+				     "%s: unknown key \"mgmt.%s\" (known: socket, group, mode, roles)",
+				     path, key);
+			rc = -EINVAL;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int
 json_audit(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *err, size_t errlen)
 {
@@ -175,10 +262,13 @@ json_audit(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *
 		} else if (strcmp(key, "map_mb") == 0) {
 			rc = json_u32(v, path, "audit.map_mb", TG_SP_MAP_MB_MAX, &cfg->audit.map_mb,
 				      err, errlen);
+		} else if (strcmp(key, "commit_delay_ms") == 0) {
+			rc = json_u32(v, path, "audit.commit_delay_ms", TG_SP_COMMIT_DELAY_MAX,
+				      &cfg->audit.commit_delay_ms, err, errlen);
 		} else {
 			tg_sp_seterr(err, errlen,
 				     "%s: unknown key \"audit.%s\" (known: dir, key, origin, "
-				     "checkpoint_records, checkpoint_seconds, map_mb)",
+				     "checkpoint_records, checkpoint_seconds, map_mb, commit_delay_ms)",
 				     path, key);
 			rc = -EINVAL;
 		}
@@ -220,6 +310,11 @@ tg_sp_config_load_file(struct tg_sp_config *cfg, const char *path, char *err, si
 				       "control_socket", err, errlen);
 		} else if (strcmp(key, "audit") == 0) {
 			rc = json_audit(cfg, v, path, err, errlen);
+		} else if (strcmp(key, "mgmt") == 0) {
+			rc = json_mgmt(cfg, v, path, err, errlen);
+		} else if (strcmp(key, "policy") == 0) {
+			rc = json_path(cfg->policy, sizeof(cfg->policy), v, path, "policy", err,
+				       errlen);
 		} else if (strcmp(key, "user") == 0) {
 			rc = json_name(cfg->user, sizeof(cfg->user), v, path, "user", err, errlen);
 		} else if (strcmp(key, "group") == 0) {
@@ -227,8 +322,8 @@ tg_sp_config_load_file(struct tg_sp_config *cfg, const char *path, char *err, si
 				       errlen);
 		} else {
 			tg_sp_seterr(err, errlen,
-				     "%s: unknown key \"%s\" (known: control_socket, audit, user, "
-				     "group)",
+				     "%s: unknown key \"%s\" (known: control_socket, audit, mgmt, "
+				     "policy, user, group)",
 				     path, key);
 			rc = -EINVAL;
 		}

@@ -22,8 +22,23 @@
  *                         // key, PEM, created 0600 at first start
  *       "checkpoint_records": 1024,  // sign after this many records, 1..1048576
  *       "checkpoint_seconds": 60,    // or once records are this old, 1..86400
- *       "map_mb": 1024               // LMDB map size: the store's cap, 1..1048576
+ *       "map_mb": 1024,              // LMDB map size: the store's cap, 1..1048576
+ *       "commit_delay_ms": 50        // fast mode: a record is durable (and acked)
+ *                                    // at most this long after it arrived,
+ *                                    // 1..1000; a strict statement's record
+ *                                    // is committed at once
  *     },
+ *     "mgmt": {            // optional: the management API (slowpath/mgmt.h,
+ *                          // mgmt/api.h), for tgctl; absent: none
+ *       "socket": "/run/tollgate/mgmt.sock",  // default
+ *       "group": "tollgate-ops",  // the socket's group; default: "group" below
+ *       "mode": "0660",           // the socket's mode (octal string)
+ *       "roles": { "admin": ["tgadmin"], "approver": ["tgapprove"],
+ *                  "auditor": ["tgaudit"] }  // Unix groups -> roles; root is admin
+ *     },
+ *     "policy": "policy.json", // optional: the policy (dataplane/policy.h) this
+ *                          // slowpath owns, validates, compiles and pushes
+ *                          // to the dataplane; SIGHUP reads it again
  *     "user": "tollgate",  // default; privileges are dropped to it after
  *                          // the socket and the store are open
  *     "group": "tollgate"  // default: the user's primary group
@@ -59,6 +74,11 @@
 #define TG_SP_CHECKPOINT_RECORDS_MAX 1048576
 #define TG_SP_CHECKPOINT_SECONDS_MAX 86400
 #define TG_SP_MAP_MB_MAX 1048576 /* 1 TiB */
+#define TG_SP_MGMT_SOCKET_DEFAULT "/run/tollgate/mgmt.sock"
+#define TG_SP_ROLES 3	    /* admin, approver, auditor: mgmt/api.h's role bits, in order */
+#define TG_SP_GRANTS_MAX 64 /* groups in mgmt.roles */
+#define TG_SP_COMMIT_DELAY_DEFAULT 50
+#define TG_SP_COMMIT_DELAY_MAX 1000
 
 struct tg_sp_config {
 	char config_path[PATH_MAX];
@@ -70,7 +90,19 @@ struct tg_sp_config {
 		uint32_t checkpoint_records; /* 0: the store's default */
 		uint32_t checkpoint_seconds; /* 0: the store's default */
 		uint32_t map_mb;	     /* 0: the store's default */
+		uint32_t commit_delay_ms;    /* 0: TG_SP_COMMIT_DELAY_DEFAULT */
 	} audit;
+	char policy[PATH_MAX];	    /* "": none (the dataplane keeps its own) */
+	struct {
+		char socket[TG_SP_SOCKET_MAX]; /* "": no management socket */
+		char group[TG_SP_NAME_MAX];    /* "": the slowpath's group */
+		unsigned int mode;	       /* 0: 0660 */
+		struct {
+			char group[TG_SP_NAME_MAX];
+			unsigned int role; /* 0 admin, 1 approver, 2 auditor */
+		} grants[TG_SP_GRANTS_MAX];
+		unsigned int nb_grants;
+	} mgmt;
 	char user[TG_SP_NAME_MAX];
 	char group[TG_SP_NAME_MAX]; /* "": the user's primary group */
 };

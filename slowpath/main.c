@@ -33,29 +33,33 @@
  * instance (SP_INSTANCES_MAX of them), so a batch sent again after a
  * reconnection is skipped event by event (dedup_skips) and acked again. A
  * known instance that skips numbers lost events: a log.gap record says
- * how many. Group commit: everything read in one epoll wakeup (at most
- * SP_RX_BURST datagrams) is committed with one tg_audit_commit() — one
- * LMDB transaction, two fsyncs — and then one BATCH_ACK names the highest
- * durable seq. A session end adds a checkpoint before the commit; a 1 s
- * timerfd drives tg_audit_tick() for time-based checkpoints, and retries a
- * commit that failed.
+ * how many. Group commit: what arrives is committed with one
+ * tg_audit_commit() — one LMDB transaction, two fsyncs — and then one
+ * BATCH_ACK names the highest durable seq. The commit comes at the end of
+ * the wakeup that read a strict statement's STATEMENT_BEGIN (the statement
+ * waits for it), otherwise once the oldest record waiting is
+ * audit.commit_delay_ms old (default 50 ms: fast mode's bound), so a busy
+ * stream pays one synchronous commit per delay. A session end adds a
+ * checkpoint before the commit; a 1 s timerfd drives tg_audit_tick() for
+ * time-based checkpoints, and retries a commit that failed.
  *
  * Logging: one line per event on stderr, "<N>tollgate-slowpath: ..." with
  * N the syslog priority (sd-daemon(3)), so journald files it at the right
  * level; a line says the action, the object and the reason.
  *
  * Caveats:
- *   - Deduplication lives in memory. After a slowpath crash, a batch that
- *     was committed but not yet acked is sent again by the dataplane and
- *     recorded twice; every record carries gw.instance and
- *     event.sequence, so a reader can tell the copies apart.
+ *   - Deduplication survives a crash: the highest event appended per
+ *     instance is a cursor of the store (tg_audit_cursor_set()), committed
+ *     with the records, so a batch committed but not yet acked when the
+ *     slowpath died is skipped when the dataplane sends it again.
  *   - A commit that fails (disk full, I/O error) keeps the records in the
  *     store's batch and is retried every second; nothing is acked
  *     meanwhile, and once the store's batch is full the connection is
  *     closed (audit), so the dataplane's own caps and policy apply.
  *   - The socket is unlinked at exit only if the user the process runs as
  *     may write its directory; a stale socket is removed at the next start.
- *   - SIGHUP (policy reload) is not implemented yet: it is logged.
+ *   - A generation the dataplane refused is not sent to that connection
+ *     again; the next SIGHUP with a changed file builds a new one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -86,7 +90,10 @@
 #include "audit.h"
 #include "canon.h"
 #include "config.h"
+#include "mgmt.h"
 #include "punt.h"
+#include "spolicy.h"
+#include "unixsock.h"
 
 #define PROG "tollgate-slowpath"
 #define SOFTWARE PROG " " TG_VERSION
@@ -150,7 +157,12 @@ sp_log(int prio, const char *fmt, ...)
 	X(COMMITS, "commits")			/* write transactions */ \
 	X(COMMIT_FAILURES, "commit_failures") \
 	X(APPEND_FAILURES, "append_failures")	/* events the store refused */ \
-	X(ACKS, "acks")				/* BATCH_ACK sent */
+	X(ACKS, "acks")				/* BATCH_ACK sent */ \
+	X(POLICY_LOADS, "policy_loads")		/* generations built */ \
+	X(POLICY_REFUSED, "policy_refused")	/* files refused: the running one stays */ \
+	X(POLICY_PUSHED, "policy_pushed")	/* generations sent whole */ \
+	X(POLICY_APPLIED, "policy_applied")	/* POLICY_ACK applied */ \
+	X(POLICY_DP_REFUSED, "policy_dp_refused") /* POLICY_ACK refused */
 
 enum sp_counter {
 #define X(e, n) SP_CNT_##e,
@@ -239,13 +251,22 @@ struct sp_instance {
 	uint64_t appended; /* highest event seq appended to the store */
 	uint64_t durable;  /* highest event seq committed */
 	uint64_t used;	   /* last use, for eviction */
+	char cursor[24];   /* its cursor in the store: "dp." hex id */
 };
 
 struct sp_conn {
 	int fd;		  /* -1: none */
 	bool hello;	  /* handshake done */
 	bool ack_due;	  /* a batch arrived since the last ack */
-	bool out_armed;	  /* EPOLLOUT: an ack waits for room */
+	bool out_armed;	  /* EPOLLOUT: an ack or a policy chunk waits for room */
+	bool takes_policy; /* its HELLO stated TG_PUNT_CAP_POLICY */
+	bool have_svcs;	  /* its SERVICES arrived */
+	uint64_t push_gen; /* generation being sent, 0: none */
+	size_t push_off;  /* bytes of it sent */
+	uint64_t sent_gen; /* the last generation sent whole: it or earlier ones get answers */
+	uint64_t answered_gen; /* the last generation it answered */
+	uint64_t applied_gen; /* the last generation it applied */
+	uint64_t refused_gen; /* the last generation it refused: not sent again */
 	uint16_t version; /* negotiated */
 	uint64_t rx_seq;  /* last header seq received */
 	uint64_t tx_seq;  /* last header seq sent */
@@ -260,18 +281,31 @@ enum sp_tag {
 	TAG_CONN,
 	TAG_SIGNAL,
 	TAG_TIMER,
+	TAG_COMMIT,
+	TAG_MGMT,
 };
 
 struct sp {
 	struct tg_sp_config cfg;
 	struct tg_audit *audit;
 	int listen_fd, sig_fd, timer_fd, ep_fd;
+	int commit_fd;	   /* one-shot: the fast-mode commit deadline */
+	bool commit_now;   /* a strict statement waits for the next commit */
+	bool commit_armed;
+	uint64_t pending_since; /* ms: the oldest record not committed, 0: none */
 	ino_t sock_ino; /* of the socket we bound, to unlink only ours */
 	bool sock_bound;
 	uid_t uid; /* the configured user's, when root */
 	gid_t gid;
 	bool root;
 	struct sp_conn conn;
+	/* the policy this slowpath owns (cfg.policy): built for svcs */
+	struct tg_services svcs;
+	bool have_svcs;
+	struct tg_sp_policy pol;	/* pol.gen 0: none built */
+	uint64_t pol_loaded;		/* CLOCK_REALTIME s of pol's load */
+	struct tg_mgmt *mgmt;		/* the management API; NULL: not configured */
+	time_t started;
 	struct sp_instance inst[SP_INSTANCES_MAX];
 	uint64_t inst_clock;
 	struct tg_punt_hello self;
@@ -283,6 +317,7 @@ struct sp {
 	uint64_t disc[SP_DISC_MAX];
 	uint8_t rx[TG_PUNT_MSG_MAX];
 	uint8_t tx[2048]; /* HELLO_ACK (at most ~1.2 KiB) and BATCH_ACK */
+	uint8_t pol_tx[TG_PUNT_MSG_MAX]; /* POLICY_GEN chunks */
 };
 
 static struct sp sp;
@@ -472,6 +507,23 @@ put_times(struct rec *r, uint64_t start, uint64_t end)
 		put_int(r, "event", "duration", end - start); /* ECS: nanoseconds */
 }
 
+/* What both records of a statement carry: who, what, and the verdict. */
+static void
+put_statement(struct rec *r, const struct tg_punt_event *ev)
+{
+	put_str(r, "db", "user", &ev->user);
+	put_str(r, "db", "name", &ev->database);
+	put_str(r, "client", "app", &ev->application);
+	put(r, "db", "statement", jstr(&ev->text));
+	if (ev->text_cut)
+		put(r, "db", "statement_cut", json_true());
+	put_str(r, "db", "params", &ev->params);
+	put(r, "db", "kind", json_string(stmt_kind_names[ev->kind]));
+	put_int(r, "db", "statement_number", ev->stmt);
+	put(r, "policy", "decision", json_string(verdict_names[ev->verdict]));
+	put_str(r, "policy", "rule_id", &ev->rule);
+}
+
 /*
  * One event as the fields of its record. Every record names its source,
  * gw.instance (the dataplane's instance id) and event.sequence (the
@@ -492,6 +544,12 @@ event_record(const struct tg_punt_event *ev, uint64_t instance)
 	snprintf(sid, sizeof(sid), "%s-%u-%" PRIu64, inst, ev->worker, ev->session);
 
 	switch (ev->type) {
+	case TG_PUNT_EV_STATEMENT_BEGIN:
+		/* decided, released to the server once this is durable (strict) or at once (fast) */
+		type = tg_audit_event_names[TG_AUDIT_EV_DB_QUERY_BEGIN];
+		put_times(&r, ev->t_start_ns, 0);
+		put_statement(&r, ev);
+		break;
 	case TG_PUNT_EV_STATEMENT:
 		type = tg_audit_event_names[TG_AUDIT_EV_DB_QUERY];
 		switch (ev->result) {
@@ -512,14 +570,7 @@ event_record(const struct tg_punt_event *ev, uint64_t instance)
 			break;
 		}
 		put_times(&r, ev->t_start_ns, ev->t_end_ns);
-		put_str(&r, "db", "user", &ev->user);
-		put_str(&r, "db", "name", &ev->database);
-		put_str(&r, "client", "app", &ev->application);
-		put(&r, "db", "statement", jstr(&ev->text));
-		if (ev->text_cut)
-			put(&r, "db", "statement_cut", json_true());
-		put_str(&r, "db", "params", &ev->params);
-		put(&r, "db", "kind", json_string(stmt_kind_names[ev->kind]));
+		put_statement(&r, ev);
 		put(&r, "db", "result", json_string(result_names[ev->result]));
 		put_int(&r, "db", "rows", ev->rows);
 		put_str(&r, "db", "sqlstate", &ev->sqlstate);
@@ -539,8 +590,6 @@ event_record(const struct tg_punt_event *ev, uint64_t instance)
 		}
 		if (ev->masked_columns != 0)
 			put_int(&r, "db", "masked_columns", ev->masked_columns);
-		put(&r, "policy", "decision", json_string(verdict_names[ev->verdict]));
-		put_str(&r, "policy", "rule_id", &ev->rule);
 		break;
 	case TG_PUNT_EV_SESSION_START:
 		type = tg_audit_event_names[TG_AUDIT_EV_SESSION_START];
@@ -584,6 +633,22 @@ event_record(const struct tg_punt_event *ev, uint64_t instance)
 /* ---------------------------------------------------------------------
  * The audit store
  * ------------------------------------------------------------------- */
+
+/*
+ * Appends a record of the fields in rec and, when tgctl watches, streams
+ * it (with its seq) on the management API. Returns tg_audit_append()'s.
+ */
+static int
+record(json_t *rec)
+{
+	uint64_t seq;
+	int rc = tg_audit_append(sp.audit, rec, &seq);
+
+	if (rc == 0 && sp.mgmt != NULL && json_object_set_new(rec, "seq", json_integer(
+						(json_int_t)seq)) == 0)
+		tg_mgmt_publish(sp.mgmt, rec);
+	return rc;
+}
 
 /* After a commit: everything appended is durable, for every instance. */
 static void
@@ -672,6 +737,18 @@ send_msg(const uint8_t *buf, int len)
 	return 0;
 }
 
+/* Asks for EPOLLOUT (something waits for room in the socket) or stops asking. */
+static void
+want_out(bool on)
+{
+	struct sp_conn *c = &sp.conn;
+
+	if (c->fd < 0 || c->out_armed == on)
+		return;
+	if (epoll_set(EPOLL_CTL_MOD, c->fd, on ? EPOLLIN | EPOLLOUT : EPOLLIN, TAG_CONN) == 0)
+		c->out_armed = on;
+}
+
 /*
  * BATCH_ACK with the instance's highest durable seq. When the socket has
  * no room the ack waits for EPOLLOUT (acks are cumulative: the one sent
@@ -691,9 +768,7 @@ send_ack(void)
 		abort(); /* seq and durable_seq are not 0: cannot fail */
 	rc = send_msg(sp.tx, len);
 	if (rc == -EAGAIN || rc == -ENOBUFS) {
-		if (!c->out_armed &&
-		    epoll_set(EPOLL_CTL_MOD, c->fd, EPOLLIN | EPOLLOUT, TAG_CONN) == 0)
-			c->out_armed = true;
+		want_out(true);
 		return true;
 	}
 	if (rc < 0) {
@@ -704,8 +779,6 @@ send_ack(void)
 	c->tx_seq++;
 	c->ack_due = false;
 	sp.cnt[SP_CNT_ACKS]++;
-	if (c->out_armed && epoll_set(EPOLL_CTL_MOD, c->fd, EPOLLIN, TAG_CONN) == 0)
-		c->out_armed = false;
 	return true;
 }
 
@@ -731,6 +804,7 @@ instance_get(uint64_t id)
 	}
 	memset(victim, 0, sizeof(*victim));
 	victim->id = id;
+	snprintf(victim->cursor, sizeof(victim->cursor), "dp.%016" PRIx64, id);
 	return victim;
 }
 
@@ -778,8 +852,20 @@ on_hello(const struct tg_punt_hello *h)
 	}
 	c->hello = true;
 	c->version = ack.version;
+	c->takes_policy = (h->caps & TG_PUNT_CAP_POLICY) != 0 && sp.cfg.policy[0] != '\0';
 	c->inst = instance_get(h->instance);
 	c->inst->used = ++sp.inst_clock;
+	if (c->inst->appended == 0) {
+		/* the store remembers what an earlier slowpath appended for it */
+		uint64_t v = 0;
+
+		rc = tg_audit_cursor_get(sp.audit, c->inst->cursor, &v);
+		if (rc == 0)
+			c->inst->appended = c->inst->durable = v;
+		else if (rc != -ENOENT)
+			sp_log(LOG_ERR, "read the event cursor of %s: %s; duplicates are possible",
+			       inst, tg_audit_error(sp.audit));
+	}
 	snprintf(c->name, sizeof(c->name), "dataplane %s (pid %d)", inst, (int)c->pid);
 	if (c->inst->appended != 0)
 		sp_log(LOG_INFO,
@@ -835,8 +921,26 @@ on_batch(const struct tg_punt_batch *b)
 			sp.cnt[SP_CNT_DEDUP_SKIPS]++;
 			continue;
 		}
+		if (ev.type == TG_PUNT_EV_STATEMENT_BEGIN && ev.strict)
+			sp.commit_now = true;
+		if (ev.type == TG_PUNT_EV_LOST) {
+			/* events a worker could not hand over: the log says how many */
+			sp_log(LOG_WARNING, "record gap for %s: worker %u lost %" PRIu64
+			       " event(s), its buffers were full", c->name, ev.worker, ev.lost);
+			rc = tg_audit_append_gap(sp.audit, "dataplane_buffer_full",
+						 ev.lost > INT64_MAX ? -1 : (int64_t)ev.lost, NULL);
+			if (rc < 0) {
+				sp.cnt[SP_CNT_APPEND_FAILURES]++;
+				sp_log(LOG_ERR, "append gap record for %s: %s", c->name,
+				       tg_audit_error(sp.audit));
+				return SP_DISC_AUDIT;
+			}
+			sp.cnt[SP_CNT_GAPS]++;
+			in->appended = ev.seq;
+			continue;
+		}
 		rec = event_record(&ev, in->id);
-		rc = rec != NULL ? tg_audit_append(sp.audit, rec, NULL) : -ENOMEM;
+		rc = rec != NULL ? record(rec) : -ENOMEM;
 		json_decref(rec);
 		if (rc < 0) {
 			sp.cnt[SP_CNT_APPEND_FAILURES]++;
@@ -852,6 +956,265 @@ on_batch(const struct tg_punt_batch *b)
 			sp_log(LOG_ERR, "checkpoint after the session end %" PRIu64 " of %s: %s",
 			       ev.seq, c->name, tg_audit_error(sp.audit));
 	}
+	/* durable with these records: after a crash, a batch sent again is not recorded twice */
+	if (tg_audit_cursor_set(sp.audit, in->cursor, in->appended) < 0) {
+		sp_log(LOG_ERR, "keep the event cursor of %s: %s", c->name, tg_audit_error(sp.audit));
+		return SP_DISC_AUDIT;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * The policy: built here, pushed to the dataplane (spolicy.h)
+ * ------------------------------------------------------------------- */
+
+#define SP_POLICY_GEN_CURSOR "policy.gen"
+
+/*
+ * An admin.change record of the policy: action "policy.load" (a file
+ * read, validated and compiled, or refused) or "policy.apply" (the
+ * dataplane's answer). p may be NULL for a refusal before any parse.
+ */
+static void
+policy_record(const char *action, bool ok, const char *why, const char *actor,
+	      const struct tg_sp_policy *p, const char *path, uint64_t gen)
+{
+	struct rec r = { .root = json_object() };
+	char inst[17];
+
+	if (r.root == NULL)
+		return;
+	put(&r, "event", "type", json_string(tg_audit_event_names[TG_AUDIT_EV_ADMIN_CHANGE]));
+	put(&r, NULL, "outcome", json_string(ok ? "success" : "failure"));
+	if (!ok)
+		put(&r, NULL, "reason_code", json_string("refused"));
+	put(&r, "admin", "action", json_string(action));
+	put(&r, "admin", "actor", json_string(actor));
+	put(&r, "gw", "host", json_string(sp.host));
+	if (sp.conn.fd >= 0 && sp.conn.inst != NULL) {
+		hex64(sp.conn.inst->id, inst);
+		put(&r, "gw", "instance", json_string(inst));
+	}
+	put(&r, "policy", "source", json_string(path));
+	if (gen != 0)
+		put_int(&r, "policy", "generation", gen);
+	if (p != NULL && p->pol != NULL) {
+		put(&r, "policy", "sha256", json_string(p->sha256_hex));
+		put_int(&r, "policy", "command_rules", p->pol->nb_cmds);
+		put_int(&r, "policy", "detectors", p->pol->nb_dets);
+		put_int(&r, "policy", "column_rules", p->pol->nb_cols);
+		put_int(&r, "policy", "bytes", p->obj_len);
+	}
+	if (why != NULL)
+		put(&r, "error", "message", json_string(why));
+	if (!r.oom && record(r.root) < 0)
+		sp_log(LOG_ERR, "append the %s record: %s", action, tg_audit_error(sp.audit));
+	else if (r.oom)
+		sp_log(LOG_ERR, "append the %s record: out of memory", action);
+	json_decref(r.root);
+}
+
+static void pump(void);
+
+/* Starts sending the current generation to the dataplane, if it takes one. */
+static void
+policy_push(void)
+{
+	struct sp_conn *c = &sp.conn;
+
+	if (c->fd < 0 || !c->takes_policy || !c->have_svcs || sp.pol.gen == 0 ||
+	    c->push_gen == sp.pol.gen || c->sent_gen == sp.pol.gen ||
+	    c->applied_gen == sp.pol.gen || c->refused_gen == sp.pol.gen)
+		return;
+	c->push_gen = sp.pol.gen;
+	c->push_off = 0;
+	pump();
+}
+
+/*
+ * Reads, validates and compiles the policy file for the services known
+ * (the last dataplane's), as the next generation; a refusal keeps the
+ * running one. Each attempt is an audit record. actor says who asked.
+ */
+enum sp_load {
+	SP_LOAD_NEW,		/* a new generation, pushed */
+	SP_LOAD_UNCHANGED,	/* the file is the running generation's */
+	SP_LOAD_REFUSED,	/* err says why; the running generation stays */
+	SP_LOAD_WAITING,	/* no dataplane has stated its services yet */
+	SP_LOAD_NONE,		/* no policy configured */
+};
+
+static enum sp_load
+policy_load(const char *actor, char *err, size_t errlen)
+{
+	struct tg_sp_policy next;
+	uint64_t gen = 0;
+	int rc;
+
+	if (sp.cfg.policy[0] == '\0')
+		return SP_LOAD_NONE;
+	if (!sp.have_svcs) {
+		sp_log(LOG_INFO, "load policy %s: waiting for a dataplane to state its services",
+		       sp.cfg.policy);
+		return SP_LOAD_WAITING;
+	}
+	if (tg_audit_cursor_get(sp.audit, SP_POLICY_GEN_CURSOR, &gen) < 0)
+		gen = 0;
+	rc = tg_sp_policy_build(&next, sp.cfg.policy, &sp.svcs, gen + 1, err, errlen);
+	if (rc < 0) {
+		sp.cnt[SP_CNT_POLICY_REFUSED]++;
+		sp_log(LOG_ERR, "load policy (%s): refused, generation %" PRIu64 " stays: %s", actor,
+		       sp.pol.gen, err);
+		policy_record("policy.load", false, err, actor, NULL, sp.cfg.policy, 0);
+		return SP_LOAD_REFUSED;
+	}
+	if (sp.pol.gen != 0 && sp.pol.len == next.len &&
+	    memcmp(sp.pol.sha256, next.sha256, sizeof(next.sha256)) == 0 &&
+	    sp.conn.applied_gen == sp.pol.gen) {
+		sp_log(LOG_INFO, "load policy (%s): %s unchanged (sha256 %s), generation %" PRIu64
+		       " stays", actor, sp.cfg.policy, next.sha256_hex, sp.pol.gen);
+		tg_sp_policy_free(&next);
+		return SP_LOAD_UNCHANGED;
+	}
+	tg_audit_cursor_set(sp.audit, SP_POLICY_GEN_CURSOR, next.gen);
+	tg_sp_policy_free(&sp.pol);
+	sp.pol = next;
+	sp.cnt[SP_CNT_POLICY_LOADS]++;
+	sp_log(LOG_NOTICE,
+	       "load policy (%s): generation %" PRIu64 " from %s (sha256 %s): %u command rule(s), "
+	       "%u detector(s), %u column rule(s), %zu bytes with its databases",
+	       actor, sp.pol.gen, sp.cfg.policy, sp.pol.sha256_hex, sp.pol.pol->nb_cmds,
+	       sp.pol.pol->nb_dets, sp.pol.pol->nb_cols, sp.pol.obj_len);
+	sp.pol_loaded = (uint64_t)time(NULL);
+	policy_record("policy.load", true, NULL, actor, &sp.pol, sp.cfg.policy, sp.pol.gen);
+	policy_push();
+	return SP_LOAD_NEW;
+}
+
+/*
+ * Sends what waits for room, in order: the ack, then the chunks of the
+ * generation being pushed. Asks for EPOLLOUT while something is left.
+ */
+static void
+pump(void)
+{
+	struct sp_conn *c = &sp.conn;
+	struct tg_punt_policy_chunk ch;
+	char detail[64];
+	int len, rc;
+
+	if (c->fd < 0)
+		return;
+	if (c->ack_due && !send_ack())
+		return;
+	while (c->fd >= 0 && c->push_gen != 0) {
+		if (c->push_gen != sp.pol.gen) {
+			/* a newer generation replaced it: start that one */
+			c->push_gen = sp.pol.gen;
+			c->push_off = 0;
+			if (c->push_gen == 0)
+				break;
+		}
+		ch.gen = c->push_gen;
+		ch.total = (uint32_t)sp.pol.obj_len;
+		ch.offset = (uint32_t)c->push_off;
+		ch.len = (uint32_t)(sp.pol.obj_len - c->push_off < TG_PUNT_POLICY_CHUNK_MAX
+					    ? sp.pol.obj_len - c->push_off
+					    : TG_PUNT_POLICY_CHUNK_MAX);
+		ch.data = sp.pol.obj + c->push_off;
+		len = tg_punt_encode_policy_gen(sp.pol_tx, sizeof(sp.pol_tx), c->tx_seq + 1, &ch);
+		if (len < 0)
+			abort(); /* built within the caps: cannot fail */
+		rc = send_msg(sp.pol_tx, len);
+		if (rc == -EAGAIN || rc == -ENOBUFS) {
+			want_out(true);
+			return;
+		}
+		if (rc < 0) {
+			snprintf(detail, sizeof(detail), "send policy_gen: %s", strerror(-rc));
+			disconnect(SP_DISC_IO, detail);
+			return;
+		}
+		c->tx_seq++;
+		c->push_off += ch.len;
+		if (c->push_off == sp.pol.obj_len) {
+			sp.cnt[SP_CNT_POLICY_PUSHED]++;
+			sp_log(LOG_INFO, "push policy generation %" PRIu64 " to %s: %zu bytes sent",
+			       c->push_gen, c->name, sp.pol.obj_len);
+			c->sent_gen = c->push_gen;
+			c->push_gen = 0;
+		}
+	}
+	if (c->fd >= 0 && !c->ack_due)
+		want_out(false);
+}
+
+/* SERVICES: the names the policy is validated against; then the policy, built and pushed. */
+static unsigned int
+on_services(const struct tg_punt_services *sv)
+{
+	struct sp_conn *c = &sp.conn;
+	struct tg_services svcs;
+	bool same;
+
+	if (!c->takes_policy || c->have_svcs)
+		return SP_DISC_UNEXPECTED;
+	memset(&svcs, 0, sizeof(svcs));
+	for (uint16_t i = 0; i < sv->count && i < TG_MAX_SERVICES; i++) {
+		uint32_t n = sv->name[i].len < TG_SERVICE_NAME_MAX - 1 ? sv->name[i].len
+									: TG_SERVICE_NAME_MAX - 1;
+
+		memcpy(svcs.svc[i].name, sv->name[i].p, n);
+		svcs.nb++;
+	}
+	c->have_svcs = true;
+	same = sp.have_svcs && svcs.nb == sp.svcs.nb;
+	for (unsigned int i = 0; same && i < svcs.nb; i++)
+		same = strcmp(svcs.svc[i].name, sp.svcs.svc[i].name) == 0;
+	sp.svcs = svcs;
+	sp.have_svcs = true;
+	sp_log(LOG_INFO, "%s states %u service(s)%s", c->name, svcs.nb,
+	       sp.cfg.policy[0] == '\0' ? "; no policy configured here, it keeps its own" : "");
+	if (!same || sp.pol.gen == 0) {
+		char err[1024];
+
+		policy_load("dataplane services", err, sizeof(err));
+	} else
+		policy_push();
+	return 0;
+}
+
+/* POLICY_ACK: the dataplane applied a generation, or refused it and kept its own. */
+static unsigned int
+on_policy_ack(const struct tg_punt_policy_ack *a)
+{
+	struct sp_conn *c = &sp.conn;
+	char why[TG_PUNT_REASON_MAX + 1];
+	bool ok = a->status == TG_PUNT_POLICY_APPLIED;
+
+	/*
+	 * Answers come in the order the generations were sent: one sent before
+	 * a newer one replaced it may still be answered, once.
+	 */
+	if (a->gen == 0 || a->gen > c->sent_gen || a->gen <= c->answered_gen)
+		return SP_DISC_UNEXPECTED;
+	c->answered_gen = a->gen;
+	printable(why, sizeof(why), &a->reason);
+	if (ok) {
+		c->applied_gen = a->gen;
+		c->refused_gen = 0;
+		sp.cnt[SP_CNT_POLICY_APPLIED]++;
+		sp_log(LOG_NOTICE, "%s applied policy generation %" PRIu64, c->name, a->gen);
+	} else {
+		c->refused_gen = a->gen;
+		sp.cnt[SP_CNT_POLICY_DP_REFUSED]++;
+		sp_log(LOG_ERR, "%s refused policy generation %" PRIu64 ", its own stays: %s",
+		       c->name, a->gen, why);
+	}
+	policy_record("policy.apply", ok, ok ? NULL : why, c->name,
+		      a->gen == sp.pol.gen ? &sp.pol : NULL, sp.cfg.policy, a->gen);
+	/* a newer generation may have been built meanwhile (a refused one is not sent again) */
+	policy_push();
 	return 0;
 }
 
@@ -889,7 +1252,11 @@ on_msg(size_t len, char *detail, size_t dlen)
 		return SP_DISC_VERSION_MISMATCH;
 	if (type == TG_PUNT_T_EVENT_BATCH)
 		return on_batch(&msg.u.batch);
-	/* POLICY_ACK, STATS_RESPONSE: nothing was asked yet (policy push: later) */
+	if (type == TG_PUNT_T_SERVICES)
+		return on_services(&msg.u.services);
+	if (type == TG_PUNT_T_POLICY_ACK)
+		return on_policy_ack(&msg.u.policy_ack);
+	/* STATS_RESPONSE: nothing was asked yet */
 	return SP_DISC_UNEXPECTED;
 }
 
@@ -970,14 +1337,61 @@ on_accept(void)
 	       (int)cred.pid, (int)cred.uid, sp.cfg.control_socket);
 }
 
-/* After a wakeup: one commit for everything read, then one cumulative ack. */
+static uint64_t now_ms(void);
+
+/*
+ * After a wakeup: one commit for everything read, then one cumulative
+ * ack. Group commit with a bound: at once when a strict statement waits
+ * (commit_now), else once the oldest record not committed is
+ * commit_delay_ms old (a one-shot timer wakes the loop then), so that a
+ * busy fast-mode stream pays one synchronous commit per delay, not per
+ * wakeup.
+ */
 static void
 flush(void)
 {
+	uint64_t delay = sp.cfg.audit.commit_delay_ms ? sp.cfg.audit.commit_delay_ms
+						      : TG_SP_COMMIT_DELAY_DEFAULT;
+	uint64_t now;
+
+	if (tg_audit_size(sp.audit) != tg_audit_durable(sp.audit) && !sp.commit_now &&
+	    !sp.commit_failing) {
+		now = now_ms();
+		if (sp.pending_since == 0)
+			sp.pending_since = now;
+		if (now - sp.pending_since < delay) {
+			if (!sp.commit_armed) {
+				struct itimerspec its = { 0 };
+				uint64_t left = delay - (now - sp.pending_since);
+
+				its.it_value.tv_sec = (time_t)(left / 1000);
+				its.it_value.tv_nsec = (long)(left % 1000) * 1000000L;
+				if (timerfd_settime(sp.commit_fd, 0, &its, NULL) == 0)
+					sp.commit_armed = true;
+				else
+					goto now; /* no timer: no delay */
+			}
+			return;
+		}
+	}
+now:
 	if (!commit())
 		return;
+	sp.commit_now = false;
+	sp.pending_since = 0;
 	if (sp.conn.fd >= 0 && sp.conn.ack_due)
 		send_ack();
+}
+
+static void
+on_commit_timer(void)
+{
+	uint64_t expirations;
+
+	if (read(sp.commit_fd, &expirations, sizeof(expirations)) < 0) {
+		/* a spurious wakeup: flush() re-arms what is needed */
+	}
+	sp.commit_armed = false;
 }
 
 /* ---------------------------------------------------------------------
@@ -1027,6 +1441,8 @@ on_timer(void)
 
 	if (read(sp.timer_fd, &expirations, sizeof(expirations)) < 0)
 		return;
+	if (sp.mgmt != NULL)
+		tg_mgmt_tick(sp.mgmt);
 	/* a commit that failed before is retried by flush() after this */
 	if (sp.commit_failing)
 		return;
@@ -1057,12 +1473,235 @@ on_signal(void)
 		case SIGUSR1:
 			print_counters("SIGUSR1");
 			break;
-		case SIGHUP:
-			sp_log(LOG_NOTICE, "reload on SIGHUP: not implemented yet (policy push, "
-					   "issue 5 item 3); nothing changed");
+		case SIGHUP: {
+			char actor[48], err[1024];
+
+			snprintf(actor, sizeof(actor), "SIGHUP from pid %u", si.ssi_pid);
+			if (sp.cfg.policy[0] == '\0')
+				sp_log(LOG_NOTICE, "reload on %s: no policy configured", actor);
+			else
+				policy_load(actor, err, sizeof(err));
 			break;
 		}
+		}
 	}
+}
+
+/* ---------------------------------------------------------------------
+ * The management API (mgmt.h, mgmt/api.h): what tgctl talks to
+ * ------------------------------------------------------------------- */
+
+static void
+mgmt_log(void *arg, int prio, const char *msg)
+{
+	(void)arg;
+	sp_log(prio, "mgmt: %s", msg);
+}
+
+/* "user (uid N)" of a caller, for actors in records and logs. */
+static void
+operator_name(char *out, size_t size, const struct tg_mgmt_peer *p)
+{
+	snprintf(out, size, "tgctl: %s (uid %u, pid %d)", p->user[0] ? p->user : "?",
+		 (unsigned int)p->uid, (int)p->pid);
+}
+
+/*
+ * The audit hook: every refusal and every mutating call becomes an
+ * admin.change record naming the operator (uid, user, pid and roles, as
+ * the kernel told at accept: SO_PEERCRED).
+ */
+static void
+mgmt_audit(void *arg, const struct tg_mgmt_audit_info *in)
+{
+	struct rec r = { .root = json_object() };
+	char action[TG_MGMT_METHOD_MAX + 8];
+
+	(void)arg;
+	if (r.root == NULL)
+		return;
+	snprintf(action, sizeof(action), "mgmt.%s", in->method);
+	put(&r, "event", "type", json_string(tg_audit_event_names[TG_AUDIT_EV_ADMIN_CHANGE]));
+	put(&r, NULL, "outcome", json_string(in->code == TG_MGMT_OK ? "success" : "failure"));
+	if (in->code != TG_MGMT_OK) {
+		put(&r, NULL, "reason_code", json_string(tg_mgmt_err_names[in->code]));
+		put(&r, "error", "message", json_string(in->message));
+	}
+	put(&r, "admin", "action", json_string(action));
+	if (in->mutating && in->params != NULL)
+		put(&r, "admin", "params", json_deep_copy(in->params));
+	put_int(&r, "operator", "uid", in->peer->uid);
+	put_int(&r, "operator", "pid", (uint64_t)in->peer->pid);
+	if (in->peer->user[0] != '\0')
+		put(&r, "operator", "user", json_string(in->peer->user));
+	put(&r, "operator", "roles", tg_mgmt_roles_json(in->peer->roles));
+	put(&r, "gw", "host", json_string(sp.host));
+	if (!r.oom && record(r.root) < 0)
+		sp_log(LOG_ERR, "append the %s record: %s", action, tg_audit_error(sp.audit));
+	json_decref(r.root);
+}
+
+/* status: what runs, since when, under which policy, with which dataplane. */
+static void
+m_status(struct tg_mgmt_call *call, const json_t *params, void *arg)
+{
+	struct tg_mgmt_stats ms;
+	struct sp_conn *c = &sp.conn;
+	json_t *res, *dp = json_object(), *pol = json_object();
+	char inst[17];
+
+	(void)params;
+	(void)arg;
+	tg_mgmt_stats(sp.mgmt, &ms);
+	if (sp.cfg.policy[0] != '\0')
+		json_object_set_new(pol, "file", json_string(sp.cfg.policy));
+	if (sp.pol.gen != 0) {
+		json_object_set_new(pol, "generation", json_integer((json_int_t)sp.pol.gen));
+		json_object_set_new(pol, "sha256", json_string(sp.pol.sha256_hex));
+		json_object_set_new(pol, "loaded", jtime(sp.pol_loaded * 1000000000ull));
+	}
+	json_object_set_new(dp, "connected", json_boolean(c->fd >= 0 && c->hello));
+	if (c->fd >= 0 && c->hello) {
+		hex64(c->inst->id, inst);
+		json_object_set_new(dp, "instance", json_string(inst));
+		json_object_set_new(dp, "pid", json_integer(c->pid));
+		json_object_set_new(dp, "protocol", json_integer(c->version));
+		json_object_set_new(dp, "policy_generation", json_integer((json_int_t)c->applied_gen));
+		json_object_set_new(dp, "services", json_integer(sp.have_svcs ? sp.svcs.nb : 0));
+	}
+	res = json_pack("{s:s, s:o, s:I, s:s, s:o, s:o, s:{s:s, s:I, s:I}, s:{s:i, s:i}}",
+			"software", SOFTWARE, "started",
+			jtime((uint64_t)sp.started * 1000000000ull), "uptime_s",
+			(json_int_t)(time(NULL) - sp.started), "host", sp.host, "policy", pol,
+			"dataplane", dp, "audit", "origin", sp.cfg.audit.origin, "records",
+			(json_int_t)tg_audit_size(sp.audit), "durable",
+			(json_int_t)tg_audit_durable(sp.audit), "mgmt", "clients", (int)ms.clients,
+			"subscribers", (int)ms.subscribers);
+	tg_mgmt_reply(call, res);
+}
+
+/* stats: the slowpath's counters and the management API's. */
+static void
+m_stats(struct tg_mgmt_call *call, const json_t *params, void *arg)
+{
+	json_t *cnt = json_object(), *disc = json_object();
+
+	(void)params;
+	(void)arg;
+	for (unsigned int i = 0; i < SP_CNT_MAX; i++)
+		json_object_set_new(cnt, sp_counter_names[i], json_integer((json_int_t)sp.cnt[i]));
+	for (unsigned int r = 1; r < SP_DISC_MAX; r++)
+		if (sp.disc[r] != 0)
+			json_object_set_new(disc, disc_name(r), json_integer((json_int_t)sp.disc[r]));
+	tg_mgmt_reply(call, json_pack("{s:{s:o, s:o, s:I, s:I}, s:o}", "slowpath", "counters", cnt,
+				      "disconnects", disc, "store_size",
+				      (json_int_t)tg_audit_size(sp.audit), "store_durable",
+				      (json_int_t)tg_audit_durable(sp.audit), "mgmt",
+				      tg_mgmt_stats_json(sp.mgmt)));
+}
+
+/* policy.show: the running generation, its file's text as JSON. */
+static void
+m_policy_show(struct tg_mgmt_call *call, const json_t *params, void *arg)
+{
+	json_t *text;
+
+	(void)params;
+	(void)arg;
+	if (sp.pol.gen == 0) {
+		tg_mgmt_fail(call, TG_MGMT_E_NOT_FOUND, "%s",
+			     sp.cfg.policy[0] == '\0' ? "no policy is configured here"
+						      : "no generation built yet: no dataplane has "
+							"stated its services");
+		return;
+	}
+	text = json_loadb(sp.pol.text, sp.pol.len, 0, NULL);
+	tg_mgmt_reply(call, json_pack("{s:I, s:s, s:s, s:o, s:I, s:o*}", "generation",
+				      (json_int_t)sp.pol.gen, "file", sp.cfg.policy, "sha256",
+				      sp.pol.sha256_hex, "loaded",
+				      jtime(sp.pol_loaded * 1000000000ull), "applied",
+				      (json_int_t)sp.conn.applied_gen, "policy", text));
+}
+
+/* policy.reload: the policy file again, as SIGHUP does; the operator is the actor. */
+static void
+m_policy_reload(struct tg_mgmt_call *call, const json_t *params, void *arg)
+{
+	char actor[96], err[1024];
+
+	(void)params;
+	(void)arg;
+	operator_name(actor, sizeof(actor), tg_mgmt_call_peer(call));
+	switch (policy_load(actor, err, sizeof(err))) {
+	case SP_LOAD_NEW:
+	case SP_LOAD_UNCHANGED:
+		tg_mgmt_reply(call, json_pack("{s:I, s:s, s:b}", "generation",
+					      (json_int_t)sp.pol.gen, "sha256", sp.pol.sha256_hex,
+					      "pushed", sp.conn.fd >= 0 && sp.conn.takes_policy));
+		break;
+	case SP_LOAD_REFUSED:
+		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST, "refused, generation %" PRIu64 " stays: %s",
+			     sp.pol.gen, err);
+		break;
+	case SP_LOAD_WAITING:
+		tg_mgmt_fail(call, TG_MGMT_E_UNAVAILABLE,
+			     "no dataplane has stated its services yet: the policy is built then");
+		break;
+	case SP_LOAD_NONE:
+		tg_mgmt_fail(call, TG_MGMT_E_NOT_FOUND, "no policy is configured here");
+		break;
+	}
+}
+
+static const struct tg_mgmt_method sp_methods[] = {
+	{ "status", TG_MGMT_ROLE_ANY, false, "versions, uptime, policy, dataplane link, audit store",
+	  m_status, NULL },
+	{ "stats", TG_MGMT_ROLE_ANY, false, "the slowpath's counters", m_stats, NULL },
+	{ "policy.show", TG_MGMT_ROLE_ANY, false, "the running policy generation and its text",
+	  m_policy_show, NULL },
+	{ "policy.reload", TG_MGMT_ROLE_ADMIN, true,
+	  "read, validate, compile and push the policy file", m_policy_reload, NULL },
+};
+
+/* The socket, before privileges drop (its owner and group are set as root). */
+static int
+open_mgmt(void)
+{
+	struct tg_mgmt_grant grants[TG_SP_GRANTS_MAX];
+	static const unsigned int role_bits[TG_SP_ROLES] = { TG_MGMT_ROLE_ADMIN,
+							     TG_MGMT_ROLE_APPROVER,
+							     TG_MGMT_ROLE_AUDITOR };
+	struct tg_mgmt_config mc = {
+		.path = sp.cfg.mgmt.socket,
+		.mode = sp.cfg.mgmt.mode,
+		.uid = sp.root ? sp.uid : (uid_t)-1,
+		.group = sp.cfg.mgmt.group[0] ? sp.cfg.mgmt.group
+			 : sp.root	       ? (sp.cfg.group[0] ? sp.cfg.group : NULL)
+					       : NULL,
+		.grants = grants,
+		.nb_grants = sp.cfg.mgmt.nb_grants,
+		.software = SOFTWARE,
+		.audit = mgmt_audit,
+		.log = mgmt_log,
+	};
+	char err[512];
+
+	if (sp.cfg.mgmt.socket[0] == '\0')
+		return 0;
+	for (unsigned int i = 0; i < sp.cfg.mgmt.nb_grants; i++)
+		grants[i] = (struct tg_mgmt_grant){ .group = sp.cfg.mgmt.grants[i].group,
+						    .roles = role_bits[sp.cfg.mgmt.grants[i].role] };
+	sp.mgmt = tg_mgmt_open(&mc, err, sizeof(err));
+	if (sp.mgmt == NULL) {
+		sp_log(LOG_ERR, "management socket %s: %s", sp.cfg.mgmt.socket, err);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(sp_methods) / sizeof(sp_methods[0]); i++)
+		if (tg_mgmt_register(sp.mgmt, &sp_methods[i]) < 0)
+			abort(); /* a fixed table: names and roles are valid */
+	sp_log(LOG_INFO, "management socket %s: %u group grant(s)", sp.cfg.mgmt.socket,
+	       sp.cfg.mgmt.nb_grants);
+	return 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -1111,24 +1750,6 @@ resolve_user(void)
 	return 0;
 }
 
-/*
- * Is a live slowpath listening at sa? A connect that succeeds (or finds
- * the backlog full) says yes; refused or anything else says the socket is
- * stale.
- */
-static bool
-socket_live(const struct sockaddr_un *sa)
-{
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	bool live;
-
-	if (fd < 0)
-		return false;
-	live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN;
-	close(fd);
-	return live;
-}
-
 static int
 open_listener(void)
 {
@@ -1152,7 +1773,7 @@ open_listener(void)
 			       path);
 			return -1;
 		}
-		if (socket_live(&sa)) {
+		if (tg_sp_socket_live(&sa, SOCK_SEQPACKET)) {
 			sp_log(LOG_ERR,
 			       "open control socket %s: in use, another slowpath "
 			       "listens there",
@@ -1379,11 +2000,15 @@ open_loop(const sigset_t *sigs)
 	sp.ep_fd = epoll_create1(EPOLL_CLOEXEC);
 	sp.sig_fd = signalfd(-1, sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	sp.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (sp.ep_fd < 0 || sp.sig_fd < 0 || sp.timer_fd < 0 ||
+	sp.commit_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (sp.ep_fd < 0 || sp.sig_fd < 0 || sp.timer_fd < 0 || sp.commit_fd < 0 ||
 	    timerfd_settime(sp.timer_fd, 0, &its, NULL) < 0 ||
+	    epoll_set(EPOLL_CTL_ADD, sp.commit_fd, EPOLLIN, TAG_COMMIT) < 0 ||
 	    epoll_set(EPOLL_CTL_ADD, sp.listen_fd, EPOLLIN, TAG_LISTEN) < 0 ||
 	    epoll_set(EPOLL_CTL_ADD, sp.sig_fd, EPOLLIN, TAG_SIGNAL) < 0 ||
-	    epoll_set(EPOLL_CTL_ADD, sp.timer_fd, EPOLLIN, TAG_TIMER) < 0) {
+	    epoll_set(EPOLL_CTL_ADD, sp.timer_fd, EPOLLIN, TAG_TIMER) < 0 ||
+	    (sp.mgmt != NULL &&
+	     epoll_set(EPOLL_CTL_ADD, tg_mgmt_fd(sp.mgmt), EPOLLIN, TAG_MGMT) < 0)) {
 		sp_log(LOG_ERR, "set up the event loop: %s", strerror(errno));
 		return -1;
 	}
@@ -1403,7 +2028,8 @@ init_self(void)
 		.vmin = TG_PUNT_VERSION_MIN,
 		.vmax = TG_PUNT_VERSION_MAX,
 		.instance = id,
-		.caps = 0,
+		/* pushes policies: the dataplane sends SERVICES and takes POLICY_GEN */
+		.caps = sp.cfg.policy[0] != '\0' ? TG_PUNT_CAP_POLICY : 0,
 		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
 	};
 	if (gethostname(sp.host, sizeof(sp.host) - 1) < 0 || sp.host[0] == '\0')
@@ -1437,6 +2063,8 @@ shut_down(void)
 		}
 		sp.audit = NULL;
 	}
+	tg_mgmt_close(sp.mgmt);
+	sp.mgmt = NULL;
 	unlink_socket();
 	return rc;
 }
@@ -1449,7 +2077,7 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	int n, rc;
 
-	sp.listen_fd = sp.sig_fd = sp.timer_fd = sp.ep_fd = sp.conn.fd = -1;
+	sp.listen_fd = sp.sig_fd = sp.timer_fd = sp.ep_fd = sp.conn.fd = sp.commit_fd = -1;
 	tg_sp_config_defaults(&sp.cfg);
 	rc = tg_sp_config_parse_args(&sp.cfg, argc, argv, err, sizeof(err));
 	if (rc == 1) {
@@ -1472,11 +2100,18 @@ main(int argc, char **argv)
 
 	init_self();
 	sp.root = geteuid() == 0;
-	if ((sp.root && resolve_user() < 0) || open_listener() < 0 || open_store() < 0 ||
-	    drop_privileges() < 0 || open_loop(&sigs) < 0)
+	sp.started = time(NULL);
+	if ((sp.root && resolve_user() < 0) || open_listener() < 0 || open_mgmt() < 0 ||
+	    open_store() < 0 || drop_privileges() < 0 || open_loop(&sigs) < 0)
 		goto fail;
-	sp_log(LOG_INFO, "ready: %s on %s, audit store %s", SOFTWARE, sp.cfg.control_socket,
-	       sp.cfg.audit.dir);
+	/* read on a dataplane's SERVICES and on SIGHUP, as the unprivileged user */
+	if (sp.cfg.policy[0] != '\0' && access(sp.cfg.policy, R_OK) < 0) {
+		sp_log(LOG_ERR, "policy %s: %s (read as user %s)", sp.cfg.policy, strerror(errno),
+		       sp.cfg.user);
+		goto fail;
+	}
+	sp_log(LOG_INFO, "ready: %s on %s, audit store %s%s%s", SOFTWARE, sp.cfg.control_socket,
+	       sp.cfg.audit.dir, sp.cfg.policy[0] != '\0' ? ", policy " : "", sp.cfg.policy);
 
 	while (!sp.stop) {
 		n = epoll_wait(sp.ep_fd, evs, (int)(sizeof(evs) / sizeof(evs[0])), -1);
@@ -1495,13 +2130,19 @@ main(int argc, char **argv)
 				if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 					on_readable();
 				if ((evs[i].events & EPOLLOUT) && sp.conn.fd >= 0)
-					send_ack();
+					pump();
 				break;
 			case TAG_SIGNAL:
 				on_signal();
 				break;
 			case TAG_TIMER:
 				on_timer();
+				break;
+			case TAG_COMMIT:
+				on_commit_timer();
+				break;
+			case TAG_MGMT:
+				tg_mgmt_on_ready(sp.mgmt);
 				break;
 			}
 		}

@@ -13,11 +13,14 @@
  * - a decoded message breaks the contract of punt.h: a string outside the
  *   datagram, over its cap or holding a NUL; an iterator that yields
  *   another number of entries than its count, or an event whose numbers
- *   do not follow first_seq; a code out of its range;
+ *   do not follow first_seq; a code out of its range; a statement (either
+ *   kind) numbered 0, a LOST with nothing lost or with a service or a
+ *   session, a field set that its event type does not carry; SERVICES
+ *   with no name, too many, an empty or a repeated one;
  * - the round trip fails: a decoded message re-encoded from its values
  *   must encode, decode again to the same values, and (the encoding being
  *   canonical) be the very bytes of the input; the same for a policy
- *   object;
+ *   object, with or without its databases (TLV 2);
  * - the handshake answer to a decoded HELLO does not encode and decode,
  *   or the check of a decoded HELLO_ACK returns another reason than those
  *   documented.
@@ -84,7 +87,8 @@ same_event(const struct tg_punt_event *a, const struct tg_punt_event *b)
 	       a->text_cut == b->text_cut && a->masked_columns == b->masked_columns &&
 	       a->rows == b->rows && same_str(a->rule, b->rule) &&
 	       same_str(a->sqlstate, b->sqlstate) && same_str(a->text, b->text) &&
-	       same_str(a->params, b->params) && a->end_reason == b->end_reason;
+	       same_str(a->params, b->params) && a->end_reason == b->end_reason &&
+	       a->stmt == b->stmt && a->lost == b->lost && a->strict == b->strict;
 }
 
 static void
@@ -107,9 +111,26 @@ check_event(const struct tg_punt_event *ev)
 	      ev->result < TG_PUNT_RESULT_MAX);
 	CHECK(ev->masked[0] == 0);
 	if (ev->type != TG_PUNT_EV_STATEMENT) {
-		CHECK(!ev->text_cut && ev->rows == 0 && ev->text.len == 0);
+		CHECK(ev->rows == 0 && ev->result == 0 && ev->sqlstate.len == 0 &&
+		      ev->masked_columns == 0);
 		for (k = 1; k < TG_PUNT_DETECT_MAX; k++)
 			CHECK(ev->masked[k] == 0);
+	}
+	if (!TG_PUNT_EV_HAS_TEXT(ev->type))
+		CHECK(!ev->text_cut && ev->text.len == 0 && ev->params.len == 0 &&
+		      ev->rule.len == 0 && ev->kind == 0 && ev->verdict == 0);
+	/* statements of both kinds are numbered; nothing else is */
+	CHECK(TG_PUNT_EV_HAS_TEXT(ev->type) ? ev->stmt != 0 : ev->stmt == 0);
+	if (ev->type == TG_PUNT_EV_STATEMENT_BEGIN)
+		CHECK(ev->t_end_ns == 0 && ev->server.len == 0);
+	else
+		CHECK(!ev->strict);
+	if (ev->type == TG_PUNT_EV_LOST) {
+		CHECK(ev->lost != 0 && ev->service == 0 && ev->session == 0 &&
+		      ev->t_start_ns == 0 && ev->service_name.len == 0 && ev->client.len == 0 &&
+		      ev->user.len == 0);
+	} else {
+		CHECK(ev->lost == 0);
 	}
 	if (ev->type == TG_PUNT_EV_SESSION_END)
 		CHECK(ev->end_reason >= TG_PUNT_END_CLOSED && ev->end_reason < TG_PUNT_END_MAX);
@@ -165,6 +186,15 @@ check_msg(const struct tg_punt_msg *m)
 		}
 		CHECK(n == m->u.stats.count);
 		break;
+	case TG_PUNT_T_SERVICES:
+		CHECK(m->u.services.count >= 1 && m->u.services.count <= TG_PUNT_SERVICES_MAX);
+		for (uint16_t i = 0; i < m->u.services.count; i++) {
+			check_str(m->u.services.name[i], TG_PUNT_NAME_MAX);
+			CHECK(m->u.services.name[i].len >= 1);
+			for (uint16_t j = 0; j < i; j++)
+				CHECK(!same_str(m->u.services.name[i], m->u.services.name[j]));
+		}
+		break;
 	}
 }
 
@@ -177,6 +207,8 @@ reencode(const struct tg_punt_msg *m, uint8_t *out, size_t size)
 	struct tg_punt_str name;
 	struct tg_punt_enc e;
 	char cname[TG_PUNT_NAME_MAX + 1];
+	static char snames[TG_PUNT_SERVICES_MAX][TG_PUNT_NAME_MAX + 1];
+	const char *sp[TG_PUNT_SERVICES_MAX];
 	uint64_t value;
 	int n = -1;
 
@@ -215,6 +247,14 @@ reencode(const struct tg_punt_msg *m, uint8_t *out, size_t size)
 			CHECK(tg_punt_stats_add(&e, cname, value) == 0);
 		}
 		n = tg_punt_stats_end(&e, m->u.stats.last);
+		break;
+	case TG_PUNT_T_SERVICES:
+		for (uint16_t i = 0; i < m->u.services.count; i++) {
+			memcpy(snames[i], m->u.services.name[i].p, m->u.services.name[i].len);
+			snames[i][m->u.services.name[i].len] = '\0';
+			sp[i] = snames[i];
+		}
+		n = tg_punt_encode_services(out, size, m->hdr.seq, sp, m->u.services.count);
 		break;
 	}
 	CHECK(n >= TG_PUNT_HDR_LEN);
@@ -287,6 +327,11 @@ check_same(const struct tg_punt_msg *a, const struct tg_punt_msg *b)
 		}
 		CHECK(!tg_punt_stats_next(&ib, &nb, &vb));
 		break;
+	case TG_PUNT_T_SERVICES:
+		CHECK(a->u.services.count == b->u.services.count);
+		for (uint16_t i = 0; i < a->u.services.count; i++)
+			CHECK(same_str(a->u.services.name[i], b->u.services.name[i]));
+		break;
 	}
 }
 
@@ -335,7 +380,16 @@ policy_object(const uint8_t *data, size_t size, uint8_t *out, size_t cap)
 	if (err != TG_PUNT_OK)
 		return;
 	CHECK(p.json.len >= 1);
-	check_str(p.json, TG_PUNT_POLICY_MAX);
+	CHECK((const uint8_t *)p.json.p >= data &&
+	      (const uint8_t *)p.json.p + p.json.len <= data + size);
+	CHECK(p.json.len <= TG_PUNT_POLICY_MAX && memchr(p.json.p, 0, p.json.len) == NULL);
+	if (p.db.p != NULL) {
+		/* binary, after the JSON, in the object */
+		CHECK(p.db.len >= 1 && p.db.p > (const uint8_t *)p.json.p &&
+		      p.db.p + p.db.len <= data + size);
+	} else {
+		CHECK(p.db.len == 0);
+	}
 	CHECK(tg_punt_policy_size(&p) == size);
 	if (size > cap)
 		return;
@@ -343,6 +397,8 @@ policy_object(const uint8_t *data, size_t size, uint8_t *out, size_t cap)
 	CHECK(n >= 0 && (size_t)n == size && memcmp(out, data, size) == 0);
 	CHECK(tg_punt_policy_decode(out, size, &q) == TG_PUNT_OK);
 	CHECK(same_str(p.json, q.json));
+	CHECK((p.db.p == NULL) == (q.db.p == NULL) && p.db.len == q.db.len &&
+	      (p.db.len == 0 || memcmp(p.db.p, q.db.p, p.db.len) == 0));
 }
 
 int

@@ -8,6 +8,10 @@
  * and the key file), removed in the teardown. The wall clock of "ts" is
  * fixed, so runs are deterministic except for the generated keys.
  *
+ * Cursors (named values committed with the batch) are checked for
+ * durability the same way: set, committed or not, then a writer that
+ * dies or closes, and a reopen.
+ *
  * The tamper cases build one standard log, then change the LMDB files the
  * way an attacker with write access would — a write transaction of their
  * own, no help from the store — and check that verification fails at the
@@ -755,6 +759,146 @@ test_crash_unclean_gap(void **state)
 	assert_int_equal(tg_audit_close(a), 0);
 }
 
+/*
+ * Cursors: a value set is read back at once, made durable by the commit
+ * that writes the batch (and by nothing else), kept across a reopen,
+ * refused for a bad name; the log still verifies with them in meta.
+ */
+static void
+test_cursors(void **state)
+{
+	static const char name[] = "dp.0123456789abcdef";
+	struct tg_audit_config cfg = { .checkpoint_records = 100 };
+	char longest[TG_AUDIT_CURSOR_NAME_MAX], many[16];
+	struct tg_audit *a;
+	struct raw r;
+	uint64_t v;
+	pid_t pid;
+	int status, i;
+	(void)state;
+
+	a = open_store_cfg(&cfg);
+	assert_int_equal(tg_audit_cursor_get(a, name, &v), -ENOENT);
+	/* set: read back from the batch before any commit, the last value wins */
+	assert_int_equal(tg_audit_cursor_set(a, name, 41), 0);
+	assert_int_equal(tg_audit_cursor_set(a, name, 42), 0);
+	v = 0;
+	assert_int_equal(tg_audit_cursor_get(a, name, &v), 0);
+	assert_int_equal(v, 42);
+	/* a commit with no record still writes it */
+	commit(a);
+	assert_int_equal(tg_audit_size(a), 0);
+	append_event(a, 0);
+	assert_int_equal(tg_audit_cursor_set(a, "policy.gen", UINT64_MAX), 0);
+	commit(a);
+	assert_int_equal(tg_audit_close(a), 0);
+
+	/* survives the reopen; another store's raw view agrees (8 bytes, big-endian) */
+	raw_open(&r, false);
+	{
+		MDB_val k = { sizeof("cursor.dp.0123456789abcdef") - 1,
+			      (void *)"cursor.dp.0123456789abcdef" },
+			d;
+
+		assert_int_equal(mdb_get(r.txn, r.meta, &k, &d), 0);
+		assert_int_equal(d.mv_size, 8);
+		assert_int_equal(get_be64(d.mv_data), 42);
+	}
+	raw_close(&r);
+	a = open_store_cfg(&cfg);
+	assert_false(tg_audit_unclean(a));
+	assert_int_equal(tg_audit_cursor_get(a, name, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(tg_audit_cursor_get(a, "policy.gen", &v), 0);
+	assert_int_equal(v, UINT64_MAX);
+	assert_int_equal(tg_audit_close(a), 0);
+
+	/*
+	 * A writer that dies after setting cursors it did not commit: the
+	 * committed value stays, the uncommitted ones are gone.
+	 */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int ok = 1;
+
+		cfg.origin = ORIGIN;
+		cfg.dir = dir;
+		cfg.key_path = key_path;
+		cfg.clock = fixed_clock;
+		a = tg_audit_open(&cfg, err, sizeof(err));
+		if (a == NULL)
+			_exit(2);
+		ok &= tg_audit_cursor_set(a, name, 50) == 0;
+		ok &= tg_audit_commit(a, NULL) == 0; /* 50 durable */
+		for (uint64_t k = 1; k < 4; k++) {
+			json_t *ev = event(k);
+
+			ok &= tg_audit_append(a, ev, NULL) == 0;
+			json_decref(ev);
+		}
+		ok &= tg_audit_cursor_set(a, name, 53) == 0;
+		ok &= tg_audit_cursor_set(a, "dp.new", 7) == 0;
+		ok &= tg_audit_cursor_get(a, name, &v) == 0 && v == 53;
+		_exit(ok ? 0 : 1); /* killed: no close, no commit */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	a = open_store_cfg(&cfg);
+	assert_true(tg_audit_unclean(a));
+	assert_int_equal(tg_audit_size(a), 2) /* the event and the closing checkpoint */;
+	assert_int_equal(tg_audit_cursor_get(a, name, &v), 0);
+	assert_int_equal(v, 50);
+	assert_int_equal(tg_audit_cursor_get(a, "dp.new", &v), -ENOENT);
+
+	/* bad names: empty, too long, space, control, DEL, 8-bit */
+	memset(longest, 'c', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	assert_int_equal(tg_audit_cursor_set(a, longest, 1), 0); /* 47 bytes: the longest */
+	assert_int_equal(tg_audit_cursor_get(a, longest, &v), 0);
+	assert_int_equal(v, 1);
+	{
+		char toolong[TG_AUDIT_CURSOR_NAME_MAX + 1];
+		const char *bad[] = { "", "a b", "tab\there", "nl\n", "del\x7f", "caf\xc3\xa9",
+				      " lead", "trail ", toolong };
+
+		memset(toolong, 'c', sizeof(toolong) - 1);
+		toolong[sizeof(toolong) - 1] = '\0';
+		for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			assert_int_equal(tg_audit_cursor_set(a, bad[k], 1), -EINVAL);
+			assert_non_null(strstr(tg_audit_error(a), "cursor name"));
+			assert_int_equal(tg_audit_cursor_get(a, bad[k], &v), -EINVAL);
+		}
+		assert_int_equal(tg_audit_cursor_set(a, NULL, 1), -EINVAL);
+		assert_int_equal(tg_audit_cursor_get(a, NULL, &v), -EINVAL);
+	}
+
+	/* at most TG_AUDIT_CURSORS_MAX changed per batch; the same name again is no new one */
+	for (i = 1; i < TG_AUDIT_CURSORS_MAX; i++) {
+		snprintf(many, sizeof(many), "m%d", i);
+		assert_int_equal(tg_audit_cursor_set(a, many, (uint64_t)i), 0);
+	}
+	assert_int_equal(tg_audit_cursor_set(a, "m1", 100), 0);
+	assert_int_equal(tg_audit_cursor_set(a, "one.too.many", 1), -ENOBUFS);
+	assert_int_equal(tg_audit_cursor_get(a, "one.too.many", &v), -ENOENT);
+	commit(a);
+	assert_int_equal(tg_audit_cursor_set(a, "one.too.many", 1), 0);
+	assert_int_equal(tg_audit_close(a), 0);
+
+	a = open_store_cfg(&cfg);
+	assert_int_equal(tg_audit_cursor_get(a, "m1", &v), 0);
+	assert_int_equal(v, 100);
+	assert_int_equal(tg_audit_cursor_get(a, "m63", &v), 0);
+	assert_int_equal(v, 63);
+	assert_int_equal(tg_audit_cursor_get(a, "one.too.many", &v), 0); /* close committed it */
+	assert_int_equal(tg_audit_cursor_get(a, longest, &v), 0);
+	assert_int_equal(tg_audit_close(a), 0);
+	/* cursors are not part of the log: it verifies as before */
+	assert_int_equal(tg_note_pubkey_load(key_path, pub, err, sizeof(err)), 0);
+	expect_ok(2, 1);
+}
+
 static void
 test_tick_checkpoints_by_time(void **state)
 {
@@ -1467,6 +1611,7 @@ main(void)
 		T(test_key_file),
 		T(test_event_validation),
 		T(test_crash_unclean_gap),
+		T(test_cursors),
 		T(test_tick_checkpoints_by_time),
 		T(test_batch_cap_and_map_full),
 		T(test_std_log_verifies),

@@ -8,21 +8,37 @@
  * - handshake: the HELLO's fields; up only after the HELLO_ACK; fail
  *   closed before, open after; a refused hello is counted and retried;
  * - events: handed over through the workers' rings in order, numbered
- *   from 1, acknowledged; a full ring drops and counts; a full buffer
- *   loses and counts;
+ *   from 1, acknowledged; a full ring drops and counts;
+ * - tickets: tg_control_emit() numbers each worker's events 1, 2, 3...
+ *   and the worker's durable count reaches a ticket only once a
+ *   BATCH_ACK covers its event (an event the codec refused: as soon as
+ *   what came before it is);
+ * - backpressure: a full event buffer stops the draining, so nothing is
+ *   lost at the control thread; the worker's ring fills and its next
+ *   events are refused at tg_control_emit(), and a LOST event with their
+ *   count reaches the slowpath once there is room;
  * - a connection lost: counted by reason, fail closed again, reconnection
  *   with back-off, the same instance id, and every event not
  *   acknowledged sent again with its number (counted resent);
  * - a slowpath that breaks the protocol (bad magic, a sequence number
  *   skipped, an acknowledgement of events never sent, a second
  *   HELLO_ACK) is disconnected and the reason counted;
- * - POLICY_GEN is answered refused, STATS_REQUEST with an empty response;
- * - no slowpath at all: connection failures counted, fail closed only
- *   when required;
+ * - without a policy callback, POLICY_GEN is answered refused and the
+ *   HELLO states no TG_PUNT_CAP_POLICY; STATS_REQUEST gets an empty
+ *   response;
+ * - with one: the HELLO states the capability, SERVICES follows a
+ *   HELLO_ACK that states it too (and only then), POLICY_GEN chunks are
+ *   reassembled and the callback gets the JSON and the databases, its
+ *   answer goes back as POLICY_ACK (applied, or refused with its reason);
+ *   with need_policy, new sessions are refused until a generation is
+ *   applied;
+ * - no slowpath at all: connection failures counted, fail closed (the
+ *   services' on_slowpath_down decides, not the channel);
  * - the options (config.c): "slowpath" in the JSON file and
  *   --slowpath-socket, their defaults and refusals.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -112,7 +128,7 @@ eal_down(void **state)
  * The fake slowpath
  * ------------------------------------------------------------------- */
 
-#define FAKE_EVENTS 8192
+#define FAKE_EVENTS 16384
 
 enum fake_hello { HELLO_ACCEPT, HELLO_REFUSE, HELLO_SILENT };
 
@@ -121,6 +137,7 @@ struct fake {
 	int lfd, fd;
 	uint64_t tx_seq, rx_seq;
 	enum fake_hello hello_mode;
+	uint64_t caps;			/* stated in the HELLO_ACK */
 	bool auto_ack;
 	unsigned int accepts;
 	struct tg_punt_hello hello;	/* the last received; strings copied below */
@@ -129,6 +146,8 @@ struct fake {
 	uint64_t sess[FAKE_EVENTS];
 	uint16_t worker[FAKE_EVENTS];
 	uint8_t type[FAKE_EVENTS];
+	uint64_t lost[FAKE_EVENTS];	/* LOST: the count */
+	uint32_t stmt[FAKE_EVENTS];
 	unsigned int n;
 	unsigned int batches;
 	uint64_t last_seq;		/* highest event number received */
@@ -137,6 +156,10 @@ struct fake {
 	unsigned int packs;
 	unsigned int stats;		/* STATS_RESPONSEs */
 	uint64_t stats_reply_to;
+	unsigned int svcs;		/* SERVICES received */
+	uint64_t svc_seq;		/* the header seq of the last */
+	unsigned int nb_svc;
+	char svc[TG_PUNT_SERVICES_MAX][TG_PUNT_NAME_MAX + 1];
 };
 
 static uint8_t fbuf[TG_PUNT_MSG_MAX];
@@ -197,6 +220,7 @@ fake_on(struct fake *f, const uint8_t *b, size_t len)
 		.vmin = 1,
 		.vmax = 1,
 		.instance = 99,
+		.caps = f->caps,
 		.software = { sw, sizeof(sw) - 1 },
 	};
 	struct tg_punt_hello_ack a;
@@ -227,6 +251,8 @@ fake_on(struct fake *f, const uint8_t *b, size_t len)
 			f->sess[f->n] = ev.session;
 			f->worker[f->n] = ev.worker;
 			f->type[f->n] = ev.type;
+			f->lost[f->n] = ev.lost;
+			f->stmt[f->n] = ev.stmt;
 			f->n++;
 			if (ev.seq > f->last_seq)
 				f->last_seq = ev.seq;
@@ -244,6 +270,14 @@ fake_on(struct fake *f, const uint8_t *b, size_t len)
 		f->stats++;
 		f->stats_reply_to = m.u.stats.in_reply_to;
 		assert_true(m.u.stats.last);
+		break;
+	case TG_PUNT_T_SERVICES:
+		f->svcs++;
+		f->svc_seq = m.hdr.seq;
+		f->nb_svc = m.u.services.count;
+		for (unsigned int i = 0; i < m.u.services.count; i++)
+			snprintf(f->svc[i], sizeof(f->svc[i]), "%.*s",
+				 (int)m.u.services.name[i].len, m.u.services.name[i].p);
 		break;
 	default:
 		fail_msg("the dataplane sent a %s", tg_punt_type_name(m.hdr.type));
@@ -324,7 +358,8 @@ make(const char *path, bool required, uint32_t buffer, unsigned int workers)
 	return c;
 }
 
-static int
+/* A statement of session sess on worker w; returns its ticket (0: refused). */
+static uint64_t
 emit(struct tg_control *c, unsigned int w, uint64_t sess)
 {
 	static const char text[] = "select 1";
@@ -332,6 +367,7 @@ emit(struct tg_control *c, unsigned int w, uint64_t sess)
 		.type = TG_PUNT_EV_STATEMENT,
 		.worker = (uint16_t)w,
 		.session = sess,
+		.stmt = 1,
 		.service_name = { "pg", 2 },
 		.client = { "198.18.0.1:40000", 16 },
 		.text = { text, sizeof(text) - 1 },
@@ -379,6 +415,7 @@ test_handshake_and_events(void **state)
 	assert_int_equal(f.hello.vmin, 1);
 	assert_int_equal(f.hello.vmax, 1);
 	assert_true(f.hello.instance != 0);
+	assert_int_equal(f.hello.caps, 0);	/* no policy callback: no TG_PUNT_CAP_POLICY */
 	assert_int_equal(strncmp(f.software, "tollgate-dataplane ", 19), 0);
 	fake_drop(&f);
 	f.hello_mode = HELLO_ACCEPT;
@@ -388,8 +425,8 @@ test_handshake_and_events(void **state)
 
 	/* worker 0 then worker 1, each in its own order */
 	for (i = 0; i < 5; i++) {
-		assert_int_equal(emit(c, 0, 100 + i), 0);
-		assert_int_equal(emit(c, 1, 200 + i), 0);
+		assert_int_equal(emit(c, 0, 100 + i), i + 1);	/* tickets, per worker */
+		assert_int_equal(emit(c, 1, 200 + i), i + 1);
 	}
 	assert_true(PUMP_UNTIL(c, &f, f.n == 10 && counters(c).pending == 0));
 	for (i = 0; i < 10; i++) {
@@ -619,21 +656,27 @@ test_ring_full(void **state)
 	snprintf(path, sizeof(path), "%s/none.sock", tmpdir);
 	c = make(path, true, 1u << 16, 1);
 	for (i = 0; i < TG_CONTROL_RING; i++)
-		assert_int_equal(emit(c, 0, i), 0);
+		assert_int_equal(emit(c, 0, i), i + 1);
 	for (i = 0; i < 5; i++)
-		assert_int_equal(emit(c, 0, i), -ENOBUFS);
+		assert_int_equal(emit(c, 0, i), 0);	/* no ticket taken */
 	cc = counters(c);
 	assert_int_equal(cc.ring_drops, 5);
 	tg_control_poll(c);
 	cc = counters(c);
-	assert_int_equal(EV(cc, QUEUED), TG_CONTROL_RING);
-	assert_int_equal(cc.pending, TG_CONTROL_RING);
+	/* every event handed over, and a LOST event for the 5 refused */
+	assert_int_equal(EV(cc, QUEUED), TG_CONTROL_RING + 1);
+	assert_int_equal(EV(cc, LOST), 0);
+	assert_int_equal(CC(cc, LOST_REPORTED), 1);
+	assert_int_equal(cc.pending, TG_CONTROL_RING + 1);
 	/* the slots are back */
-	assert_int_equal(emit(c, 0, 1), 0);
+	assert_int_equal(emit(c, 0, 1), TG_CONTROL_RING + 1);
 	tg_control_destroy(c);
 }
 
-/* No slowpath: events wait up to the cap, then are lost (counted). */
+/*
+ * No slowpath: events wait up to the cap; the rest wait in the worker's
+ * ring (backpressure), none is lost at the control thread.
+ */
 static void
 test_buffer_full_and_no_slowpath(void **state)
 {
@@ -647,22 +690,589 @@ test_buffer_full_and_no_slowpath(void **state)
 	c = make(path, true, 16, 1);
 	assert_true(tg_control_refusing());
 	for (i = 0; i < 20; i++)
-		emit(c, 0, i);
+		assert_int_equal(emit(c, 0, i), i + 1);
+	tg_control_poll(c);
 	tg_control_poll(c);
 	cc = counters(c);
 	assert_int_equal(EV(cc, QUEUED), 16);
-	assert_int_equal(EV(cc, LOST), 4);
+	assert_int_equal(EV(cc, LOST), 0);
+	assert_int_equal(cc.ring_drops, 0);
 	assert_int_equal(cc.pending, 16);
 	assert_true(CC(cc, CONNECT_FAIL) >= 1);
 	assert_int_equal(cc.connected, 0);
 	assert_false(tg_control_connect_wait(c, 50));
 	tg_control_destroy(c);
 
-	/* not required: nothing is refused while it is away */
+	/*
+	 * not required: the channel still says it is down; whether a service
+	 * refuses its sessions then is its on_slowpath_down (worker.c)
+	 */
 	c = make(path, false, 16, 1);
 	tg_control_poll(c);
+	assert_true(tg_control_refusing());
+	tg_control_destroy(c);
+	assert_false(tg_control_refusing());
+}
+
+/* An event the codec refuses: a type that does not exist. */
+static uint64_t
+emit_invalid(struct tg_control *c, unsigned int w)
+{
+	struct tg_punt_event ev = { .type = TG_PUNT_EV_MAX, .worker = (uint16_t)w };
+
+	return tg_control_emit(tg_control_queue(c, w), &ev);
+}
+
+/*
+ * Tickets count each worker's events; a worker's durable count reaches a
+ * ticket only when a BATCH_ACK covers that event, never before.
+ */
+static void
+test_tickets_durable(void **state)
+{
+	struct tg_control_counters cc;
+	struct tg_control_q *q0, *q1;
+	struct fake f;
+	struct tg_control *c;
+
+	(void)state;
+	fake_listen(&f, "t.sock");
+	f.auto_ack = false;
+	c = make(f.path, true, 1024, 2);
+	q0 = tg_control_queue(c, 0);
+	q1 = tg_control_queue(c, 1);
+	assert_non_null(q0);
+	assert_non_null(q1);
+	assert_null(tg_control_queue(c, 2));
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+
+	/* event 1 drained on its own, then 2, 3 (worker 0) and 4, 5 (worker 1) */
+	assert_int_equal(emit(c, 0, 10), 1);
+	tg_control_poll(c);
+	assert_int_equal(emit(c, 0, 11), 2);
+	assert_int_equal(emit(c, 0, 12), 3);
+	assert_int_equal(emit(c, 1, 20), 1);
+	assert_int_equal(emit(c, 1, 21), 2);
+	assert_true(PUMP_UNTIL(c, &f, f.n == 5));
+	assert_int_equal(f.sess[0], 10);
+	assert_int_equal(f.sess[3], 20);
+	assert_int_equal(f.worker[3], 1);
+	assert_int_equal(f.stmt[0], 1);
+	pump_ms(c, &f, 5);
+	assert_int_equal(tg_control_durable(q0), 0);	/* sent is not durable */
+	assert_int_equal(tg_control_durable(q1), 0);
+
+	fake_ack(&f, 1);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_durable(q0) == 1));
+	assert_int_equal(tg_control_durable(q1), 0);
+	/* 2 is durable, 3 not yet: worker 0 learns of both together */
+	fake_ack(&f, 2);
+	pump_ms(c, &f, 10);
+	assert_int_equal(tg_control_durable(q0), 1);
+	fake_ack(&f, 3);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_durable(q0) == 3));
+	assert_int_equal(tg_control_durable(q1), 0);
+	fake_ack(&f, 4);
+	pump_ms(c, &f, 10);
+	assert_int_equal(tg_control_durable(q1), 0);
+	fake_ack(&f, 5);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_durable(q1) == 2));
+	assert_int_equal(tg_control_durable(q0), 3);
+	assert_int_equal(counters(c).pending, 0);
+
+	/*
+	 * An event the codec refuses takes a ticket (0 is returned) and no
+	 * event number; with nothing before it waiting, it is "durable" at
+	 * once, without an ack. The next event's ticket follows it.
+	 */
+	assert_int_equal(emit_invalid(c, 1), 0);
+	pump_ms(c, &f, 5);
+	assert_int_equal(tg_control_durable(q1), 3);
+	assert_int_equal(f.n, 5);
+	assert_int_equal(emit(c, 1, 22), 4);
+	/* behind an event not yet acked, it waits for that event's ack */
+	assert_int_equal(emit_invalid(c, 1), 0);
+	assert_true(PUMP_UNTIL(c, &f, f.n == 6));
+	pump_ms(c, &f, 5);
+	assert_int_equal(tg_control_durable(q1), 3);
+	assert_int_equal(f.seq[5], 6);
+	fake_ack(&f, 6);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_durable(q1) == 5));
+	cc = counters(c);
+	assert_int_equal(cc.invalid, 2);
+	assert_int_equal(EV(cc, QUEUED), 6);
+	assert_int_equal(EV(cc, ACKED), 6);
+	tg_control_destroy(c);
+	fake_close(&f);
+}
+
+/*
+ * A tiny event buffer and a slowpath that does not ack: the control
+ * thread stops draining, the worker's ring fills, the next events are
+ * refused at emit (counted drops, ticket 0) and none is lost at the
+ * control thread. Once acks make room everything flows, then one LOST
+ * event with the refused count.
+ */
+static void
+test_backpressure_lost(void **state)
+{
+	enum { BUF = 8, EXTRA = 5 };
+	struct tg_control_counters cc;
+	struct tg_control_q *q;
+	struct fake f;
+	struct tg_control *c;
+	unsigned int i, total;
+
+	(void)state;
+	fake_listen(&f, "bp.sock");
+	f.auto_ack = false;
+	c = make(f.path, true, BUF, 1);
+	q = tg_control_queue(c, 0);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	for (i = 0; i < TG_CONTROL_RING; i++)
+		assert_int_equal(emit(c, 0, i), i + 1);
+	assert_true(PUMP_UNTIL(c, &f, f.n == BUF));
+	pump_ms(c, &f, 10);
+	cc = counters(c);
+	assert_int_equal(f.n, BUF);
+	assert_int_equal(EV(cc, QUEUED), BUF);
+	assert_int_equal(EV(cc, LOST), 0);
+	assert_int_equal(cc.pending, BUF);
+	assert_int_equal(cc.ring_drops, 0);
+
+	/* the BUF slots kept went back to the worker; after them, drops */
+	for (i = 0; i < BUF; i++)
+		assert_int_equal(emit(c, 0, TG_CONTROL_RING + i), TG_CONTROL_RING + i + 1);
+	for (i = 0; i < EXTRA; i++)
+		assert_int_equal(emit(c, 0, 999999), 0);
+	pump_ms(c, &f, 5);
+	cc = counters(c);
+	assert_int_equal(cc.ring_drops, EXTRA);
+	assert_int_equal(EV(cc, LOST), 0);
+	assert_int_equal(CC(cc, LOST_REPORTED), 0);	/* no room for it yet */
+	assert_int_equal(f.n, BUF);
+
+	/* room: every event handed over arrives, in order, then the LOST */
+	total = TG_CONTROL_RING + BUF;
+	f.auto_ack = true;
+	fake_ack(&f, BUF);
+	assert_true(PUMP_UNTIL(c, &f, f.n == total + 1 && counters(c).pending == 0));
+	for (i = 0; i < total; i++) {
+		if (f.seq[i] != i + 1 || f.type[i] != TG_PUNT_EV_STATEMENT || f.sess[i] != i)
+			fail_msg("event %u: seq %" PRIu64 " type %u session %" PRIu64, i, f.seq[i],
+				 f.type[i], f.sess[i]);
+	}
+	assert_int_equal(f.type[total], TG_PUNT_EV_LOST);
+	assert_int_equal(f.seq[total], total + 1);
+	assert_int_equal(f.lost[total], EXTRA);
+	assert_int_equal(f.worker[total], 0);
+	assert_int_equal(f.sess[total], 0);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_durable(q) == total));
+	cc = counters(c);
+	assert_int_equal(EV(cc, LOST), 0);
+	assert_int_equal(EV(cc, QUEUED), total + 1);
+	assert_int_equal(CC(cc, LOST_REPORTED), 1);
+	assert_int_equal(cc.ring_drops, EXTRA);
+
+	/* reported once: later events flow without another LOST ... */
+	assert_int_equal(emit(c, 0, 7), total + 1);
+	assert_true(PUMP_UNTIL(c, &f, f.n == total + 2 && counters(c).pending == 0));
+	assert_int_equal(f.type[total + 1], TG_PUNT_EV_STATEMENT);
+	assert_int_equal(CC(counters(c), LOST_REPORTED), 1);
+	/* ... and new drops are reported with their own count */
+	while (emit(c, 0, 8) != 0)
+		;
+	assert_int_equal(emit(c, 0, 8), 0);
+	assert_true(PUMP_UNTIL(c, &f, CC(counters(c), LOST_REPORTED) == 2 &&
+					      counters(c).pending == 0));
+	assert_int_equal(f.type[f.n - 1], TG_PUNT_EV_LOST);
+	assert_int_equal(f.lost[f.n - 1], 2);
+	assert_int_equal(EV(counters(c), LOST), 0);
+	tg_control_destroy(c);
+	fake_close(&f);
+}
+
+/* ---------------------------------------------------------------------
+ * Policy generations from the slowpath
+ * ------------------------------------------------------------------- */
+
+static const char *const svc_names[] = { "shop-pg", "billing" };
+
+/* What the policy callback got, and what it answers. */
+struct polcb {
+	unsigned int calls;
+	uint64_t gen;
+	char *json;
+	size_t json_len;
+	uint8_t *db;
+	size_t db_len;
+	bool db_null;
+	int rc;			/* the answer */
+	const char *reason;	/* with rc < 0; NULL: none */
+};
+
+static int
+policy_cb(void *arg, uint64_t gen, const char *json, size_t json_len, const uint8_t *db,
+	  size_t db_len, char *err, size_t errlen)
+{
+	struct polcb *p = arg;
+
+	p->calls++;
+	p->gen = gen;
+	free(p->json);
+	free(p->db);
+	p->json = malloc(json_len + 1);
+	assert_non_null(p->json);
+	memcpy(p->json, json, json_len);
+	p->json[json_len] = '\0';
+	p->json_len = json_len;
+	p->db_null = db == NULL;
+	p->db = malloc(db_len + 1);
+	assert_non_null(p->db);
+	if (db_len != 0)
+		memcpy(p->db, db, db_len);
+	p->db_len = db_len;
+	if (p->rc < 0 && p->reason != NULL)
+		snprintf(err, errlen, "%s", p->reason);
+	return p->rc;
+}
+
+static void
+polcb_free(struct polcb *p)
+{
+	free(p->json);
+	free(p->db);
+	memset(p, 0, sizeof(*p));
+}
+
+static struct tg_control *
+make_policy(const char *path, bool need_policy, struct polcb *cb)
+{
+	struct tg_control_params p = {
+		.socket_path = path,
+		.required = true,
+		.event_buffer = 64,
+		.nb_workers = 1,
+		.policy = policy_cb,
+		.policy_arg = cb,
+		.need_policy = need_policy,
+		.services = svc_names,
+		.nb_services = ARRAY_SIZE(svc_names),
+	};
+	struct tg_control *c = tg_control_create(&p);
+
+	assert_non_null(c);
+	return c;
+}
+
+/*
+ * Sends the object obj[0, len) as generation gen in chunks of at most
+ * chunk bytes, serving the channel between them; the callback must not
+ * run before the last.
+ */
+static void
+send_object(struct tg_control *c, struct fake *f, struct polcb *cb, uint64_t gen,
+	    const uint8_t *obj, size_t len, size_t chunk)
+{
+	static uint8_t dg[TG_PUNT_MSG_MAX];
+	unsigned int calls = cb->calls;
+	size_t off = 0;
+
+	while (off < len) {
+		struct tg_punt_policy_chunk ch = {
+			.gen = gen,
+			.total = (uint32_t)len,
+			.offset = (uint32_t)off,
+			.len = (uint32_t)(len - off < chunk ? len - off : chunk),
+			.data = obj + off,
+		};
+
+		if (off != 0) {
+			pump_ms(c, f, 2);
+			assert_int_equal(cb->calls, calls);
+		}
+		fake_send(f, dg, tg_punt_encode_policy_gen(dg, sizeof(dg), f->tx_seq, &ch));
+		off += ch.len;
+	}
+}
+
+/* Encodes json and db (db NULL: none) into a fresh object; *len its size. */
+static uint8_t *
+object(const char *json, const uint8_t *db, size_t db_len, size_t *len)
+{
+	struct tg_punt_policy p = {
+		.json = { json, (uint32_t)strlen(json) },
+		.db = { db, (uint32_t)db_len },
+	};
+	size_t n = tg_punt_policy_size(&p);
+	uint8_t *obj = malloc(n);
+
+	assert_true(n > 0);
+	assert_non_null(obj);
+	assert_int_equal(tg_punt_policy_encode(&p, obj, n), (int)n);
+	*len = n;
+	return obj;
+}
+
+/* SERVICES follows a HELLO_ACK that states TG_PUNT_CAP_POLICY, and only such a one. */
+static void
+test_services_after_hello_ack(void **state)
+{
+	struct polcb cb = { 0 };
+	struct fake f;
+	struct tg_control *c;
+
+	(void)state;
+	/* the slowpath pushes policies: SERVICES is the message after the HELLO */
+	fake_listen(&f, "s1.sock");
+	f.caps = TG_PUNT_CAP_POLICY | TG_PUNT_CAP_STATS;
+	c = make_policy(f.path, false, &cb);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c) && f.svcs == 1));
+	assert_true(f.hello.caps & TG_PUNT_CAP_POLICY);
+	assert_false(f.hello.caps & TG_PUNT_CAP_STATS);
+	assert_int_equal(f.svc_seq, 2);
+	assert_int_equal(f.nb_svc, 2);
+	assert_string_equal(f.svc[0], "shop-pg");
+	assert_string_equal(f.svc[1], "billing");
+	assert_false(tg_control_refusing());	/* need_policy not set */
+	/* again on every connection */
+	fake_drop(&f);
+	assert_true(PUMP_UNTIL(c, &f, f.accepts == 2 && tg_control_up(c) && f.svcs == 2));
+	assert_int_equal(f.svc_seq, 2);
+	pump_ms(c, &f, 10);
+	assert_int_equal(f.svcs, 2);
+	tg_control_destroy(c);
+	fake_close(&f);
+
+	/* a slowpath that does not: no SERVICES, the connection is up all the same */
+	fake_listen(&f, "s2.sock");
+	f.caps = TG_PUNT_CAP_STATS;
+	c = make_policy(f.path, false, &cb);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	assert_true(f.hello.caps & TG_PUNT_CAP_POLICY);
+	emit(c, 0, 1);
+	assert_true(PUMP_UNTIL(c, &f, f.n == 1 && counters(c).pending == 0));
+	pump_ms(c, &f, 20);
+	assert_int_equal(f.svcs, 0);
+	assert_int_equal(f.seq[0], 1);
+	tg_control_destroy(c);
+	fake_close(&f);
+
+	/* a dataplane without a policy callback neither states it nor sends SERVICES */
+	fake_listen(&f, "s3.sock");
+	f.caps = TG_PUNT_CAP_POLICY;
+	c = make(f.path, true, 64, 1);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	pump_ms(c, &f, 20);
+	assert_int_equal(f.hello.caps & TG_PUNT_CAP_POLICY, 0);
+	assert_int_equal(f.svcs, 0);
+	tg_control_destroy(c);
+	fake_close(&f);
+	polcb_free(&cb);
+}
+
+/* POLICY_GEN chunks reassembled; the callback's answer goes back as POLICY_ACK. */
+static void
+test_policy_generations(void **state)
+{
+	static const char json[] = "{\"commands\":{\"default\":\"allow\"}}";
+	const size_t db_len = 150000;	/* three datagrams' worth */
+	struct tg_control_counters cc;
+	struct polcb cb = { 0 };
+	struct fake f;
+	struct tg_control *c;
+	uint8_t *db, *obj;
+	size_t i, len;
+
+	(void)state;
+	db = malloc(db_len);
+	assert_non_null(db);
+	for (i = 0; i < db_len; i++)
+		db[i] = (uint8_t)(i * 7);	/* NUL bytes included */
+	fake_listen(&f, "g.sock");
+	f.caps = TG_PUNT_CAP_POLICY;
+	c = make_policy(f.path, false, &cb);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c) && f.svcs == 1));
+
+	/* applied: the JSON and the databases, whole, as sent */
+	obj = object(json, db, db_len, &len);
+	assert_true(len > 2 * TG_PUNT_POLICY_CHUNK_MAX);
+	send_object(c, &f, &cb, 5, obj, len, TG_PUNT_POLICY_CHUNK_MAX);
+	free(obj);
+	assert_true(PUMP_UNTIL(c, &f, f.packs == 1));
+	assert_int_equal(cb.calls, 1);
+	assert_int_equal(cb.gen, 5);
+	assert_int_equal(cb.json_len, strlen(json));
+	assert_string_equal(cb.json, json);
+	assert_false(cb.db_null);
+	assert_int_equal(cb.db_len, db_len);
+	assert_memory_equal(cb.db, db, db_len);
+	assert_int_equal(f.pack.gen, 5);
+	assert_int_equal(f.pack.status, TG_PUNT_POLICY_APPLIED);
+	assert_string_equal(f.pack_reason, "");
+	cc = counters(c);
+	assert_int_equal(CC(cc, POLICY_APPLIED), 1);
+	assert_int_equal(CC(cc, POLICY_REFUSED), 0);
+
+	/* refused with the callback's reason; small chunks; no databases */
+	cb.rc = -EINVAL;
+	cb.reason = "rule r1: pattern does not compile";
+	obj = object(json, NULL, 0, &len);
+	send_object(c, &f, &cb, 6, obj, len, 7);
+	free(obj);
+	assert_true(PUMP_UNTIL(c, &f, f.packs == 2));
+	assert_int_equal(cb.calls, 2);
+	assert_int_equal(cb.gen, 6);
+	assert_true(cb.db_null);
+	assert_int_equal(cb.db_len, 0);
+	assert_int_equal(f.pack.gen, 6);
+	assert_int_equal(f.pack.status, TG_PUNT_POLICY_REFUSED);
+	assert_string_equal(f.pack_reason, "rule r1: pattern does not compile");
+	assert_int_equal(CC(counters(c), POLICY_REFUSED), 1);
+
+	/* refused without a reason: the errno's text stands in */
+	cb.rc = -ENOMEM;
+	cb.reason = NULL;
+	obj = object(json, db, 16, &len);
+	send_object(c, &f, &cb, 7, obj, len, len);
+	free(obj);
+	assert_true(PUMP_UNTIL(c, &f, f.packs == 3));
+	assert_int_equal(f.pack.status, TG_PUNT_POLICY_REFUSED);
+	assert_string_equal(f.pack_reason, strerror(ENOMEM));
+
+	/* an object that does not decode: refused, the callback never sees it */
+	{
+		/* TLV 1 (JSON) "{}", then TLV 3 (unknown), 1 byte */
+		static const uint8_t bad[] = { 0, 1, 0, 0, 0, 2, '{', '}', 0, 3, 0, 0, 0, 1, 0 };
+
+		cb.rc = 0;
+		send_object(c, &f, &cb, 8, bad, sizeof(bad), sizeof(bad));
+		assert_true(PUMP_UNTIL(c, &f, f.packs == 4));
+		assert_int_equal(cb.calls, 3);
+		assert_int_equal(f.pack.gen, 8);
+		assert_int_equal(f.pack.status, TG_PUNT_POLICY_REFUSED);
+		assert_non_null(strstr(f.pack_reason, "policy object"));
+	}
+	cc = counters(c);
+	assert_int_equal(CC(cc, POLICY_APPLIED), 1);
+	assert_int_equal(CC(cc, POLICY_REFUSED), 3);
+	assert_true(tg_control_up(c));
+
+	/* a chunk out of sequence ends the connection */
+	{
+		static uint8_t dg[256];
+		struct tg_punt_policy_chunk ch = {
+			.gen = 9, .total = 100, .offset = 10, .len = 10, .data = db,
+		};
+
+		fake_send(&f, dg, tg_punt_encode_policy_gen(dg, sizeof(dg), f.tx_seq, &ch));
+		assert_true(PUMP_UNTIL(c, &f, !tg_control_up(c)));
+		cc = counters(c);
+		assert_int_equal(cc.proto[TG_PUNT_ERR_POLICY_ORDER], 1);
+		assert_int_equal(DISC(cc, PROTOCOL), 1);
+		fake_drop(&f);
+	}
+	/* half an object, then the connection lost: the next one starts afresh */
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c) && f.svcs == 2));
+	cb.rc = 0;
+	obj = object(json, db, db_len, &len);
+	{
+		static uint8_t dg[TG_PUNT_MSG_MAX];
+		struct tg_punt_policy_chunk ch = {
+			.gen = 10, .total = (uint32_t)len, .offset = 0, .len = 1000, .data = obj,
+		};
+
+		fake_send(&f, dg, tg_punt_encode_policy_gen(dg, sizeof(dg), f.tx_seq, &ch));
+		pump_ms(c, &f, 5);
+		fake_drop(&f);
+	}
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c) && f.svcs == 3));
+	send_object(c, &f, &cb, 11, obj, len, TG_PUNT_POLICY_CHUNK_MAX);
+	free(obj);
+	assert_true(PUMP_UNTIL(c, &f, f.packs == 5));
+	assert_int_equal(f.pack.gen, 11);
+	assert_int_equal(f.pack.status, TG_PUNT_POLICY_APPLIED);
+	assert_int_equal(cb.gen, 11);
+	assert_memory_equal(cb.db, db, db_len);
+	assert_int_equal(CC(counters(c), POLICY_APPLIED), 2);
+	tg_control_destroy(c);
+	fake_close(&f);
+	polcb_free(&cb);
+	free(db);
+}
+
+/* need_policy: new sessions are refused until a generation is applied. */
+static void
+test_need_policy(void **state)
+{
+	static const char json[] = "{}";
+	struct polcb cb = { 0 };
+	struct fake f;
+	struct tg_control *c;
+	uint8_t *obj;
+	size_t len;
+
+	(void)state;
+	fake_listen(&f, "n.sock");
+	f.caps = TG_PUNT_CAP_POLICY;
+	c = make_policy(f.path, true, &cb);
+	assert_true(tg_control_refusing());
+	/* up, but no policy yet */
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c) && f.svcs == 1));
+	pump_ms(c, &f, 5);
+	assert_true(tg_control_refusing());
+	/* connect_wait waits for the policy too, and says the channel is up */
+	assert_true(tg_control_connect_wait(c, 20));
+	assert_true(tg_control_refusing());
+
+	/* a refused generation changes nothing */
+	cb.rc = -EINVAL;
+	cb.reason = "no";
+	obj = object(json, NULL, 0, &len);
+	send_object(c, &f, &cb, 1, obj, len, len);
+	assert_true(PUMP_UNTIL(c, &f, f.packs == 1));
+	assert_int_equal(f.pack.status, TG_PUNT_POLICY_REFUSED);
+	assert_true(tg_control_refusing());
+
+	/* applied: sessions are admitted */
+	cb.rc = 0;
+	send_object(c, &f, &cb, 2, obj, len, len);
+	assert_true(PUMP_UNTIL(c, &f, f.packs == 2));
+	assert_int_equal(f.pack.status, TG_PUNT_POLICY_APPLIED);
+	assert_false(tg_control_refusing());
+
+	/* the channel lost: refused again; back: the applied generation still runs */
+	fake_drop(&f);
+	assert_true(PUMP_UNTIL(c, &f, !tg_control_up(c)));
+	assert_true(tg_control_refusing());
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
 	assert_false(tg_control_refusing());
 	tg_control_destroy(c);
+	fake_close(&f);
+
+	/* a slowpath that pushes no policy: up, and refusing all the while */
+	fake_listen(&f, "n2.sock");
+	f.caps = 0;
+	c = make_policy(f.path, true, &cb);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	pump_ms(c, &f, 10);
+	assert_int_equal(f.svcs, 0);
+	assert_true(tg_control_refusing());
+	tg_control_destroy(c);
+	fake_close(&f);
+
+	/* need_policy without a callback means nothing */
+	fake_listen(&f, "n3.sock");
+	c = tg_control_create(&(struct tg_control_params){
+		.socket_path = f.path, .required = true, .event_buffer = 16, .nb_workers = 1,
+		.need_policy = true });
+	assert_non_null(c);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	assert_false(tg_control_refusing());
+	tg_control_destroy(c);
+	fake_close(&f);
+	free(obj);
+	polcb_free(&cb);
 }
 
 static void
@@ -786,6 +1396,11 @@ main(void)
 		TEST(policy_and_stats),
 		TEST(ring_full),
 		TEST(buffer_full_and_no_slowpath),
+		TEST(tickets_durable),
+		TEST(backpressure_lost),
+		TEST(services_after_hello_ack),
+		TEST(policy_generations),
+		TEST(need_policy),
 		TEST(create_errors),
 		TEST(config_slowpath),
 	};

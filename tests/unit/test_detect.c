@@ -5,7 +5,10 @@
  * must and must not match, values in free text, adjacent and overlapping
  * candidates, buffer edges, the match array running out, the masking
  * styles, user regexes of fixed and variable width, and a seeded sweep of
- * random text with planted values.
+ * random text with planted values; databases supplied from elsewhere
+ * (tg_detect_build(): serialised, deserialised, then the same answers as
+ * compiled ones; a source's errors; databases with wrong ids, which the
+ * scan refuses).
  *
  * The test values are the usual public test numbers: card numbers from
  * the card schemes' test ranges (4111 1111 1111 1111 is Visa's), IBANs
@@ -31,6 +34,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <hs/hs.h>
 
 #include "detect.h"
 
@@ -1312,6 +1316,270 @@ test_random_sweep(void **state)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* Databases from elsewhere: tg_detect_build()                         */
+
+/* Every kind, SSN without dashes too, a fixed and two variable-width regexes. */
+static const struct tg_detect_spec build_specs[] = {
+	{ .id = ID_CARD, .kind = TG_DETECT_CARD },
+	{ .id = ID_IBAN, .kind = TG_DETECT_IBAN },
+	{ .id = ID_EMAIL, .kind = TG_DETECT_EMAIL },
+	{ .id = ID_SSN, .kind = TG_DETECT_SSN, .flags = TG_DETECT_F_SSN_NODASH },
+	{ .id = ID_PHONE, .kind = TG_DETECT_PHONE },
+	{ .id = ID_AWS, .kind = TG_DETECT_AWS_KEY },
+	{ .id = ID_JWT, .kind = TG_DETECT_JWT },
+	{ .id = ID_PKEY, .kind = TG_DETECT_PRIVATE_KEY },
+	{ .id = ID_ORD, .kind = TG_DETECT_REGEX, .pattern = "ORD-[0-9]{6}", .name = "order" },
+	{ .id = ID_SECRET, .kind = TG_DETECT_REGEX, .pattern = "secret[a-z]*",
+	  .flags = TG_DETECT_F_CASELESS },
+	{ .id = 30, .kind = TG_DETECT_REGEX, .pattern = "t\xc3\xa9l=[0-9]+",
+	  .flags = TG_DETECT_F_UTF8 },
+};
+
+/*
+ * The databases of a compiled detect database, serialised, and what a
+ * source of databases for tg_detect_build() saw and should do.
+ */
+struct hs_src {
+	char *bytes[TG_DETECT_HS_MAX];
+	size_t len[TG_DETECT_HS_MAX];
+	unsigned int n[TG_DETECT_HS_MAX];	/* expressions of each list seen */
+	unsigned int calls;
+	int fail_at;		/* this database: an error; -1 none */
+	int supply_none;	/* return 0 and no database */
+	unsigned int bad_id;	/* not 0: compile this one with ids + bad_id instead */
+	int bad_which;
+};
+
+static void
+hs_src_init(struct hs_src *s, const struct tg_detect_db *db)
+{
+	unsigned int w;
+
+	memset(s, 0, sizeof(*s));
+	s->fail_at = -1;
+	s->bad_which = -1;
+	for (w = 0; w < TG_DETECT_HS_MAX; w++) {
+		const hs_database_t *h = tg_detect_hs_db(db, (enum tg_detect_hs)w);
+
+		if (h != NULL)
+			assert_int_equal(hs_serialize_database(h, &s->bytes[w], &s->len[w]),
+					 HS_SUCCESS);
+	}
+}
+
+static void
+hs_src_free(struct hs_src *s)
+{
+	unsigned int w;
+
+	for (w = 0; w < TG_DETECT_HS_MAX; w++)
+		free(s->bytes[w]);
+}
+
+static int
+from_src(void *arg, enum tg_detect_hs which, const struct tg_detect_exprs *x, void **hs,
+	 char *err, size_t errlen)
+{
+	struct hs_src *s = arg;
+	hs_database_t *db = NULL;
+
+	s->calls++;
+	assert_true((unsigned int)which < TG_DETECT_HS_MAX);
+	assert_true(x->n >= 1);
+	s->n[which] = x->n;
+	if ((int)which == s->fail_at) {
+		snprintf(err, errlen, "no database %u", (unsigned int)which);
+		return -EPROTO;
+	}
+	if (hs == NULL || s->supply_none)
+		return 0;
+	if ((int)which == s->bad_which) {
+		/* the right expressions under ids the detect database never gave */
+		unsigned int ids[64], k;
+		hs_compile_error_t *cerr = NULL;
+
+		assert_true(x->n <= ARRAY_SIZE(ids));
+		for (k = 0; k < x->n; k++)
+			ids[k] = x->ids[k] + s->bad_id;
+		assert_int_equal(hs_compile_multi(x->re, x->flags, ids, x->n, HS_MODE_BLOCK, NULL,
+						  &db, &cerr), HS_SUCCESS);
+	} else {
+		assert_non_null(s->bytes[which]);
+		assert_int_equal(hs_deserialize_database(s->bytes[which], s->len[which], &db),
+				 HS_SUCCESS);
+	}
+	*hs = db;
+	return 0;
+}
+
+/* Same matches from a and b for text: the compiled and the rebuilt database. */
+static int
+expect_same_scan(const struct fixture *a, const struct fixture *b, const char *text, size_t len)
+{
+	struct tg_detect_match ma[MAXM], mb[MAXM];
+	uint8_t *buf = heap_copy(text, len);
+	int na = tg_detect_scan(a->db, a->s, buf, (uint32_t)len, ma, MAXM);
+	int nb = tg_detect_scan(b->db, b->s, buf, (uint32_t)len, mb, MAXM);
+
+	assert_int_equal(na, nb);
+	if (na > 0)
+		assert_memory_equal(ma, mb, (size_t)na * sizeof(ma[0]));
+	assert_int_equal(tg_detect_scan_raw(a->db, a->s, buf, (uint32_t)len),
+			 tg_detect_scan_raw(b->db, b->s, buf, (uint32_t)len));
+	free(buf);
+	return na;
+}
+
+static void
+test_build_deserialised(void **state)
+{
+	static const char *const texts[] = {
+		"4111 1111 1111 1111", "GB82 WEST 1234 5698 7654 32", "jane.doe@example.com",
+		"078-05-1120", "078051120", "+44 20 7946 0958", "(415) 555-2671",
+		"AKIAIOSFODNN7EXAMPLE", JWT_HS256, PKCS8, "ORD-123456", "SecretSauce",
+		"t\xc3\xa9l=0612 and t\xc3\xa9l=99", "nothing to see", "",
+		"card 4111111111111111, mail x@example.org, key AKIAIOSFODNN7EXAMPLE, "
+		"ORD-000001 secretx " JWT_NONE " " PKCS1,
+	};
+	const unsigned int n = ARRAY_SIZE(build_specs);
+	struct fixture a, b;
+	struct hs_src src;
+	char err[256];
+	uint32_t seed = 0x1b873593;
+	unsigned int i, w, found = 0;
+
+	(void)state;
+	fixture_make(&a, build_specs, n);
+	for (w = 0; w < TG_DETECT_HS_MAX; w++)
+		assert_non_null(tg_detect_hs_db(a.db, (enum tg_detect_hs)w));
+	assert_null(tg_detect_hs_db(a.db, TG_DETECT_HS_MAX));
+	assert_null(tg_detect_hs_db(NULL, TG_DETECT_HS_MAIN));
+	hs_src_init(&src, a.db);
+
+	/* the walk: every list, in order, and nothing kept */
+	assert_int_equal(tg_detect_build(build_specs, n, from_src, &src, NULL, err, sizeof(err)),
+			 0);
+	assert_int_equal(src.calls, 3);
+	/* locate: the two variable-width regexes; lit: the AWS, JWT and PEM triggers */
+	assert_int_equal(src.n[TG_DETECT_HS_LOCATE], 2);
+	assert_int_equal(src.n[TG_DETECT_HS_LIT], 3);
+
+	/* rebuilt from the serialised databases: the same answers */
+	src.calls = 0;
+	b.db = (struct tg_detect_db *)&b;
+	assert_int_equal(tg_detect_build(build_specs, n, from_src, &src, &b.db, err, sizeof(err)),
+			 0);
+	assert_string_equal(err, "");
+	assert_int_equal(src.calls, 3);
+	b.s = tg_detect_scratch_alloc(b.db);
+	assert_non_null(b.s);
+	assert_int_equal(tg_detect_db_bytes(a.db), tg_detect_db_bytes(b.db));
+	for (i = 0; i < n; i++)
+		assert_string_equal(tg_detect_name(a.db, build_specs[i].id),
+				    tg_detect_name(b.db, build_specs[i].id));
+	for (i = 0; i < ARRAY_SIZE(texts); i++)
+		found += expect_same_scan(&a, &b, texts[i], strlen(texts[i])) > 0;
+	assert_int_equal(found, ARRAY_SIZE(texts) - 2);
+	for (i = 0; i < 500; i++) {
+		char buf[160];
+		size_t len = 0;
+
+		while (len < sizeof(buf) - 48) {
+			uint32_t r = xorshift32(&seed);
+
+			if (r % 23 == 0)
+				len += (size_t)snprintf(buf + len, sizeof(buf) - len, " %s ",
+							texts[(r >> 8) % ARRAY_SIZE(texts)]);
+			else
+				buf[len++] = "0123456789 -.+@()aA|"[(r >> 8) % 20];
+			if (len >= sizeof(buf))
+				len = sizeof(buf) - 1;
+		}
+		expect_same_scan(&a, &b, buf, len);
+	}
+	fixture_free(&b);
+	fixture_free(&a);
+	hs_src_free(&src);
+}
+
+static void
+test_build_errors(void **state)
+{
+	static const struct tg_detect_spec rx[] = {
+		{ .id = 1, .kind = TG_DETECT_REGEX, .pattern = "ab+c" },
+		{ .id = 2, .kind = TG_DETECT_AWS_KEY },
+	};
+	/* a database whose ids are off by id, and a text that makes it report */
+	static const struct {
+		enum tg_detect_hs which;
+		unsigned int id;
+		const char *text;
+	} bad[] = {
+		{ TG_DETECT_HS_LOCATE, 7, "xx abbbc yy" },
+		{ TG_DETECT_HS_MAIN, 100, "xx abbbc yy" },
+		{ TG_DETECT_HS_LIT, 1000, "id AKIAIOSFODNN7EXAMPLE." },
+	};
+	struct tg_detect_match m[4];
+	struct fixture a, b;
+	struct hs_src src;
+	char err[256];
+	unsigned int i;
+
+	(void)state;
+	fixture_make(&a, rx, 2);
+	hs_src_init(&src, a.db);
+
+	/* the source's error, as it said it; what it gave before is freed */
+	src.fail_at = TG_DETECT_HS_LOCATE;
+	b.db = (struct tg_detect_db *)&b;
+	assert_int_equal(tg_detect_build(rx, 2, from_src, &src, &b.db, err, sizeof(err)), -EPROTO);
+	assert_null(b.db);
+	assert_string_equal(err, "no database 2");
+	/* the walk stops there too */
+	assert_int_equal(tg_detect_build(rx, 2, from_src, &src, NULL, err, sizeof(err)), -EPROTO);
+
+	/* a source that supplies nothing */
+	src.fail_at = -1;
+	src.supply_none = 1;
+	assert_int_equal(tg_detect_build(rx, 2, from_src, &src, &b.db, err, sizeof(err)), -EINVAL);
+	assert_null(b.db);
+	assert_non_null(strstr(err, "not supplied"));
+	src.supply_none = 0;
+
+	/* no source; bad specs are refused before any source is asked */
+	assert_int_equal(tg_detect_build(rx, 2, NULL, NULL, &b.db, err, sizeof(err)), -EINVAL);
+	assert_int_equal(tg_detect_build(NULL, 2, from_src, &src, &b.db, err, sizeof(err)),
+			 -EINVAL);
+	src.calls = 0;
+	assert_int_equal(tg_detect_build((const struct tg_detect_spec[]){
+			{ .id = 1, .kind = TG_DETECT_REGEX } }, 1, from_src, &src, &b.db, err,
+			sizeof(err)), -EINVAL);
+	assert_int_equal(src.calls, 0);
+	assert_non_null(strstr(err, "detector 1"));
+
+	/*
+	 * Databases that report ids the tables do not have (a wrong database
+	 * from another process): the scan fails with -EIO and reads nothing
+	 * out of bounds.
+	 */
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		src.bad_which = bad[i].which;
+		src.bad_id = bad[i].id;
+		assert_int_equal(tg_detect_build(rx, 2, from_src, &src, &b.db, err, sizeof(err)),
+				 0);
+		b.s = tg_detect_scratch_alloc(b.db);
+		assert_non_null(b.s);
+		assert_int_equal(scan_f(&b, bad[i].text, strlen(bad[i].text), m, 4), -EIO);
+		assert_int_equal(scan_f(&b, "nothing", 7, m, 4), 0);
+		/* the right one finds it */
+		assert_int_equal(scan_f(&a, bad[i].text, strlen(bad[i].text), m, 4), 1);
+		fixture_free(&b);
+	}
+	fixture_free(&a);
+	hs_src_free(&src);
+}
+
 int
 main(void)
 {
@@ -1346,6 +1614,8 @@ main(void)
 		cmocka_unit_test(test_scratch),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_random_sweep),
+		cmocka_unit_test(test_build_deserialised),
+		cmocka_unit_test(test_build_errors),
 	};
 
 	return cmocka_run_group_tests_name("detect", tests, group_setup, group_teardown);

@@ -15,11 +15,14 @@
  *   events before they are resent stops their resending;
  * - caps: a full index or a full byte ring refuses the newest event
  *   (counted lost) and takes no number; space comes back with the acks;
+ *   tg_evbuf_fits() says beforehand, exactly, what tg_evbuf_push() will
+ *   do, and counts nothing;
  * - the byte ring wraps: a long run of pushes and acks of random sizes,
  *   checked against a model of what must come out.
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +49,7 @@ encode(uint8_t *slot, uint64_t sess, uint32_t len)
 		.session = sess,
 		.t_start_ns = 1000 + sess,
 		.t_end_ns = 2000 + sess,
+		.stmt = 1,
 		.service_name = { "pg", 2 },
 		.client = { "198.18.0.1:40000", 16 },
 		.user = { "demo", 4 },
@@ -293,7 +297,7 @@ test_ack_during_resend(void **state)
 	assert_int_equal(send_batch(&b, 2, 1, NULL, NULL), 10);
 	assert_int_equal(tg_evbuf_ack(&b, 4), 4);
 	tg_evbuf_rewind(&b);
-	/* a small datagram: the resend goes two events (985 bytes each) at a time */
+	/* a small datagram: the resend goes two events (989 bytes each) at a time */
 	n = tg_evbuf_batch(&b, dgram, TG_EVBUF_ENC_OFF + 2 * 1000, 2, &count);
 	assert_true(n > 0);
 	assert_int_equal(count, 2);
@@ -471,6 +475,90 @@ test_model(void **state)
 	tg_evbuf_free(&b);
 }
 
+/*
+ * tg_evbuf_fits() answers what push() would do, without counting: the
+ * index full, the ring full at its end and at its start, the wrap.
+ */
+static void
+test_fits(void **state)
+{
+	uint8_t slot[TG_EVBUF_ENC_SIZE];
+	struct tg_evbuf b;
+	size_t big, small;
+	uint64_t s;
+	int n;
+
+	(void)state;
+	n = encode(slot, 1, 1000);
+	assert_true(n > 0);
+	big = (size_t)n;
+	n = encode(slot, 1, 10);
+	assert_true(n > 0);
+	small = (size_t)n;
+
+	/* no length that is no event's */
+	assert_int_equal(tg_evbuf_init(&b, 4, 2500), 0);
+	assert_false(tg_evbuf_fits(&b, 0));
+	assert_false(tg_evbuf_fits(&b, TG_PUNT_EVENT_MAX + 1));
+	assert_true(tg_evbuf_fits(&b, TG_PUNT_EVENT_MAX));
+	assert_true(tg_evbuf_fits(&b, 1));
+
+	/* bytes: two big ones, not three; a small one still fits at the end */
+	assert_true(tg_evbuf_fits(&b, big));
+	assert_int_equal(push(&b, 1, 1000), 1);
+	assert_true(tg_evbuf_fits(&b, big));
+	assert_int_equal(push(&b, 2, 1000), 2);
+	assert_false(tg_evbuf_fits(&b, big));
+	assert_true(tg_evbuf_fits(&b, small));
+	assert_int_equal(b.cnt[TG_EVBUF_CNT_LOST], 0);	/* asking counts nothing */
+	assert_int_equal(push(&b, 3, 1000), 0);		/* and push agrees */
+	assert_int_equal(b.cnt[TG_EVBUF_CNT_LOST], 1);
+	assert_int_equal(push(&b, 4, 10), 3);
+	/* the index: 4 events, one left */
+	assert_true(tg_evbuf_fits(&b, small));
+	assert_int_equal(push(&b, 5, 10), 4);
+	assert_false(tg_evbuf_fits(&b, small));
+	assert_false(tg_evbuf_fits(&b, 1));
+	assert_int_equal(push(&b, 6, 10), 0);
+
+	/* acknowledged: the first big one's room at the start of the ring */
+	assert_int_equal(send_batch(&b, 1, 1, NULL, NULL), 4);
+	assert_int_equal(tg_evbuf_ack(&b, 1), 1);
+	assert_true(tg_evbuf_fits(&b, big));
+	assert_false(tg_evbuf_fits(&b, big + 1 + TG_EVBUF_AVG_EVENT));
+	assert_int_equal(push(&b, 7, 1000), 5);
+	assert_false(tg_evbuf_fits(&b, small));	/* the index again */
+	/* all acknowledged: the whole ring */
+	assert_int_equal(send_batch(&b, 2, 5, NULL, NULL), 1);
+	assert_int_equal(tg_evbuf_ack(&b, 5), 4);
+	assert_int_equal(tg_evbuf_pending(&b), 0);
+	assert_true(tg_evbuf_fits(&b, TG_PUNT_EVENT_MAX));
+
+	/* over a long run with wrapping, fits() and push() never disagree */
+	for (s = 0; s < 2000; s++) {
+		uint32_t len = (uint32_t)((s * 397) % (TG_PUNT_TEXT_MAX + 1));
+		bool fit;
+		uint64_t seq;
+
+		n = encode(slot, s, len);
+		assert_true(n > 0);
+		fit = tg_evbuf_fits(&b, (size_t)n);
+		seq = tg_evbuf_push(&b, slot + TG_EVBUF_ENC_OFF, (size_t)n);
+		assert_int_equal(fit, seq != 0);
+		if (s % 3 == 2) {
+			uint16_t count;
+
+			if (tg_evbuf_batch(&b, dgram, sizeof(dgram), 3 + s, &count) > 0)
+				tg_evbuf_sent(&b, count);
+			if (b.sent_max > b.acked)
+				assert_true(tg_evbuf_ack(&b, b.acked + 1 +
+							    (b.sent_max - b.acked - 1) / 2) > 0);
+		}
+	}
+	assert_true(b.cnt[TG_EVBUF_CNT_LOST] > 2);
+	tg_evbuf_free(&b);
+}
+
 /* A push of a length that is no event's is refused. */
 static void
 test_push_bad_length(void **state)
@@ -502,6 +590,7 @@ main(void)
 		TEST(cap_events),
 		TEST(cap_bytes),
 		TEST(model),
+		TEST(fits),
 		TEST(push_bad_length),
 	};
 

@@ -106,6 +106,7 @@ group_setup(void **state)
 	svcs.svc[0].proto = TG_SERVICE_POSTGRES;
 	snprintf(svcs.svc[1].name, sizeof(svcs.svc[1].name), "other");
 	svcs.svc[1].proto = TG_SERVICE_POSTGRES;
+	svcs.svc[1].durability = TG_DURABILITY_STRICT;	/* only cases that set begin see it */
 	svcs.nb = 2;
 	if (tg_policy_parse(policy_json, strlen(policy_json), "test", &svcs, &policy, err,
 			    sizeof(err)) != 0) {
@@ -393,6 +394,15 @@ struct h {
 
 	struct evrec ev[EV_MAX];
 	unsigned int nev;
+
+	/* durability: STATEMENT_BEGIN events and their tickets */
+	uint64_t tickets;		/* handed out */
+	uint64_t durable;		/* what the inspector reads */
+	bool refuse_begin;		/* answer 0: not queued */
+	unsigned int nbegin;
+	uint32_t begin_stmt[EV_MAX];
+	char begin_text[EV_MAX][64];
+	unsigned int ungated;		/* sessions handed back by tg_inspect_ungate() */
 };
 
 static void
@@ -2079,6 +2089,168 @@ test_retransmit(void **state)
 }
 
 /* A case with its fixture; every case has the same teardown. */
+/* ---------------------------------------------------------------------
+ * Durability: STATEMENT_BEGIN events, and strict statements held for them
+ * ------------------------------------------------------------------- */
+
+static uint64_t
+on_begin(void *arg, const struct tg_inspect_event *e)
+{
+	struct h *h = arg;
+
+	assert_int_equal(e->type, TG_INSPECT_EV_STATEMENT_BEGIN);
+	assert_true(h->nbegin < EV_MAX);
+	h->begin_stmt[h->nbegin] = e->stmt;
+	snprintf(h->begin_text[h->nbegin], sizeof(h->begin_text[0]), "%.*s", (int)e->text_len,
+		 e->text);
+	h->nbegin++;
+	return h->refuse_begin ? 0 : ++h->tickets;
+}
+
+static void
+on_ungate(void *arg, struct tg_stream st[2])
+{
+	struct h *h = arg;
+
+	assert_ptr_equal(st, h->st);
+	h->ungated++;
+	h_release(h, FE);
+}
+
+/* A session of service svc (1: strict) past the login, with begin events. */
+static void
+h_session_durable(struct h *h, uint16_t svc)
+{
+	h->in.svcs = &svcs;
+	h->in.begin = on_begin;
+	h->in.durable = &h->durable;
+	h_start(h, svc);
+	h_login(h);
+	mb_reset();
+}
+
+/*
+ * Strict: a Query reaches the server only once its STATEMENT_BEGIN is
+ * durable, and what the client pipelines behind it waits behind it;
+ * durability covering both releases both.
+ */
+static void
+test_strict_query(void **state)
+{
+	struct h *h = *state;
+	struct mb q1 = { 0 }, q2 = { 0 };
+	size_t base;
+
+	h_session_durable(h, 1);
+	base = h->rcv_nxt[FE];
+	q_query(&q1, "SELECT 1");
+	q_query(&q2, "SELECT 2");
+	h_send_mb(h, FE, &q1, 1460);
+	h_send_mb(h, FE, &q2, 3);
+	assert_int_equal(h->nbegin, 2);
+	assert_string_equal(h->begin_text[0], "SELECT 1");
+	assert_int_equal(h->begin_stmt[0], 1);
+	assert_int_equal(h->begin_stmt[1], 2);
+	assert_int_equal(h->rcv_nxt[FE], base);		/* nothing left */
+	assert_int_equal(ICNT(h, GATED), 2);
+	assert_int_equal(h->in.nb_gated, 1);
+
+	/* no progress: nothing to do */
+	assert_int_equal(tg_inspect_ungate(&h->in, on_ungate, h), 0);
+	h->durable = 1;
+	assert_int_equal(tg_inspect_ungate(&h->in, on_ungate, h), 1);
+	assert_int_equal(h->rcv_nxt[FE], base + q1.n);
+	expect_out_at(h, FE, base, q1.b, q1.n);
+	assert_int_equal(tg_inspect_ungate(&h->in, on_ungate, h), 0);	/* seen already */
+
+	h->durable = 2;
+	assert_int_equal(tg_inspect_ungate(&h->in, on_ungate, h), 1);
+	expect_out_at(h, FE, base + q1.n, q2.b, q2.n);
+	assert_int_equal(h->rcv_nxt[FE], base + q1.n + q2.n);
+	assert_int_equal(h->in.nb_gated, 0);
+	assert_int_equal(ICNT(h, UNGATED), 2);
+
+	/* the results come back and end both statements, numbered as their begins */
+	r_complete(&mb_be, "SELECT 1");
+	r_ready(&mb_be, 'I');
+	r_complete(&mb_be, "SELECT 1");
+	r_ready(&mb_be, 'I');
+	h_send_mb(h, BE, &mb_be, 1460);
+	assert_int_equal(h->nev, 2);
+	assert_false(tg_inspect_failed(&h->in, h->st));
+}
+
+/*
+ * Strict, extended protocol: Parse and Bind pass (in segments of their
+ * own: a held segment leaves whole), the Execute waits; more
+ * strict statements than a session keeps gates for merge into the last,
+ * released only when the newest is durable.
+ */
+static void
+test_strict_extended_merge(void **state)
+{
+	static const char *const vals[1] = { "7" };
+	struct h *h = *state;
+	size_t base, pb;
+	unsigned int i;
+
+	h_session_durable(h, 1);
+	base = h->rcv_nxt[FE];
+	q_parse(&mb_fe, "s1", "SELECT $1");
+	q_bind(&mb_fe, "", "s1", 1, vals);
+	pb = mb_fe.n;
+	for (i = 0; i < 10; i++)
+		q_execute(&mb_fe, "", 0);
+	q_empty(&mb_fe, 'S');
+	/* segments are released whole: one per Execute, so each gate is a segment's start */
+	h_send_mb(h, FE, &mb_fe, 10);
+	assert_int_equal(h->nbegin, 10);
+	assert_int_equal(h->rcv_nxt[FE], base + pb);	/* Parse and Bind only */
+	assert_int_equal(ICNT(h, GATED), 8);
+	h->durable = 9;
+	tg_inspect_ungate(&h->in, on_ungate, h);
+	/* eight gates: the first seven left, the eighth holds the last three */
+	assert_int_equal(h->rcv_nxt[FE], base + pb + 7 * 10);
+	h->durable = 10;
+	tg_inspect_ungate(&h->in, on_ungate, h);
+	assert_int_equal(h->rcv_nxt[FE], base + mb_fe.n);
+	assert_int_equal(h->in.nb_gated, 0);
+}
+
+/* Fast: STATEMENT_BEGIN is given, nothing waits. Strict with no ticket: failed closed. */
+static void
+test_fast_and_refused(void **state)
+{
+	struct h *h = *state;
+	struct mb q = { 0 };
+	size_t base;
+
+	h_session_durable(h, 0);
+	base = h->rcv_nxt[FE];
+	q_query(&q, "SELECT 1");
+	h_send_mb(h, FE, &q, 1460);
+	assert_int_equal(h->nbegin, 1);
+	assert_int_equal(h->rcv_nxt[FE], base + q.n);
+	assert_int_equal(ICNT(h, GATED), 0);
+	h_stop(h);
+
+	h->refuse_begin = true;
+	h_session_durable(h, 1);
+	base = h->rcv_nxt[FE];
+	h_send_mb(h, FE, &q, 1460);
+	assert_true(tg_inspect_failed(&h->in, h->st));
+	assert_int_equal(ICNT(h, FAIL_AUDIT), 1);
+	assert_int_equal(h->rcv_nxt[FE], base);
+	/* a session ended with a gate leaves none behind */
+	h->refuse_begin = false;
+	h_stop(h);
+	h_session_durable(h, 1);
+	h_send_mb(h, FE, &q, 1460);
+	assert_int_equal(h->in.nb_gated, 1);
+	h_stop(h);
+	assert_int_equal(h->in.nb_gated, 0);
+}
+
 #define CASE(test, setup) cmocka_unit_test_setup_teardown(test, setup, teardown)
 
 int
@@ -2110,6 +2282,9 @@ main(void)
 		CASE(test_session_pool, setup_two),
 		CASE(test_close_unfinished, setup_one),
 		CASE(test_retransmit, setup_login),
+		CASE(test_strict_query, setup_one),
+		CASE(test_strict_extended_merge, setup_one),
+		CASE(test_fast_and_refused, setup_one),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

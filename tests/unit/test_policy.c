@@ -18,6 +18,19 @@
  * mutations of a valid policy, each accepted or refused with a position
  * (ASan checks that nothing leaks on any path).
  *
+ * Compiled policy blobs: the text's SHA-256 at the padding boundaries;
+ * compile, serialise, load the blob and get the same answers (every
+ * statement for every service, every field, a seeded sweep of fields with
+ * card, IBAN, e-mail, SSN, phone, AWS key, JWT, private key and regex
+ * values planted) for the lab's policy, one with every kind and all four
+ * databases, and smaller ones; the loaded policy serialises to the same
+ * bytes. Refusals, each with its reason: every truncation, the magic,
+ * version, count and every bit of the text's digest, another text,
+ * databases missing, extra, out of order, twice, under unknown tags, of
+ * another count or expression list, another policy's in their place, too
+ * short; every byte of each database's bytecode flipped (Hyperscan's CRC),
+ * and the bytes Hyperscan ignores, which must then answer the same.
+ *
  * Services: "pg-a" is index 0, "pg-b" index 1. Deterministic: the
  * mutation sweep uses a fixed-seed xorshift; temporary files are removed.
  */
@@ -36,6 +49,7 @@
 #include "detect.h"
 #include "jsonpos.h"
 #include "policy.h"
+#include "wire.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1430,6 +1444,817 @@ test_prefixes_and_mutations(void **state)
 	free(m);
 }
 
+/* ------------------------------------------------------------------ */
+/* Compiled policy blobs                                               */
+
+/*
+ * SHA-256 of "{", n - 2 spaces, "}" for lengths around the padding
+ * boundaries of FIPS 180-4 5.1.1 (55, 56, 64, 119, 120 bytes), from
+ * Python's hashlib.
+ */
+static const struct {
+	size_t len;
+	const char *hex;
+} text_digests[] = {
+	{ 2, "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" },
+	{ 55, "25147aabc1db144cb193014abeb02e7b240014c9871821e56228a52cb6c58588" },
+	{ 56, "57c9391b2ebdec95193a35b4b13cab353c2bb8abf242ba74ffcde2a4a9acd367" },
+	{ 57, "8f7d37ac59099ed899343a5f015b4c01f4cfdd462ff6766fc1a70aeaad963cf9" },
+	{ 63, "3d635f85aa2eb9f2fe297fe044fc9970094f4db1a30c87a124e5ff9590aedba8" },
+	{ 64, "99291a5e83d9f560f6959c69f03b0155c9ca4172bcd8f23517008272db09ac8f" },
+	{ 65, "ed646db817ae8b8ac15430e80ef68f5e453fa73386fc5e223e01a19f0009a3c9" },
+	{ 119, "66fe6e9bd929ec081bbbfefd4ce1e11bab4c156dffe64b8969149de877989235" },
+	{ 120, "347bbef87c9d1796ffbf489dcf1479f814e250d951887f3299ff78eb5e9994ee" },
+	{ 121, "e5f649c2435ac74be8f0b9cb2879c736908721eb37cbade5b448c9c14737681b" },
+	{ 1000, "1bb67515deb463832a903641fb80d7fb08e6ce6b51239627ca803b12eea28907" },
+};
+
+/* Every detector kind, fixed- and variable-width regexes (the locate database), command rules. */
+static const char kinds_policy[] =
+	"{ \"commands\": { \"default\": \"log\", \"rules\": [\n"
+	"    { \"id\": \"allow-tmp\", \"patterns\": [\"drop\\\\s+table\\\\s+tmp_\"],\n"
+	"      \"caseless\": true, \"action\": \"allow\" },\n"
+	"    { \"id\": \"no-drop\",\n"
+	"      \"patterns\": [\"\\\\bdrop\\\\s+table\\\\b\", \"\\\\btruncate\\\\b\"],\n"
+	"      \"caseless\": true, \"action\": \"block\", \"services\": [\"pg-a\"] },\n"
+	"    { \"id\": \"select\", \"patterns\": [\"^SELECT\\\\b\"], \"action\": \"log\",\n"
+	"      \"services\": [\"pg-b\"] } ] },\n"
+	"  \"detectors\": [\n"
+	"    { \"id\": \"card\", \"kind\": \"card\", \"mask\": \"last4\" },\n"
+	"    { \"id\": \"iban\", \"kind\": \"iban\" },\n"
+	"    { \"id\": \"mail\", \"kind\": \"email\", \"mask\": \"keep-domain\" },\n"
+	"    { \"id\": \"ssn\", \"kind\": \"ssn\", \"no_dash\": true },\n"
+	"    { \"id\": \"phone\", \"kind\": \"phone\", \"services\": [\"pg-b\"] },\n"
+	"    { \"id\": \"aws\", \"kind\": \"aws_access_key\" },\n"
+	"    { \"id\": \"jwt\", \"kind\": \"jwt\" },\n"
+	"    { \"id\": \"pkey\", \"kind\": \"private_key\" },\n"
+	"    { \"id\": \"emp\", \"kind\": \"regex\", \"pattern\": \"EMP-[0-9]{6}\",\n"
+	"      \"caseless\": true },\n"
+	"    { \"id\": \"ord\", \"kind\": \"regex\", \"pattern\": \"ORD-[0-9]+x\" },\n"
+	"    { \"id\": \"tel\", \"kind\": \"regex\", \"pattern\": \"t\\u00e9l=[0-9]+\",\n"
+	"      \"utf8\": true }\n"
+	"  ],\n"
+	"  \"columns\": [ { \"id\": \"ssn-col\", \"column\": \"ssn\" } ] }\n";
+
+/* Small, with all four databases: for the sweeps over every byte. */
+static const char small_policy[] =
+	"{\"commands\": {\"rules\": [{\"id\": \"d\", \"patterns\": [\"drop\"],"
+	" \"action\": \"block\"}]},"
+	" \"detectors\": [{\"id\": \"e\", \"kind\": \"regex\", \"pattern\": \"EMP-[0-9]{6}\"},"
+	" {\"id\": \"o\", \"kind\": \"regex\", \"pattern\": \"ORD-[0-9]+x\"},"
+	" {\"id\": \"k\", \"kind\": \"aws_access_key\"}]}";
+
+/* {"alg":"HS256","typ":"JWT"} . {"sub":"1234567890","name":"John Doe","iat":1516239022} . sig */
+#define JWT_HS256 \
+	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." \
+	"eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ." \
+	"SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+#define PKCS8 \
+	"-----BEGIN PRIVATE KEY-----\n" \
+	"MIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEAq7BFUpkGp3+XQ\n" \
+	"-----END PRIVATE KEY-----"
+
+static const char *const stmts[] = {
+	"DROP TABLE accounts", "drop  table tmp_x", "drop\n table\tx", "TRUNCATE audit",
+	"SELECT 1", "select 1", "ALTER TABLE t ADD c int", "create index i on t (c)",
+	"drop database shop", "Drop Schema s CASCADE", "SELECT * FROM dropped_tables", "",
+};
+
+/* Field values with the detectors' values planted (see test_detect.c for where they come from). */
+static const char *const fields[] = {
+	"4111 1111 1111 1111", "5500-0000-0000-0004", "GB82 WEST 1234 5698 7654 32",
+	"DE89370400440532013000", "jane.doe@example.com", "078-05-1120", "078051120",
+	"+44 20 7946 0958", "(415) 555-2671", "AKIAIOSFODNN7EXAMPLE", JWT_HS256, PKCS8,
+	"emp-123456", "ORD-42x", "t\xc3\xa9l=0612", "nothing here", "12345",
+	"card 4111111111111111, mail x@example.org, id ORD-7x and EMP-000001",
+};
+
+/* text parsed and compiled */
+static struct tg_policy *
+compile_text(const char *text, size_t len, const struct tg_services *sv)
+{
+	struct tg_policy *p = NULL;
+	char err[512] = "";
+	char *b = heap_copy(text, len);
+
+	if (tg_policy_parse(b, len, "t", sv, &p, err, sizeof(err)) != 0 ||
+	    tg_policy_compile(p, "t", err, sizeof(err)) != 0)
+		fail_msg("compile: %s", err);
+	free(b);
+	return p;
+}
+
+static uint8_t *
+serialize_ok(const struct tg_policy *p, size_t *len)
+{
+	uint8_t *blob = NULL;
+	char err[256] = "x";
+
+	if (tg_policy_serialize(p, &blob, len, err, sizeof(err)) != 0)
+		fail_msg("serialize: %s", err);
+	assert_non_null(blob);
+	assert_true(*len >= TG_POLICY_BLOB_HDR);
+	return blob;
+}
+
+/* tg_policy_load_compiled() over heap copies of exactly the given lengths: rc, and err. */
+static int
+load_blob(const char *text, size_t len, const struct tg_services *sv, const uint8_t *blob,
+	  size_t bloblen, struct tg_policy **p, char *err, size_t errlen)
+{
+	char *t = heap_copy(text, len);
+	char *b = blob != NULL ? heap_copy((const char *)blob, bloblen) : NULL;
+	int rc;
+
+	*p = (struct tg_policy *)p;
+	rc = tg_policy_load_compiled(t, len, "t", sv, (const uint8_t *)b, bloblen, p, err, errlen);
+	free(b);
+	free(t);
+	return rc;
+}
+
+static struct tg_policy *
+load_blob_ok(const char *text, size_t len, const struct tg_services *sv, const uint8_t *blob,
+	     size_t bloblen)
+{
+	struct tg_policy *p;
+	char err[512] = "x";
+
+	if (load_blob(text, len, sv, blob, bloblen, &p, err, sizeof(err)) != 0)
+		fail_msg("load_compiled: %s", err);
+	assert_non_null(p);
+	return p;
+}
+
+/* Refused with "t: policy blob: " and why in the error, nothing returned. */
+static void
+expect_refused(const char *text, const struct tg_services *sv, const uint8_t *blob,
+	       size_t bloblen, const char *why)
+{
+	struct tg_policy *p;
+	char err[512] = "";
+	int rc = load_blob(text, strlen(text), sv, blob, bloblen, &p, err, sizeof(err));
+
+	if (rc != -EINVAL || p != NULL)
+		fail_msg("%zu-byte blob: rc %d, policy %p (%s)", bloblen, rc, (void *)p, err);
+	if (strncmp(err, "t: policy blob: ", 16) != 0 || (why != NULL && strstr(err, why) == NULL))
+		fail_msg("%zu-byte blob: \"%s\" does not say \"%s\"", bloblen, err, why ? why : "");
+}
+
+/* blob with v[0..n) at off is refused for why; then blob is as it was. */
+static void
+expect_edit_refused(const char *text, uint8_t *blob, size_t len, size_t off, const uint8_t *v,
+		    size_t n, const char *why)
+{
+	uint8_t was[8];
+
+	assert_true(n <= sizeof(was) && off + n <= len);
+	memcpy(was, blob + off, n);
+	memcpy(blob + off, v, n);
+	expect_refused(text, &svcs, blob, len, why);
+	memcpy(blob + off, was, n);
+}
+
+/*
+ * a (compiled) and b (loaded from a's blob) answer alike: every statement
+ * for every service, every field, and a seeded sweep of fields with the
+ * values planted in noise. Returns the detectors seen matching (bit i:
+ * detector i), to check the corpus covers them.
+ */
+static uint64_t
+expect_same(const struct tg_policy *a, const struct tg_policy *b)
+{
+	struct tg_policy_scratch *sa = tg_policy_scratch_alloc(a);
+	struct tg_policy_scratch *sb = tg_policy_scratch_alloc(b);
+	uint64_t seed = 0x243F6A8885A308D3ull, seen = 0;
+	unsigned int i, k;
+	uint16_t svc;
+
+	assert_non_null(sa);
+	assert_non_null(sb);
+	assert_true((a->cmd_db == NULL) == (b->cmd_db == NULL));
+	assert_true((a->det_db == NULL) == (b->det_db == NULL));
+	assert_memory_equal(a->text_sha256, b->text_sha256, TG_POLICY_DIGEST_LEN);
+	for (i = 0; i < ARRAY_SIZE(stmts); i++) {
+		for (svc = 0; svc < 3; svc++) {
+			uint32_t ra[8], rb[8];
+			int na = match(a, sa, stmts[i], svc, ra, 8);
+			int nb = match(b, sb, stmts[i], svc, rb, 8);
+
+			assert_true(na >= 0);
+			assert_int_equal(na, nb);
+			if (na > 0)
+				assert_memory_equal(ra, rb,
+						    (size_t)(na < 8 ? na : 8) * sizeof(ra[0]));
+		}
+	}
+	if (a->det_db == NULL)
+		goto out;
+	assert_int_equal(tg_detect_db_bytes(a->det_db), tg_detect_db_bytes(b->det_db));
+	for (i = 0; i < ARRAY_SIZE(fields) + 400; i++) {
+		struct tg_detect_match ma[32], mb[32];
+		char buf[512];	/* 200 bytes, then at most one field (< 200) */
+		size_t len = 0;
+		uint8_t *f;
+		int na, nb, j;
+
+		if (i < ARRAY_SIZE(fields)) {
+			len = strlen(fields[i]);
+			memcpy(buf, fields[i], len);
+		} else {
+			while (len < 200) {
+				uint64_t r = xorshift(&seed);
+
+				if (r % 19 == 0) {
+					k = (unsigned int)((r >> 8) % ARRAY_SIZE(fields));
+					len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+								" %s ", fields[k]);
+				} else {
+					buf[len++] = "0123456789 -.+@()aAx|"[(r >> 8) % 21];
+				}
+			}
+		}
+		f = (uint8_t *)heap_copy(buf, len);
+		na = tg_detect_scan(a->det_db, tg_policy_detect_scratch(sa), f, (uint32_t)len, ma,
+				    32);
+		nb = tg_detect_scan(b->det_db, tg_policy_detect_scratch(sb), f, (uint32_t)len, mb,
+				    32);
+		free(f);
+		assert_true(na >= 0);
+		assert_int_equal(na, nb);
+		for (j = 0; j < na; j++) {
+			assert_int_equal(ma[j].id, mb[j].id);
+			assert_int_equal(ma[j].start, mb[j].start);
+			assert_int_equal(ma[j].end, mb[j].end);
+			if (ma[j].id < 64)
+				seen |= 1ull << ma[j].id;
+		}
+	}
+out:
+	tg_policy_scratch_free(sa);
+	tg_policy_scratch_free(sb);
+	return seen;
+}
+
+/*
+ * Compiles text, serialises, loads the blob and checks the loaded policy
+ * answers as the compiled one; the loaded one serialises to the same
+ * bytes (one encoding per policy). Returns the detectors seen matching.
+ */
+static uint64_t
+round_trip(const char *text, size_t len, const struct tg_services *sv)
+{
+	struct tg_policy *a = compile_text(text, len, sv), *b;
+	uint8_t *blob, *again;
+	size_t blen, alen;
+	char err[256];
+	uint64_t seen;
+
+	blob = serialize_ok(a, &blen);
+	b = load_blob_ok(text, len, sv, blob, blen);
+	assert_int_equal(b->nb_cmds, a->nb_cmds);
+	assert_int_equal(b->nb_dets, a->nb_dets);
+	assert_int_equal(b->nb_cols, a->nb_cols);
+	seen = expect_same(a, b);
+	again = serialize_ok(b, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(again, blob, blen);
+	/* loaded is compiled (a policy with no database has nothing to compile) */
+	if (a->cmd_db != NULL || a->det_db != NULL)
+		assert_int_equal(tg_policy_compile(b, "t", err, sizeof(err)), -EALREADY);
+	free(again);
+	free(blob);
+	tg_policy_free(b);
+	tg_policy_free(a);
+	return seen;
+}
+
+static void
+test_text_digest(void **state)
+{
+	char text[1000];
+	unsigned int i, k;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(text_digests); i++) {
+		size_t n = text_digests[i].len;
+		struct tg_policy *p;
+		char hex[2 * TG_POLICY_DIGEST_LEN + 1];
+
+		text[0] = '{';
+		memset(text + 1, ' ', n - 2);
+		text[n - 1] = '}';
+		p = compile_text(text, n, &svcs);
+		for (k = 0; k < TG_POLICY_DIGEST_LEN; k++)
+			snprintf(hex + 2 * k, 3, "%02x", p->text_sha256[k]);
+		assert_string_equal(hex, text_digests[i].hex);
+		tg_policy_free(p);
+	}
+}
+
+static char *
+read_appliance(size_t *len)
+{
+	FILE *f = fopen(TG_SOURCE_ROOT "/appliance/policy.json", "rb");
+	char *b = malloc(TG_POLICY_FILE_MAX);
+
+	assert_non_null(f);
+	assert_non_null(b);
+	*len = fread(b, 1, TG_POLICY_FILE_MAX, f);
+	assert_true(*len > 0 && *len < TG_POLICY_FILE_MAX);
+	fclose(f);
+	return b;
+}
+
+static void
+test_blob_round_trip(void **state)
+{
+	static const char *const others[] = {
+		"{\"commands\": {\"rules\": [{\"id\": \"a\", \"patterns\": [\"x\", \"y+z\"], "
+		"\"action\": \"log\"}]}}",
+		"{\"detectors\": [{\"id\": \"r\", \"kind\": \"regex\", \"pattern\": \"ab+c\"}]}",
+		"{\"detectors\": [{\"id\": \"j\", \"kind\": \"jwt\"}]}",
+		"{\"columns\": [{\"id\": \"c\", \"column\": \"ssn\"}]}",
+		small_policy,
+	};
+	struct tg_services lab;
+	size_t len;
+	char *text;
+	unsigned int i;
+	uint64_t seen;
+
+	(void)state;
+	memset(&lab, 0, sizeof(lab));
+	snprintf(lab.svc[0].name, sizeof(lab.svc[0].name), "demo-pg");
+	lab.nb = 1;
+	/* the lab's policy: its eight built-ins all found by the corpus */
+	text = read_appliance(&len);
+	seen = round_trip(text, len, &lab);
+	assert_int_equal(seen, 0xff);
+	free(text);
+	/* every kind, the locate database among them: every detector found */
+	seen = round_trip(kinds_policy, strlen(kinds_policy), &svcs);
+	assert_int_equal(seen, (1u << 11) - 1);
+	for (i = 0; i < ARRAY_SIZE(others); i++)
+		round_trip(others[i], strlen(others[i]), &svcs);
+}
+
+/* {} and the like: a header alone, which loads into a policy with no database */
+static void
+test_blob_empty(void **state)
+{
+	static const char text[] = "{\"columns\": [{\"id\": \"c\", \"column\": \"ssn\"}]}";
+	struct tg_policy *a = compile_text("{}", 2, &svcs), *b, *c;
+	struct tg_policy_scratch *s;
+	uint8_t *blob, *other;
+	size_t len, olen;
+	uint32_t r[2];
+
+	(void)state;
+	blob = serialize_ok(a, &len);
+	assert_int_equal(len, TG_POLICY_BLOB_HDR);
+	assert_int_equal(blob[6], 0);
+	assert_int_equal(blob[7], 0);
+	b = load_blob_ok("{}", 2, &svcs, blob, len);
+	assert_null(b->cmd_db);
+	assert_null(b->det_db);
+	s = tg_policy_scratch_alloc(b);
+	assert_non_null(s);
+	assert_int_equal(tg_policy_match_cmd(b, s, "DROP TABLE x", 12, 0, r, 2), 0);
+	tg_policy_scratch_free(s);
+	/* another text, even one that needs no database either */
+	expect_refused(text, &svcs, blob, len, "compiled from another text");
+	c = compile_text(text, strlen(text), &svcs);
+	other = serialize_ok(c, &olen);
+	expect_refused("{}", &svcs, other, olen, "compiled from another text");
+	/* a blob of nothing is not a blob */
+	expect_refused("{}", &svcs, NULL, 0, "shorter than its 40-byte header");
+	free(other);
+	free(blob);
+	tg_policy_free(c);
+	tg_policy_free(b);
+	tg_policy_free(a);
+}
+
+/* Where each database of a blob is (the test's own reading of policy.h's format). */
+struct sect {
+	size_t off, len;	/* its header and database */
+	uint8_t tag;
+};
+
+static unsigned int
+sections(const uint8_t *b, size_t len, struct sect *s, unsigned int max)
+{
+	size_t off = TG_POLICY_BLOB_HDR;
+	unsigned int n = 0;
+
+	while (off < len) {
+		assert_true(n < max);
+		s[n].off = off;
+		s[n].tag = b[off];
+		s[n].len = 41 + (size_t)tg_rd32(b + off + 37);
+		off += s[n].len;
+		n++;
+	}
+	assert_int_equal(off, len);
+	assert_int_equal(tg_rd16(b + 6), n);
+	return n;
+}
+
+/* A piece of a blob: a database of some blob. */
+struct piece {
+	const uint8_t *blob;
+	struct sect s;
+};
+
+/* hdr's header (the count set to n) and pieces[0..n): a new blob of *len bytes. */
+static uint8_t *
+splice(const uint8_t *hdr, const struct piece *pieces, unsigned int n, size_t *len)
+{
+	size_t total = TG_POLICY_BLOB_HDR, o;
+	unsigned int i;
+	uint8_t *b;
+
+	for (i = 0; i < n; i++)
+		total += pieces[i].s.len;
+	b = malloc(total);
+	assert_non_null(b);
+	memcpy(b, hdr, TG_POLICY_BLOB_HDR);
+	tg_wr16(b + 6, (uint16_t)n);
+	for (i = 0, o = TG_POLICY_BLOB_HDR; i < n; i++) {
+		memcpy(b + o, pieces[i].blob + pieces[i].s.off, pieces[i].s.len);
+		o += pieces[i].s.len;
+	}
+	*len = total;
+	return b;
+}
+
+/* The blob of hdr and pieces[0..n) is refused for text, for why. */
+static void
+expect_splice_refused(const char *text, const uint8_t *hdr, const struct piece *pieces,
+		      unsigned int n, const char *why)
+{
+	size_t len;
+	uint8_t *b = splice(hdr, pieces, n, &len);
+
+	expect_refused(text, &svcs, b, len, why);
+	free(b);
+}
+
+/* Every length short of the whole, and a byte more. */
+static void
+test_blob_truncated(void **state)
+{
+	struct tg_policy *p = compile_text(small_policy, strlen(small_policy), &svcs);
+	struct sect s[8];
+	uint8_t *blob, *longer;
+	size_t len, n, i;
+	unsigned int ns;
+
+	(void)state;
+	blob = serialize_ok(p, &len);
+	ns = sections(blob, len, s, 8);
+	assert_int_equal(ns, 4);	/* command, prefilter, literal, locate */
+	for (n = 0; n < len; n++) {
+		const char *why = "cut in";
+
+		if (n < TG_POLICY_BLOB_HDR)
+			why = "shorter than its 40-byte header";
+		for (i = 0; i < ns; i++)
+			if (n == s[i].off)
+				why = "cut in the header of database";
+		expect_refused(small_policy, &svcs, blob, n, why);
+	}
+	longer = malloc(len + 1);
+	assert_non_null(longer);
+	memcpy(longer, blob, len);
+	longer[len] = 0;
+	expect_refused(small_policy, &svcs, longer, len + 1, "1 bytes after the last of 4");
+	free(longer);
+	free(blob);
+	tg_policy_free(p);
+}
+
+static void
+test_blob_header(void **state)
+{
+	static const char moved[] = " { \"commands\": {\"rules\": [{\"id\": \"d\", \"patterns\": "
+				    "[\"drop\"], \"action\": \"block\"}]}}";
+	static const struct {
+		size_t off;
+		uint8_t v[2];
+		const char *why;
+	} edits[] = {
+		{ 4, { 0, 2 }, "format version 2, this build reads 1" },
+		{ 4, { 0xff, 1 }, "format version 65281" },
+		{ 6, { 0, 5 }, "cut in the header of database 5 of 5" },
+		{ 6, { 0, 3 }, "after the last of 3 databases" },
+		{ 6, { 0, 0 }, "after the last of 0 databases" },
+		{ 6, { 0xff, 0xff }, "database 5 of 65535" },
+	};
+	struct tg_policy *p = compile_text(small_policy, strlen(small_policy), &svcs);
+	uint8_t *blob;
+	size_t len;
+	unsigned int i, bit;
+
+	(void)state;
+	blob = serialize_ok(p, &len);
+	assert_memory_equal(blob, "TGPB\0\1\0\4", 8);
+	assert_memory_equal(blob + 8, p->text_sha256, TG_POLICY_DIGEST_LEN);
+	for (i = 0; i < 4; i++)
+		expect_edit_refused(small_policy, blob, len, i, (uint8_t[]){ blob[i] ^ 0x20 }, 1,
+				    "not a compiled policy");
+	/* the version; the count: one more, one fewer, none, many */
+	for (i = 0; i < ARRAY_SIZE(edits); i++)
+		expect_edit_refused(small_policy, blob, len, edits[i].off, edits[i].v, 2,
+				    edits[i].why);
+	/* every bit of the text's digest */
+	for (i = 8; i < TG_POLICY_BLOB_HDR; i++)
+		for (bit = 0; bit < 8; bit++)
+			expect_edit_refused(small_policy, blob, len, i,
+					    (uint8_t[]){ blob[i] ^ (uint8_t)(1u << bit) }, 1,
+					    "compiled from another text");
+	/* the same policy in other words is another text */
+	expect_refused(" " "{\"commands\": {\"rules\": [{\"id\": \"d\", \"patterns\": [\"drop\"], "
+		       "\"action\": \"block\"}]}}", &svcs, blob, len, "compiled from another text");
+	expect_refused(moved, &svcs, blob, len, "compiled from another text");
+	/* still whole */
+	tg_policy_free(load_blob_ok(small_policy, strlen(small_policy), &svcs, blob, len));
+	free(blob);
+	tg_policy_free(p);
+}
+
+/* Databases missing, extra, swapped, out of order, of other expressions, corrupt. */
+static void
+test_blob_databases(void **state)
+{
+	static const char cmds_only[] = "{\"commands\": {\"rules\": [{\"id\": \"d\", \"patterns\": "
+					"[\"drop\"], \"action\": \"block\"}]}}";
+	static const char cmds_other[] = "{\"commands\": {\"rules\": [{\"id\": \"d\", "
+					 "\"patterns\": [\"delete\"], \"action\": \"block\"}]}}";
+	static const char cmds_caseless[] = "{\"commands\": {\"rules\": [{\"id\": \"d\", "
+					    "\"patterns\": [\"drop\"], \"caseless\": true, "
+					    "\"action\": \"block\"}]}}";
+	static const char cmds_two[] = "{\"commands\": {\"rules\": [{\"id\": \"d\", \"patterns\": "
+				       "[\"drop\", \"x\"], \"action\": \"block\"}]}}";
+	struct tg_policy *p = compile_text(small_policy, strlen(small_policy), &svcs);
+	struct tg_policy *q = compile_text(cmds_only, strlen(cmds_only), &svcs);
+	struct tg_policy *o = compile_text(cmds_other, strlen(cmds_other), &svcs);
+	struct tg_policy *ci = compile_text(cmds_caseless, strlen(cmds_caseless), &svcs);
+	struct tg_policy *two = compile_text(cmds_two, strlen(cmds_two), &svcs);
+	static const uint8_t tags[] = { 0, TG_POLICY_BLOB_TAG_MAX, 0xff };
+	struct sect s[4], sq[1], so[1], sc[1], st[1];
+	struct piece pc[5];
+	uint8_t v[4];
+	uint8_t *blob, *qb, *ob, *cb, *tb;
+	size_t len, qlen, olen, clen, tlen, blen;
+	unsigned int i;
+
+	(void)state;
+	blob = serialize_ok(p, &len);
+	qb = serialize_ok(q, &qlen);
+	ob = serialize_ok(o, &olen);
+	cb = serialize_ok(ci, &clen);
+	tb = serialize_ok(two, &tlen);
+	assert_int_equal(sections(blob, len, s, 4), 4);
+	assert_int_equal(sections(qb, qlen, sq, 1), 1);
+	assert_int_equal(sections(ob, olen, so, 1), 1);
+	assert_int_equal(sections(cb, clen, sc, 1), 1);
+	assert_int_equal(sections(tb, tlen, st, 1), 1);
+	assert_int_equal(s[0].tag, TG_POLICY_BLOB_CMD);
+	assert_int_equal(s[1].tag, TG_POLICY_BLOB_DETECT + TG_DETECT_HS_MAIN);
+	assert_int_equal(s[2].tag, TG_POLICY_BLOB_DETECT + TG_DETECT_HS_LIT);
+	assert_int_equal(s[3].tag, TG_POLICY_BLOB_DETECT + TG_DETECT_HS_LOCATE);
+
+	/* each one missing */
+	for (i = 0; i < 4; i++) {
+		static const char *const missing[] = { "no command database",
+						       "no detect prefilter database",
+						       "no detect literal database",
+						       "no detect locate database" };
+		unsigned int k, n = 0;
+
+		for (k = 0; k < 4; k++)
+			if (k != i)
+				pc[n++] = (struct piece){ blob, s[k] };
+		expect_splice_refused(small_policy, blob, pc, n, missing[i]);
+	}
+	/* one the policy does not need: the detect ones after a command-only text's */
+	pc[0] = (struct piece){ qb, sq[0] };
+	for (i = 1; i < 4; i++) {
+		static const char *const extra[] = { NULL, "a detect prefilter database, which",
+						     "a detect literal database, which",
+						     "a detect locate database, which" };
+
+		pc[1] = (struct piece){ blob, s[i] };
+		expect_splice_refused(cmds_only, qb, pc, 2, extra[i]);
+	}
+	/* and a command database where there is no command rule */
+	{
+		static const char dets_only[] = "{\"detectors\": [{\"id\": \"k\", \"kind\": "
+						"\"aws_access_key\"}]}";
+		struct tg_policy *d = compile_text(dets_only, strlen(dets_only), &svcs);
+		struct sect sd[1];
+		uint8_t *db = serialize_ok(d, &blen);
+
+		assert_int_equal(sections(db, blen, sd, 1), 1);
+		pc[0] = (struct piece){ qb, sq[0] };
+		pc[1] = (struct piece){ db, sd[0] };
+		expect_splice_refused(dets_only, db, pc, 2, "a command database, which the policy");
+		free(db);
+		tg_policy_free(d);
+	}
+	/* out of order, twice, unknown tags */
+	pc[0] = (struct piece){ blob, s[1] };
+	pc[1] = (struct piece){ blob, s[0] };
+	pc[2] = (struct piece){ blob, s[2] };
+	pc[3] = (struct piece){ blob, s[3] };
+	expect_splice_refused(small_policy, blob, pc, 4, "database 2 of 4: tag 1 after tag 2");
+	pc[0] = (struct piece){ blob, s[0] };
+	pc[1] = (struct piece){ blob, s[1] };
+	pc[2] = (struct piece){ blob, s[1] };
+	expect_splice_refused(small_policy, blob, pc, 4, "database 3 of 4: tag 2 after tag 2");
+	for (i = 0; i < ARRAY_SIZE(tags); i++)
+		expect_edit_refused(small_policy, blob, len, s[3].off, &tags[i], 1,
+				    "database 4 of 4: unknown tag");
+	/* a database's length past the end, or short of its database */
+	expect_edit_refused(small_policy, blob, len, s[3].off + 37, (uint8_t[]){ 0x7f }, 1,
+			    "cut in the detect locate database");
+	tg_wr32(v, tg_rd32(blob + s[3].off + 37) - 1);
+	expect_edit_refused(small_policy, blob, len, s[3].off + 37, v, 4,
+			    "1 bytes after the last of 4 databases");
+	tg_wr32(v, tg_rd32(blob + s[1].off + 37) - 1);
+	expect_edit_refused(small_policy, blob, len, s[1].off + 37, v, 4, NULL);
+	/* the expression count or list */
+	expect_edit_refused(small_policy, blob, len, s[0].off + 1, (uint8_t[]){ 0, 0, 0, 2 }, 4,
+			    "command database of 2 expressions, the policy makes 1");
+	expect_edit_refused(small_policy, blob, len, s[2].off + 36,
+			    (uint8_t[]){ blob[s[2].off + 36] ^ 1 }, 1,
+			    "detect literal database compiled from other expressions");
+	tg_policy_free(load_blob_ok(small_policy, strlen(small_policy), &svcs, blob, len));
+
+	/*
+	 * Another policy's database in place of this one's, with this text's
+	 * digest: other patterns, other flags, more patterns.
+	 */
+	pc[0] = (struct piece){ ob, so[0] };
+	expect_splice_refused(cmds_only, qb, pc, 1, "command database compiled from other "
+			      "expressions than this build makes of the policy");
+	pc[0] = (struct piece){ cb, sc[0] };
+	expect_splice_refused(cmds_only, qb, pc, 1, "compiled from other expressions");
+	pc[0] = (struct piece){ tb, st[0] };
+	expect_splice_refused(cmds_only, qb, pc, 1, "of 2 expressions, the policy makes 1");
+	/*
+	 * Another's database under this one's count and list: accepted. The
+	 * loader cannot see what a database matches, only that it is whole
+	 * and what it says it was compiled from (policy.h, Caveats).
+	 */
+	{
+		uint8_t *x;
+		size_t xlen;
+
+		pc[0] = (struct piece){ ob, so[0] };
+		x = splice(qb, pc, 1, &xlen);
+		memcpy(x + TG_POLICY_BLOB_HDR, qb + sq[0].off, 37);
+		tg_policy_free(load_blob_ok(cmds_only, strlen(cmds_only), &svcs, x, xlen));
+		free(x);
+	}
+
+	/* too short to hold a Hyperscan database */
+	{
+		uint8_t *x = malloc(TG_POLICY_BLOB_HDR + 41 + 100);
+
+		assert_non_null(x);
+		memcpy(x, qb, TG_POLICY_BLOB_HDR + 41);
+		memset(x + TG_POLICY_BLOB_HDR + 41, 0xdb, 100);
+		tg_wr32(x + TG_POLICY_BLOB_HDR + 37, 100);
+		expect_refused(cmds_only, &svcs, x, TG_POLICY_BLOB_HDR + 41 + 100,
+			       "command database of 100 bytes: too short");
+		free(x);
+	}
+	free(blob);
+	free(qb);
+	free(ob);
+	free(cb);
+	free(tb);
+	tg_policy_free(two);
+	tg_policy_free(ci);
+	tg_policy_free(o);
+	tg_policy_free(q);
+	tg_policy_free(p);
+}
+
+/*
+ * Bytes of each database flipped. Hyperscan 5.4 lays a serialised
+ * database out as a 32-byte header (magic, version, bytecode length,
+ * platform, CRC32C of the bytecode, two reserved words: host byte order),
+ * the bytecode, then zeros up to the size of its in-memory header. The
+ * bytecode is covered by the CRC: any flip in it must be refused. The
+ * header is checked but for the reserved words and the platform bits of
+ * the variants this CPU also runs, and the zeros after the bytecode not
+ * at all: a flip there is refused or, if accepted, answers as before
+ * (Hyperscan ignores those bytes).
+ */
+static void
+test_blob_corrupt(void **state)
+{
+	struct tg_policy *p = compile_text(small_policy, strlen(small_policy), &svcs);
+	struct tg_policy *q;
+	struct sect s[4];
+	uint8_t *blob;
+	size_t len, k;
+	unsigned int i, refused = 0, covered = 0;
+	char err[512];
+
+	(void)state;
+	blob = serialize_ok(p, &len);
+	assert_int_equal(sections(blob, len, s, 4), 4);
+	for (i = 0; i < 4; i++) {
+		const uint8_t *h = blob + s[i].off + 41;
+		size_t base = s[i].off + 41, dl = s[i].len - 41;
+		/* the bytecode length, at offset 8, little-endian on x86 */
+		size_t code = (size_t)h[8] | (size_t)h[9] << 8 | (size_t)h[10] << 16 |
+			      (size_t)h[11] << 24;
+
+		assert_true(32 + code <= dl && dl - (32 + code) < 256);
+		for (k = 0; k < dl; k += k < 512 || k + 128 > dl ? 1 : 97) {
+			int rc;
+
+			blob[base + k] ^= 0x5a;
+			if (k >= 32 && k < 32 + code) {
+				expect_refused(small_policy, &svcs, blob, len, "is corrupt");
+				covered++;
+			} else {
+				rc = load_blob(small_policy, strlen(small_policy), &svcs, blob, len,
+					       &q, err, sizeof(err));
+				if (rc == 0) {
+					/* only where Hyperscan does not look */
+					assert_true(k >= 24 || (k >= 12 && k < 20));
+					expect_same(p, q);
+					tg_policy_free(q);
+				} else {
+					assert_int_equal(rc, -EINVAL);
+					assert_null(q);
+					assert_non_null(strstr(err, "t: policy blob: "));
+					refused++;
+				}
+			}
+			blob[base + k] ^= 0x5a;
+		}
+	}
+	/* the magic, version, length and CRC of each are checked */
+	assert_true(refused >= 4 * 16);
+	assert_true(covered > 4 * 400);
+	tg_policy_free(load_blob_ok(small_policy, strlen(small_policy), &svcs, blob, len));
+	free(blob);
+	tg_policy_free(p);
+}
+
+static void
+test_blob_api(void **state)
+{
+	struct tg_policy *p = parse_ok(small_policy), *q = (struct tg_policy *)&q;
+	uint8_t *blob = (uint8_t *)&blob;
+	size_t len = 7;
+	char err[256];
+
+	(void)state;
+	/* not compiled */
+	assert_int_equal(tg_policy_serialize(p, &blob, &len, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "policy blob: the policy is not compiled");
+	assert_null(blob);
+	assert_int_equal(len, 0);
+	assert_int_equal(tg_policy_serialize(NULL, &blob, &len, err, sizeof(err)), -EINVAL);
+	assert_int_equal(tg_policy_compile(p, "t", err, sizeof(err)), 0);
+	assert_int_equal(tg_policy_serialize(p, NULL, &len, err, sizeof(err)), -EINVAL);
+	assert_int_equal(tg_policy_serialize(p, &blob, NULL, NULL, 0), -EINVAL);
+	assert_int_equal(tg_policy_serialize(p, &blob, &len, NULL, 0), 0);
+
+	/* bad arguments; a syntax error is the parser's, with its position */
+	assert_int_equal(tg_policy_load_compiled(small_policy, strlen(small_policy), NULL, &svcs,
+						 blob, len, NULL, err, sizeof(err)), -EINVAL);
+	assert_int_equal(tg_policy_load_compiled(small_policy, strlen(small_policy), NULL, &svcs,
+						 NULL, len, &q, err, sizeof(err)), -EINVAL);
+	assert_null(q);
+	assert_int_equal(tg_policy_load_compiled("{\"x\": 1}", 8, "t", &svcs, blob, len, &q, err,
+						 sizeof(err)), -EINVAL);
+	assert_null(q);
+	assert_true(has_position(err, "t"));
+	/* source defaults to "policy"; err may be NULL */
+	blob[0] ^= 1;
+	assert_int_equal(tg_policy_load_compiled(small_policy, strlen(small_policy), NULL, &svcs,
+						 blob, len, &q, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "policy: policy blob: magic 0x55475042"));
+	assert_int_equal(tg_policy_load_compiled(small_policy, strlen(small_policy), NULL, &svcs,
+						 blob, len, &q, NULL, 0), -EINVAL);
+	blob[0] ^= 1;
+	assert_int_equal(tg_policy_load_compiled(small_policy, strlen(small_policy), NULL, &svcs,
+						 blob, len, &q, NULL, 0), 0);
+	tg_policy_free(q);
+	free(blob);
+	tg_policy_free(p);
+}
+
 int
 main(void)
 {
@@ -1453,6 +2278,14 @@ main(void)
 		cmocka_unit_test(test_load_appliance),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_prefixes_and_mutations),
+		cmocka_unit_test(test_text_digest),
+		cmocka_unit_test(test_blob_round_trip),
+		cmocka_unit_test(test_blob_empty),
+		cmocka_unit_test(test_blob_truncated),
+		cmocka_unit_test(test_blob_header),
+		cmocka_unit_test(test_blob_databases),
+		cmocka_unit_test(test_blob_corrupt),
+		cmocka_unit_test(test_blob_api),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

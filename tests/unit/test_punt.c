@@ -2,14 +2,21 @@
 /*
  * test_punt.c — unit tests of the control channel codec (punt.c).
  *
- * - Known answers: a HELLO and an EVENT_BATCH written out byte by byte
- *   under comments saying what they decode to, compared with what the
- *   encoder writes.
+ * - Known answers: a HELLO, EVENT_BATCHes (a session end, a LOST), a
+ *   SERVICES and a policy object with its databases written out byte by
+ *   byte under comments saying what they decode to, compared with what
+ *   the encoder writes.
  * - A second, independent writer of the wire format (the raw_* helpers,
  *   following the layouts of punt.h) that can also write what the encoder
  *   refuses: every malformed input below is built with it, and a full
  *   statement event built with it must equal the encoder's bytes.
- * - Round trips of every message, every field compared.
+ * - Round trips of every message and every event type (STATEMENT_BEGIN
+ *   and LOST included), every field compared; the fields a type does not
+ *   carry are not sent.
+ * - The refusals of the newer parts: a statement numbered 0, LOST with a
+ *   service, a session or nothing lost, SERVICES with no name, more than
+ *   TG_PUNT_SERVICES_MAX, a repeated or an empty one, a policy object
+ *   whose DB TLV is empty, out of order or alone, a TLV type unknown.
  * - Every truncation of every message: as received (short or length) and
  *   with the header's length made to agree (trunc); a byte added at the
  *   end (trailing); corrupted headers; counts over their caps; every
@@ -154,6 +161,7 @@ assert_same_event(const struct tg_punt_event *a, const struct tg_punt_event *b)
 	assert_int_equal(a->verdict, b->verdict);
 	assert_int_equal(a->result, b->result);
 	assert_int_equal(a->text_cut, b->text_cut);
+	assert_int_equal(a->strict, b->strict);
 	for (k = 0; k < TG_PUNT_DETECT_MAX; k++)
 		assert_int_equal(a->masked[k], b->masked[k]);
 	assert_int_equal(a->masked_columns, b->masked_columns);
@@ -162,7 +170,9 @@ assert_same_event(const struct tg_punt_event *a, const struct tg_punt_event *b)
 	assert_same_str(a->sqlstate, b->sqlstate);
 	assert_same_str(a->text, b->text);
 	assert_same_str(a->params, b->params);
+	assert_int_equal(a->stmt, b->stmt);
 	assert_int_equal(a->end_reason, b->end_reason);
+	assert_int_equal(a->lost, b->lost);
 }
 
 /* ---------------------------------------------------------------------
@@ -288,6 +298,7 @@ raw_stmt(struct raw *r, uint8_t flags, uint8_t kind, uint8_t verdict, uint8_t re
 	raw8(r, verdict);
 	raw8(r, result);
 	raw8(r, npairs);
+	raw32(r, 7);		/* stmt */
 	raw32(r, 2);		/* masked_columns */
 	raw64(r, 10);		/* rows */
 	raw64(r, 1000);		/* t_start */
@@ -345,6 +356,7 @@ ev_statement(void)
 		.text_cut = true,
 		.masked_columns = 2,
 		.rows = 10,
+		.stmt = 7,
 	};
 
 	ev.service_name = S("shop-pg");
@@ -399,6 +411,49 @@ ev_end(void)
 	return ev;
 }
 
+/* A statement as decided, before its result: every field it carries set. */
+static struct tg_punt_event
+ev_begin(void)
+{
+	struct tg_punt_event ev = {
+		.type = TG_PUNT_EV_STATEMENT_BEGIN,
+		.worker = 2,
+		.service = 4,
+		.session = 0x0a0b0c0d0e0f1011ull,
+		.t_start_ns = 1700000000000000001ull,
+		.kind = TG_PUNT_STMT_FCALL,
+		.verdict = TG_PUNT_VERDICT_BLOCK,
+		.text_cut = true,
+		.strict = true,
+		.stmt = UINT32_MAX,
+	};
+
+	ev.service_name = S("shop-pg");
+	ev.client = S("192.0.2.10:50000");
+	ev.user = S("alice");
+	ev.database = S("shop");
+	ev.application = S("psql");
+	ev.rule = S("no-drop");
+	ev.text = S("DROP TABLE cards");
+	ev.params = S("$1='x'");
+	return ev;
+}
+
+static struct tg_punt_event
+ev_lost(void)
+{
+	struct tg_punt_event ev = {
+		.type = TG_PUNT_EV_LOST,
+		.worker = 5,
+		.lost = 12345,
+		.t_end_ns = 1700000000999999999ull,
+	};
+
+	return ev;
+}
+
+static const char *const services_names[] = { "shop-pg", "billing", "pg" };
+
 static const struct tg_punt_hello hello_dp = {
 	.role = TG_PUNT_ROLE_DATAPLANE,
 	.vmin = 1,
@@ -419,15 +474,19 @@ static const struct tg_punt_hello hello_sp = {
 
 static const char policy_json[] = "{\"version\": 1, \"rules\": []}";
 
-static uint8_t policy_obj[64];
+/* Serialised databases are binary: NUL bytes and all */
+static const uint8_t policy_db[] = { 0x00, 0x01, 0xff, 0x00, 'h', 's', 0x7f };
+
+static uint8_t policy_obj[64], policy_db_obj[64];
 static struct tg_punt_policy_chunk policy_chunk;
 
-enum { NSAMPLES = 12 };
+enum { NSAMPLES = 15 };
 
 static const char *const sample_names[NSAMPLES] = {
 	"hello", "hello_ack", "hello_ack_refused", "event_batch", "event_batch_one",
 	"batch_ack", "policy_gen", "policy_ack", "policy_ack_refused", "stats_request",
-	"stats_response", "stats_response_empty",
+	"stats_response", "stats_response_empty", "event_batch_begin_lost", "services",
+	"policy_gen_db",
 };
 
 /* Encodes sample i into buf; returns its length. */
@@ -507,9 +566,49 @@ sample(int i, uint8_t *buf, size_t size)
 		assert_int_equal(tg_punt_stats_begin(&e, buf, size, 7, 9), 0);
 		n = tg_punt_stats_end(&e, true);
 		break;
+	case 12:
+		assert_int_equal(tg_punt_batch_begin(&e, buf, size, 4, 200), 0);
+		ev = ev_begin();
+		assert_int_equal(tg_punt_batch_add(&e, &ev), 0);
+		ev = ev_statement();
+		assert_int_equal(tg_punt_batch_add(&e, &ev), 0);
+		ev = ev_lost();
+		assert_int_equal(tg_punt_batch_add(&e, &ev), 0);
+		n = tg_punt_batch_end(&e);
+		break;
+	case 13:
+		n = tg_punt_encode_services(buf, size, 2, services_names,
+					    ARRAY_SIZE(services_names));
+		break;
+	case 14:
+		pol.db.p = policy_db;
+		pol.db.len = sizeof(policy_db);
+		n = tg_punt_policy_encode(&pol, policy_db_obj, sizeof(policy_db_obj));
+		assert_true(n > 0);
+		policy_chunk = (struct tg_punt_policy_chunk){
+			.gen = 9, .total = (uint32_t)n, .offset = 0, .len = (uint32_t)n,
+			.data = policy_db_obj,
+		};
+		n = tg_punt_encode_policy_gen(buf, size, 3, &policy_chunk);
+		break;
 	}
 	assert_true(n >= TG_PUNT_HDR_LEN);
 	return (size_t)n;
+}
+
+/* The names of a decoded SERVICES, as C strings for the encoder. */
+static unsigned int
+services_cstrs(const struct tg_punt_services *sv, const char *np[TG_PUNT_SERVICES_MAX])
+{
+	static char names[TG_PUNT_SERVICES_MAX][TG_PUNT_NAME_MAX + 1];
+	unsigned int i;
+
+	for (i = 0; i < sv->count; i++) {
+		memcpy(names[i], sv->name[i].p, sv->name[i].len);
+		names[i][sv->name[i].len] = '\0';
+		np[i] = names[i];
+	}
+	return sv->count;
 }
 
 /*
@@ -524,6 +623,7 @@ reencode(const struct tg_punt_msg *m, uint8_t *out, size_t size)
 	struct tg_punt_str name;
 	struct tg_punt_enc e;
 	char cname[TG_PUNT_NAME_MAX + 1];
+	const char *np[TG_PUNT_SERVICES_MAX];
 	uint64_t value;
 	int n = -1;
 
@@ -566,6 +666,10 @@ reencode(const struct tg_punt_msg *m, uint8_t *out, size_t size)
 		}
 		assert_int_equal(e.count, m->u.stats.count);
 		n = tg_punt_stats_end(&e, m->u.stats.last);
+		break;
+	case TG_PUNT_T_SERVICES:
+		n = tg_punt_encode_services(out, size, m->hdr.seq, np,
+					    services_cstrs(&m->u.services, np));
 		break;
 	}
 	assert_true(n >= TG_PUNT_HDR_LEN);
@@ -646,6 +750,99 @@ test_golden_batch(void **state)
 	assert_same_event(&ev, &want_ev);
 	assert_int_equal(ev.seq, 1);
 	assert_false(tg_punt_batch_next(&m.u.batch.events, &ev));
+}
+
+static void
+test_golden_lost(void **state)
+{
+	/* clang-format off */
+	static const uint8_t want[] =
+		/* magic, version 1, type 3 (EVENT_BATCH), flags 0, length 66, seq 5 */
+		"TGPC" "\x00\x01" "\x00\x03" "\x00\x00\x00\x00" "\x00\x00\x00\x42"
+		"\x00\x00\x00\x00\x00\x00\x00\x05"
+		/* first_seq 9, count 1 */
+		"\x00\x00\x00\x00\x00\x00\x00\x09" "\x00\x01"
+		/* event: type 5 (LOST), flags 0, len 32, worker 5, service 0 */
+		"\x05" "\x00" "\x00\x20" "\x00\x05" "\x00\x00"
+		/* session 0 */
+		"\x00\x00\x00\x00\x00\x00\x00\x00"
+		/* lost 12345, t_end 1700000000999999999 */
+		"\x00\x00\x00\x00\x00\x00\x30\x39" "\x17\x97\x9c\xfe\x71\xc4\xc9\xff";
+	/* clang-format on */
+	uint8_t buf[128];
+	struct tg_punt_enc e;
+	struct tg_punt_msg m;
+	struct tg_punt_event ev = ev_lost(), got;
+	int n;
+
+	(void)state;
+	assert_int_equal(tg_punt_batch_begin(&e, buf, sizeof(buf), 5, 9), 0);
+	assert_int_equal(tg_punt_batch_add(&e, &ev), 0);
+	n = tg_punt_batch_end(&e);
+	assert_int_equal(n, sizeof(want) - 1);
+	assert_memory_equal(buf, want, sizeof(want) - 1);
+	assert_int_equal(decode_exact(want, sizeof(want) - 1, &m), TG_PUNT_OK);
+	assert_true(tg_punt_batch_next(&m.u.batch.events, &got));
+	assert_same_event(&got, &ev);
+	assert_int_equal(got.seq, 9);
+	assert_false(tg_punt_batch_next(&m.u.batch.events, &got));
+}
+
+/* A STATEMENT_BEGIN event: flags, then the eight strings of ev_begin() (wire order). */
+static const char *const begin_strs[8] = {
+	"shop-pg", "192.0.2.10:50000", "alice", "shop", "psql", "no-drop", "DROP TABLE cards",
+	"$1='x'",
+};
+
+static void
+raw_begin(struct raw *r, uint8_t flags, uint8_t kind, uint8_t verdict, uint32_t stmt,
+	  const char *const str[8])
+{
+	size_t at = raw_ev(r, TG_PUNT_EV_STATEMENT_BEGIN, flags, 2, 4, 0x0a0b0c0d0e0f1011ull);
+	int i;
+
+	raw8(r, kind);
+	raw8(r, verdict);
+	raw32(r, stmt);
+	raw64(r, 1700000000000000001ull);	/* t_start */
+	for (i = 0; i < 6; i++)
+		raws8(r, str[i]);
+	raws16(r, str[6]);
+	raws16(r, str[7]);
+	raw_ev_end(r, at);
+}
+
+/* A LOST event: lost u64, t_end u64. */
+static void
+raw_lost(struct raw *r, uint8_t flags, uint16_t service, uint64_t session, uint64_t lost)
+{
+	size_t at = raw_ev(r, TG_PUNT_EV_LOST, flags, 5, service, session);
+
+	raw64(r, lost);
+	raw64(r, 1700000000999999999ull);
+	raw_ev_end(r, at);
+}
+
+/* The independent writer and the encoder agree on STATEMENT_BEGIN. */
+static void
+test_raw_writer_agrees_begin(void **state)
+{
+	static struct raw r;
+	uint8_t buf[1024];
+	struct tg_punt_enc e;
+	struct tg_punt_event ev = ev_begin();
+	int n;
+
+	(void)state;
+	raw_batch(&r, 100, 1);
+	raw_begin(&r, TG_PUNT_EV_F_TEXT_CUT | TG_PUNT_EV_F_STRICT, TG_PUNT_STMT_FCALL,
+		  TG_PUNT_VERDICT_BLOCK, UINT32_MAX, begin_strs);
+	raw_end(&r);
+	assert_int_equal(tg_punt_batch_begin(&e, buf, sizeof(buf), 7, 100), 0);
+	assert_int_equal(tg_punt_batch_add(&e, &ev), 0);
+	n = tg_punt_batch_end(&e);
+	assert_int_equal(n, r.n);
+	assert_memory_equal(buf, r.b, r.n);
 }
 
 /* The independent writer and the encoder agree on a full statement event. */
@@ -768,6 +965,103 @@ test_roundtrip_batch_unused_fields(void **state)
 	assert_int_equal(got.masked[TG_PUNT_DETECT_CARD], 0);
 	assert_int_equal(got.user.len, 0);
 	assert_int_equal(got.text.len, 0);
+}
+
+/* STATEMENT_BEGIN and LOST: every field back, numbered on from first_seq. */
+static void
+test_roundtrip_begin_lost(void **state)
+{
+	static uint8_t buf[TG_PUNT_MSG_MAX];
+	struct tg_punt_event ev, want[3] = { ev_begin(), ev_statement(), ev_lost() };
+	struct tg_punt_msg m;
+	size_t n = sample(12, buf, sizeof(buf));
+	int i;
+
+	(void)state;
+	assert_int_equal(decode_exact(buf, n, &m), TG_PUNT_OK);
+	assert_int_equal(m.hdr.type, TG_PUNT_T_EVENT_BATCH);
+	assert_int_equal(m.u.batch.first_seq, 200);
+	assert_int_equal(m.u.batch.count, 3);
+	for (i = 0; i < 3; i++) {
+		assert_true(tg_punt_batch_next(&m.u.batch.events, &ev));
+		assert_int_equal(ev.seq, 200 + i);
+		assert_same_event(&ev, &want[i]);
+	}
+	assert_false(tg_punt_batch_next(&m.u.batch.events, &ev));
+}
+
+/* The fields STATEMENT_BEGIN and LOST do not carry are not sent, and decode as zero. */
+static void
+test_roundtrip_begin_lost_unused_fields(void **state)
+{
+	uint8_t buf[2048];
+	struct tg_punt_event ev, got, want;
+	struct tg_punt_enc e;
+	struct tg_punt_msg m;
+	int n;
+
+	(void)state;
+	/* a statement is never strict: only its begin is */
+	ev = ev_statement();
+	ev.strict = true;
+	assert_int_equal(tg_punt_batch_begin(&e, buf, sizeof(buf), 1, 1), 0);
+	assert_int_equal(tg_punt_batch_add(&e, &ev), 0);
+	n = tg_punt_batch_end(&e);
+	assert_int_equal(decode_exact(buf, (size_t)n, &m), TG_PUNT_OK);
+	assert_true(tg_punt_batch_next(&m.u.batch.events, &got));
+	assert_false(got.strict);
+	assert_int_equal(buf[34 + 1], TG_PUNT_EV_F_TEXT_CUT);
+
+	/* a begin given a statement's result fields */
+	ev = ev_statement();
+	ev.type = TG_PUNT_EV_STATEMENT_BEGIN;
+	ev.server = S("198.18.0.2:5432");
+	ev.end_reason = TG_PUNT_END_CLOSED;
+	ev.lost = 3;
+	assert_int_equal(tg_punt_batch_begin(&e, buf, sizeof(buf), 1, 1), 0);
+	assert_int_equal(tg_punt_batch_add(&e, &ev), 0);
+	/* a LOST given strings and statement fields */
+	ev = ev_statement();
+	ev.type = TG_PUNT_EV_LOST;
+	ev.service = 0;
+	ev.session = 0;
+	ev.lost = 1;
+	ev.t_start_ns = 77;
+	ev.strict = true;
+	assert_int_equal(tg_punt_batch_add(&e, &ev), 0);
+	n = tg_punt_batch_end(&e);
+	assert_true(n > 0);
+	assert_int_equal(decode_exact(buf, (size_t)n, &m), TG_PUNT_OK);
+
+	want = (struct tg_punt_event){
+		.seq = 1,
+		.type = TG_PUNT_EV_STATEMENT_BEGIN,
+		.worker = 3,
+		.service = 1,
+		.session = 0x1122334455667788ull,
+		.t_start_ns = 1000,
+		.kind = TG_PUNT_STMT_EXECUTE,
+		.verdict = TG_PUNT_VERDICT_LOG,
+		.text_cut = true,
+		.stmt = 7,
+	};
+	want.service_name = S("shop-pg");
+	want.client = S("192.0.2.10:50000");
+	want.user = S("alice");
+	want.database = S("shop");
+	want.application = S("psql");
+	want.rule = S("no-drop");
+	want.text = S("SELECT * FROM nosuch WHERE card = $1");
+	want.params = S("$1='****'");
+	assert_true(tg_punt_batch_next(&m.u.batch.events, &got));
+	assert_same_event(&got, &want);	/* no result, rows, masks, sqlstate, t_end */
+
+	want = (struct tg_punt_event){
+		.seq = 2, .type = TG_PUNT_EV_LOST, .worker = 3, .lost = 1, .t_end_ns = 2000,
+	};
+	assert_true(tg_punt_batch_next(&m.u.batch.events, &got));
+	assert_same_event(&got, &want);	/* no strings, no start, no flag */
+	assert_false(tg_punt_batch_next(&m.u.batch.events, &got));
 }
 
 /* Every string at its cap and every detector kind: the largest event. */
@@ -907,13 +1201,46 @@ test_batch_encode_invalid(void **state)
 	bad = ev;
 	bad.masked[0] = 1;
 	assert_int_equal(tg_punt_batch_add(&e, &bad), -EINVAL);
+	bad = ev;
+	bad.stmt = 0;
+	assert_int_equal(tg_punt_batch_add(&e, &bad), -EINVAL);
 	bad = ev_end();
 	bad.end_reason = 0;
 	assert_int_equal(tg_punt_batch_add(&e, &bad), -EINVAL);
 	bad.end_reason = TG_PUNT_END_MAX;
 	assert_int_equal(tg_punt_batch_add(&e, &bad), -EINVAL);
+	/* STATEMENT_BEGIN: numbered, codes in range, strings within their caps */
+	bad = ev_begin();
+	bad.stmt = 0;
+	assert_int_equal(tg_punt_batch_add(&e, &bad), -EINVAL);
+	bad = ev_begin();
+	bad.kind = TG_PUNT_STMT_MAX;
+	assert_int_equal(tg_punt_batch_add(&e, &bad), -EINVAL);
+	bad = ev_begin();
+	bad.verdict = TG_PUNT_VERDICT_MAX;
+	assert_int_equal(tg_punt_batch_add(&e, &bad), -EINVAL);
+	bad = ev_begin();
+	bad.rule = (struct tg_punt_str){ longname, sizeof(longname) };
+	assert_int_equal(tg_punt_batch_add(&e, &bad), -EINVAL);
+	/* LOST: a count, and no service or session */
+	bad = ev_lost();
+	bad.lost = 0;
+	assert_int_equal(tg_punt_batch_add(&e, &bad), -EINVAL);
+	bad = ev_lost();
+	bad.service = 1;
+	assert_int_equal(tg_punt_batch_add(&e, &bad), -EINVAL);
+	bad = ev_lost();
+	bad.session = 1;
+	assert_int_equal(tg_punt_batch_add(&e, &bad), -EINVAL);
 	assert_int_equal(e.len, before);
 	assert_int_equal(e.count, 1);
+	bad = ev_begin();
+	bad.stmt = 1;
+	assert_int_equal(tg_punt_batch_add(&e, &bad), 0);
+	bad = ev_lost();
+	bad.lost = UINT64_MAX;
+	assert_int_equal(tg_punt_batch_add(&e, &bad), 0);
+	assert_int_equal(e.count, 3);
 
 	/* event numbers must not wrap */
 	assert_int_equal(tg_punt_batch_begin(&e, buf, sizeof(buf), 1, UINT64_MAX), 0);
@@ -1048,7 +1375,7 @@ test_policy_chunks(void **state)
 {
 	static uint8_t dg[TG_PUNT_MSG_MAX];
 	const size_t json_len = 200000;
-	struct tg_punt_policy pol, got;
+	struct tg_punt_policy pol = { 0 }, got;
 	struct tg_punt_policy_rx rx = { 0 };
 	struct tg_punt_policy_chunk c;
 	struct tg_punt_msg m;
@@ -1201,7 +1528,7 @@ test_policy_object_errors(void **state)
 	assert_int_equal(policy_decode_raw(&r), TG_PUNT_ERR_ORDER);
 	/* a TLV type this build does not know, before or after */
 	r.n = n;
-	raw16(&r, 2);
+	raw16(&r, 3);
 	raw32(&r, 1);
 	raw8(&r, 0xaa);
 	assert_int_equal(policy_decode_raw(&r), TG_PUNT_ERR_TLV_TYPE);
@@ -1233,6 +1560,251 @@ test_policy_object_errors(void **state)
 	assert_int_equal(tg_punt_policy_encode(&p, obj, sizeof(obj)), -EINVAL);
 	p.json = (struct tg_punt_str){ NULL, 0 };
 	assert_int_equal(tg_punt_policy_encode(&p, obj, sizeof(obj)), -EINVAL);
+}
+
+/* The policy object with the serialised databases (TLV 2) and without. */
+static void
+test_policy_object_db(void **state)
+{
+	/* clang-format off */
+	static const uint8_t want[] =
+		/* TLV 1 (JSON), 2 bytes, "{}" */
+		"\x00\x01" "\x00\x00\x00\x02" "{}"
+		/* TLV 2 (DB), 7 bytes: binary, NULs included */
+		"\x00\x02" "\x00\x00\x00\x07" "\x00\x01\xff\x00hs\x7f";
+	/* clang-format on */
+	static struct raw r;
+	struct tg_punt_policy p = { .json = S("{}") }, got;
+	uint8_t obj[64];
+	size_t n = sizeof(want) - 1, k;
+	struct dgram d;
+
+	(void)state;
+	/* without: exactly the JSON TLV, and no db decoded */
+	assert_int_equal(tg_punt_policy_size(&p), 8);
+	assert_int_equal(tg_punt_policy_encode(&p, obj, sizeof(obj)), 8);
+	assert_int_equal(tg_punt_policy_decode(obj, 8, &got), TG_PUNT_OK);
+	assert_null(got.db.p);
+	assert_int_equal(got.db.len, 0);
+
+	/* with: JSON first, then DB */
+	p.db.p = policy_db;
+	p.db.len = sizeof(policy_db);
+	assert_int_equal(tg_punt_policy_size(&p), n);
+	assert_int_equal(tg_punt_policy_encode(&p, obj, n - 1), -ENOSPC);
+	assert_int_equal(tg_punt_policy_encode(&p, obj, sizeof(obj)), (int)n);
+	assert_memory_equal(obj, want, n);
+	d = dg_copy(want, n);
+	assert_int_equal(tg_punt_policy_decode(d.b, d.n, &got), TG_PUNT_OK);
+	ASSERT_STR(got.json, "{}");
+	assert_int_equal(got.db.len, sizeof(policy_db));
+	assert_ptr_equal(got.db.p, d.b + 14);	/* points into the object */
+	assert_memory_equal(got.db.p, policy_db, sizeof(policy_db));
+	/* every truncation: the DB TLV cut is trunc, not a missing TLV */
+	for (k = 1; k < n; k++) {
+		free(d.b);
+		d = dg_copy(want, k);
+		assert_int_equal(tg_punt_policy_decode(d.b, d.n, &got),
+				 k == 8 ? TG_PUNT_OK : TG_PUNT_ERR_TRUNC);
+	}
+	free(d.b);
+
+	/* DB before JSON, DB twice: order */
+	r.n = 0;
+	rawbytes(&r, want + 8, n - 8);
+	rawbytes(&r, want, 8);
+	assert_int_equal(policy_decode_raw(&r), TG_PUNT_ERR_ORDER);
+	r.n = 0;
+	rawbytes(&r, want, n);
+	rawbytes(&r, want + 8, n - 8);
+	assert_int_equal(policy_decode_raw(&r), TG_PUNT_ERR_ORDER);
+	/* DB alone: the JSON is required */
+	r.n = 0;
+	rawbytes(&r, want + 8, n - 8);
+	assert_int_equal(policy_decode_raw(&r), TG_PUNT_ERR_TLV_MISSING);
+	/* an empty DB */
+	r.n = 0;
+	rawbytes(&r, want, 8);
+	raw16(&r, TG_PUNT_POL_DB);
+	raw32(&r, 0);
+	assert_int_equal(policy_decode_raw(&r), TG_PUNT_ERR_VALUE);
+	/* a DB longer than what is left */
+	r.n = 0;
+	rawbytes(&r, want, 8);
+	raw16(&r, TG_PUNT_POL_DB);
+	raw32(&r, 8);
+	rawbytes(&r, policy_db, sizeof(policy_db));
+	assert_int_equal(policy_decode_raw(&r), TG_PUNT_ERR_TRUNC);
+	/* a TLV this build does not know, after the DB or between */
+	r.n = 0;
+	rawbytes(&r, want, n);
+	raw16(&r, 3);
+	raw32(&r, 1);
+	raw8(&r, 0);
+	assert_int_equal(policy_decode_raw(&r), TG_PUNT_ERR_TLV_TYPE);
+	r.n = 0;
+	rawbytes(&r, want, 8);
+	raw16(&r, 3);
+	raw32(&r, 1);
+	raw8(&r, 0);
+	rawbytes(&r, want + 8, n - 8);
+	assert_int_equal(policy_decode_raw(&r), TG_PUNT_ERR_TLV_TYPE);
+	r.n = 0;
+	raw16(&r, UINT16_MAX);
+	raw32(&r, 1);
+	raw8(&r, 0);
+	assert_int_equal(policy_decode_raw(&r), TG_PUNT_ERR_TLV_TYPE);
+
+	/* the encoder refuses an empty DB, and a DB without a JSON */
+	p.db.len = 0;
+	assert_int_equal(tg_punt_policy_size(&p), 0);
+	assert_int_equal(tg_punt_policy_encode(&p, obj, sizeof(obj)), -EINVAL);
+	p.db.len = sizeof(policy_db);
+	p.json = (struct tg_punt_str){ NULL, 0 };
+	assert_int_equal(tg_punt_policy_size(&p), 0);
+	assert_int_equal(tg_punt_policy_encode(&p, obj, sizeof(obj)), -EINVAL);
+}
+
+/* SERVICES: names in configuration order, distinct, not empty, 1..64 of them. */
+static void
+test_services(void **state)
+{
+	static uint8_t buf[TG_PUNT_MSG_MAX];
+	static char many[TG_PUNT_SERVICES_MAX + 1][TG_PUNT_NAME_MAX + 2];
+	static struct raw r;
+	const char *np[TG_PUNT_SERVICES_MAX + 1];
+	const char *two[2];
+	struct tg_punt_msg m;
+	size_t n;
+	int len;
+	unsigned int i;
+	/* clang-format off */
+	static const uint8_t want[] =
+		/* magic, version 1, type 9 (SERVICES), flags 0, length 45, seq 2 */
+		"TGPC" "\x00\x01" "\x00\x09" "\x00\x00\x00\x00" "\x00\x00\x00\x2d"
+		"\x00\x00\x00\x00\x00\x00\x00\x02"
+		/* count 3: "shop-pg", "billing", "pg", as configured (not sorted) */
+		"\x00\x03" "\x07" "shop-pg" "\x07" "billing" "\x02" "pg";
+	/* clang-format on */
+
+	(void)state;
+	n = sample(13, buf, sizeof(buf));
+	assert_int_equal(n, sizeof(want) - 1);
+	assert_memory_equal(buf, want, n);
+	assert_int_equal(decode_exact(buf, n, &m), TG_PUNT_OK);
+	assert_int_equal(m.hdr.type, TG_PUNT_T_SERVICES);
+	assert_int_equal(m.u.services.count, 3);
+	for (i = 0; i < 3; i++)
+		assert_str(m.u.services.name[i], services_names[i], strlen(services_names[i]));
+	assert_canonical(buf, n);
+	assert_int_equal(tg_punt_type_sender(TG_PUNT_T_SERVICES), TG_PUNT_ROLE_DATAPLANE);
+	assert_string_equal(tg_punt_type_name(TG_PUNT_T_SERVICES), "services");
+
+	/* the most: 64 names of 63 bytes, distinct in their last bytes */
+	for (i = 0; i <= TG_PUNT_SERVICES_MAX; i++) {
+		memset(many[i], 's', TG_PUNT_NAME_MAX);
+		snprintf(many[i] + TG_PUNT_NAME_MAX - 2, 3, "%02u", i);
+		np[i] = many[i];
+	}
+	len = tg_punt_encode_services(buf, sizeof(buf), 5, np, TG_PUNT_SERVICES_MAX);
+	assert_int_equal(len, TG_PUNT_HDR_LEN + 2 + TG_PUNT_SERVICES_MAX * (1 + TG_PUNT_NAME_MAX));
+	assert_int_equal(decode_exact(buf, (size_t)len, &m), TG_PUNT_OK);
+	assert_int_equal(m.u.services.count, TG_PUNT_SERVICES_MAX);
+	assert_str(m.u.services.name[TG_PUNT_SERVICES_MAX - 1], many[TG_PUNT_SERVICES_MAX - 1],
+		   TG_PUNT_NAME_MAX);
+	assert_canonical(buf, (size_t)len);
+	assert_int_equal(tg_punt_encode_services(buf, (size_t)len - 1, 5, np,
+						 TG_PUNT_SERVICES_MAX), -ENOSPC);
+
+	/* the encoder refuses what the decoder would */
+	assert_int_equal(tg_punt_encode_services(buf, sizeof(buf), 5, np, 0), -EINVAL);
+	assert_int_equal(tg_punt_encode_services(buf, sizeof(buf), 5, np,
+						 TG_PUNT_SERVICES_MAX + 1), -EINVAL);
+	assert_int_equal(tg_punt_encode_services(buf, sizeof(buf), 5, NULL, 1), -EINVAL);
+	assert_int_equal(tg_punt_encode_services(buf, sizeof(buf), 0, np, 1), -EINVAL);
+	two[0] = "pg";
+	two[1] = "pg";
+	assert_int_equal(tg_punt_encode_services(buf, sizeof(buf), 5, two, 2), -EINVAL);
+	two[1] = "";
+	assert_int_equal(tg_punt_encode_services(buf, sizeof(buf), 5, two, 2), -EINVAL);
+	two[1] = NULL;
+	assert_int_equal(tg_punt_encode_services(buf, sizeof(buf), 5, two, 2), -EINVAL);
+	many[0][TG_PUNT_NAME_MAX] = 'x';	/* 64 bytes */
+	many[0][TG_PUNT_NAME_MAX + 1] = '\0';
+	assert_int_equal(tg_punt_encode_services(buf, sizeof(buf), 5, np, 1), -EINVAL);
+	many[0][TG_PUNT_NAME_MAX] = '\0';
+	/* a name that is another's prefix is another name */
+	two[0] = "pg";
+	two[1] = "pg2";
+	len = tg_punt_encode_services(buf, sizeof(buf), 5, two, 2);
+	assert_true(len > 0);
+	assert_int_equal(decode_exact(buf, (size_t)len, &m), TG_PUNT_OK);
+
+	/* the decoder: counts */
+#define SVC_HDR(count)                                              \
+	do {                                                        \
+		raw_hdr(&r, 1, TG_PUNT_T_SERVICES, 2);              \
+		raw16(&r, (count));                                 \
+	} while (0)
+	SVC_HDR(0);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_COUNT);
+	SVC_HDR(TG_PUNT_SERVICES_MAX + 1);
+	for (i = 0; i <= TG_PUNT_SERVICES_MAX; i++)
+		raws8(&r, many[i]);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_COUNT);
+	SVC_HDR(UINT16_MAX);
+	raws8(&r, "pg");
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_COUNT);
+	/* one name more than counted, one fewer */
+	SVC_HDR(1);
+	raws8(&r, "pg");
+	raws8(&r, "billing");
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_TRAILING);
+	SVC_HDR(2);
+	raws8(&r, "pg");
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_TRUNC);
+	/* repeated, next to each other or not */
+	SVC_HDR(2);
+	raws8(&r, "pg");
+	raws8(&r, "pg");
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_ORDER);
+	SVC_HDR(3);
+	raws8(&r, "billing");
+	raws8(&r, "pg");
+	raws8(&r, "billing");
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_ORDER);
+	/* empty, over the cap, a NUL */
+	SVC_HDR(2);
+	raws8(&r, "pg");
+	raws8(&r, "");
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_VALUE);
+	many[0][TG_PUNT_NAME_MAX] = 'x';
+	SVC_HDR(1);
+	raws8(&r, many[0]);	/* 64 bytes */
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_STR_LEN);
+	many[0][TG_PUNT_NAME_MAX] = '\0';
+	SVC_HDR(1);
+	raw8(&r, 3);
+	rawbytes(&r, "p\0g", 3);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_STR_NUL);
+	/* not sorted is fine: the order is the configuration's */
+	SVC_HDR(2);
+	raws8(&r, "zz");
+	raws8(&r, "aa");
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_OK);
+	assert_canonical(r.b, r.n);
+#undef SVC_HDR
 }
 
 /* ---------------------------------------------------------------------
@@ -1366,7 +1938,7 @@ test_header_errors(void **state)
 		memset(buf + 16, 0, 8);
 		assert_int_equal(decode_exact(buf, n, &m), TG_PUNT_ERR_SEQ);
 	}
-	/* types 0, 9 and 0xffff */
+	/* types 0, TG_PUNT_T_MAX and 0xffff */
 	n = sample(9, buf, sizeof(buf));
 	buf[7] = 0;
 	assert_int_equal(decode_exact(buf, n, &m), TG_PUNT_ERR_TYPE);
@@ -1543,6 +2115,7 @@ test_event_errors(void **state)
 		raw8(&r, c->verdict);
 		raw8(&r, c->result);
 		raw8(&r, c->npairs);
+		raw32(&r, 1);	/* stmt */
 		raw32(&r, 0);
 		raw64(&r, 0);
 		raw64(&r, 0);
@@ -1568,8 +2141,16 @@ test_event_errors(void **state)
 				 tg_punt_err_names[c->want]);
 	}
 
-	/* event types 0 and 4 */
-	for (j = 0; j <= 4; j += 4) {
+	/* a statement numbered 0 */
+	raw_stmt_batch(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_OK);
+	memset(r.b + 34 + 20, 0, 4);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_VALUE);
+	r.b[34 + 23] = 1;
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_OK);
+
+	/* event types 0 and TG_PUNT_EV_MAX */
+	for (j = 0; j <= TG_PUNT_EV_MAX; j += TG_PUNT_EV_MAX) {
 		raw_batch(&r, 1, 1);
 		raw_ev_end(&r, raw_ev(&r, (uint8_t)j, 0, 0, 0, 1));
 		raw_end(&r);
@@ -1607,6 +2188,133 @@ test_event_errors(void **state)
 	r.b[37] = (uint8_t)(r.n - 34);
 	raw_end(&r);
 	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_EVENT_LEN);
+}
+
+/* STATEMENT_BEGIN and LOST, each refusal reason of their fields. */
+static void
+test_begin_lost_errors(void **state)
+{
+	static struct raw r;
+	static char longs[TG_PUNT_TEXT_MAX + 2];
+	const char *strs[8];
+	struct tg_punt_msg m;
+	struct tg_punt_event ev;
+	int i;
+
+	(void)state;
+	memset(longs, 'x', sizeof(longs) - 1);
+#define BEGIN(flags, kind, verdict, stmt, str)                                              \
+	do {                                                                                \
+		raw_batch(&r, 1, 1);                                                        \
+		raw_begin(&r, (flags), (kind), (verdict), (stmt), (str));                   \
+		raw_end(&r);                                                                \
+	} while (0)
+	BEGIN(0, TG_PUNT_STMT_QUERY, TG_PUNT_VERDICT_ALLOW, 1, begin_strs);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_OK);
+	assert_true(tg_punt_batch_next(&m.u.batch.events, &ev));
+	assert_false(ev.text_cut);
+	assert_int_equal(ev.stmt, 1);
+	assert_false(ev.strict);
+	/* the text_cut flag is a statement's, begin included; strict is the begin's alone */
+	BEGIN(TG_PUNT_EV_F_TEXT_CUT, 0, 0, 1, begin_strs);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_OK);
+	assert_true(tg_punt_batch_next(&m.u.batch.events, &ev));
+	assert_true(ev.text_cut);
+	assert_false(ev.strict);
+	BEGIN(TG_PUNT_EV_F_STRICT, 0, 0, 1, begin_strs);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_OK);
+	assert_true(tg_punt_batch_next(&m.u.batch.events, &ev));
+	assert_false(ev.text_cut);
+	assert_true(ev.strict);
+	BEGIN(0x04, 0, 0, 1, begin_strs);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_FLAGS);
+	BEGIN(0x80 | TG_PUNT_EV_F_TEXT_CUT, 0, 0, 1, begin_strs);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_FLAGS);
+	raw_stmt_batch(&r);	/* a statement is not strict */
+	r.b[35] |= TG_PUNT_EV_F_STRICT;
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_FLAGS);
+	/* codes, the number */
+	BEGIN(0, TG_PUNT_STMT_MAX, 0, 1, begin_strs);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_VALUE);
+	BEGIN(0, 0, TG_PUNT_VERDICT_MAX, 1, begin_strs);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_VALUE);
+	BEGIN(0, 0, 0, 0, begin_strs);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_VALUE);
+	/* strings: caps and NULs (the raw writer's s8 lengths are a byte: 64 for a name) */
+	for (i = 0; i < 8; i++)
+		strs[i] = begin_strs[i];
+	longs[TG_PUNT_NAME_MAX + 1] = '\0';
+	strs[5] = longs;	/* rule of 64 bytes */
+	BEGIN(0, 0, 0, 1, strs);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_STR_LEN);
+	longs[TG_PUNT_NAME_MAX + 1] = 'x';
+	longs[TG_PUNT_TEXT_MAX + 1] = '\0';
+	strs[5] = begin_strs[5];
+	strs[6] = longs;	/* text of 1025 bytes */
+	BEGIN(0, 0, 0, 1, strs);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_STR_LEN);
+	longs[TG_PUNT_TEXT_MAX] = '\0';
+	BEGIN(0, 0, 0, 1, strs);	/* 1024: at the cap */
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_OK);
+	strs[6] = begin_strs[6];
+	BEGIN(0, 0, 0, 1, strs);
+	r.b[34 + 16 + 14 + 1 + 7 + 1 + 16 + 1 + 2] = '\0';	/* in user "alice" */
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_STR_NUL);
+	/* a field past the event's length, a byte left in it */
+	BEGIN(0, 0, 0, 1, begin_strs);
+	r.b[37]--;
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_TRUNC);
+	r.b[37]++;
+	raw8(&r, 0);
+	r.b[37]++;
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_EVENT_LEN);
+#undef BEGIN
+
+	/* LOST */
+	raw_batch(&r, 1, 1);
+	raw_lost(&r, 0, 0, 0, 1);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_OK);
+	assert_true(tg_punt_batch_next(&m.u.batch.events, &ev));
+	assert_int_equal(ev.type, TG_PUNT_EV_LOST);
+	assert_int_equal(ev.lost, 1);
+	assert_int_equal(ev.worker, 5);
+	assert_int_equal(ev.t_end_ns, 1700000000999999999ull);
+	raw_batch(&r, 1, 1);
+	raw_lost(&r, 0, 0, 0, UINT64_MAX);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_OK);
+	raw_batch(&r, 1, 1);
+	raw_lost(&r, 0, 0, 0, 0);	/* nothing lost */
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_VALUE);
+	raw_batch(&r, 1, 1);
+	raw_lost(&r, 0, 1, 0, 1);	/* a service */
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_VALUE);
+	raw_batch(&r, 1, 1);
+	raw_lost(&r, 0, 0, 1ull << 63, 1);	/* a session */
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_VALUE);
+	raw_batch(&r, 1, 1);
+	raw_lost(&r, TG_PUNT_EV_F_TEXT_CUT, 0, 0, 1);	/* no text to cut */
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_FLAGS);
+	r.b[35] = TG_PUNT_EV_F_STRICT;	/* nothing to hold */
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_FLAGS);
+	raw_batch(&r, 1, 1);
+	raw_lost(&r, 0, 0, 0, 1);
+	raw8(&r, 0);	/* a byte inside the event after t_end */
+	r.b[37]++;
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_EVENT_LEN);
+	raw_batch(&r, 1, 1);
+	raw_lost(&r, 0, 0, 0, 1);
+	r.b[37] = 24;	/* t_end outside the event */
+	r.n -= 8;
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_TRUNC);
 }
 
 static void
@@ -1965,11 +2673,15 @@ main(void)
 	static const struct CMUnitTest tests[] = {
 		TEST(golden_hello),
 		TEST(golden_batch),
+		TEST(golden_lost),
 		TEST(raw_writer_agrees),
+		TEST(raw_writer_agrees_begin),
 		TEST(roundtrip_hello),
 		TEST(roundtrip_hello_ack),
 		TEST(roundtrip_batch),
 		TEST(roundtrip_batch_unused_fields),
+		TEST(roundtrip_begin_lost),
+		TEST(roundtrip_begin_lost_unused_fields),
 		TEST(roundtrip_batch_max_event),
 		TEST(batch_fill),
 		TEST(batch_encode_invalid),
@@ -1979,12 +2691,15 @@ main(void)
 		TEST(policy_chunks),
 		TEST(policy_rx_order),
 		TEST(policy_object_errors),
+		TEST(policy_object_db),
+		TEST(services),
 		TEST(truncate_all),
 		TEST(trailing_all),
 		TEST(flip_all),
 		TEST(header_errors),
 		TEST(count_errors),
 		TEST(event_errors),
+		TEST(begin_lost_errors),
 		TEST(body_errors),
 		TEST(negotiate),
 		TEST(handshake_flow),

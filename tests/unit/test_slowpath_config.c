@@ -228,6 +228,8 @@ test_numbers(void **state)
 		{ "map_mb", "0" },
 		{ "map_mb", "1048577" },
 		{ "map_mb", "null" },
+		{ "commit_delay_ms", "0" },
+		{ "commit_delay_ms", "1001" },
 	};
 	char text[256], key[64];
 
@@ -237,6 +239,52 @@ test_numbers(void **state)
 		snprintf(key, sizeof(key), "audit.%s", bad[i].key);
 		refused(text, key, "integer in 1..", NULL);
 	}
+}
+
+/* policy, commit_delay_ms and mgmt: paths resolved, roles mapped, errors named. */
+static void
+test_policy_mgmt(void **state)
+{
+	char want[256];
+
+	assert_int_equal(load("{\"policy\": \"policy.json\",\n"
+			      " \"audit\": {\"origin\": \"o\", \"commit_delay_ms\": 5},\n"
+			      " \"mgmt\": {\"socket\": \"m.sock\", \"group\": \"ops\", \"mode\": \"0640\",\n"
+			      "   \"roles\": {\"admin\": [\"tgadmin\"], \"auditor\": [\"tgaudit\", \"ops\"]}}}"),
+			 0);
+	snprintf(want, sizeof(want), "%s/policy.json", dir);
+	assert_string_equal(cfg.policy, want);
+	assert_int_equal(cfg.audit.commit_delay_ms, 5);
+	snprintf(want, sizeof(want), "%s/m.sock", dir);
+	assert_string_equal(cfg.mgmt.socket, want);
+	assert_string_equal(cfg.mgmt.group, "ops");
+	assert_int_equal(cfg.mgmt.mode, 0640);
+	assert_int_equal(cfg.mgmt.nb_grants, 3);
+	assert_string_equal(cfg.mgmt.grants[0].group, "tgadmin");
+	assert_int_equal(cfg.mgmt.grants[0].role, 0);
+	assert_string_equal(cfg.mgmt.grants[2].group, "ops");
+	assert_int_equal(cfg.mgmt.grants[2].role, 2);
+
+	/* an empty mgmt object: the default socket */
+	tg_sp_config_defaults(&cfg);
+	assert_int_equal(load("{" ORIGIN ", \"mgmt\": {}}"), 0);
+	assert_string_equal(cfg.mgmt.socket, TG_SP_MGMT_SOCKET_DEFAULT);
+	/* no mgmt: no socket */
+	tg_sp_config_defaults(&cfg);
+	assert_int_equal(load("{" ORIGIN "}"), 0);
+	assert_string_equal(cfg.mgmt.socket, "");
+
+	refused("{" ORIGIN ", \"mgmt\": []}", "\"mgmt\" must be an object", NULL);
+	refused("{" ORIGIN ", \"mgmt\": {\"sock\": \"x\"}}", "unknown key \"mgmt.sock\"", NULL);
+	refused("{" ORIGIN ", \"mgmt\": {\"mode\": 432}}", "mgmt.mode", "octal", NULL);
+	refused("{" ORIGIN ", \"mgmt\": {\"mode\": \"0999\"}}", "mgmt.mode", NULL);
+	refused("{" ORIGIN ", \"mgmt\": {\"roles\": {\"root\": [\"x\"]}}}", "mgmt.roles.root",
+		"admin, approver and auditor", NULL);
+	refused("{" ORIGIN ", \"mgmt\": {\"roles\": {\"admin\": \"x\"}}}", "mgmt.roles.admin",
+		NULL);
+	refused("{" ORIGIN ", \"mgmt\": {\"roles\": {\"admin\": [\"a:b\"]}}}",
+		"mgmt.roles group", NULL);
+	refused("{" ORIGIN ", \"policy\": 3}", "policy must be a string", NULL);
 }
 
 static void
@@ -358,6 +406,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_origin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_numbers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_mgmt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
