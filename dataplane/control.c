@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,18 @@ const char *const tg_control_counter_names[TG_CONTROL_CNT_MAX] = {
 
 uint8_t tg_control_refuse_new;
 
+/* A snapshot for STATS_REQUEST (control.h): pairs, grown up to TG_CONTROL_STATS_MAX. */
+struct tg_control_stat {
+	char name[TG_PUNT_NAME_MAX + 1];
+	uint64_t value;
+};
+
+struct tg_control_stats {
+	struct tg_control_stat *v;
+	unsigned int n, cap;
+	uint64_t dropped;	/* pairs left out: added to stats_dropped once answered */
+};
+
 enum state {
 	ST_IDLE,	/* no socket: connect at next_try */
 	ST_CONNECTING,	/* connect(2) in progress */
@@ -74,7 +87,7 @@ struct tg_control {
 	uint64_t rx_seq;	/* expected of the next message received */
 	struct tg_punt_policy_rx prx;
 
-	/* POLICY_ACK, STATS_RESPONSE or SERVICES waiting for room */
+	/* POLICY_ACK or SERVICES waiting for room */
 	uint8_t reply[TG_PUNT_HDR_LEN + 2 + TG_PUNT_SERVICES_MAX * (1 + TG_PUNT_NAME_MAX)];
 	int reply_len;
 
@@ -85,6 +98,18 @@ struct tg_control {
 	const char *const *services;
 	unsigned int nb_services;
 	uint8_t *pobj;		/* the policy object being reassembled, prx.total bytes */
+
+	/*
+	 * STATS_REQUESTs to answer, oldest first: the first one's snapshot is
+	 * snap (once taken), of which snap_at pairs are sent.
+	 */
+	tg_control_stats_fn stats;
+	void *stats_arg;
+	uint64_t sreq[TG_CONTROL_STATS_QUEUE];
+	unsigned int sreq_head, sreq_n;
+	struct tg_control_stats snap;
+	bool snap_taken;
+	unsigned int snap_at;
 
 	struct tg_evbuf eb;
 	unsigned int nb_q;
@@ -330,6 +355,8 @@ disconnect(struct tg_control *c, enum tg_control_disconnect why, const char *det
 	c->st = ST_IDLE;
 	c->tx_blocked = false;
 	c->reply_len = 0;
+	c->sreq_n = 0;		/* a new connection asks again */
+	c->snap_taken = false;
 	set_refuse(c);
 	if (was == ST_IDLE || was == ST_CONNECTING)
 		return;
@@ -381,7 +408,8 @@ send_hello(struct tg_control *c, uint64_t now)
 		.vmin = TG_PUNT_VERSION_MIN,
 		.vmax = TG_PUNT_VERSION_MAX,
 		.instance = c->instance,
-		.caps = c->policy != NULL ? TG_PUNT_CAP_POLICY : 0,
+		.caps = (c->policy != NULL ? TG_PUNT_CAP_POLICY : 0) |
+			(c->stats != NULL ? TG_PUNT_CAP_STATS : 0),
 		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
 	};
 	c->tx_seq = 1;
@@ -590,18 +618,126 @@ on_policy(struct tg_control *c, const struct tg_punt_policy_chunk *chunk)
 	policy_ack(c, chunk->gen, NULL);
 }
 
+/* ------------------------------------------------------------------ stats */
+
+int
+tg_control_stats_add(struct tg_control_stats *s, const char *name, uint64_t value)
+{
+	size_t len = strnlen(name, TG_PUNT_NAME_MAX + 1), i;
+	struct tg_control_stat *v;
+
+	if (len == 0 || len > TG_PUNT_NAME_MAX)
+		goto bad;
+	for (i = 0; i < len; i++)
+		if (name[i] <= 0x20 || name[i] >= 0x7f)
+			goto bad;
+	if (s->n == s->cap) {
+		unsigned int cap = RTE_MIN(s->cap ? 2 * s->cap : 256u, TG_CONTROL_STATS_MAX);
+
+		if (s->cap == cap || (v = realloc(s->v, cap * sizeof(*v))) == NULL) {
+			s->dropped++;
+			return -ENOSPC;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	memcpy(s->v[s->n].name, name, len + 1);
+	s->v[s->n++].value = value;
+	return 0;
+bad:
+	s->dropped++;
+	return -EINVAL;
+}
+
+int
+tg_control_stats_addf(struct tg_control_stats *s, uint64_t value, const char *fmt, ...)
+{
+	char name[TG_PUNT_NAME_MAX + 2];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	if (n < 0 || n > TG_PUNT_NAME_MAX) {
+		s->dropped++;
+		return -EINVAL;
+	}
+	return tg_control_stats_add(s, name, value);
+}
+
+/*
+ * Sends the answers of the STATS_REQUESTs waiting, each a snapshot taken
+ * when its turn comes, in STATS_RESPONSEs as full as a datagram allows,
+ * numbered as they are sent (from c->tx, like event batches). True when
+ * none is left; false when the socket is full (the rest goes at the next
+ * poll) or the connection was ended.
+ */
+static bool
+send_stats(struct tg_control *c)
+{
+	struct tg_control_stats *s = &c->snap;
+	struct tg_punt_enc e;
+	unsigned int i;
+	int len, rc;
+
+	while (c->sreq_n > 0) {
+		if (!c->snap_taken) {
+			s->n = 0;
+			s->dropped = 0;
+			if (c->stats != NULL)
+				c->stats(c->stats_arg, s);
+			c->snap_taken = true;
+			c->snap_at = 0;
+		}
+		len = tg_punt_stats_begin(&e, c->tx, TG_PUNT_MSG_MAX, c->tx_seq,
+					  c->sreq[c->sreq_head]);
+		/* a datagram takes at least one pair: every round makes progress */
+		for (i = c->snap_at; len >= 0 && i < s->n; i++) {
+			rc = tg_punt_stats_add(&e, s->v[i].name, s->v[i].value);
+			if (rc == -ENOSPC)
+				break;
+			if (rc < 0)	/* cannot happen: tg_control_stats_add() checked it */
+				s->dropped++;
+		}
+		if (len >= 0)
+			len = tg_punt_stats_end(&e, i == s->n);
+		if (len < 0) {
+			disconnect(c, TG_CONTROL_DISC_BACKLOG, "stats response does not encode");
+			return false;
+		}
+		if (send_msg(c, c->tx, (size_t)len) != 1)
+			return false;
+		c->tx_seq++;
+		c->snap_at = i;
+		if (i < s->n)
+			continue;
+		c->sreq_head = (c->sreq_head + 1) % TG_CONTROL_STATS_QUEUE;
+		c->sreq_n--;
+		c->snap_taken = false;
+		c->cnt[TG_CONTROL_CNT_STATS_DROPPED] += s->dropped;
+		CNT(c, STATS_ANSWERED);
+	}
+	return true;
+}
+
+/* What waits to be sent before any event: the reply, then the stats answers. */
+static bool
+flush_pending(struct tg_control *c)
+{
+	return flush_reply(c) && send_stats(c);
+}
+
 static void
 on_stats_request(struct tg_control *c, uint64_t req_seq)
 {
-	struct tg_punt_enc e;
-	int rc;
-
-	if (c->reply_len != 0) {
-		disconnect(c, TG_CONTROL_DISC_BACKLOG, "stats response");
+	if (c->sreq_n == TG_CONTROL_STATS_QUEUE) {
+		disconnect(c, TG_CONTROL_DISC_BACKLOG, "stats requests");
 		return;
 	}
-	rc = tg_punt_stats_begin(&e, c->reply, sizeof(c->reply), c->tx_seq, req_seq);
-	reply(c, rc < 0 ? rc : tg_punt_stats_end(&e, true));
+	c->sreq[(c->sreq_head + c->sreq_n) % TG_CONTROL_STATS_QUEUE] = req_seq;
+	c->sreq_n++;
+	flush_pending(c);
 }
 
 /* One datagram of n bytes in c->rx. */
@@ -702,7 +838,7 @@ send_events(struct tg_control *c)
 	int i, len;
 
 	for (i = 0; i < TX_PER_POLL && c->st == ST_UP; i++) {
-		if (!flush_reply(c))
+		if (!flush_pending(c))
 			return;
 		len = tg_evbuf_batch(&c->eb, c->tx, TG_PUNT_MSG_MAX, c->tx_seq, &count);
 		if (len == 0)
@@ -817,6 +953,8 @@ tg_control_create(const struct tg_control_params *p)
 	c->need_policy = p->need_policy && p->policy != NULL;
 	c->services = p->services;
 	c->nb_services = p->nb_services;
+	c->stats = p->stats;
+	c->stats_arg = p->stats_arg;
 	c->backoff = TG_CONTROL_BACKOFF_MIN_MS * NS_PER_MS;
 	/* names this process's event numbering: never 0, new at every start */
 	while (c->instance == 0)
@@ -861,6 +999,7 @@ tg_control_destroy(struct tg_control *c)
 	free(c->tx);
 	free(c->rx);
 	free(c->pobj);
+	free(c->snap.v);
 	tg_evbuf_free(&c->eb);
 	free(c);
 }

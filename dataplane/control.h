@@ -39,7 +39,15 @@
  *    SERVICES after the handshake, reassembles POLICY_GEN objects and hands
  *    each whole one (JSON + serialised databases) to the callback, which
  *    builds and publishes the generation or refuses it; the answer goes
- *    back as POLICY_ACK. Answers STATS_REQUEST.
+ *    back as POLICY_ACK;
+ *  - with a stats callback: states TG_PUNT_CAP_STATS in its HELLO and
+ *    answers each STATS_REQUEST with a snapshot the callback takes (name/value
+ *    pairs, see tg_control_stats_add()), cut into as many STATS_RESPONSEs
+ *    as needed, the last with last = 1. The snapshot is taken when the
+ *    request's turn comes, and its responses are numbered as they are sent,
+ *    so that a full socket delays them like event batches; requests that
+ *    arrive meanwhile wait in a queue of TG_CONTROL_STATS_QUEUE (a slowpath
+ *    that asks more than that without reading is disconnected: backlog).
  * Every message from the slowpath is checked by the codec, then for its
  * sequence number, its sender role and the connection's state; anything
  * wrong ends the connection, counted by reason (and by codec reason). On
@@ -53,8 +61,12 @@
  * Established sessions continue, and their events wait in the buffer.
  *
  * Caveats:
- * - STATS_REQUEST (not invited: the HELLO states no TG_PUNT_CAP_STATS) is
- *   answered with an empty last response.
+ * - Without a stats callback, STATS_REQUEST (not invited: the HELLO states
+ *   no TG_PUNT_CAP_STATS) is answered with an empty last response.
+ * - A snapshot costs the callback's reads of every worker's counters
+ *   (relaxed loads, no lock: a pair may be a few packets older than the
+ *   next one) and up to TG_CONTROL_STATS_MAX pairs of 72 bytes, allocated
+ *   on the control thread the first time and kept.
  * - A refused event takes no event number; the LOST event that reports it
  *   does, so the slowpath records how many were lost, not which.
  * - The fail-closed flag is read at SYN time with a relaxed load, so a
@@ -76,6 +88,8 @@ struct rte_ring;
 #define TG_CONTROL_BACKOFF_MAX_MS 5000
 #define TG_CONTROL_HELLO_TIMEOUT_MS 5000
 #define TG_CONTROL_SOCKET_MAX 108	/* sun_path, NUL included */
+#define TG_CONTROL_STATS_MAX 16384u	/* pairs in one snapshot */
+#define TG_CONTROL_STATS_QUEUE 8	/* STATS_REQUESTs waiting for their answer */
 
 /* Why a connection ended. X(enum suffix, name, description) */
 #define TG_CONTROL_DISCONNECTS(X) \
@@ -107,7 +121,9 @@ extern const char *const tg_control_disconnect_names[TG_CONTROL_DISC_MAX];
 	X(HELLO_REFUSED, "hello_refused", "hellos the slowpath refused") \
 	X(POLICY_APPLIED, "policy_applied", "policy generations from the slowpath applied") \
 	X(POLICY_REFUSED, "policy_refused", "policy generations from the slowpath refused") \
-	X(LOST_REPORTED, "lost_reported", "LOST events sent for refused worker events")
+	X(LOST_REPORTED, "lost_reported", "LOST events sent for refused worker events") \
+	X(STATS_ANSWERED, "stats_answered", "STATS_REQUESTs answered (every response sent)") \
+	X(STATS_DROPPED, "stats_dropped", "counters left out of answers: over the cap, or a bad name")
 
 enum tg_control_counter {
 #define TG_CONTROL_CNT_ENUM(e, n, d) TG_CONTROL_CNT_##e,
@@ -171,6 +187,31 @@ struct tg_control_counters {
 typedef int (*tg_control_policy_fn)(void *arg, uint64_t gen, const char *json, size_t json_len,
 				    const uint8_t *db, size_t db_len, char *err, size_t errlen);
 
+/*
+ * A snapshot being taken for STATS_REQUEST (opaque): the stats callback
+ * adds its pairs with tg_control_stats_add().
+ */
+struct tg_control_stats;
+
+/*
+ * Adds one counter to a snapshot. Names are dotted paths of 1 to
+ * TG_PUNT_NAME_MAX printable ASCII bytes without spaces ("port.0.rx_pkts",
+ * "pg.fe.query"): the slowpath nests them into JSON objects by the dots,
+ * so a name must not also be the prefix of another one. Returns 0, or
+ * -EINVAL (a bad name) or -ENOSPC (TG_CONTROL_STATS_MAX pairs, or no
+ * memory), the pair then left out and counted stats_dropped. addf()
+ * formats the name (snprintf); a name cut at TG_PUNT_NAME_MAX is -EINVAL.
+ */
+int tg_control_stats_add(struct tg_control_stats *s, const char *name, uint64_t value);
+int tg_control_stats_addf(struct tg_control_stats *s, uint64_t value, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Takes a snapshot of the dataplane's counters into s, on the control
+ * thread, when a STATS_REQUEST's turn comes. Must not block.
+ */
+typedef void (*tg_control_stats_fn)(void *arg, struct tg_control_stats *s);
+
 struct tg_control_params {
 	const char *socket_path;	/* the slowpath's control socket */
 	bool required;			/* fail closed while it is not up */
@@ -183,6 +224,9 @@ struct tg_control_params {
 	bool need_policy;		/* refuse new sessions until a generation is applied */
 	const char *const *services;	/* names for SERVICES, nb_services of them */
 	unsigned int nb_services;
+	/* counters for STATS_REQUEST; NULL: empty answers (no TG_PUNT_CAP_STATS) */
+	tg_control_stats_fn stats;
+	void *stats_arg;
 };
 
 struct tg_control;

@@ -22,7 +22,10 @@
  * service) runs the control channel (control.h): audit events to
  * tollgate-slowpath, fail closed while it is away, and the policy
  * generations it pushes (gen_from_slowpath(): the JSON parsed against our
- * services, the databases deserialised, then published like a reload). At start it waits up to TG_DP_CONNECT_WAIT_MS for the first
+ * services, the databases deserialised, then published like a reload),
+ * and the counters it asks for (stats_snapshot(): tgctl stats, the same
+ * counters as print_counters() as dotted pairs). At start it waits up to
+ * TG_DP_CONNECT_WAIT_MS for the first
  * handshake, so the first sessions are not refused for want of a poll; at
  * a clean stop it reports the end of every open session and waits up to
  * TG_DP_FLUSH_MS for the slowpath to acknowledge the last events.
@@ -229,6 +232,21 @@ print_counters(FILE *out)
 }
 
 /*
+ * A STATS_REQUEST's snapshot (control.h): every worker's counters, the
+ * ports' and the control channel's, as name/value pairs; on the control
+ * thread, like print_counters().
+ */
+static void
+stats_snapshot(void *arg, struct tg_control_stats *s)
+{
+	(void)arg;
+	tg_control_stats_add(s, "uptime_s", dp.start_tsc == 0 ? 0 :
+			     (rte_rdtsc() - dp.start_tsc) / rte_get_tsc_hz());
+	tg_stats_pairs(s, dp.workers, dp.nb_workers, dp.pairs, dp.nb_pairs, &dp.cfg, dp.pool,
+		       dp.ctl);
+}
+
+/*
  * With a single lcore the worker loop calls this about every 100 ms (10 ms
  * with a control channel): the control thread's duties, done between
  * bursts.
@@ -320,6 +338,7 @@ control_create(void)
 		.numa = numa,
 		.services = names,
 		.nb_services = dp.cfg.services.nb,
+		.stats = stats_snapshot,
 	};
 	unsigned int w;
 

@@ -83,6 +83,8 @@ struct pending_cp {
 struct tg_audit {
 	MDB_env *env;
 	MDB_dbi rec, node, cp, meta;
+	struct tg_audit_log *reader; /* reads through env (tg_audit_read()) */
+	char dir[PATH_MAX];
 	int lock_fd;
 	EVP_PKEY *key;
 	uint8_t pub[TG_NOTE_PUB];
@@ -979,6 +981,7 @@ lock_writer(struct tg_audit *a, const char *dir)
 static void
 destroy(struct tg_audit *a)
 {
+	tg_audit_log_close(a->reader);
 	if (a->env != NULL)
 		mdb_env_close(a->env);
 	if (a->lock_fd >= 0)
@@ -1011,6 +1014,7 @@ tg_audit_open(const struct tg_audit_config *cfg, char *err, size_t errlen)
 		return NULL;
 	a->lock_fd = -1;
 	snprintf(a->origin, sizeof(a->origin), "%s", cfg->origin);
+	snprintf(a->dir, sizeof(a->dir), "%s", cfg->dir);
 	a->cp_records =
 		cfg->checkpoint_records ? cfg->checkpoint_records : TG_AUDIT_CHECKPOINT_RECORDS;
 	a->cp_seconds =
@@ -1038,6 +1042,12 @@ tg_audit_open(const struct tg_audit_config *cfg, char *err, size_t errlen)
 	tg_note_key_id(a->origin, a->pub, a->key_id);
 	if ((rc = open_env(a, cfg)) < 0)
 		goto err;
+	a->reader = tg_audit_log_borrow(a->env, a->rec, a->node, a->cp, a->meta, cfg->dir);
+	if (a->reader == NULL) {
+		rc = -ENOMEM;
+		fail(a, rc, "%s: out of memory", cfg->dir);
+		goto err;
+	}
 	return a;
 
 err:
@@ -1060,4 +1070,25 @@ tg_audit_close(struct tg_audit *a)
 	rc2 = commit(a, rc == 0, NULL);
 	destroy(a);
 	return rc < 0 ? rc : rc2;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading through the writer                                          */
+
+int
+tg_audit_read(struct tg_audit *a, uint64_t from, uint64_t n, tg_audit_record_fn fn, void *arg)
+{
+	return tg_audit_log_records(a->reader, from, n, fn, arg, a->err, sizeof(a->err));
+}
+
+int
+tg_audit_prove(struct tg_audit *a, uint64_t seq, uint64_t size, struct tg_audit_inclusion *p)
+{
+	return tg_audit_log_inclusion(a->reader, seq, size, a->pub, p, a->err, sizeof(a->err));
+}
+
+const char *
+tg_audit_dir(const struct tg_audit *a)
+{
+	return a->dir;
 }

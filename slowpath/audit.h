@@ -343,6 +343,21 @@ struct tg_audit_info {
 /* meta and the checkpoint count. Returns 0, -EBADMSG (meta malformed) or -errno. */
 int tg_audit_log_info(struct tg_audit_log *l, struct tg_audit_info *info, char *err, size_t errlen);
 
+/*
+ * A record's bytes, valid only during the call (they point into the LMDB
+ * map). Return 0 to go on, or a negative value to stop the walk with it.
+ */
+typedef int (*tg_audit_record_fn)(void *arg, uint64_t seq, const char *rec, size_t len);
+
+/*
+ * Passes records from, from + 1, ... to fn, at most n (capped at INT_MAX)
+ * and as far as the log goes, in one read transaction. Returns the number
+ * passed (0 when from is past the end), fn's negative value, -EBADMSG (a
+ * hole in rec) or -errno. The records are not verified.
+ */
+int tg_audit_log_records(struct tg_audit_log *l, uint64_t from, uint64_t n, tg_audit_record_fn fn,
+			 void *arg, char *err, size_t errlen);
+
 struct tg_audit_report {
 	bool ok;
 	enum tg_audit_fault fault;
@@ -397,6 +412,30 @@ int tg_audit_log_inclusion(struct tg_audit_log *l, uint64_t seq, uint64_t size, 
 			   struct tg_audit_inclusion *p, char *err, size_t errlen);
 void tg_audit_inclusion_release(struct tg_audit_inclusion *p);
 
+/*
+ * A proof as JSON, the shape `tgctl audit proof -o json` prints and the
+ * management method audit.proof returns:
+ *   {"ok": B, "seq": N, "size": N, "leaf": HEX, "root": HEX,
+ *    "checkpoint": B, "path": [HEX, ...], "record": "the record's bytes",
+ *    "signature": "ok"|"unchecked"|"no_signature"|"invalid"|"malformed",
+ *    "note": "the C2SP note", "verified": B}
+ * signature and note only when size is a checkpoint; ok is verified and,
+ * if the note was checked, a good signature. NULL when out of memory.
+ */
+json_t *tg_audit_inclusion_json(const struct tg_audit_inclusion *p);
+
+/* A note_rc as its "signature" name above. */
+const char *tg_audit_note_status_name(int rc);
+
+/*
+ * A verdict as JSON (`tgctl audit verify -o json`, audit.verify):
+ *   ok:  {"ok": true, "origin", "records", "checkpoints", "last_checkpoint",
+ *         "unsigned", "anchors", "chain_head", "root"}
+ *   not: {"ok": false, "origin", "index", "fault" (tg_audit_fault_names),
+ *         "detail", "records_checked"}
+ */
+json_t *tg_audit_report_json(const struct tg_audit_report *rep);
+
 struct tg_audit_consistency {
 	uint64_t m, n;
 	uint8_t root1[TG_AUDIT_HASH], root2[TG_AUDIT_HASH];
@@ -410,5 +449,28 @@ struct tg_audit_consistency {
 /* A consistency proof between sizes m and n (0 < m <= n <= size); as above. */
 int tg_audit_log_consistency(struct tg_audit_log *l, uint64_t m, uint64_t n, const uint8_t *pub,
 			     struct tg_audit_consistency *p, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ */
+/* Reading through the writer                                          */
+
+/*
+ * The writer's own reads, for a running slowpath's management API:
+ * read-only transactions on the writer's environment through a reader of
+ * the kind above, since LMDB forbids opening one environment twice in a
+ * process. They see the last commit, never the batch, so every record
+ * read is durable. The store being single-threaded, they never meet a
+ * commit. On failure tg_audit_error() says why.
+ *
+ * tg_audit_read() passes records from .. from + n - 1, as far as the
+ * durable log goes, to fn (tg_audit_log_records()) and returns how many.
+ * tg_audit_prove() is tg_audit_log_inclusion() with the writer's public
+ * key: size 0 means the latest checkpoint above seq, else the durable
+ * size; -ERANGE for a record or size not durable yet.
+ * tg_audit_dir() is the store's directory, for a reader in another
+ * process (a verifier).
+ */
+int tg_audit_read(struct tg_audit *a, uint64_t from, uint64_t n, tg_audit_record_fn fn, void *arg);
+int tg_audit_prove(struct tg_audit *a, uint64_t seq, uint64_t size, struct tg_audit_inclusion *p);
+const char *tg_audit_dir(const struct tg_audit *a);
 
 #endif /* TG_AUDIT_H */

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <lmdb.h>
+
 #include "audit.h"
 #include "merkle.h"
 
@@ -147,5 +149,16 @@ bool tg_audit_ts_valid(const char *s, size_t len);
 
 /* Is s one of "success", "failure", "unknown"? */
 bool tg_audit_outcome_valid(const char *s);
+
+/*
+ * A reader (audit.h's tg_audit_log_*) over an environment that is already
+ * open in this process: the writer's, since LMDB forbids opening the same
+ * environment twice in one process (its locks are per process). The
+ * reader uses the given database handles in read-only transactions of its
+ * own; tg_audit_log_close() frees it and leaves env open. dir is for
+ * messages. Returns NULL with errno set.
+ */
+struct tg_audit_log *tg_audit_log_borrow(MDB_env *env, MDB_dbi rec, MDB_dbi node, MDB_dbi cp,
+					 MDB_dbi meta, const char *dir);
 
 #endif /* TG_AUDIT_INT_H */

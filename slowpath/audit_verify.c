@@ -46,6 +46,7 @@
 struct tg_audit_log {
 	MDB_env *env;
 	MDB_dbi rec, node, cp, meta;
+	bool borrowed; /* env is the writer's: not closed here */
 	char dir[PATH_MAX];
 };
 
@@ -135,12 +136,25 @@ err:
 	return NULL;
 }
 
+struct tg_audit_log *
+tg_audit_log_borrow(MDB_env *env, MDB_dbi rec, MDB_dbi node, MDB_dbi cp, MDB_dbi meta,
+		    const char *dir)
+{
+	struct tg_audit_log *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return NULL;
+	*l = (struct tg_audit_log){ env, rec, node, cp, meta, true, "" };
+	snprintf(l->dir, sizeof(l->dir), "%s", dir);
+	return l;
+}
+
 void
 tg_audit_log_close(struct tg_audit_log *l)
 {
 	if (l == NULL)
 		return;
-	if (l->env != NULL)
+	if (l->env != NULL && !l->borrowed)
 		mdb_env_close(l->env);
 	free(l);
 }
@@ -226,6 +240,52 @@ tg_audit_log_info(struct tg_audit_log *l, struct tg_audit_info *info, char *err,
 	rc = read_info(l, txn, info, err, errlen);
 	mdb_txn_abort(txn);
 	return rc;
+}
+
+int
+tg_audit_log_records(struct tg_audit_log *l, uint64_t from, uint64_t n, tg_audit_record_fn fn,
+		     void *arg, char *err, size_t errlen)
+{
+	uint8_t kb[8];
+	MDB_val k = { 8, kb }, v;
+	MDB_cursor *c;
+	MDB_txn *txn;
+	uint64_t i;
+	int rc;
+
+	if ((rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		tg_sp_seterr(err, errlen, "%s: %s", l->dir, mdb_strerror(rc));
+		return lmdb_rc(rc);
+	}
+	if ((rc = mdb_cursor_open(txn, l->rec, &c)) != 0) {
+		mdb_txn_abort(txn);
+		tg_sp_seterr(err, errlen, "%s: %s", l->dir, mdb_strerror(rc));
+		return lmdb_rc(rc);
+	}
+	if (n > INT_MAX)
+		n = INT_MAX;
+	tg_audit_be64_put(kb, from);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (k.mv_size != 8 || tg_audit_be64_get(k.mv_data) != from + i) {
+			tg_sp_seterr(err, errlen, "%s: record %" PRIu64 " missing", l->dir,
+				     from + i);
+			rc = -EBADMSG;
+			break;
+		}
+		if ((rc = fn(arg, from + i, v.mv_data, v.mv_size)) < 0)
+			break;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	if (rc == MDB_NOTFOUND) /* the end of the log */
+		rc = 0;
+	else if (rc > 0) {
+		tg_sp_seterr(err, errlen, "%s: %s", l->dir, mdb_strerror(rc));
+		rc = lmdb_rc(rc);
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rc < 0 ? rc : (int)i;
 }
 
 /* tg_merkle_get_fn over the stored nodes. */
@@ -1037,6 +1097,81 @@ out:
 	if (rc < 0)
 		tg_audit_inclusion_release(p);
 	return rc;
+}
+
+static json_t *
+json_hash(const uint8_t h[TG_AUDIT_HASH])
+{
+	char buf[HEX_HASH];
+
+	tg_audit_hex(h, TG_AUDIT_HASH, buf);
+	return json_string(buf);
+}
+
+const char *
+tg_audit_note_status_name(int rc)
+{
+	switch (rc) {
+	case 1:
+		return "unchecked";
+	case 0:
+		return "ok";
+	case -ENOKEY:
+		return "no_signature";
+	case -EKEYREJECTED:
+		return "invalid";
+	default:
+		return "malformed";
+	}
+}
+
+json_t *
+tg_audit_inclusion_json(const struct tg_audit_inclusion *p)
+{
+	/* a checked note must verify; an unchecked one (no key) is reported as such */
+	bool ok = p->verified && (!p->checkpoint || p->note_rc == 0 || p->note_rc == 1);
+	json_t *path = json_array(), *j;
+
+	for (unsigned int i = 0; i < p->len && path != NULL; i++)
+		json_array_append_new(path, json_hash(p->path[i]));
+	j = json_pack("{s:b, s:I, s:I, s:o, s:o, s:b, s:o, s:s%}", "ok", ok, "seq",
+		      (json_int_t)p->seq, "size", (json_int_t)p->size, "leaf", json_hash(p->leaf),
+		      "root", json_hash(p->root), "checkpoint", p->checkpoint, "path", path,
+		      "record", p->record, p->record_len);
+	if (j == NULL)
+		return NULL;
+	if (p->checkpoint) {
+		json_object_set_new(j, "signature", json_string(tg_audit_note_status_name(p->note_rc)));
+		json_object_set_new(j, "note", json_stringn(p->note, p->note_len));
+	}
+	json_object_set_new(j, "verified", json_boolean(p->verified));
+	return j;
+}
+
+json_t *
+tg_audit_report_json(const struct tg_audit_report *rep)
+{
+	json_t *j = json_pack("{s:b, s:s}", "ok", rep->ok, "origin", rep->origin);
+
+	if (j == NULL)
+		return NULL;
+	if (rep->ok) {
+		json_object_set_new(j, "records", json_integer((json_int_t)rep->records));
+		json_object_set_new(j, "checkpoints", json_integer((json_int_t)rep->checkpoints));
+		json_object_set_new(j, "last_checkpoint",
+				    json_integer((json_int_t)rep->last_checkpoint));
+		json_object_set_new(j, "unsigned",
+				    json_integer((json_int_t)(rep->records - rep->last_checkpoint)));
+		json_object_set_new(j, "anchors", json_integer((json_int_t)rep->anchors));
+		json_object_set_new(j, "chain_head", json_hash(rep->chain_head));
+		json_object_set_new(j, "root", json_hash(rep->root));
+	} else {
+		json_object_set_new(j, "index", json_integer((json_int_t)rep->index));
+		json_object_set_new(j, "fault", json_string(tg_audit_fault_names[rep->fault]));
+		json_object_set_new(j, "detail", json_string(rep->detail));
+		json_object_set_new(j, "records_checked", json_integer((json_int_t)rep->records));
+	}
+	return j;
 }
 
 void

@@ -90,6 +90,7 @@
 #include "audit.h"
 #include "canon.h"
 #include "config.h"
+#include "maudit.h"
 #include "mgmt.h"
 #include "punt.h"
 #include "spolicy.h"
@@ -162,7 +163,10 @@ sp_log(int prio, const char *fmt, ...)
 	X(POLICY_REFUSED, "policy_refused")	/* files refused: the running one stays */ \
 	X(POLICY_PUSHED, "policy_pushed")	/* generations sent whole */ \
 	X(POLICY_APPLIED, "policy_applied")	/* POLICY_ACK applied */ \
-	X(POLICY_DP_REFUSED, "policy_dp_refused") /* POLICY_ACK refused */
+	X(POLICY_DP_REFUSED, "policy_dp_refused") /* POLICY_ACK refused */ \
+	X(STATS_REQUESTS, "stats_requests")	/* STATS_REQUEST sent for a stats call */ \
+	X(STATS_RESPONSES, "stats_responses")	/* STATS_RESPONSE received */ \
+	X(STATS_TIMEOUTS, "stats_timeouts")	/* stats calls answered without the dataplane's */
 
 enum sp_counter {
 #define X(e, n) SP_CNT_##e,
@@ -260,6 +264,7 @@ struct sp_conn {
 	bool ack_due;	  /* a batch arrived since the last ack */
 	bool out_armed;	  /* EPOLLOUT: an ack or a policy chunk waits for room */
 	bool takes_policy; /* its HELLO stated TG_PUNT_CAP_POLICY */
+	bool gives_stats;  /* its HELLO stated TG_PUNT_CAP_STATS: stats calls ask it */
 	bool have_svcs;	  /* its SERVICES arrived */
 	uint64_t push_gen; /* generation being sent, 0: none */
 	size_t push_off;  /* bytes of it sent */
@@ -703,6 +708,12 @@ epoll_set(int op, int fd, uint32_t events, enum sp_tag tag)
 	return epoll_ctl(sp.ep_fd, op, fd, op == EPOLL_CTL_DEL ? NULL : &ev);
 }
 
+/* The stats method's calls waiting for the dataplane (below, with m_stats). */
+static void stats_conn_gone(void);
+static bool stats_send(void);
+static unsigned int on_stats(const struct tg_punt_stats *st);
+static void stats_tick(void);
+
 static void
 disconnect(unsigned int reason, const char *detail)
 {
@@ -717,6 +728,7 @@ disconnect(unsigned int reason, const char *detail)
 	sp_log(prio, "disconnect %s: %s%s (%s)%s%s", c->name,
 	       disc_violation(reason) ? "protocol violation: " : "", disc_desc(reason),
 	       disc_name(reason), detail != NULL ? "; " : "", detail != NULL ? detail : "");
+	stats_conn_gone();
 	epoll_set(EPOLL_CTL_DEL, c->fd, 0, TAG_CONN);
 	close(c->fd);
 	memset(c, 0, sizeof(*c));
@@ -853,6 +865,7 @@ on_hello(const struct tg_punt_hello *h)
 	c->hello = true;
 	c->version = ack.version;
 	c->takes_policy = (h->caps & TG_PUNT_CAP_POLICY) != 0 && sp.cfg.policy[0] != '\0';
+	c->gives_stats = (h->caps & TG_PUNT_CAP_STATS) != 0;
 	c->inst = instance_get(h->instance);
 	c->inst->used = ++sp.inst_clock;
 	if (c->inst->appended == 0) {
@@ -1092,8 +1105,9 @@ policy_load(const char *actor, char *err, size_t errlen)
 }
 
 /*
- * Sends what waits for room, in order: the ack, then the chunks of the
- * generation being pushed. Asks for EPOLLOUT while something is left.
+ * Sends what waits for room, in order: the ack, the STATS_REQUESTs of
+ * stats calls, then the chunks of the generation being pushed. Asks for
+ * EPOLLOUT while something is left.
  */
 static void
 pump(void)
@@ -1106,6 +1120,8 @@ pump(void)
 	if (c->fd < 0)
 		return;
 	if (c->ack_due && !send_ack())
+		return;
+	if (!stats_send())
 		return;
 	while (c->fd >= 0 && c->push_gen != 0) {
 		if (c->push_gen != sp.pol.gen) {
@@ -1256,7 +1272,8 @@ on_msg(size_t len, char *detail, size_t dlen)
 		return on_services(&msg.u.services);
 	if (type == TG_PUNT_T_POLICY_ACK)
 		return on_policy_ack(&msg.u.policy_ack);
-	/* STATS_RESPONSE: nothing was asked yet */
+	if (type == TG_PUNT_T_STATS_RESPONSE)
+		return on_stats(&msg.u.stats);
 	return SP_DISC_UNEXPECTED;
 }
 
@@ -1443,6 +1460,8 @@ on_timer(void)
 		return;
 	if (sp.mgmt != NULL)
 		tg_mgmt_tick(sp.mgmt);
+	stats_tick();
+	sp_audit_methods_tick();
 	/* a commit that failed before is retried by flush() after this */
 	if (sp.commit_failing)
 		return;
@@ -1580,24 +1599,255 @@ m_status(struct tg_mgmt_call *call, const json_t *params, void *arg)
 	tg_mgmt_reply(call, res);
 }
 
-/* stats: the slowpath's counters and the management API's. */
-static void
-m_stats(struct tg_mgmt_call *call, const json_t *params, void *arg)
+/*
+ * stats: the slowpath's counters and the management API's, and the
+ * dataplane's, asked over the channel.
+ *
+ * With a dataplane that stated TG_PUNT_CAP_STATS the call is deferred: a
+ * STATS_REQUEST goes out (through pump(), after any ack waiting, with the
+ * next header seq), and the call waits in sp_stats[] under that seq. The
+ * STATS_RESPONSEs naming it bring name/value pairs, nested into a JSON
+ * object by the dots of their names ("port.0.rx_pkts" ->
+ * {"port": {"0": {"rx_pkts": N}}}); the one with last = 1 answers the call
+ * {"slowpath": .., "mgmt": .., "dataplane": {"connected": true, ...}}, the
+ * slowpath's counters as they are then. A STATS_RESPONSE naming no
+ * request this slowpath sent is a protocol violation (unexpected).
+ *
+ * Never unanswered: without a dataplane, or with one that does not state
+ * the capability, the call is answered at once with "dataplane":
+ * {"connected": ..}; the second tick of the 1 s timer after the call (1 to
+ * 2 s) answers it with an "error" instead of the pairs; a disconnection
+ * answers every call waiting.
+ *
+ * Caveats:
+ * - A request that timed out keeps its slot until its last response comes
+ *   (or the connection ends), so that a late answer is not taken for one
+ *   never asked; with SP_STATS_PENDING_MAX such slots taken, calls are
+ *   answered with an error without asking.
+ * - One request per call: two tgctl stats at once cost the dataplane two
+ *   snapshots.
+ * - Values above INT64_MAX (JSON integers are signed here) show as
+ *   INT64_MAX; a name that is both a counter and the prefix of another
+ *   keeps the one that came first.
+ */
+#define SP_STATS_PENDING_MAX 16 /* STATS_REQUESTs not answered whole */
+#define SP_STATS_TICKS 2	/* ticks of the 1 s timer a call waits: 1 to 2 s */
+
+struct sp_stats_req {
+	bool used;
+	uint64_t seq;		   /* of the STATS_REQUEST; 0: not sent yet (no room) */
+	unsigned int ticks;	   /* of the timer since the call */
+	struct tg_mgmt_call *call; /* NULL: answered already (timed out) */
+	json_t *dp;		   /* the pairs so far, nested */
+};
+
+static struct sp_stats_req sp_stats[SP_STATS_PENDING_MAX];
+
+/* The slowpath's own part of the answer: {"slowpath": {..}, "mgmt": {..}}. */
+static json_t *
+stats_local(void)
 {
 	json_t *cnt = json_object(), *disc = json_object();
 
-	(void)params;
-	(void)arg;
 	for (unsigned int i = 0; i < SP_CNT_MAX; i++)
 		json_object_set_new(cnt, sp_counter_names[i], json_integer((json_int_t)sp.cnt[i]));
 	for (unsigned int r = 1; r < SP_DISC_MAX; r++)
 		if (sp.disc[r] != 0)
 			json_object_set_new(disc, disc_name(r), json_integer((json_int_t)sp.disc[r]));
-	tg_mgmt_reply(call, json_pack("{s:{s:o, s:o, s:I, s:I}, s:o}", "slowpath", "counters", cnt,
-				      "disconnects", disc, "store_size",
-				      (json_int_t)tg_audit_size(sp.audit), "store_durable",
-				      (json_int_t)tg_audit_durable(sp.audit), "mgmt",
-				      tg_mgmt_stats_json(sp.mgmt)));
+	return json_pack("{s:{s:o, s:o, s:I, s:I}, s:o}", "slowpath", "counters", cnt,
+			 "disconnects", disc, "store_size", (json_int_t)tg_audit_size(sp.audit),
+			 "store_durable", (json_int_t)tg_audit_durable(sp.audit), "mgmt",
+			 tg_mgmt_stats_json(sp.mgmt));
+}
+
+/* Answers call with the slowpath's counters and dp (taken). */
+static void
+stats_reply(struct tg_mgmt_call *call, json_t *dp)
+{
+	json_t *res = stats_local();
+
+	if (res != NULL && dp != NULL)
+		json_object_set_new(res, "dataplane", dp);
+	else
+		json_decref(dp);
+	tg_mgmt_reply(call, res);
+}
+
+/* {"connected": connected, "error": why} for an answer without the dataplane's pairs. */
+static json_t *
+stats_without(bool connected, const char *why)
+{
+	json_t *dp = json_pack("{s:b}", "connected", connected);
+
+	if (dp != NULL && why != NULL)
+		json_object_set_new(dp, "error", json_string(why));
+	return dp;
+}
+
+static void
+stats_free(struct sp_stats_req *r)
+{
+	json_decref(r->dp);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Puts value at the dotted path name under root; false when the path is taken otherwise. */
+static bool
+stats_nest(json_t *root, const char *name, uint64_t value)
+{
+	char key[TG_PUNT_NAME_MAX + 1];
+	const char *dot;
+	json_t *o = root, *next;
+	size_t n;
+
+	while ((dot = strchr(name, '.')) != NULL) {
+		n = (size_t)(dot - name);
+		memcpy(key, name, n);
+		key[n] = '\0';
+		next = json_object_get(o, key);
+		if (next == NULL) {
+			next = json_object();
+			if (next == NULL || json_object_set_new(o, key, next) < 0)
+				return false;
+		} else if (!json_is_object(next)) {
+			return false;
+		}
+		o = next;
+		name = dot + 1;
+	}
+	if (json_object_get(o, name) != NULL)
+		return false;
+	return json_object_set_new(o, name,
+				   json_integer(value > INT64_MAX ? INT64_MAX
+								  : (json_int_t)value)) == 0;
+}
+
+/* Sends the STATS_REQUESTs not sent yet: true when none is left, false to stop pump(). */
+static bool
+stats_send(void)
+{
+	struct sp_conn *c = &sp.conn;
+	char detail[64];
+	int len, rc;
+
+	for (unsigned int i = 0; i < SP_STATS_PENDING_MAX && c->fd >= 0; i++) {
+		struct sp_stats_req *r = &sp_stats[i];
+
+		if (!r->used || r->seq != 0)
+			continue;
+		len = tg_punt_encode_stats_request(sp.tx, sizeof(sp.tx), c->tx_seq + 1);
+		if (len < 0)
+			abort(); /* seq is not 0: cannot fail */
+		rc = send_msg(sp.tx, len);
+		if (rc == -EAGAIN || rc == -ENOBUFS) {
+			want_out(true);
+			return false;
+		}
+		if (rc < 0) {
+			snprintf(detail, sizeof(detail), "send stats_request: %s", strerror(-rc));
+			disconnect(SP_DISC_IO, detail);
+			return false;
+		}
+		r->seq = ++c->tx_seq;
+		sp.cnt[SP_CNT_STATS_REQUESTS]++;
+	}
+	return c->fd >= 0;
+}
+
+/* STATS_RESPONSE: pairs for the request it names; the last one answers its call. */
+static unsigned int
+on_stats(const struct tg_punt_stats *st)
+{
+	struct tg_punt_iter it = st->pairs;
+	struct sp_stats_req *r = NULL;
+	char cname[TG_PUNT_NAME_MAX + 1];
+	struct tg_punt_str name;
+	uint64_t value;
+
+	for (unsigned int i = 0; i < SP_STATS_PENDING_MAX && r == NULL; i++)
+		if (sp_stats[i].used && sp_stats[i].seq != 0 &&
+		    sp_stats[i].seq == st->in_reply_to)
+			r = &sp_stats[i];
+	if (r == NULL)
+		return SP_DISC_UNEXPECTED;
+	sp.cnt[SP_CNT_STATS_RESPONSES]++;
+	while (r->call != NULL && tg_punt_stats_next(&it, &name, &value)) {
+		printable(cname, sizeof(cname), &name);
+		stats_nest(r->dp, cname, value);
+	}
+	if (!st->last)
+		return 0;
+	if (r->call != NULL) {
+		json_object_set_new(r->dp, "connected", json_true());
+		stats_reply(r->call, r->dp);
+		r->dp = NULL;
+	}
+	stats_free(r);
+	return 0;
+}
+
+/* Every second: calls that waited SP_STATS_TICKS are answered without the dataplane's pairs. */
+static void
+stats_tick(void)
+{
+	for (unsigned int i = 0; i < SP_STATS_PENDING_MAX; i++) {
+		struct sp_stats_req *r = &sp_stats[i];
+
+		if (!r->used || r->call == NULL || ++r->ticks < SP_STATS_TICKS)
+			continue;
+		sp.cnt[SP_CNT_STATS_TIMEOUTS]++;
+		sp_log(LOG_WARNING, "stats: %s did not answer stats_request %" PRIu64 " in time",
+		       sp.conn.name, r->seq);
+		stats_reply(r->call, stats_without(true, "the dataplane did not answer in time"));
+		r->call = NULL;
+		if (r->seq == 0)
+			stats_free(r); /* never sent: no answer to wait for */
+	}
+}
+
+/* The connection ends: every call waiting is answered, every slot freed. */
+static void
+stats_conn_gone(void)
+{
+	for (unsigned int i = 0; i < SP_STATS_PENDING_MAX; i++) {
+		struct sp_stats_req *r = &sp_stats[i];
+
+		if (r->used && r->call != NULL)
+			stats_reply(r->call, stats_without(false, "the dataplane disconnected "
+								   "before it answered"));
+		if (r->used)
+			stats_free(r);
+	}
+}
+
+static void
+m_stats(struct tg_mgmt_call *call, const json_t *params, void *arg)
+{
+	struct sp_conn *c = &sp.conn;
+	struct sp_stats_req *r = NULL;
+
+	(void)params;
+	(void)arg;
+	if (c->fd < 0 || !c->hello) {
+		stats_reply(call, stats_without(false, NULL));
+		return;
+	}
+	if (!c->gives_stats) {
+		stats_reply(call, stats_without(true, "this dataplane does not give its counters "
+						      "(no TG_PUNT_CAP_STATS)"));
+		return;
+	}
+	for (unsigned int i = 0; i < SP_STATS_PENDING_MAX && r == NULL; i++)
+		if (!sp_stats[i].used)
+			r = &sp_stats[i];
+	if (r == NULL || (r->dp = json_object()) == NULL) {
+		stats_reply(call, stats_without(true, "too many stats requests unanswered by the "
+						      "dataplane"));
+		return;
+	}
+	r->used = true;
+	r->call = call;
+	pump();
 }
 
 /* policy.show: the running generation, its file's text as JSON. */
@@ -1653,12 +1903,54 @@ m_policy_reload(struct tg_mgmt_call *call, const json_t *params, void *arg)
 	}
 }
 
+/*
+ * policy.check: would this text load? Parsed against the dataplane's
+ * services and compiled, nothing kept: {text, source?} -> the counts, or
+ * bad_request with "source:line:column: reason".
+ */
+static void
+m_policy_check(struct tg_mgmt_call *call, const json_t *params, void *arg)
+{
+	const char *text = json_string_value(json_object_get(params, "text"));
+	const char *source = json_string_value(json_object_get(params, "source"));
+	struct tg_policy *p = NULL;
+	char err[1024];
+
+	(void)arg;
+	if (text == NULL) {
+		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST, "params: \"text\" (a string) is required");
+		return;
+	}
+	if (!sp.have_svcs) {
+		tg_mgmt_fail(call, TG_MGMT_E_UNAVAILABLE,
+			     "no dataplane has stated its services yet: nothing to check against");
+		return;
+	}
+	if (source == NULL || source[0] == '\0')
+		source = "policy";
+	if (tg_policy_parse(text, json_string_length(json_object_get(params, "text")), source,
+			    &sp.svcs, &p, err, sizeof(err)) < 0 ||
+	    tg_policy_compile(p, source, err, sizeof(err)) < 0) {
+		tg_policy_free(p);
+		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST, "%s", err);
+		return;
+	}
+	tg_mgmt_reply(call, json_pack("{s:b, s:i, s:i, s:i}", "ok", 1, "command_rules",
+				      (int)p->nb_cmds, "detectors", (int)p->nb_dets,
+				      "column_rules", (int)p->nb_cols));
+	tg_policy_free(p);
+}
+
 static const struct tg_mgmt_method sp_methods[] = {
 	{ "status", TG_MGMT_ROLE_ANY, false, "versions, uptime, policy, dataplane link, audit store",
 	  m_status, NULL },
-	{ "stats", TG_MGMT_ROLE_ANY, false, "the slowpath's counters", m_stats, NULL },
+	{ "stats", TG_MGMT_ROLE_ANY, false,
+	  "the slowpath's counters, the API's and the dataplane's (asked live)", m_stats, NULL },
 	{ "policy.show", TG_MGMT_ROLE_ANY, false, "the running policy generation and its text",
 	  m_policy_show, NULL },
+	{ "policy.check", TG_MGMT_ROLE_ANY, false,
+	  "would this policy text load? (validated and compiled, nothing kept)", m_policy_check,
+	  NULL },
 	{ "policy.reload", TG_MGMT_ROLE_ADMIN, true,
 	  "read, validate, compile and push the policy file", m_policy_reload, NULL },
 };
@@ -1699,6 +1991,9 @@ open_mgmt(void)
 	for (size_t i = 0; i < sizeof(sp_methods) / sizeof(sp_methods[0]); i++)
 		if (tg_mgmt_register(sp.mgmt, &sp_methods[i]) < 0)
 			abort(); /* a fixed table: names and roles are valid */
+	/* &sp.audit: the store opens after the socket (open_store()) */
+	if (sp_audit_methods_register(sp.mgmt, &sp.audit) < 0)
+		abort();
 	sp_log(LOG_INFO, "management socket %s: %u group grant(s)", sp.cfg.mgmt.socket,
 	       sp.cfg.mgmt.nb_grants);
 	return 0;
@@ -2029,7 +2324,7 @@ init_self(void)
 		.vmax = TG_PUNT_VERSION_MAX,
 		.instance = id,
 		/* pushes policies: the dataplane sends SERVICES and takes POLICY_GEN */
-		.caps = sp.cfg.policy[0] != '\0' ? TG_PUNT_CAP_POLICY : 0,
+		.caps = (sp.cfg.policy[0] != '\0' ? TG_PUNT_CAP_POLICY : 0) | TG_PUNT_CAP_STATS,
 		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
 	};
 	if (gethostname(sp.host, sizeof(sp.host) - 1) < 0 || sp.host[0] == '\0')

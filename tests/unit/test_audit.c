@@ -1601,6 +1601,121 @@ test_open_errors(void **state)
 	assert_null(l);
 }
 
+/* tg_audit_record_fn: checks seq order and keeps the bytes of each record. */
+struct collected {
+	uint64_t next;
+	size_t n;
+	char *recs[64];
+	size_t lens[64];
+};
+
+static int
+collect(void *arg, uint64_t seq, const char *rec, size_t len)
+{
+	struct collected *c = arg;
+
+	assert_int_equal(seq, c->next);
+	assert_true(c->n < 64);
+	c->recs[c->n] = malloc(len);
+	assert_non_null(c->recs[c->n]);
+	memcpy(c->recs[c->n], rec, len);
+	c->lens[c->n++] = len;
+	c->next++;
+	return 0;
+}
+
+static int
+stop_at_two(void *arg, uint64_t seq, const char *rec, size_t len)
+{
+	(void)rec;
+	(void)len;
+	*(uint64_t *)arg = seq;
+	return seq == 2 ? -ECANCELED : 0;
+}
+
+static void
+collected_free(struct collected *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->recs[i]);
+}
+
+/* Reads through the writer: durable records only, proofs against the latest signed checkpoint. */
+static void
+test_writer_reads(void **state)
+{
+	struct tg_audit *a = open_store(4);
+	struct collected c = { 0 };
+	struct tg_audit_inclusion p;
+	uint8_t leaf[HASH], root[HASH];
+	uint64_t durable, last = 0;
+	json_t *j, *r;
+	(void)state;
+
+	assert_int_equal(tg_audit_read(a, 0, 10, collect, &c), 0); /* an empty log */
+	for (uint64_t k = 0; k < 10; k++)
+		append_event(a, k); /* checkpoint records 4 and 9: 12 records */
+	commit(a);
+	durable = tg_audit_durable(a);
+	assert_int_equal(durable, 12);
+	append_event(a, 10); /* buffered, with checkpoint record 14: not served */
+	append_event(a, 11);
+	assert_int_equal(tg_audit_size(a), 15);
+
+	assert_int_equal(tg_audit_read(a, 0, 1000, collect, &c), (int)durable);
+	assert_int_equal(c.next, durable);
+	for (size_t i = 0; i < c.n; i++) {
+		r = json_loadb(c.recs[i], c.lens[i], 0, NULL);
+		assert_non_null(r);
+		assert_int_equal(json_integer_value(json_object_get(r, "seq")), (json_int_t)i);
+		json_decref(r);
+	}
+	assert_int_equal(tg_audit_read(a, durable, 10, collect, &c), 0);
+	/* a window, and a walk the callback stops */
+	c.next = 4;
+	collected_free(&c);
+	c.n = 0;
+	assert_int_equal(tg_audit_read(a, 4, 2, collect, &c), 2);
+	assert_int_equal(tg_audit_read(a, 0, 10, stop_at_two, &last), -ECANCELED);
+	assert_int_equal(last, 2);
+
+	/* the latest durable checkpoint is 10 records (record 9 its log.checkpoint) */
+	assert_int_equal(tg_audit_prove(a, 5, 0, &p), 0);
+	assert_int_equal(p.size, 10);
+	assert_true(p.checkpoint);
+	assert_int_equal(p.note_rc, 0); /* checked with the writer's key */
+	assert_true(p.verified);
+	assert_int_equal(p.record_len, c.lens[1]);
+	assert_memory_equal(p.record, c.recs[1], c.lens[1]); /* record 5 */
+	/* independently: the leaf of the bytes, the path, the root the note signs */
+	tg_merkle_leaf_hash(p.record, p.record_len, leaf);
+	note_root(p.note, root);
+	assert_true(tg_merkle_verify_inclusion(5, 10, leaf, (const uint8_t(*)[HASH])p.path, p.len,
+					       root));
+	j = tg_audit_inclusion_json(&p);
+	assert_true(json_is_true(json_object_get(j, "ok")));
+	assert_string_equal(json_string_value(json_object_get(j, "signature")), "ok");
+	assert_int_equal(json_array_size(json_object_get(j, "path")), p.len);
+	json_decref(j);
+	tg_audit_inclusion_release(&p);
+	/* past the last checkpoint: the durable size; the batch is out of reach */
+	assert_int_equal(tg_audit_prove(a, 10, 0, &p), 0);
+	assert_int_equal(p.size, durable);
+	assert_false(p.checkpoint);
+	assert_true(p.verified);
+	tg_audit_inclusion_release(&p);
+	assert_int_equal(tg_audit_prove(a, durable, 0, &p), -ERANGE);
+	assert_int_equal(tg_audit_prove(a, 0, durable + 1, &p), -ERANGE);
+	assert_string_equal(tg_audit_dir(a), dir);
+
+	/* the batch becomes readable with its commit */
+	commit(a);
+	c.next = durable;
+	assert_int_equal(tg_audit_read(a, durable, 10, collect, &c), 3);
+	collected_free(&c);
+	assert_int_equal(tg_audit_close(a), 0);
+}
+
 int
 main(void)
 {
@@ -1637,6 +1752,7 @@ main(void)
 		T(test_consistency_proofs),
 		T(test_proof_from_tampered_node),
 		T(test_open_errors),
+		T(test_writer_reads),
 	};
 #undef T
 

@@ -26,6 +26,11 @@
  * - without a policy callback, POLICY_GEN is answered refused and the
  *   HELLO states no TG_PUNT_CAP_POLICY; STATS_REQUEST gets an empty
  *   response;
+ * - with a stats callback: the HELLO states TG_PUNT_CAP_STATS, and a
+ *   STATS_REQUEST gets the callback's pairs, in order, cut into several
+ *   STATS_RESPONSEs naming the request, last = 1 only on the final one;
+ *   requests in a row are answered in turn, each with a fresh snapshot;
+ *   a bad name is left out and counted;
  * - with one: the HELLO states the capability, SERVICES follows a
  *   HELLO_ACK that states it too (and only then), POLICY_GEN chunks are
  *   reassembled and the callback gets the JSON and the databases, its
@@ -129,6 +134,7 @@ eal_down(void **state)
  * ------------------------------------------------------------------- */
 
 #define FAKE_EVENTS 16384
+#define FAKE_PAIRS 8192
 
 enum fake_hello { HELLO_ACCEPT, HELLO_REFUSE, HELLO_SILENT };
 
@@ -156,6 +162,11 @@ struct fake {
 	unsigned int packs;
 	unsigned int stats;		/* STATS_RESPONSEs */
 	uint64_t stats_reply_to;
+	unsigned int stats_lasts;	/* of them with last = 1 */
+	bool stats_after_last;		/* a response for a request already answered whole */
+	unsigned int npairs;		/* pairs received, over every response */
+	char pname[FAKE_PAIRS][TG_PUNT_NAME_MAX + 1];
+	uint64_t pval[FAKE_PAIRS];
 	unsigned int svcs;		/* SERVICES received */
 	uint64_t svc_seq;		/* the header seq of the last */
 	unsigned int nb_svc;
@@ -266,11 +277,25 @@ fake_on(struct fake *f, const uint8_t *b, size_t len)
 		snprintf(f->pack_reason, sizeof(f->pack_reason), "%.*s",
 			 (int)m.u.policy_ack.reason.len, m.u.policy_ack.reason.p);
 		break;
-	case TG_PUNT_T_STATS_RESPONSE:
+	case TG_PUNT_T_STATS_RESPONSE: {
+		struct tg_punt_str name;
+		uint64_t value;
+
+		if (f->stats_lasts > 0 && f->stats_reply_to == m.u.stats.in_reply_to)
+			f->stats_after_last = true;
+		if (f->stats > 0 && f->stats_reply_to != m.u.stats.in_reply_to)
+			f->stats_lasts = 0;	/* the next request's answer */
 		f->stats++;
 		f->stats_reply_to = m.u.stats.in_reply_to;
-		assert_true(m.u.stats.last);
+		f->stats_lasts += m.u.stats.last;
+		while (tg_punt_stats_next(&m.u.stats.pairs, &name, &value)) {
+			assert_true(f->npairs < FAKE_PAIRS);
+			snprintf(f->pname[f->npairs], sizeof(f->pname[0]), "%.*s", (int)name.len,
+				 name.p);
+			f->pval[f->npairs++] = value;
+		}
 		break;
+	}
 	case TG_PUNT_T_SERVICES:
 		f->svcs++;
 		f->svc_seq = m.hdr.seq;
@@ -616,6 +641,7 @@ test_policy_and_stats(void **state)
 	fake_listen(&f, "e.sock");
 	c = make(f.path, true, 64, 1);
 	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	assert_int_equal(f.hello.caps & TG_PUNT_CAP_STATS, 0);
 	n = tg_punt_policy_encode(&pol, obj, sizeof(obj));
 	assert_true(n > 10);
 	/* in two chunks: answered once whole */
@@ -638,6 +664,108 @@ test_policy_and_stats(void **state)
 	fake_send(&f, fbuf, tg_punt_encode_stats_request(fbuf, sizeof(fbuf), f.tx_seq));
 	assert_true(PUMP_UNTIL(c, &f, f.stats == 1));
 	assert_int_equal(f.stats_reply_to, req);
+	assert_int_equal(f.stats_lasts, 1);
+	assert_int_equal(f.npairs, 0);
+	assert_true(tg_control_up(c));
+	tg_control_destroy(c);
+	fake_close(&f);
+}
+
+#define STATS_PAIRS 3000	/* names of ~60 bytes: about 1000 to a datagram */
+
+/* The stats callback: STATS_PAIRS pairs, their values offset by the snapshot's number. */
+static void
+stats_cb(void *arg, struct tg_control_stats *s)
+{
+	unsigned int *calls = arg, i;
+
+	(*calls)++;
+	for (i = 0; i < STATS_PAIRS; i++)
+		assert_int_equal(tg_control_stats_addf(s, (uint64_t)*calls * 100000 + i,
+						       "worker.%u.a_counter_with_a_long_name_to_fill"
+						       "_the_datagram", i), 0);
+	/* refused, left out and counted: a space, empty, over the cap */
+	assert_int_equal(tg_control_stats_add(s, "bad name", 1), -EINVAL);
+	assert_int_equal(tg_control_stats_add(s, "", 1), -EINVAL);
+	assert_int_equal(tg_control_stats_addf(s, 1, "%0*d", TG_PUNT_NAME_MAX + 1, 0), -EINVAL);
+}
+
+/* The pairs received from the fake are snapshot's, in order. */
+static void
+check_pairs(const struct fake *f, unsigned int snapshot)
+{
+	char name[TG_PUNT_NAME_MAX + 1];
+	unsigned int i;
+
+	assert_int_equal(f->npairs, STATS_PAIRS);
+	for (i = 0; i < STATS_PAIRS; i++) {
+		snprintf(name, sizeof(name), "worker.%u.a_counter_with_a_long_name_to_fill"
+			 "_the_datagram", i);
+		assert_string_equal(f->pname[i], name);
+		assert_int_equal(f->pval[i], (uint64_t)snapshot * 100000 + i);
+	}
+}
+
+/*
+ * With a stats callback the HELLO states TG_PUNT_CAP_STATS, and a
+ * STATS_REQUEST is answered with the callback's pairs in several
+ * datagrams, last = 1 on the final one only; two requests in a row get
+ * two answers in turn.
+ */
+static void
+test_stats_responses(void **state)
+{
+	struct tg_control_params p = {
+		.required = false,
+		.event_buffer = 64,
+		.nb_workers = 1,
+		.stats = stats_cb,
+	};
+	unsigned int calls = 0, n;
+	struct tg_control *c;
+	struct fake f;
+	uint64_t req;
+
+	(void)state;
+	fake_listen(&f, "s.sock");
+	p.socket_path = f.path;
+	p.stats_arg = &calls;
+	c = tg_control_create(&p);
+	assert_non_null(c);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	assert_int_equal(f.hello.caps & TG_PUNT_CAP_STATS, TG_PUNT_CAP_STATS);
+	assert_int_equal(f.hello.caps & TG_PUNT_CAP_POLICY, 0);
+	assert_int_equal(calls, 0);
+
+	req = f.tx_seq;
+	fake_send(&f, fbuf, tg_punt_encode_stats_request(fbuf, sizeof(fbuf), f.tx_seq));
+	assert_true(PUMP_UNTIL(c, &f, f.stats_lasts == 1));
+	pump_ms(c, &f, 5);
+	assert_int_equal(calls, 1);
+	assert_int_equal(f.stats_reply_to, req);
+	assert_true(f.stats >= 3);	/* about 1000 pairs of ~70 bytes to a 64 KiB datagram */
+	n = f.stats;
+	assert_int_equal(f.stats_lasts, 1);
+	assert_false(f.stats_after_last);
+	check_pairs(&f, 1);
+	assert_int_equal(counters(c).cnt[TG_CONTROL_CNT_STATS_ANSWERED], 1);
+	assert_int_equal(counters(c).cnt[TG_CONTROL_CNT_STATS_DROPPED], 3);
+
+	/* two in a row: each answered whole, the first first, each from its own snapshot */
+	f.stats = f.npairs = 0;
+	f.stats_lasts = 0;
+	req = f.tx_seq;
+	fake_send(&f, fbuf, tg_punt_encode_stats_request(fbuf, sizeof(fbuf), f.tx_seq));
+	fake_send(&f, fbuf, tg_punt_encode_stats_request(fbuf, sizeof(fbuf), f.tx_seq));
+	assert_true(PUMP_UNTIL(c, &f, f.stats_reply_to == req + 1 && f.stats_lasts == 1));
+	pump_ms(c, &f, 5);
+	assert_int_equal(calls, 3);
+	assert_int_equal(f.stats, 2 * n);
+	assert_int_equal(f.npairs, 2 * STATS_PAIRS);
+	assert_false(f.stats_after_last);
+	assert_int_equal(f.pval[0], 200000);
+	assert_int_equal(f.pval[STATS_PAIRS], 300000);
+	assert_int_equal(counters(c).cnt[TG_CONTROL_CNT_STATS_ANSWERED], 3);
 	assert_true(tg_control_up(c));
 	tg_control_destroy(c);
 	fake_close(&f);
@@ -1394,6 +1522,7 @@ main(void)
 		TEST(hello_refused),
 		TEST(protocol_errors),
 		TEST(policy_and_stats),
+		TEST(stats_responses),
 		TEST(ring_full),
 		TEST(buffer_full_and_no_slowpath),
 		TEST(tickets_durable),
