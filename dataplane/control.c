@@ -111,6 +111,25 @@ struct tg_control {
 	bool snap_taken;
 	unsigned int snap_at;
 
+	/*
+	 * The SESSIONS_REQUEST being served (sr.active): its workers' commands
+	 * are out until each is done or the deadline; then (ready) the answer
+	 * is sent from their buffers, worker w entry i next. sbusy: requests
+	 * that came meanwhile, answered BUSY.
+	 */
+	bool sessions;
+	struct {
+		bool active, ready;
+		uint64_t seq;		/* of the request */
+		uint64_t deadline;	/* ns */
+		uint8_t kind;
+		uint64_t session;
+		uint32_t limit, sent;
+		unsigned int w, i;
+	} sr;
+	uint64_t sbusy[TG_CONTROL_STATS_QUEUE];
+	unsigned int sbusy_n;
+
 	struct tg_evbuf eb;
 	unsigned int nb_q;
 	struct tg_control_q *q;
@@ -145,6 +164,8 @@ queue_free(struct tg_control_q *q)
 {
 	rte_ring_free(q->full);
 	rte_ring_free(q->free);
+	rte_ring_free(q->cmds);
+	rte_free(q->cmd.ent);
 	rte_free(q->slots);
 	memset(q, 0, sizeof(*q));
 }
@@ -161,9 +182,15 @@ queue_init(struct tg_control_q *q, unsigned int w, int numa)
 				      RTE_CACHE_LINE_SIZE, numa);
 	snprintf(name, sizeof(name), "tg_ctl_full_%u_%u", made, w);
 	q->full = rte_ring_create(name, TG_CONTROL_RING, numa, flags);
-	snprintf(name, sizeof(name), "tg_ctl_free_%u_%u", made++, w);
+	snprintf(name, sizeof(name), "tg_ctl_free_%u_%u", made, w);
 	q->free = rte_ring_create(name, TG_CONTROL_RING, numa, flags);
-	if (q->slots == NULL || q->full == NULL || q->free == NULL) {
+	/* one command at a time: a ring of one */
+	snprintf(name, sizeof(name), "tg_ctl_cmd_%u_%u", made++, w);
+	q->cmds = rte_ring_create(name, 1, numa, flags);
+	q->cmd.ent = rte_zmalloc_socket("tg_ctl_sess", sizeof(*q->cmd.ent) * TG_CONTROL_SESS_MAX,
+					RTE_CACHE_LINE_SIZE, numa);
+	if (q->slots == NULL || q->full == NULL || q->free == NULL || q->cmds == NULL ||
+	    q->cmd.ent == NULL) {
 		queue_free(q);
 		return -ENOMEM;
 	}
@@ -357,6 +384,10 @@ disconnect(struct tg_control *c, enum tg_control_disconnect why, const char *det
 	c->reply_len = 0;
 	c->sreq_n = 0;		/* a new connection asks again */
 	c->snap_taken = false;
+	c->sbusy_n = 0;
+	c->sr.active = false;	/* commands still out stay busy until their workers answer */
+	for (unsigned int k = 0; k < c->nb_q; k++)
+		c->q[k].cmd_asked = false;
 	set_refuse(c);
 	if (was == ST_IDLE || was == ST_CONNECTING)
 		return;
@@ -409,7 +440,8 @@ send_hello(struct tg_control *c, uint64_t now)
 		.vmax = TG_PUNT_VERSION_MAX,
 		.instance = c->instance,
 		.caps = (c->policy != NULL ? TG_PUNT_CAP_POLICY : 0) |
-			(c->stats != NULL ? TG_PUNT_CAP_STATS : 0),
+			(c->stats != NULL ? TG_PUNT_CAP_STATS : 0) |
+			(c->sessions ? TG_PUNT_CAP_SESSIONS : 0),
 		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
 	};
 	c->tx_seq = 1;
@@ -666,6 +698,267 @@ tg_control_stats_addf(struct tg_control_stats *s, uint64_t value, const char *fm
 	return tg_control_stats_add(s, name, value);
 }
 
+struct tg_control_stats *
+tg_control_stats_create(void)
+{
+	return calloc(1, sizeof(struct tg_control_stats));
+}
+
+void
+tg_control_stats_destroy(struct tg_control_stats *s)
+{
+	if (s == NULL)
+		return;
+	free(s->v);
+	free(s);
+}
+
+void
+tg_control_stats_reset(struct tg_control_stats *s)
+{
+	s->n = 0;
+	s->dropped = 0;
+}
+
+unsigned int
+tg_control_stats_count(const struct tg_control_stats *s)
+{
+	return s->n;
+}
+
+const char *
+tg_control_stats_get(const struct tg_control_stats *s, unsigned int i, uint64_t *value)
+{
+	if (i >= s->n)
+		return NULL;
+	*value = s->v[i].value;
+	return s->v[i].name;
+}
+
+uint64_t
+tg_control_stats_dropped(const struct tg_control_stats *s)
+{
+	return s->dropped;
+}
+
+/* --------------------------------------------------------------- sessions */
+
+static bool flush_pending(struct tg_control *c);
+
+bool
+tg_control_cmd_pending(const struct tg_control_q *q)
+{
+	return rte_ring_count(q->cmds) != 0;
+}
+
+struct tg_control_cmd *
+tg_control_cmd_take(struct tg_control_q *q)
+{
+	void *p;
+
+	return rte_ring_sc_dequeue(q->cmds, &p) == 0 ? p : NULL;
+}
+
+void
+tg_control_cmd_done(struct tg_control_cmd *cmd, uint32_t n)
+{
+	cmd->n = n;
+	__atomic_store_n(&cmd->done, 1, __ATOMIC_RELEASE);
+}
+
+void
+tg_control_cmd_attach(struct tg_control_q *q)
+{
+	__atomic_store_n(&q->cmd_live, 1, __ATOMIC_RELEASE);
+}
+
+static struct tg_punt_str
+pstr(const char *s)
+{
+	return (struct tg_punt_str){ .p = s, .len = (uint32_t)strnlen(s, TG_PUNT_NAME_MAX) };
+}
+
+static void
+to_punt_sess(const struct tg_control_sess *e, struct tg_punt_sess *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->pg = e->pg && e->session != 0;
+	o->worker = e->worker;
+	o->tcp_state = e->tcp_state < TG_PUNT_TCP_MAX ? e->tcp_state : TG_PUNT_TCP_NONE;
+	o->t_start_ns = e->t_start_ns;
+	o->bytes_up = e->bytes[0];
+	o->bytes_down = e->bytes[1];
+	o->service = pstr(e->service);
+	o->client = pstr(e->client);
+	o->server = pstr(e->server);
+	o->user = o->database = o->application = pstr("");
+	if (o->pg) {
+		o->session = e->session;
+		o->stmts = e->stmts;
+		o->user = pstr(e->user);
+		o->database = pstr(e->database);
+		o->application = pstr(e->application);
+	}
+}
+
+/*
+ * Sends the BUSY answers, then the answer of the request served once it
+ * is ready, in SESSIONS_RESPONSEs as full as a datagram allows. True when
+ * nothing is left to send.
+ */
+static bool
+send_sessions(struct tg_control *c)
+{
+	struct tg_punt_sess ps;
+	struct tg_punt_enc e;
+	unsigned int w, i, k;
+	uint32_t sent, total = 0;
+	uint8_t status = TG_PUNT_SESS_OK;
+	int len, rc = 0;
+
+	while (c->sbusy_n > 0) {
+		len = tg_punt_sess_begin(&e, c->tx, TG_PUNT_MSG_MAX, c->tx_seq, c->sbusy[0],
+					 TG_PUNT_SESS_BUSY);
+		if (len >= 0)
+			len = tg_punt_sess_end(&e, true);
+		if (len < 0) {
+			disconnect(c, TG_CONTROL_DISC_BACKLOG, "sessions response does not encode");
+			return false;
+		}
+		if (send_msg(c, c->tx, (size_t)len) != 1)
+			return false;
+		c->tx_seq++;
+		memmove(c->sbusy, c->sbusy + 1, --c->sbusy_n * sizeof(c->sbusy[0]));
+	}
+	if (!c->sr.active || !c->sr.ready)
+		return true;
+	for (k = 0; k < c->nb_q; k++)
+		if (c->q[k].cmd_asked)
+			total += c->q[k].cmd.n;
+	/* a KILL, or a LIST of one session, that found nothing */
+	if (total == 0 && c->sr.session != 0)
+		status = TG_PUNT_SESS_NOT_FOUND;
+	for (;;) {
+		w = c->sr.w;
+		i = c->sr.i;
+		sent = c->sr.sent;
+		len = tg_punt_sess_begin(&e, c->tx, TG_PUNT_MSG_MAX, c->tx_seq, c->sr.seq, status);
+		for (; len >= 0 && status == TG_PUNT_SESS_OK && w < c->nb_q; w++, i = 0) {
+			if (!c->q[w].cmd_asked)
+				continue;
+			for (; i < c->q[w].cmd.n && sent < c->sr.limit; i++) {
+				to_punt_sess(&c->q[w].cmd.ent[i], &ps);
+				rc = tg_punt_sess_add(&e, &ps);
+				if (rc == -ENOSPC)
+					break;
+				if (rc == 0)
+					sent++;
+			}
+			if (rc == -ENOSPC)
+				break;
+		}
+		if (len >= 0)
+			len = tg_punt_sess_end(&e, rc != -ENOSPC);
+		if (len < 0) {
+			disconnect(c, TG_CONTROL_DISC_BACKLOG, "sessions response does not encode");
+			return false;
+		}
+		if (send_msg(c, c->tx, (size_t)len) != 1)
+			return false;
+		c->tx_seq++;
+		c->sr.w = w;
+		c->sr.i = i;
+		c->sr.sent = sent;
+		if (rc != -ENOSPC)
+			break;
+		rc = 0;
+	}
+	for (k = 0; k < c->nb_q; k++)
+		c->q[k].cmd_asked = false;
+	c->sr.active = false;
+	CNT(c, SESSIONS_ANSWERED);
+	return true;
+}
+
+/* The commands out: done, or given up at the deadline? Then the answer is ready. */
+static void
+check_sessions(struct tg_control *c, uint64_t now)
+{
+	struct tg_control_q *q;
+	bool waiting = false;
+	unsigned int w;
+
+	for (w = 0; w < c->nb_q; w++) {
+		q = &c->q[w];
+		if (q->cmd_busy && __atomic_load_n(&q->cmd.done, __ATOMIC_ACQUIRE) != 0)
+			q->cmd_busy = false;
+		if (q->cmd_asked && q->cmd_busy)
+			waiting = true;
+	}
+	if (!c->sr.active || c->sr.ready || (waiting && now < c->sr.deadline))
+		return;
+	for (w = 0; w < c->nb_q; w++)
+		if (c->q[w].cmd_asked && c->q[w].cmd_busy) {
+			/* its buffer stays the worker's until it answers */
+			c->q[w].cmd_asked = false;
+			CNT(c, SESSIONS_TIMEOUT);
+		}
+	c->sr.ready = true;
+}
+
+static void
+on_sessions_request(struct tg_control *c, uint64_t req_seq, const struct tg_punt_sess_request *r)
+{
+	struct tg_control_q *q;
+	unsigned int w;
+
+	if (c->sr.active || !c->sessions) {
+		if (c->sbusy_n == TG_CONTROL_STATS_QUEUE) {
+			disconnect(c, TG_CONTROL_DISC_BACKLOG, "sessions requests");
+			return;
+		}
+		/* without sessions (not invited): BUSY too, the slowpath says unavailable */
+		c->sbusy[c->sbusy_n++] = req_seq;
+		flush_pending(c);
+		return;
+	}
+	/* workers left out of an earlier answer may have answered since */
+	for (w = 0; w < c->nb_q; w++)
+		if (c->q[w].cmd_busy && __atomic_load_n(&c->q[w].cmd.done, __ATOMIC_ACQUIRE) != 0)
+			c->q[w].cmd_busy = false;
+	c->sr.active = true;
+	c->sr.ready = false;
+	c->sr.seq = req_seq;
+	c->sr.kind = r->kind;
+	c->sr.session = r->session;
+	c->sr.limit = r->kind == TG_PUNT_SESS_KILL ? 1 : r->limit;
+	c->sr.sent = 0;
+	c->sr.w = c->sr.i = 0;
+	c->sr.deadline = now_ns() + TG_CONTROL_SESS_TIMEOUT_MS * NS_PER_MS;
+	for (w = 0; w < c->nb_q; w++) {
+		q = &c->q[w];
+		q->cmd_asked = false;
+		if (r->worker != TG_PUNT_SESS_ANY_WORKER && r->worker != w)
+			continue;
+		if (q->cmd_busy || __atomic_load_n(&q->cmd_live, __ATOMIC_ACQUIRE) == 0)
+			continue;
+		q->cmd.kind = r->kind;
+		q->cmd.session = r->session;
+		memcpy(q->cmd.service, r->service.p, r->service.len);
+		q->cmd.service[r->service.len] = '\0';
+		q->cmd.max = RTE_MIN(c->sr.limit, TG_CONTROL_SESS_MAX);
+		q->cmd.n = 0;
+		q->cmd.done = 0;
+		/* the ring's release orders the fields above before the worker sees the command */
+		if (rte_ring_sp_enqueue(q->cmds, &q->cmd) != 0)
+			continue;
+		q->cmd_asked = true;
+		q->cmd_busy = true;
+	}
+	check_sessions(c, now_ns());
+	flush_pending(c);
+}
+
 /*
  * Sends the answers of the STATS_REQUESTs waiting, each a snapshot taken
  * when its turn comes, in STATS_RESPONSEs as full as a datagram allows,
@@ -721,11 +1014,11 @@ send_stats(struct tg_control *c)
 	return true;
 }
 
-/* What waits to be sent before any event: the reply, then the stats answers. */
+/* What waits to be sent before any event: the reply, the stats answers, the sessions answers. */
 static bool
 flush_pending(struct tg_control *c)
 {
-	return flush_reply(c) && send_stats(c);
+	return flush_reply(c) && send_stats(c) && send_sessions(c);
 }
 
 static void
@@ -803,6 +1096,9 @@ on_message(struct tg_control *c, size_t n)
 	case TG_PUNT_T_STATS_REQUEST:
 		on_stats_request(c, m.hdr.seq);
 		break;
+	case TG_PUNT_T_SESSIONS_REQUEST:
+		on_sessions_request(c, m.hdr.seq, &m.u.sreq);
+		break;
 	default:	/* HELLO_ACK again */
 		disconnect(c, TG_CONTROL_DISC_UNEXPECTED, tg_punt_type_name(m.hdr.type));
 		break;
@@ -869,6 +1165,11 @@ tg_control_poll(struct tg_control *c)
 		receive(c);
 	if (c->st == ST_HELLO && now >= c->deadline)
 		disconnect(c, TG_CONTROL_DISC_TIMEOUT, NULL);
+	if (c->sr.active && !c->sr.ready) {
+		check_sessions(c, now);
+		if (c->sr.ready && c->st == ST_UP)
+			flush_pending(c);
+	}
 	if (c->st == ST_UP)
 		send_events(c);
 }
@@ -955,6 +1256,7 @@ tg_control_create(const struct tg_control_params *p)
 	c->nb_services = p->nb_services;
 	c->stats = p->stats;
 	c->stats_arg = p->stats_arg;
+	c->sessions = p->sessions;
 	c->backoff = TG_CONTROL_BACKOFF_MIN_MS * NS_PER_MS;
 	/* names this process's event numbering: never 0, new at every start */
 	while (c->instance == 0)

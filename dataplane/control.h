@@ -48,6 +48,22 @@
  *    so that a full socket delays them like event batches; requests that
  *    arrive meanwhile wait in a queue of TG_CONTROL_STATS_QUEUE (a slowpath
  *    that asks more than that without reading is disconnected: backlog).
+ *  - with sessions set: states TG_PUNT_CAP_SESSIONS and answers
+ *    SESSIONS_REQUEST (tgctl sessions, flows). Workers own their flow
+ *    tables and inspector sessions, so the control thread never reads
+ *    them: it hands each worker concerned a command (struct
+ *    tg_control_cmd) through the worker's command ring (single producer,
+ *    single consumer, like the event rings), with a buffer of
+ *    TG_CONTROL_SESS_MAX entries it owns. The worker, between bursts
+ *    (tg_control_cmd_pending(): one ring count per loop), copies up to
+ *    that many entries into the buffer or resets the session named
+ *    (KILL), then sets the command's done flag with release semantics.
+ *    The control thread looks at the flags on its polls, never waiting,
+ *    and answers once every worker asked is done, or after
+ *    TG_CONTROL_SESS_TIMEOUT_MS with the workers that were (a worker that
+ *    has not answered keeps its buffer and is not asked again until it
+ *    has). One request is served at a time; one that arrives meanwhile
+ *    is answered BUSY at once.
  * Every message from the slowpath is checked by the codec, then for its
  * sequence number, its sender role and the connection's state; anything
  * wrong ends the connection, counted by reason (and by codec reason). On
@@ -61,6 +77,13 @@
  * Established sessions continue, and their events wait in the buffer.
  *
  * Caveats:
+ * - A LIST or FLOWS command costs its worker one pass over its live
+ *   inspector sessions (LIST) or live flows (FLOWS), stopping at the
+ *   buffer's size: up to a few hundred microseconds of added latency on
+ *   that worker, once per request. The buffers cost TG_CONTROL_SESS_MAX
+ *   entries of about 430 bytes per worker (440 KiB), allocated at start.
+ * - Flows that are not inspected sessions have no session id and no
+ *   start time (the flow table keeps none): their entries carry 0.
  * - Without a stats callback, STATS_REQUEST (not invited: the HELLO states
  *   no TG_PUNT_CAP_STATS) is answered with an empty last response.
  * - A snapshot costs the callback's reads of every worker's counters
@@ -123,7 +146,9 @@ extern const char *const tg_control_disconnect_names[TG_CONTROL_DISC_MAX];
 	X(POLICY_REFUSED, "policy_refused", "policy generations from the slowpath refused") \
 	X(LOST_REPORTED, "lost_reported", "LOST events sent for refused worker events") \
 	X(STATS_ANSWERED, "stats_answered", "STATS_REQUESTs answered (every response sent)") \
-	X(STATS_DROPPED, "stats_dropped", "counters left out of answers: over the cap, or a bad name")
+	X(STATS_DROPPED, "stats_dropped", "counters left out of answers: over the cap, or a bad name") \
+	X(SESSIONS_ANSWERED, "sessions_answered", "SESSIONS_REQUESTs answered") \
+	X(SESSIONS_TIMEOUT, "sessions_timeout", "workers that did not answer a sessions command in time")
 
 enum tg_control_counter {
 #define TG_CONTROL_CNT_ENUM(e, n, d) TG_CONTROL_CNT_##e,
@@ -138,6 +163,36 @@ extern const char *const tg_control_counter_names[TG_CONTROL_CNT_MAX];
 struct tg_control_slot {
 	uint16_t len;
 	uint8_t buf[TG_EVBUF_ENC_SIZE];
+};
+
+#define TG_CONTROL_SESS_MAX 1024u	/* entries one worker reports per request */
+#define TG_CONTROL_SESS_TIMEOUT_MS 1000	/* a request answered without the workers that did not */
+
+/* One session or flow, as a worker copies it for SESSIONS_REQUEST. */
+struct tg_control_sess {
+	uint64_t session;		/* inspector session id; 0: a flow not inspected */
+	uint64_t t_start_ns;		/* CLOCK_REALTIME; 0: unknown */
+	uint64_t bytes[2];		/* released: client to server, back */
+	uint32_t stmts;
+	uint16_t worker;
+	uint8_t tcp_state;		/* enum tg_tcp_state */
+	bool pg;			/* an inspected postgres session */
+	char service[TG_PUNT_NAME_MAX + 1];
+	char client[TG_PUNT_NAME_MAX + 1], server[TG_PUNT_NAME_MAX + 1];
+	char user[TG_PUNT_NAME_MAX + 1], database[TG_PUNT_NAME_MAX + 1];
+	char application[TG_PUNT_NAME_MAX + 1];
+};
+
+/* A command to a worker; the control thread's until handed over, the worker's until done. */
+struct tg_control_cmd {
+	uint8_t kind;			/* enum tg_punt_sess_kind */
+	uint64_t session;		/* 0: any; KILL: the one */
+	char service[TG_PUNT_NAME_MAX + 1];	/* "": any */
+	uint32_t max;			/* entries ent has room for */
+	struct tg_control_sess *ent;	/* TG_CONTROL_SESS_MAX, the control thread's */
+	/* the worker's answer */
+	uint32_t n;			/* entries written */
+	uint32_t done;			/* 1 once answered; store release, load acquire */
 };
 
 #define TG_CONTROL_MAP 1024		/* drain rounds awaiting acknowledgement, per worker */
@@ -165,6 +220,12 @@ struct tg_control_q {
 		uint64_t drained;	/* ... this many slots had been taken */
 	} map[TG_CONTROL_MAP];
 	unsigned int map_head, map_n;
+	/* commands (sessions): the ring is control -> worker, cmd the one command */
+	struct rte_ring *cmds;
+	struct tg_control_cmd cmd;
+	bool cmd_busy;			/* handed over, not yet seen done; the control thread's */
+	bool cmd_asked;			/* part of the request being served; the control thread's */
+	uint32_t cmd_live;		/* a worker polls this queue; set by it */
 };
 
 /* A snapshot, for the stats printer. */
@@ -207,6 +268,22 @@ int tg_control_stats_addf(struct tg_control_stats *s, uint64_t value, const char
 	__attribute__((format(printf, 3, 4)));
 
 /*
+ * A snapshot outside the control channel (telemetry.h: DPDK telemetry's
+ * thread takes its own, so that it never touches the channel's). create()
+ * returns an empty one or NULL with errno set; reset() empties it for
+ * reuse; count() and get() read its pairs in the order they were added
+ * (get() returns the name, valid until the next add or reset, and the value
+ * through *value; NULL past the end); dropped() counts the pairs refused.
+ */
+struct tg_control_stats *tg_control_stats_create(void);
+void tg_control_stats_destroy(struct tg_control_stats *s);
+void tg_control_stats_reset(struct tg_control_stats *s);
+unsigned int tg_control_stats_count(const struct tg_control_stats *s);
+const char *tg_control_stats_get(const struct tg_control_stats *s, unsigned int i,
+				 uint64_t *value);
+uint64_t tg_control_stats_dropped(const struct tg_control_stats *s);
+
+/*
  * Takes a snapshot of the dataplane's counters into s, on the control
  * thread, when a STATS_REQUEST's turn comes. Must not block.
  */
@@ -227,6 +304,8 @@ struct tg_control_params {
 	/* counters for STATS_REQUEST; NULL: empty answers (no TG_PUNT_CAP_STATS) */
 	tg_control_stats_fn stats;
 	void *stats_arg;
+	/* workers poll their command rings: answer SESSIONS_REQUEST (TG_PUNT_CAP_SESSIONS) */
+	bool sessions;
 };
 
 struct tg_control;
@@ -258,6 +337,17 @@ tg_control_durable(const struct tg_control_q *q)
 {
 	return __atomic_load_n(&q->durable, __ATOMIC_ACQUIRE);
 }
+
+/*
+ * From a worker, between bursts: is a command waiting? Then it takes it
+ * with tg_control_cmd_take(), carries it out, and tg_control_cmd_done().
+ */
+bool tg_control_cmd_pending(const struct tg_control_q *q);
+struct tg_control_cmd *tg_control_cmd_take(struct tg_control_q *q);
+void tg_control_cmd_done(struct tg_control_cmd *cmd, uint32_t n);
+
+/* From a worker, once before its loop: it polls its command ring. */
+void tg_control_cmd_attach(struct tg_control_q *q);
 
 /* Is the channel up (handshake done)? */
 bool tg_control_up(const struct tg_control *c);

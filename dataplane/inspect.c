@@ -1322,6 +1322,30 @@ tg_inspect_failed(const struct tg_inspect *in, const struct tg_stream st[2])
 	return idx != 0 && idx <= in->nb_sess && in->sess[idx - 1].failed;
 }
 
+bool
+tg_inspect_info(const struct tg_inspect *in, const struct tg_stream st[2], uint32_t slot,
+		struct tg_inspect_info *out)
+{
+	const struct tg_inspect_sess *ss;
+
+	if (st != NULL)
+		slot = st[0].app != 0 ? st[0].app - 1 : UINT32_MAX;
+	if (slot >= in->nb_sess || !in->sess[slot].in_use)
+		return false;
+	ss = &in->sess[slot];
+	out->id = ss->id;
+	out->t_open_ns = ss->t_open;
+	out->stmts = ss->stmt_no;
+	out->svc = ss->svc;
+	out->client = ss->client;
+	out->server = ss->server;
+	out->user = ss->user;
+	out->database = ss->database;
+	out->application = ss->application;
+	out->st = ss->st;
+	return true;
+}
+
 void
 tg_inspect_pg_counters(const struct tg_inspect *in, struct tg_pg_counters *out)
 {

@@ -305,6 +305,28 @@ unsigned int tg_inspect_ungate(struct tg_inspect *in, tg_inspect_ungate_fn fn, v
 /* Has the session failed closed? The worker then resets it. */
 bool tg_inspect_failed(const struct tg_inspect *in, const struct tg_stream st[2]);
 
+/*
+ * What a live session says of itself (tgctl sessions): its strings point
+ * into the session and live until it ends; st are its streams (st[0]
+ * client to server), inside the worker's flow.
+ */
+struct tg_inspect_info {
+	uint64_t id;
+	uint64_t t_open_ns;		/* CLOCK_REALTIME */
+	uint32_t stmts;			/* statements numbered so far */
+	uint16_t svc;
+	const char *client, *server, *user, *database, *application;
+	struct tg_stream *st;
+};
+
+/*
+ * The session of streams st (slot UINT32_MAX), or the one in slot (0 to
+ * nb_sess - 1), into out: false when there is none (ended, or never
+ * inspected). For the worker's own thread: the session is the worker's.
+ */
+bool tg_inspect_info(const struct tg_inspect *in, const struct tg_stream st[2], uint32_t slot,
+		     struct tg_inspect_info *out);
+
 /* Adds the parser counters of every session, ended and live, into out. */
 void tg_inspect_pg_counters(const struct tg_inspect *in, struct tg_pg_counters *out);
 

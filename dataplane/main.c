@@ -54,6 +54,7 @@
 #include "log.h"
 #include "port.h"
 #include "stats.h"
+#include "telemetry.h"
 #include "worker.h"
 
 RTE_LOG_REGISTER(tg_logtype_main, tg.dataplane.main, INFO);
@@ -339,6 +340,7 @@ control_create(void)
 		.services = names,
 		.nb_services = dp.cfg.services.nb,
 		.stats = stats_snapshot,
+		.sessions = true,	/* every worker polls its command ring (worker.c) */
 	};
 	unsigned int w;
 
@@ -546,6 +548,9 @@ main(int argc, char **argv)
 			goto err_workers;
 		}
 	}
+	tg_telemetry_init(&(struct tg_telemetry_params){ .workers = dp.workers,
+		.nb_workers = dp.nb_workers, .pairs = dp.pairs, .nb_pairs = dp.nb_pairs,
+		.cfg = &dp.cfg, .pool = dp.pool, .ctl = dp.ctl });
 	if (dp.cfg.services.nb)
 		printf("tollgate-dataplane: %u protected service(s), %u flows and %u MiB of "
 		       "reassembly rings per worker\n", dp.cfg.services.nb, dp.cfg.flow.max_flows,
@@ -602,6 +607,8 @@ main(int argc, char **argv)
 	printf("tollgate-dataplane: stopping\n");
 	print_counters(stdout);
 err_workers:
+	/* no telemetry query reads what is freed below */
+	tg_telemetry_fini();
 	for (lcore = 0; lcore < inited; lcore++)
 		tg_worker_fini(&dp.workers[lcore]);
 	tg_control_destroy(dp.ctl);

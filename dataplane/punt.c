@@ -40,9 +40,17 @@ const char *const tg_punt_detect_names[TG_PUNT_DETECT_MAX] = {
 #undef NAME
 };
 
+const char *const tg_punt_tcp_state_names[TG_PUNT_TCP_MAX] = {
+#define NAME(e, c, n) [TG_PUNT_TCP_##e] = n,
+	TG_PUNT_TCP_STATES(NAME)
+#undef NAME
+};
+
 /* Body bytes before the entries */
 #define BATCH_FIXED 10	/* first_seq u64, count u16 */
 #define STATS_FIXED 11	/* in_reply_to u64, count u16, last u8 */
+#define SESS_FIXED 12	/* in_reply_to u64, status u8, count u16, last u8 */
+#define SESS_PER_MSG 1024	/* entries in one SESSIONS_RESPONSE: a datagram holds fewer */
 #define EV_COMMON 16	/* type, flags, len, worker, service, session */
 #define TLV_HDR 6	/* type u16, len u32 */
 
@@ -657,6 +665,36 @@ rd_pair(struct rd *r, struct tg_punt_str *name, uint64_t *value)
 	*value = rd_u64(r);
 }
 
+/* A SESSIONS_RESPONSE entry */
+static void
+rd_sess(struct rd *r, struct tg_punt_sess *s)
+{
+	uint8_t flags = rd_u8(r);
+
+	rd_check(r, (flags & ~TG_PUNT_SESS_F_PG) == 0, TG_PUNT_ERR_VALUE);
+	s->pg = (flags & TG_PUNT_SESS_F_PG) != 0;
+	s->worker = rd_u16(r);
+	s->session = rd_u64(r);
+	s->tcp_state = rd_u8(r);
+	rd_check(r, s->tcp_state < TG_PUNT_TCP_MAX, TG_PUNT_ERR_VALUE);
+	s->t_start_ns = rd_u64(r);
+	s->bytes_up = rd_u64(r);
+	s->bytes_down = rd_u64(r);
+	s->stmts = rd_u32(r);
+	rd_str(r, false, TG_PUNT_NAME_MAX, &s->service);
+	rd_str(r, false, TG_PUNT_NAME_MAX, &s->client);
+	rd_str(r, false, TG_PUNT_NAME_MAX, &s->server);
+	rd_str(r, false, TG_PUNT_NAME_MAX, &s->user);
+	rd_str(r, false, TG_PUNT_NAME_MAX, &s->database);
+	rd_str(r, false, TG_PUNT_NAME_MAX, &s->application);
+	/* without pg, the pg fields are absent: one encoding only */
+	rd_check(r,
+		 s->pg ? s->session != 0
+		       : s->session == 0 && s->stmts == 0 && s->user.len == 0 &&
+				 s->database.len == 0 && s->application.len == 0,
+		 TG_PUNT_ERR_VALUE);
+}
+
 /* ---------------------------------------------------------------------
  * Decoding
  * ------------------------------------------------------------------- */
@@ -795,6 +833,43 @@ tg_punt_decode(const uint8_t *buf, size_t len, struct tg_punt_msg *msg)
 		}
 		break;
 	}
+	case TG_PUNT_T_SESSIONS_REQUEST: {
+		struct tg_punt_sess_request *q = &msg->u.sreq;
+
+		q->kind = rd_u8(&r);
+		rd_check(&r, q->kind >= TG_PUNT_SESS_LIST && q->kind < TG_PUNT_SESS_KIND_MAX,
+			 TG_PUNT_ERR_VALUE);
+		q->worker = rd_u16(&r);
+		q->session = rd_u64(&r);
+		rd_check(&r, q->kind != TG_PUNT_SESS_KILL || q->session != 0, TG_PUNT_ERR_VALUE);
+		q->limit = rd_u32(&r);
+		rd_check(&r, q->limit >= 1 && q->limit <= TG_PUNT_SESS_LIMIT_MAX,
+			 TG_PUNT_ERR_VALUE);
+		rd_str(&r, false, TG_PUNT_NAME_MAX, &q->service);
+		break;
+	}
+	case TG_PUNT_T_SESSIONS_RESPONSE: {
+		struct tg_punt_sess_response *sr = &msg->u.sresp;
+		struct tg_punt_sess se;
+		uint8_t last;
+
+		sr->in_reply_to = rd_u64(&r);
+		rd_check(&r, sr->in_reply_to != 0, TG_PUNT_ERR_VALUE);
+		sr->status = rd_u8(&r);
+		rd_check(&r, sr->status < TG_PUNT_SESS_STATUS_MAX, TG_PUNT_ERR_VALUE);
+		sr->count = rd_u16(&r);
+		rd_check(&r, sr->count <= SESS_PER_MSG, TG_PUNT_ERR_COUNT);
+		rd_check(&r, sr->status == TG_PUNT_SESS_OK || sr->count == 0, TG_PUNT_ERR_COUNT);
+		last = rd_u8(&r);
+		rd_check(&r, last <= 1, TG_PUNT_ERR_VALUE);
+		sr->last = last == 1;
+		sr->entries.p = r.p;
+		sr->entries.left = (uint32_t)r.left;
+		sr->entries.n = sr->count;
+		for (i = 0; i < sr->count && r.err == TG_PUNT_OK; i++)
+			rd_sess(&r, &se);
+		break;
+	}
 	case TG_PUNT_T_STATS_RESPONSE: {
 		struct tg_punt_stats *s = &msg->u.stats;
 		uint8_t last;
@@ -846,6 +921,25 @@ tg_punt_stats_next(struct tg_punt_iter *it, struct tg_punt_str *name, uint64_t *
 	if (it->n == 0)
 		return false;
 	rd_pair(&r, name, value);
+	if (r.err != TG_PUNT_OK) {
+		it->n = 0;
+		return false;
+	}
+	it->p = r.p;
+	it->left = (uint32_t)r.left;
+	it->n--;
+	return true;
+}
+
+bool
+tg_punt_sess_next(struct tg_punt_iter *it, struct tg_punt_sess *s)
+{
+	struct rd r = { .p = it->p, .left = it->left };
+
+	if (it->n == 0)
+		return false;
+	memset(s, 0, sizeof(*s));
+	rd_sess(&r, s);
 	if (r.err != TG_PUNT_OK) {
 		it->n = 0;
 		return false;
@@ -994,6 +1088,25 @@ tg_punt_encode_services(uint8_t *buf, size_t size, uint64_t seq, const char *con
 	return wr_finish(&w);
 }
 
+int
+tg_punt_encode_sess_request(uint8_t *buf, size_t size, uint64_t seq,
+			    const struct tg_punt_sess_request *q)
+{
+	struct wr w;
+
+	wr_init(&w, buf, size, 0);
+	wr_hdr(&w, TG_PUNT_VERSION_MAX, TG_PUNT_T_SESSIONS_REQUEST, seq);
+	wr_check(&w, q->kind >= TG_PUNT_SESS_LIST && q->kind < TG_PUNT_SESS_KIND_MAX &&
+			     (q->kind != TG_PUNT_SESS_KILL || q->session != 0) &&
+			     q->limit >= 1 && q->limit <= TG_PUNT_SESS_LIMIT_MAX);
+	wr_u8(&w, q->kind);
+	wr_u16(&w, q->worker);
+	wr_u64(&w, q->session);
+	wr_u32(&w, q->limit);
+	wr_str(&w, false, TG_PUNT_NAME_MAX, &q->service, false);
+	return wr_finish(&w);
+}
+
 /* Header and the fixed body of a datagram of entries. */
 static int
 enc_begin(struct tg_punt_enc *e, uint8_t *buf, size_t size, uint16_t type, uint64_t seq,
@@ -1102,6 +1215,79 @@ int
 tg_punt_stats_end(struct tg_punt_enc *e, bool last)
 {
 	if (e->buf == NULL || e->type != TG_PUNT_T_STATS_RESPONSE)
+		return -EINVAL;
+	e->buf[e->count_off + 2] = last ? 1 : 0;
+	return enc_end(e);
+}
+
+int
+tg_punt_sess_begin(struct tg_punt_enc *e, uint8_t *buf, size_t size, uint64_t seq,
+		   uint64_t in_reply_to, uint8_t status)
+{
+	struct wr w;
+
+	memset(e, 0, sizeof(*e));
+	wr_init(&w, buf, size, 0);
+	wr_hdr(&w, TG_PUNT_VERSION_MAX, TG_PUNT_T_SESSIONS_RESPONSE, seq);
+	wr_check(&w, in_reply_to != 0 && status < TG_PUNT_SESS_STATUS_MAX);
+	wr_u64(&w, in_reply_to);
+	wr_u8(&w, status);
+	wr_u16(&w, 0);	/* count, at the end */
+	wr_u8(&w, 0);	/* last */
+	if (w.err != 0)
+		return w.err;
+	e->buf = buf;
+	e->first = in_reply_to;
+	e->size = w.size;
+	e->len = w.len;
+	e->count_off = TG_PUNT_HDR_LEN + 9;
+	e->type = TG_PUNT_T_SESSIONS_RESPONSE;
+	e->max = SESS_PER_MSG;
+	e->status = status;
+	return 0;
+}
+
+int
+tg_punt_sess_add(struct tg_punt_enc *e, const struct tg_punt_sess *s)
+{
+	struct wr w;
+
+	if (e->buf == NULL || e->type != TG_PUNT_T_SESSIONS_RESPONSE)
+		return -EINVAL;
+	if (e->status != TG_PUNT_SESS_OK || s->tcp_state >= TG_PUNT_TCP_MAX)
+		return -EINVAL;
+	if (s->pg ? s->session == 0
+		  : s->session != 0 || s->stmts != 0 || s->user.len != 0 ||
+			    s->database.len != 0 || s->application.len != 0)
+		return -EINVAL;
+	if (e->count == e->max)
+		return -ENOSPC;
+	wr_init(&w, e->buf, e->size, e->len);
+	wr_u8(&w, s->pg ? TG_PUNT_SESS_F_PG : 0);
+	wr_u16(&w, s->worker);
+	wr_u64(&w, s->session);
+	wr_u8(&w, s->tcp_state);
+	wr_u64(&w, s->t_start_ns);
+	wr_u64(&w, s->bytes_up);
+	wr_u64(&w, s->bytes_down);
+	wr_u32(&w, s->stmts);
+	wr_str(&w, false, TG_PUNT_NAME_MAX, &s->service, true);
+	wr_str(&w, false, TG_PUNT_NAME_MAX, &s->client, true);
+	wr_str(&w, false, TG_PUNT_NAME_MAX, &s->server, true);
+	wr_str(&w, false, TG_PUNT_NAME_MAX, &s->user, true);
+	wr_str(&w, false, TG_PUNT_NAME_MAX, &s->database, true);
+	wr_str(&w, false, TG_PUNT_NAME_MAX, &s->application, true);
+	if (w.err != 0)
+		return w.err;
+	e->len = w.len;
+	e->count++;
+	return 0;
+}
+
+int
+tg_punt_sess_end(struct tg_punt_enc *e, bool last)
+{
+	if (e->buf == NULL || e->type != TG_PUNT_T_SESSIONS_RESPONSE)
 		return -EINVAL;
 	e->buf[e->count_off + 2] = last ? 1 : 0;
 	return enc_end(e);

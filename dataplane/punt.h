@@ -87,6 +87,14 @@
  *  8 STATS_RESPONSE  dp->sp  in_reply_to u64, count u16, last u8,
  *                            count x (name s8, value u64)
  *  9 SERVICES        dp->sp  count u16, count x name s8
+ * 10 SESSIONS_REQUEST sp->dp kind u8, worker u16, session u64, limit u32,
+ *                            service s8
+ * 11 SESSIONS_RESPONSE dp->sp in_reply_to u64, status u8, count u16,
+ *                            last u8, count x entry
+ *
+ * A SESSIONS_RESPONSE entry is: flags u8, worker u16, session u64,
+ * tcp_state u8, t_start u64, bytes_up u64, bytes_down u64, stmts u32,
+ * service s8, client s8, server s8, user s8, database s8, application s8.
  *
  * Events (EVENT_BATCH). Every event is numbered: the first of a batch is
  * first_seq and the others follow one by one. Event numbers start at 1 and
@@ -164,6 +172,24 @@
  * request's seq, the last one with last = 1. Counters are name/value
  * pairs; names are printable ASCII without spaces.
  *
+ * SESSIONS. The slowpath asks a dataplane that stated TG_PUNT_CAP_SESSIONS
+ * (SESSIONS_REQUEST) for its live postgres sessions (kind LIST), every
+ * tracked flow (FLOWS), or to reset one session both ways (KILL). worker
+ * is one worker's id or TG_PUNT_SESS_ANY_WORKER; session (not 0) selects
+ * one session, required for KILL; service (empty: any) filters LIST and
+ * FLOWS by service name; limit (1..TG_PUNT_SESS_LIMIT_MAX) bounds the
+ * entries. The dataplane answers one or more SESSIONS_RESPONSEs naming
+ * the request's seq, the last with last = 1; status is OK, or NOT_FOUND
+ * (a KILL, or a LIST of one session, found nothing; no entries) or BUSY
+ * (another request is being answered; no entries). A KILL answers with
+ * the entry of the session it reset. An entry's flags say
+ * TG_PUNT_SESS_F_PG (a postgres session, inspected): only then are
+ * session, user, database, application and stmts set (zero or empty
+ * otherwise, refused if not). tcp_state is enum tg_punt_tcp_state;
+ * t_start is CLOCK_REALTIME ns (0 for a flow that is not a session: the
+ * flow table keeps no start time); bytes are those released each way
+ * (up: client to server).
+ *
  * Caveats:
  * - Event strings come from the network (user names, statement texts,
  *   parameter values: a text-format Bind parameter may hold a NUL byte,
@@ -200,10 +226,13 @@
 #define TG_PUNT_STATS_MAX 1024		/* pairs in one STATS_RESPONSE */
 #define TG_PUNT_POLICY_MAX (64u << 20)	/* policy object */
 #define TG_PUNT_SERVICES_MAX 64		/* names in SERVICES (= TG_SERVICES_MAX) */
+#define TG_PUNT_SESS_LIMIT_MAX 65535	/* entries a SESSIONS_REQUEST may ask for */
+#define TG_PUNT_SESS_ANY_WORKER 0xffff	/* SESSIONS_REQUEST: every worker */
 
 /* Capabilities (HELLO, HELLO_ACK); bits not defined here are ignored. */
 #define TG_PUNT_CAP_STATS (1ull << 0)	/* dp: answers STATS_REQUEST */
 #define TG_PUNT_CAP_POLICY (1ull << 1)	/* dp: takes policy generations (JSON + databases), sends SERVICES */
+#define TG_PUNT_CAP_SESSIONS (1ull << 2)	/* dp: answers SESSIONS_REQUEST */
 
 /* X(enum suffix, code, name, sender role) */
 #define TG_PUNT_TYPES(X) \
@@ -215,7 +244,9 @@
 	X(POLICY_ACK, 6, "policy_ack", TG_PUNT_ROLE_DATAPLANE) \
 	X(STATS_REQUEST, 7, "stats_request", TG_PUNT_ROLE_SLOWPATH) \
 	X(STATS_RESPONSE, 8, "stats_response", TG_PUNT_ROLE_DATAPLANE) \
-	X(SERVICES, 9, "services", TG_PUNT_ROLE_DATAPLANE)
+	X(SERVICES, 9, "services", TG_PUNT_ROLE_DATAPLANE) \
+	X(SESSIONS_REQUEST, 10, "sessions_request", TG_PUNT_ROLE_SLOWPATH) \
+	X(SESSIONS_RESPONSE, 11, "sessions_response", TG_PUNT_ROLE_DATAPLANE)
 
 enum tg_punt_type {
 #define TG_PUNT_T_ENUM(e, c, n, r) TG_PUNT_T_##e = c,
@@ -368,6 +399,42 @@ enum tg_punt_policy_status {
 	TG_PUNT_POLICY_REFUSED = 1,
 };
 
+/* SESSIONS_REQUEST kinds */
+enum tg_punt_sess_kind {
+	TG_PUNT_SESS_LIST = 1,		/* live postgres sessions */
+	TG_PUNT_SESS_FLOWS = 2,		/* every tracked flow */
+	TG_PUNT_SESS_KILL = 3,		/* reset one session both ways */
+	TG_PUNT_SESS_KIND_MAX
+};
+
+/* SESSIONS_RESPONSE status */
+enum tg_punt_sess_status {
+	TG_PUNT_SESS_OK = 0,
+	TG_PUNT_SESS_NOT_FOUND = 1,
+	TG_PUNT_SESS_BUSY = 2,
+	TG_PUNT_SESS_STATUS_MAX
+};
+
+#define TG_PUNT_SESS_F_PG 0x01		/* entry: an inspected postgres session */
+
+/* = enum tg_tcp_state (tcp.h). X(enum suffix, code, name) */
+#define TG_PUNT_TCP_STATES(X) \
+	X(NONE, 0, "none") \
+	X(SYN_SENT, 1, "syn_sent") \
+	X(SYN_RCVD, 2, "syn_rcvd") \
+	X(ESTABLISHED, 3, "established") \
+	X(CLOSING, 4, "closing") \
+	X(CLOSED, 5, "closed")
+
+enum tg_punt_tcp_state {
+#define TG_PUNT_TCP_ENUM(e, c, n) TG_PUNT_TCP_##e = c,
+	TG_PUNT_TCP_STATES(TG_PUNT_TCP_ENUM)
+#undef TG_PUNT_TCP_ENUM
+	TG_PUNT_TCP_MAX
+};
+
+extern const char *const tg_punt_tcp_state_names[TG_PUNT_TCP_MAX];
+
 /* Bytes on the wire: the largest event, and the largest chunk of a policy. */
 #define TG_PUNT_EVENT_MAX \
 	(16 + 36 + 5 * (TG_PUNT_DETECT_MAX - 1) + 6 * (1 + TG_PUNT_NAME_MAX) + \
@@ -476,6 +543,35 @@ struct tg_punt_stats {
 	struct tg_punt_iter pairs;
 };
 
+struct tg_punt_sess_request {
+	uint8_t kind;		/* enum tg_punt_sess_kind */
+	uint16_t worker;	/* TG_PUNT_SESS_ANY_WORKER: all */
+	uint64_t session;	/* 0: any (LIST, FLOWS); KILL: not 0 */
+	uint32_t limit;		/* 1..TG_PUNT_SESS_LIMIT_MAX */
+	struct tg_punt_str service;	/* empty: any */
+};
+
+/* One SESSIONS_RESPONSE entry; the pg fields are zero or empty without TG_PUNT_SESS_F_PG. */
+struct tg_punt_sess {
+	bool pg;
+	uint16_t worker;
+	uint64_t session;
+	uint8_t tcp_state;	/* enum tg_punt_tcp_state */
+	uint64_t t_start_ns;
+	uint64_t bytes_up, bytes_down;
+	uint32_t stmts;
+	struct tg_punt_str service, client, server;
+	struct tg_punt_str user, database, application;
+};
+
+struct tg_punt_sess_response {
+	uint64_t in_reply_to;	/* seq of the SESSIONS_REQUEST */
+	uint8_t status;		/* enum tg_punt_sess_status */
+	uint16_t count;
+	bool last;
+	struct tg_punt_iter entries;
+};
+
 struct tg_punt_services {
 	uint16_t count;		/* 1..TG_PUNT_SERVICES_MAX */
 	struct tg_punt_str name[TG_PUNT_SERVICES_MAX];
@@ -492,6 +588,8 @@ struct tg_punt_msg {
 		struct tg_punt_policy_ack policy_ack;
 		struct tg_punt_stats stats;
 		struct tg_punt_services services;
+		struct tg_punt_sess_request sreq;
+		struct tg_punt_sess_response sresp;
 		/* STATS_REQUEST has no body */
 	} u;
 };
@@ -519,6 +617,9 @@ bool tg_punt_batch_next(struct tg_punt_iter *it, struct tg_punt_event *ev);
 /* The next pair of a decoded STATS_RESPONSE; false after the last. */
 bool tg_punt_stats_next(struct tg_punt_iter *it, struct tg_punt_str *name, uint64_t *value);
 
+/* The next entry of a decoded SESSIONS_RESPONSE; false after the last. */
+bool tg_punt_sess_next(struct tg_punt_iter *it, struct tg_punt_sess *s);
+
 /* The role that sends messages of type t, or TG_PUNT_ROLE_NONE for an unknown type. */
 enum tg_punt_role tg_punt_type_sender(uint16_t t);
 
@@ -545,7 +646,11 @@ int tg_punt_encode_stats_request(uint8_t *buf, size_t size, uint64_t seq);
 int tg_punt_encode_services(uint8_t *buf, size_t size, uint64_t seq, const char *const *names,
 			    unsigned int n);
 
-/* A datagram being filled with entries: EVENT_BATCH or STATS_RESPONSE. */
+/* SESSIONS_REQUEST: kind in range, limit 1..max, KILL with a session, service a name. */
+int tg_punt_encode_sess_request(uint8_t *buf, size_t size, uint64_t seq,
+				const struct tg_punt_sess_request *r);
+
+/* A datagram being filled with entries: EVENT_BATCH, STATS_RESPONSE or SESSIONS_RESPONSE. */
 struct tg_punt_enc {
 	uint8_t *buf;
 	size_t size;		/* min(caller's size, TG_PUNT_MSG_MAX) */
@@ -555,6 +660,7 @@ struct tg_punt_enc {
 	uint16_t count;
 	uint16_t max;
 	uint16_t type;
+	uint8_t status;		/* SESSIONS_RESPONSE */
 };
 
 /*
@@ -580,6 +686,17 @@ int tg_punt_stats_begin(struct tg_punt_enc *e, uint8_t *buf, size_t size, uint64
 			uint64_t in_reply_to);
 int tg_punt_stats_add(struct tg_punt_enc *e, const char *name, uint64_t value);
 int tg_punt_stats_end(struct tg_punt_enc *e, bool last);
+
+/*
+ * SESSIONS_RESPONSE, the same way: begin() with the status, add() one
+ * entry (strings capped at TG_PUNT_NAME_MAX, no NUL; -EINVAL for pg
+ * fields set on an entry without pg, or any entry with a status other than
+ * OK), end() sets last and returns the length.
+ */
+int tg_punt_sess_begin(struct tg_punt_enc *e, uint8_t *buf, size_t size, uint64_t seq,
+		       uint64_t in_reply_to, uint8_t status);
+int tg_punt_sess_add(struct tg_punt_enc *e, const struct tg_punt_sess *s);
+int tg_punt_sess_end(struct tg_punt_enc *e, bool last);
 
 /*
  * Policy objects. size() is the bytes encode() writes (0 if p would not

@@ -14,7 +14,10 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_hash.h>
+#include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 
 #include "control.h"
 #include "craft.h"
@@ -272,6 +275,12 @@ tg_worker_inspect_init(struct tg_worker *w, const struct tg_policy *policy, uint
 	if (w->ctl != NULL) {
 		w->inspect.begin = worker_begin;
 		w->inspect.durable = &w->ctl->durable;
+		w->tpl = rte_zmalloc_socket("tg_worker_tpl", sizeof(*w->tpl) * nb_sess,
+					    RTE_CACHE_LINE_SIZE, (int)rte_lcore_to_socket_id(w->lcore));
+		if (w->tpl == NULL) {
+			tg_inspect_fini(&w->inspect);
+			return -ENOMEM;
+		}
 	}
 	w->tcp.consumer[0] = &w->inspect.consumer[0];
 	w->tcp.consumer[1] = &w->inspect.consumer[1];
@@ -328,6 +337,8 @@ tg_worker_fini(struct tg_worker *w)
 	if (w->inspecting)
 		tg_inspect_fini(&w->inspect);
 	w->inspecting = false;
+	rte_free(w->tpl);
+	w->tpl = NULL;
 	tg_stream_mem_free(&w->smem);
 	tg_flow_table_free(&w->flows);
 	w->tracking = false;
@@ -447,6 +458,9 @@ open_inspection(struct tg_worker *w, struct tg_flow *f, uint16_t svc, const uint
 		const struct tg_pkt *p)
 {
 	char client[INET6_ADDRSTRLEN + 8], server[INET6_ADDRSTRLEN + 8];
+	struct tg_worker_tpl *t;
+	uint16_t len;
+	int rc;
 
 	endpoint(client, sizeof(client), frame, p, false);
 	/* only the slowpath's session events name the server */
@@ -454,7 +468,16 @@ open_inspection(struct tg_worker *w, struct tg_flow *f, uint16_t svc, const uint
 		endpoint(server, sizeof(server), frame, p, true);
 	else
 		server[0] = '\0';
-	return tg_inspect_open_peer(&w->inspect, f->stream, svc, client, server);
+	rc = tg_inspect_open_peer(&w->inspect, f->stream, svc, client, server);
+	/* the client SYN, kept to reset the session on command: one small copy per session */
+	if (rc == 0 && w->tpl != NULL) {
+		len = (uint16_t)(p->l4_off + p->l4_len <= TG_WORKER_TPL ? p->l4_off + p->l4_len : 0);
+		t = &w->tpl[f->stream[0].app - 1];
+		t->len = len;
+		if (len != 0)
+			memcpy(t->frame, frame, len);
+	}
+	return rc;
 }
 
 static void
@@ -497,6 +520,7 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 			goto drop;
 		}
 		w->flows.flows[idx].service = svc;
+		w->flows.flows[idx].client_key_side = reversed;
 		if (w->inspecting && w->services->svc[svc].proto == TG_SERVICE_POSTGRES &&
 		    open_inspection(w, &w->flows.flows[idx], svc, frame, p) < 0) {
 			/* nothing could watch it: the client is told at once */
@@ -659,6 +683,162 @@ expire(struct tg_worker *w, uint64_t now)
 		tg_flow_expire(&w->flows, now, TG_WORKER_EXPIRE_BUDGET, release_flow, w);
 }
 
+/* ---------------------------------------------------------------------
+ * Commands from the control thread (tgctl sessions, flows): off the
+ * per-packet path, between bursts, into the control thread's buffer.
+ * ------------------------------------------------------------------- */
+
+static void
+cpy(char *dst, const char *src)
+{
+	snprintf(dst, TG_PUNT_NAME_MAX + 1, "%s", src != NULL ? src : "");
+}
+
+/* "addr:port" ("[addr]:port" for IPv6) of side k of a flow's key. */
+static void
+key_endpoint(char *out, const struct tg_flow_key *k, unsigned int side)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(k->family == 4 ? AF_INET : AF_INET6,
+		      k->family == 4 ? k->addr[side] + 12 : k->addr[side], addr,
+		      sizeof(addr)) == NULL)
+		addr[0] = '\0';
+	snprintf(out, TG_PUNT_NAME_MAX + 1, k->family == 4 ? "%s:%u" : "[%s]:%u", addr,
+		 (unsigned int)k->port[side]);
+}
+
+/* An entry for flow idx; its session's fields when it has one (info not NULL). */
+static void
+fill_entry(const struct tg_worker *w, uint32_t idx, const struct tg_inspect_info *info,
+	   struct tg_control_sess *e)
+{
+	const struct tg_flow *f = &w->flows.flows[idx];
+	void *k;
+
+	memset(e, 0, sizeof(*e));
+	e->worker = (uint16_t)w->id;
+	e->tcp_state = f->state;
+	e->bytes[0] = f->stream[0].released;
+	e->bytes[1] = f->stream[1].released;
+	cpy(e->service, f->service < w->services->nb ? w->services->svc[f->service].name : "");
+	if (info != NULL) {
+		e->pg = true;
+		e->session = info->id;
+		e->t_start_ns = info->t_open_ns;
+		e->stmts = info->stmts;
+		cpy(e->client, info->client);
+		cpy(e->server, info->server);
+		cpy(e->user, info->user);
+		cpy(e->database, info->database);
+		cpy(e->application, info->application);
+		return;
+	}
+	/* the key as stored at the flow's position: no lookup */
+	if (rte_hash_get_key_with_position(w->flows.hash, (int32_t)idx, &k) == 0) {
+		key_endpoint(e->client, k, f->client_key_side);
+		key_endpoint(e->server, k, !f->client_key_side);
+	}
+}
+
+static bool
+service_match(const struct tg_worker *w, const struct tg_control_cmd *cmd, uint16_t svc)
+{
+	return cmd->service[0] == '\0' ||
+	       (svc < w->services->nb && strcmp(w->services->svc[svc].name, cmd->service) == 0);
+}
+
+/* The flow index of the streams of a session: they are inside the flow. */
+static uint32_t
+flow_of(const struct tg_worker *w, const struct tg_stream *st)
+{
+	const struct tg_flow *f = (const struct tg_flow *)((const uint8_t *)st -
+							   offsetof(struct tg_flow, stream));
+
+	return (uint32_t)(f - w->flows.flows);
+}
+
+/*
+ * KILL: RSTs both ways at what each side has received, built from the
+ * session's client SYN, as for a session failed closed; the session ends
+ * failed. Without the SYN (longer than TG_WORKER_TPL), the flow is
+ * forgotten and its next segment is refused with RSTs (midstream).
+ */
+static void
+kill_session(struct tg_worker *w, uint32_t idx, uint32_t slot)
+{
+	struct tg_flow *f = &w->flows.flows[idx];
+	const struct tg_worker_tpl *t = &w->tpl[slot];
+	struct tg_pkt p;
+	unsigned int i;
+
+	GW(w, ADMIN_KILL);
+	if (t->len != 0 && tg_pkt_parse(t->frame, t->len, &p) == TG_PKT_OK &&
+	    f->rxq[0] < w->nb_rxq) {
+		reset_flow(w, &w->rxq[f->rxq[0]], idx, 0, t->frame, &p);
+		for (i = 0; i < TG_MAX_PORTS; i++)
+			if (w->tx[i].n)
+				tx_flush(w, i);
+		return;
+	}
+	tg_inspect_end(&w->inspect, f->stream, TG_INSPECT_END_FAILED);
+	tg_flow_delete(&w->flows, idx, release_flow, w);
+}
+
+static void
+command(struct tg_worker *w)
+{
+	struct tg_control_cmd *cmd = tg_control_cmd_take(w->ctl);
+	struct tg_inspect_info info;
+	const struct tg_flow *f;
+	uint32_t n = 0, idx, slot;
+	unsigned int c;
+
+	if (cmd == NULL)
+		return;
+	if (!w->tracking)
+		goto done;
+	switch (cmd->kind) {
+	case TG_PUNT_SESS_LIST:
+	case TG_PUNT_SESS_KILL:
+		/* the live inspector sessions: nb_sess slots, not the whole flow table */
+		for (slot = 0; w->inspecting && slot < w->inspect.nb_sess && n < cmd->max; slot++) {
+			if (!tg_inspect_info(&w->inspect, NULL, slot, &info))
+				continue;
+			if ((cmd->session != 0 && info.id != cmd->session) ||
+			    !service_match(w, cmd, info.svc))
+				continue;
+			idx = flow_of(w, info.st);
+			fill_entry(w, idx, &info, &cmd->ent[n++]);
+			if (cmd->kind == TG_PUNT_SESS_KILL) {
+				kill_session(w, idx, slot);
+				break;
+			}
+		}
+		break;
+	case TG_PUNT_SESS_FLOWS:
+		/* every live flow is on one LRU list */
+		for (c = 0; c < TG_FLOW_NB_CLASSES && n < cmd->max; c++) {
+			for (idx = w->flows.lru_head[c]; idx != TG_FLOW_NONE && n < cmd->max;
+			     idx = f->lru_next) {
+				f = &w->flows.flows[idx];
+				if (!service_match(w, cmd, f->service))
+					continue;
+				if (w->inspecting && tg_inspect_info(&w->inspect, f->stream, 0, &info))
+					fill_entry(w, idx, &info, &cmd->ent[n]);
+				else
+					fill_entry(w, idx, NULL, &cmd->ent[n]);
+				if (cmd->session != 0 && cmd->ent[n].session != cmd->session)
+					continue;
+				n++;
+			}
+		}
+		break;
+	}
+done:
+	tg_control_cmd_done(cmd, n);
+}
+
 static void
 idle_sleep(struct tg_worker *w, uint32_t us)
 {
@@ -687,6 +867,8 @@ tg_worker_run(void *arg)
 		next_tick = rte_rdtsc() + w->tick_cycles;
 	if (w->qsbr != NULL)
 		rte_rcu_qsbr_thread_online(w->qsbr, w->id);
+	if (w->ctl != NULL)
+		tg_control_cmd_attach(w->ctl);
 
 	while (!stopping) {
 		uint32_t got = 0;
@@ -697,6 +879,9 @@ tg_worker_run(void *arg)
 			tg_worker_policy_adopt(w);
 		if (w->qsbr != NULL)
 			rte_rcu_qsbr_quiescent(w->qsbr, w->id);
+		/* tgctl sessions and flows: rare, one ring count when there is none */
+		if (unlikely(w->ctl != NULL && tg_control_cmd_pending(w->ctl)))
+			command(w);
 
 		for (i = 0; i < w->nb_rxq; i++) {
 			const struct tg_worker_rxq *q = &w->rxq[i];

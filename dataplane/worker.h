@@ -26,6 +26,14 @@
  * postgres session is answered with RST (slowpath_refused); sessions
  * already open go on.
  *
+ * Commands (control.h): with ctl set, the loop looks at the worker's
+ * command ring once per iteration (one ring count) and carries out what
+ * the control thread asks for tgctl sessions and flows: a snapshot of its
+ * sessions or flows into the control thread's buffer, or the reset of one
+ * session both ways (KILL), with RSTs built from a copy of the session's
+ * client SYN kept per inspector session (TG_WORKER_TPL bytes each; a SYN
+ * longer than that, which no stack sends, leaves the kill to the next
+ * segment of the session, refused then as midstream).
  * Idle back-off: with idle_sleep_max_us set, a worker that has seen no
  * packet for TG_WORKER_IDLE_POLLS consecutive polls sleeps, doubling the
  * sleep from 1 us up to the maximum, and returns to busy polling on the
@@ -64,6 +72,8 @@ struct rte_rcu_qsbr;
 #define TG_WORKER_IDLE_POLLS 256
 /* flows examined for expiry per loop: bounded work, never a sweep */
 #define TG_WORKER_EXPIRE_BUDGET 64
+/* bytes of a session's client SYN kept to reset it on command */
+#define TG_WORKER_TPL 128
 
 #define TG_GW_COUNTERS(X) \
 	X(BRIDGED, "bridged", "frames outside the protected space, bridged") \
@@ -79,6 +89,7 @@ struct rte_rcu_qsbr;
 	X(INSPECT_RESET, "inspect_reset", "sessions reset by the inspector (failed closed, blocked)") \
 	X(INSPECT_REFUSED, "inspect_refused", "new sessions refused: no inspector session free") \
 	X(EVENT_LOST, "event_lost", "statement events not written (events file)") \
+	X(ADMIN_KILL, "admin_kill", "sessions reset on an operator's command (tgctl sessions kill)") \
 	X(SLOWPATH_REFUSED, "slowpath_refused", "new postgres sessions refused: slowpath not connected (fail closed)") \
 	X(ALLOC_FAIL, "alloc_fail", "mbuf allocation failures (pool pressure)")
 
@@ -174,6 +185,10 @@ struct tg_worker {
 	struct tg_inspect inspect;
 	int events_fd;			/* -1: events are counted only */
 	struct tg_control_q *ctl;	/* control channel: events to the slowpath; NULL: none */
+	struct tg_worker_tpl {
+		uint16_t len;		/* 0: none */
+		uint8_t frame[TG_WORKER_TPL];
+	} *tpl;				/* by inspector slot: its client SYN, for KILL */
 	char event_line[8192];
 
 	struct {

@@ -56,6 +56,7 @@
 #include "audit.h"
 #include "merkle.h"
 #include "note.h"
+#include "prom.h"
 
 #define EXIT_OK 0
 #define EXIT_BAD 1
@@ -646,6 +647,10 @@ static const char main_usage_text[] =
 	"                        --watch: rates of those that change, every SEC s\n"
 	"  policy show|check FILE|reload\n"
 	"                        the running policy; validate a file; reload the policy\n"
+	"  sessions list|show ID|kill ID\n"
+	"                        the dataplane's postgres sessions; reset one (admin)\n"
+	"  flows [--service S] [--limit N]\n"
+	"                        the dataplane's tracked flows\n"
 	"  watch [-n N]          stream events (audit records) as they happen\n"
 	"  methods               who you are to it, and what you may call\n"
 	"  call METHOD [PARAMS]  call any method; PARAMS is a JSON object, or - to\n"
@@ -661,7 +666,7 @@ static const char main_usage_text[] =
 	"\n"
 	"Options (before the command, or after an online command):\n"
 	"  -s, --socket PATH   management socket (default " TG_MGMT_SOCKET_DEFAULT ")\n"
-	"  -o, --output FMT    text (default) or json\n"
+	"  -o, --output FMT    text (default) or json; stats also prometheus\n"
 	"  -t, --timeout SEC   wait at most SEC seconds for an answer (default 10)\n"
 	"  -h, --help          this text; COMMAND --help for a command's own\n"
 	"\n"
@@ -684,7 +689,7 @@ static const char status_usage[] =
 	"\"status\" method as is. Needs any role (admin, approver or auditor).\n";
 
 static const char stats_usage[] =
-	"usage: " PROG " stats [--watch [SEC]] [-s PATH] [-o json] [-t SEC]\n"
+	"usage: " PROG " stats [--watch [SEC]] [-s PATH] [-o json|prometheus] [-t SEC]\n"
 	"\n"
 	"The slowpath's counters (events, records, commits, policy loads and pushes,\n"
 	"disconnects by reason), the management API's, and the dataplane's, asked\n"
@@ -696,7 +701,11 @@ static const char stats_usage[] =
 	"--watch [SEC]  ask again every SEC seconds (default 1) until interrupted, and\n"
 	"               print the counters that changed as per-second rates (gauges\n"
 	"               such as flows.active change too: read their rate as a trend);\n"
-	"               with -o json, each raw result as one JSON line.\n";
+	"               with -o json, each raw result as one JSON line.\n"
+	"-o prometheus  the counters in Prometheus text format 0.0.4, for the node\n"
+	"               exporter's textfile collector: tollgate_<subsystem>_<name>,\n"
+	"               _total for counters, labels port, worker, reason, message\n"
+	"               (tgctl(8)). Not with --watch.\n";
 
 static const char policy_usage[] =
 	"usage: " PROG " policy show|check FILE|reload [-s PATH] [-o json] [-t SEC]\n"
@@ -711,6 +720,22 @@ static const char policy_usage[] =
 	"        file keeps the running one). A file that does not load is refused\n"
 	"        with file:line:column and the running generation stays (exit 1).\n"
 	"        Admin only; recorded in the audit log with your identity.\n";
+
+static const char sessions_usage[] =
+	"usage: " PROG " sessions list [--service S] [--limit N] | show ID | kill ID\n"
+	"              [-s PATH] [-o json] [-t SEC]\n"
+	"\n"
+	"The dataplane's live postgres sessions, asked through the slowpath. ID is\n"
+	"\"<instance>-<worker>-<session>\", as the audit log names sessions (list\n"
+	"shows it). kill resets the session both ways, as a session failed closed\n"
+	"(its session.end record says reason failed); admin only, and audited with\n"
+	"the operator.\n";
+
+static const char flows_usage[] =
+	"usage: " PROG " flows [--service S] [--limit N] [-s PATH] [-o json] [-t SEC]\n"
+	"\n"
+	"The dataplane's tracked flows, postgres sessions and others, asked through\n"
+	"the slowpath: at most N (default 1000), of service S only.\n";
 
 static const char watch_usage[] =
 	"usage: " PROG " watch [-n N] [-s PATH] [-o json] [-t SEC]\n"
@@ -736,12 +761,17 @@ static const char call_usage[] =
 	"whether the call succeeded, and with -o json an error is printed to stdout\n"
 	"as {\"error\": {\"code\": ..., \"message\": ...}} as well.\n";
 
+/* -o prometheus: only stats writes it (stats_prometheus()); the others refuse it */
+static bool output_prometheus;
+
 struct copts {
 	const char *socket;
 	bool json;
 	int timeout_ms;
 	long count; /* watch -n; 0: forever */
 	int every;  /* stats --watch: seconds; 0: once */
+	const char *service; /* flows, sessions list: --service */
+	long limit;	     /* flows, sessions list: --limit; 0: the server's default */
 	int nargs;
 	char **args;
 };
@@ -1357,6 +1387,32 @@ stats_watch(struct copts *co)
 	return interrupted ? EXIT_OK : rc;
 }
 
+/*
+ * stats -o prometheus: the result as Prometheus text (prom.h). A scrape
+ * wants all or nothing: an error of the call, or a write that fails, is
+ * the exit status, with no partial output promised.
+ */
+static int
+stats_prometheus(struct copts *co)
+{
+	json_t *params = json_object(), *res = NULL;
+	int rc;
+
+	rc = request(co, "stats", params, &res);
+	json_decref(params);
+	if (rc != EXIT_OK || res == NULL)
+		return rc;
+	rc = tg_prom_write(stdout, res);
+	json_decref(res);
+	if (rc == 0 && fflush(stdout) != 0)
+		rc = -EIO;
+	if (rc < 0) {
+		fprintf(stderr, PROG ": stats -o prometheus: %s\n", strerror(-rc));
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
 static int
 cmd_stats(struct copts *co)
 {
@@ -1371,8 +1427,12 @@ cmd_stats(struct copts *co)
 	}
 	if (co->nargs != 0)
 		return usage("stats takes no arguments but --watch [SEC]");
+	if (co->every > 0 && output_prometheus)
+		return usage("-o prometheus: not with --watch (let the collector ask again)");
 	if (co->every > 0)
 		return stats_watch(co);
+	if (output_prometheus)
+		return stats_prometheus(co);
 	return show(co, "stats");
 }
 
@@ -1435,6 +1495,102 @@ cmd_policy(struct copts *co)
 	if (strcmp(co->args[0], "reload") == 0)
 		return show(co, "policy.reload");
 	return usage("unknown policy command: %s (show, check FILE, reload)", co->args[0]);
+}
+
+/* ---- sessions, flows ---------------------------------------------- */
+
+/* The columns people read, in order; the rest is in -o json. */
+static json_t *
+sess_rows(const json_t *list, bool flows)
+{
+	static const char *const scols[] = { "id", "user", "database", "application",
+					     "client", "server", "service", "state",
+					     "started", "statements", "bytes_up", "bytes_down" };
+	static const char *const fcols[] = { "worker", "service", "client", "server", "state",
+					     "id", "bytes_up", "bytes_down" };
+	const char *const *cols = flows ? fcols : scols;
+	size_t n = flows ? sizeof(fcols) / sizeof(fcols[0]) : sizeof(scols) / sizeof(scols[0]);
+	json_t *rows = json_array(), *row, *e, *v;
+	size_t i, k;
+
+	json_array_foreach(list, i, e) {
+		row = json_object();
+		for (k = 0; k < n; k++) {
+			v = json_object_get(e, cols[k]);
+			json_object_set_new(row, cols[k],
+					    v != NULL ? json_incref(v) : json_string("-"));
+		}
+		json_array_append_new(rows, row);
+	}
+	return rows;
+}
+
+static int
+sess_list(struct copts *co, const char *method, bool flows)
+{
+	json_t *params = json_object(), *res, *list, *rows;
+	int rc;
+
+	if (co->service != NULL)
+		json_object_set_new(params, "service", json_string(co->service));
+	if (co->limit != 0)
+		json_object_set_new(params, "limit", json_integer(co->limit));
+	if ((rc = call(co, method, params, &res)) != EXIT_OK || res == NULL)
+		return rc;
+	list = json_object_get(res, flows ? "flows" : "sessions");
+	if (json_array_size(list) == 0) {
+		printf("no %s\n", flows ? "flows" : "sessions");
+	} else {
+		rows = sess_rows(list, flows);
+		print_table(rows, 0);
+		json_decref(rows);
+	}
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int
+sess_one(struct copts *co, const char *method, const char *id)
+{
+	json_t *res, *e;
+	int rc;
+
+	if ((rc = call(co, method, json_pack("{s:s}", "id", id), &res)) != EXIT_OK || res == NULL)
+		return rc;
+	e = json_object_get(res, "killed");
+	if (e != NULL) {
+		printf("killed ");
+		put_text(stdout, id);
+		printf("\n\n");
+	} else {
+		e = json_object_get(res, "session");
+	}
+	if (json_is_object(e))
+		print_object(e, 0);
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int
+cmd_sessions(struct copts *co)
+{
+	if (co->nargs == 1 && strcmp(co->args[0], "list") == 0)
+		return sess_list(co, "sessions.list", false);
+	if ((co->service != NULL || co->limit != 0))
+		return usage("--service and --limit are for sessions list");
+	if (co->nargs == 2 && strcmp(co->args[0], "show") == 0)
+		return sess_one(co, "sessions.show", co->args[1]);
+	if (co->nargs == 2 && strcmp(co->args[0], "kill") == 0)
+		return sess_one(co, "sessions.kill", co->args[1]);
+	return usage("sessions takes one of: list, show ID, kill ID");
+}
+
+static int
+cmd_flows(struct copts *co)
+{
+	if (co->nargs != 0)
+		return usage("flows takes no arguments");
+	return sess_list(co, "flows", true);
 }
 
 static int
@@ -1675,12 +1831,15 @@ parse_timeout(const char *s, int *ms)
 static int
 set_output(const char *fmt, bool *json)
 {
+	output_prometheus = false;
 	if (strcmp(fmt, "json") == 0)
 		*json = true;
 	else if (strcmp(fmt, "text") == 0)
 		*json = false;
+	else if (strcmp(fmt, "prometheus") == 0)
+		*json = false, output_prometheus = true;	/* stats only: main() */
 	else
-		return usage("-o %s: the formats are text and json", fmt);
+		return usage("-o %s: the formats are text and json (stats: prometheus)", fmt);
 	return 0;
 }
 
@@ -1755,6 +1914,8 @@ parse_cmd_opts(int argc, char **argv, const char *help, bool count, struct copts
 		{ "timeout", required_argument, NULL, 't' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "watch", optional_argument, NULL, 'w' },
+		{ "service", required_argument, NULL, 'S' },
+		{ "limit", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1794,6 +1955,19 @@ parse_cmd_opts(int argc, char **argv, const char *help, bool count, struct copts
 						     optarg);
 				co->every = (int)v;
 			}
+			break;
+		case 'S':
+		case 'L':
+			if (strcmp(argv[0], "flows") != 0 && strcmp(argv[0], "sessions") != 0)
+				return usage("%s: no option --%s", argv[0],
+					     c == 'S' ? "service" : "limit");
+			if (c == 'S') {
+				co->service = optarg;
+				break;
+			}
+			if (!parse_u64(optarg, &v) || v == 0 || v > 65535)
+				return usage("--limit %s: an integer in 1..65535", optarg);
+			co->limit = (long)v;
 			break;
 		case 'h':
 			fputs(help, stdout);
@@ -2119,6 +2293,8 @@ main(int argc, char **argv)
 		{ "status", cmd_status, status_usage, false },
 		{ "stats", cmd_stats, stats_usage, false },
 		{ "policy", cmd_policy, policy_usage, false },
+		{ "sessions", cmd_sessions, sessions_usage, false },
+		{ "flows", cmd_flows, flows_usage, false },
 		{ "watch", cmd_watch, watch_usage, true },
 		{ "methods", cmd_methods, methods_usage, false },
 		{ "call", cmd_call, call_usage, false },
@@ -2138,6 +2314,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[i], "audit") == 0) {
 		usage_current = usage_text;
+		if (output_prometheus)
+			return usage("-o prometheus: only for stats");
 		return audit_main(argc - i, argv + i, &co);
 	}
 	if (strcmp(argv[i], "help") == 0) {
@@ -2151,6 +2329,8 @@ main(int argc, char **argv)
 		rc = parse_cmd_opts(argc - i, argv + i, cmds[k].help, cmds[k].count, &co);
 		if (rc != 0)
 			return rc;
+		if (output_prometheus && cmds[k].fn != cmd_stats)
+			return usage("-o prometheus: only for stats");
 		return cmds[k].fn(&co);
 	}
 	fprintf(stderr, PROG ": unknown command: %s\n", argv[i]);

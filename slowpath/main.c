@@ -166,7 +166,10 @@ sp_log(int prio, const char *fmt, ...)
 	X(POLICY_DP_REFUSED, "policy_dp_refused") /* POLICY_ACK refused */ \
 	X(STATS_REQUESTS, "stats_requests")	/* STATS_REQUEST sent for a stats call */ \
 	X(STATS_RESPONSES, "stats_responses")	/* STATS_RESPONSE received */ \
-	X(STATS_TIMEOUTS, "stats_timeouts")	/* stats calls answered without the dataplane's */
+	X(STATS_TIMEOUTS, "stats_timeouts")	/* stats calls answered without the dataplane's */ \
+	X(SESSIONS_REQUESTS, "sessions_requests") /* SESSIONS_REQUEST sent */ \
+	X(SESSIONS_RESPONSES, "sessions_responses") /* SESSIONS_RESPONSE received */ \
+	X(SESSIONS_TIMEOUTS, "sessions_timeouts") /* sessions calls answered unavailable: no answer */
 
 enum sp_counter {
 #define X(e, n) SP_CNT_##e,
@@ -265,6 +268,7 @@ struct sp_conn {
 	bool out_armed;	  /* EPOLLOUT: an ack or a policy chunk waits for room */
 	bool takes_policy; /* its HELLO stated TG_PUNT_CAP_POLICY */
 	bool gives_stats;  /* its HELLO stated TG_PUNT_CAP_STATS: stats calls ask it */
+	bool gives_sessions; /* its HELLO stated TG_PUNT_CAP_SESSIONS: sessions and flows ask it */
 	bool have_svcs;	  /* its SERVICES arrived */
 	uint64_t push_gen; /* generation being sent, 0: none */
 	size_t push_off;  /* bytes of it sent */
@@ -713,6 +717,11 @@ static void stats_conn_gone(void);
 static bool stats_send(void);
 static unsigned int on_stats(const struct tg_punt_stats *st);
 static void stats_tick(void);
+/* The sessions and flows methods' calls waiting (below, with m_sessions_list). */
+static void sess_conn_gone(void);
+static bool sess_send(void);
+static unsigned int on_sessions(const struct tg_punt_sess_response *sr);
+static void sess_tick(void);
 
 static void
 disconnect(unsigned int reason, const char *detail)
@@ -729,6 +738,7 @@ disconnect(unsigned int reason, const char *detail)
 	       disc_violation(reason) ? "protocol violation: " : "", disc_desc(reason),
 	       disc_name(reason), detail != NULL ? "; " : "", detail != NULL ? detail : "");
 	stats_conn_gone();
+	sess_conn_gone();
 	epoll_set(EPOLL_CTL_DEL, c->fd, 0, TAG_CONN);
 	close(c->fd);
 	memset(c, 0, sizeof(*c));
@@ -866,6 +876,7 @@ on_hello(const struct tg_punt_hello *h)
 	c->version = ack.version;
 	c->takes_policy = (h->caps & TG_PUNT_CAP_POLICY) != 0 && sp.cfg.policy[0] != '\0';
 	c->gives_stats = (h->caps & TG_PUNT_CAP_STATS) != 0;
+	c->gives_sessions = (h->caps & TG_PUNT_CAP_SESSIONS) != 0;
 	c->inst = instance_get(h->instance);
 	c->inst->used = ++sp.inst_clock;
 	if (c->inst->appended == 0) {
@@ -1123,6 +1134,8 @@ pump(void)
 		return;
 	if (!stats_send())
 		return;
+	if (!sess_send())
+		return;
 	while (c->fd >= 0 && c->push_gen != 0) {
 		if (c->push_gen != sp.pol.gen) {
 			/* a newer generation replaced it: start that one */
@@ -1274,6 +1287,8 @@ on_msg(size_t len, char *detail, size_t dlen)
 		return on_policy_ack(&msg.u.policy_ack);
 	if (type == TG_PUNT_T_STATS_RESPONSE)
 		return on_stats(&msg.u.stats);
+	if (type == TG_PUNT_T_SESSIONS_RESPONSE)
+		return on_sessions(&msg.u.sresp);
 	return SP_DISC_UNEXPECTED;
 }
 
@@ -1461,6 +1476,7 @@ on_timer(void)
 	if (sp.mgmt != NULL)
 		tg_mgmt_tick(sp.mgmt);
 	stats_tick();
+	sess_tick();
 	sp_audit_methods_tick();
 	/* a commit that failed before is retried by flush() after this */
 	if (sp.commit_failing)
@@ -1850,6 +1866,370 @@ m_stats(struct tg_mgmt_call *call, const json_t *params, void *arg)
 	pump();
 }
 
+/*
+ * sessions.list, sessions.show, sessions.kill, flows: the dataplane's live
+ * postgres sessions and tracked flows, asked over the channel like stats
+ * (SESSIONS_REQUEST, punt.h), and the reset of one session.
+ *
+ * A session is named as the audit log names it (event_record()):
+ * "<instance hex>-<worker>-<session id>", so an operator goes from a
+ * record to sessions kill. An id of another instance than the connected
+ * dataplane's is not found (that process is gone, and its sessions with
+ * it).
+ *
+ * Each call is deferred under the seq of its request; the
+ * SESSIONS_RESPONSEs naming it bring entries, and the last one answers
+ * it. Never unanswered: without a dataplane stating TG_PUNT_CAP_SESSIONS,
+ * or when it is serving another request (BUSY), or on the second tick of
+ * the 1 s timer (1 to 2 s), or at a disconnection, the call fails
+ * "unavailable". sessions.kill is an admin method and mutating: the
+ * management API's audit hook records it with the operator and the id.
+ *
+ * Caveats:
+ * - The dataplane serves one request at a time: two operators listing at
+ *   the same instant may see "unavailable" (busy) and try again.
+ * - A kill answered by timeout may still happen: the worker carries it
+ *   out when it gets to it; the session.end record (reason failed) says.
+ */
+#define SP_SESS_PENDING_MAX 16	/* SESSIONS_REQUESTs not answered whole */
+#define SP_SESS_TICKS 2		/* ticks of the 1 s timer a call waits: 1 to 2 s */
+#define SP_SESS_LIMIT_DEFAULT 1000
+
+enum sp_sess_method {
+	SP_SESS_M_LIST,
+	SP_SESS_M_SHOW,
+	SP_SESS_M_KILL,
+	SP_SESS_M_FLOWS,
+};
+
+struct sp_sess_req {
+	bool used;
+	uint64_t seq;		   /* of the SESSIONS_REQUEST; 0: not sent yet */
+	unsigned int ticks;
+	struct tg_mgmt_call *call; /* NULL: answered already (timed out) */
+	enum sp_sess_method method;
+	struct tg_punt_sess_request q;
+	char service[TG_PUNT_NAME_MAX + 1];	/* q.service points here */
+	char id[80];
+	json_t *list;		   /* entries so far */
+	uint8_t status;
+};
+
+static struct sp_sess_req sp_sess[SP_SESS_PENDING_MAX];
+
+static void
+sess_free(struct sp_sess_req *r)
+{
+	json_decref(r->list);
+	memset(r, 0, sizeof(*r));
+}
+
+/* One entry as JSON, its session named as the audit log names it. */
+static json_t *
+sess_json(const struct tg_punt_sess *e, uint64_t instance)
+{
+	char buf[TG_PUNT_NAME_MAX + 1], inst[17], id[80];
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	if (e->pg) {
+		hex64(instance, inst);
+		snprintf(id, sizeof(id), "%s-%u-%" PRIu64, inst, (unsigned int)e->worker,
+			 e->session);
+		json_object_set_new(o, "id", json_string(id));
+		json_object_set_new(o, "session", json_integer((json_int_t)e->session));
+	}
+	json_object_set_new(o, "worker", json_integer(e->worker));
+	printable(buf, sizeof(buf), &e->service);
+	json_object_set_new(o, "service", json_string(buf));
+	printable(buf, sizeof(buf), &e->client);
+	json_object_set_new(o, "client", json_string(buf));
+	printable(buf, sizeof(buf), &e->server);
+	json_object_set_new(o, "server", json_string(buf));
+	json_object_set_new(o, "state", json_string(e->tcp_state < TG_PUNT_TCP_MAX
+							    ? tg_punt_tcp_state_names[e->tcp_state]
+							    : "unknown"));
+	if (e->pg) {
+		printable(buf, sizeof(buf), &e->user);
+		json_object_set_new(o, "user", json_string(buf));
+		printable(buf, sizeof(buf), &e->database);
+		json_object_set_new(o, "database", json_string(buf));
+		printable(buf, sizeof(buf), &e->application);
+		json_object_set_new(o, "application", json_string(buf));
+		json_object_set_new(o, "statements", json_integer(e->stmts));
+	}
+	if (e->t_start_ns != 0)
+		json_object_set_new(o, "started", jtime(e->t_start_ns));
+	json_object_set_new(o, "bytes_up", json_integer(e->bytes_up > INT64_MAX
+								? INT64_MAX
+								: (json_int_t)e->bytes_up));
+	json_object_set_new(o, "bytes_down", json_integer(e->bytes_down > INT64_MAX
+								  ? INT64_MAX
+								  : (json_int_t)e->bytes_down));
+	return o;
+}
+
+static void
+sess_unavailable(struct tg_mgmt_call *call, const char *why)
+{
+	tg_mgmt_fail(call, TG_MGMT_E_UNAVAILABLE, "%s", why);
+}
+
+/* The last response came: the call's answer, by method. */
+static void
+sess_answer(struct sp_sess_req *r)
+{
+	char inst[17];
+
+	if (r->status == TG_PUNT_SESS_BUSY) {
+		sess_unavailable(r->call, "the dataplane is answering another sessions request: "
+					  "try again");
+		return;
+	}
+	switch (r->method) {
+	case SP_SESS_M_LIST:
+	case SP_SESS_M_FLOWS:
+		hex64(sp.conn.inst->id, inst);
+		tg_mgmt_reply(r->call, json_pack("{s:s, s:O}", "instance", inst,
+						 r->method == SP_SESS_M_LIST ? "sessions" : "flows",
+						 r->list));
+		return;
+	case SP_SESS_M_SHOW:
+	case SP_SESS_M_KILL:
+		if (r->status == TG_PUNT_SESS_NOT_FOUND || json_array_size(r->list) == 0) {
+			tg_mgmt_fail(r->call, TG_MGMT_E_NOT_FOUND, "no session %s on the dataplane",
+				     r->id);
+			return;
+		}
+		tg_mgmt_reply(r->call, json_pack("{s:O}", r->method == SP_SESS_M_SHOW ? "session"
+										  : "killed",
+						 json_array_get(r->list, 0)));
+		return;
+	}
+}
+
+/* Sends the SESSIONS_REQUESTs not sent yet: true when none is left, false to stop pump(). */
+static bool
+sess_send(void)
+{
+	struct sp_conn *c = &sp.conn;
+	char detail[64];
+	int len, rc;
+
+	for (unsigned int i = 0; i < SP_SESS_PENDING_MAX && c->fd >= 0; i++) {
+		struct sp_sess_req *r = &sp_sess[i];
+
+		if (!r->used || r->seq != 0 || r->call == NULL)
+			continue;
+		len = tg_punt_encode_sess_request(sp.tx, sizeof(sp.tx), c->tx_seq + 1, &r->q);
+		if (len < 0)
+			abort(); /* checked when the call came: cannot fail */
+		rc = send_msg(sp.tx, len);
+		if (rc == -EAGAIN || rc == -ENOBUFS) {
+			want_out(true);
+			return false;
+		}
+		if (rc < 0) {
+			snprintf(detail, sizeof(detail), "send sessions_request: %s", strerror(-rc));
+			disconnect(SP_DISC_IO, detail);
+			return false;
+		}
+		r->seq = ++c->tx_seq;
+		sp.cnt[SP_CNT_SESSIONS_REQUESTS]++;
+	}
+	return c->fd >= 0;
+}
+
+/* SESSIONS_RESPONSE: entries for the request it names; the last one answers its call. */
+static unsigned int
+on_sessions(const struct tg_punt_sess_response *sr)
+{
+	struct tg_punt_iter it = sr->entries;
+	struct sp_sess_req *r = NULL;
+	struct tg_punt_sess e;
+
+	for (unsigned int i = 0; i < SP_SESS_PENDING_MAX && r == NULL; i++)
+		if (sp_sess[i].used && sp_sess[i].seq != 0 && sp_sess[i].seq == sr->in_reply_to)
+			r = &sp_sess[i];
+	if (r == NULL)
+		return SP_DISC_UNEXPECTED;
+	sp.cnt[SP_CNT_SESSIONS_RESPONSES]++;
+	r->status = sr->status;
+	while (r->call != NULL && tg_punt_sess_next(&it, &e))
+		json_array_append_new(r->list, sess_json(&e, sp.conn.inst->id));
+	if (!sr->last)
+		return 0;
+	if (r->call != NULL)
+		sess_answer(r);
+	sess_free(r);
+	return 0;
+}
+
+static void
+sess_tick(void)
+{
+	for (unsigned int i = 0; i < SP_SESS_PENDING_MAX; i++) {
+		struct sp_sess_req *r = &sp_sess[i];
+
+		if (!r->used || r->call == NULL || ++r->ticks < SP_SESS_TICKS)
+			continue;
+		sp.cnt[SP_CNT_SESSIONS_TIMEOUTS]++;
+		sp_log(LOG_WARNING, "sessions: %s did not answer sessions_request %" PRIu64
+		       " in time", sp.conn.name, r->seq);
+		sess_unavailable(r->call, "the dataplane did not answer in time");
+		r->call = NULL;
+		if (r->seq == 0)
+			sess_free(r);
+	}
+}
+
+static void
+sess_conn_gone(void)
+{
+	for (unsigned int i = 0; i < SP_SESS_PENDING_MAX; i++) {
+		struct sp_sess_req *r = &sp_sess[i];
+
+		if (r->used && r->call != NULL)
+			sess_unavailable(r->call, "the dataplane disconnected before it answered");
+		if (r->used)
+			sess_free(r);
+	}
+}
+
+/* "<instance hex>-<worker>-<session id>" of the connected dataplane: 0, or -ENOENT, -EINVAL. */
+static int
+sess_parse_id(const char *id, uint16_t *worker, uint64_t *session)
+{
+	unsigned long long inst, w, sess;
+	int end = 0;
+
+	if (sscanf(id, "%16llx-%5llu-%20llu%n", &inst, &w, &sess, &end) != 3 ||
+	    id[end] != '\0' || id[0] == '-' || w >= TG_PUNT_SESS_ANY_WORKER || sess == 0)
+		return -EINVAL;
+	if (inst != sp.conn.inst->id)
+		return -ENOENT;
+	*worker = (uint16_t)w;
+	*session = sess;
+	return 0;
+}
+
+/* Common to the four methods: checks, a slot, the request; deferred. */
+static void
+sess_call(struct tg_mgmt_call *call, const json_t *params, enum sp_sess_method method)
+{
+	struct sp_conn *c = &sp.conn;
+	struct sp_sess_req *r = NULL;
+	const json_t *v;
+	const char *str;
+	json_int_t limit = SP_SESS_LIMIT_DEFAULT;
+	int rc;
+
+	if (c->fd < 0 || !c->hello) {
+		sess_unavailable(call, "no dataplane is connected");
+		return;
+	}
+	if (!c->gives_sessions) {
+		sess_unavailable(call, "this dataplane does not list its sessions "
+				       "(no TG_PUNT_CAP_SESSIONS)");
+		return;
+	}
+	for (unsigned int i = 0; i < SP_SESS_PENDING_MAX && r == NULL; i++)
+		if (!sp_sess[i].used)
+			r = &sp_sess[i];
+	if (r == NULL) {
+		sess_unavailable(call, "too many sessions requests unanswered by the dataplane");
+		return;
+	}
+	memset(r, 0, sizeof(*r));
+	r->method = method;
+	r->q.worker = TG_PUNT_SESS_ANY_WORKER;
+	r->q.kind = method == SP_SESS_M_FLOWS  ? TG_PUNT_SESS_FLOWS
+		    : method == SP_SESS_M_KILL ? TG_PUNT_SESS_KILL
+					       : TG_PUNT_SESS_LIST;
+	if (method == SP_SESS_M_SHOW || method == SP_SESS_M_KILL) {
+		v = json_object_get(params, "id");
+		if ((str = json_string_value(v)) == NULL || strlen(str) >= sizeof(r->id)) {
+			tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST,
+				     "params.id: a session id, \"<instance>-<worker>-<session>\"");
+			return;
+		}
+		snprintf(r->id, sizeof(r->id), "%s", str);
+		rc = sess_parse_id(str, &r->q.worker, &r->q.session);
+		if (rc == -EINVAL) {
+			tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST,
+				     "params.id: %s is not \"<instance hex>-<worker>-<session>\"",
+				     str);
+			return;
+		}
+		if (rc == -ENOENT) {
+			tg_mgmt_fail(call, TG_MGMT_E_NOT_FOUND,
+				     "no session %s: not of the connected dataplane", str);
+			return;
+		}
+		limit = 1;
+	} else {
+		v = json_object_get(params, "service");
+		if (v != NULL) {
+			str = json_string_value(v);
+			if (str == NULL || strlen(str) > TG_PUNT_NAME_MAX ||
+			    strchr(str, '\n') != NULL) {
+				tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST, "params.service: a service name");
+				return;
+			}
+			snprintf(r->service, sizeof(r->service), "%s", str);
+		}
+		v = json_object_get(params, "limit");
+		if (v != NULL) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > TG_PUNT_SESS_LIMIT_MAX) {
+				tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST,
+					     "params.limit: an integer from 1 to %u",
+					     TG_PUNT_SESS_LIMIT_MAX);
+				return;
+			}
+			limit = json_integer_value(v);
+		}
+	}
+	r->q.limit = (uint32_t)limit;
+	r->q.service = (struct tg_punt_str){ r->service, (uint32_t)strlen(r->service) };
+	if ((r->list = json_array()) == NULL) {
+		tg_mgmt_fail(call, TG_MGMT_E_INTERNAL, "out of memory");
+		return;
+	}
+	r->used = true;
+	r->call = call;
+	pump();
+}
+
+static void
+m_sessions_list(struct tg_mgmt_call *call, const json_t *params, void *arg)
+{
+	(void)arg;
+	sess_call(call, params, SP_SESS_M_LIST);
+}
+
+static void
+m_sessions_show(struct tg_mgmt_call *call, const json_t *params, void *arg)
+{
+	(void)arg;
+	sess_call(call, params, SP_SESS_M_SHOW);
+}
+
+static void
+m_sessions_kill(struct tg_mgmt_call *call, const json_t *params, void *arg)
+{
+	(void)arg;
+	sess_call(call, params, SP_SESS_M_KILL);
+}
+
+static void
+m_flows(struct tg_mgmt_call *call, const json_t *params, void *arg)
+{
+	(void)arg;
+	sess_call(call, params, SP_SESS_M_FLOWS);
+}
+
 /* policy.show: the running generation, its file's text as JSON. */
 static void
 m_policy_show(struct tg_mgmt_call *call, const json_t *params, void *arg)
@@ -1953,6 +2333,13 @@ static const struct tg_mgmt_method sp_methods[] = {
 	  NULL },
 	{ "policy.reload", TG_MGMT_ROLE_ADMIN, true,
 	  "read, validate, compile and push the policy file", m_policy_reload, NULL },
+	{ "sessions.list", TG_MGMT_ROLE_ANY, false,
+	  "the dataplane's live postgres sessions ({service?, limit?})", m_sessions_list, NULL },
+	{ "sessions.show", TG_MGMT_ROLE_ANY, false, "one session ({id})", m_sessions_show, NULL },
+	{ "sessions.kill", TG_MGMT_ROLE_ADMIN, true,
+	  "reset one session both ways ({id}), recorded as failed", m_sessions_kill, NULL },
+	{ "flows", TG_MGMT_ROLE_ANY, false, "the dataplane's tracked flows ({service?, limit?})",
+	  m_flows, NULL },
 };
 
 /* The socket, before privileges drop (its owner and group are set as root). */
@@ -2324,7 +2711,8 @@ init_self(void)
 		.vmax = TG_PUNT_VERSION_MAX,
 		.instance = id,
 		/* pushes policies: the dataplane sends SERVICES and takes POLICY_GEN */
-		.caps = (sp.cfg.policy[0] != '\0' ? TG_PUNT_CAP_POLICY : 0) | TG_PUNT_CAP_STATS,
+		.caps = (sp.cfg.policy[0] != '\0' ? TG_PUNT_CAP_POLICY : 0) | TG_PUNT_CAP_STATS |
+			TG_PUNT_CAP_SESSIONS,
 		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
 	};
 	if (gethostname(sp.host, sizeof(sp.host) - 1) < 0 || sp.host[0] == '\0')

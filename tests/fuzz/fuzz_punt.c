@@ -186,6 +186,25 @@ check_msg(const struct tg_punt_msg *m)
 		}
 		CHECK(n == m->u.stats.count);
 		break;
+	case TG_PUNT_T_SESSIONS_REQUEST:
+		CHECK(m->u.sreq.limit >= 1 && m->u.sreq.limit <= TG_PUNT_SESS_LIMIT_MAX);
+		check_str(m->u.sreq.service, TG_PUNT_NAME_MAX);
+		break;
+	case TG_PUNT_T_SESSIONS_RESPONSE: {
+		struct tg_punt_sess se;
+
+		it = m->u.sresp.entries;
+		while (tg_punt_sess_next(&it, &se)) {
+			check_str(se.service, TG_PUNT_NAME_MAX);
+			check_str(se.client, TG_PUNT_NAME_MAX);
+			check_str(se.user, TG_PUNT_NAME_MAX);
+			CHECK(se.tcp_state < TG_PUNT_TCP_MAX && (se.pg || se.session == 0));
+			n++;
+		}
+		CHECK(n == m->u.sresp.count);
+		CHECK(m->u.sresp.status == TG_PUNT_SESS_OK || n == 0);
+		break;
+	}
 	case TG_PUNT_T_SERVICES:
 		CHECK(m->u.services.count >= 1 && m->u.services.count <= TG_PUNT_SERVICES_MAX);
 		for (uint16_t i = 0; i < m->u.services.count; i++) {
@@ -248,6 +267,20 @@ reencode(const struct tg_punt_msg *m, uint8_t *out, size_t size)
 		}
 		n = tg_punt_stats_end(&e, m->u.stats.last);
 		break;
+	case TG_PUNT_T_SESSIONS_REQUEST:
+		n = tg_punt_encode_sess_request(out, size, m->hdr.seq, &m->u.sreq);
+		break;
+	case TG_PUNT_T_SESSIONS_RESPONSE: {
+		struct tg_punt_sess se;
+
+		CHECK(tg_punt_sess_begin(&e, out, size, m->hdr.seq, m->u.sresp.in_reply_to,
+					 m->u.sresp.status) == 0);
+		it = m->u.sresp.entries;
+		while (tg_punt_sess_next(&it, &se))
+			CHECK(tg_punt_sess_add(&e, &se) == 0);
+		n = tg_punt_sess_end(&e, m->u.sresp.last);
+		break;
+	}
 	case TG_PUNT_T_SERVICES:
 		for (uint16_t i = 0; i < m->u.services.count; i++) {
 			memcpy(snames[i], m->u.services.name[i].p, m->u.services.name[i].len);
@@ -327,6 +360,32 @@ check_same(const struct tg_punt_msg *a, const struct tg_punt_msg *b)
 		}
 		CHECK(!tg_punt_stats_next(&ib, &nb, &vb));
 		break;
+	case TG_PUNT_T_SESSIONS_REQUEST:
+		CHECK(a->u.sreq.kind == b->u.sreq.kind && a->u.sreq.worker == b->u.sreq.worker &&
+		      a->u.sreq.session == b->u.sreq.session && a->u.sreq.limit == b->u.sreq.limit &&
+		      same_str(a->u.sreq.service, b->u.sreq.service));
+		break;
+	case TG_PUNT_T_SESSIONS_RESPONSE: {
+		struct tg_punt_sess sa, sb;
+
+		CHECK(a->u.sresp.in_reply_to == b->u.sresp.in_reply_to &&
+		      a->u.sresp.status == b->u.sresp.status &&
+		      a->u.sresp.count == b->u.sresp.count && a->u.sresp.last == b->u.sresp.last);
+		ia = a->u.sresp.entries;
+		ib = b->u.sresp.entries;
+		while (tg_punt_sess_next(&ia, &sa)) {
+			CHECK(tg_punt_sess_next(&ib, &sb));
+			CHECK(sa.pg == sb.pg && sa.worker == sb.worker && sa.session == sb.session &&
+			      sa.tcp_state == sb.tcp_state && sa.t_start_ns == sb.t_start_ns &&
+			      sa.bytes_up == sb.bytes_up && sa.bytes_down == sb.bytes_down &&
+			      sa.stmts == sb.stmts && same_str(sa.service, sb.service) &&
+			      same_str(sa.client, sb.client) && same_str(sa.server, sb.server) &&
+			      same_str(sa.user, sb.user) && same_str(sa.database, sb.database) &&
+			      same_str(sa.application, sb.application));
+		}
+		CHECK(!tg_punt_sess_next(&ib, &sb));
+		break;
+	}
 	case TG_PUNT_T_SERVICES:
 		CHECK(a->u.services.count == b->u.services.count);
 		for (uint16_t i = 0; i < a->u.services.count; i++)

@@ -167,6 +167,13 @@ struct fake {
 	unsigned int npairs;		/* pairs received, over every response */
 	char pname[FAKE_PAIRS][TG_PUNT_NAME_MAX + 1];
 	uint64_t pval[FAKE_PAIRS];
+	unsigned int sresps;		/* SESSIONS_RESPONSEs */
+	uint64_t sresp_reply_to;
+	uint8_t sresp_status;
+	unsigned int sresp_lasts;
+	unsigned int nsess;		/* entries received, over every response */
+	char sess_client[4][TG_PUNT_NAME_MAX + 1];
+	uint16_t sess_worker[4];
 	unsigned int svcs;		/* SERVICES received */
 	uint64_t svc_seq;		/* the header seq of the last */
 	unsigned int nb_svc;
@@ -293,6 +300,23 @@ fake_on(struct fake *f, const uint8_t *b, size_t len)
 			snprintf(f->pname[f->npairs], sizeof(f->pname[0]), "%.*s", (int)name.len,
 				 name.p);
 			f->pval[f->npairs++] = value;
+		}
+		break;
+	}
+	case TG_PUNT_T_SESSIONS_RESPONSE: {
+		struct tg_punt_sess se;
+
+		f->sresps++;
+		f->sresp_reply_to = m.u.sresp.in_reply_to;
+		f->sresp_status = m.u.sresp.status;
+		f->sresp_lasts += m.u.sresp.last;
+		while (tg_punt_sess_next(&m.u.sresp.entries, &se)) {
+			if (f->nsess < 4) {
+				snprintf(f->sess_client[f->nsess], sizeof(f->sess_client[0]), "%.*s",
+					 (int)se.client.len, se.client.p);
+				f->sess_worker[f->nsess] = se.worker;
+			}
+			f->nsess++;
 		}
 		break;
 	}
@@ -766,6 +790,149 @@ test_stats_responses(void **state)
 	assert_int_equal(f.pval[0], 200000);
 	assert_int_equal(f.pval[STATS_PAIRS], 300000);
 	assert_int_equal(counters(c).cnt[TG_CONTROL_CNT_STATS_ANSWERED], 3);
+	assert_true(tg_control_up(c));
+	tg_control_destroy(c);
+	fake_close(&f);
+}
+
+/* Plays a worker: takes its command, answers n entries (clients "c<i>"). */
+static void
+worker_answer(struct tg_control *c, unsigned int w, uint32_t n)
+{
+	struct tg_control_q *q = tg_control_queue(c, w);
+	struct tg_control_cmd *cmd;
+	uint32_t i;
+
+	assert_true(tg_control_cmd_pending(q));
+	cmd = tg_control_cmd_take(q);
+	assert_non_null(cmd);
+	assert_false(tg_control_cmd_pending(q));
+	assert_true(n <= cmd->max);
+	for (i = 0; i < n; i++) {
+		memset(&cmd->ent[i], 0, sizeof(cmd->ent[i]));
+		cmd->ent[i].pg = true;
+		cmd->ent[i].session = i + 1;
+		cmd->ent[i].worker = (uint16_t)w;
+		cmd->ent[i].tcp_state = TG_PUNT_TCP_ESTABLISHED;
+		snprintf(cmd->ent[i].client, sizeof(cmd->ent[i].client), "c%u", i);
+		snprintf(cmd->ent[i].user, sizeof(cmd->ent[i].user), "demo");
+	}
+	tg_control_cmd_done(cmd, n);
+}
+
+static uint64_t
+sessions_request(struct fake *f, uint8_t kind, uint16_t worker, uint64_t session, uint32_t limit)
+{
+	struct tg_punt_sess_request r = {
+		.kind = kind, .worker = worker, .session = session, .limit = limit,
+	};
+	uint64_t seq = f->tx_seq;
+
+	f->sresps = f->sresp_lasts = f->nsess = 0;
+	fake_send(f, fbuf, tg_punt_encode_sess_request(fbuf, sizeof(fbuf), f->tx_seq, &r));
+	return seq;
+}
+
+/*
+ * SESSIONS_REQUEST: the control thread hands each live worker a command
+ * through its ring and answers from their buffers once they are done; a
+ * request while one is served is answered BUSY; a worker that does not
+ * answer in time is left out (and not asked again until it has); a KILL
+ * that finds nothing is NOT_FOUND; the limit holds over the workers.
+ */
+static void
+test_sessions(void **state)
+{
+	struct tg_control_params p = {
+		.required = false,
+		.event_buffer = 64,
+		.nb_workers = 3,
+		.sessions = true,
+	};
+	struct tg_control *c;
+	struct fake f;
+	uint64_t req, busy;
+
+	(void)state;
+	fake_listen(&f, "x.sock");
+	p.socket_path = f.path;
+	c = tg_control_create(&p);
+	assert_non_null(c);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	assert_int_equal(f.hello.caps & TG_PUNT_CAP_SESSIONS, TG_PUNT_CAP_SESSIONS);
+	/* workers 0 and 1 poll their rings; worker 2 never started */
+	tg_control_cmd_attach(tg_control_queue(c, 0));
+	tg_control_cmd_attach(tg_control_queue(c, 1));
+
+	req = sessions_request(&f, TG_PUNT_SESS_LIST, TG_PUNT_SESS_ANY_WORKER, 0, 100);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_cmd_pending(tg_control_queue(c, 1))));
+	assert_true(tg_control_cmd_pending(tg_control_queue(c, 0)));
+	assert_false(tg_control_cmd_pending(tg_control_queue(c, 2)));
+	/* one served at a time: the next is BUSY at once */
+	busy = sessions_request(&f, TG_PUNT_SESS_FLOWS, TG_PUNT_SESS_ANY_WORKER, 0, 100);
+	assert_true(PUMP_UNTIL(c, &f, f.sresp_lasts == 1));
+	assert_int_equal(f.sresp_reply_to, busy);
+	assert_int_equal(f.sresp_status, TG_PUNT_SESS_BUSY);
+	assert_int_equal(f.nsess, 0);
+	f.sresps = f.sresp_lasts = 0;
+	pump_ms(c, &f, 5);
+	assert_int_equal(f.sresps, 0);	/* nothing before every worker answered */
+	worker_answer(c, 0, 2);
+	pump_ms(c, &f, 5);
+	assert_int_equal(f.sresps, 0);
+	worker_answer(c, 1, 1);
+	assert_true(PUMP_UNTIL(c, &f, f.sresp_lasts == 1));
+	assert_int_equal(f.sresp_reply_to, req);
+	assert_int_equal(f.sresp_status, TG_PUNT_SESS_OK);
+	assert_int_equal(f.nsess, 3);
+	assert_string_equal(f.sess_client[0], "c0");
+	assert_string_equal(f.sess_client[2], "c0");
+	assert_int_equal(f.sess_worker[2], 1);
+
+	/* the limit holds over the workers */
+	req = sessions_request(&f, TG_PUNT_SESS_LIST, TG_PUNT_SESS_ANY_WORKER, 0, 2);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_cmd_pending(tg_control_queue(c, 1))));
+	worker_answer(c, 0, 2);
+	worker_answer(c, 1, 2);
+	assert_true(PUMP_UNTIL(c, &f, f.sresp_lasts == 1));
+	assert_int_equal(f.nsess, 2);
+
+	/* a worker that does not answer: left out after the timeout, not asked while busy */
+	req = sessions_request(&f, TG_PUNT_SESS_LIST, TG_PUNT_SESS_ANY_WORKER, 0, 100);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_cmd_pending(tg_control_queue(c, 1))));
+	worker_answer(c, 0, 1);
+	pump_ms(c, &f, TG_CONTROL_SESS_TIMEOUT_MS / 2);
+	assert_int_equal(f.sresps, 0);
+	assert_true(PUMP_UNTIL(c, &f, f.sresp_lasts == 1));
+	assert_int_equal(f.sresp_reply_to, req);
+	assert_int_equal(f.nsess, 1);
+	assert_int_equal(counters(c).cnt[TG_CONTROL_CNT_SESSIONS_TIMEOUT], 1);
+	req = sessions_request(&f, TG_PUNT_SESS_LIST, TG_PUNT_SESS_ANY_WORKER, 0, 100);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_cmd_pending(tg_control_queue(c, 0))));
+	worker_answer(c, 0, 1);
+	assert_true(PUMP_UNTIL(c, &f, f.sresp_lasts == 1));
+	assert_int_equal(f.nsess, 1);
+	/* its late answer frees it for the next request */
+	worker_answer(c, 1, 1);
+	pump_ms(c, &f, 2);
+
+	/* KILL on worker 1 that finds nothing */
+	req = sessions_request(&f, TG_PUNT_SESS_KILL, 1, 77, 1);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_cmd_pending(tg_control_queue(c, 1))));
+	assert_false(tg_control_cmd_pending(tg_control_queue(c, 0)));
+	{
+		struct tg_control_cmd *cmd = tg_control_cmd_take(tg_control_queue(c, 1));
+
+		assert_non_null(cmd);
+		assert_int_equal(cmd->kind, TG_PUNT_SESS_KILL);
+		assert_int_equal(cmd->session, 77);
+		assert_int_equal(cmd->max, 1);
+		tg_control_cmd_done(cmd, 0);
+	}
+	assert_true(PUMP_UNTIL(c, &f, f.sresp_lasts == 1));
+	assert_int_equal(f.sresp_reply_to, req);
+	assert_int_equal(f.sresp_status, TG_PUNT_SESS_NOT_FOUND);
+	assert_int_equal(counters(c).cnt[TG_CONTROL_CNT_SESSIONS_ANSWERED], 5);
 	assert_true(tg_control_up(c));
 	tg_control_destroy(c);
 	fake_close(&f);
@@ -1523,6 +1690,7 @@ main(void)
 		TEST(protocol_errors),
 		TEST(policy_and_stats),
 		TEST(stats_responses),
+		TEST(sessions),
 		TEST(ring_full),
 		TEST(buffer_full_and_no_slowpath),
 		TEST(tickets_durable),

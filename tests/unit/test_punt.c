@@ -480,13 +480,41 @@ static const uint8_t policy_db[] = { 0x00, 0x01, 0xff, 0x00, 'h', 's', 0x7f };
 static uint8_t policy_obj[64], policy_db_obj[64];
 static struct tg_punt_policy_chunk policy_chunk;
 
-enum { NSAMPLES = 15 };
+enum { NSAMPLES = 18 };
 
 static const char *const sample_names[NSAMPLES] = {
 	"hello", "hello_ack", "hello_ack_refused", "event_batch", "event_batch_one",
 	"batch_ack", "policy_gen", "policy_ack", "policy_ack_refused", "stats_request",
 	"stats_response", "stats_response_empty", "event_batch_begin_lost", "services",
-	"policy_gen_db",
+	"policy_gen_db", "sessions_request", "sessions_response", "sessions_not_found",
+};
+
+/* A postgres session and a plain flow, as a SESSIONS_RESPONSE carries them. */
+static const struct tg_punt_sess sess_pg = {
+	.pg = true,
+	.worker = 1,
+	.session = 42,
+	.tcp_state = TG_PUNT_TCP_ESTABLISHED,
+	.t_start_ns = 1700000000123456789ull,
+	.bytes_up = 1234,
+	.bytes_down = 56789,
+	.stmts = 3,
+	.service = { "pg", 2 },
+	.client = { "192.0.2.1:5000", 14 },
+	.server = { "192.0.2.9:5432", 14 },
+	.user = { "demo", 4 },
+	.database = { "shop", 4 },
+	.application = { "psql", 4 },
+};
+
+static const struct tg_punt_sess sess_flow = {
+	.worker = 0,
+	.tcp_state = TG_PUNT_TCP_CLOSING,
+	.bytes_up = 1,
+	.bytes_down = UINT64_MAX,
+	.service = { "redis", 5 },
+	.client = { "[2001:db8::1]:41000", 19 },
+	.server = { "[2001:db8::5]:6379", 18 },
 };
 
 /* Encodes sample i into buf; returns its length. */
@@ -591,6 +619,26 @@ sample(int i, uint8_t *buf, size_t size)
 		};
 		n = tg_punt_encode_policy_gen(buf, size, 3, &policy_chunk);
 		break;
+	case 15: {
+		struct tg_punt_sess_request q = {
+			.kind = TG_PUNT_SESS_KILL, .worker = 1, .session = 42, .limit = 1,
+			.service = S("pg"),
+		};
+
+		n = tg_punt_encode_sess_request(buf, size, 10, &q);
+		break;
+	}
+	case 16:
+		assert_int_equal(tg_punt_sess_begin(&e, buf, size, 8, 10, TG_PUNT_SESS_OK), 0);
+		assert_int_equal(tg_punt_sess_add(&e, &sess_pg), 0);
+		assert_int_equal(tg_punt_sess_add(&e, &sess_flow), 0);
+		n = tg_punt_sess_end(&e, true);
+		break;
+	case 17:
+		assert_int_equal(tg_punt_sess_begin(&e, buf, size, 9, 11, TG_PUNT_SESS_NOT_FOUND),
+				 0);
+		n = tg_punt_sess_end(&e, true);
+		break;
 	}
 	assert_true(n >= TG_PUNT_HDR_LEN);
 	return (size_t)n;
@@ -671,6 +719,22 @@ reencode(const struct tg_punt_msg *m, uint8_t *out, size_t size)
 		n = tg_punt_encode_services(out, size, m->hdr.seq, np,
 					    services_cstrs(&m->u.services, np));
 		break;
+	case TG_PUNT_T_SESSIONS_REQUEST:
+		n = tg_punt_encode_sess_request(out, size, m->hdr.seq, &m->u.sreq);
+		break;
+	case TG_PUNT_T_SESSIONS_RESPONSE: {
+		struct tg_punt_sess se;
+
+		assert_int_equal(tg_punt_sess_begin(&e, out, size, m->hdr.seq,
+						    m->u.sresp.in_reply_to, m->u.sresp.status),
+				 0);
+		it = m->u.sresp.entries;
+		while (tg_punt_sess_next(&it, &se))
+			assert_int_equal(tg_punt_sess_add(&e, &se), 0);
+		assert_int_equal(e.count, m->u.sresp.count);
+		n = tg_punt_sess_end(&e, m->u.sresp.last);
+		break;
+	}
 	}
 	assert_true(n >= TG_PUNT_HDR_LEN);
 	return (size_t)n;
@@ -1367,6 +1431,126 @@ test_roundtrip_stats(void **state)
 			 0);
 	assert_int_equal(e.count, 1);
 	assert_int_equal(tg_punt_batch_add(&e, &(struct tg_punt_event){ 0 }), -EINVAL);
+}
+
+static void
+assert_same_sess(const struct tg_punt_sess *a, const struct tg_punt_sess *b)
+{
+	assert_int_equal(a->pg, b->pg);
+	assert_int_equal(a->worker, b->worker);
+	assert_int_equal(a->session, b->session);
+	assert_int_equal(a->tcp_state, b->tcp_state);
+	assert_int_equal(a->t_start_ns, b->t_start_ns);
+	assert_int_equal(a->bytes_up, b->bytes_up);
+	assert_int_equal(a->bytes_down, b->bytes_down);
+	assert_int_equal(a->stmts, b->stmts);
+	assert_str(a->service, b->service.p, b->service.len);
+	assert_str(a->client, b->client.p, b->client.len);
+	assert_str(a->server, b->server.p, b->server.len);
+	assert_str(a->user, b->user.p, b->user.len);
+	assert_str(a->database, b->database.p, b->database.len);
+	assert_str(a->application, b->application.p, b->application.len);
+}
+
+/* SESSIONS_REQUEST and SESSIONS_RESPONSE: values through, and what is refused. */
+static void
+test_roundtrip_sessions(void **state)
+{
+	uint8_t buf[2048];
+	struct tg_punt_sess_request q;
+	struct tg_punt_sess se, bad;
+	struct tg_punt_enc e;
+	struct tg_punt_msg m;
+	size_t n = sample(15, buf, sizeof(buf));
+	int i;
+
+	assert_int_equal(decode_exact(buf, n, &m), TG_PUNT_OK);
+	assert_int_equal(m.hdr.type, TG_PUNT_T_SESSIONS_REQUEST);
+	assert_int_equal(tg_punt_type_sender(m.hdr.type), TG_PUNT_ROLE_SLOWPATH);
+	assert_int_equal(m.u.sreq.kind, TG_PUNT_SESS_KILL);
+	assert_int_equal(m.u.sreq.worker, 1);
+	assert_int_equal(m.u.sreq.session, 42);
+	assert_int_equal(m.u.sreq.limit, 1);
+	assert_str(m.u.sreq.service, "pg", 2);
+
+	n = sample(16, buf, sizeof(buf));
+	assert_int_equal(decode_exact(buf, n, &m), TG_PUNT_OK);
+	assert_int_equal(tg_punt_type_sender(m.hdr.type), TG_PUNT_ROLE_DATAPLANE);
+	assert_int_equal(m.u.sresp.in_reply_to, 10);
+	assert_int_equal(m.u.sresp.status, TG_PUNT_SESS_OK);
+	assert_int_equal(m.u.sresp.count, 2);
+	assert_true(m.u.sresp.last);
+	assert_true(tg_punt_sess_next(&m.u.sresp.entries, &se));
+	assert_same_sess(&se, &sess_pg);
+	assert_true(tg_punt_sess_next(&m.u.sresp.entries, &se));
+	assert_same_sess(&se, &sess_flow);
+	assert_false(tg_punt_sess_next(&m.u.sresp.entries, &se));
+
+	/* refused by the encoders: what would not decode */
+	q = (struct tg_punt_sess_request){ .kind = TG_PUNT_SESS_KILL, .limit = 1 };
+	assert_int_equal(tg_punt_encode_sess_request(buf, sizeof(buf), 1, &q), -EINVAL);
+	q = (struct tg_punt_sess_request){ .kind = TG_PUNT_SESS_LIST, .limit = 0 };
+	assert_int_equal(tg_punt_encode_sess_request(buf, sizeof(buf), 1, &q), -EINVAL);
+	q = (struct tg_punt_sess_request){ .kind = TG_PUNT_SESS_KIND_MAX, .limit = 1 };
+	assert_int_equal(tg_punt_encode_sess_request(buf, sizeof(buf), 1, &q), -EINVAL);
+	q = (struct tg_punt_sess_request){ .kind = TG_PUNT_SESS_LIST, .limit = 1,
+					   .service = { "a\0b", 3 } };
+	assert_int_equal(tg_punt_encode_sess_request(buf, sizeof(buf), 1, &q), -EINVAL);
+	assert_int_equal(tg_punt_sess_begin(&e, buf, sizeof(buf), 1, 0, TG_PUNT_SESS_OK), -EINVAL);
+	assert_int_equal(tg_punt_sess_begin(&e, buf, sizeof(buf), 1, 1, TG_PUNT_SESS_STATUS_MAX),
+			 -EINVAL);
+	assert_int_equal(tg_punt_sess_begin(&e, buf, sizeof(buf), 1, 1, TG_PUNT_SESS_BUSY), 0);
+	assert_int_equal(tg_punt_sess_add(&e, &sess_pg), -EINVAL);	/* entries with OK only */
+	assert_int_equal(tg_punt_sess_begin(&e, buf, sizeof(buf), 1, 1, TG_PUNT_SESS_OK), 0);
+	bad = sess_flow;
+	bad.user = (struct tg_punt_str){ "u", 1 };	/* pg fields without pg */
+	assert_int_equal(tg_punt_sess_add(&e, &bad), -EINVAL);
+	bad = sess_pg;
+	bad.session = 0;
+	assert_int_equal(tg_punt_sess_add(&e, &bad), -EINVAL);
+	bad = sess_pg;
+	bad.tcp_state = TG_PUNT_TCP_MAX;
+	assert_int_equal(tg_punt_sess_add(&e, &bad), -EINVAL);
+	bad = sess_pg;
+	bad.client.len = TG_PUNT_NAME_MAX + 1;
+	assert_int_equal(tg_punt_sess_add(&e, &bad), -EINVAL);
+	assert_int_equal(e.count, 0);
+	assert_int_equal(tg_punt_batch_add(&e, &(struct tg_punt_event){ 0 }), -EINVAL);
+
+	/* a datagram fills, then refuses with -ENOSPC and stays whole */
+	for (i = 0; i < 10000; i++)
+		if (tg_punt_sess_add(&e, &sess_pg) != 0)
+			break;
+	assert_int_equal(tg_punt_sess_add(&e, &sess_pg), -ENOSPC);
+	assert_true(i > 1 && e.len <= sizeof(buf));
+	assert_int_equal(decode_exact(buf, (size_t)tg_punt_sess_end(&e, false), &m), TG_PUNT_OK);
+	assert_int_equal(m.u.sresp.count, i);
+
+	/* refused by the decoder: flip one field at a time in sample 16 */
+	n = sample(16, buf, sizeof(buf));
+	buf[TG_PUNT_HDR_LEN + 8] = TG_PUNT_SESS_NOT_FOUND;	/* entries with a status */
+	assert_int_equal(tg_punt_decode(buf, n, &m), TG_PUNT_ERR_COUNT);
+	n = sample(16, buf, sizeof(buf));
+	buf[TG_PUNT_HDR_LEN + 11] = 2;	/* last not boolean */
+	assert_int_equal(tg_punt_decode(buf, n, &m), TG_PUNT_ERR_VALUE);
+	n = sample(16, buf, sizeof(buf));
+	buf[TG_PUNT_HDR_LEN + 12] = 0x03;	/* entry flag not defined */
+	assert_int_equal(tg_punt_decode(buf, n, &m), TG_PUNT_ERR_VALUE);
+	n = sample(16, buf, sizeof(buf));
+	buf[TG_PUNT_HDR_LEN + 12] = 0;	/* pg fields on a flow */
+	assert_int_equal(tg_punt_decode(buf, n, &m), TG_PUNT_ERR_VALUE);
+	n = sample(16, buf, sizeof(buf));
+	buf[TG_PUNT_HDR_LEN + 12 + 11] = TG_PUNT_TCP_MAX;	/* tcp_state */
+	assert_int_equal(tg_punt_decode(buf, n, &m), TG_PUNT_ERR_VALUE);
+	n = sample(15, buf, sizeof(buf));
+	buf[TG_PUNT_HDR_LEN] = 4;	/* kind */
+	assert_int_equal(tg_punt_decode(buf, n, &m), TG_PUNT_ERR_VALUE);
+	n = sample(15, buf, sizeof(buf));
+	memset(buf + TG_PUNT_HDR_LEN + 3, 0, 8);	/* KILL of session 0 */
+	assert_int_equal(tg_punt_decode(buf, n, &m), TG_PUNT_ERR_VALUE);
+	n = sample(15, buf, sizeof(buf));
+	memset(buf + TG_PUNT_HDR_LEN + 11, 0, 4);	/* limit 0 */
+	assert_int_equal(tg_punt_decode(buf, n, &m), TG_PUNT_ERR_VALUE);
 }
 
 /* A policy object larger than a datagram travels in chunks, in order. */
@@ -2688,6 +2872,7 @@ main(void)
 		TEST(batch_nul_sanitized),
 		TEST(roundtrip_small),
 		TEST(roundtrip_stats),
+		TEST(roundtrip_sessions),
 		TEST(policy_chunks),
 		TEST(policy_rx_order),
 		TEST(policy_object_errors),
