@@ -1211,13 +1211,20 @@ tg_punt_stats_add(struct tg_punt_enc *e, const char *name, uint64_t value)
 	return 0;
 }
 
-int
-tg_punt_stats_end(struct tg_punt_enc *e, bool last)
+/* A response of type: its last flag (after the count), then the header's length. */
+static int
+enc_end_last(struct tg_punt_enc *e, uint16_t type, bool last)
 {
-	if (e->buf == NULL || e->type != TG_PUNT_T_STATS_RESPONSE)
+	if (e->buf == NULL || e->type != type)
 		return -EINVAL;
 	e->buf[e->count_off + 2] = last ? 1 : 0;
 	return enc_end(e);
+}
+
+int
+tg_punt_stats_end(struct tg_punt_enc *e, bool last)
+{
+	return enc_end_last(e, TG_PUNT_T_STATS_RESPONSE, last);
 }
 
 int
@@ -1287,10 +1294,7 @@ tg_punt_sess_add(struct tg_punt_enc *e, const struct tg_punt_sess *s)
 int
 tg_punt_sess_end(struct tg_punt_enc *e, bool last)
 {
-	if (e->buf == NULL || e->type != TG_PUNT_T_SESSIONS_RESPONSE)
-		return -EINVAL;
-	e->buf[e->count_off + 2] = last ? 1 : 0;
-	return enc_end(e);
+	return enc_end_last(e, TG_PUNT_T_SESSIONS_RESPONSE, last);
 }
 
 /* ---------------------------------------------------------------------

@@ -717,7 +717,7 @@ static void stats_conn_gone(void);
 static bool stats_send(void);
 static unsigned int on_stats(const struct tg_punt_stats *st);
 static void stats_tick(void);
-/* The sessions and flows methods' calls waiting (below, with m_sessions_list). */
+/* The sessions and flows methods' calls waiting (below, with m_sessions). */
 static void sess_conn_gone(void);
 static bool sess_send(void);
 static unsigned int on_sessions(const struct tg_punt_sess_response *sr);
@@ -772,6 +772,34 @@ want_out(bool on)
 }
 
 /*
+ * Sends the len-byte message in buf, numbered c->tx_seq + 1 (what, for
+ * the logs, names it). Returns 1 when it left (the number is taken), 0
+ * when the socket has no room (EPOLLOUT is asked for: send it again
+ * then), -1 when the connection was closed on an error.
+ */
+static int
+send_next(const uint8_t *buf, int len, const char *what)
+{
+	char detail[64];
+	int rc;
+
+	if (len < 0)
+		abort(); /* every caller encodes values checked before: cannot fail */
+	rc = send_msg(buf, len);
+	if (rc == -EAGAIN || rc == -ENOBUFS) {
+		want_out(true);
+		return 0;
+	}
+	if (rc < 0) {
+		snprintf(detail, sizeof(detail), "send %s: %s", what, strerror(-rc));
+		disconnect(SP_DISC_IO, detail);
+		return -1;
+	}
+	sp.conn.tx_seq++;
+	return 1;
+}
+
+/*
  * BATCH_ACK with the instance's highest durable seq. When the socket has
  * no room the ack waits for EPOLLOUT (acks are cumulative: the one sent
  * then is the latest). Returns false when the connection was closed.
@@ -780,25 +808,14 @@ static bool
 send_ack(void)
 {
 	struct sp_conn *c = &sp.conn;
-	char detail[64];
 	int len, rc;
 
 	if (c->fd < 0 || !c->hello || c->inst->durable == 0)
 		return true;
 	len = tg_punt_encode_batch_ack(sp.tx, sizeof(sp.tx), c->tx_seq + 1, c->inst->durable);
-	if (len < 0)
-		abort(); /* seq and durable_seq are not 0: cannot fail */
-	rc = send_msg(sp.tx, len);
-	if (rc == -EAGAIN || rc == -ENOBUFS) {
-		want_out(true);
-		return true;
-	}
-	if (rc < 0) {
-		snprintf(detail, sizeof(detail), "send batch_ack: %s", strerror(-rc));
-		disconnect(SP_DISC_IO, detail);
-		return false;
-	}
-	c->tx_seq++;
+	rc = send_next(sp.tx, len, "batch_ack");
+	if (rc <= 0)
+		return rc == 0;
 	c->ack_due = false;
 	sp.cnt[SP_CNT_ACKS]++;
 	return true;
@@ -1125,8 +1142,7 @@ pump(void)
 {
 	struct sp_conn *c = &sp.conn;
 	struct tg_punt_policy_chunk ch;
-	char detail[64];
-	int len, rc;
+	int len;
 
 	if (c->fd < 0)
 		return;
@@ -1152,19 +1168,8 @@ pump(void)
 					    : TG_PUNT_POLICY_CHUNK_MAX);
 		ch.data = sp.pol.obj + c->push_off;
 		len = tg_punt_encode_policy_gen(sp.pol_tx, sizeof(sp.pol_tx), c->tx_seq + 1, &ch);
-		if (len < 0)
-			abort(); /* built within the caps: cannot fail */
-		rc = send_msg(sp.pol_tx, len);
-		if (rc == -EAGAIN || rc == -ENOBUFS) {
-			want_out(true);
+		if (send_next(sp.pol_tx, len, "policy_gen") <= 0)
 			return;
-		}
-		if (rc < 0) {
-			snprintf(detail, sizeof(detail), "send policy_gen: %s", strerror(-rc));
-			disconnect(SP_DISC_IO, detail);
-			return;
-		}
-		c->tx_seq++;
 		c->push_off += ch.len;
 		if (c->push_off == sp.pol.obj_len) {
 			sp.cnt[SP_CNT_POLICY_PUSHED]++;
@@ -1743,8 +1748,7 @@ static bool
 stats_send(void)
 {
 	struct sp_conn *c = &sp.conn;
-	char detail[64];
-	int len, rc;
+	int len;
 
 	for (unsigned int i = 0; i < SP_STATS_PENDING_MAX && c->fd >= 0; i++) {
 		struct sp_stats_req *r = &sp_stats[i];
@@ -1752,19 +1756,9 @@ stats_send(void)
 		if (!r->used || r->seq != 0)
 			continue;
 		len = tg_punt_encode_stats_request(sp.tx, sizeof(sp.tx), c->tx_seq + 1);
-		if (len < 0)
-			abort(); /* seq is not 0: cannot fail */
-		rc = send_msg(sp.tx, len);
-		if (rc == -EAGAIN || rc == -ENOBUFS) {
-			want_out(true);
+		if (send_next(sp.tx, len, "stats_request") <= 0)
 			return false;
-		}
-		if (rc < 0) {
-			snprintf(detail, sizeof(detail), "send stats_request: %s", strerror(-rc));
-			disconnect(SP_DISC_IO, detail);
-			return false;
-		}
-		r->seq = ++c->tx_seq;
+		r->seq = c->tx_seq;
 		sp.cnt[SP_CNT_STATS_REQUESTS]++;
 	}
 	return c->fd >= 0;
@@ -2014,8 +2008,7 @@ static bool
 sess_send(void)
 {
 	struct sp_conn *c = &sp.conn;
-	char detail[64];
-	int len, rc;
+	int len;
 
 	for (unsigned int i = 0; i < SP_SESS_PENDING_MAX && c->fd >= 0; i++) {
 		struct sp_sess_req *r = &sp_sess[i];
@@ -2023,19 +2016,9 @@ sess_send(void)
 		if (!r->used || r->seq != 0 || r->call == NULL)
 			continue;
 		len = tg_punt_encode_sess_request(sp.tx, sizeof(sp.tx), c->tx_seq + 1, &r->q);
-		if (len < 0)
-			abort(); /* checked when the call came: cannot fail */
-		rc = send_msg(sp.tx, len);
-		if (rc == -EAGAIN || rc == -ENOBUFS) {
-			want_out(true);
+		if (send_next(sp.tx, len, "sessions_request") <= 0)
 			return false;
-		}
-		if (rc < 0) {
-			snprintf(detail, sizeof(detail), "send sessions_request: %s", strerror(-rc));
-			disconnect(SP_DISC_IO, detail);
-			return false;
-		}
-		r->seq = ++c->tx_seq;
+		r->seq = c->tx_seq;
 		sp.cnt[SP_CNT_SESSIONS_REQUESTS]++;
 	}
 	return c->fd >= 0;
@@ -2202,32 +2185,11 @@ sess_call(struct tg_mgmt_call *call, const json_t *params, enum sp_sess_method m
 	pump();
 }
 
+/* sessions.list, sessions.show, sessions.kill, flows: arg is the enum sp_sess_method. */
 static void
-m_sessions_list(struct tg_mgmt_call *call, const json_t *params, void *arg)
+m_sessions(struct tg_mgmt_call *call, const json_t *params, void *arg)
 {
-	(void)arg;
-	sess_call(call, params, SP_SESS_M_LIST);
-}
-
-static void
-m_sessions_show(struct tg_mgmt_call *call, const json_t *params, void *arg)
-{
-	(void)arg;
-	sess_call(call, params, SP_SESS_M_SHOW);
-}
-
-static void
-m_sessions_kill(struct tg_mgmt_call *call, const json_t *params, void *arg)
-{
-	(void)arg;
-	sess_call(call, params, SP_SESS_M_KILL);
-}
-
-static void
-m_flows(struct tg_mgmt_call *call, const json_t *params, void *arg)
-{
-	(void)arg;
-	sess_call(call, params, SP_SESS_M_FLOWS);
+	sess_call(call, params, (enum sp_sess_method)(uintptr_t)arg);
 }
 
 /* policy.show: the running generation, its file's text as JSON. */
@@ -2334,12 +2296,15 @@ static const struct tg_mgmt_method sp_methods[] = {
 	{ "policy.reload", TG_MGMT_ROLE_ADMIN, true,
 	  "read, validate, compile and push the policy file", m_policy_reload, NULL },
 	{ "sessions.list", TG_MGMT_ROLE_ANY, false,
-	  "the dataplane's live postgres sessions ({service?, limit?})", m_sessions_list, NULL },
-	{ "sessions.show", TG_MGMT_ROLE_ANY, false, "one session ({id})", m_sessions_show, NULL },
+	  "the dataplane's live postgres sessions ({service?, limit?})", m_sessions,
+	  (void *)SP_SESS_M_LIST },
+	{ "sessions.show", TG_MGMT_ROLE_ANY, false, "one session ({id})", m_sessions,
+	  (void *)SP_SESS_M_SHOW },
 	{ "sessions.kill", TG_MGMT_ROLE_ADMIN, true,
-	  "reset one session both ways ({id}), recorded as failed", m_sessions_kill, NULL },
+	  "reset one session both ways ({id}), recorded as failed", m_sessions,
+	  (void *)SP_SESS_M_KILL },
 	{ "flows", TG_MGMT_ROLE_ANY, false, "the dataplane's tracked flows ({service?, limit?})",
-	  m_flows, NULL },
+	  m_sessions, (void *)SP_SESS_M_FLOWS },
 };
 
 /* The socket, before privileges drop (its owner and group are set as root). */
