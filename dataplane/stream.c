@@ -384,7 +384,10 @@ hold(struct tg_stream_mem *m, struct tg_stream *s, const struct tg_stream_seg *s
  * while out-of-order data can still be pushed out of its way: out-of-order
  * segments stop at TG_STREAM_HELD_MAX per direction and may not take the
  * last eighth of the worker's slots; an in-order one may go to twice the
- * cap and take any slot left.
+ * cap and take any slot left. An out-of-order segment over its cap is
+ * dropped, as any receiver may drop out-of-order data: the sender sends it
+ * again, and nothing it carried was seen by anyone. An in-order one over
+ * its cap means the consumer holds too much: the exception policy decides.
  */
 static enum tg_stream_verdict
 check_hold_caps(struct tg_stream_mem *m, const struct tg_stream *s, bool in_order)
@@ -393,11 +396,11 @@ check_hold_caps(struct tg_stream_mem *m, const struct tg_stream *s, bool in_orde
 
 	if (s->nb_held >= (in_order ? 2 * TG_STREAM_HELD_MAX : TG_STREAM_HELD_MAX)) {
 		CNT(m, DROP_HELD_FLOW);
-		return TG_STREAM_EXCEPTION;
+		return in_order ? TG_STREAM_EXCEPTION : TG_STREAM_DROP;
 	}
 	if (m->nb_held_free <= reserve) {
 		CNT(m, DROP_HELD_POOL);
-		return TG_STREAM_EXCEPTION;
+		return in_order ? TG_STREAM_EXCEPTION : TG_STREAM_DROP;
 	}
 	return TG_STREAM_HOLD;
 }

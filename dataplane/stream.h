@@ -48,7 +48,10 @@
  * Caps: a direction over its held-segment cap, or a worker out of held
  * slots or rings, returns TG_STREAM_EXCEPTION and the service's exception
  * policy decides (reset the session, or drop the segment so the sender
- * retransmits it). Each cap has its own counter.
+ * retransmits it). An out-of-order segment over a held cap is dropped
+ * instead (TG_STREAM_DROP): the sender retransmits it, as after any loss,
+ * so a lossy, reordering path slows a session rather than resetting it.
+ * Each cap has its own counter.
  *
  * Caveats:
  * - Bytes below base are not checked: the receiver has ACKed past them and
@@ -80,8 +83,8 @@
 	X(OLD, "old", "segments wholly below the receiver's ACK (payload zeroed when inspected)") \
 	X(DROP_WINDOW, "drop_window", "data outside the receiver's window") \
 	X(DROP_DUP_HELD, "drop_dup_held", "duplicate of bytes already held") \
-	X(DROP_HELD_FLOW, "drop_held_flow", "per-direction held segment cap") \
-	X(DROP_HELD_POOL, "drop_held_pool", "per-worker held segment pool empty") \
+	X(DROP_HELD_FLOW, "drop_held_flow", "per-direction held segment cap (out of order: dropped)") \
+	X(DROP_HELD_POOL, "drop_held_pool", "per-worker held segment pool empty (out of order: dropped)") \
 	X(DROP_NO_BUF, "drop_no_buf", "per-worker ring pool empty (memcap)") \
 	X(DROP_RING_FULL, "drop_ring_full", "data beyond the ring (window overrun)") \
 	X(DROP_AFTER_FIN, "drop_after_fin", "data beyond the FIN") \
