@@ -63,6 +63,8 @@ struct tg_tcp_side {
 	uint8_t sack_perm:1;
 	uint8_t ts:1;
 	uint16_t mss;
+	uint16_t win;		/* its last window field, as sent on (the stream editor's ACKs) */
+	uint32_t tsval;		/* its last TSval */
 };
 
 /*

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "inspect.h"
+#include "wire.h"
 
 const char *const tg_inspect_counter_names[TG_INSPECT_CNT_MAX] = {
 #define NAME(e, n, d) [TG_INSPECT_CNT_##e] = n,
@@ -38,6 +39,8 @@ const char *const tg_inspect_counter_names[TG_INSPECT_CNT_MAX] = {
 #define MATCHES_MAX 64
 /* Strict statements held per session; more merge into the last (held longer, never shorter) */
 #define GATES_MAX 8
+/* Blocked statements whose error reply is not placed yet; more fall back to rewriting */
+#define INJ_MAX 8
 
 enum pend_kind {
 	P_QUERY = TG_INSPECT_QUERY,
@@ -109,6 +112,20 @@ struct tg_inspect_sess {
 		uint64_t off;		/* the held message's first byte */
 		uint64_t ticket;	/* its event's */
 	} gates[GATES_MAX];
+	bool key_set;			/* its BackendKeyData was seen and registered */
+	uint32_t be_pid, be_key;
+	/* the stream editor (in->editor): see "Verdicts" in inspect.h */
+	bool gw_skip;			/* client messages are consumed up to the next Sync */
+	uint64_t gw_skip_from;		/* from this offset (the blocked Parse's end) */
+	int32_t skip_rule;		/* the blocked Parse's rule, text: for the Executes after it */
+	uint32_t skip_text_len;
+	char skip_text[TG_INSPECT_TEXT_MAX];
+	uint8_t ninj;			/* error replies waiting for their ReadyForQuery */
+	struct {
+		uint64_t after;		/* before the first ReadyForQuery answering a request >= */
+		char rule_id[TG_POLICY_ID_MAX];
+	} inj[INJ_MAX];
+	struct tg_edit edit[2];		/* per direction, st[0] client to server */
 };
 
 static uint64_t
@@ -530,13 +547,103 @@ rewrite_blocked(struct tg_inspect_sess *ss, uint64_t off, uint32_t len, int32_t 
 	return true;
 }
 
+/* Starts the stream editor on direction dir of the session, from where its receiver is. */
+static struct tg_edit *
+edit_of(struct tg_inspect_sess *ss, int dir)
+{
+	struct tg_edit *e = &ss->edit[dir];
+	const struct tg_stream *st = &ss->st[dir];
+
+	if (!e->active) {
+		tg_edit_start(e, st->base, st->wnd_end > st->base ? st->wnd_end - st->base : 0);
+		ss->in->nb_editing++;
+	}
+	return e;
+}
+
+/*
+ * The ErrorResponse a blocked statement gets (55.7): severity, SQLSTATE
+ * 42501 (insufficient_privilege, as for a permission denied by the server),
+ * a message naming the rule. Returns its length.
+ */
+static uint16_t
+blocked_reply(uint8_t *out, size_t size, const char *rule_id)
+{
+	int n;
+
+	n = snprintf((char *)out + 5, size - 6,
+		     "SERROR%cVERROR%cC42501%cMstatement blocked by tollgate policy rule \"%s\"%c"
+		     "Dthe statement was not sent to the server%c",
+		     0, 0, 0, rule_id[0] != '\0' ? rule_id : "default", 0, 0);
+	if (n < 0 || (size_t)n >= size - 6)
+		n = 0;
+	out[0] = 'E';
+	out[5 + n] = 0;
+	tg_wr32(out + 1, (uint32_t)n + 5);
+	return (uint16_t)(n + 6);
+}
+
+/*
+ * A block carried out by the stream editor: the statement never reaches
+ * the server and the client gets an ErrorResponse, then the server's own
+ * ReadyForQuery, so the transaction status is the server's.
+ * - Query: replaced by a Sync (5 bytes), which the server answers with a
+ *   ReadyForQuery and nothing else, whatever the transaction state.
+ * - Parse: it and every message after it up to the Sync are consumed (the
+ *   server skips the same messages after an error); the Sync goes on.
+ * The ErrorResponse is injected in front of the ReadyForQuery that answers
+ * that request (cb_ready()). False when the editor cannot take it (not
+ * enabled, no room): the caller falls back to rewriting.
+ */
+static bool
+block_reply(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, bool parse, int32_t rule)
+{
+	static const uint8_t sync[5] = { 'S', 0, 0, 0, 4 };
+	struct tg_inspect *in = ss->in;
+	uint64_t after;
+
+	if (!in->editor || m == NULL || ss->ninj == INJ_MAX || m->off < ss->st[0].released)
+		return false;
+	if (parse) {
+		if (tg_edit_replace(edit_of(ss, 0), m->off, m->len, NULL, 0) != 0)
+			return false;
+		tg_pg_fe_withdraw(&ss->pg);
+		ss->gw_skip = true;
+		ss->gw_skip_from = m->off + m->len;
+		ss->skip_rule = rule;
+		ss->skip_text_len = 0;
+		if (ss->p_count != 0) {
+			/* the blocked Parse's pending statement, just pushed (cb_parse()) */
+			const struct pending *pe =
+				&ss->pend[(ss->p_head + ss->p_count - 1) % PENDING_MAX];
+
+			ss->skip_text_len = pe->text_len;
+			memcpy(ss->skip_text, pe->text, pe->text_len);
+		}
+		after = ss->pg.op_seq;
+	} else {
+		/* the Query must have been queued: its ReadyForQuery is the Sync's */
+		if (ss->pg.op_seq == ss->pg.fe_op_seq ||
+		    tg_edit_replace(edit_of(ss, 0), m->off, m->len, sync, sizeof(sync)) != 0)
+			return false;
+		after = ss->pg.op_seq - 1;
+	}
+	ss->inj[ss->ninj].after = after;
+	snprintf(ss->inj[ss->ninj].rule_id, sizeof(ss->inj[0].rule_id), "%s",
+		 rule >= 0 ? in->policy->cmds[rule].id : "");
+	ss->ninj++;
+	return true;
+}
+
 /*
  * Counts the verdict v on a Query or Parse text and carries out a block:
- * the text is rewritten in place (it may be the ring text->p points into),
- * so whatever must see the client's text copies it first.
+ * with the stream editor an error reply (block_reply()); else the text is
+ * rewritten in place (it may be the ring text->p points into), so
+ * whatever must see the client's text copies it first.
  */
 static void
-enforce(struct tg_inspect_sess *ss, const struct tg_pg_str *text, uint8_t v, int32_t rule)
+enforce(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, bool parse,
+	const struct tg_pg_str *text, uint8_t v, int32_t rule)
 {
 	struct tg_inspect *in = ss->in;
 
@@ -551,7 +658,9 @@ enforce(struct tg_inspect_sess *ss, const struct tg_pg_str *text, uint8_t v, int
 	default:
 		if (ss->failed)
 			break;
-		if (text->p != NULL && rewrite_blocked(ss, text->off, text->len, rule)) {
+		if (block_reply(ss, m, parse, rule)) {
+			CNT(in, BLOCKED_REPLY);
+		} else if (text->p != NULL && rewrite_blocked(ss, text->off, text->len, rule)) {
 			CNT(in, BLOCKED);
 		} else if (!ss->failed) {
 			CNT(in, BLOCKED_RESET);
@@ -562,13 +671,14 @@ enforce(struct tg_inspect_sess *ss, const struct tg_pg_str *text, uint8_t v, int
 	}
 }
 
-/* Decides a Query or Parse text; returns the verdict after blocking. */
+/* Decides a Query text; returns the verdict after blocking. */
 static uint8_t
-judge(struct tg_inspect_sess *ss, const struct tg_pg_str *text, int32_t *rule)
+judge(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, const struct tg_pg_str *text,
+      int32_t *rule)
 {
 	uint8_t v = decide(ss, text->p, text->p != NULL ? text->len : 0, rule);
 
-	enforce(ss, text, v, *rule);
+	enforce(ss, m, false, text, v, *rule);
 	return v;
 }
 
@@ -623,7 +733,14 @@ cb_query(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_str *text)
 	struct pending *pe = push(ss, P_QUERY, text->p, text->len);
 	int32_t rule;
 
-	pe->verdict = judge(ss, text, &rule);
+	if (ss->gw_skip) {
+		/* consumed with the blocked batch it follows: the server never sees it */
+		pe->verdict = decide(ss, text->p, text->p != NULL ? text->len : 0, &rule);
+		set_rule(ss, pe, rule);
+		pe->result = TG_INSPECT_NOT_RUN;
+		return;
+	}
+	pe->verdict = judge(ss, m, text, &rule);
 	set_rule(ss, pe, rule);
 	ss->query_error = false;
 	begin(ss, pe, m);
@@ -636,6 +753,8 @@ cb_parse(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_parse *p)
 	int32_t rule;
 	uint8_t v;
 
+	if (ss->gw_skip)
+		return;	/* consumed with the blocked batch: never parsed by the server */
 	v = decide(ss, p->text.p, p->text.p != NULL ? p->text.len : 0, &rule);
 	if (v == TG_ACT_BLOCK) {
 		/*
@@ -649,15 +768,30 @@ cb_parse(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_parse *p)
 		set_rule(ss, pe, rule);
 		begin(ss, pe, m);
 	}
-	enforce(ss, &p->text, v, rule);
+	enforce(ss, m, true, &p->text, v, rule);
 }
 
 static void
 cb_execute(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_execute *e)
 {
 	struct tg_inspect_sess *ss = ctx;
-	struct pending *pe = push(ss, P_EXECUTE, e->text, e->text != NULL ? e->text_len : 0);
+	struct pending *pe;
 	int32_t rule;
+
+	if (ss->gw_skip) {
+		/*
+		 * Consumed with the batch of a blocked Parse: the server never
+		 * sees it. The model no longer has the blocked statement (it was
+		 * withdrawn), so the Execute is reported as that statement, not
+		 * run, as the server would have skipped it.
+		 */
+		pe = push(ss, P_EXECUTE, ss->skip_text, ss->skip_text_len);
+		pe->verdict = TG_ACT_BLOCK;
+		set_rule(ss, pe, ss->skip_rule);
+		pe->result = TG_INSPECT_NOT_RUN;
+		return;
+	}
+	pe = push(ss, P_EXECUTE, e->text, e->text != NULL ? e->text_len : 0);
 
 	/* decided at Parse; the verdict is recomputed for the event (a blocked Parse never runs) */
 	pe->verdict = decide(ss, e->text, e->text != NULL ? e->text_len : 0, &rule);
@@ -962,6 +1096,39 @@ cb_notice(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_notice *n)
 	mask_notice(ctx, m, n);
 }
 
+/*
+ * The ReadyForQuery m answers request req, which a blocked statement's
+ * reply goes in front of: the ErrorResponse is injected there, and the
+ * blocked statements it ends get their result.
+ */
+static void
+reply_blocked(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, uint64_t req)
+{
+	uint8_t msg[8 + 160 + TG_POLICY_ID_MAX];
+	uint16_t len = blocked_reply(msg, sizeof(msg), ss->inj[0].rule_id);
+	uint32_t i;
+
+	if (m->off < ss->st[1].released ||
+	    tg_edit_replace(edit_of(ss, 1), m->off, 0, msg, len) != 0) {
+		fail(ss, TG_INSPECT_CNT_FAIL_EDIT);
+		return;
+	}
+	ss->ninj--;
+	memmove(ss->inj, ss->inj + 1, ss->ninj * sizeof(ss->inj[0]));
+	for (i = 0; i < ss->p_count; i++) {
+		struct pending *pe = &ss->pend[(ss->p_head + i) % PENDING_MAX];
+
+		if (pe->seq > req + 1)
+			break;
+		if (pe->verdict == TG_ACT_BLOCK && pe->result == TG_INSPECT_OK &&
+		    (pe->kind == P_QUERY || pe->kind == P_PARSE)) {
+			pe->result = TG_INSPECT_ERROR;
+			memcpy(pe->sqlstate, "42501", 6);
+			break;
+		}
+	}
+}
+
 static void
 cb_ready(void *ctx, const struct tg_pg_msg *m, uint8_t status)
 {
@@ -969,8 +1136,9 @@ cb_ready(void *ctx, const struct tg_pg_msg *m, uint8_t status)
 	uint64_t req = ss->pg.dir[TG_PG_DIR_BE].reply_seq;
 	struct pending *pe;
 
-	(void)m;
 	(void)status;
+	if (ss->ninj != 0 && ss->inj[0].after <= req)
+		reply_blocked(ss, m, req);
 	/*
 	 * This answers one Query, FunctionCall or Sync: the request req of
 	 * the parser's queue (pg.c matched it). It ends the statements sent up
@@ -983,14 +1151,52 @@ cb_ready(void *ctx, const struct tg_pg_msg *m, uint8_t status)
 		pop(ss, pe->seq == req + 1 ? TG_INSPECT_OK : TG_INSPECT_NOT_RUN);
 }
 
+/*
+ * Client messages the stream editor acts on, once whole: after a blocked
+ * Parse, everything up to the Sync is consumed (a Terminate goes on, and
+ * ends the skipping as it ends the session); an SSLRequest or
+ * GSSENCRequest is consumed and answered 'N' for the server, so a client
+ * with sslmode=prefer goes on in cleartext and one that requires TLS
+ * gives up with a clear error.
+ */
+static void
+fe_message(struct tg_inspect_sess *ss, const struct tg_pg_msg *m)
+{
+	struct tg_inspect *in = ss->in;
+
+	if (ss->gw_skip && m->off >= ss->gw_skip_from) {
+		if (m->type == 'S' || m->type == 'X') {
+			ss->gw_skip = false;
+			return;
+		}
+		if (tg_edit_replace(edit_of(ss, 0), m->off, m->len, NULL, 0) != 0)
+			fail(ss, TG_INSPECT_CNT_FAIL_EDIT);
+		return;
+	}
+	if (!in->editor ||
+	    (m->kind != TG_PG_FE_SSL_REQUEST && m->kind != TG_PG_FE_GSSENC_REQUEST))
+		return;
+	if (tg_edit_replace(edit_of(ss, 0), m->off, m->len, NULL, 0) != 0 ||
+	    tg_edit_replace(edit_of(ss, 1), ss->st[1].contiguous, 0, "N", 1) != 0) {
+		fail(ss, TG_INSPECT_CNT_FAIL_EDIT);
+		return;
+	}
+	tg_pg_enc_refused(&ss->pg);
+	CNT(in, TLS_REFUSED);
+}
+
 static void
 cb_message(void *ctx, const struct tg_pg_msg *m)
 {
 	struct tg_inspect_sess *ss = ctx;
 	struct pending *pe;
 
-	if (m->dir != TG_PG_DIR_BE || ss->failed)
+	if (ss->failed)
 		return;
+	if (m->dir == TG_PG_DIR_FE) {
+		fe_message(ss, m);
+		return;
+	}
 	switch (m->kind) {
 	case TG_PG_BE_COPY_DATA:
 		if (!copy_streamed(ss, m) &&
@@ -1009,11 +1215,50 @@ cb_message(void *ctx, const struct tg_pg_msg *m)
 	}
 }
 
+static void
+cb_backend_key(void *ctx, const struct tg_pg_msg *m, uint32_t pid, uint32_t key)
+{
+	struct tg_inspect_sess *ss = ctx;
+	struct tg_inspect *in = ss->in;
+
+	(void)m;
+	if (in->key_add == NULL || ss->key_set)
+		return;
+	if (in->key_add(in->event_arg, ss->server, pid, key) != 0) {
+		CNT(in, CANCEL_KEYS_FULL);
+		return;
+	}
+	ss->key_set = true;
+	ss->be_pid = pid;
+	ss->be_key = key;
+}
+
+static void
+cb_cancel(void *ctx, const struct tg_pg_msg *m, uint32_t pid, uint32_t key)
+{
+	struct tg_inspect_sess *ss = ctx;
+	struct tg_inspect *in = ss->in;
+
+	(void)m;
+	if (in->key_known == NULL)
+		return;
+	if (in->key_known(in->event_arg, ss->server, pid, key)) {
+		CNT(in, CANCEL_FORWARDED);
+		return;
+	}
+	/* the verdict, not a failure: held, then reset both ways by the worker */
+	CNT(in, CANCEL_REFUSED);
+	if (!ss->failed)
+		ss->failed = TG_INSPECT_CNT_CANCEL_REFUSED;
+}
+
 static const struct tg_pg_callbacks callbacks = {
 	.message = cb_message,
 	.violation = cb_violation,
 	.opaque = cb_opaque,
 	.startup = cb_startup,
+	.cancel = cb_cancel,
+	.backend_key = cb_backend_key,
 	.query = cb_query,
 	.parse = cb_parse,
 	.execute = cb_execute,
@@ -1208,6 +1453,10 @@ tg_inspect_open_peer(struct tg_inspect *in, struct tg_stream st[2], uint16_t svc
 	ss->stmt_no = 0;
 	ss->fe_mark = 0;
 	ss->ngates = 0;
+	ss->gw_skip = false;
+	ss->ninj = 0;
+	ss->key_set = false;
+	ss->edit[0].active = ss->edit[1].active = false;
 	snprintf(ss->client, sizeof(ss->client), "%s", client != NULL ? client : "");
 	snprintf(ss->server, sizeof(ss->server), "%s", server != NULL ? server : "");
 	/* a clock read per session, only when someone listens */
@@ -1259,6 +1508,11 @@ tg_inspect_end(struct tg_inspect *in, struct tg_stream st[2], uint8_t reason)
 		ss->ngates = 0;
 		in->nb_gated--;
 	}
+	if (ss->key_set && in->key_del != NULL)
+		in->key_del(in->event_arg, ss->server, ss->be_pid, ss->be_key);
+	ss->key_set = false;
+	in->nb_editing -= (uint32_t)ss->edit[0].active + (uint32_t)ss->edit[1].active;
+	ss->edit[0].active = ss->edit[1].active = false;
 	add_pg(&in->pg, &ss->pg.cnt);
 	tg_pg_fini(&ss->pg);
 	ss->in_use = false;
@@ -1506,4 +1760,60 @@ tg_inspect_event_json(const struct tg_inspect_event *ev, char *buf, size_t size)
 	put_num(&o, ",\"end_ns\":", ev->t_end_ns);
 	put(&o, "}\n", 2);
 	return o.full ? 0 : o.n;
+}
+
+struct tg_edit *
+tg_inspect_edit(struct tg_inspect *in, const struct tg_stream st[2], int dir)
+{
+	uint32_t idx = st[0].app;
+	struct tg_edit *e;
+
+	if (idx == 0 || idx > in->nb_sess)
+		return NULL;
+	e = &in->sess[idx - 1].edit[dir];
+	return e->active ? e : NULL;
+}
+
+unsigned int
+tg_inspect_edit_each(struct tg_inspect *in, tg_inspect_ungate_fn fn, void *arg)
+{
+	uint32_t i, seen = 0;
+
+	for (i = 0; i < in->nb_sess && seen < in->nb_editing; i++) {
+		struct tg_inspect_sess *ss = &in->sess[i];
+
+		if (!ss->in_use || (!ss->edit[0].active && !ss->edit[1].active))
+			continue;
+		seen += (uint32_t)ss->edit[0].active + (uint32_t)ss->edit[1].active;
+		fn(arg, ss->st);
+	}
+	return seen;
+}
+
+int
+tg_inspect_kill_reply(struct tg_inspect *in, struct tg_stream st[2])
+{
+	uint8_t msg[160];
+	struct tg_inspect_sess *ss;
+	struct tg_pg_msg cur;
+	uint32_t idx = st[0].app;
+	int n;
+
+	if (!in->editor || idx == 0 || idx > in->nb_sess)
+		return -ENOENT;
+	ss = &in->sess[idx - 1];
+	/* between two server messages, everything received already sent on */
+	if (ss->failed || tg_pg_current(&ss->pg, TG_PG_DIR_BE, &cur) ||
+	    st[1].released != st[1].contiguous || st[1].fin_off != UINT64_MAX)
+		return -EBUSY;
+	n = snprintf((char *)msg + 5, sizeof(msg) - 6,
+		     "SFATAL%cVFATAL%cC57P01%cMterminating connection due to administrator "
+		     "command%cDthe session was ended by a tollgate operator%c",
+		     0, 0, 0, 0, 0);
+	if (n < 0 || (size_t)n >= sizeof(msg) - 6)
+		return -ENOSPC;
+	msg[0] = 'E';
+	msg[5 + n] = 0;
+	tg_wr32(msg + 1, (uint32_t)n + 5);
+	return tg_edit_replace(edit_of(ss, 1), st[1].contiguous, 0, msg, (uint16_t)(n + 6));
 }

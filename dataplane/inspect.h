@@ -19,15 +19,31 @@
  *
  * Verdicts. Query and Parse texts are scanned against the command
  * database; the first matching rule of the service decides (policy.h).
- * "allow" and "log" pass (log marks the event); "block" rewrites the
- * statement text in place, at the same length, into
- * "tollgate_blocked_rule_<id>" (or a shorter "tg_blocked_<id>",
- * "tg_blocked") padded with spaces: the server fails it with a syntax
- * error that names the rule, before running any of it, and nothing
- * changes length, so no TCP sequence number moves. A text shorter than
- * every token cannot be rewritten: the session is reset both ways. The
- * stream editor (a later issue) replaces this with an injected
- * ErrorResponse.
+ * "allow" and "log" pass (log marks the event). "block", with the stream
+ * editor (editor set; edit.h), never reaches the server: a Query is
+ * replaced by a Sync, a Parse and what follows it up to the Sync are
+ * consumed, and the client gets an ErrorResponse (SQLSTATE 42501, the
+ * rule named) injected just before the server's ReadyForQuery for that
+ * request, so the transaction status the client sees is the server's and
+ * the session goes on. The statement does not run, so an open transaction
+ * is not aborted by it. Without the editor, or when it has no room (8
+ * replies waiting, its points or buffer full), the text is rewritten in
+ * place, at the same length, into "tollgate_blocked_rule_<id>" (or a
+ * shorter "tg_blocked_<id>", "tg_blocked") padded with spaces: the server
+ * fails it with a syntax error that names the rule (counted as blocked,
+ * the fallback). A text shorter than every token cannot be rewritten: the
+ * session is reset both ways.
+ *
+ * Cancellation. With key_known set, a CancelRequest goes to the server
+ * only when its process ID and key are those of a live session to that
+ * server (key_add at each BackendKeyData, key_del at the session's end);
+ * any other is never released, and the session is reset both ways
+ * (counted cancel_refused, not as a failure).
+ *
+ * Encryption. With the editor, an SSLRequest or GSSENCRequest is consumed
+ * and answered 'N' by the gateway (sslmode=prefer goes on in cleartext,
+ * sslmode=require fails at the client); without it, a server's 'S' or 'G'
+ * fails the session closed.
  *
  * Masking. In DataRow fields, server CopyData and the fields of
  * ErrorResponse and NoticeResponse (a unique violation's DETAIL quotes
@@ -96,6 +112,7 @@
 #include <stdint.h>
 
 #include "detect.h"
+#include "edit.h"
 #include "pg.h"
 #include "policy.h"
 #include "service.h"
@@ -107,8 +124,13 @@
 	X(STATEMENTS, "statements", "statements decided (Query, Parse)") \
 	X(ALLOWED, "allowed", "statements allowed") \
 	X(LOGGED, "logged", "statements allowed by a log rule") \
-	X(BLOCKED, "blocked", "statements blocked by rewriting them") \
+	X(BLOCKED, "blocked", "statements blocked by rewriting them (fallback of the stream editor)") \
+	X(BLOCKED_REPLY, "blocked_reply", "statements blocked and answered with an ErrorResponse") \
 	X(BLOCKED_RESET, "blocked_reset", "statements blocked by reset: too short to rewrite") \
+	X(TLS_REFUSED, "tls_refused", "SSLRequest/GSSENCRequest answered 'N' by the gateway") \
+	X(CANCEL_FORWARDED, "cancel_forwarded", "CancelRequests for a live session on this gateway, let through") \
+	X(CANCEL_REFUSED, "cancel_refused", "CancelRequests for no live session here: dropped, reset") \
+	X(CANCEL_KEYS_FULL, "cancel_keys_full", "sessions whose cancel key the table had no room for") \
 	X(ROWS, "rows", "data rows inspected") \
 	X(FIELDS_SCANNED, "fields_scanned", "result fields scanned") \
 	X(VALUES_MASKED, "values_masked", "values masked by detectors") \
@@ -124,7 +146,8 @@
 	X(FAIL_ENCRYPTED, "fail_encrypted", "sessions failed: TLS or GSSAPI requested and granted") \
 	X(FAIL_WINDOW, "fail_window", "sessions failed: message or field over half the ring") \
 	X(FAIL_SCAN, "fail_scan", "sessions failed: Hyperscan error or ring access") \
-	X(FAIL_AUDIT, "fail_audit", "sessions failed: a strict statement's record could not be queued")
+	X(FAIL_AUDIT, "fail_audit", "sessions failed: a strict statement's record could not be queued") \
+	X(FAIL_EDIT, "fail_edit", "sessions failed: the stream editor had no room for a reply")
 
 enum tg_inspect_counter {
 #define TG_INSPECT_CNT_ENUM(e, n, d) TG_INSPECT_CNT_##e,
@@ -232,6 +255,15 @@ struct tg_inspect {
 	const uint64_t *durable;		/* tickets up to it are durable; read with acquire */
 	uint64_t durable_seen;
 	uint32_t nb_gated;			/* sessions holding a statement for durability */
+	bool editor;				/* block and refuse TLS with the stream editor */
+	/*
+	 * Cancel keys (cancelkeys.h), NULL: every CancelRequest goes through.
+	 * key_add returns 0 or -ENOSPC; with event_arg.
+	 */
+	int (*key_add)(void *arg, const char *server, uint32_t pid, uint32_t key);
+	void (*key_del)(void *arg, const char *server, uint32_t pid, uint32_t key);
+	bool (*key_known)(void *arg, const char *server, uint32_t pid, uint32_t key);
+	uint32_t nb_editing;			/* directions with the editor active */
 	uint64_t next_id;
 	uint64_t cnt[TG_INSPECT_CNT_MAX];
 	struct tg_pg_counters pg;		/* of ended sessions; live ones add in */
@@ -301,6 +333,29 @@ void tg_inspect_set_policy(struct tg_inspect *in, const struct tg_policy *policy
  * session waits (nb_gated is 0) or *durable has not moved.
  */
 unsigned int tg_inspect_ungate(struct tg_inspect *in, tg_inspect_ungate_fn fn, void *arg);
+
+/*
+ * The stream editor of direction dir (0: client to server) of the session
+ * of streams st, or NULL when that direction was never edited: its packets
+ * then need no mapping.
+ */
+struct tg_edit *tg_inspect_edit(struct tg_inspect *in, const struct tg_stream st[2], int dir);
+
+/*
+ * Calls fn with the streams of every session with an edited direction
+ * (the worker's retransmission timer). Returns how many directions.
+ */
+unsigned int tg_inspect_edit_each(struct tg_inspect *in, tg_inspect_ungate_fn fn, void *arg);
+
+/*
+ * For an operator's kill: injects the FATAL a server sends when it is
+ * told to end a session (SQLSTATE 57P01, "terminating connection due to
+ * administrator command") into the server-to-client direction, where the
+ * server's stream stands now. Returns 0, -ENOENT (no session, no editor),
+ * -EBUSY (a server message half received or held: the kill is a plain
+ * RST) or the editor's error. The caller sends it, then resets the flow.
+ */
+int tg_inspect_kill_reply(struct tg_inspect *in, struct tg_stream st[2]);
 
 /* Has the session failed closed? The worker then resets it. */
 bool tg_inspect_failed(const struct tg_inspect *in, const struct tg_stream st[2]);

@@ -49,6 +49,7 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include "cancelkeys.h"
 #include "config.h"
 #include "control.h"
 #include "log.h"
@@ -73,6 +74,7 @@ struct dataplane {
 	struct tg_policy_gen *gen;	/* published */
 	uint64_t gen_id;
 	struct rte_rcu_qsbr *qsbr;	/* NULL with a single lcore */
+	struct rte_hash *cancel_keys;	/* the live sessions' cancel keys, all workers */
 	int events_fd;
 	struct tg_control *ctl;		/* NULL: no control channel */
 	uint64_t start_tsc;
@@ -526,6 +528,16 @@ main(int argc, char **argv)
 		rc = 1;
 		goto err_workers;
 	}
+	if (dp.cfg.services.nb != 0) {
+		dp.cancel_keys = tg_cancel_keys_create(dp.cfg.inspect_sessions * dp.nb_workers,
+						       dp.qsbr);
+		if (dp.cancel_keys == NULL) {
+			TG_LOG(ERR, tg_logtype_main, "cancel key table of %u sessions: %s",
+			       dp.cfg.inspect_sessions * dp.nb_workers, rte_strerror(rte_errno));
+			rc = 1;
+			goto err_workers;
+		}
+	}
 	for (lcore = 0; lcore < dp.nb_workers; lcore++) {
 		rc = tg_worker_init(&dp.workers[lcore], &dp.cfg.services, &dp.cfg.flow, dp.pool);
 		if (rc < 0) {
@@ -538,6 +550,7 @@ main(int argc, char **argv)
 		inited++;
 		if (dp.ctl != NULL)
 			dp.workers[lcore].ctl = tg_control_queue(dp.ctl, lcore);
+		dp.workers[lcore].cancel_keys = dp.cancel_keys;
 		rc = tg_worker_inspect_init(&dp.workers[lcore],
 					    dp.gen != NULL ? dp.gen->policy : NULL,
 					    dp.cfg.inspect_sessions, &dp.cfg.pg_limits, dp.events_fd);
@@ -613,6 +626,8 @@ err_workers:
 		tg_worker_fini(&dp.workers[lcore]);
 	tg_control_destroy(dp.ctl);
 	dp.ctl = NULL;
+	tg_cancel_keys_free(dp.cancel_keys);
+	dp.cancel_keys = NULL;
 err_ports:
 	for (i = 0; i < started; i++) {
 		tg_port_close(dp.pairs[i].out);

@@ -2065,6 +2065,8 @@ decode(struct tg_pg_session *s, int dir)
 	};
 	int err;
 
+	if (dir == TG_PG_DIR_FE)
+		s->fe_op_seq = s->op_seq;
 	err = dir == TG_PG_DIR_FE ? dec_fe(s, m, &r) : dec_be(s, m, &r);
 	if (err != TG_PG_OK)
 		return violate(s, dir, err, m->off);
@@ -2449,4 +2451,28 @@ tg_pg_next_value(struct tg_pg_iter *it, const uint8_t **val, int32_t *len, uint6
 	}
 	it->left--;
 	return true;
+}
+
+void
+tg_pg_fe_withdraw(struct tg_pg_session *s)
+{
+	while (s->op_count != 0) {
+		struct tg_pg_op *o = op_at(s, s->op_count - 1);
+
+		if (o->seq < s->fe_op_seq)
+			break;
+		op_undo(s, o);
+		s->op_count--;
+	}
+	s->skip = true;
+}
+
+void
+tg_pg_enc_refused(struct tg_pg_session *s)
+{
+	if (s->enc_req == 0)
+		return;
+	s->enc_req = 0;
+	s->dir[TG_PG_DIR_BE].phase = S_IDLE;
+	s->dir[TG_PG_DIR_FE].phase = C_STARTUP;
 }

@@ -557,6 +557,7 @@ struct tg_pg_session {
 	uint32_t op_head, op_count;
 	uint64_t op_seq;	/* sequence number of the next request */
 	uint64_t sync_seq;	/* that of the last Sync */
+	uint64_t fe_op_seq;	/* op_seq when the current frontend message was decoded */
 	uint32_t gen;		/* generation of the next object made */
 
 	uint8_t enc_req;	/* 'S' or 'G' while an encryption request awaits its answer */
@@ -624,6 +625,22 @@ enum tg_pg_state tg_pg_state(const struct tg_pg_session *s);
  * may then be given to another session.
  */
 void tg_pg_fini(struct tg_pg_session *s);
+
+/*
+ * For the stream editor, from a frontend callback: the gateway keeps the
+ * message being reported, and every one after it up to the next Sync,
+ * from the server (a blocked Parse answered by the gateway). What the
+ * message queued is undone, and the model skips to the Sync as the
+ * server would after an error (55.2.3), so the replies still match.
+ */
+void tg_pg_fe_withdraw(struct tg_pg_session *s);
+
+/*
+ * For the stream editor, from the frontend callback of an SSLRequest or
+ * GSSENCRequest: the gateway answered it 'N' itself and the server never
+ * saw it, so no answer is awaited and the client starts over.
+ */
+void tg_pg_enc_refused(struct tg_pg_session *s);
 
 /* Iterators over the lists of an event; each returns false at the end. */
 bool tg_pg_next_param(struct tg_pg_iter *it, struct tg_pg_str *name, struct tg_pg_str *value);

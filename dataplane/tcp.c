@@ -83,6 +83,48 @@ accept:
 	return TG_TCP_CLOSE;
 }
 
+/*
+ * Replaces a SACK-permitted option (kind 4, length 2; RFC 2018) by two
+ * NOPs, the checksum patched for each 16-bit word of the header it
+ * touches (the option may start at an odd offset).
+ */
+static void
+strip_sack_perm(struct tg_tcp_ctx *ctx, uint8_t *frame, const struct tg_pkt *p)
+{
+	uint8_t *th = frame + p->l4_off;
+	uint32_t hl = (uint32_t)(th[12] >> 4) * 4, i = 20, w;
+	uint16_t c;
+
+	while (i < hl) {
+		uint8_t kind = th[i];
+
+		if (kind == 0)
+			return;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= hl || th[i + 1] < 2 || i + th[i + 1] > hl)
+			return;
+		if (kind == 4 && th[i + 1] == 2) {
+			c = tg_rd16(th + 16);
+			for (w = i & ~1u; w <= ((i + 1) & ~1u); w += 2) {
+				uint16_t old = tg_rd16(th + w);
+
+				if (w == i || w + 1 == i)
+					th[i] = 1;
+				if (w == i + 1 || w + 1 == i + 1)
+					th[i + 1] = 1;
+				c = tg_csum_adjust(c, old, tg_rd16(th + w));
+			}
+			tg_wr16(th + 16, c);
+			CNT(ctx, SACK_STRIPPED);
+			return;
+		}
+		i += th[i + 1];
+	}
+}
+
 static enum tg_tcp_verdict
 syn(struct tg_tcp_ctx *ctx, struct tg_flow *f, int dir, uint8_t *frame, const struct tg_pkt *p)
 {
@@ -90,6 +132,8 @@ syn(struct tg_tcp_ctx *ctx, struct tg_flow *f, int dir, uint8_t *frame, const st
 
 	if (p->payload_len)
 		return DROP(ctx, DROP_SYN_DATA);
+	if (p->tcp_opts & TG_TCP_OPT_SACK_PERM)
+		strip_sack_perm(ctx, frame, p);
 
 	if (!(p->tcp_flags & TG_TCP_ACK)) {
 		if (me->syn) {

@@ -19,6 +19,10 @@
  * (the check of RFC 5961 3.2 as a gateway can make it). In SYN-SENT, only a
  * RST that ACKs the SYN counts (RFC 9293 3.10.7.3).
  *
+ * SACK: SACK-permitted is removed from every SYN (replaced by NOPs), so
+ * neither end sends SACK blocks, whose sequence numbers the stream editor
+ * would have to map (edit.h).
+ *
  * Caveats:
  * - A SYN carrying data (TCP Fast Open) is dropped, so no payload reaches
  *   the server before the session is tracked; clients retry without it.
@@ -57,7 +61,8 @@ enum tg_tcp_state {
 	X(DROP_NO_HANDSHAKE, "drop_no_handshake", "segments before the handshake completes") \
 	X(DROP_CSUM, "drop_csum", "TCP checksum wrong") \
 	X(DROP_CLOSED, "drop_closed", "segments after the session closed") \
-	X(WINDOW_CLAMPED, "window_clamped", "windows clamped to the reassembly ring")
+	X(WINDOW_CLAMPED, "window_clamped", "windows clamped to the reassembly ring") \
+	X(SACK_STRIPPED, "sack_stripped", "SACK-permitted options removed from SYNs")
 
 enum tg_tcp_counter {
 #define TG_TCP_CNT_ENUM(e, n, d) TG_TCP_CNT_##e,

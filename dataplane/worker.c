@@ -20,7 +20,11 @@
 #include <rte_ring.h>
 
 #include "control.h"
+#include "cancelkeys.h"
 #include "craft.h"
+#include "csum.h"
+#include "edit.h"
+#include "wire.h"
 #include "punt.h"
 #include "worker.h"
 
@@ -204,6 +208,9 @@ worker_begin(void *arg, const struct tg_inspect_event *ev)
 }
 
 static inline void tx(struct tg_worker *w, uint16_t port, uint16_t queue, struct rte_mbuf *m);
+static void edit_egress(struct tg_worker *w, struct tg_flow *f, int d, struct rte_mbuf *m,
+			unsigned int *force);
+static void edit_flush(struct tg_worker *w, struct tg_flow *f, unsigned int force);
 
 /* A strict statement's record is durable: send what its session now releases. */
 static void
@@ -215,11 +222,19 @@ worker_ungate(void *arg, struct tg_stream st[2])
 	void *out[TG_BURST];
 	unsigned int n, i;
 
+	unsigned int force = 0;
+
 	do {
 		n = tg_stream_release(&w->smem, &f->stream[0], out, RTE_DIM(out));
-		for (i = 0; i < n; i++)
-			tx(w, q->peer, q->peer_queue, out[i]);
+		for (i = 0; i < n; i++) {
+			if (w->inspect.nb_editing != 0)
+				edit_egress(w, f, 0, out[i], &force);
+			else
+				tx(w, q->peer, q->peer_queue, out[i]);
+		}
 	} while (n == RTE_DIM(out));
+	if (w->inspect.nb_editing != 0)
+		edit_flush(w, f, force);
 }
 
 /* A session's start or end: for the slowpath only (the events file has statements). */
@@ -252,6 +267,24 @@ worker_event(void *arg, const struct tg_inspect_event *ev)
 		GW(w, EVENT_LOST);
 }
 
+static int
+worker_key_add(void *arg, const char *server, uint32_t pid, uint32_t key)
+{
+	return tg_cancel_keys_add(((struct tg_worker *)arg)->cancel_keys, server, pid, key);
+}
+
+static void
+worker_key_del(void *arg, const char *server, uint32_t pid, uint32_t key)
+{
+	tg_cancel_keys_del(((struct tg_worker *)arg)->cancel_keys, server, pid, key);
+}
+
+static bool
+worker_key_known(void *arg, const char *server, uint32_t pid, uint32_t key)
+{
+	return tg_cancel_keys_known(((struct tg_worker *)arg)->cancel_keys, server, pid, key);
+}
+
 int
 tg_worker_inspect_init(struct tg_worker *w, const struct tg_policy *policy, uint32_t nb_sess,
 		       const struct tg_pg_limits *lim, int events_fd)
@@ -275,12 +308,19 @@ tg_worker_inspect_init(struct tg_worker *w, const struct tg_policy *policy, uint
 	if (w->ctl != NULL) {
 		w->inspect.begin = worker_begin;
 		w->inspect.durable = &w->ctl->durable;
-		w->tpl = rte_zmalloc_socket("tg_worker_tpl", sizeof(*w->tpl) * nb_sess,
-					    RTE_CACHE_LINE_SIZE, (int)rte_lcore_to_socket_id(w->lcore));
-		if (w->tpl == NULL) {
-			tg_inspect_fini(&w->inspect);
-			return -ENOMEM;
-		}
+	}
+	/* each session's client SYN: what KILL's RSTs and the stream editor's segments are built on */
+	w->tpl = rte_zmalloc_socket("tg_worker_tpl", sizeof(*w->tpl) * nb_sess, RTE_CACHE_LINE_SIZE,
+				    (int)rte_lcore_to_socket_id(w->lcore));
+	if (w->tpl == NULL) {
+		tg_inspect_fini(&w->inspect);
+		return -ENOMEM;
+	}
+	w->inspect.editor = true;
+	if (w->cancel_keys != NULL) {
+		w->inspect.key_add = worker_key_add;
+		w->inspect.key_del = worker_key_del;
+		w->inspect.key_known = worker_key_known;
 	}
 	w->tcp.consumer[0] = &w->inspect.consumer[0];
 	w->tcp.consumer[1] = &w->inspect.consumer[1];
@@ -428,11 +468,19 @@ reset_flow(struct tg_worker *w, const struct tg_worker_rxq *q, uint32_t idx, int
 {
 	struct tg_flow *f = &w->flows.flows[idx];
 	const struct tg_stream *me = &f->stream[dir], *other = &f->stream[!dir];
-	uint32_t my_seq = me->isn1 + (uint32_t)me->released;
-	uint32_t other_seq = other->isn1 + (uint32_t)other->released;
+	const struct tg_edit *em = NULL, *eo = NULL;
+	uint32_t my_seq, other_seq;
 
+	if (w->inspecting) {
+		em = tg_inspect_edit(&w->inspect, f->stream, dir);
+		eo = tg_inspect_edit(&w->inspect, f->stream, !dir);
+	}
+	/* each receiver gets a SEQ in its own space, the sender an ACK in its */
+	my_seq = me->isn1 + (uint32_t)(em != NULL ? tg_edit_map(em, me->released) : me->released);
+	other_seq = other->isn1 +
+		    (uint32_t)(eo != NULL ? tg_edit_map(eo, other->released) : other->released);
 	send_rst(w, q, frame, p, false, my_seq, false, 0);
-	send_rst(w, q, frame, p, true, other_seq, true, my_seq);
+	send_rst(w, q, frame, p, true, other_seq, true, me->isn1 + (uint32_t)me->released);
 	if (w->inspecting)
 		tg_inspect_end(&w->inspect, f->stream, TG_INSPECT_END_FAILED);
 	tg_flow_delete(&w->flows, idx, release_flow, w);
@@ -452,6 +500,370 @@ endpoint(char *out, size_t size, const uint8_t *frame, const struct tg_pkt *p, b
 		 (unsigned int)(dst ? p->dport : p->sport));
 }
 
+/* ---------------------------------------------------------------------
+ * The stream editor on the wire (edit.h): the inspector decides what is
+ * consumed and injected; here every packet of an edited direction is
+ * mapped, cut and completed. Only sessions the editor touched pay for it.
+ * ------------------------------------------------------------------- */
+
+#define EDIT_PIECES 16
+
+static inline uint32_t
+seq_at(const struct tg_stream *s, uint64_t off)
+{
+	return s->isn1 + (uint32_t)off;
+}
+
+static uint64_t
+now_ns_tsc(void)
+{
+	static uint64_t per_us;
+
+	if (per_us == 0)
+		per_us = rte_get_tsc_hz() / 1000000 ? rte_get_tsc_hz() / 1000000 : 1;
+	return rte_rdtsc() / per_us * 1000;
+}
+
+/* The ACK owed to the sender of direction d (o-offset): its receiver's, mapped. */
+static uint64_t
+sender_ack(const struct tg_flow *f, const struct tg_edit *e, int d)
+{
+	const struct tg_stream *s = &f->stream[d];
+	uint64_t o = s->base, u;
+
+	if (e != NULL) {
+		u = tg_edit_unmap_ack(e, e->tack);
+		if (u > s->released)
+			u = s->released;
+		if (u > o)
+			o = u;
+	}
+	return o;
+}
+
+/*
+ * The sender of direction d's next byte as its receiver numbers it
+ * (t-offset): injections not sent yet are not counted, or a pure ACK
+ * would run ahead of what the receiver has.
+ */
+static uint64_t
+sender_next(const struct tg_flow *f, const struct tg_edit *e, int d)
+{
+	uint64_t r = f->stream[d].released + (f->stream[d].fin_released ? 1 : 0), t;
+	unsigned int i;
+
+	if (e == NULL)
+		return r;
+	t = tg_edit_map(e, r);
+	for (i = 0; i < e->n && e->pt[i].off <= r; i++)
+		if (e->pt[i].inject != 0 && !e->pt[i].sent)
+			t -= e->pt[i].inject;
+	return t;
+}
+
+/* The session's client SYN, parsed: what the gateway's own segments are built on. */
+static const uint8_t *
+edit_tpl(const struct tg_worker *w, const struct tg_flow *f, struct tg_pkt *tp)
+{
+	const struct tg_worker_tpl *t;
+
+	if (w->tpl == NULL || f->stream[0].app == 0 || f->stream[0].app > w->inspect.nb_sess)
+		return NULL;
+	t = &w->tpl[f->stream[0].app - 1];
+	if (t->len == 0 || tg_pkt_parse(t->frame, t->len, tp) != TG_PKT_OK)
+		return NULL;
+	return t->frame;
+}
+
+/* Sends m towards the receiver of direction d (d 0: the server's side). */
+static void
+edit_tx(struct tg_worker *w, const struct tg_flow *f, int d, struct rte_mbuf *m)
+{
+	const struct tg_worker_rxq *q = &w->rxq[f->rxq[0] < w->nb_rxq ? f->rxq[0] : 0];
+
+	if (d == 0)
+		tx(w, q->peer, q->peer_queue, m);
+	else
+		tx(w, q->port, q->queue, m);
+}
+
+/*
+ * A segment the gateway sends in direction d as that direction's sender:
+ * SEQ at t-offset t, ACK what the other direction's sender is owed, the
+ * sender's last window and timestamps, so nothing tells it from one of
+ * the sender's own.
+ */
+static bool
+edit_send(struct tg_worker *w, struct tg_flow *f, int d, uint64_t t, uint8_t flags,
+	  const uint8_t *bytes, uint16_t len)
+{
+	struct tg_edit *back = tg_inspect_edit(&w->inspect, f->stream, !d);
+	struct tg_craft_tcp h;
+	const uint8_t *tpl;
+	struct rte_mbuf *m;
+	struct tg_pkt tp;
+	uint64_t a = sender_ack(f, back, !d);
+
+	tpl = edit_tpl(w, f, &tp);
+	if (tpl == NULL)
+		return false;
+	h = (struct tg_craft_tcp){
+		.seq = seq_at(&f->stream[d], t),
+		.ack = seq_at(&f->stream[!d], a),
+		.win = f->side[d].win,
+		.flags = flags,
+		.ts = f->side[0].ts && f->side[1].ts,
+		.tsval = f->side[d].tsval,
+		.tsecr = f->side[!d].tsval,
+	};
+	/* the template is the client's SYN: direction 1 goes back to the client */
+	m = tg_craft_seg(w->pool, tpl, &tp, d == 1, &h, bytes, len);
+	if (m == NULL) {
+		GW(w, ALLOC_FAIL);
+		return false;
+	}
+	if (back != NULL && a > back->told)
+		back->told = a;
+	edit_tx(w, f, d, m);
+	return true;
+}
+
+/*
+ * Injected bytes of a piece, in segments of at most the receiver's MSS.
+ * A first transmission waits while the receiver's window cannot take it
+ * (unless nothing of the direction is in flight before it).
+ */
+static bool
+edit_inject(struct tg_worker *w, struct tg_flow *f, int d, struct tg_edit *e,
+	    const struct tg_edit_piece *pc, bool retrans)
+{
+	const uint8_t *b = tg_edit_bytes(e, pc);
+	uint32_t mss = f->side[!d].mss ? f->side[!d].mss : 536, k, n;
+
+	if (!retrans && pc->t + pc->len > e->tack + e->rwnd && e->tack < pc->t)
+		return false;
+	for (k = 0; k < pc->len; k += n) {
+		n = pc->len - k < mss ? pc->len - k : mss;
+		if (!edit_send(w, f, d, pc->t + k, TG_TCP_ACK | TG_TCP_PSH, b + k, (uint16_t)n))
+			return false;
+		if (retrans)
+			GW(w, EDIT_RETRANS);
+		else
+			GW(w, EDIT_INJECTED);
+	}
+	return true;
+}
+
+/*
+ * What the editor owes after a packet of the flow: injections whose place
+ * has been released, an ACK to a sender whose consumed bytes are now
+ * covered (or, with force, one again: it retransmitted consumed bytes),
+ * pruning, and the retransmission timer.
+ */
+static void
+edit_flush(struct tg_worker *w, struct tg_flow *f, unsigned int force)
+{
+	struct tg_edit_piece pcs[EDIT_PIECES];
+	unsigned int i, n;
+	uint64_t o, now = 0;
+	int d;
+
+	/* injections first: they carry the ACKs a pure ACK would */
+	for (d = 0; d < 2; d++) {
+		struct tg_edit *e = tg_inspect_edit(&w->inspect, f->stream, d);
+
+		if (e == NULL)
+			continue;
+		n = tg_edit_due(e, f->stream[d].released, pcs, EDIT_PIECES);
+		for (i = 0; i < n; i++)
+			if (edit_inject(w, f, d, e, &pcs[i], false))
+				tg_edit_mark_sent(e, pcs[i].pt);
+	}
+	for (d = 0; d < 2; d++) {
+		struct tg_edit *e = tg_inspect_edit(&w->inspect, f->stream, d);
+		struct tg_edit *back;
+
+		if (e == NULL)
+			continue;
+		o = sender_ack(f, e, d);
+		if (o > e->told || (force & (1u << d))) {
+			/* as the receiver of d, i.e. the sender of the other direction */
+			back = tg_inspect_edit(&w->inspect, f->stream, !d);
+			if (edit_send(w, f, !d, sender_next(f, back, !d), TG_TCP_ACK, NULL, 0))
+				GW(w, EDIT_ACKS);
+		}
+		tg_edit_prune(e, e->told);
+		if (now == 0)
+			now = now_ns_tsc();
+		tg_edit_rto_arm(e, now);
+	}
+}
+
+/*
+ * A packet of the other direction carries the receiver's ACK and window
+ * for the edited direction !d: both are mapped back to the sender's
+ * space, in the frame (checksum patched) and in p, before TCP tracking
+ * sees them. Returns true for a packet the gateway keeps (counted).
+ */
+static bool
+edit_ingress(struct tg_worker *w, struct tg_flow *f, int d, uint8_t *frame, struct tg_pkt *p)
+{
+	struct tg_edit *e = tg_inspect_edit(&w->inspect, f->stream, !d);
+	struct tg_stream *s = &f->stream[!d];
+	uint8_t *th = frame + p->l4_off;
+	unsigned int shift = f->wscale_ok ? f->side[d].wscale : 0;
+	uint64_t o, owin, nw, tack, told;
+	uint32_t ack;
+	int64_t a;
+	uint16_t c;
+
+	if (e == NULL || !(p->tcp_flags & TG_TCP_ACK) || (p->tcp_flags & (TG_TCP_SYN | TG_TCP_RST)))
+		return false;
+	a = (int64_t)e->tack + (int32_t)(p->tcp_ack - seq_at(s, e->tack));
+	tack = e->tack;
+	told = e->told;
+	o = tg_edit_ack(e, a < 0 ? 0 : (uint64_t)a, (uint64_t)p->tcp_win << shift, &owin);
+	if (o > s->released + (s->fin_released ? 1 : 0))
+		o = s->released + (s->fin_released ? 1 : 0);
+	if (o > e->told)
+		e->told = o;
+	/*
+	 * A pure ACK of injected bytes only is for the gateway: mapped, it
+	 * would reach the sender as a duplicate ACK (and count towards a
+	 * fast retransmit of nothing).
+	 */
+	if (p->payload_len == 0 && !(p->tcp_flags & TG_TCP_FIN) && (uint64_t)a > tack && o <= told)
+		return true;
+	ack = seq_at(s, o);
+	nw = owin >> shift;
+	if (nw > 0xffff)
+		nw = 0xffff;
+	c = tg_rd16(th + 16);
+	c = tg_csum_adjust(c, tg_rd16(th + 8), (uint16_t)(ack >> 16));
+	c = tg_csum_adjust(c, tg_rd16(th + 10), (uint16_t)ack);
+	c = tg_csum_adjust(c, tg_rd16(th + 14), (uint16_t)nw);
+	tg_wr32(th + 8, ack);
+	tg_wr16(th + 14, (uint16_t)nw);
+	tg_wr16(th + 16, c);
+	p->tcp_ack = ack;
+	p->tcp_win = (uint16_t)nw;
+	return false;
+}
+
+/* Rewrites the SEQ of a frame in place, the checksum patched. */
+static void
+set_seq(uint8_t *th, uint32_t seq)
+{
+	uint16_t c = tg_rd16(th + 16);
+
+	c = tg_csum_adjust(c, tg_rd16(th + 4), (uint16_t)(seq >> 16));
+	c = tg_csum_adjust(c, tg_rd16(th + 6), (uint16_t)seq);
+	tg_wr32(th + 4, seq);
+	tg_wr16(th + 16, c);
+}
+
+/*
+ * A packet leaving in direction d. Unedited: sent as it is. Edited: its
+ * SEQ is mapped; a segment with consumed bytes or an injection inside is
+ * cut into pieces (kept bytes that meet in t go in one segment; the
+ * injection in between is sent at its place). Returns a bit for d in
+ * *force when nothing of the segment was kept (a retransmission of
+ * consumed bytes: the sender is ACKed again).
+ */
+static void
+edit_egress(struct tg_worker *w, struct tg_flow *f, int d, struct rte_mbuf *m,
+	    unsigned int *force)
+{
+	struct tg_edit *e = tg_inspect_edit(&w->inspect, f->stream, d);
+	struct tg_edit_piece pcs[EDIT_PIECES];
+	uint8_t buf[RTE_MBUF_DEFAULT_DATAROOM];
+	const struct tg_stream *s = &f->stream[d];
+	uint8_t *frame, *th, flags;
+	unsigned int n, i, j;
+	struct tg_pkt p;
+	bool kept = false;
+	uint64_t skip;
+	int64_t o;
+
+	if (e == NULL) {
+		edit_tx(w, f, d, m);
+		return;
+	}
+	frame = rte_pktmbuf_mtod(m, uint8_t *);
+	if (tg_pkt_parse(frame, rte_pktmbuf_data_len(m), &p) != TG_PKT_OK ||
+	    p.l4_proto != IPPROTO_TCP) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	th = frame + p.l4_off;
+	flags = th[13];
+	o = tg_stream_offset(s, p.tcp_seq);
+	if (o < 0)
+		o = 0;
+	if (p.payload_len == 0) {
+		set_seq(th, seq_at(s, tg_edit_map(e, (uint64_t)o)));
+		edit_tx(w, f, d, m);
+		return;
+	}
+	/*
+	 * Bytes below what the sender was told is ACKed were received or
+	 * consumed: they never go again (a point pruned since may no longer
+	 * say where they belong). All of them: the sender is ACKed again.
+	 */
+	skip = e->told > (uint64_t)o ? e->told - (uint64_t)o : 0;
+	if (skip > p.payload_len)
+		skip = p.payload_len;
+	n = tg_edit_pieces(e, (uint64_t)o + skip, p.payload_len - skip, pcs, EDIT_PIECES);
+	if (skip == 0 && n == 1 && !pcs[0].inject && pcs[0].off == (uint64_t)o &&
+	    pcs[0].len == p.payload_len) {
+		set_seq(th, seq_at(s, pcs[0].t));
+		edit_tx(w, f, d, m);
+		return;
+	}
+	GW(w, EDIT_CUT);
+	for (i = 0; i < n; i = j) {
+		uint32_t len = 0;
+		struct rte_mbuf *c;
+		bool last;
+
+		if (pcs[i].inject) {
+			if (edit_inject(w, f, d, e, &pcs[i], false))
+				tg_edit_mark_sent(e, pcs[i].pt);
+			j = i + 1;
+			continue;
+		}
+		/* kept runs that meet in t: one segment */
+		for (j = i; j < n && !pcs[j].inject && pcs[j].t == pcs[i].t + len; j++) {
+			memcpy(buf + len, frame + p.payload_off + (pcs[j].off - (uint64_t)o), pcs[j].len);
+			len += pcs[j].len;
+		}
+		last = j == n;
+		c = tg_craft_piece(w->pool, frame, &p, seq_at(s, pcs[i].t),
+				   (uint8_t)(last ? flags : flags & ~(TG_TCP_FIN | TG_TCP_PSH)), buf,
+				   (uint16_t)len);
+		if (c == NULL) {
+			GW(w, ALLOC_FAIL);
+			continue;
+		}
+		kept = true;
+		edit_tx(w, f, d, c);
+	}
+	if (!kept && (flags & TG_TCP_FIN)) {
+		/* everything consumed but the FIN: it goes on alone, at its place */
+		struct rte_mbuf *c = tg_craft_piece(
+			w->pool, frame, &p, seq_at(s, tg_edit_map(e, (uint64_t)o + p.payload_len)),
+			flags, NULL, 0);
+
+		if (c != NULL)
+			edit_tx(w, f, d, c);
+		kept = true;
+	}
+	/* a retransmission of bytes all consumed: its sender missed the ACK, send it again */
+	if (!kept && (uint64_t)o + p.payload_len <= e->told)
+		*force |= 1u << d;
+	rte_pktmbuf_free(m);
+}
+
 /* Starts inspecting a new postgres session, named by its client's and server's addresses. */
 static int
 open_inspection(struct tg_worker *w, struct tg_flow *f, uint16_t svc, const uint8_t *frame,
@@ -463,11 +875,8 @@ open_inspection(struct tg_worker *w, struct tg_flow *f, uint16_t svc, const uint
 	int rc;
 
 	endpoint(client, sizeof(client), frame, p, false);
-	/* only the slowpath's session events name the server */
-	if (w->ctl != NULL)
-		endpoint(server, sizeof(server), frame, p, true);
-	else
-		server[0] = '\0';
+	/* session events and cancel keys name the server */
+	endpoint(server, sizeof(server), frame, p, true);
 	rc = tg_inspect_open_peer(&w->inspect, f->stream, svc, client, server);
 	/* the client SYN, kept to reset the session on command: one small copy per session */
 	if (rc == 0 && w->tpl != NULL) {
@@ -488,9 +897,10 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 	struct tg_flow_key key;
 	enum tg_tcp_verdict v;
 	struct tg_flow *f;
+	struct tg_pkt pe = *p;
 	bool reversed, syn = (p->tcp_flags & (TG_TCP_SYN | TG_TCP_ACK)) == TG_TCP_SYN;
 	uint32_t idx;
-	unsigned int n, i;
+	unsigned int n, i, force = 0;
 	int dir = to_server ? 0 : 1;
 
 	GW(w, SERVICE);
@@ -533,7 +943,16 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 	f = &w->flows.flows[idx];
 	f->rxq[dir] = (uint8_t)(q - w->rxq);
 
-	v = tg_tcp_packet(&w->tcp, f, dir, frame, p, m);
+	if (unlikely(w->inspect.nb_editing != 0) && edit_ingress(w, f, dir, frame, &pe)) {
+		GW(w, EDIT_ABSORBED);
+		edit_flush(w, f, 0);
+		goto drop;
+	}
+	v = tg_tcp_packet(&w->tcp, f, dir, frame, &pe, m);
+	/* what the stream editor's own segments borrow from this side */
+	f->side[dir].win = tg_rd16(frame + p->l4_off + 14);
+	if (p->tcp_opts & TG_TCP_OPT_TS)
+		f->side[dir].tsval = p->tcp_tsval;
 	if (unlikely(w->inspecting && tg_inspect_failed(&w->inspect, f->stream))) {
 		/*
 		 * Failed closed or blocked by reset: RST both ways at what each
@@ -547,7 +966,10 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 	}
 	switch (v) {
 	case TG_TCP_FORWARD:
-		tx(w, q->peer, q->peer_queue, m);
+		if (unlikely(w->inspect.nb_editing != 0))
+			edit_egress(w, f, dir, m, &force);
+		else
+			tx(w, q->peer, q->peer_queue, m);
 		break;
 	case TG_TCP_HOLD:
 		break;
@@ -555,7 +977,10 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 		rte_pktmbuf_free(m);
 		break;
 	case TG_TCP_CLOSE:
-		tx(w, q->peer, q->peer_queue, m);
+		if (unlikely(w->inspect.nb_editing != 0))
+			edit_egress(w, f, dir, m, &force);
+		else
+			tx(w, q->peer, q->peer_queue, m);
 		if (w->inspecting)
 			tg_inspect_end(&w->inspect, f->stream, TG_INSPECT_END_RESET);
 		release_flow(w, f);
@@ -576,9 +1001,15 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 
 	do {
 		n = tg_stream_release(&w->smem, &f->stream[dir], out, RTE_DIM(out));
-		for (i = 0; i < n; i++)
-			tx(w, q->peer, q->peer_queue, out[i]);
+		for (i = 0; i < n; i++) {
+			if (unlikely(w->inspect.nb_editing != 0))
+				edit_egress(w, f, dir, out[i], &force);
+			else
+				tx(w, q->peer, q->peer_queue, out[i]);
+		}
 	} while (n == RTE_DIM(out));
+	if (unlikely(w->inspect.nb_editing != 0) && f->stream[0].app != 0)
+		edit_flush(w, f, force);
 	/*
 	 * Both FINs acknowledged: every byte was delivered, so inspected; the
 	 * session ends now rather than when the closed flow is retired.
@@ -765,14 +1196,13 @@ flow_of(const struct tg_worker *w, const struct tg_stream *st)
  * forgotten and its next segment is refused with RSTs (midstream).
  */
 static void
-kill_session(struct tg_worker *w, uint32_t idx, uint32_t slot)
+abort_session(struct tg_worker *w, uint32_t idx, uint32_t slot)
 {
 	struct tg_flow *f = &w->flows.flows[idx];
 	const struct tg_worker_tpl *t = &w->tpl[slot];
 	struct tg_pkt p;
 	unsigned int i;
 
-	GW(w, ADMIN_KILL);
 	if (t->len != 0 && tg_pkt_parse(t->frame, t->len, &p) == TG_PKT_OK &&
 	    f->rxq[0] < w->nb_rxq) {
 		reset_flow(w, &w->rxq[f->rxq[0]], idx, 0, t->frame, &p);
@@ -783,6 +1213,58 @@ kill_session(struct tg_worker *w, uint32_t idx, uint32_t slot)
 	}
 	tg_inspect_end(&w->inspect, f->stream, TG_INSPECT_END_FAILED);
 	tg_flow_delete(&w->flows, idx, release_flow, w);
+}
+
+/*
+ * KILL: like a server told to end the session, the client gets a FATAL
+ * (57P01) where the stream editor can place one, then RSTs both ways
+ * (each after what its receiver was sent, the FATAL included).
+ */
+static void
+kill_session(struct tg_worker *w, uint32_t idx, uint32_t slot)
+{
+	struct tg_flow *f = &w->flows.flows[idx];
+
+	GW(w, ADMIN_KILL);
+	if (tg_inspect_kill_reply(&w->inspect, f->stream) == 0) {
+		GW(w, ADMIN_KILL_FATAL);
+		edit_flush(w, f, 0);
+	}
+	abort_session(w, idx, slot);
+}
+
+/*
+ * The stream editor's timer, for each session it edits: injected bytes
+ * unacknowledged past their timeout are sent again (backing off); after
+ * TG_EDIT_RTO_TRIES the receiver is taken for gone and the session reset.
+ * Injections the receiver's window held back are retried too.
+ */
+static void
+edit_timer(void *arg, struct tg_stream st[2])
+{
+	struct tg_worker *w = arg;
+	struct tg_flow *f = container_of(st, struct tg_flow, stream[0]);
+	struct tg_edit_piece pcs[EDIT_PIECES];
+	uint64_t now = now_ns_tsc();
+	unsigned int i, n;
+	bool give_up;
+	int d;
+
+	for (d = 0; d < 2; d++) {
+		struct tg_edit *e = tg_inspect_edit(&w->inspect, st, d);
+
+		if (e == NULL || !tg_edit_rto_due(e, now, &give_up))
+			continue;
+		if (give_up) {
+			GW(w, EDIT_GAVE_UP);
+			abort_session(w, flow_of(w, st), st[0].app - 1);
+			return;
+		}
+		n = tg_edit_unacked(e, pcs, EDIT_PIECES);
+		for (i = 0; i < n; i++)
+			edit_inject(w, f, d, e, &pcs[i], true);
+	}
+	edit_flush(w, f, 0);
 }
 
 static void
@@ -895,6 +1377,14 @@ tg_worker_run(void *arg)
 		w->cnt.polls++;
 		if (w->tracking)
 			expire(w, rte_rdtsc());
+		/* the stream editor's retransmissions, checked every millisecond */
+		if (unlikely(w->inspect.nb_editing != 0) && rte_rdtsc() >= w->edit_next) {
+			w->edit_next = rte_rdtsc() + rte_get_tsc_hz() / 1000;
+			tg_inspect_edit_each(&w->inspect, edit_timer, w);
+			for (i = 0; i < TG_MAX_PORTS; i++)
+				if (w->tx[i].n)
+					tx_flush(w, i);
+		}
 		/* strict statements whose records became durable leave now */
 		if (unlikely(w->inspect.nb_gated != 0) &&
 		    tg_inspect_ungate(&w->inspect, worker_ungate, w) != 0) {

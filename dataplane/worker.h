@@ -90,8 +90,15 @@ struct rte_rcu_qsbr;
 	X(INSPECT_REFUSED, "inspect_refused", "new sessions refused: no inspector session free") \
 	X(EVENT_LOST, "event_lost", "statement events not written (events file)") \
 	X(ADMIN_KILL, "admin_kill", "sessions reset on an operator's command (tgctl sessions kill)") \
+	X(ADMIN_KILL_FATAL, "admin_kill_fatal", "of those, the client told with a FATAL first") \
 	X(SLOWPATH_REFUSED, "slowpath_refused", "new postgres sessions refused: slowpath not connected (fail closed)") \
-	X(ALLOC_FAIL, "alloc_fail", "mbuf allocation failures (pool pressure)")
+	X(ALLOC_FAIL, "alloc_fail", "mbuf allocation failures (pool pressure)") \
+	X(EDIT_CUT, "edit_cut", "segments cut by the stream editor (bytes consumed or injected between)") \
+	X(EDIT_INJECTED, "edit_injected", "segments of injected bytes sent (first transmission)") \
+	X(EDIT_RETRANS, "edit_retrans", "segments of injected bytes sent again (retransmission timer)") \
+	X(EDIT_ACKS, "edit_acks", "ACKs sent by the gateway for bytes it consumed") \
+	X(EDIT_ABSORBED, "edit_absorbed", "ACKs of injected bytes only, kept by the gateway") \
+	X(EDIT_GAVE_UP, "edit_gave_up", "sessions reset: injected bytes never acknowledged")
 
 enum tg_gw_counter {
 #define TG_GW_CNT_ENUM(e, n, d) TG_GW_CNT_##e,
@@ -188,7 +195,9 @@ struct tg_worker {
 	struct tg_worker_tpl {
 		uint16_t len;		/* 0: none */
 		uint8_t frame[TG_WORKER_TPL];
-	} *tpl;				/* by inspector slot: its client SYN, for KILL */
+	} *tpl;				/* by inspector slot: its client SYN (KILL, stream editor) */
+	uint64_t edit_next;		/* tsc of the stream editor's next timer check */
+	struct rte_hash *cancel_keys;	/* shared by the workers (cancelkeys.h), NULL: none */
 	char event_line[8192];
 
 	struct {

@@ -75,7 +75,18 @@
  *                             the methods the caller may call, by name
  *   watch      auditor    -> {"watching": true}, then event lines (above).
  *                             The role is the server's config (default
- *                             auditor); admin always.
+ *                             auditor); admin always. Optional params
+ *                             filter the stream server-side (slowpath/
+ *                             watch.h), each a string or an array of up
+ *                             to 8 (any one matches), all given must match:
+ *                               "type": event.type prefix by whole
+ *                                 components ("db.query": db.query and
+ *                                 db.query.begin; "session")
+ *                               "service": dst.service
+ *                               "user": db.user or operator.user
+ *                             A record without the field does not match.
+ *                             A second watch on the connection replaces
+ *                             the filter.
  *   status     any role   -> an object; every member is optional and a
  *                             client prints what it finds:
  *     {"software": "tollgate-slowpath 0.1.0",

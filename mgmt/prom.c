@@ -33,6 +33,7 @@ static const struct rule rules[] = {
 	{ { "dataplane", "pg", "be", "*" }, "message", "dataplane_pg_be_messages", false },
 	{ { "slowpath", "disconnects", "*" }, "reason", "slowpath_disconnects_by_reason", false },
 	{ { "mgmt", "errors", "*" }, "reason", "mgmt_errors_by_reason", false },
+	{ { "siem", "*" }, "sink", "siem", true },
 };
 
 /* What is a level, not a count: no _total. Dotted, '*' for any component. */
@@ -57,6 +58,13 @@ static const char *const TG_PROM_GAUGES[] = {
 	"mgmt.clients",
 	"mgmt.subscribers",
 	"mgmt.pending",
+	"siem.*.connected",
+	"siem.*.delivered",
+	"siem.*.next",
+	"siem.*.durable",
+	"siem.*.lag",
+	"siem.*.in_flight",
+	"siem.*.backoff_ms",
 };
 
 struct sample {

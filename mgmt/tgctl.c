@@ -10,7 +10,7 @@
  *
  *   tgctl [-s PATH] [-o text|json] [-t SEC] ping
  *   tgctl ... status
- *   tgctl ... watch [-n N]
+ *   tgctl ... watch [-n N] [--type PREFIX]... [--service S]... [--user U]...
  *   tgctl ... methods
  *   tgctl ... call METHOD [PARAMS|-]
  *   tgctl ... audit tail [-n N] [-f] | show SEQ | proof SEQ | verify
@@ -54,6 +54,7 @@
 
 #include "api.h"
 #include "audit.h"
+#include "siem_export.h"
 #include "merkle.h"
 #include "note.h"
 #include "prom.h"
@@ -72,11 +73,13 @@ static const char usage_text[] =
 	"       " PROG " audit proof DIR SEQ [--size N] [--key PUB.pem] [-o json]\n"
 	"       " PROG " audit consistency DIR M N [--key PUB.pem] [-o json]\n"
 	"       " PROG " audit pubkey DIR|KEYFILE [-o json]\n"
+	"       " PROG " audit export DIR --format ocsf|cef|ecs|jsonl [--since SEQ] [--until SEQ]\n"
 	"online, through the slowpath (" PROG " [-s PATH] [-t SEC] [-o json] audit ...):\n"
 	"       " PROG " audit tail [-n N] [-f]\n"
 	"       " PROG " audit show SEQ\n"
 	"       " PROG " audit proof SEQ [--size N]\n"
 	"       " PROG " audit verify\n"
+	"       " PROG " audit export --format ocsf|cef|ecs|jsonl [--since SEQ] [--until SEQ]\n"
 	"\n"
 	"  verify       check every record, the hash chain, the Merkle tree and every\n"
 	"               signed checkpoint of the audit store in DIR, with only the\n"
@@ -87,6 +90,10 @@ static const char usage_text[] =
 	"               (default: the latest checkpoint, else the whole log)\n"
 	"  consistency  consistency proof between the trees of M and N records\n"
 	"  pubkey       the public key of a store (from its metadata) or key file\n"
+	"  export       records SEQ..SEQ as SIEM events on stdout, one a line, in the\n"
+	"               format of the SIEM sinks (siem_format.h): each carries seq,\n"
+	"               leaf and prev_chain; jsonl is the records themselves.\n"
+	"               Online, the running slowpath reads its durable records\n"
 	"\n"
 	"Online, the running slowpath reads its own store (auditor or admin role):\n"
 	"  tail         the last N durable records (default 20, at most 1000); -f\n"
@@ -106,6 +113,9 @@ struct opts {
 	uint64_t size;
 	uint64_t count; /* tail -n; 0: the server's default */
 	bool follow;	/* tail -f */
+	const char *format; /* export --format */
+	uint64_t since, until; /* export --since, --until (inclusive) */
+	bool has_until;
 	const struct copts *co; /* socket and timeout of the online commands */
 	bool json;
 	int nargs;
@@ -158,6 +168,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "follow", no_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -166,6 +179,20 @@ parse_opts(int argc, char **argv, struct opts *o)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "k:a:s:n:fo:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'F':
+			if (tg_siem_format_by_name(optarg) < 0)
+				return usage("--format %s: ocsf, cef, ecs or jsonl", optarg);
+			o->format = optarg;
+			break;
+		case 'S':
+			if (!parse_u64(optarg, &o->since) || o->since > INT64_MAX)
+				return usage("--since %s: a record number", optarg);
+			break;
+		case 'U':
+			if (!parse_u64(optarg, &o->until) || o->until > INT64_MAX)
+				return usage("--until %s: a record number", optarg);
+			o->has_until = true;
+			break;
 		case 'n':
 			if (!parse_u64(optarg, &o->count) || o->count == 0 || o->count > 1000)
 				return usage("--count %s: an integer in 1..1000", optarg);
@@ -651,7 +678,9 @@ static const char main_usage_text[] =
 	"                        the dataplane's postgres sessions; reset one (admin)\n"
 	"  flows [--service S] [--limit N]\n"
 	"                        the dataplane's tracked flows\n"
-	"  watch [-n N]          stream events (audit records) as they happen\n"
+	"  watch [-n N] [--type PREFIX] [--service S] [--user U]\n"
+	"                        stream events (audit records) as they happen; only\n"
+	"                        those that match, filtered by the slowpath\n"
 	"  methods               who you are to it, and what you may call\n"
 	"  call METHOD [PARAMS]  call any method; PARAMS is a JSON object, or - to\n"
 	"                        read it from stdin\n"
@@ -738,13 +767,25 @@ static const char flows_usage[] =
 	"the slowpath: at most N (default 1000), of service S only.\n";
 
 static const char watch_usage[] =
-	"usage: " PROG " watch [-n N] [-s PATH] [-o json] [-t SEC]\n"
+	"usage: " PROG " watch [-n N] [--type PREFIX]... [--service S]... [--user U]...\n"
+	"             [-s PATH] [-o json] [-t SEC]\n"
 	"\n"
 	"Subscribes to the event stream and prints one line per event as it happens\n"
 	"(audit records: sessions, statements, decisions, checkpoints) until\n"
 	"interrupted; -n N stops after N events. -o json prints each event as one JSON\n"
 	"line, for jq or a log shipper. A watcher that does not keep up is dropped by\n"
-	"the server (exit 1, \"too_slow\"). Needs the auditor role (or admin).\n";
+	"the server (exit 1, \"too_slow\"). Needs the auditor role (or admin).\n"
+	"\n"
+	"Filters, applied by the slowpath so the stream carries only what matches;\n"
+	"each may be given up to 8 times (any one matches), and every filter given\n"
+	"must match:\n"
+	"  --type PREFIX   event.type, or a prefix of whole components: db.query\n"
+	"                  (db.query and db.query.begin), session, admin.change\n"
+	"  --service S     dst.service is S\n"
+	"  --user U        db.user (sessions, statements) or operator.user (admin\n"
+	"                  changes) is U\n"
+	"A record without the field a filter names does not match it (--service\n"
+	"leaves out checkpoints and admin changes).\n";
 
 static const char methods_usage[] =
 	"usage: " PROG " methods [-s PATH] [-o json] [-t SEC]\n"
@@ -761,6 +802,11 @@ static const char call_usage[] =
 	"whether the call succeeded, and with -o json an error is printed to stdout\n"
 	"as {\"error\": {\"code\": ..., \"message\": ...}} as well.\n";
 
+/* watch filters: the params of the watch method, in this order (slowpath/watch.h) */
+#define WATCH_KEYS 3
+#define WATCH_VALUES_MAX 8
+static const char *const watch_keys[WATCH_KEYS] = { "type", "service", "user" };
+
 /* -o prometheus: only stats writes it (stats_prometheus()); the others refuse it */
 static bool output_prometheus;
 
@@ -772,6 +818,9 @@ struct copts {
 	int every;  /* stats --watch: seconds; 0: once */
 	const char *service; /* flows, sessions list: --service */
 	long limit;	     /* flows, sessions list: --limit; 0: the server's default */
+	/* watch: --type, --service, --user, each repeatable; the slowpath filters (watch.h) */
+	const char *filter[WATCH_KEYS][WATCH_VALUES_MAX];
+	unsigned int nb_filter[WATCH_KEYS];
 	int nargs;
 	char **args;
 };
@@ -1785,6 +1834,27 @@ cmd_watch(struct copts *co)
 		json_decref(params);
 		return usage("watch takes no arguments");
 	}
+	/* {"type": [..], "service": [..], "user": [..]}: the slowpath checks the values */
+	for (unsigned int k = 0; params != NULL && k < WATCH_KEYS; k++) {
+		json_t *a;
+
+		if (co->nb_filter[k] == 0)
+			continue;
+		a = json_array();
+		for (unsigned int i = 0; a != NULL && i < co->nb_filter[k]; i++)
+			if (json_array_append_new(a, json_string(co->filter[k][i])) < 0) {
+				json_decref(a);
+				a = NULL;
+			}
+		if (a == NULL || json_object_set_new(params, watch_keys[k], a) < 0) {
+			json_decref(params);
+			params = NULL;
+		}
+	}
+	if (params == NULL) {
+		fprintf(stderr, PROG ": watch: out of memory, or a filter that is not UTF-8\n");
+		return EXIT_USAGE;
+	}
 	if ((rc = conn_open(&c, co->socket, co->timeout_ms)) != EXIT_OK) {
 		json_decref(params);
 		return rc;
@@ -1916,6 +1986,8 @@ parse_cmd_opts(int argc, char **argv, const char *help, bool count, struct copts
 		{ "watch", optional_argument, NULL, 'w' },
 		{ "service", required_argument, NULL, 'S' },
 		{ "limit", required_argument, NULL, 'L' },
+		{ "type", required_argument, NULL, 'T' },
+		{ "user", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1956,7 +2028,23 @@ parse_cmd_opts(int argc, char **argv, const char *help, bool count, struct copts
 				co->every = (int)v;
 			}
 			break;
+		case 'T':
+		case 'U':
+			if (strcmp(argv[0], "watch") != 0)
+				return usage("%s: no option --%s", argv[0],
+					     c == 'T' ? "type" : "user");
+			/* fall through */
 		case 'S':
+			if (strcmp(argv[0], "watch") == 0) {
+				unsigned int k = c == 'T' ? 0 : c == 'S' ? 1 : 2;
+
+				if (co->nb_filter[k] == WATCH_VALUES_MAX)
+					return usage("--%s: at most %d times", watch_keys[k],
+						     WATCH_VALUES_MAX);
+				co->filter[k][co->nb_filter[k]++] = optarg;
+				break;
+			}
+			/* fall through */
 		case 'L':
 			if (strcmp(argv[0], "flows") != 0 && strcmp(argv[0], "sessions") != 0)
 				return usage("%s: no option --%s", argv[0],
@@ -2231,6 +2319,123 @@ audit_tail(struct opts *o)
 	return EXIT_OK;
 }
 
+/* ---- audit export: SIEM events, offline and online (siem_export.h) --- */
+
+static int
+export_print(void *arg, uint64_t seq, const char *event, size_t len)
+{
+	(void)arg;
+	(void)seq;
+	if (fwrite(event, 1, len, stdout) != len || fputc('\n', stdout) == EOF)
+		return -EIO;
+	return 0;
+}
+
+static int
+export_read(void *arg, uint64_t from, uint64_t n, tg_audit_record_fn fn, void *fnarg)
+{
+	char err[256];
+
+	return tg_audit_log_records(arg, from, n, fn, fnarg, err, sizeof(err));
+}
+
+static void
+export_note(void *arg, uint64_t seq, char *buf, size_t size)
+{
+	struct tg_audit_inclusion *p = calloc(1, sizeof(*p));
+	char err[256];
+
+	buf[0] = '\0';
+	if (p == NULL)
+		return;
+	if (tg_audit_log_inclusion(arg, seq, seq + 1, NULL, p, err, sizeof(err)) == 0) {
+		if (p->checkpoint && p->note_len < size) {
+			memcpy(buf, p->note, p->note_len);
+			buf[p->note_len] = '\0';
+		}
+		tg_audit_inclusion_release(p);
+	}
+	free(p);
+}
+
+/* tgctl audit export DIR --format F [--since SEQ] [--until SEQ] */
+static int
+cmd_export(struct opts *o)
+{
+	struct tg_siem_source src = { export_read, export_note, NULL };
+	struct tg_audit_log *l;
+	uint64_t next = 0, n;
+	int fmt, rc;
+
+	if (o->nargs != 1)
+		return usage("audit export takes a directory (offline) or none (online)");
+	fmt = tg_siem_format_by_name(o->format != NULL ? o->format : "");
+	if (fmt < 0)
+		return usage("audit export needs --format ocsf|cef|ecs|jsonl");
+	if (o->has_until && o->until < o->since)
+		return usage("--until is below --since");
+	if ((l = open_log(o->args[0])) == NULL)
+		return EXIT_USAGE;
+	n = o->has_until ? o->until - o->since + 1 : UINT64_MAX;
+	src.arg = l;
+	rc = tg_siem_export(&src, (enum tg_siem_format)fmt, o->since, n, TG_VERSION, export_print,
+			    NULL, &next);
+	tg_audit_log_close(l);
+	if (fflush(stdout) == EOF && rc >= 0)
+		rc = -EIO;
+	if (rc < 0) {
+		fprintf(stderr, PROG ": audit export %s: record %" PRIu64 ": %s\n", o->args[0], next,
+			strerror(-rc));
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/*
+ * Online: audit.export a page at a time, up to the durable size of the
+ * first answer (a live log grows: the export is of the log as it was).
+ */
+static int
+audit_export(struct opts *o)
+{
+	struct copts co = audit_copts(o, 0);
+	json_int_t next, end = -1;
+	struct conn c;
+	json_t *res, *params, *ev;
+	size_t i;
+	int rc;
+
+	if (o->format == NULL || tg_siem_format_by_name(o->format) < 0)
+		return usage("audit export needs --format ocsf|cef|ecs|jsonl");
+	if (o->has_until && o->until < o->since)
+		return usage("--until is below --since");
+	if (conn_open(&c, co.socket, co.timeout_ms) < 0)
+		return EXIT_CONN;
+	next = (json_int_t)o->since;
+	for (;;) {
+		params = json_pack("{s:s, s:I}", "format", o->format, "since", next);
+		if (params != NULL && o->has_until)
+			json_object_set_new(params, "until", json_integer((json_int_t)o->until));
+		if ((rc = conn_call(&c, "audit.export", params, false, &res)) != EXIT_OK)
+			break;
+		json_array_foreach(json_object_get(res, "events"), i, ev)
+			printf("%s\n", json_string_value(ev));
+		if (end < 0)
+			end = json_integer_value(json_object_get(res, "durable"));
+		if (o->has_until && (json_int_t)o->until + 1 < end)
+			end = (json_int_t)o->until + 1;
+		next = json_integer_value(json_object_get(res, "next"));
+		i = json_array_size(json_object_get(res, "events"));
+		json_decref(res);
+		if (i == 0 || next >= end)
+			break;
+	}
+	conn_close(&c);
+	if (fflush(stdout) == EOF && rc == EXIT_OK)
+		rc = EXIT_USAGE;
+	return rc;
+}
+
 /*
  * The offline form of a command reads a directory; its online form (the
  * same name, online_nargs arguments, none a directory) asks the slowpath.
@@ -2250,6 +2455,7 @@ audit_main(int argc, char **argv, const struct copts *co)
 		{ "pubkey", cmd_pubkey, NULL, 0 },
 		{ "tail", NULL, audit_tail, 0 },
 		{ "show", NULL, audit_show, 1 },
+		{ "export", cmd_export, audit_export, 0 },
 	};
 	struct stat st;
 	struct opts o;

@@ -2,8 +2,10 @@
 /*
  * config.c — tollgate-slowpath's options from a JSON file. See config.h.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +181,82 @@ json_roles(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *
 	return 0;
 }
 
+/*
+ * mgmt.metrics: "ADDR:PORT" or "[ADDR6]:PORT", numeric (no resolver at
+ * start), on loopback only: the listener has no authentication, and its
+ * counters name services and ports (metrics.h).
+ */
+static int
+json_metrics(struct tg_sp_config *cfg, const json_t *v, const char *path, char *err,
+	     size_t errlen)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&cfg->mgmt.metrics_addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&cfg->mgmt.metrics_addr;
+	char host[INET6_ADDRSTRLEN];
+	const char *s, *colon, *host_start, *host_end;
+	unsigned long port = 0;
+	size_t len, hlen;
+
+	if (!json_is_string(v) || (len = json_string_length(v)) == 0 ||
+	    len >= sizeof(cfg->mgmt.metrics))
+		goto bad;
+	s = json_string_value(v);
+	colon = strrchr(s, ':');
+	if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) > 5)
+		goto bad;
+	for (const char *c = colon + 1; *c != '\0'; c++) {
+		if (*c < '0' || *c > '9')
+			goto bad;
+		port = port * 10 + (unsigned long)(*c - '0');
+	}
+	if (port == 0 || port > 65535)
+		goto bad;
+	host_start = s;
+	host_end = colon;
+	if (s[0] == '[') {
+		if (colon == s || colon[-1] != ']')
+			goto bad;
+		host_start = s + 1;
+		host_end = colon - 1;
+	}
+	hlen = (size_t)(host_end - host_start);
+	if (hlen == 0 || hlen >= sizeof(host))
+		goto bad;
+	memcpy(host, host_start, hlen);
+	host[hlen] = '\0';
+	memset(&cfg->mgmt.metrics_addr, 0, sizeof(cfg->mgmt.metrics_addr));
+	if (s[0] != '[' && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		/* 127.0.0.0/8 (RFC 1122 3.2.1.3) */
+		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
+			goto not_loopback;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		cfg->mgmt.metrics_addrlen = sizeof(*sin);
+	} else if (s[0] == '[' && inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+			goto not_loopback;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		cfg->mgmt.metrics_addrlen = sizeof(*sin6);
+	} else {
+		goto bad;
+	}
+	memcpy(cfg->mgmt.metrics, s, len + 1);
+	return 0;
+not_loopback:
+	tg_sp_seterr(err, errlen,
+		     "%s: mgmt.metrics: %s is not a loopback address; the /metrics listener has "
+		     "no authentication and serves 127.0.0.0/8 or [::1] only",
+		     path, s);
+	return -EINVAL;
+bad:
+	tg_sp_seterr(err, errlen,
+		     "%s: mgmt.metrics must be \"ADDR:PORT\" or \"[ADDR6]:PORT\", a numeric "
+		     "loopback address and a port 1..65535, such as \"127.0.0.1:9464\"",
+		     path);
+	return -EINVAL;
+}
+
 /* "mgmt": the management socket (slowpath/mgmt.h) */
 static int
 json_mgmt(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *err, size_t errlen)
@@ -210,9 +288,12 @@ json_mgmt(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *e
 			}
 		} else if (strcmp(key, "roles") == 0) {
 			rc = json_roles(cfg, v, path, err, errlen);
+		} else if (strcmp(key, "metrics") == 0) {
+			rc = json_metrics(cfg, v, path, err, errlen);
 		} else {
 			tg_sp_seterr(err, errlen,
-				     "%s: unknown key \"mgmt.%s\" (known: socket, group, mode, roles)",
+				     "%s: unknown key \"mgmt.%s\" (known: socket, group, mode, roles, "
+				     "metrics)",
 				     path, key);
 			rc = -EINVAL;
 		}
@@ -321,10 +402,12 @@ tg_sp_config_load_file(struct tg_sp_config *cfg, const char *path, char *err, si
 		} else if (strcmp(key, "group") == 0) {
 			rc = json_name(cfg->group, sizeof(cfg->group), v, path, "group", err,
 				       errlen);
+		} else if (strcmp(key, "siem") == 0) {
+			rc = tg_siem_config_parse(&cfg->siem, v, path, err, errlen);
 		} else {
 			tg_sp_seterr(err, errlen,
 				     "%s: unknown key \"%s\" (known: control_socket, audit, mgmt, "
-				     "policy, user, group)",
+				     "policy, user, group, siem)",
 				     path, key);
 			rc = -EINVAL;
 		}

@@ -34,14 +34,20 @@
  *       "group": "tollgate-ops",  // the socket's group; default: "group" below
  *       "mode": "0660",           // the socket's mode (octal string)
  *       "roles": { "admin": ["tgadmin"], "approver": ["tgapprove"],
- *                  "auditor": ["tgaudit"] }  // Unix groups -> roles; root is admin
+ *                  "auditor": ["tgaudit"] }, // Unix groups -> roles; root is admin
+ *       "metrics": "127.0.0.1:9464"  // optional: GET /metrics, Prometheus text
+ *                          // (slowpath/metrics.h); "ADDR:PORT" or
+ *                          // "[ADDR6]:PORT", numeric, loopback only
+ *                          // (127.0.0.0/8, ::1): it has no authentication
  *     },
  *     "policy": "policy.json", // optional: the policy (dataplane/policy.h) this
  *                          // slowpath owns, validates, compiles and pushes
  *                          // to the dataplane; SIGHUP reads it again
  *     "user": "tollgate",  // default; privileges are dropped to it after
  *                          // the socket and the store are open
- *     "group": "tollgate"  // default: the user's primary group
+ *     "group": "tollgate", // default: the user's primary group
+ *     "siem": { "sinks": [...] }  // optional: export the audit trail to
+ *                          // SIEMs (siem_config.h, siem.h)
  *   }
  *
  * Errors are one line in the caller's buffer: where (file, line and column
@@ -60,8 +66,10 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "note.h"
+#include "siem_config.h"
 
 #define TG_SP_CONFIG_DEFAULT "/etc/tollgate/slowpath.json"
 #define TG_SP_SOCKET_DEFAULT "/run/tollgate/control.sock"
@@ -79,6 +87,7 @@
 #define TG_SP_GRANTS_MAX 64 /* groups in mgmt.roles */
 #define TG_SP_COMMIT_DELAY_DEFAULT 50
 #define TG_SP_COMMIT_DELAY_MAX 1000
+#define TG_SP_METRICS_MAX 64 /* "[v6 address]:port" and NUL */
 
 struct tg_sp_config {
 	char config_path[PATH_MAX];
@@ -102,9 +111,13 @@ struct tg_sp_config {
 			unsigned int role; /* 0 admin, 1 approver, 2 auditor */
 		} grants[TG_SP_GRANTS_MAX];
 		unsigned int nb_grants;
+		char metrics[TG_SP_METRICS_MAX]; /* "": no /metrics listener */
+		struct sockaddr_storage metrics_addr; /* metrics, parsed: loopback */
+		socklen_t metrics_addrlen;
 	} mgmt;
 	char user[TG_SP_NAME_MAX];
 	char group[TG_SP_NAME_MAX]; /* "": the user's primary group */
+	struct tg_siem_config siem; /* "siem": the SIEM sinks (siem_config.h), none by default */
 };
 
 /* The defaults; audit.origin is left empty (required). */

@@ -91,8 +91,10 @@
 #include "canon.h"
 #include "config.h"
 #include "maudit.h"
+#include "metrics.h"
 #include "mgmt.h"
 #include "punt.h"
+#include "siem.h"
 #include "spolicy.h"
 #include "unixsock.h"
 
@@ -292,6 +294,8 @@ enum sp_tag {
 	TAG_TIMER,
 	TAG_COMMIT,
 	TAG_MGMT,
+	TAG_METRICS,
+	TAG_SIEM,
 };
 
 struct sp {
@@ -314,6 +318,8 @@ struct sp {
 	struct tg_sp_policy pol;	/* pol.gen 0: none built */
 	uint64_t pol_loaded;		/* CLOCK_REALTIME s of pol's load */
 	struct tg_mgmt *mgmt;		/* the management API; NULL: not configured */
+	struct tg_metrics *metrics;	/* GET /metrics (metrics.h); NULL: not configured */
+	struct tg_siem *siem;		/* the SIEM sinks (siem.h); NULL: none configured */
 	time_t started;
 	struct sp_instance inst[SP_INSTANCES_MAX];
 	uint64_t inst_clock;
@@ -691,6 +697,7 @@ commit(void)
 {
 	if (tg_audit_size(sp.audit) == tg_audit_durable(sp.audit))
 		return true;
+	tg_siem_save(sp.siem); /* delivered-cursors of the SIEM sinks ride along */
 	if (tg_audit_commit(sp.audit, NULL) < 0) {
 		commit_failed();
 		return false;
@@ -1480,6 +1487,8 @@ on_timer(void)
 		return;
 	if (sp.mgmt != NULL)
 		tg_mgmt_tick(sp.mgmt);
+	if (sp.metrics != NULL)
+		tg_metrics_tick(sp.metrics);
 	stats_tick();
 	sess_tick();
 	sp_audit_methods_tick();
@@ -1492,6 +1501,19 @@ on_timer(void)
 		return;
 	}
 	if (rc == 1) {
+		sp.cnt[SP_CNT_COMMITS]++;
+		committed();
+	}
+	/*
+	 * SIEM cursors that moved and found no commit to ride with: one
+	 * commit a second at most (two fsyncs), so a restart resends at most
+	 * about a second of delivered events.
+	 */
+	if (tg_siem_save(sp.siem) > 0) {
+		if (tg_audit_commit(sp.audit, NULL) < 0) {
+			commit_failed();
+			return;
+		}
 		sp.cnt[SP_CNT_COMMITS]++;
 		committed();
 	}
@@ -1536,6 +1558,13 @@ mgmt_log(void *arg, int prio, const char *msg)
 {
 	(void)arg;
 	sp_log(prio, "mgmt: %s", msg);
+}
+
+static void
+siem_log(void *arg, int prio, const char *msg)
+{
+	(void)arg;
+	sp_log(prio, "%s", msg);
 }
 
 /* "user (uid N)" of a caller, for actors in records and logs. */
@@ -1634,6 +1663,10 @@ m_status(struct tg_mgmt_call *call, const json_t *params, void *arg)
  * slowpath's counters as they are then. A STATS_RESPONSE naming no
  * request this slowpath sent is a protocol violation (unexpected).
  *
+ * A GET /metrics scrape (metrics.h) takes the same path: stats_ask() with
+ * the scrape's token instead of a call, and the same result object,
+ * rendered by mgmt/prom.c as tgctl stats -o prometheus renders it.
+ *
  * Never unanswered: without a dataplane, or with one that does not state
  * the capability, the call is answered at once with "dataplane":
  * {"connected": ..}; the second tick of the 1 s timer after the call (1 to
@@ -1658,7 +1691,8 @@ struct sp_stats_req {
 	bool used;
 	uint64_t seq;		   /* of the STATS_REQUEST; 0: not sent yet (no room) */
 	unsigned int ticks;	   /* of the timer since the call */
-	struct tg_mgmt_call *call; /* NULL: answered already (timed out) */
+	struct tg_mgmt_call *call; /* NULL: answered already (timed out), or a scrape */
+	uint64_t scrape;	   /* or a /metrics scrape's token (metrics.h); 0: none */
 	json_t *dp;		   /* the pairs so far, nested */
 };
 
@@ -1675,15 +1709,21 @@ stats_local(void)
 	for (unsigned int r = 1; r < SP_DISC_MAX; r++)
 		if (sp.disc[r] != 0)
 			json_object_set_new(disc, disc_name(r), json_integer((json_int_t)sp.disc[r]));
-	return json_pack("{s:{s:o, s:o, s:I, s:I}, s:o}", "slowpath", "counters", cnt,
+	return json_pack("{s:{s:o, s:o, s:I, s:I}, s:o, s:o*, s:o*}", "slowpath", "counters", cnt,
 			 "disconnects", disc, "store_size", (json_int_t)tg_audit_size(sp.audit),
 			 "store_durable", (json_int_t)tg_audit_durable(sp.audit), "mgmt",
-			 tg_mgmt_stats_json(sp.mgmt));
+			 tg_mgmt_stats_json(sp.mgmt), "metrics",
+			 sp.metrics != NULL ? tg_metrics_stats_json(sp.metrics) : NULL, "siem",
+			 sp.siem != NULL ? tg_siem_stats_json(sp.siem) : NULL);
 }
 
-/* Answers call with the slowpath's counters and dp (taken). */
+/*
+ * Answers call, or else the /metrics scrape of token scrape, with the
+ * slowpath's counters and dp (taken): one result for both, so a scrape
+ * and tgctl stats -o prometheus render the same object.
+ */
 static void
-stats_reply(struct tg_mgmt_call *call, json_t *dp)
+stats_reply(struct tg_mgmt_call *call, uint64_t scrape, json_t *dp)
 {
 	json_t *res = stats_local();
 
@@ -1691,7 +1731,31 @@ stats_reply(struct tg_mgmt_call *call, json_t *dp)
 		json_object_set_new(res, "dataplane", dp);
 	else
 		json_decref(dp);
-	tg_mgmt_reply(call, res);
+	if (call != NULL) {
+		tg_mgmt_reply(call, res);
+	} else {
+		tg_metrics_answer(sp.metrics, scrape, res);
+		json_decref(res);
+	}
+}
+
+/* Whether a request still has someone waiting: a call or a scrape. */
+static bool
+stats_waiting(const struct sp_stats_req *r)
+{
+	return r->call != NULL || r->scrape != 0;
+}
+
+/* Answers whoever waits on r with dp (taken). */
+static void
+stats_answer(struct sp_stats_req *r, json_t *dp)
+{
+	struct tg_mgmt_call *call = r->call;
+	uint64_t scrape = r->scrape;
+
+	r->call = NULL;
+	r->scrape = 0;
+	stats_reply(call, scrape, dp);
 }
 
 /* {"connected": connected, "error": why} for an answer without the dataplane's pairs. */
@@ -1781,16 +1845,18 @@ on_stats(const struct tg_punt_stats *st)
 	if (r == NULL)
 		return SP_DISC_UNEXPECTED;
 	sp.cnt[SP_CNT_STATS_RESPONSES]++;
-	while (r->call != NULL && tg_punt_stats_next(&it, &name, &value)) {
+	while (stats_waiting(r) && tg_punt_stats_next(&it, &name, &value)) {
 		printable(cname, sizeof(cname), &name);
 		stats_nest(r->dp, cname, value);
 	}
 	if (!st->last)
 		return 0;
-	if (r->call != NULL) {
-		json_object_set_new(r->dp, "connected", json_true());
-		stats_reply(r->call, r->dp);
+	if (stats_waiting(r)) {
+		json_t *dp = r->dp;
+
 		r->dp = NULL;
+		json_object_set_new(dp, "connected", json_true());
+		stats_answer(r, dp);
 	}
 	stats_free(r);
 	return 0;
@@ -1803,13 +1869,12 @@ stats_tick(void)
 	for (unsigned int i = 0; i < SP_STATS_PENDING_MAX; i++) {
 		struct sp_stats_req *r = &sp_stats[i];
 
-		if (!r->used || r->call == NULL || ++r->ticks < SP_STATS_TICKS)
+		if (!r->used || !stats_waiting(r) || ++r->ticks < SP_STATS_TICKS)
 			continue;
 		sp.cnt[SP_CNT_STATS_TIMEOUTS]++;
 		sp_log(LOG_WARNING, "stats: %s did not answer stats_request %" PRIu64 " in time",
 		       sp.conn.name, r->seq);
-		stats_reply(r->call, stats_without(true, "the dataplane did not answer in time"));
-		r->call = NULL;
+		stats_answer(r, stats_without(true, "the dataplane did not answer in time"));
 		if (r->seq == 0)
 			stats_free(r); /* never sent: no answer to wait for */
 	}
@@ -1822,42 +1887,67 @@ stats_conn_gone(void)
 	for (unsigned int i = 0; i < SP_STATS_PENDING_MAX; i++) {
 		struct sp_stats_req *r = &sp_stats[i];
 
-		if (r->used && r->call != NULL)
-			stats_reply(r->call, stats_without(false, "the dataplane disconnected "
-								   "before it answered"));
+		if (r->used && stats_waiting(r))
+			stats_answer(r, stats_without(false, "the dataplane disconnected before it "
+							     "answered"));
 		if (r->used)
 			stats_free(r);
 	}
 }
 
+/* A stats call (call) or a /metrics scrape (call NULL, its token): answered now or deferred. */
 static void
-m_stats(struct tg_mgmt_call *call, const json_t *params, void *arg)
+stats_ask(struct tg_mgmt_call *call, uint64_t scrape)
 {
 	struct sp_conn *c = &sp.conn;
 	struct sp_stats_req *r = NULL;
 
-	(void)params;
-	(void)arg;
 	if (c->fd < 0 || !c->hello) {
-		stats_reply(call, stats_without(false, NULL));
+		stats_reply(call, scrape, stats_without(false, NULL));
 		return;
 	}
 	if (!c->gives_stats) {
-		stats_reply(call, stats_without(true, "this dataplane does not give its counters "
-						      "(no TG_PUNT_CAP_STATS)"));
+		stats_reply(call, scrape,
+			    stats_without(true, "this dataplane does not give its counters "
+						"(no TG_PUNT_CAP_STATS)"));
 		return;
 	}
 	for (unsigned int i = 0; i < SP_STATS_PENDING_MAX && r == NULL; i++)
 		if (!sp_stats[i].used)
 			r = &sp_stats[i];
 	if (r == NULL || (r->dp = json_object()) == NULL) {
-		stats_reply(call, stats_without(true, "too many stats requests unanswered by the "
-						      "dataplane"));
+		stats_reply(call, scrape,
+			    stats_without(true, "too many stats requests unanswered by the "
+						"dataplane"));
 		return;
 	}
 	r->used = true;
 	r->call = call;
+	r->scrape = call == NULL ? scrape : 0;
 	pump();
+}
+
+static void
+m_stats(struct tg_mgmt_call *call, const json_t *params, void *arg)
+{
+	(void)params;
+	(void)arg;
+	stats_ask(call, 0);
+}
+
+/* metrics.h's ask hook: a scrape takes the stats method's path. */
+static void
+metrics_ask(void *arg, uint64_t token)
+{
+	(void)arg;
+	stats_ask(NULL, token);
+}
+
+static void
+metrics_log(void *arg, int prio, const char *msg)
+{
+	(void)arg;
+	sp_log(prio, "%s", msg);
 }
 
 /*
@@ -2351,6 +2441,29 @@ open_mgmt(void)
 	return 0;
 }
 
+/* GET /metrics on loopback (metrics.h), before privileges drop: a port below 1024 needs root. */
+static int
+open_metrics(void)
+{
+	struct tg_metrics_config mc = {
+		.addr = (const struct sockaddr *)&sp.cfg.mgmt.metrics_addr,
+		.addrlen = sp.cfg.mgmt.metrics_addrlen,
+		.ask = metrics_ask,
+		.log = metrics_log,
+	};
+	char err[512];
+
+	if (sp.cfg.mgmt.metrics[0] == '\0' || sp.mgmt == NULL)
+		return 0;
+	sp.metrics = tg_metrics_open(&mc, err, sizeof(err));
+	if (sp.metrics == NULL) {
+		sp_log(LOG_ERR, "metrics listener %s: %s", sp.cfg.mgmt.metrics, err);
+		return -1;
+	}
+	sp_log(LOG_INFO, "metrics listener: GET http://%s/metrics", sp.cfg.mgmt.metrics);
+	return 0;
+}
+
 /* ---------------------------------------------------------------------
  * Start: socket, store, privileges
  * ------------------------------------------------------------------- */
@@ -2600,6 +2713,33 @@ open_store(void)
 	return 0;
 }
 
+/*
+ * The SIEM sinks (siem.h), after the store (their cursors are in it) and
+ * before the drop (TLS keys may be root's); nothing connects yet.
+ */
+static int
+open_siem(void)
+{
+	struct tg_siem_params p = {
+		.cfg = &sp.cfg.siem,
+		.audit = sp.audit,
+		.hostname = sp.host,
+		.version = TG_VERSION,
+		.log = siem_log,
+	};
+	char err[512];
+
+	if (sp.cfg.siem.nb_sinks == 0)
+		return 0;
+	sp.siem = tg_siem_open(&p, err, sizeof(err));
+	if (sp.siem == NULL) {
+		sp_log(LOG_ERR, "siem: %s", err);
+		return -1;
+	}
+	sp_log(LOG_INFO, "siem: %u sink(s)", sp.cfg.siem.nb_sinks);
+	return 0;
+}
+
 /* setgroups, setgid, setuid; then make sure root cannot be had back. */
 static int
 drop_privileges(void)
@@ -2655,7 +2795,10 @@ open_loop(const sigset_t *sigs)
 	    epoll_set(EPOLL_CTL_ADD, sp.sig_fd, EPOLLIN, TAG_SIGNAL) < 0 ||
 	    epoll_set(EPOLL_CTL_ADD, sp.timer_fd, EPOLLIN, TAG_TIMER) < 0 ||
 	    (sp.mgmt != NULL &&
-	     epoll_set(EPOLL_CTL_ADD, tg_mgmt_fd(sp.mgmt), EPOLLIN, TAG_MGMT) < 0)) {
+	     epoll_set(EPOLL_CTL_ADD, tg_mgmt_fd(sp.mgmt), EPOLLIN, TAG_MGMT) < 0) ||
+	    (sp.metrics != NULL &&
+	     epoll_set(EPOLL_CTL_ADD, tg_metrics_fd(sp.metrics), EPOLLIN, TAG_METRICS) < 0) ||
+	    (sp.siem != NULL && epoll_set(EPOLL_CTL_ADD, tg_siem_fd(sp.siem), EPOLLIN, TAG_SIEM) < 0)) {
 		sp_log(LOG_ERR, "set up the event loop: %s", strerror(errno));
 		return -1;
 	}
@@ -2694,6 +2837,9 @@ shut_down(void)
 		flush();
 		if (sp.conn.fd >= 0)
 			disconnect(SP_DISC_SHUTDOWN, NULL);
+		tg_siem_save(sp.siem); /* committed below or by tg_audit_close() */
+		tg_siem_close(sp.siem);
+		sp.siem = NULL;
 		/* the closing checkpoint here rather than in tg_audit_close(), to count it */
 		if (tg_audit_checkpoint(sp.audit, "close") < 0 || !commit()) {
 			sp_log(LOG_ERR, "close audit store %s: %s", sp.cfg.audit.dir,
@@ -2713,6 +2859,8 @@ shut_down(void)
 	}
 	tg_mgmt_close(sp.mgmt);
 	sp.mgmt = NULL;
+	tg_metrics_close(sp.metrics);
+	sp.metrics = NULL;
 	unlink_socket();
 	return rc;
 }
@@ -2750,7 +2898,8 @@ main(int argc, char **argv)
 	sp.root = geteuid() == 0;
 	sp.started = time(NULL);
 	if ((sp.root && resolve_user() < 0) || open_listener() < 0 || open_mgmt() < 0 ||
-	    open_store() < 0 || drop_privileges() < 0 || open_loop(&sigs) < 0)
+	    open_metrics() < 0 ||
+	    open_store() < 0 || open_siem() < 0 || drop_privileges() < 0 || open_loop(&sigs) < 0)
 		goto fail;
 	/* read on a dataplane's SERVICES and on SIGHUP, as the unprivileged user */
 	if (sp.cfg.policy[0] != '\0' && access(sp.cfg.policy, R_OK) < 0) {
@@ -2792,9 +2941,15 @@ main(int argc, char **argv)
 			case TAG_MGMT:
 				tg_mgmt_on_ready(sp.mgmt);
 				break;
+			case TAG_METRICS:
+				tg_metrics_on_ready(sp.metrics);
+				break;
+			case TAG_SIEM: /* tg_siem_run() below */
+				break;
 			}
 		}
 		flush();
+		tg_siem_run(sp.siem); /* new durable records, sockets, timers */
 	}
 	rc = shut_down();
 	sp_log(LOG_INFO, "exit%s", rc == 0 ? "" : " with errors");

@@ -23,6 +23,7 @@
 #include "maudit.h"
 #include "merkle.h"
 #include "mgmt.h"
+#include "siem_export.h"
 
 #define HEX_HASH (2 * TG_AUDIT_HASH + 1)
 #define ROLES (TG_MGMT_ROLE_AUDITOR | TG_MGMT_ROLE_ADMIN)
@@ -353,6 +354,90 @@ sp_audit_methods_tick(void)
 }
 
 /* ---------------------------------------------------------------------
+ * audit.export: records as SIEM events (siem_export.h), a page at a time
+ * ------------------------------------------------------------------- */
+
+static int
+export_read(void *arg, uint64_t from, uint64_t n, tg_audit_record_fn fn, void *fnarg)
+{
+	return tg_audit_read(arg, from, n, fn, fnarg);
+}
+
+static void
+export_note(void *arg, uint64_t seq, char *buf, size_t size)
+{
+	struct tg_audit_inclusion *p = calloc(1, sizeof(*p));
+
+	buf[0] = '\0';
+	if (p == NULL)
+		return;
+	if (tg_audit_prove(arg, seq, seq + 1, p) == 0) {
+		if (p->checkpoint && p->note_len < size) {
+			memcpy(buf, p->note, p->note_len);
+			buf[p->note_len] = '\0';
+		}
+		tg_audit_inclusion_release(p);
+	}
+	free(p);
+}
+
+static int
+export_emit(void *arg, uint64_t seq, const char *event, size_t len)
+{
+	(void)seq;
+	return json_array_append_new(arg, json_stringn(event, len)) == 0 ? 0 : -ENOMEM;
+}
+
+static void
+m_export(struct tg_mgmt_call *call, const json_t *params, void *arg)
+{
+	static const char *const names[] = { "format", "since", "until", "n" };
+	uint64_t since = 0, until = INT64_MAX, n = SP_AUDIT_EXPORT_MAX, next = 0, durable;
+	const char *fmt_name = json_string_value(json_object_get(params, "format"));
+	struct tg_siem_source src = { export_read, export_note, NULL };
+	struct tg_audit *a;
+	json_t *events;
+	int fmt, rc;
+
+	(void)arg;
+	if (!params_known(call, params, names, 4) ||
+	    param_u64(call, params, "since", 0, INT64_MAX, &since) < 0 ||
+	    param_u64(call, params, "until", 0, INT64_MAX, &until) < 0 ||
+	    param_u64(call, params, "n", 1, SP_AUDIT_EXPORT_MAX, &n) < 0)
+		return;
+	fmt = tg_siem_format_by_name(fmt_name != NULL ? fmt_name : "jsonl");
+	if (fmt < 0) {
+		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST,
+			     "params: \"format\" must be ocsf, cef, ecs or jsonl");
+		return;
+	}
+	if ((a = store(call)) == NULL)
+		return;
+	durable = tg_audit_durable(a);
+	if (until < since) {
+		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST, "params: \"until\" is below \"since\"");
+		return;
+	}
+	if (until - since + 1 < n)
+		n = until - since + 1;
+	if ((events = json_array()) == NULL) {
+		tg_mgmt_fail(call, TG_MGMT_E_INTERNAL, "out of memory");
+		return;
+	}
+	src.arg = a;
+	rc = tg_siem_export(&src, (enum tg_siem_format)fmt, since, n, TG_VERSION, export_emit,
+			    events, &next);
+	if (rc < 0) {
+		json_decref(events);
+		tg_mgmt_fail(call, TG_MGMT_E_INTERNAL, "export from record %" PRIu64 ": %s", next,
+			     rc == -EBADMSG || rc == -ENOMEM ? strerror(-rc) : tg_audit_error(a));
+		return;
+	}
+	tg_mgmt_reply(call, json_pack("{s:o, s:I, s:I}", "events", events, "next",
+				      (json_int_t)next, "durable", (json_int_t)durable));
+}
+
+/* ---------------------------------------------------------------------
  * Registration
  * ------------------------------------------------------------------- */
 
@@ -362,6 +447,9 @@ static const struct tg_mgmt_method methods[] = {
 	  m_show, NULL },
 	{ "audit.proof", ROLES, false,
 	  "inclusion proof of a record against the latest signed checkpoint", m_proof, NULL },
+	{ "audit.export", ROLES, false,
+	  "durable records as SIEM events (format ocsf|cef|ecs|jsonl, since, until, n)",
+	  m_export, NULL },
 	{ "audit.verify", ROLES, false,
 	  "verify the whole audit log (records, chain, tree, checkpoints) in a child", m_verify,
 	  NULL },

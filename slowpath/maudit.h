@@ -17,6 +17,12 @@
  *                `tgctl audit proof DIR SEQ -o json`: against the latest
  *                signed checkpoint above seq (else the durable size), the
  *                note verified with the writer's key.
+ *   audit.export {"format": "ocsf"|"cef"|"ecs"|"jsonl" (jsonl), "since": SEQ (0),
+ *                "until": SEQ (optional, inclusive), "n": 1..1000 (1000)}
+ *                -> {"events": ["EVENT", ...], "next": SEQ, "durable": N}
+ *                durable records since..until as SIEM events (siem_export.h,
+ *                the sinks' formatters), at most n; next is the first record
+ *                not in this page (ask again from there).
  *   audit.verify {} -> the verdict of tg_audit_report_json(), the shape of
  *                the offline `tgctl audit verify DIR -o json`.
  *
@@ -68,6 +74,7 @@
 #define SP_AUDIT_TAIL_MAX 1000
 #define SP_AUDIT_TAIL_DEFAULT 20
 #define SP_AUDIT_VERIFY_WAITERS 16
+#define SP_AUDIT_EXPORT_MAX 1000 /* records per audit.export call: at most ~8 MiB */
 
 /*
  * Registers the audit.* methods on m. *audit is read at each call (the

@@ -36,6 +36,7 @@
 #include "mgmt.h"
 #include "seterr.h"
 #include "unixsock.h"
+#include "watch.h"
 
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS 59 /* Linux 4.13 */
@@ -104,6 +105,7 @@ struct conn {
 	bool closing;			  /* close once the output is sent */
 	bool in_dispatch;		  /* a handler of this connection is running */
 	bool resume;			  /* a deferred answer came: read on */
+	struct tg_watch_filter filter;	  /* which events a subscriber is sent */
 };
 
 struct tg_mgmt_call {
@@ -1271,6 +1273,9 @@ tg_mgmt_publish(struct tg_mgmt *m, const json_t *event)
 		next = c->next;
 		if (!c->subscribed || c->fd < 0)
 			continue;
+		/* filtered before the cap: what a watcher did not ask for cannot drop it */
+		if (!tg_watch_filter_match(&c->filter, event))
+			continue;
 		if (unsent(c) + len > m->out_max) {
 			drop_slow(c);
 			continue;
@@ -1399,9 +1404,16 @@ m_watch(struct tg_mgmt_call *call, const json_t *params, void *arg)
 {
 	struct tg_mgmt *m = arg;
 	struct conn *c = call->c;
+	struct tg_watch_filter f;
+	char msg[TG_MGMT_MESSAGE_MAX];
 
-	if (!no_params(call, params))
+	if (tg_watch_filter_parse(&f, params, msg, sizeof(msg)) < 0) {
+		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST, "%s", msg);
 		return;
+	}
+	/* a second watch on the connection replaces the filter of the first */
+	if (c != NULL && !c->closing)
+		c->filter = f;
 	if (c != NULL && !c->subscribed && !c->closing) {
 		c->subscribed = true;
 		m->nb_subscribers++;
@@ -1616,7 +1628,7 @@ tg_mgmt_open(const struct tg_mgmt_config *cfg, char *err, size_t errlen)
 						 .name = TG_MGMT_M_WATCH,
 						 .roles = m->watch_roles,
 						 .summary = "stream events (audit records) to this "
-							    "connection",
+							    "connection ({type?, service?, user?})",
 						 .fn = m_watch,
 						 .arg = m,
 					 });

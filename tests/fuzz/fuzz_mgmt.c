@@ -31,8 +31,9 @@
  * is compiled into this executable with the fuzzer's coverage
  * instrumentation (tests/fuzz/meson.build).
  *
- * Seeds: none yet in tests/fuzz/gen-corpus (libFuzzer starts from
- * nothing and finds the JSON shape quickly from the error paths). Run:
+ * Seeds: tests/fuzz/gen-corpus mgmt_seeds(): valid and near-valid
+ * requests of every method (the built-ins, this target's echo, later and
+ * change, and the slowpath's, unknown here), pipelined and split. Run:
  * tests/fuzz/run.
  */
 #include <errno.h>
@@ -109,6 +110,12 @@ static const char *const tokens[] = {
 	"\"no.such\"",
 	"1.5",
 	"\"extra\":0",
+	/* watch filters (slowpath/watch.h): the event published matches the first */
+	"{\"id\":\"f\",\"method\":\"watch\",\"params\":{\"type\":\"db\",\"user\":[\"alice\"]}}\n",
+	"{\"method\":\"watch\",\"params\":{\"service\":\"billing\"}}\n",
+	"\"type\":",
+	"\"service\":",
+	"\"db.query\"",
 };
 #define TOKENS (sizeof(tokens) / sizeof(tokens[0]))
 #define STREAM_MAX (256 * 1024)
@@ -443,7 +450,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	CHECK(nb_deferred == 0);
 	if (publish) {
-		json_t *ev = json_pack("{s:s}", "type", "fuzz");
+		/* shaped like an audit record, so that watch filters match it or not */
+		json_t *ev = json_pack("{s:{s:s}, s:{s:s}, s:{s:s}}", "event", "type", "db.query",
+				       "db", "user", "alice", "dst", "service", "pg");
 
 		CHECK(tg_mgmt_publish(srv, ev) >= 0);
 		json_decref(ev);

@@ -90,6 +90,7 @@ struct opts {
 	const char *in;
 	const char *out[NB_SIDES];	/* what leaves port OUTSIDE / INSIDE */
 	const char *events;		/* NULL: the config's "events", if any */
+	bool no_editor;			/* --no-stream-editor: block by rewriting (the fallback) */
 	uint8_t client_mac[6];
 };
 
@@ -116,7 +117,7 @@ usage(FILE *out)
 	fprintf(out,
 		"Usage: " PROG " [EAL options] -- --config FILE --in IN.pcap\n"
 		"       --out-inside OUT_IN.pcap --out-outside OUT_OUT.pcap [--client-mac MAC]\n"
-		"       [--events FILE]\n"
+		"       [--events FILE] [--no-stream-editor]\n"
 		"\n"
 		"Feeds IN.pcap, frame by frame in file order, through one tollgate worker:\n"
 		"frames from the client MAC (default 02:00:00:00:00:01) arrive on the\n"
@@ -153,6 +154,7 @@ parse_args(struct opts *o, int argc, char **argv)
 		{ "out-outside", required_argument, NULL, 'O' },
 		{ "client-mac", required_argument, NULL, 'm' },
 		{ "events", required_argument, NULL, 'e' },
+		{ "no-stream-editor", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -180,6 +182,9 @@ parse_args(struct opts *o, int argc, char **argv)
 					optarg);
 				return -EINVAL;
 			}
+			break;
+		case 'N':
+			o->no_editor = true;
 			break;
 		case 'e':
 			o->events = optarg;
@@ -458,6 +463,9 @@ main(int argc, char **argv)
 			r->cfg.inspect_sessions, strerror(-rc));
 		goto err_inspect;
 	}
+	/* the golden cases of blocking by rewriting, the editor's fallback */
+	if (r->o.no_editor)
+		r->w.inspect.editor = false;
 	if (pcaps_open(r) < 0)
 		goto err_pcaps;
 

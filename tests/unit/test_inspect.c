@@ -2251,6 +2251,234 @@ test_fast_and_refused(void **state)
 	assert_int_equal(h->in.nb_gated, 0);
 }
 
+/* ---------------------------------------------------------------------
+ * The stream editor (inspect.h "Verdicts", edit.h). The harness has no
+ * worker to carry the edits out on the wire, so the cases check what the
+ * inspector asks of the editor: the points of each direction, and the
+ * events. The wire side is tests/unit/test_edit.c, tests/pcap (edit-*)
+ * and the lab.
+ * ------------------------------------------------------------------- */
+
+static const struct tg_edit *
+edit_dir(struct h *h, int d)
+{
+	const struct tg_edit *e = tg_inspect_edit(&h->in, h->st, d);
+
+	assert_non_null(e);
+	return e;
+}
+
+/* A blocked Query: replaced by a Sync; the ErrorResponse goes in before the server's ReadyForQuery. */
+static void
+test_editor_block_query(void **state)
+{
+	struct h *h = *state;
+	size_t fe0 = h->rcv_nxt[FE], be0 = h->rcv_nxt[BE];
+	const struct tg_edit *e;
+	const uint8_t *b;
+	struct tg_edit_piece pc;
+
+	h->in.editor = true;
+	assert_null(tg_inspect_edit(&h->in, h->st, FE));
+	q_query(&mb_fe, "DROP TABLE customers");
+	h_send_mb(h, FE, &mb_fe, 1460);
+	e = edit_dir(h, FE);
+	assert_int_equal(e->n, 1);
+	assert_int_equal(e->pt[0].off, fe0);
+	assert_int_equal(e->pt[0].consume, mb_fe.n);
+	assert_int_equal(e->pt[0].inject, 5);
+	assert_memory_equal(e->buf + e->buf_head, "S\0\0\0\4", 5);
+	assert_int_equal(ICNT(h, BLOCKED_REPLY), 1);
+	assert_int_equal(ICNT(h, BLOCKED), 0);
+	/* the text was not rewritten: what is consumed never leaves */
+	assert_memory_equal(h->out[FE] + fe0 + 5, "DROP TABLE customers", 20);
+	assert_null(tg_inspect_edit(&h->in, h->st, BE));
+	/* the server answers the Sync with a ReadyForQuery, the transaction still open */
+	r_ready(&mb_be, 'T');
+	h_send_mb(h, BE, &mb_be, 1460);
+	e = edit_dir(h, BE);
+	assert_int_equal(e->n, 1);
+	assert_int_equal(e->pt[0].off, be0);
+	assert_int_equal(e->pt[0].consume, 0);
+	pc = (struct tg_edit_piece){ .inject = true, .pt = 0 };
+	b = tg_edit_bytes(e, &pc);
+	assert_int_equal(b[0], 'E');
+	assert_int_equal(tg_rd32(b + 1) + 1, e->pt[0].inject);
+	assert_non_null(memmem(b, e->pt[0].inject, "C42501", 7));
+	assert_non_null(memmem(b, e->pt[0].inject, "policy rule \"no-drop\"", 20));
+	assert_int_equal(h->nev, 1);
+	expect_event(h, 0, TG_INSPECT_QUERY, TG_ACT_BLOCK, TG_INSPECT_ERROR);
+	assert_string_equal(h->ev[0].sqlstate, "42501");
+	assert_false(tg_inspect_failed(&h->in, h->st));
+	/* the session goes on */
+	mb_reset();
+	q_query(&mb_fe, "select 1");
+	h_send_mb(h, FE, &mb_fe, 1460);
+	r_done(&mb_be, "SELECT 1");
+	h_send_mb(h, BE, &mb_be, 1460);
+	expect_event(h, 1, TG_INSPECT_QUERY, TG_ACT_ALLOW, TG_INSPECT_OK);
+	assert_int_equal(edit_dir(h, FE)->n, 1);
+}
+
+/*
+ * Parse of an allowed statement, then a blocked Parse, its Bind and
+ * Execute, and the Sync: the blocked three are consumed, the Sync is not;
+ * the Execute is reported as the blocked statement, not run.
+ */
+static void
+test_editor_block_parse(void **state)
+{
+	struct h *h = *state;
+	size_t fe0 = h->rcv_nxt[FE], at;
+	const struct tg_edit *e;
+
+	h->in.editor = true;
+	q_parse(&mb_fe, "", "select 1");
+	q_bind(&mb_fe, "", "", 0, NULL);
+	q_execute(&mb_fe, "", 0);
+	at = mb_fe.n;
+	q_parse(&mb_fe, "", "drop table customers");
+	q_bind(&mb_fe, "", "", 0, NULL);
+	q_execute(&mb_fe, "", 0);
+	q_empty(&mb_fe, 'S');
+	h_send_mb(h, FE, &mb_fe, 7);
+	e = edit_dir(h, FE);
+	assert_int_equal(e->n, 1);
+	assert_int_equal(e->pt[0].off, fe0 + at);
+	assert_int_equal(e->pt[0].consume, mb_fe.n - at - 5);
+	assert_int_equal(e->pt[0].inject, 0);
+	/* the server ran the first three and answers the Sync */
+	q_empty(&mb_be, '1');
+	q_empty(&mb_be, '2');
+	r_complete(&mb_be, "SELECT 1");
+	r_ready(&mb_be, 'I');
+	h_send_mb(h, BE, &mb_be, 1460);
+	assert_int_equal(edit_dir(h, BE)->n, 1);
+	assert_false(tg_inspect_failed(&h->in, h->st));
+	assert_int_equal(h->nev, 3);
+	expect_event(h, 0, TG_INSPECT_EXECUTE, TG_ACT_ALLOW, TG_INSPECT_OK);
+	expect_event(h, 1, TG_INSPECT_EXECUTE, TG_ACT_BLOCK, TG_INSPECT_ERROR);
+	assert_string_equal(h->ev[1].sqlstate, "42501");
+	expect_event(h, 2, TG_INSPECT_EXECUTE, TG_ACT_BLOCK, TG_INSPECT_NOT_RUN);
+	assert_string_equal(h->ev[2].text, "drop table customers");
+}
+
+/* An SSLRequest: consumed, 'N' injected for the client; the startup after it parses. */
+static void
+test_editor_tls_refused(void **state)
+{
+	struct h *h = *state;
+	const struct tg_edit *e;
+	struct mb be = { 0 };
+
+	h_start(h, 0);
+	h->in.editor = true;
+	mb_reset();
+	q_request(&mb_fe, 80877103);
+	h_send_mb(h, FE, &mb_fe, 1460);
+	e = edit_dir(h, FE);
+	assert_int_equal(e->pt[0].off, 0);
+	assert_int_equal(e->pt[0].consume, 8);
+	e = edit_dir(h, BE);
+	assert_int_equal(e->pt[0].off, 0);
+	assert_int_equal(e->pt[0].inject, 1);
+	assert_int_equal(e->buf[e->buf_head], 'N');
+	assert_int_equal(ICNT(h, TLS_REFUSED), 1);
+	mb_reset();
+	q_startup(&mb_fe, "app", "shop", "psql");
+	h_send_mb(h, FE, &mb_fe, 1460);
+	r_login(&be);
+	h_send_mb(h, BE, &be, 1460);
+	assert_false(tg_inspect_failed(&h->in, h->st));
+	assert_int_equal(ICNT(h, FAIL_ENCRYPTED), 0);
+}
+
+static bool known_answer;
+static uint32_t keys_added, keys_deleted;
+
+static int
+key_add(void *arg, const char *server, uint32_t pid, uint32_t key)
+{
+	(void)arg;
+	(void)server;
+	assert_int_equal(pid, 7549);
+	assert_int_equal(key, 0xfe62d3cb);
+	keys_added++;
+	return 0;
+}
+
+static void
+key_del(void *arg, const char *server, uint32_t pid, uint32_t key)
+{
+	(void)arg;
+	(void)server;
+	(void)pid;
+	(void)key;
+	keys_deleted++;
+}
+
+static bool
+key_known(void *arg, const char *server, uint32_t pid, uint32_t key)
+{
+	(void)arg;
+	(void)server;
+	(void)pid;
+	(void)key;
+	return known_answer;
+}
+
+/* BackendKeyData registers the key, the end removes it; a CancelRequest goes only when known. */
+static void
+test_cancel_keys(void **state)
+{
+	struct h *h = *state;
+	int known;
+
+	h->in.key_add = key_add;
+	h->in.key_del = key_del;
+	h->in.key_known = key_known;
+	keys_added = keys_deleted = 0;
+	h_session(h);
+	assert_int_equal(keys_added, 1);
+	h_stop(h);
+	assert_int_equal(keys_deleted, 1);
+	for (known = 1; known >= 0; known--) {
+		known_answer = known;
+		h_start(h, 0);
+		mb_reset();
+		put32(&mb_fe, 16);
+		put32(&mb_fe, 80877102);
+		put32(&mb_fe, 7549);
+		put32(&mb_fe, 0xfe62d3cb);
+		h_send_mb(h, FE, &mb_fe, 1460);
+		assert_int_equal(tg_inspect_failed(&h->in, h->st), !known);
+		assert_int_equal(h->rcv_nxt[FE], known ? 16 : 0);
+		h_stop(h);
+	}
+	assert_int_equal(ICNT(h, CANCEL_FORWARDED), 1);
+	assert_int_equal(ICNT(h, CANCEL_REFUSED), 1);
+}
+
+/* An operator's kill: a FATAL 57P01 where the server's stream stands, not inside a message. */
+static void
+test_kill_reply(void **state)
+{
+	struct h *h = *state;
+	const struct tg_edit *e;
+	struct tg_edit_piece pc = { .inject = true, .pt = 0 };
+	const uint8_t *b;
+
+	assert_int_equal(tg_inspect_kill_reply(&h->in, h->st), -ENOENT);
+	h->in.editor = true;
+	assert_int_equal(tg_inspect_kill_reply(&h->in, h->st), 0);
+	e = edit_dir(h, BE);
+	assert_int_equal(e->pt[0].off, h->rcv_nxt[BE]);
+	b = tg_edit_bytes(e, &pc);
+	assert_int_equal(b[0], 'E');
+	assert_non_null(memmem(b, e->pt[0].inject, "SFATAL", 7));
+	assert_non_null(memmem(b, e->pt[0].inject, "C57P01", 7));
+}
+
 #define CASE(test, setup) cmocka_unit_test_setup_teardown(test, setup, teardown)
 
 int
@@ -2285,6 +2513,11 @@ main(void)
 		CASE(test_strict_query, setup_one),
 		CASE(test_strict_extended_merge, setup_one),
 		CASE(test_fast_and_refused, setup_one),
+		CASE(test_editor_block_query, setup_login),
+		CASE(test_editor_block_parse, setup_login),
+		CASE(test_editor_tls_refused, setup_one),
+		CASE(test_cancel_keys, setup_one),
+		CASE(test_kill_reply, setup_login),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
