@@ -41,8 +41,8 @@ tg_edit_replace(struct tg_edit *e, uint64_t off, uint64_t consume, const void *b
 	struct tg_edit_point *last = e->n != 0 ? &e->pt[e->n - 1] : NULL, *p;
 	int64_t before;
 
-	if (last != NULL && off < last->off + last->consume &&
-	    !(off == last->off && last->consume == 0))
+	if (off < e->floor || (last != NULL && off < last->off + last->consume &&
+				!(off == last->off && last->consume == 0)))
 		return -ERANGE;
 	if (n != 0 && buf_room(e, n) != 0)
 		return -ENOBUFS;
@@ -249,6 +249,7 @@ tg_edit_prune(struct tg_edit *e, uint64_t sender_acked)
 		if (sender_acked < p->off + p->consume)
 			break;
 		e->delta0 = p->delta;
+		e->floor = p->off + p->consume;
 		e->buf_base += p->inject;
 		e->buf_head += p->inject;
 		e->buf_len -= p->inject;

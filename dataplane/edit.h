@@ -71,6 +71,7 @@ struct tg_edit {
 	uint64_t tack;		/* the receiver's highest ACK, t-offset */
 	uint64_t rwnd;		/* the receiver's last window, bytes */
 	uint64_t told;		/* the highest ACK the sender has been sent, o-offset */
+	uint64_t floor;		/* the end of the last point pruned: no edit may come before it */
 	uint8_t n;		/* points */
 	bool active;		/* has ever been edited: packets are mapped */
 	struct tg_edit_point pt[TG_EDIT_POINTS];
@@ -97,7 +98,8 @@ void tg_edit_start(struct tg_edit *e, uint64_t acked, uint64_t rwnd);
 /*
  * Inserts n bytes before o-offset off and drops the sender's bytes
  * [off, off + consume): consume only (n 0), inject only (consume 0) or
- * replace. off may not lie before the end of the last point. An edit
+ * replace. off may not lie before the end of the last point, pruned or
+ * not. An edit
  * adjacent to the last one merges with it. Returns 0, -ERANGE (out of
  * order), -ENOSPC (no point left) or -ENOBUFS (injected bytes over the
  * buffer).

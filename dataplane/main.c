@@ -48,6 +48,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
+#include <systemd/sd-daemon.h>
 
 #include "cancelkeys.h"
 #include "config.h"
@@ -432,6 +433,17 @@ control_loop(void)
 	}
 }
 
+/*
+ * Readiness for systemd (Type=notify, appliance/tollgate-dataplane.service):
+ * the ports are started and the workers forward. Outside systemd
+ * (NOTIFY_SOCKET unset) sd_notify() does nothing.
+ */
+static void
+ready_notify(void)
+{
+	sd_notify(0, "READY=1\nSTATUS=forwarding");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -603,6 +615,7 @@ main(int argc, char **argv)
 					       : rte_get_tsc_hz() / 10;
 		printf("tollgate-dataplane: ready\n");
 		fflush(stdout);
+		ready_notify();
 		tg_worker_run(w);
 	} else {
 		for (lcore = 0; lcore < dp.nb_workers; lcore++)
@@ -610,6 +623,7 @@ main(int argc, char **argv)
 					      dp.workers[lcore].lcore);
 		printf("tollgate-dataplane: ready\n");
 		fflush(stdout);
+		ready_notify();
 		control_loop();
 		rte_eal_mp_wait_lcore();
 	}
@@ -618,6 +632,7 @@ main(int argc, char **argv)
 	if (dp.ctl != NULL)
 		control_stop();
 	printf("tollgate-dataplane: stopping\n");
+	sd_notify(0, "STOPPING=1");
 	print_counters(stdout);
 err_workers:
 	/* no telemetry query reads what is freed below */

@@ -119,6 +119,9 @@ test_inject_split_and_acks(void **state)
 	assert_int_equal(ed.delta0, 7);
 	assert_int_equal(tg_edit_map(&ed, 100), 107);
 	assert_int_equal(tg_edit_unmap_ack(&ed, 107), 100);
+	/* the pruned point still bounds new edits: nothing may go before its end */
+	assert_int_equal(tg_edit_replace(&ed, 49, 0, "x", 1), -ERANGE);
+	assert_int_equal(tg_edit_replace(&ed, 50, 0, "x", 1), 0);
 }
 
 /* An injection at the sender's current end (nothing to split) is due once released. */
