@@ -2,15 +2,17 @@
 # tools/bench/run-plain.sh — sourced by the wrappers of the DPDK-free
 # benchmarks (tools/bench/detect, tools/bench/inspect), which run the same
 # way: tg_bench_run_plain BIN [ARGS...] builds, then runs
-# build/tools/bench/BIN with ARGS (--help and -h go straight to it). Prints
+# $TG_BENCH_BUILD/tools/bench/BIN with ARGS (--help and -h go straight to
+# it); TG_BENCH_BUILD is the build directory (default build). Prints
 # the machine, its load and the Hyperscan version first: figures from a
 # busy machine are not comparable with figures from an idle one. The line
 # starting "MACHINE " is for scripts. Call it from the top of the tree.
 tg_bench_run_plain() {
-	local bin=build/tools/bench/$1 a cpu pressure load1 load5 now rev hs
+	local dir=${TG_BENCH_BUILD:-build} bin a cpu pressure load1 load5 now rev hs
+	bin=$dir/tools/bench/$1
 	shift
 
-	tools/build >&2
+	tools/build "$dir" >&2
 	for a in "$@"; do
 		if [ "$a" = --help ] || [ "$a" = -h ]; then
 			exec "$bin" --help
