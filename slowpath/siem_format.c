@@ -736,8 +736,9 @@ tg_siem_format_jsonl(const struct tg_siem_event *ev, unsigned int trim, char *bu
 		return (int)ev->rec_len;
 	}
 	/*
-	 * Too long to be sent whole: a stub that keeps the chain (a record
-	 * never has a "leaf" member, so a reader tells the two apart).
+	 * Too long to be sent whole: its seq, leaf and chain hashes only,
+	 * which keep the chain verifiable (a record never has a "leaf"
+	 * member, so a reader tells the two apart).
 	 */
 	if ((j = json_object()) == NULL)
 		return -ENOMEM;
