@@ -562,7 +562,7 @@ edit_of(struct tg_inspect_sess *ss, int dir)
 }
 
 /*
- * The ErrorResponse a blocked statement gets (55.7): severity, SQLSTATE
+ * The ErrorResponse sent for a blocked statement (55.7): severity, SQLSTATE
  * 42501 (insufficient_privilege, as for a permission denied by the server),
  * a message naming the rule. Returns its length.
  */
