@@ -231,6 +231,7 @@ static const char *const subnet_names[] = { "deny", "allow" };
 static const char *const exc_names[] = { "drop-flow", "drop-packet" };
 static const char *const durability_names[] = { "fast", "strict" };
 static const char *const spdown_names[] = { "default", "refuse", "allow" };
+static const char *const identity_names[] = { "database", "oidc" };
 
 static int
 json_service(struct tg_service *s, json_t *o, const char *path, size_t idx, FILE *err)
@@ -291,6 +292,9 @@ json_service(struct tg_service *s, json_t *o, const char *path, size_t idx, FILE
 		} else if (strcmp(key, "durability") == 0) {
 			rc = json_enum(v, where, "\"durability\"", durability_names, 2,
 				       &s->durability, err);
+		} else if (strcmp(key, "identity") == 0) {
+			rc = json_enum(v, where, "\"identity\"", identity_names, 2, &s->identity,
+				       err);
 		} else if (strcmp(key, "on_slowpath_down") == 0) {
 			rc = json_enum(v, where, "\"on_slowpath_down\"", spdown_names + 1, 2,
 				       &s->slowpath_down, err);

@@ -25,9 +25,12 @@
  *         "durability": "fast",            // or "strict": with a slowpath, a
  *                                          // statement waits until its record
  *                                          // is durable (service.h)
- *         "on_slowpath_down": "refuse"     // or "allow": new sessions while
+ *         "on_slowpath_down": "refuse",    // or "allow": new sessions while
  *                                          // the slowpath is away; default:
  *                                          // refuse when slowpath.required
+ *         "identity": "database"           // or "oidc": the gateway takes the
+ *                                          // login over, the password is an
+ *                                          // OIDC token (service.h)
  *       } ],
  *     "flows": { "max": 1000000,           // per worker, allocated at start
  *                "timeout_syn": 30, "timeout_established": 3600,

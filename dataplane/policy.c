@@ -908,7 +908,8 @@ count_ids(json_t *root)
 static int
 parse_root(struct ctx *c, json_t *root)
 {
-	static const char *const keys[] = { "commands", "detectors", "columns", NULL };
+	/* "identity" is the slowpath's (slowpath/idmap.h): who may log in, as which role */
+	static const char *const keys[] = { "commands", "detectors", "columns", "identity", NULL };
 	json_t *v;
 	size_t cap = 16;
 	int rc;

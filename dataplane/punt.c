@@ -214,6 +214,25 @@ rd_check(struct rd *r, bool ok, enum tg_punt_err e)
 	return ok && r->err == TG_PUNT_OK;
 }
 
+/* A byte string with a u16 length, of min..cap bytes (any values). */
+static void
+rd_bytes(struct rd *r, uint32_t min, uint32_t cap, struct tg_punt_bytes *b)
+{
+	uint32_t len = rd_u16(r);
+
+	b->p = NULL;
+	b->len = 0;
+	if (r->err != TG_PUNT_OK)
+		return;
+	if (len > cap || len < min) {
+		rd_fail(r, len > cap ? TG_PUNT_ERR_STR_LEN : TG_PUNT_ERR_VALUE);
+		return;
+	}
+	b->p = len != 0 ? rd_take(r, len) : NULL;
+	if (r->err == TG_PUNT_OK)
+		b->len = len;
+}
+
 /* Everything read, and nothing left? */
 static enum tg_punt_err
 rd_end(struct rd *r)
@@ -370,6 +389,22 @@ wr_hdr(struct wr *w, uint16_t version, uint16_t type, uint64_t seq)
 	wr_u64(w, seq);
 }
 
+/* A byte string with a u16 length, of min..cap bytes. */
+static void
+wr_bytes(struct wr *w, uint32_t min, uint32_t cap, const struct tg_punt_bytes *b)
+{
+	uint8_t *p;
+
+	if (b->len > cap || b->len < min || (b->p == NULL && b->len != 0)) {
+		wr_fail(w, -EINVAL);
+		return;
+	}
+	wr_u16(w, (uint16_t)b->len);
+	p = wr_room(w, b->len);
+	if (p != NULL && b->len != 0)
+		memcpy(p, b->p, b->len);
+}
+
 /* Sets the header's length; returns it or the error. */
 static int
 wr_finish(struct wr *w)
@@ -383,6 +418,57 @@ wr_finish(struct wr *w)
 /* ---------------------------------------------------------------------
  * Bodies
  * ------------------------------------------------------------------- */
+
+/* Does an AUTH_REPLY carry the fields of its action, and only those? */
+static bool
+auth_reply_ok(const struct tg_punt_auth *a)
+{
+	bool data = a->data.len != 0, fatal = a->sqlstate.len != 0 || a->text.len != 0;
+
+	switch (a->action) {
+	case TG_PUNT_AUTH_SEND:
+		return data && !fatal && a->role.len == 0;
+	case TG_PUNT_AUTH_DONE:
+		return !data && !fatal && a->role.len != 0;
+	case TG_PUNT_AUTH_REFUSE:
+	case TG_PUNT_AUTH_END:
+		return !data && a->sqlstate.len == TG_PUNT_SQLSTATE_MAX && a->text.len != 0 &&
+		       a->role.len == 0;
+	default:
+		return false;
+	}
+}
+
+static void
+rd_auth(struct rd *r, uint16_t type, struct tg_punt_auth *a)
+{
+	a->worker = rd_u16(r);
+	a->session = rd_u64(r);
+	rd_check(r, a->session != 0, TG_PUNT_ERR_VALUE);
+	switch (type) {
+	case TG_PUNT_T_AUTH_REQUEST:
+		rd_str(r, false, TG_PUNT_NAME_MAX, &a->service);
+		rd_check(r, a->service.len != 0, TG_PUNT_ERR_VALUE);
+		rd_str(r, false, TG_PUNT_NAME_MAX, &a->client);
+		rd_str(r, false, TG_PUNT_NAME_MAX, &a->server);
+		rd_bytes(r, 8, TG_PUNT_AUTH_STARTUP_MAX, &a->startup);
+		rd_bytes(r, 0, TG_PUNT_AUTH_TOKEN_MAX, &a->token);
+		rd_check(r, a->token.len == 0 || memchr(a->token.p, 0, a->token.len) == NULL,
+			 TG_PUNT_ERR_STR_NUL);
+		break;
+	case TG_PUNT_T_AUTH_SERVER:
+		rd_bytes(r, 5, TG_PUNT_AUTH_MSG_MAX, &a->data);
+		break;
+	default:
+		a->action = rd_u8(r);
+		rd_bytes(r, 0, TG_PUNT_AUTH_SEND_MAX, &a->data);
+		rd_str(r, false, TG_PUNT_SQLSTATE_MAX, &a->sqlstate);
+		rd_str(r, true, TG_PUNT_REASON_MAX, &a->text);
+		rd_str(r, false, TG_PUNT_NAME_MAX, &a->role);
+		rd_check(r, auth_reply_ok(a), TG_PUNT_ERR_VALUE);
+		break;
+	}
+}
 
 static void
 rd_hello(struct rd *r, struct tg_punt_hello *h)
@@ -848,6 +934,11 @@ tg_punt_decode(const uint8_t *buf, size_t len, struct tg_punt_msg *msg)
 		rd_str(&r, false, TG_PUNT_NAME_MAX, &q->service);
 		break;
 	}
+	case TG_PUNT_T_AUTH_REQUEST:
+	case TG_PUNT_T_AUTH_SERVER:
+	case TG_PUNT_T_AUTH_REPLY:
+		rd_auth(&r, msg->hdr.type, &msg->u.auth);
+		break;
 	case TG_PUNT_T_SESSIONS_RESPONSE: {
 		struct tg_punt_sess_response *sr = &msg->u.sresp;
 		struct tg_punt_sess se;
@@ -1295,6 +1386,44 @@ int
 tg_punt_sess_end(struct tg_punt_enc *e, bool last)
 {
 	return enc_end_last(e, TG_PUNT_T_SESSIONS_RESPONSE, last);
+}
+
+int
+tg_punt_encode_auth(uint8_t *buf, size_t size, uint64_t seq, uint16_t type,
+		    const struct tg_punt_auth *a)
+{
+	struct wr w;
+
+	wr_init(&w, buf, size, 0);
+	wr_check(&w, type == TG_PUNT_T_AUTH_REQUEST || type == TG_PUNT_T_AUTH_SERVER ||
+			     type == TG_PUNT_T_AUTH_REPLY);
+	wr_hdr(&w, TG_PUNT_VERSION_MAX, type, seq);
+	wr_check(&w, a->session != 0);
+	wr_u16(&w, a->worker);
+	wr_u64(&w, a->session);
+	switch (type) {
+	case TG_PUNT_T_AUTH_REQUEST:
+		wr_check(&w, a->service.len != 0 &&
+				     (a->token.len == 0 || memchr(a->token.p, 0, a->token.len) == NULL));
+		wr_str(&w, false, TG_PUNT_NAME_MAX, &a->service, false);
+		wr_str(&w, false, TG_PUNT_NAME_MAX, &a->client, false);
+		wr_str(&w, false, TG_PUNT_NAME_MAX, &a->server, false);
+		wr_bytes(&w, 8, TG_PUNT_AUTH_STARTUP_MAX, &a->startup);
+		wr_bytes(&w, 0, TG_PUNT_AUTH_TOKEN_MAX, &a->token);
+		break;
+	case TG_PUNT_T_AUTH_SERVER:
+		wr_bytes(&w, 5, TG_PUNT_AUTH_MSG_MAX, &a->data);
+		break;
+	default:
+		wr_check(&w, auth_reply_ok(a));
+		wr_u8(&w, a->action);
+		wr_bytes(&w, 0, TG_PUNT_AUTH_SEND_MAX, &a->data);
+		wr_str(&w, false, TG_PUNT_SQLSTATE_MAX, &a->sqlstate, false);
+		wr_str(&w, true, TG_PUNT_REASON_MAX, &a->text, false);
+		wr_str(&w, false, TG_PUNT_NAME_MAX, &a->role, false);
+		break;
+	}
+	return wr_finish(&w);
 }
 
 /* ---------------------------------------------------------------------

@@ -91,6 +91,13 @@
  *                            service s8
  * 11 SESSIONS_RESPONSE dp->sp in_reply_to u64, status u8, count u16,
  *                            last u8, count x entry
+ * 12 AUTH_REQUEST    dp->sp  worker u16, session u64, service s8, client s8,
+ *                            server s8, startup b16, token b16
+ * 13 AUTH_SERVER     dp->sp  worker u16, session u64, message b16
+ * 14 AUTH_REPLY      sp->dp  worker u16, session u64, action u8, data b16,
+ *                            sqlstate s8, text s16, role s8
+ *
+ * b16 is a byte string: a u16 length and that many bytes, any of them NUL.
  *
  * A SESSIONS_RESPONSE entry is: flags u8, worker u16, session u64,
  * tcp_state u8, t_start u64, bytes_up u64, bytes_down u64, stmts u32,
@@ -190,6 +197,32 @@
  * flow table keeps no start time); bytes are those released each way
  * (up: client to server).
  *
+ * AUTH (the identity takeover, DESIGN.md "Identity"). Between a dataplane
+ * and a slowpath that both stated TG_PUNT_CAP_AUTH. For a session of a
+ * service with identity "oidc", the dataplane keeps the client's
+ * StartupMessage and PasswordMessage from the server and sends them as
+ * AUTH_REQUEST: startup is the whole StartupMessage (length word
+ * included, 8..TG_PUNT_AUTH_STARTUP_MAX bytes), token the password it
+ * carried (0..TG_PUNT_AUTH_TOKEN_MAX bytes, no NUL, no terminator: the
+ * OIDC token). The slowpath answers with AUTH_REPLYs naming the worker
+ * and session:
+ *   SEND    data (1..TG_PUNT_AUTH_SEND_MAX bytes) is for the server: the
+ *           StartupMessage of the mapped role first, then each response
+ *           the server's authentication asks for;
+ *   DONE    the server's AuthenticationOk (held by the dataplane) and
+ *           all that follows go to the client; role is the upstream role;
+ *   REFUSE  the client gets an ErrorResponse FATAL with sqlstate (five
+ *           characters) and text, and the session is reset both ways;
+ *   END     the same for a session already running (its token expired):
+ *           FATAL sqlstate and text where the server's stream is between
+ *           messages, then the reset.
+ * Fields an action does not carry are empty. From the StartupMessage the
+ * dataplane sends upstream to AuthenticationOk, every server message is
+ * kept from the client and sent to the slowpath as AUTH_SERVER (message:
+ * one whole backend message, type byte and length included, 5..
+ * TG_PUNT_AUTH_MSG_MAX bytes); AuthenticationOk is the last of them. The
+ * token never leaves the slowpath again except as its SHA-256.
+ *
  * Caveats:
  * - Event strings come from the network (user names, statement texts,
  *   parameter values: a text-format Bind parameter may hold a NUL byte,
@@ -228,11 +261,16 @@
 #define TG_PUNT_SERVICES_MAX 64		/* names in SERVICES (= TG_SERVICES_MAX) */
 #define TG_PUNT_SESS_LIMIT_MAX 65535	/* entries a SESSIONS_REQUEST may ask for */
 #define TG_PUNT_SESS_ANY_WORKER 0xffff	/* SESSIONS_REQUEST: every worker */
+#define TG_PUNT_AUTH_STARTUP_MAX 10000	/* StartupMessage: MAX_STARTUP_PACKET_LENGTH */
+#define TG_PUNT_AUTH_TOKEN_MAX 16384	/* a token presented as the password */
+#define TG_PUNT_AUTH_MSG_MAX 30000	/* a server message during authentication */
+#define TG_PUNT_AUTH_SEND_MAX 10000	/* bytes for the server in one AUTH_REPLY */
 
 /* Capabilities (HELLO, HELLO_ACK); bits not defined here are ignored. */
 #define TG_PUNT_CAP_STATS (1ull << 0)	/* dp: answers STATS_REQUEST */
 #define TG_PUNT_CAP_POLICY (1ull << 1)	/* dp: takes policy generations (JSON + databases), sends SERVICES */
 #define TG_PUNT_CAP_SESSIONS (1ull << 2)	/* dp: answers SESSIONS_REQUEST */
+#define TG_PUNT_CAP_AUTH (1ull << 3)	/* dp: takes over identity logins; sp: answers them */
 
 /* X(enum suffix, code, name, sender role) */
 #define TG_PUNT_TYPES(X) \
@@ -246,7 +284,10 @@
 	X(STATS_RESPONSE, 8, "stats_response", TG_PUNT_ROLE_DATAPLANE) \
 	X(SERVICES, 9, "services", TG_PUNT_ROLE_DATAPLANE) \
 	X(SESSIONS_REQUEST, 10, "sessions_request", TG_PUNT_ROLE_SLOWPATH) \
-	X(SESSIONS_RESPONSE, 11, "sessions_response", TG_PUNT_ROLE_DATAPLANE)
+	X(SESSIONS_RESPONSE, 11, "sessions_response", TG_PUNT_ROLE_DATAPLANE) \
+	X(AUTH_REQUEST, 12, "auth_request", TG_PUNT_ROLE_DATAPLANE) \
+	X(AUTH_SERVER, 13, "auth_server", TG_PUNT_ROLE_DATAPLANE) \
+	X(AUTH_REPLY, 14, "auth_reply", TG_PUNT_ROLE_SLOWPATH)
 
 enum tg_punt_type {
 #define TG_PUNT_T_ENUM(e, c, n, r) TG_PUNT_T_##e = c,
@@ -417,6 +458,15 @@ enum tg_punt_sess_status {
 
 #define TG_PUNT_SESS_F_PG 0x01		/* entry: an inspected postgres session */
 
+/* AUTH_REPLY actions */
+enum tg_punt_auth_action {
+	TG_PUNT_AUTH_SEND = 1,		/* data to the server */
+	TG_PUNT_AUTH_DONE = 2,		/* AuthenticationOk onwards to the client */
+	TG_PUNT_AUTH_REFUSE = 3,	/* FATAL to the client, then reset */
+	TG_PUNT_AUTH_END = 4,		/* a running session: FATAL, then reset */
+	TG_PUNT_AUTH_ACTION_MAX
+};
+
 /* = enum tg_tcp_state (tcp.h). X(enum suffix, code, name) */
 #define TG_PUNT_TCP_STATES(X) \
 	X(NONE, 0, "none") \
@@ -572,6 +622,28 @@ struct tg_punt_sess_response {
 	struct tg_punt_iter entries;
 };
 
+/* Bytes in a datagram: len bytes at p (NULL when len is 0), any values. */
+struct tg_punt_bytes {
+	const uint8_t *p;
+	uint32_t len;
+};
+
+/* AUTH_REQUEST, AUTH_SERVER and AUTH_REPLY; the fields a type does not carry are empty. */
+struct tg_punt_auth {
+	uint16_t worker;
+	uint64_t session;	/* not 0 */
+	/* AUTH_REQUEST */
+	struct tg_punt_str service, client, server;	/* service not empty */
+	struct tg_punt_bytes startup, token;
+	/* AUTH_SERVER: message; AUTH_REPLY SEND: data */
+	struct tg_punt_bytes data;
+	/* AUTH_REPLY */
+	uint8_t action;		/* enum tg_punt_auth_action */
+	struct tg_punt_str sqlstate;	/* REFUSE, END: five characters */
+	struct tg_punt_str text;	/* REFUSE, END: not empty, <= TG_PUNT_REASON_MAX */
+	struct tg_punt_str role;	/* DONE: not empty */
+};
+
 struct tg_punt_services {
 	uint16_t count;		/* 1..TG_PUNT_SERVICES_MAX */
 	struct tg_punt_str name[TG_PUNT_SERVICES_MAX];
@@ -590,6 +662,7 @@ struct tg_punt_msg {
 		struct tg_punt_services services;
 		struct tg_punt_sess_request sreq;
 		struct tg_punt_sess_response sresp;
+		struct tg_punt_auth auth;	/* AUTH_REQUEST, AUTH_SERVER, AUTH_REPLY */
 		/* STATS_REQUEST has no body */
 	} u;
 };
@@ -649,6 +722,13 @@ int tg_punt_encode_services(uint8_t *buf, size_t size, uint64_t seq, const char 
 /* SESSIONS_REQUEST: kind in range, limit 1..max, KILL with a session, service a name. */
 int tg_punt_encode_sess_request(uint8_t *buf, size_t size, uint64_t seq,
 				const struct tg_punt_sess_request *r);
+
+/*
+ * AUTH_REQUEST, AUTH_SERVER or AUTH_REPLY (type), with the fields of that
+ * type as described above and the others empty.
+ */
+int tg_punt_encode_auth(uint8_t *buf, size_t size, uint64_t seq, uint16_t type,
+			const struct tg_punt_auth *a);
 
 /* A datagram being filled with entries: EVENT_BATCH, STATS_RESPONSE or SESSIONS_RESPONSE. */
 struct tg_punt_enc {

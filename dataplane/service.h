@@ -64,6 +64,21 @@ enum tg_durability {
 	TG_DURABILITY_STRICT,
 };
 
+/*
+ * Who a client of a postgres service is (DESIGN.md, "Identity"):
+ *  - database: whoever the server lets in; the gateway only watches the
+ *    login;
+ *  - oidc: the gateway takes the login over. The client presents an OIDC
+ *    token as its password; the slowpath verifies it, maps the identity
+ *    to an upstream role and logs in to the server with that role's
+ *    credential. Needs the stream editor and a slowpath that takes
+ *    logins (TG_PUNT_CAP_AUTH); without one the login is refused.
+ */
+enum tg_identity {
+	TG_IDENTITY_DATABASE,
+	TG_IDENTITY_OIDC,
+};
+
 /* New sessions of a postgres service while the slowpath is not connected. */
 enum tg_slowpath_down {
 	TG_SPDOWN_DEFAULT,	/* slowpath "required": refuse when true, else allow */
@@ -88,6 +103,7 @@ struct tg_service {
 	uint8_t exception_policy; /* enum tg_exception_policy */
 	uint8_t durability;	/* enum tg_durability */
 	uint8_t slowpath_down;	/* enum tg_slowpath_down; resolved by the config */
+	uint8_t identity;	/* enum tg_identity */
 };
 
 struct tg_services {

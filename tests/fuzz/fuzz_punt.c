@@ -70,6 +70,20 @@ same_str(struct tg_punt_str a, struct tg_punt_str b)
 }
 
 static bool
+same_bytes(struct tg_punt_bytes a, struct tg_punt_bytes b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+static void
+check_bytes(struct tg_punt_bytes b, uint32_t cap)
+{
+	CHECK(b.len <= cap);
+	if (b.len != 0)
+		CHECK(b.p >= in_base && b.p + b.len <= in_base + in_size);
+}
+
+static bool
 same_event(const struct tg_punt_event *a, const struct tg_punt_event *b)
 {
 	int k;
@@ -205,6 +219,31 @@ check_msg(const struct tg_punt_msg *m)
 		CHECK(m->u.sresp.status == TG_PUNT_SESS_OK || n == 0);
 		break;
 	}
+	case TG_PUNT_T_AUTH_REQUEST:
+	case TG_PUNT_T_AUTH_SERVER:
+	case TG_PUNT_T_AUTH_REPLY: {
+		const struct tg_punt_auth *a = &m->u.auth;
+
+		CHECK(a->session != 0);
+		check_str(a->service, TG_PUNT_NAME_MAX);
+		check_str(a->client, TG_PUNT_NAME_MAX);
+		check_str(a->server, TG_PUNT_NAME_MAX);
+		check_str(a->sqlstate, TG_PUNT_SQLSTATE_MAX);
+		check_str(a->text, TG_PUNT_REASON_MAX);
+		check_str(a->role, TG_PUNT_NAME_MAX);
+		check_bytes(a->startup, TG_PUNT_AUTH_STARTUP_MAX);
+		check_bytes(a->token, TG_PUNT_AUTH_TOKEN_MAX);
+		check_bytes(a->data, TG_PUNT_AUTH_MSG_MAX);
+		if (m->hdr.type == TG_PUNT_T_AUTH_REQUEST)
+			CHECK(a->service.len != 0 && a->startup.len >= 8 && a->data.len == 0);
+		else if (m->hdr.type == TG_PUNT_T_AUTH_SERVER)
+			CHECK(a->data.len >= 5 && a->startup.len == 0 && a->token.len == 0);
+		else
+			CHECK(a->action >= TG_PUNT_AUTH_SEND && a->action < TG_PUNT_AUTH_ACTION_MAX &&
+			      (a->action == TG_PUNT_AUTH_SEND) == (a->data.len != 0) &&
+			      a->data.len <= TG_PUNT_AUTH_SEND_MAX);
+		break;
+	}
 	case TG_PUNT_T_SERVICES:
 		CHECK(m->u.services.count >= 1 && m->u.services.count <= TG_PUNT_SERVICES_MAX);
 		for (uint16_t i = 0; i < m->u.services.count; i++) {
@@ -289,6 +328,11 @@ reencode(const struct tg_punt_msg *m, uint8_t *out, size_t size)
 		}
 		n = tg_punt_encode_services(out, size, m->hdr.seq, sp, m->u.services.count);
 		break;
+	case TG_PUNT_T_AUTH_REQUEST:
+	case TG_PUNT_T_AUTH_SERVER:
+	case TG_PUNT_T_AUTH_REPLY:
+		n = tg_punt_encode_auth(out, size, m->hdr.seq, m->hdr.type, &m->u.auth);
+		break;
 	}
 	CHECK(n >= TG_PUNT_HDR_LEN);
 	return (size_t)n;
@@ -337,6 +381,19 @@ check_same(const struct tg_punt_msg *a, const struct tg_punt_msg *b)
 	case TG_PUNT_T_BATCH_ACK:
 		CHECK(a->u.durable_seq == b->u.durable_seq);
 		break;
+	case TG_PUNT_T_AUTH_REQUEST:
+	case TG_PUNT_T_AUTH_SERVER:
+	case TG_PUNT_T_AUTH_REPLY: {
+		const struct tg_punt_auth *x = &a->u.auth, *y = &b->u.auth;
+
+		CHECK(x->worker == y->worker && x->session == y->session &&
+		      x->action == y->action && same_str(x->service, y->service) &&
+		      same_str(x->client, y->client) && same_str(x->server, y->server) &&
+		      same_bytes(x->startup, y->startup) && same_bytes(x->token, y->token) &&
+		      same_bytes(x->data, y->data) && same_str(x->sqlstate, y->sqlstate) &&
+		      same_str(x->text, y->text) && same_str(x->role, y->role));
+		break;
+	}
 	case TG_PUNT_T_POLICY_GEN:
 		CHECK(a->u.policy.gen == b->u.policy.gen &&
 		      a->u.policy.total == b->u.policy.total &&

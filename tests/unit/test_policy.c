@@ -672,7 +672,7 @@ static const struct {
 	  "  \"commands\": {},\n"
 	  "  \"comands\": {}\n"
 	  "}",
-	  "t:3:3: unknown key \"comands\" in the policy (known: commands, detectors, columns)" },
+	  "t:3:3: unknown key \"comands\" in the policy (known: commands, detectors, columns, identity)" },
 	{ "commands-type",
 	  "{\"commands\": [\"x\"]}",
 	  "t:1:14: \"commands\" must be an object" },

@@ -480,14 +480,49 @@ static const uint8_t policy_db[] = { 0x00, 0x01, 0xff, 0x00, 'h', 's', 0x7f };
 static uint8_t policy_obj[64], policy_db_obj[64];
 static struct tg_punt_policy_chunk policy_chunk;
 
-enum { NSAMPLES = 18 };
+enum { NSAMPLES = 22 };
 
 static const char *const sample_names[NSAMPLES] = {
 	"hello", "hello_ack", "hello_ack_refused", "event_batch", "event_batch_one",
 	"batch_ack", "policy_gen", "policy_ack", "policy_ack_refused", "stats_request",
 	"stats_response", "stats_response_empty", "event_batch_begin_lost", "services",
 	"policy_gen_db", "sessions_request", "sessions_response", "sessions_not_found",
+	"auth_request", "auth_server", "auth_reply_send", "auth_reply_refuse",
 };
+
+/* A StartupMessage (protocol 3.0, user alice, database demo) and a token. */
+static const uint8_t auth_startup[] = "\x00\x00\x00\x23\x00\x03\x00\x00user\0alice\0database\0demo\0";
+static const char auth_token[] = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln";
+
+static struct tg_punt_auth
+auth_sample(int i)
+{
+	struct tg_punt_auth a = { .worker = 1, .session = 42 };
+
+	switch (i) {
+	case 18:
+		a.service = S("demo-pg");
+		a.client = S("198.18.0.2:50000");
+		a.server = S("198.18.1.2:5432");
+		a.startup = (struct tg_punt_bytes){ auth_startup, sizeof(auth_startup) };
+		a.token = (struct tg_punt_bytes){ (const uint8_t *)auth_token,
+						  sizeof(auth_token) - 1 };
+		break;
+	case 19:
+		a.data = (struct tg_punt_bytes){ (const uint8_t *)"R\0\0\0\x08\0\0\0\0", 9 };
+		break;
+	case 20:
+		a.action = TG_PUNT_AUTH_SEND;
+		a.data = (struct tg_punt_bytes){ auth_startup, sizeof(auth_startup) };
+		break;
+	default:
+		a.action = TG_PUNT_AUTH_REFUSE;
+		a.sqlstate = S("28000");
+		a.text = S("token expired");
+		break;
+	}
+	return a;
+}
 
 /* A postgres session and a plain flow, as a SESSIONS_RESPONSE carries them. */
 static const struct tg_punt_sess sess_pg = {
@@ -639,6 +674,18 @@ sample(int i, uint8_t *buf, size_t size)
 				 0);
 		n = tg_punt_sess_end(&e, true);
 		break;
+	case 18:
+	case 19:
+	case 20:
+	case 21: {
+		struct tg_punt_auth a = auth_sample(i);
+
+		n = tg_punt_encode_auth(buf, size, 12, i == 18	 ? TG_PUNT_T_AUTH_REQUEST
+						       : i == 19 ? TG_PUNT_T_AUTH_SERVER
+								 : TG_PUNT_T_AUTH_REPLY,
+					&a);
+		break;
+	}
 	}
 	assert_true(n >= TG_PUNT_HDR_LEN);
 	return (size_t)n;
@@ -735,6 +782,11 @@ reencode(const struct tg_punt_msg *m, uint8_t *out, size_t size)
 		n = tg_punt_sess_end(&e, m->u.sresp.last);
 		break;
 	}
+	case TG_PUNT_T_AUTH_REQUEST:
+	case TG_PUNT_T_AUTH_SERVER:
+	case TG_PUNT_T_AUTH_REPLY:
+		n = tg_punt_encode_auth(out, size, m->hdr.seq, m->hdr.type, &m->u.auth);
+		break;
 	}
 	assert_true(n >= TG_PUNT_HDR_LEN);
 	return (size_t)n;
@@ -1991,6 +2043,98 @@ test_services(void **state)
 #undef SVC_HDR
 }
 
+/* The identity takeover's messages: values back, and what each action may carry. */
+static void
+test_auth(void **state)
+{
+	static uint8_t buf[TG_PUNT_MSG_MAX];
+	static uint8_t big[TG_PUNT_AUTH_TOKEN_MAX + 1];
+	struct tg_punt_msg m;
+	struct tg_punt_auth a;
+	size_t n;
+	int len;
+
+	(void)state;
+	n = sample(18, buf, sizeof(buf));
+	assert_int_equal(decode_exact(buf, n, &m), TG_PUNT_OK);
+	assert_int_equal(m.hdr.type, TG_PUNT_T_AUTH_REQUEST);
+	assert_int_equal(m.u.auth.worker, 1);
+	assert_true(m.u.auth.session == 42);
+	assert_str(m.u.auth.service, "demo-pg", 7);
+	assert_str(m.u.auth.server, "198.18.1.2:5432", 15);
+	assert_int_equal(m.u.auth.startup.len, sizeof(auth_startup));
+	assert_memory_equal(m.u.auth.startup.p, auth_startup, sizeof(auth_startup));
+	assert_int_equal(m.u.auth.token.len, sizeof(auth_token) - 1);
+	assert_memory_equal(m.u.auth.token.p, auth_token, sizeof(auth_token) - 1);
+	assert_canonical(buf, n);
+	assert_int_equal(tg_punt_type_sender(TG_PUNT_T_AUTH_REQUEST), TG_PUNT_ROLE_DATAPLANE);
+	assert_int_equal(tg_punt_type_sender(TG_PUNT_T_AUTH_SERVER), TG_PUNT_ROLE_DATAPLANE);
+	assert_int_equal(tg_punt_type_sender(TG_PUNT_T_AUTH_REPLY), TG_PUNT_ROLE_SLOWPATH);
+	assert_string_equal(tg_punt_type_name(TG_PUNT_T_AUTH_REPLY), "auth_reply");
+
+	n = sample(21, buf, sizeof(buf));
+	assert_int_equal(decode_exact(buf, n, &m), TG_PUNT_OK);
+	assert_int_equal(m.u.auth.action, TG_PUNT_AUTH_REFUSE);
+	assert_str(m.u.auth.sqlstate, "28000", 5);
+	assert_str(m.u.auth.text, "token expired", 13);
+
+	/* the longest token, and one byte more */
+	a = auth_sample(18);
+	memset(big, 'x', sizeof(big));
+	a.token = (struct tg_punt_bytes){ big, TG_PUNT_AUTH_TOKEN_MAX };
+	len = tg_punt_encode_auth(buf, sizeof(buf), 3, TG_PUNT_T_AUTH_REQUEST, &a);
+	assert_true(len > TG_PUNT_AUTH_TOKEN_MAX);
+	assert_int_equal(decode_exact(buf, (size_t)len, &m), TG_PUNT_OK);
+	a.token.len++;
+	assert_int_equal(tg_punt_encode_auth(buf, sizeof(buf), 3, TG_PUNT_T_AUTH_REQUEST, &a),
+			 -EINVAL);
+	/* a NUL in a token, a short StartupMessage, no service, session 0 */
+	a = auth_sample(18);
+	a.token = (struct tg_punt_bytes){ (const uint8_t *)"a\0b", 3 };
+	assert_int_equal(tg_punt_encode_auth(buf, sizeof(buf), 3, TG_PUNT_T_AUTH_REQUEST, &a),
+			 -EINVAL);
+	a = auth_sample(18);
+	a.startup.len = 7;
+	assert_int_equal(tg_punt_encode_auth(buf, sizeof(buf), 3, TG_PUNT_T_AUTH_REQUEST, &a),
+			 -EINVAL);
+	a = auth_sample(18);
+	a.service = S("");
+	assert_int_equal(tg_punt_encode_auth(buf, sizeof(buf), 3, TG_PUNT_T_AUTH_REQUEST, &a),
+			 -EINVAL);
+	a = auth_sample(19);
+	a.session = 0;
+	assert_int_equal(tg_punt_encode_auth(buf, sizeof(buf), 3, TG_PUNT_T_AUTH_SERVER, &a),
+			 -EINVAL);
+	/* each action carries its own fields and no other */
+	a = auth_sample(20);
+	a.role = S("r");
+	assert_int_equal(tg_punt_encode_auth(buf, sizeof(buf), 3, TG_PUNT_T_AUTH_REPLY, &a),
+			 -EINVAL);
+	a = auth_sample(21);
+	a.action = TG_PUNT_AUTH_DONE;
+	assert_int_equal(tg_punt_encode_auth(buf, sizeof(buf), 3, TG_PUNT_T_AUTH_REPLY, &a),
+			 -EINVAL);
+	a = auth_sample(21);
+	a.sqlstate = S("2800");
+	assert_int_equal(tg_punt_encode_auth(buf, sizeof(buf), 3, TG_PUNT_T_AUTH_REPLY, &a),
+			 -EINVAL);
+	a = (struct tg_punt_auth){ .session = 1, .action = TG_PUNT_AUTH_DONE, .role = S("app") };
+	len = tg_punt_encode_auth(buf, sizeof(buf), 3, TG_PUNT_T_AUTH_REPLY, &a);
+	assert_true(len > 0);
+	assert_int_equal(decode_exact(buf, (size_t)len, &m), TG_PUNT_OK);
+	assert_str(m.u.auth.role, "app", 3);
+	/* the decoder holds the same line: a DONE with data is refused */
+	a = auth_sample(20);
+	len = tg_punt_encode_auth(buf, sizeof(buf), 3, TG_PUNT_T_AUTH_REPLY, &a);
+	assert_true(len > 0);
+	buf[TG_PUNT_HDR_LEN + 10] = TG_PUNT_AUTH_DONE;
+	assert_int_equal(decode_exact(buf, (size_t)len, &m), TG_PUNT_ERR_VALUE);
+	buf[TG_PUNT_HDR_LEN + 10] = 9;
+	assert_int_equal(decode_exact(buf, (size_t)len, &m), TG_PUNT_ERR_VALUE);
+	/* not an auth type */
+	assert_int_equal(tg_punt_encode_auth(buf, sizeof(buf), 3, TG_PUNT_T_SERVICES, &a), -EINVAL);
+}
+
 /* ---------------------------------------------------------------------
  * Refusals
  * ------------------------------------------------------------------- */
@@ -2878,6 +3022,7 @@ main(void)
 		TEST(policy_object_errors),
 		TEST(policy_object_db),
 		TEST(services),
+		TEST(auth),
 		TEST(truncate_all),
 		TEST(trailing_all),
 		TEST(flip_all),
