@@ -306,6 +306,11 @@ json_service(struct tg_service *s, json_t *o, const char *path, size_t idx, FILE
 		if (rc < 0)
 			return rc;
 	}
+	if (s->identity == TG_IDENTITY_OIDC && s->proto != TG_SERVICE_POSTGRES) {
+		fprintf(err, "%s: \"identity\": \"oidc\" needs \"protocol\": \"postgres\"\n",
+			where);
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -45,10 +45,14 @@ const char *const tg_control_counter_names[TG_CONTROL_CNT_MAX] = {
 #define RX_PER_POLL 64
 #define TX_PER_POLL 64
 #define NS_PER_MS 1000000ull
+/* after a login message, the control thread waits 1 ms at most for this long */
+#define AUTH_BUSY_NS (5000ull * NS_PER_MS)
 
 #define SOFTWARE "tollgate-dataplane " TG_VERSION
 
 uint8_t tg_control_refuse_new;
+/* Does the slowpath take logins now (up, and both stated TG_PUNT_CAP_AUTH)? Relaxed. */
+static uint8_t auth_ok;
 
 /* A snapshot for STATS_REQUEST (control.h): pairs, grown up to TG_CONTROL_STATS_MAX. */
 struct tg_control_stat {
@@ -134,6 +138,8 @@ struct tg_control {
 	unsigned int nb_q;
 	struct tg_control_q *q;
 	uint8_t *tx, *rx;	/* TG_PUNT_MSG_MAX each */
+	bool logins;		/* TG_PUNT_CAP_AUTH stated */
+	uint64_t auth_busy_until;	/* ns: a login message went by lately; short waits */
 
 	uint64_t cnt[TG_CONTROL_CNT_MAX];
 	uint64_t disc[TG_CONTROL_DISC_MAX];
@@ -150,6 +156,13 @@ now_ns(void)
 }
 
 static void
+set_auth_ok(const struct tg_control *c, bool peer)
+{
+	__atomic_store_n(&auth_ok, (uint8_t)(c->logins && c->st == ST_UP && peer),
+			 __ATOMIC_RELAXED);
+}
+
+static void
 set_refuse(const struct tg_control *c)
 {
 	__atomic_store_n(&tg_control_refuse_new,
@@ -160,8 +173,38 @@ set_refuse(const struct tg_control *c)
 /* ------------------------------------------------------------------ queues */
 
 static void
+mbox_free(struct tg_control_mbox *b)
+{
+	rte_ring_free(b->free);
+	rte_ring_free(b->full);
+	rte_free(b->slots);
+}
+
+static int
+mbox_init(struct tg_control_mbox *b, const char *tag, unsigned int made, unsigned int w, int numa)
+{
+	unsigned int flags = RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ;
+	char name[RTE_RING_NAMESIZE];
+	unsigned int i;
+
+	b->slots = rte_zmalloc_socket("tg_ctl_auth", sizeof(*b->slots) * TG_CONTROL_AUTH_SLOTS,
+				      RTE_CACHE_LINE_SIZE, numa);
+	snprintf(name, sizeof(name), "tg_ctl_%sf_%u_%u", tag, made, w);
+	b->free = rte_ring_create(name, TG_CONTROL_AUTH_SLOTS, numa, flags);
+	snprintf(name, sizeof(name), "tg_ctl_%sq_%u_%u", tag, made, w);
+	b->full = rte_ring_create(name, TG_CONTROL_AUTH_SLOTS, numa, flags);
+	if (b->slots == NULL || b->free == NULL || b->full == NULL)
+		return -ENOMEM;
+	for (i = 0; i < TG_CONTROL_AUTH_SLOTS; i++)
+		rte_ring_sp_enqueue(b->free, &b->slots[i]);
+	return 0;
+}
+
+static void
 queue_free(struct tg_control_q *q)
 {
+	mbox_free(&q->auth_up);
+	mbox_free(&q->auth_down);
 	rte_ring_free(q->full);
 	rte_ring_free(q->free);
 	rte_ring_free(q->cmds);
@@ -185,12 +228,13 @@ queue_init(struct tg_control_q *q, unsigned int w, int numa)
 	snprintf(name, sizeof(name), "tg_ctl_free_%u_%u", made, w);
 	q->free = rte_ring_create(name, TG_CONTROL_RING, numa, flags);
 	/* one command at a time: a ring of one */
-	snprintf(name, sizeof(name), "tg_ctl_cmd_%u_%u", made++, w);
+	snprintf(name, sizeof(name), "tg_ctl_cmd_%u_%u", made, w);
 	q->cmds = rte_ring_create(name, 1, numa, flags);
 	q->cmd.ent = rte_zmalloc_socket("tg_ctl_sess", sizeof(*q->cmd.ent) * TG_CONTROL_SESS_MAX,
 					RTE_CACHE_LINE_SIZE, numa);
 	if (q->slots == NULL || q->full == NULL || q->free == NULL || q->cmds == NULL ||
-	    q->cmd.ent == NULL) {
+	    q->cmd.ent == NULL || mbox_init(&q->auth_up, "au", made, w, numa) < 0 ||
+	    mbox_init(&q->auth_down, "ad", made++, w, numa) < 0) {
 		queue_free(q);
 		return -ENOMEM;
 	}
@@ -389,6 +433,7 @@ disconnect(struct tg_control *c, enum tg_control_disconnect why, const char *det
 	for (unsigned int k = 0; k < c->nb_q; k++)
 		c->q[k].cmd_asked = false;
 	set_refuse(c);
+	set_auth_ok(c, false);
 	if (was == ST_IDLE || was == ST_CONNECTING)
 		return;
 	c->disc[why]++;
@@ -441,7 +486,8 @@ send_hello(struct tg_control *c, uint64_t now)
 		.instance = c->instance,
 		.caps = (c->policy != NULL ? TG_PUNT_CAP_POLICY : 0) |
 			(c->stats != NULL ? TG_PUNT_CAP_STATS : 0) |
-			(c->sessions ? TG_PUNT_CAP_SESSIONS : 0),
+			(c->sessions ? TG_PUNT_CAP_SESSIONS : 0) |
+			(c->logins ? TG_PUNT_CAP_AUTH : 0),
 		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
 	};
 	c->tx_seq = 1;
@@ -538,6 +584,11 @@ up(struct tg_control *c, const struct tg_punt_hello_ack *a, uint16_t version)
 	/* what the last connection left unacknowledged goes again, first */
 	tg_evbuf_rewind(&c->eb);
 	set_refuse(c);
+	set_auth_ok(c, (a->caps & TG_PUNT_CAP_AUTH) != 0);
+	if (c->logins && !(a->caps & TG_PUNT_CAP_AUTH))
+		TG_LOG(WARNING, tg_logtype_control,
+		       "slowpath %s does not take logins: logins of identity services are refused",
+		       c->path);
 	TG_LOG(NOTICE, tg_logtype_control,
 	       "slowpath %s: connected (protocol %u, instance %016" PRIx64 ", slowpath %.*s); "
 	       "%" PRIu64 " event(s) to send", c->path, version, c->instance,
@@ -1033,6 +1084,156 @@ on_stats_request(struct tg_control *c, uint64_t req_seq)
 	flush_pending(c);
 }
 
+/* ------------------------------------------------------------------ logins */
+
+int
+tg_control_auth_send(struct tg_control_q *q, uint16_t type, const struct tg_punt_auth *a)
+{
+	struct tg_control_auth *s;
+	void *p;
+	int n;
+
+	if (!__atomic_load_n(&auth_ok, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&q->auth_unavailable, q->auth_unavailable + 1, __ATOMIC_RELAXED);
+		return -ENOTCONN;
+	}
+	if (rte_ring_sc_dequeue(q->auth_up.free, &p) != 0) {
+		__atomic_store_n(&q->auth_full, q->auth_full + 1, __ATOMIC_RELAXED);
+		return -ENOBUFS;
+	}
+	s = p;
+	/* numbered by the control thread when it sends it */
+	n = tg_punt_encode_auth(s->buf, sizeof(s->buf), 1, type, a);
+	s->len = n > 0 ? (uint32_t)n : 0;
+	/* a slot goes back through the full ring either way: only the control thread frees */
+	rte_ring_sp_enqueue(q->auth_up.full, s);
+	return n > 0 ? 0 : n;
+}
+
+bool
+tg_control_auth_pending(const struct tg_control_q *q)
+{
+	return rte_ring_count(q->auth_down.full) != 0;
+}
+
+struct tg_control_auth *
+tg_control_auth_take(struct tg_control_q *q)
+{
+	void *p;
+
+	return rte_ring_sc_dequeue(q->auth_down.full, &p) == 0 ? p : NULL;
+}
+
+void
+tg_control_auth_done(struct tg_control_q *q, struct tg_control_auth *s)
+{
+	/* a reply to the server may carry a password or a SCRAM proof */
+	explicit_bzero(s->buf, s->len);
+	s->len = 0;
+	rte_ring_sp_enqueue(q->auth_down.free, s);
+}
+
+/* An AUTH_REPLY (the datagram buf[0..len)) for worker q's mailbox; dropped when it is full. */
+static void
+auth_deliver(struct tg_control *c, struct tg_control_q *q, const uint8_t *buf, size_t len)
+{
+	struct tg_control_auth *s;
+	void *p;
+
+	c->auth_busy_until = now_ns() + AUTH_BUSY_NS;
+	if (len > sizeof(s->buf) || rte_ring_sc_dequeue(q->auth_down.free, &p) != 0) {
+		/* the worker gives the login up at its deadline */
+		CNT(c, AUTH_DROPPED);
+		return;
+	}
+	s = p;
+	memcpy(s->buf, buf, len);
+	s->len = (uint32_t)len;
+	rte_ring_sp_enqueue(q->auth_down.full, s);
+	CNT(c, AUTH_REPLIES);
+}
+
+/*
+ * A login message that will not reach the slowpath (the channel is down,
+ * or went down): its worker gets a REFUSE in its stead, so the client is
+ * told now.
+ */
+static void
+auth_refuse_here(struct tg_control *c, struct tg_control_q *q, const struct tg_control_auth *s)
+{
+	static const char why[] = "the identity service of the gateway is not reachable";
+	struct tg_punt_msg m;
+	struct tg_punt_auth a;
+	uint8_t buf[TG_PUNT_HDR_LEN + 64 + sizeof(why)];
+	int n;
+
+	if (tg_punt_decode(s->buf, s->len, &m) != TG_PUNT_OK)
+		return;
+	a = (struct tg_punt_auth){
+		.worker = m.u.auth.worker,
+		.session = m.u.auth.session,
+		.action = TG_PUNT_AUTH_REFUSE,
+		.sqlstate = { .p = "08006", .len = 5 },
+		.text = { .p = why, .len = sizeof(why) - 1 },
+	};
+	n = tg_punt_encode_auth(buf, sizeof(buf), 1, TG_PUNT_T_AUTH_REPLY, &a);
+	if (n > 0) {
+		CNT(c, AUTH_REFUSED);
+		auth_deliver(c, q, buf, (size_t)n);
+	}
+}
+
+/* The workers' login messages: sent, numbered now, in each worker's order. */
+static void
+auth_send(struct tg_control *c)
+{
+	unsigned int w;
+	void *p;
+	int rc;
+
+	for (w = 0; w < c->nb_q; w++) {
+		struct tg_control_q *q = &c->q[w];
+
+		for (;;) {
+			struct tg_control_auth *s = q->auth_stash;
+
+			if (s == NULL) {
+				if (rte_ring_sc_dequeue(q->auth_up.full, &p) != 0)
+					break;
+				s = p;
+			}
+			q->auth_stash = NULL;
+			if (s->len >= TG_PUNT_HDR_LEN) {
+				rc = -1;
+				if (c->st == ST_UP && __atomic_load_n(&auth_ok, __ATOMIC_RELAXED)) {
+					if (!flush_pending(c)) {
+						q->auth_stash = s;	/* no room: at the next poll */
+						return;
+					}
+					for (int k = 0; k < 8; k++)
+						s->buf[16 + k] = (uint8_t)(c->tx_seq >> (56 - 8 * k));
+					rc = send_msg(c, s->buf, s->len);
+					if (rc == 0) {
+						q->auth_stash = s;
+						return;
+					}
+				}
+				if (rc == 1) {
+					c->tx_seq++;
+					CNT(c, AUTH_SENT);
+					c->auth_busy_until = now_ns() + AUTH_BUSY_NS;
+				} else {
+					auth_refuse_here(c, q, s);
+				}
+			}
+			/* the token travels in these: wiped before reuse */
+			explicit_bzero(s->buf, s->len);
+			s->len = 0;
+			rte_ring_sp_enqueue(q->auth_up.free, s);
+		}
+	}
+}
+
 /* One datagram of n bytes in c->rx. */
 static void
 on_message(struct tg_control *c, size_t n)
@@ -1098,6 +1299,13 @@ on_message(struct tg_control *c, size_t n)
 		break;
 	case TG_PUNT_T_SESSIONS_REQUEST:
 		on_sessions_request(c, m.hdr.seq, &m.u.sreq);
+		break;
+	case TG_PUNT_T_AUTH_REPLY:
+		if (!__atomic_load_n(&auth_ok, __ATOMIC_RELAXED) || m.u.auth.worker >= c->nb_q) {
+			disconnect(c, TG_CONTROL_DISC_UNEXPECTED, "auth_reply");
+			break;
+		}
+		auth_deliver(c, &c->q[m.u.auth.worker], c->rx, n);
 		break;
 	default:	/* HELLO_ACK again */
 		disconnect(c, TG_CONTROL_DISC_UNEXPECTED, tg_punt_type_name(m.hdr.type));
@@ -1170,6 +1378,8 @@ tg_control_poll(struct tg_control *c)
 		if (c->sr.ready && c->st == ST_UP)
 			flush_pending(c);
 	}
+	if (c->logins)
+		auth_send(c);
 	if (c->st == ST_UP)
 		send_events(c);
 }
@@ -1192,6 +1402,9 @@ tg_control_wait(struct tg_control *c, int timeout_ms)
 	}
 	if (c->st == ST_CONNECTING || c->tx_blocked)
 		pfd.events |= POLLOUT;
+	/* a login waits on each hop through here */
+	if (timeout_ms > 1 && c->auth_busy_until > now_ns())
+		timeout_ms = 1;
 	poll(&pfd, 1, timeout_ms);
 }
 
@@ -1257,6 +1470,7 @@ tg_control_create(const struct tg_control_params *p)
 	c->stats = p->stats;
 	c->stats_arg = p->stats_arg;
 	c->sessions = p->sessions;
+	c->logins = p->logins;
 	c->backoff = TG_CONTROL_BACKOFF_MIN_MS * NS_PER_MS;
 	/* names this process's event numbering: never 0, new at every start */
 	while (c->instance == 0)

@@ -64,6 +64,20 @@
  *    has not answered keeps its buffer and is not asked again until it
  *    has). One request is served at a time; one that arrives meanwhile
  *    is answered BUSY at once.
+ *  - with logins set (services with identity "oidc"): states
+ *    TG_PUNT_CAP_AUTH, and carries the identity takeover's messages
+ *    (punt.h, AUTH) between the workers and the slowpath. A worker hands
+ *    an AUTH_REQUEST or AUTH_SERVER over encoded in a slot of its "auth
+ *    up" mailbox (tg_control_auth_send()); the control thread sends it at
+ *    its next poll, numbering it then. An AUTH_REPLY goes into the "auth
+ *    down" mailbox of the worker it names, which takes it between bursts
+ *    (tg_control_auth_take()). Logins are interactive, not kept like
+ *    events: when the slowpath does not take logins (not up, or it did not
+ *    state the capability) a worker's send fails at once, and one that
+ *    the channel loses before it is sent is answered REFUSE by the
+ *    control thread itself, so the client is told rather than left
+ *    waiting. While logins are in flight tg_control_wait() sleeps 1 ms at
+ *    most, so that each hop of a login costs about a millisecond.
  * Every message from the slowpath is checked by the codec, then for its
  * sequence number, its sender role and the connection's state; anything
  * wrong ends the connection, counted by reason (and by codec reason). On
@@ -138,6 +152,10 @@ extern const char *const tg_control_disconnect_names[TG_CONTROL_DISC_MAX];
 
 /* The control thread's own counters. X(enum suffix, name, description) */
 #define TG_CONTROL_COUNTERS(X) \
+	X(AUTH_SENT, "auth_sent", "AUTH_REQUEST and AUTH_SERVER messages sent") \
+	X(AUTH_REPLIES, "auth_replies", "AUTH_REPLY messages handed to workers") \
+	X(AUTH_REFUSED, "auth_refused", "login messages answered REFUSE here: the channel was lost") \
+	X(AUTH_DROPPED, "auth_dropped", "AUTH_REPLY messages dropped: the worker's mailbox was full") \
 	X(CONNECTS, "connects", "handshakes completed") \
 	X(CONNECT_FAIL, "connect_fail", "connection attempts that failed") \
 	X(DISCONNECTS, "disconnects", "connections ended, by reason: control_disconnects") \
@@ -198,6 +216,25 @@ struct tg_control_cmd {
 #define TG_CONTROL_MAP 1024		/* drain rounds awaiting acknowledgement, per worker */
 
 /*
+ * Login messages (punt.h AUTH): a slot holds one whole datagram, the
+ * largest being an AUTH_SERVER of TG_PUNT_AUTH_MSG_MAX bytes. Each worker
+ * has TG_CONTROL_AUTH_SLOTS of them each way (2 x 16 x 32 KiB).
+ */
+#define TG_CONTROL_AUTH_SLOT (32u << 10)
+#define TG_CONTROL_AUTH_SLOTS 16u
+
+struct tg_control_auth {
+	uint32_t len;
+	uint8_t buf[TG_CONTROL_AUTH_SLOT];
+};
+
+/* A pool of slots and two single-producer single-consumer rings of them. */
+struct tg_control_mbox {
+	struct rte_ring *free, *full;
+	struct tg_control_auth *slots;
+};
+
+/*
  * A worker's handle: tg_control_emit(), the counters and emitted are the
  * worker's, durable the control thread's; the rest is the control
  * thread's alone.
@@ -226,6 +263,11 @@ struct tg_control_q {
 	bool cmd_busy;			/* handed over, not yet seen done; the control thread's */
 	bool cmd_asked;			/* part of the request being served; the control thread's */
 	uint32_t cmd_live;		/* a worker polls this queue; set by it */
+	/* logins: up is worker -> control thread, down the other way */
+	struct tg_control_mbox auth_up, auth_down;
+	struct tg_control_auth *auth_stash;	/* taken, not yet sent: no room; the control thread's */
+	uint64_t auth_unavailable;	/* sends refused: no slowpath taking logins; by the worker */
+	uint64_t auth_full;		/* sends refused: no free slot; by the worker */
 };
 
 /* A snapshot, for the stats printer. */
@@ -306,6 +348,8 @@ struct tg_control_params {
 	void *stats_arg;
 	/* workers poll their command rings: answer SESSIONS_REQUEST (TG_PUNT_CAP_SESSIONS) */
 	bool sessions;
+	/* workers take logins over (identity oidc services): TG_PUNT_CAP_AUTH */
+	bool logins;
 };
 
 struct tg_control;
@@ -348,6 +392,24 @@ void tg_control_cmd_done(struct tg_control_cmd *cmd, uint32_t n);
 
 /* From a worker, once before its loop: it polls its command ring. */
 void tg_control_cmd_attach(struct tg_control_q *q);
+
+/*
+ * From a worker: hands a login message over (type AUTH_REQUEST or
+ * AUTH_SERVER, encoded here). Returns 0, -ENOTCONN (no slowpath taking
+ * logins now), -ENOBUFS (no free slot) or the codec's -EINVAL/-ENOSPC.
+ */
+int tg_control_auth_send(struct tg_control_q *q, uint16_t type, const struct tg_punt_auth *a);
+
+/*
+ * From a worker, between bursts: an AUTH_REPLY for it, as the datagram
+ * received (decode it with tg_punt_decode()), or NULL. Give the slot back
+ * with tg_control_auth_done() once acted on (it is wiped then).
+ */
+struct tg_control_auth *tg_control_auth_take(struct tg_control_q *q);
+void tg_control_auth_done(struct tg_control_q *q, struct tg_control_auth *s);
+
+/* From a worker: is a reply waiting? One ring count. */
+bool tg_control_auth_pending(const struct tg_control_q *q);
 
 /* Is the channel up (handshake done)? */
 bool tg_control_up(const struct tg_control *c);

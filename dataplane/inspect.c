@@ -72,6 +72,20 @@ struct pending {
 	char params[TG_INSPECT_PARAMS_MAX];
 };
 
+/* A login taken over (identity oidc): see "Logins" in inspect.h. */
+enum login {
+	L_NONE,		/* not taken over, or over */
+	L_PASSWORD,	/* the client was asked for its password */
+	L_VERDICT,	/* its token is with the slowpath */
+	L_UPSTREAM,	/* the gateway logs in to the server: its messages are consumed */
+};
+
+enum login_hold {
+	H_NONE,
+	H_OK,		/* the server's AuthenticationOk is held */
+	H_ERROR,	/* the server's ErrorResponse is held */
+};
+
 struct colset {
 	uint32_t gen;		/* of the statement; 0: a free entry */
 	uint8_t name_len;
@@ -98,6 +112,14 @@ struct tg_inspect_sess {
 	uint64_t t_open;		/* CLOCK_REALTIME ns */
 	char user[TG_INSPECT_NAME_MAX], database[TG_INSPECT_NAME_MAX];
 	char application[TG_INSPECT_NAME_MAX];
+	/* a login taken over */
+	uint8_t login;			/* enum login */
+	uint8_t login_held;		/* enum login_hold */
+	uint16_t startup_len;		/* bytes in startup */
+	uint64_t login_deadline;	/* CLOCK_MONOTONIC ns: refused after it */
+	uint64_t login_fe;		/* client stream: where the gateway's bytes for the server go */
+	uint64_t login_be;		/* server stream: where those for the client go; what is held */
+	uint64_t be_mark;		/* the server direction's mark, before a login's hold */
 	uint16_t ncols;
 	uint8_t col_style[COLS_MAX];	/* 0: no rule, else style + 1 */
 	uint8_t col_binary[COLS_MAX / 8];
@@ -126,6 +148,7 @@ struct tg_inspect_sess {
 		char rule_id[TG_POLICY_ID_MAX];
 	} inj[INJ_MAX];
 	struct tg_edit edit[2];		/* per direction, st[0] client to server */
+	uint8_t startup[TG_INSPECT_STARTUP_MAX];	/* the client's StartupMessage, for the slowpath */
 };
 
 static uint64_t
@@ -134,6 +157,15 @@ now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -714,16 +746,19 @@ cb_opaque(void *ctx, const struct tg_pg_msg *m)
 	fail(ctx, TG_INSPECT_CNT_FAIL_ENCRYPTED);
 }
 
+static void login_start(struct tg_inspect_sess *ss, const struct tg_pg_msg *m);
+
 static void
 cb_startup(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_startup *st)
 {
 	struct tg_inspect_sess *ss = ctx;
 
-	(void)m;
 	copy_name(ss->user, sizeof(ss->user), &st->user);
 	copy_name(ss->database, sizeof(ss->database), &st->database);
 	copy_name(ss->application, sizeof(ss->application), &st->application_name);
 	session_start(ss);
+	if (ss->in->svcs != NULL && ss->in->svcs->svc[ss->svc].identity == TG_IDENTITY_OIDC)
+		login_start(ss, m);
 }
 
 static void
@@ -1185,6 +1220,232 @@ fe_message(struct tg_inspect_sess *ss, const struct tg_pg_msg *m)
 	CNT(in, TLS_REFUSED);
 }
 
+/* ---------------------------------------------------------------------
+ * Logins taken over (identity oidc): see "Logins" in inspect.h
+ * ------------------------------------------------------------------- */
+
+/* Appends field code with s[0..len) and its NUL to out at *n: false if out[0..size) is full. */
+static bool
+put_field(uint8_t *out, size_t size, size_t *n, char code, const char *s, size_t len)
+{
+	if (*n + len + 3 > size)
+		return false;
+	out[(*n)++] = (uint8_t)code;
+	memcpy(out + *n, s, len);
+	*n += len;
+	out[(*n)++] = 0;
+	return true;
+}
+
+/*
+ * A FATAL ErrorResponse (55.7): severity, SQLSTATE, message text[0..len),
+ * and detail when not NULL. Returns its length, 0 if it does not fit in
+ * size bytes.
+ */
+static uint16_t
+fatal_msg(uint8_t *out, size_t size, const char *sqlstate, const char *text, size_t len,
+	  const char *detail)
+{
+	size_t n = 5;
+
+	if (size > UINT16_MAX || !put_field(out, size, &n, 'S', "FATAL", 5) ||
+	    !put_field(out, size, &n, 'V', "FATAL", 5) ||
+	    !put_field(out, size, &n, 'C', sqlstate, strnlen(sqlstate, 5)) ||
+	    !put_field(out, size, &n, 'M', text, len) ||
+	    (detail != NULL && !put_field(out, size, &n, 'D', detail, strlen(detail))) ||
+	    n + 1 > size)
+		return 0;
+	out[n++] = 0;
+	out[0] = 'E';
+	tg_wr32(out + 1, (uint32_t)n - 1);
+	return (uint16_t)n;
+}
+
+static void
+login_over(struct tg_inspect_sess *ss)
+{
+	if (ss->login == L_NONE)
+		return;
+	ss->login = L_NONE;
+	ss->login_held = H_NONE;
+	ss->startup_len = 0;
+	ss->in->nb_login--;
+}
+
+/*
+ * Refuses the login: the client gets FATAL sqlstate text where the
+ * gateway's bytes for it go, and the session fails (why, counted); the
+ * worker sends the FATAL, then resets both ways.
+ */
+static void
+login_refuse(struct tg_inspect_sess *ss, enum tg_inspect_counter why, const char *sqlstate,
+	     const char *text, size_t len)
+{
+	uint8_t msg[64 + TG_INSPECT_TEXT_MAX];
+	uint16_t n;
+
+	if (ss->in->editor && !ss->failed && ss->login_be >= ss->st[1].released) {
+		n = fatal_msg(msg, sizeof(msg), sqlstate, text, len, NULL);
+		if (n != 0)
+			(void)tg_edit_replace(edit_of(ss, 1), ss->login_be, 0, msg, n);
+	}
+	login_over(ss);
+	fail(ss, why);
+}
+
+#define REFUSE(ss, why, state, text) login_refuse(ss, why, state, text, sizeof(text) - 1)
+
+/*
+ * The client's StartupMessage m: kept and consumed, and the client is
+ * asked for its password (the token) by the gateway.
+ */
+static void
+login_start(struct tg_inspect_sess *ss, const struct tg_pg_msg *m)
+{
+	static const uint8_t ask[9] = { 'R', 0, 0, 0, 8, 0, 0, 0, TG_PG_AUTH_CLEARTEXT };
+	struct tg_inspect *in = ss->in;
+
+	CNT(in, LOGINS);
+	in->nb_login++;
+	ss->login = L_PASSWORD;
+	ss->login_held = H_NONE;
+	ss->login_deadline = mono_ns() + TG_INSPECT_LOGIN_TIMEOUT_MS * 1000000ull;
+	ss->login_be = ss->st[1].contiguous;
+	if (!in->editor || in->login == NULL) {
+		REFUSE(ss, TG_INSPECT_CNT_LOGIN_UNAVAILABLE, "57P03",
+		       "this gateway cannot verify identities");
+		return;
+	}
+	if (m->base == NULL || m->len > sizeof(ss->startup)) {
+		REFUSE(ss, TG_INSPECT_CNT_FAIL_LOGIN, "08P01",
+		       "startup packet too long for an identity login");
+		return;
+	}
+	memcpy(ss->startup, m->base, m->len);
+	ss->startup_len = (uint16_t)m->len;
+	if (tg_edit_replace(edit_of(ss, 0), m->off, m->len, NULL, 0) != 0 ||
+	    tg_edit_replace(edit_of(ss, 1), ss->login_be, 0, ask, sizeof(ask)) != 0) {
+		login_over(ss);
+		fail(ss, TG_INSPECT_CNT_FAIL_EDIT);
+		return;
+	}
+	tg_pg_auth_asked(&ss->pg);
+}
+
+/* The client's PasswordMessage: its token goes to the slowpath with the StartupMessage. */
+static void
+cb_password(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_password *pw)
+{
+	struct tg_inspect_sess *ss = ctx;
+	struct tg_inspect *in = ss->in;
+	struct tg_inspect_login l;
+	int rc;
+
+	if (ss->login != L_PASSWORD || ss->failed)
+		return;		/* a login the server runs itself */
+	if (pw->kind != TG_PG_PW_PASSWORD || pw->password.p == NULL) {
+		REFUSE(ss, TG_INSPECT_CNT_FAIL_LOGIN, "08P01", "expected a password message");
+		return;
+	}
+	if (tg_edit_replace(edit_of(ss, 0), m->off, m->len, NULL, 0) != 0) {
+		login_over(ss);
+		fail(ss, TG_INSPECT_CNT_FAIL_EDIT);
+		return;
+	}
+	ss->login_fe = m->off + m->len;
+	l = (struct tg_inspect_login){
+		.type = TG_INSPECT_LOGIN_REQUEST,
+		.session = ss->id,
+		.service = ss->svc,
+		.service_name = in->svcs != NULL ? in->svcs->svc[ss->svc].name : NULL,
+		.client = ss->client,
+		.server = ss->server,
+		.startup = ss->startup,
+		.startup_len = ss->startup_len,
+		.token = (const uint8_t *)pw->password.p,
+		.token_len = pw->password.len,
+	};
+	rc = in->login(in->event_arg, &l);
+	/*
+	 * The token is the slowpath's alone now: the copies here go, the one
+	 * given (in the ring or the parser's buffer) and the ring's (the
+	 * message may have been assembled from several pieces). The bytes are
+	 * consumed: never sent on.
+	 */
+	explicit_bzero((void *)(uintptr_t)pw->password.p, pw->password.len);
+	memset(in->buf, 0, pw->password.len);
+	if (tg_stream_write(smem(ss), &ss->st[0], pw->password.off, in->buf, pw->password.len) != 0)
+		fail(ss, TG_INSPECT_CNT_FAIL_SCAN);
+	ss->startup_len = 0;
+	if (rc == -EMSGSIZE) {
+		REFUSE(ss, TG_INSPECT_CNT_LOGIN_REFUSED, "28000", "password too long for a token");
+		return;
+	}
+	if (rc != 0) {
+		REFUSE(ss, TG_INSPECT_CNT_LOGIN_UNAVAILABLE, "57P03",
+		       "the identity service of the gateway is not reachable");
+		return;
+	}
+	ss->login = L_VERDICT;
+}
+
+/*
+ * A whole message during a login. The client's StartupMessage and password
+ * were dealt with in their callbacks; it may send nothing else until its
+ * login is over. The server speaks only once the gateway has logged in to
+ * it: each message goes to the slowpath and is consumed, but
+ * AuthenticationOk and ErrorResponse are held (what follows with them)
+ * until the slowpath says what becomes of them.
+ */
+static void
+login_message(struct tg_inspect_sess *ss, const struct tg_pg_msg *m)
+{
+	struct tg_inspect *in = ss->in;
+	struct tg_inspect_login l;
+	const uint8_t *v;
+	bool ok;
+
+	if (m->dir == TG_PG_DIR_FE) {
+		if (m->kind != TG_PG_FE_STARTUP && m->type != 'p')
+			REFUSE(ss, TG_INSPECT_CNT_FAIL_LOGIN, "08P01",
+			       "a message sent before the login was over");
+		return;
+	}
+	if (ss->login_held != H_NONE)
+		return;		/* held with the message before it */
+	if (ss->login != L_UPSTREAM) {
+		REFUSE(ss, TG_INSPECT_CNT_FAIL_LOGIN, "08P01",
+		       "the server spoke before the gateway logged in");
+		return;
+	}
+	v = view(ss, TG_PG_DIR_BE, m->off, m->len, NULL);
+	if (v == NULL)
+		return;
+	ok = m->type == 'R' && m->len >= 9 && tg_rd32(v + 5) == TG_PG_AUTH_OK;
+	l = (struct tg_inspect_login){
+		.type = TG_INSPECT_LOGIN_SERVER,
+		.session = ss->id,
+		.service = ss->svc,
+		.msg = v,
+		.msg_len = m->len,
+	};
+	if (in->login(in->event_arg, &l) != 0) {
+		REFUSE(ss, TG_INSPECT_CNT_LOGIN_UNAVAILABLE, "57P03",
+		       "the identity service of the gateway is not reachable");
+		return;
+	}
+	if (ok || m->type == 'E') {
+		ss->login_held = ok ? H_OK : H_ERROR;
+		return;
+	}
+	if (tg_edit_replace(edit_of(ss, 1), m->off, m->len, NULL, 0) != 0) {
+		login_over(ss);
+		fail(ss, TG_INSPECT_CNT_FAIL_EDIT);
+		return;
+	}
+	ss->login_be = m->off + m->len;
+}
+
 static void
 cb_message(void *ctx, const struct tg_pg_msg *m)
 {
@@ -1193,6 +1454,10 @@ cb_message(void *ctx, const struct tg_pg_msg *m)
 
 	if (ss->failed)
 		return;
+	if (ss->login != L_NONE) {
+		login_message(ss, m);
+		return;
+	}
 	if (m->dir == TG_PG_DIR_FE) {
 		fe_message(ss, m);
 		return;
@@ -1257,6 +1522,7 @@ static const struct tg_pg_callbacks callbacks = {
 	.violation = cb_violation,
 	.opaque = cb_opaque,
 	.startup = cb_startup,
+	.password = cb_password,
 	.cancel = cb_cancel,
 	.backend_key = cb_backend_key,
 	.query = cb_query,
@@ -1309,6 +1575,12 @@ consume(struct tg_inspect *in, int dir, struct tg_stream *s, uint8_t *bytes, uin
 	if (off + len - mark > in->smem->ring_size / 2) {
 		fail(ss, TG_INSPECT_CNT_FAIL_WINDOW);
 		return s->inspected;
+	}
+	if (dir == TG_PG_DIR_BE) {
+		ss->be_mark = mark;
+		/* a login's AuthenticationOk or ErrorResponse waits for the slowpath */
+		if (ss->login_held != H_NONE && mark > ss->login_be)
+			mark = ss->login_be;
 	}
 	if (dir == TG_PG_DIR_FE) {
 		ss->fe_mark = mark;
@@ -1503,6 +1775,7 @@ tg_inspect_end(struct tg_inspect *in, struct tg_stream st[2], uint8_t reason)
 	while (ss->p_count)
 		pop(ss, TG_INSPECT_UNFINISHED);
 	session_event(ss, TG_INSPECT_EV_SESSION_END, reason);
+	login_over(ss);
 	if (ss->ngates != 0) {
 		/* its held statements go with the session's held segments */
 		ss->ngates = 0;
@@ -1790,30 +2063,128 @@ tg_inspect_edit_each(struct tg_inspect *in, tg_inspect_ungate_fn fn, void *arg)
 	return seen;
 }
 
+/*
+ * A FATAL to the client of a running session, where the server's stream
+ * stands: between two server messages, everything received already sent
+ * on. 0, -EBUSY (not between messages) or the editor's error.
+ */
+static int
+fatal_here(struct tg_inspect_sess *ss, const char *sqlstate, const char *text, size_t len,
+	   const char *detail)
+{
+	uint8_t msg[64 + TG_INSPECT_TEXT_MAX + 128];
+	const struct tg_stream *be = &ss->st[1];
+	struct tg_pg_msg cur;
+	uint16_t n;
+
+	if (ss->failed || tg_pg_current(&ss->pg, TG_PG_DIR_BE, &cur) ||
+	    be->released != be->contiguous || be->fin_off != UINT64_MAX)
+		return -EBUSY;
+	n = fatal_msg(msg, sizeof(msg), sqlstate, text, len, detail);
+	if (n == 0)
+		return -ENOSPC;
+	return tg_edit_replace(edit_of(ss, 1), be->contiguous, 0, msg, n);
+}
+
 int
 tg_inspect_kill_reply(struct tg_inspect *in, struct tg_stream st[2])
 {
-	uint8_t msg[160];
-	struct tg_inspect_sess *ss;
-	struct tg_pg_msg cur;
+	static const char text[] = "terminating connection due to administrator command";
 	uint32_t idx = st[0].app;
-	int n;
 
 	if (!in->editor || idx == 0 || idx > in->nb_sess)
 		return -ENOENT;
-	ss = &in->sess[idx - 1];
-	/* between two server messages, everything received already sent on */
-	if (ss->failed || tg_pg_current(&ss->pg, TG_PG_DIR_BE, &cur) ||
-	    st[1].released != st[1].contiguous || st[1].fin_off != UINT64_MAX)
-		return -EBUSY;
-	n = snprintf((char *)msg + 5, sizeof(msg) - 6,
-		     "SFATAL%cVFATAL%cC57P01%cMterminating connection due to administrator "
-		     "command%cDthe session was ended by a tollgate operator%c",
-		     0, 0, 0, 0, 0);
-	if (n < 0 || (size_t)n >= sizeof(msg) - 6)
-		return -ENOSPC;
-	msg[0] = 'E';
-	msg[5 + n] = 0;
-	tg_wr32(msg + 1, (uint32_t)n + 5);
-	return tg_edit_replace(edit_of(ss, 1), st[1].contiguous, 0, msg, (uint16_t)(n + 6));
+	return fatal_here(&in->sess[idx - 1], "57P01", text, sizeof(text) - 1,
+			  "the session was ended by a tollgate operator");
+}
+
+static struct tg_inspect_sess *
+session_by_id(struct tg_inspect *in, uint64_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < in->nb_sess; i++)
+		if (in->sess[i].in_use && in->sess[i].id == id)
+			return &in->sess[i];
+	return NULL;
+}
+
+int
+tg_inspect_login_reply(struct tg_inspect *in, const struct tg_inspect_login_reply *r,
+		       struct tg_stream **st)
+{
+	struct tg_inspect_sess *ss = session_by_id(in, r->session);
+	size_t n;
+
+	if (ss == NULL)
+		return -ENOENT;
+	*st = ss->st;
+	if (ss->failed)
+		return TG_INSPECT_LOGIN_RESET;
+	switch (r->action) {
+	case TG_INSPECT_LOGIN_SEND:
+		if ((ss->login != L_VERDICT && ss->login != L_UPSTREAM) ||
+		    ss->login_held != H_NONE)
+			break;
+		if (r->len == 0 || r->len > UINT16_MAX ||
+		    tg_edit_replace(edit_of(ss, 0), ss->login_fe, 0, r->data, (uint16_t)r->len) !=
+			    0) {
+			REFUSE(ss, TG_INSPECT_CNT_FAIL_EDIT, "08P01",
+			       "login message too long for the gateway");
+			return TG_INSPECT_LOGIN_RESET;
+		}
+		ss->login = L_UPSTREAM;
+		return TG_INSPECT_LOGIN_FLUSH;
+	case TG_INSPECT_LOGIN_DONE:
+		if (ss->login != L_UPSTREAM || ss->login_held != H_OK)
+			break;
+		n = r->role_len < sizeof(ss->user) - 1 ? r->role_len : sizeof(ss->user) - 1;
+		memcpy(ss->user, r->role, n);
+		ss->user[n] = '\0';
+		login_over(ss);
+		CNT(in, LOGIN_OK);
+		tg_stream_set_inspected(&ss->st[1], ss->be_mark);
+		return TG_INSPECT_LOGIN_RELEASE;
+	case TG_INSPECT_LOGIN_REFUSE:
+	case TG_INSPECT_LOGIN_END:
+		if (ss->login != L_NONE) {
+			login_refuse(ss, TG_INSPECT_CNT_LOGIN_REFUSED, r->sqlstate, r->text,
+				     r->text_len);
+			return TG_INSPECT_LOGIN_RESET;
+		}
+		if (r->action == TG_INSPECT_LOGIN_REFUSE)
+			break;
+		/* a running session: a FATAL if it can go in now, the reset anyway */
+		(void)fatal_here(ss, r->sqlstate, r->text, r->text_len, NULL);
+		fail(ss, TG_INSPECT_CNT_LOGIN_ENDED);
+		return TG_INSPECT_LOGIN_RESET;
+	}
+	/* an answer out of turn: the login cannot go on */
+	if (ss->login != L_NONE)
+		REFUSE(ss, TG_INSPECT_CNT_FAIL_LOGIN, "08P01", "the gateway's login went out of turn");
+	else
+		fail(ss, TG_INSPECT_CNT_FAIL_LOGIN);
+	return TG_INSPECT_LOGIN_RESET;
+}
+
+unsigned int
+tg_inspect_login_expire(struct tg_inspect *in, uint64_t now, tg_inspect_ungate_fn fn, void *arg)
+{
+	uint32_t i, seen = 0, waiting = in->nb_login;
+	unsigned int n = 0;
+
+	for (i = 0; i < in->nb_sess && seen < waiting; i++) {
+		struct tg_inspect_sess *ss = &in->sess[i];
+
+		if (!ss->in_use || ss->login == L_NONE)
+			continue;
+		seen++;
+		if (now < ss->login_deadline)
+			continue;
+		REFUSE(ss, TG_INSPECT_CNT_LOGIN_TIMEOUT, "57P03",
+		       "the identity service of the gateway did not answer in time");
+		fn(arg, ss->st);
+		n++;
+	}
+	return n;
 }

@@ -45,6 +45,28 @@
  * sslmode=require fails at the client); without it, a server's 'S' or 'G'
  * fails the session closed.
  *
+ * Logins taken over (a service with identity "oidc"; DESIGN.md,
+ * "Identity"). With the editor and a login callback: the client's
+ * StartupMessage is consumed and kept, the client is asked for a cleartext
+ * password (AuthenticationCleartextPassword injected), and its
+ * PasswordMessage (the OIDC token) is consumed too; both go to the
+ * slowpath through login (TG_INSPECT_LOGIN_REQUEST), the token bytes
+ * wiped from the ring behind them. The slowpath's answers come back
+ * through tg_inspect_login_reply(): bytes for the server (the StartupMessage
+ * of the mapped role, then each authentication response), injected where
+ * the client's stream stands; every server message from then on is
+ * consumed and sent to the slowpath (TG_INSPECT_LOGIN_SERVER), except that
+ * AuthenticationOk, or an ErrorResponse, is held (nothing after it
+ * leaves) until the slowpath says DONE (it and what follows go to the
+ * client, whose user is now the upstream role) or REFUSE (the client gets
+ * a FATAL ErrorResponse with the slowpath's SQLSTATE and text, and the
+ * session is reset both ways). The client sends nothing but the password
+ * until then; anything else fails the session (fail_login). A login not
+ * answered within TG_INSPECT_LOGIN_TIMEOUT_MS is refused
+ * (tg_inspect_login_expire()), as is one the slowpath cannot be asked
+ * about (no slowpath, no editor: login_unavailable). No byte of the
+ * client's login reaches the server.
+ *
  * Masking. In DataRow fields, server CopyData and the fields of
  * ErrorResponse and NoticeResponse (a unique violation's DETAIL quotes
  * the value): every value a detector of the service confirms is masked
@@ -147,7 +169,14 @@
 	X(FAIL_WINDOW, "fail_window", "sessions failed: message or field over half the ring") \
 	X(FAIL_SCAN, "fail_scan", "sessions failed: Hyperscan error or ring access") \
 	X(FAIL_AUDIT, "fail_audit", "sessions failed: a strict statement's record could not be queued") \
-	X(FAIL_EDIT, "fail_edit", "sessions failed: the stream editor had no room for a reply")
+	X(FAIL_EDIT, "fail_edit", "sessions failed: the stream editor had no room for a reply") \
+	X(LOGINS, "logins", "logins taken over (identity oidc)") \
+	X(LOGIN_OK, "login_ok", "logins the slowpath let through (AuthenticationOk released)") \
+	X(LOGIN_REFUSED, "login_refused", "logins refused by the slowpath: FATAL, reset") \
+	X(LOGIN_UNAVAILABLE, "login_unavailable", "logins refused: no slowpath taking them, or no room") \
+	X(LOGIN_TIMEOUT, "login_timeout", "logins refused: no answer in time") \
+	X(LOGIN_ENDED, "login_ended", "sessions the slowpath ended (token expired): FATAL, reset") \
+	X(FAIL_LOGIN, "fail_login", "sessions failed: a client or server out of turn during a login")
 
 enum tg_inspect_counter {
 #define TG_INSPECT_CNT_ENUM(e, n, d) TG_INSPECT_CNT_##e,
@@ -231,6 +260,59 @@ typedef uint64_t (*tg_inspect_ticket_fn)(void *arg, const struct tg_inspect_even
 /* A session whose held statement may now leave: send what st[0] releases. */
 typedef void (*tg_inspect_ungate_fn)(void *arg, struct tg_stream st[2]);
 
+#define TG_INSPECT_STARTUP_MAX 2048	/* a StartupMessage kept for a login taken over */
+#define TG_INSPECT_LOGIN_TIMEOUT_MS 15000
+
+/* A login message for the slowpath (punt.h AUTH_REQUEST, AUTH_SERVER). Valid during the call. */
+enum tg_inspect_login_type {
+	TG_INSPECT_LOGIN_REQUEST,	/* the client's StartupMessage and token */
+	TG_INSPECT_LOGIN_SERVER,	/* one whole server message */
+};
+
+struct tg_inspect_login {
+	uint8_t type;			/* enum tg_inspect_login_type */
+	uint64_t session;
+	uint16_t service;
+	const char *service_name;	/* REQUEST: NULL without a services table */
+	const char *client, *server;	/* REQUEST */
+	const uint8_t *startup;		/* REQUEST */
+	uint32_t startup_len;
+	const uint8_t *token;		/* REQUEST: the password, no NUL */
+	uint32_t token_len;
+	const uint8_t *msg;		/* SERVER */
+	uint32_t msg_len;
+};
+
+/* Returns 0, or -errno when the slowpath cannot be asked (the login is refused). */
+typedef int (*tg_inspect_login_fn)(void *arg, const struct tg_inspect_login *l);
+
+/* The slowpath's answer (= enum tg_punt_auth_action). */
+enum tg_inspect_login_action {
+	TG_INSPECT_LOGIN_SEND = 1,	/* data for the server */
+	TG_INSPECT_LOGIN_DONE = 2,	/* AuthenticationOk onwards to the client, as role */
+	TG_INSPECT_LOGIN_REFUSE = 3,	/* FATAL sqlstate text to the client, then reset */
+	TG_INSPECT_LOGIN_END = 4,	/* a running session: FATAL where it can go, then reset */
+};
+
+struct tg_inspect_login_reply {
+	uint8_t action;			/* enum tg_inspect_login_action */
+	uint64_t session;
+	const uint8_t *data;		/* SEND */
+	uint32_t len;
+	const char *sqlstate;		/* REFUSE, END: 5 characters */
+	const char *text;		/* REFUSE, END */
+	uint32_t text_len;
+	const char *role;		/* DONE */
+	uint32_t role_len;
+};
+
+/* What the caller does after tg_inspect_login_reply() */
+enum tg_inspect_login_next {
+	TG_INSPECT_LOGIN_FLUSH,		/* send what the editor has (injected bytes) */
+	TG_INSPECT_LOGIN_RELEASE,	/* that, and what the streams now release */
+	TG_INSPECT_LOGIN_RESET,		/* that, then reset the session both ways */
+};
+
 struct tg_inspect_sess;
 
 struct tg_inspect {
@@ -264,6 +346,9 @@ struct tg_inspect {
 	void (*key_del)(void *arg, const char *server, uint32_t pid, uint32_t key);
 	bool (*key_known)(void *arg, const char *server, uint32_t pid, uint32_t key);
 	uint32_t nb_editing;			/* directions with the editor active */
+	/* logins taken over (identity oidc), NULL: refused; with event_arg */
+	tg_inspect_login_fn login;
+	uint32_t nb_login;			/* sessions whose login is under way */
 	uint64_t next_id;
 	uint64_t cnt[TG_INSPECT_CNT_MAX];
 	struct tg_pg_counters pg;		/* of ended sessions; live ones add in */
@@ -356,6 +441,24 @@ unsigned int tg_inspect_edit_each(struct tg_inspect *in, tg_inspect_ungate_fn fn
  * RST) or the editor's error. The caller sends it, then resets the flow.
  */
 int tg_inspect_kill_reply(struct tg_inspect *in, struct tg_stream st[2]);
+
+/*
+ * The slowpath's answer r about a login (or, END, a running session).
+ * Returns what the caller does next (enum tg_inspect_login_next) with *st
+ * set to the session's streams, or -ENOENT when the session is gone (the
+ * answer came too late: nothing to do). An answer out of turn fails the
+ * session (RESET).
+ */
+int tg_inspect_login_reply(struct tg_inspect *in, const struct tg_inspect_login_reply *r,
+			   struct tg_stream **st);
+
+/*
+ * Refuses the logins under way past their deadline (now_ns: CLOCK_MONOTONIC)
+ * with a FATAL, and calls fn with the streams of each, which the caller
+ * then flushes and resets. Returns how many. Cheap when nb_login is 0.
+ */
+unsigned int tg_inspect_login_expire(struct tg_inspect *in, uint64_t now_ns,
+				     tg_inspect_ungate_fn fn, void *arg);
 
 /* Has the session failed closed? The worker then resets it. */
 bool tg_inspect_failed(const struct tg_inspect *in, const struct tg_stream st[2]);

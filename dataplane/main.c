@@ -353,6 +353,9 @@ control_create(void)
 		struct tg_service *s = &dp.cfg.services.svc[w];
 
 		names[w] = s->name;
+		/* logins taken over: the slowpath verifies the tokens */
+		if (s->proto == TG_SERVICE_POSTGRES && s->identity == TG_IDENTITY_OIDC)
+			p.logins = true;
 		if (s->slowpath_down == TG_SPDOWN_DEFAULT)
 			s->slowpath_down = dp.cfg.slowpath_required ? TG_SPDOWN_REFUSE
 								    : TG_SPDOWN_ALLOW;

@@ -2476,3 +2476,10 @@ tg_pg_enc_refused(struct tg_pg_session *s)
 	s->dir[TG_PG_DIR_BE].phase = S_IDLE;
 	s->dir[TG_PG_DIR_FE].phase = C_STARTUP;
 }
+
+void
+tg_pg_auth_asked(struct tg_pg_session *s)
+{
+	if (s->dir[TG_PG_DIR_BE].phase == S_AUTH)
+		s->auth_expect = AX_PASSWORD;
+}

@@ -642,6 +642,15 @@ void tg_pg_fe_withdraw(struct tg_pg_session *s);
  */
 void tg_pg_enc_refused(struct tg_pg_session *s);
 
+/*
+ * For the stream editor, from the frontend callback of a StartupMessage:
+ * the gateway asked the client for its password itself (it injected
+ * AuthenticationCleartextPassword), so the client's next message is the
+ * PasswordMessage that answers it. The server's own authentication
+ * requests, later, are read as ever.
+ */
+void tg_pg_auth_asked(struct tg_pg_session *s);
+
 /* Iterators over the lists of an event; each returns false at the end. */
 bool tg_pg_next_param(struct tg_pg_iter *it, struct tg_pg_str *name, struct tg_pg_str *value);
 bool tg_pg_next_str(struct tg_pg_iter *it, struct tg_pg_str *s);

@@ -198,6 +198,32 @@ to_slowpath(struct tg_worker *w, const struct tg_inspect_event *ev)
 	return tg_control_emit(w->ctl, &pe);
 }
 
+/* A login message for the slowpath (inspect.h, Logins): into the auth mailbox. */
+static int
+worker_login(void *arg, const struct tg_inspect_login *l)
+{
+	struct tg_worker *w = arg;
+	struct tg_punt_auth a = {
+		.worker = (uint16_t)w->id,
+		.session = l->session,
+	};
+
+	if (l->type == TG_INSPECT_LOGIN_REQUEST) {
+		if (l->token_len > TG_PUNT_AUTH_TOKEN_MAX)
+			return -EMSGSIZE;
+		a.service = WIRE_NAME(l->service_name);
+		a.client = WIRE_NAME(l->client);
+		a.server = WIRE_NAME(l->server);
+		a.startup = (struct tg_punt_bytes){ l->startup, l->startup_len };
+		a.token = (struct tg_punt_bytes){ l->token, l->token_len };
+		return tg_control_auth_send(w->ctl, TG_PUNT_T_AUTH_REQUEST, &a);
+	}
+	if (l->msg_len > TG_PUNT_AUTH_MSG_MAX)
+		return -EMSGSIZE;
+	a.data = (struct tg_punt_bytes){ l->msg, l->msg_len };
+	return tg_control_auth_send(w->ctl, TG_PUNT_T_AUTH_SERVER, &a);
+}
+
 /* A statement decided: its STATEMENT_BEGIN event; the ticket gates a strict one. */
 static uint64_t
 worker_begin(void *arg, const struct tg_inspect_event *ev)
@@ -212,27 +238,32 @@ static void edit_egress(struct tg_worker *w, struct tg_flow *f, int d, struct rt
 			unsigned int *force);
 static void edit_flush(struct tg_worker *w, struct tg_flow *f, unsigned int force);
 
-/* A strict statement's record is durable: send what its session now releases. */
+/*
+ * A strict statement's record is durable, or a login's held
+ * AuthenticationOk may go: send what the session's streams now release.
+ */
 static void
 worker_ungate(void *arg, struct tg_stream st[2])
 {
 	struct tg_worker *w = arg;
 	struct tg_flow *f = container_of(st, struct tg_flow, stream[0]);
-	const struct tg_worker_rxq *q = &w->rxq[f->rxq[0]];
 	void *out[TG_BURST];
-	unsigned int n, i;
+	unsigned int n, i, force = 0;
+	int d;
 
-	unsigned int force = 0;
+	for (d = 0; d < 2; d++) {
+		const struct tg_worker_rxq *q = &w->rxq[f->rxq[d]];
 
-	do {
-		n = tg_stream_release(&w->smem, &f->stream[0], out, RTE_DIM(out));
-		for (i = 0; i < n; i++) {
-			if (w->inspect.nb_editing != 0)
-				edit_egress(w, f, 0, out[i], &force);
-			else
-				tx(w, q->peer, q->peer_queue, out[i]);
-		}
-	} while (n == RTE_DIM(out));
+		do {
+			n = tg_stream_release(&w->smem, &f->stream[d], out, RTE_DIM(out));
+			for (i = 0; i < n; i++) {
+				if (w->inspect.nb_editing != 0)
+					edit_egress(w, f, d, out[i], &force);
+				else
+					tx(w, q->peer, q->peer_queue, out[i]);
+			}
+		} while (n == RTE_DIM(out));
+	}
 	if (w->inspect.nb_editing != 0)
 		edit_flush(w, f, force);
 }
@@ -308,6 +339,7 @@ tg_worker_inspect_init(struct tg_worker *w, const struct tg_policy *policy, uint
 	if (w->ctl != NULL) {
 		w->inspect.begin = worker_begin;
 		w->inspect.durable = &w->ctl->durable;
+		w->inspect.login = worker_login;
 	}
 	/* each session's client SYN: what KILL's RSTs and the stream editor's segments are built on */
 	w->tpl = rte_zmalloc_socket("tg_worker_tpl", sizeof(*w->tpl) * nb_sess, RTE_CACHE_LINE_SIZE,
@@ -512,6 +544,16 @@ static inline uint32_t
 seq_at(const struct tg_stream *s, uint64_t off)
 {
 	return s->isn1 + (uint32_t)off;
+}
+
+/* CLOCK_MONOTONIC, the inspector's clock for login deadlines */
+static uint64_t
+now_ns_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static uint64_t
@@ -959,6 +1001,9 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 		 * side has received; a held frame goes with the flow.
 		 */
 		GW(w, INSPECT_RESET);
+		/* what the gateway answered first (a refused login's FATAL) goes before the RSTs */
+		if (w->inspect.nb_editing != 0)
+			edit_flush(w, f, 0);
 		reset_flow(w, q, idx, dir, frame, p);
 		if (v != TG_TCP_HOLD)
 			rte_pktmbuf_free(m);
@@ -1321,6 +1366,71 @@ done:
 	tg_control_cmd_done(cmd, n);
 }
 
+/* A login refused or a session ended by the slowpath: its FATAL goes, then the RSTs. */
+static void
+login_reset(void *arg, struct tg_stream st[2])
+{
+	struct tg_worker *w = arg;
+	struct tg_flow *f = container_of(st, struct tg_flow, stream[0]);
+
+	edit_flush(w, f, 0);
+	abort_session(w, flow_of(w, st), st[0].app - 1);
+}
+
+/* The slowpath's answers about logins (AUTH_REPLY), carried out. */
+static void
+login_replies(struct tg_worker *w)
+{
+	struct tg_control_auth *s;
+	struct tg_punt_msg m;
+	unsigned int k, i;
+
+	for (k = 0; k < TG_CONTROL_AUTH_SLOTS && (s = tg_control_auth_take(w->ctl)) != NULL; k++) {
+		struct tg_inspect_login_reply r;
+		struct tg_stream *st = NULL;
+		struct tg_flow *f;
+		int next;
+
+		/* decoded once by the control thread already: this cannot fail */
+		if (tg_punt_decode(s->buf, s->len, &m) != TG_PUNT_OK ||
+		    m.hdr.type != TG_PUNT_T_AUTH_REPLY || !w->inspecting) {
+			tg_control_auth_done(w->ctl, s);
+			continue;
+		}
+		r = (struct tg_inspect_login_reply){
+			.action = m.u.auth.action,
+			.session = m.u.auth.session,
+			.data = m.u.auth.data.p,
+			.len = m.u.auth.data.len,
+			.sqlstate = m.u.auth.sqlstate.p,
+			.text = m.u.auth.text.p,
+			.text_len = m.u.auth.text.len,
+			.role = m.u.auth.role.p,
+			.role_len = m.u.auth.role.len,
+		};
+		next = tg_inspect_login_reply(&w->inspect, &r, &st);
+		tg_control_auth_done(w->ctl, s);
+		if (next < 0)
+			continue;	/* the session ended meanwhile */
+		f = container_of(st, struct tg_flow, stream[0]);
+		switch (next) {
+		case TG_INSPECT_LOGIN_FLUSH:
+			edit_flush(w, f, 0);
+			break;
+		case TG_INSPECT_LOGIN_RELEASE:
+			worker_ungate(w, st);
+			break;
+		default:
+			GW(w, LOGIN_RESET);
+			login_reset(w, st);
+			break;
+		}
+	}
+	for (i = 0; i < TG_MAX_PORTS; i++)
+		if (w->tx[i].n)
+			tx_flush(w, i);
+}
+
 static void
 idle_sleep(struct tg_worker *w, uint32_t us)
 {
@@ -1364,6 +1474,18 @@ tg_worker_run(void *arg)
 		/* tgctl sessions and flows: rare, one ring count when there is none */
 		if (unlikely(w->ctl != NULL && tg_control_cmd_pending(w->ctl)))
 			command(w);
+		/* the slowpath's answers about logins taken over */
+		if (unlikely(w->ctl != NULL && tg_control_auth_pending(w->ctl))) {
+			login_replies(w);
+			got++;
+		}
+		if (unlikely(w->inspect.nb_login != 0) && rte_rdtsc() >= w->login_next) {
+			w->login_next = rte_rdtsc() + rte_get_tsc_hz() / 10;
+			if (tg_inspect_login_expire(&w->inspect, now_ns_mono(), login_reset, w) != 0)
+				for (i = 0; i < TG_MAX_PORTS; i++)
+					if (w->tx[i].n)
+						tx_flush(w, i);
+		}
 
 		for (i = 0; i < w->nb_rxq; i++) {
 			const struct tg_worker_rxq *q = &w->rxq[i];

@@ -91,6 +91,7 @@ struct rte_rcu_qsbr;
 	X(EVENT_LOST, "event_lost", "statement events not written (events file)") \
 	X(ADMIN_KILL, "admin_kill", "sessions reset on an operator's command (tgctl sessions kill)") \
 	X(ADMIN_KILL_FATAL, "admin_kill_fatal", "of those, the client told with a FATAL first") \
+	X(LOGIN_RESET, "login_reset", "sessions reset on the slowpath's answer (login refused, token expired)") \
 	X(SLOWPATH_REFUSED, "slowpath_refused", "new postgres sessions refused: slowpath not connected (fail closed)") \
 	X(ALLOC_FAIL, "alloc_fail", "mbuf allocation failures (pool pressure)") \
 	X(EDIT_CUT, "edit_cut", "segments cut by the stream editor (bytes consumed or injected between)") \
@@ -197,6 +198,7 @@ struct tg_worker {
 		uint8_t frame[TG_WORKER_TPL];
 	} *tpl;				/* by inspector slot: its client SYN (KILL, stream editor) */
 	uint64_t edit_next;		/* tsc of the stream editor's next timer check */
+	uint64_t login_next;		/* tsc of the next check of logins past their deadline */
 	struct rte_hash *cancel_keys;	/* shared by the workers (cancelkeys.h), NULL: none */
 	char event_line[8192];
 

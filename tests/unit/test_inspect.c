@@ -2479,6 +2479,358 @@ test_kill_reply(void **state)
 	assert_non_null(memmem(b, e->pt[0].inject, "C57P01", 7));
 }
 
+/* ---------------------------------------------------------------------
+ * Logins taken over (inspect.h "Logins"): service 0 with identity oidc.
+ * As for the editor cases, what is checked is what the inspector asks of
+ * the editor and of the slowpath (the login callback); the wire is the lab's
+ * (tests/identity).
+ * ------------------------------------------------------------------- */
+
+#define LOGINS_MAX 8
+
+static struct tg_services svcs_oidc;
+static struct {
+	uint8_t type;
+	uint64_t session;
+	char service[32];
+	uint8_t bytes[512];	/* startup, or the server message */
+	uint32_t len;
+	char token[256];
+} logins[LOGINS_MAX];
+static unsigned int nlogins;
+static int login_rc;
+
+static int
+on_login(void *arg, const struct tg_inspect_login *l)
+{
+	(void)arg;
+	assert_true(nlogins < LOGINS_MAX);
+	logins[nlogins].type = l->type;
+	logins[nlogins].session = l->session;
+	if (l->type == TG_INSPECT_LOGIN_REQUEST) {
+		assert_non_null(l->service_name);
+		snprintf(logins[nlogins].service, sizeof(logins[0].service), "%s", l->service_name);
+		assert_true(l->startup_len <= sizeof(logins[0].bytes));
+		memcpy(logins[nlogins].bytes, l->startup, l->startup_len);
+		logins[nlogins].len = l->startup_len;
+		assert_true(l->token_len < sizeof(logins[0].token));
+		memcpy(logins[nlogins].token, l->token, l->token_len);
+		logins[nlogins].token[l->token_len] = '\0';
+	} else {
+		assert_true(l->msg_len <= sizeof(logins[0].bytes));
+		memcpy(logins[nlogins].bytes, l->msg, l->msg_len);
+		logins[nlogins].len = l->msg_len;
+	}
+	nlogins++;
+	return login_rc;
+}
+
+/* A session of the oidc service, its StartupMessage and token sent; mb_fe holds both. */
+static void
+h_login_start(struct h *h, const char *token)
+{
+	svcs_oidc = svcs;
+	svcs_oidc.svc[0].identity = TG_IDENTITY_OIDC;
+	h->in.svcs = &svcs_oidc;
+	h->in.editor = true;
+	h->in.login = on_login;
+	nlogins = 0;
+	h_start(h, 0);
+	mb_reset();
+	q_startup(&mb_fe, "alice", "shop", "psql");
+	h_send_mb(h, FE, &mb_fe, 1460);
+	if (token != NULL) {
+		q_bytes(&mb_fe, 'p', token, strlen(token) + 1);
+		h_send(h, FE, mb_fe.b + (mb_fe.n - strlen(token) - 6), strlen(token) + 6, 7);
+	}
+}
+
+static int
+h_reply(struct h *h, uint8_t action, const void *data, size_t len, const char *sqlstate,
+	const char *text)
+{
+	struct tg_inspect_login_reply r = {
+		.action = action,
+		.session = logins[0].session,
+		.data = data,
+		.len = (uint32_t)len,
+		.sqlstate = sqlstate,
+		.text = text,
+		.text_len = text != NULL ? (uint32_t)strlen(text) : 0,
+		.role = action == TG_INSPECT_LOGIN_DONE ? data : NULL,
+		.role_len = action == TG_INSPECT_LOGIN_DONE ? (uint32_t)len : 0,
+	};
+	struct tg_stream *st = NULL;
+	int next = tg_inspect_login_reply(&h->in, &r, &st);
+
+	if (next >= 0)
+		assert_ptr_equal(st, h->st);
+	return next;
+}
+
+/* The bytes injected at point k of direction d. */
+static const uint8_t *
+injected(struct h *h, int d, unsigned int k, uint16_t *len)
+{
+	const struct tg_edit *e = edit_dir(h, d);
+	struct tg_edit_piece pc = { .inject = true, .pt = (uint8_t)k };
+
+	assert_true(k < e->n);
+	*len = e->pt[k].inject;
+	return tg_edit_bytes(e, &pc);
+}
+
+/*
+ * The whole takeover: StartupMessage and token consumed and handed over,
+ * the client asked for its password; the mapped StartupMessage and the
+ * SCRAM messages injected towards the server; the server's authentication
+ * messages consumed and handed over; AuthenticationOk held until DONE,
+ * then it and what follows reach the client; statements carry the role.
+ */
+static void
+test_login_takeover(void **state)
+{
+	static const char token[] = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhbGljZSJ9.c2ln";
+	static const char up_startup[] = "\0\0\0\x1duser\0app_reader\0database\0shop\0\0";
+	struct h *h = *state;
+	const struct tg_edit *e;
+	const uint8_t *b;
+	uint16_t n;
+	size_t startup_len, fe_end, ok_at, i;
+
+	login_rc = 0;
+	h_login_start(h, NULL);
+	startup_len = mb_fe.n;
+	assert_int_equal(ICNT(h, LOGINS), 1);
+	assert_int_equal(h->in.nb_login, 1);
+	assert_int_equal(nlogins, 0);
+	e = edit_dir(h, FE);
+	assert_int_equal(e->pt[0].off, 0);
+	assert_int_equal(e->pt[0].consume, startup_len);
+	b = injected(h, BE, 0, &n);
+	assert_int_equal(n, 9);
+	assert_memory_equal(b, "R\0\0\0\x08\0\0\0\x03", 9);
+
+	/* the token, in segments of 7 bytes */
+	q_bytes(&mb_fe, 'p', token, sizeof(token));
+	h_send(h, FE, mb_fe.b + startup_len, mb_fe.n - startup_len, 7);
+	fe_end = mb_fe.n;
+	assert_false(tg_inspect_failed(&h->in, h->st));
+	assert_int_equal(nlogins, 1);
+	assert_int_equal(logins[0].type, TG_INSPECT_LOGIN_REQUEST);
+	assert_string_equal(logins[0].service, "pg");
+	assert_string_equal(logins[0].token, token);
+	assert_int_equal(logins[0].len, startup_len);
+	assert_memory_equal(logins[0].bytes, mb_fe.b, startup_len);
+	e = edit_dir(h, FE);
+	assert_int_equal(e->n, 1);
+	assert_int_equal(e->pt[0].consume, fe_end);
+	/* the token was wiped from the ring: what leaves of it (never, the editor cuts it) is zeros */
+	for (i = startup_len + 5; i < fe_end; i++)
+		assert_int_equal(h->out[FE][i], 0);
+
+	/* the mapped StartupMessage goes to the server where the client's stream stands */
+	assert_int_equal(h_reply(h, TG_INSPECT_LOGIN_SEND, up_startup, sizeof(up_startup) - 1, NULL,
+				 NULL),
+			 TG_INSPECT_LOGIN_FLUSH);
+	e = edit_dir(h, FE);
+	assert_int_equal(e->n, 2);
+	assert_int_equal(e->pt[1].off, fe_end);
+	b = injected(h, FE, 1, &n);
+	assert_int_equal(n, sizeof(up_startup) - 1);
+	assert_memory_equal(b, up_startup, n);
+
+	/* AuthenticationSASL: consumed, handed over */
+	r_auth(&mb_be, 10, "SCRAM-SHA-256\0", 15);
+	h_send_mb(h, BE, &mb_be, 1460);
+	assert_int_equal(nlogins, 2);
+	assert_int_equal(logins[1].type, TG_INSPECT_LOGIN_SERVER);
+	assert_int_equal(logins[1].len, mb_be.n);
+	assert_memory_equal(logins[1].bytes, mb_be.b, mb_be.n);
+	e = edit_dir(h, BE);
+	assert_int_equal(e->pt[0].consume, mb_be.n);
+	assert_int_equal(h_reply(h, TG_INSPECT_LOGIN_SEND, "p\0\0\0\x08n,,x", 9, NULL, NULL),
+			 TG_INSPECT_LOGIN_FLUSH);
+	/* at the same place: here (nothing was sent) the two injections are one point */
+	e = edit_dir(h, FE);
+	b = injected(h, FE, e->n - 1, &n);
+	assert_int_equal(e->pt[e->n - 1].off, fe_end);
+	assert_memory_equal(b + n - 9, "p\0\0\0\x08n,,x", 9);
+
+	/* SASLContinue, then SASLFinal, Ok, ParameterStatus, BackendKeyData, ReadyForQuery at once */
+	r_auth(&mb_be, 11, "r=abc,s=c2FsdA==,i=4096", 23);
+	h_send(h, BE, mb_be.b + logins[1].len, mb_be.n - logins[1].len, 1460);
+	i = mb_be.n;
+	assert_int_equal(nlogins, 3);
+	assert_int_equal(h->rcv_nxt[BE], i);
+	assert_int_equal(h_reply(h, TG_INSPECT_LOGIN_SEND, "p\0\0\0\x08c=bi", 9, NULL, NULL),
+			 TG_INSPECT_LOGIN_FLUSH);
+	r_auth(&mb_be, 12, "v=c2ln", 6);
+	ok_at = mb_be.n;
+	r_auth(&mb_be, 0, NULL, 0);
+	r_param(&mb_be, "server_version", "15.5");
+	r_ready(&mb_be, 'I');
+	h_send(h, BE, mb_be.b + i, mb_be.n - i, 1460);
+	assert_false(tg_inspect_failed(&h->in, h->st));
+	assert_int_equal(nlogins, 5);
+	assert_memory_equal(logins[4].bytes, "R\0\0\0\x08\0\0\0\0", 9);
+	/* nothing of the segment that holds the Ok has left (a segment leaves whole) */
+	assert_int_equal(h->rcv_nxt[BE], i);
+	assert_int_equal(edit_dir(h, BE)->pt[0].consume, ok_at);
+
+	assert_int_equal(h_reply(h, TG_INSPECT_LOGIN_DONE, "app_reader", 10, NULL, NULL),
+			 TG_INSPECT_LOGIN_RELEASE);
+	h_release(h, BE);
+	assert_int_equal(h->rcv_nxt[BE], mb_be.n);
+	assert_int_equal(ICNT(h, LOGIN_OK), 1);
+	assert_int_equal(h->in.nb_login, 0);
+
+	/* the session goes on, as the role */
+	mb_reset();
+	q_query(&mb_fe, "select 1");
+	h_send_mb(h, FE, &mb_fe, 1460);
+	r_done(&mb_be, "SELECT 1");
+	h_send_mb(h, BE, &mb_be, 1460);
+	assert_false(tg_inspect_failed(&h->in, h->st));
+	assert_int_equal(h->nev, 1);
+	assert_string_equal(h->ev[0].user, "app_reader");
+	/* an answer for a session that is gone is nothing */
+	h_stop(h);
+	assert_int_equal(h_reply(h, TG_INSPECT_LOGIN_DONE, "x", 1, NULL, NULL), -ENOENT);
+}
+
+/* A FATAL with sqlstate and text is the last thing injected for the client; the session failed. */
+static void
+expect_fatal(struct h *h, const char *sqlstate, const char *text)
+{
+	const struct tg_edit *e = edit_dir(h, BE);
+	const uint8_t *b;
+	char code[8];
+	uint16_t n;
+
+	b = injected(h, BE, e->n - 1, &n);
+	snprintf(code, sizeof(code), "C%s", sqlstate);
+	assert_non_null(memmem(b, n, "SFATAL", 7));
+	assert_non_null(memmem(b, n, code, 7));
+	assert_non_null(memmem(b, n, text, strlen(text)));
+	assert_true(tg_inspect_failed(&h->in, h->st));
+	assert_int_equal(h->in.nb_login, 0);
+}
+
+/* Every way a login is refused: the client gets a FATAL that says why, and the session fails. */
+static void
+test_login_refused(void **state)
+{
+	struct h *h = *state;
+
+	/* the slowpath refuses the token */
+	login_rc = 0;
+	h_login_start(h, "tok");
+	assert_int_equal(h_reply(h, TG_INSPECT_LOGIN_REFUSE, NULL, 0, "28000", "token expired"),
+			 TG_INSPECT_LOGIN_RESET);
+	expect_fatal(h, "28000", "token expired");
+	assert_int_equal(ICNT(h, LOGIN_REFUSED), 1);
+	h_stop(h);
+
+	/* no slowpath to ask */
+	login_rc = -ENOTCONN;
+	h_login_start(h, "tok");
+	expect_fatal(h, "57P03", "not reachable");
+	assert_int_equal(ICNT(h, LOGIN_UNAVAILABLE), 1);
+	h_stop(h);
+
+	/* the server refuses the mapped role's password: its ErrorResponse is held, a FATAL told */
+	login_rc = 0;
+	h_login_start(h, "tok");
+	assert_int_equal(h_reply(h, TG_INSPECT_LOGIN_SEND, "\0\0\0\x08\0\3\0\0", 8, NULL, NULL),
+			 TG_INSPECT_LOGIN_FLUSH);
+	r_error(&mb_be, "28P01", "password authentication failed for user \"app\"");
+	h_send_mb(h, BE, &mb_be, 1460);
+	assert_int_equal(nlogins, 2);
+	assert_int_equal(h->rcv_nxt[BE], 0);
+	assert_int_equal(h_reply(h, TG_INSPECT_LOGIN_DONE, "app", 3, NULL, NULL),
+			 TG_INSPECT_LOGIN_RESET);
+	expect_fatal(h, "08P01", "out of turn");
+	assert_int_equal(ICNT(h, FAIL_LOGIN), 1);
+	h_stop(h);
+
+	login_rc = 0;
+	h_login_start(h, "tok");
+	assert_int_equal(h_reply(h, TG_INSPECT_LOGIN_SEND, "\0\0\0\x08\0\3\0\0", 8, NULL, NULL),
+			 TG_INSPECT_LOGIN_FLUSH);
+	mb_reset();
+	r_error(&mb_be, "28P01", "password authentication failed for user \"app\"");
+	h_send_mb(h, BE, &mb_be, 1460);
+	assert_int_equal(h_reply(h, TG_INSPECT_LOGIN_REFUSE, NULL, 0, "28P01",
+				 "upstream login failed"),
+			 TG_INSPECT_LOGIN_RESET);
+	expect_fatal(h, "28P01", "upstream login failed");
+	assert_int_equal(edit_dir(h, BE)->pt[edit_dir(h, BE)->n - 1].off, 0);
+	h_stop(h);
+
+	/* a client that does not wait for its login */
+	h_login_start(h, "tok");
+	mb_reset();
+	q_query(&mb_fe, "select 1");
+	h_send(h, FE, mb_fe.b, mb_fe.n, 1460);
+	assert_true(tg_inspect_failed(&h->in, h->st));
+	assert_int_equal(ICNT(h, FAIL_LOGIN), 2);
+	h_stop(h);
+
+	/* the server speaking first */
+	h_login_start(h, "tok");
+	mb_reset();
+	r_ready(&mb_be, 'I');
+	h_send_mb(h, BE, &mb_be, 1460);
+	expect_fatal(h, "08P01", "spoke before");
+	h_stop(h);
+
+	/* no answer in time */
+	h_login_start(h, "tok");
+	assert_int_equal(tg_inspect_login_expire(&h->in, 0, on_ungate, h), 0);
+	h->ungated = 0;
+	assert_int_equal(tg_inspect_login_expire(&h->in, UINT64_MAX, on_ungate, h), 1);
+	expect_fatal(h, "57P03", "did not answer in time");
+	assert_int_equal(ICNT(h, LOGIN_TIMEOUT), 1);
+	h_stop(h);
+
+	/* without the editor nothing can be asked: reset at once */
+	svcs_oidc = svcs;
+	svcs_oidc.svc[0].identity = TG_IDENTITY_OIDC;
+	h->in.svcs = &svcs_oidc;
+	h->in.editor = false;
+	h_start(h, 0);
+	mb_reset();
+	q_startup(&mb_fe, "alice", "shop", "psql");
+	h_send_mb(h, FE, &mb_fe, 1460);
+	assert_true(tg_inspect_failed(&h->in, h->st));
+	assert_int_equal(ICNT(h, LOGIN_UNAVAILABLE), 2);
+	assert_int_equal(h->rcv_nxt[FE], 0);
+	assert_int_equal(h->in.nb_login, 0);
+}
+
+/* A running session whose token expired: FATAL where the server's stream stands, then the reset. */
+static void
+test_login_end(void **state)
+{
+	struct h *h = *state;
+	struct tg_inspect_login_reply r = {
+		.action = TG_INSPECT_LOGIN_END,
+		.sqlstate = "28000",
+		.text = "the identity token expired",
+		.text_len = 26,
+	};
+	struct tg_inspect_info info;
+	struct tg_stream *st;
+
+	h->in.editor = true;
+	assert_true(tg_inspect_info(&h->in, h->st, 0, &info));
+	r.session = info.id;
+	assert_int_equal(tg_inspect_login_reply(&h->in, &r, &st), TG_INSPECT_LOGIN_RESET);
+	expect_fatal(h, "28000", "token expired");
+	assert_int_equal(ICNT(h, LOGIN_ENDED), 1);
+}
+
 #define CASE(test, setup) cmocka_unit_test_setup_teardown(test, setup, teardown)
 
 int
@@ -2518,6 +2870,9 @@ main(void)
 		CASE(test_editor_tls_refused, setup_one),
 		CASE(test_cancel_keys, setup_one),
 		CASE(test_kill_reply, setup_login),
+		CASE(test_login_takeover, setup_one),
+		CASE(test_login_refused, setup_one),
+		CASE(test_login_end, setup_login),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
