@@ -450,41 +450,54 @@ test_identity(void **state)
 static void
 test_identity_refused(void **state)
 {
+	tg_sp_config_defaults(&cfg);
 	refused("{" ORIGIN ", " POLICY "\"identity\": {\"audience\": \"a\", "
 		"\"credentials\": \"c\", \"jwks_file\": \"j\"}}",
 		"identity.issuer", "required", NULL);
+	tg_sp_config_defaults(&cfg);
 	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
 		"\"jwks_uri\": \"https://idp.example/keys\"}}",
 		"exactly one of jwks_file, discovery_url and jwks_uri", NULL);
+	tg_sp_config_defaults(&cfg);
 	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"skew_s\": 1}}",
 		"exactly one of jwks_file", NULL);
+	tg_sp_config_defaults(&cfg);
 	refused("{" ORIGIN ", " POLICY "\"identity\": {\"issuer\": \"http://idp\", "
 		"\"audience\": \"a\", \"credentials\": \"c\", \"jwks_file\": \"j\"}}",
 		"identity.issuer", "https://", NULL);
+	tg_sp_config_defaults(&cfg);
 	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
 		"\"skew_s\": 61}}",
 		"identity.skew_s", "0..60", NULL);
+	tg_sp_config_defaults(&cfg);
 	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
 		"\"algs\": [\"HS256\"]}}",
 		"identity.algs", NULL);
+	tg_sp_config_defaults(&cfg);
 	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
 		"\"algs\": [\"none\"]}}",
 		"identity.algs", NULL);
+	tg_sp_config_defaults(&cfg);
 	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"discovery_url\": "
 		"\"https://evil.example/.well-known/openid-configuration\"}}",
 		"identity.discovery_url", "issuer's own", NULL);
+	tg_sp_config_defaults(&cfg);
 	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
 		"\"ca_file\": \"ca.pem\"}}",
 		"identity.ca_file", NULL);
+	tg_sp_config_defaults(&cfg);
 	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
 		"\"groups_claim\": []}}",
 		"identity.groups_claim", NULL);
+	tg_sp_config_defaults(&cfg);
 	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
 		"\"login_timeout_ms\": 5}}",
 		"identity.login_timeout_ms", "100..120000", NULL);
+	tg_sp_config_defaults(&cfg);
 	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
 		"\"nonsense\": 1}}",
 		"identity.nonsense", NULL);
+	tg_sp_config_defaults(&cfg);
 	refused("{" ORIGIN ", \"identity\": {" ID_OK "\"jwks_file\": \"j\"}}",
 		"identity needs \"policy\"", NULL);
 }
