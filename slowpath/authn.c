@@ -583,6 +583,16 @@ tg_authn_request(struct tg_authn *a, const struct tg_authn_request *req, uint64_
 	return 0;
 }
 
+/* Five digits or upper-case letters (PostgreSQL docs, Appendix A): what punt.h carries. */
+static bool
+sqlstate_valid(const char *c)
+{
+	for (int i = 0; i < 5; i++)
+		if (!((c[i] >= '0' && c[i] <= '9') || (c[i] >= 'A' && c[i] <= 'Z')))
+			return false;
+	return c[5] == '\0';
+}
+
 int
 tg_authn_server(struct tg_authn *a, uint16_t worker, uint64_t session, const uint8_t *msg,
 		size_t len, uint64_t now_ms, int64_t now_s)
@@ -623,7 +633,7 @@ tg_authn_server(struct tg_authn *a, uint16_t worker, uint64_t session, const uin
 	}
 	snprintf(detail, sizeof(detail), "upstream login as role %s on %s failed: %s", s->who.role,
 		 s->who.service, tg_upauth_reason(s->ua));
-	if (rc == -EACCES && tg_upauth_sqlstate(s->ua)[0] != '\0' &&
+	if (rc == -EACCES && sqlstate_valid(tg_upauth_sqlstate(s->ua)) &&
 	    strncmp(tg_upauth_sqlstate(s->ua), "28", 2) != 0) {
 		/*
 		 * Not an authentication failure ("database does not exist",
@@ -646,8 +656,10 @@ void
 tg_authn_keys_updated(struct tg_authn *a, int rc, uint64_t now_ms, int64_t now_s)
 {
 	struct sess *s, *next;
+	char *tok;
+	size_t len;
 
-	(void)rc;
+	(void)rc; /* a failed refetch: verified again all the same, and refused as it fails */
 	for (s = a->all; s != NULL; s = next) {
 		next = s->next;
 		if (s->state != S_KEYS || s->token == NULL)
@@ -656,9 +668,8 @@ tg_authn_keys_updated(struct tg_authn *a, int rc, uint64_t now_ms, int64_t now_s
 		 * verify() may refuse (and free) s; the token is moved out
 		 * first so that it is freed here, once, either way.
 		 */
-		char *tok = s->token;
-		size_t len = s->token_len;
-
+		tok = s->token;
+		len = s->token_len;
 		s->token = NULL;
 		s->token_len = 0;
 		verify(a, s, tok, len, true, now_ms, now_s);

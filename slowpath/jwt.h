@@ -44,8 +44,10 @@
  *      (NBF); "iat" required, iat <= now + skew (IAT_MISSING, IAT_FUTURE)
  *      and, with max_age_s, now <= iat + max_age_s + skew (TOO_OLD);
  *      "sub" a non-empty string (SUB); "email", "jti", "client_id"
- *      strings if present (CLAIM); the groups claim an array of strings
- *      or one string (GROUPS). Skew is at most 60 s (go-oidc's bound on
+ *      strings if present (CLAIM); "email_verified" kept as true only
+ *      when it is JSON true or "true" (as idmap.h reads it); the groups
+ *      claim an array of strings or one string (GROUPS), and with an
+ *      array path (groups_path) a path through a non-object is GROUPS. Skew is at most 60 s (go-oidc's bound on
  *      nbf);
  *   7. per token kind (RFC 8725 §3.11-§3.12): a token of typ "at+jwt" is
  *      an RFC 9068 access token, which must also carry "client_id" and
