@@ -22,18 +22,18 @@ enum state {
 };
 
 struct sess {
-	struct sess *hnext;	   /* hash chain */
-	struct sess *next, *prev;  /* every entry, for the tick */
+	struct sess *hnext;	  /* hash chain */
+	struct sess *next, *prev; /* every entry, for the tick */
 	uint16_t worker;
 	uint64_t session;
 	enum state state;
-	uint64_t deadline_ms;	   /* S_KEYS, S_UPSTREAM; S_ENDED: when it is dropped */
-	uint8_t *startup;	   /* S_KEYS: the client's StartupMessage */
+	uint64_t deadline_ms; /* S_KEYS, S_UPSTREAM; S_ENDED: when it is dropped */
+	uint8_t *startup;     /* S_KEYS: the client's StartupMessage */
 	size_t startup_len;
-	char *token;		   /* S_KEYS: tg_jwt_token_dup(), wiped when freed */
+	char *token; /* S_KEYS: tg_jwt_token_dup(), wiped when freed */
 	size_t token_len;
-	struct tg_upauth *ua;	   /* S_UPSTREAM */
-	bool expiry_fatal;	   /* the service's on_token_expiry */
+	struct tg_upauth *ua; /* S_UPSTREAM */
+	bool expiry_fatal;    /* the service's on_token_expiry */
 	struct tg_authn_who who;
 };
 
@@ -202,11 +202,10 @@ event(struct tg_authn *a, struct sess *s, enum tg_authn_event_kind kind, const c
  */
 static void
 refuse(struct tg_authn *a, struct sess *s, enum tg_authn_reason why,
-       enum tg_jwt_reason token_reason, const char *sqlstate, const char *text,
-       const char *detail)
+       enum tg_jwt_reason token_reason, const char *sqlstate, const char *text, const char *detail)
 {
-	const char *reason = why == TG_AUTHN_R_TOKEN ? tg_jwt_reason_name(token_reason)
-						     : reason_names[why];
+	const char *reason =
+		why == TG_AUTHN_R_TOKEN ? tg_jwt_reason_name(token_reason) : reason_names[why];
 
 	a->st.cnt[TG_AUTHN_CNT_REFUSED]++;
 	a->st.refused_by[why]++;
@@ -340,7 +339,8 @@ proceed(struct tg_authn *a, struct sess *s)
 		s->who.rule = d.rule;
 		snprintf(s->who.rule_id, sizeof(s->who.rule_id), "%s", rc < 0 ? "" : d.rule_id);
 		refuse(a, s, TG_AUTHN_R_DENIED, TG_JWT_OK, "28000",
-		       "identity not allowed on this service", rc < 0 ? "resolve failed" : d.reason);
+		       "identity not allowed on this service",
+		       rc < 0 ? "resolve failed" : d.reason);
 		return;
 	}
 	s->who.rule = d.rule;
@@ -394,8 +394,8 @@ proceed(struct tg_authn *a, struct sess *s)
  * unknown kid refuses). Returns with the login refused, held, or moved on.
  */
 static void
-verify(struct tg_authn *a, struct sess *s, const char *tok, size_t len, bool again,
-       uint64_t now_ms, int64_t now_s)
+verify(struct tg_authn *a, struct sess *s, const char *tok, size_t len, bool again, uint64_t now_ms,
+       int64_t now_s)
 {
 	const struct tg_jwks *keys = a->cfg.keys != NULL ? a->cfg.keys(a->cfg.arg) : NULL;
 	struct tg_jwt_identity id;
@@ -411,8 +411,7 @@ verify(struct tg_authn *a, struct sess *s, const char *tok, size_t len, bool aga
 	}
 	memset(&id, 0, sizeof(id));
 	r = tg_jwt_verify(a->jwt, keys, tok, len, now_s, &id);
-	if ((r == TG_JWT_KID_UNKNOWN || r == TG_JWT_NO_KEYS) && !again &&
-	    a->cfg.want_kid != NULL) {
+	if ((r == TG_JWT_KID_UNKNOWN || r == TG_JWT_NO_KEYS) && !again && a->cfg.want_kid != NULL) {
 		rc = a->cfg.want_kid(a->cfg.arg, id.kid);
 		if (rc == -EINPROGRESS) {
 			/* held until the refetch ends (tg_authn_keys_updated) or the deadline */
@@ -536,7 +535,9 @@ tg_authn_request(struct tg_authn *a, const struct tg_authn_request *req, uint64_
 	full = a->in_flight >= a->cfg.max_logins || a->nsess >= a->cfg.max_sessions;
 	if (s == NULL) {
 		/* nothing to hang a refusal on: answer without an entry */
-		struct sess tmp = { .worker = req->worker, .session = req->session, .who.rule = -1 };
+		struct sess tmp = { .worker = req->worker,
+				    .session = req->session,
+				    .who.rule = -1 };
 
 		a->st.cnt[TG_AUTHN_CNT_REFUSED]++;
 		a->st.refused_by[TG_AUTHN_R_INTERNAL]++;
@@ -573,8 +574,8 @@ tg_authn_request(struct tg_authn *a, const struct tg_authn_request *req, uint64_
 	}
 	s->startup = malloc(req->startup_len ? req->startup_len : 1);
 	if (s->startup == NULL) {
-		refuse(a, s, TG_AUTHN_R_INTERNAL, TG_JWT_OK, "53200", "out of memory at the gateway",
-		       "out of memory");
+		refuse(a, s, TG_AUTHN_R_INTERNAL, TG_JWT_OK, "53200",
+		       "out of memory at the gateway", "out of memory");
 		return 0;
 	}
 	memcpy(s->startup, req->startup, req->startup_len);
@@ -698,8 +699,8 @@ tg_authn_tick(struct tg_authn *a, uint64_t now_ms, int64_t now_s)
 				break;
 			/* 08006 connection_failure: the server did not finish the login */
 			snprintf(detail, sizeof(detail),
-				 "upstream login as role %s on %s not done within %u ms", s->who.role,
-				 s->who.service, a->cfg.login_timeout_ms);
+				 "upstream login as role %s on %s not done within %u ms",
+				 s->who.role, s->who.service, a->cfg.login_timeout_ms);
 			refuse(a, s, TG_AUTHN_R_TIMEOUT, TG_JWT_OK, "08006",
 			       "the database server did not complete the login in time", detail);
 			break;
@@ -707,8 +708,8 @@ tg_authn_tick(struct tg_authn *a, uint64_t now_ms, int64_t now_s)
 			if (!s->expiry_fatal || now_s < s->who.exp)
 				break;
 			a->st.cnt[TG_AUTHN_CNT_EXPIRED]++;
-			snprintf(detail, sizeof(detail), "token exp %" PRId64 " reached; session ended",
-				 s->who.exp);
+			snprintf(detail, sizeof(detail),
+				 "token exp %" PRId64 " reached; session ended", s->who.exp);
 			event(a, s, TG_AUTHN_EV_EXPIRED, "token_expired", detail, "28000",
 			      "token expired: log in again with a new token", NULL);
 			reply(a, s, TG_PUNT_AUTH_END, NULL, 0, "28000",

@@ -76,8 +76,9 @@
 #include "idmap.h"
 #include "jwt.h"
 
-#define TG_AUTHN_NAME_MAX 64		 /* service, client, server, role and NUL */
-#define TG_AUTHN_ENDED_GRACE_MS 60000	 /* an ended session's entry waits this long for SESSION_END */
+#define TG_AUTHN_NAME_MAX 64	      /* service, client, server, role and NUL */
+/* an ended session's entry waits this long for its SESSION_END */
+#define TG_AUTHN_ENDED_GRACE_MS 60000
 
 /* Why a login was refused (besides the token's own reasons, jwt.h). X(enum, name) */
 /* clang-format off */
@@ -123,10 +124,10 @@ enum tg_authn_counter {
 
 struct tg_authn_stats {
 	uint64_t cnt[TG_AUTHN_CNT_MAX];
-	uint64_t refused_by[TG_AUTHN_R_MAX];	   /* REFUSE by step */
+	uint64_t refused_by[TG_AUTHN_R_MAX];	      /* REFUSE by step */
 	uint64_t token_refused_by[TG_JWT_REASON_MAX]; /* TOKEN refusals by the token's reason */
-	unsigned int in_flight;			   /* logins not done */
-	unsigned int sessions;			   /* entries kept (logins and running) */
+	unsigned int in_flight;			      /* logins not done */
+	unsigned int sessions;			      /* entries kept (logins and running) */
 };
 
 /*
@@ -134,15 +135,15 @@ struct tg_authn_stats {
  * never the token, never a credential.
  */
 struct tg_authn_who {
-	bool verified;			/* the token passed: the user and token fields are set */
+	bool verified; /* the token passed: the user and token fields are set */
 	char iss[TG_JWT_STR_MAX];
 	char sub[TG_JWT_STR_MAX];
-	char email[TG_JWT_STR_MAX];	/* "" when absent */
+	char email[TG_JWT_STR_MAX]; /* "" when absent */
 	bool email_verified;
-	json_t *groups;			/* array of the groups (snapshot); NULL until verified */
-	char kid[TG_JWKS_KID_MAX];	/* "" when the header had none */
+	json_t *groups;		   /* array of the groups (snapshot); NULL until verified */
+	char kid[TG_JWKS_KID_MAX]; /* "" when the header had none */
 	char jti[TG_JWT_JTI_MAX];
-	const char *alg;		/* "RS256", ...; NULL when unknown */
+	const char *alg; /* "RS256", ...; NULL when unknown */
 	int64_t exp, iat;
 	char token_sha256[2 * TG_JWT_SHA256_LEN + 1]; /* "" for a token too malformed to hash */
 	char service[TG_AUTHN_NAME_MAX];

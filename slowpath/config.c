@@ -383,8 +383,10 @@ json_text(char *dst, size_t size, const json_t *v, const char *path, const char 
 	memcpy(dst, s, len + 1);
 	return 0;
 bad:
-	tg_sp_seterr(err, errlen, "%s: %s must be a string of 1..%zu bytes without control "
-		     "characters", path, what, size - 1);
+	tg_sp_seterr(err, errlen,
+		     "%s: %s must be a string of 1..%zu bytes without control "
+		     "characters",
+		     path, what, size - 1);
 	return -EINVAL;
 }
 
@@ -424,8 +426,10 @@ static int
 json_algs(struct tg_sp_config *cfg, const json_t *v, const char *path, char *err, size_t errlen)
 {
 	static const char *const names[TG_JWS_ALG_MAX] = {
-		[TG_JWS_RS256] = "RS256", [TG_JWS_PS256] = "PS256",
-		[TG_JWS_ES256] = "ES256", [TG_JWS_EDDSA] = "EdDSA",
+		[TG_JWS_RS256] = "RS256",
+		[TG_JWS_PS256] = "PS256",
+		[TG_JWS_ES256] = "ES256",
+		[TG_JWS_EDDSA] = "EdDSA",
 	};
 	const json_t *a;
 	size_t i;
@@ -468,8 +472,7 @@ json_claim(struct tg_sp_config *cfg, const json_t *v, const char *path, char *er
 		cfg->identity.groups_claim_len = 1;
 		return 0;
 	}
-	if (!json_is_array(v) || json_array_size(v) == 0 ||
-	    json_array_size(v) > TG_SP_CLAIM_DEPTH)
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > TG_SP_CLAIM_DEPTH)
 		goto bad;
 	json_array_foreach((json_t *)v, i, a) {
 		if (json_text(cfg->identity.groups_claim[i], TG_SP_CLAIM_NAME, a, path,
@@ -525,8 +528,8 @@ json_identity(struct tg_sp_config *cfg, const json_t *obj, const char *path, cha
 					path, "identity.jwks_uri", err, errlen);
 			sources++;
 		} else if (strcmp(key, "ca_file") == 0) {
-			rc = json_path(cfg->identity.ca_file, sizeof(cfg->identity.ca_file), v, path,
-				       "identity.ca_file", err, errlen);
+			rc = json_path(cfg->identity.ca_file, sizeof(cfg->identity.ca_file), v,
+				       path, "identity.ca_file", err, errlen);
 		} else if (strcmp(key, "skew_s") == 0) {
 			rc = json_range(v, path, "identity.skew_s", 0, TG_SP_SKEW_MAX,
 					&cfg->identity.skew_s, err, errlen);
@@ -553,12 +556,13 @@ json_identity(struct tg_sp_config *cfg, const json_t *obj, const char *path, cha
 			rc = json_range(v, path, "identity.cache_max", 1, 65536,
 					&cfg->identity.cache_max, err, errlen);
 		} else {
-			tg_sp_seterr(err, errlen,
-				     "%s: unknown key \"identity.%s\" (known: issuer, audience, azp, "
-				     "jwks_file, discovery_url, jwks_uri, ca_file, skew_s, max_age_s, "
-				     "algs, groups_claim, credentials, login_timeout_ms, max_logins, "
-				     "max_sessions, cache_max)",
-				     path, key);
+			tg_sp_seterr(
+				err, errlen,
+				"%s: unknown key \"identity.%s\" (known: issuer, audience, azp, "
+				"jwks_file, discovery_url, jwks_uri, ca_file, skew_s, max_age_s, "
+				"algs, groups_claim, credentials, login_timeout_ms, max_logins, "
+				"max_sessions, cache_max)",
+				path, key);
 			rc = -EINVAL;
 		}
 		if (rc < 0)

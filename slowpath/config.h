@@ -169,21 +169,21 @@ struct tg_sp_config {
 		bool enabled; /* the "identity" section is there */
 		char issuer[TG_SP_URL_MAX];
 		char audience[TG_SP_ID_STR_MAX];
-		char azp[TG_SP_ID_STR_MAX];	 /* "": the audience */
-		char jwks_file[PATH_MAX];	 /* one of these three */
+		char azp[TG_SP_ID_STR_MAX]; /* "": the audience */
+		char jwks_file[PATH_MAX];   /* one of these three */
 		char discovery_url[TG_SP_URL_MAX];
 		char jwks_uri[TG_SP_URL_MAX];
-		char ca_file[PATH_MAX];		 /* "": the system's bundle */
-		uint32_t skew_s;		 /* 0..60 */
-		uint32_t max_age_s;		 /* 0: no bound */
-		unsigned int algs;		 /* bits (1u << enum tg_jws_alg); 0: all */
+		char ca_file[PATH_MAX]; /* "": the system's bundle */
+		uint32_t skew_s;	/* 0..60 */
+		uint32_t max_age_s;	/* 0: no bound */
+		unsigned int algs;	/* bits (1u << enum tg_jws_alg); 0: all */
 		char groups_claim[TG_SP_CLAIM_DEPTH][TG_SP_CLAIM_NAME];
-		unsigned int groups_claim_len;	 /* 0: the policy's claim_groups */
+		unsigned int groups_claim_len; /* 0: the policy's claim_groups */
 		char credentials[PATH_MAX];
 		uint32_t login_timeout_ms;
 		uint32_t max_logins;
 		uint32_t max_sessions;
-		uint32_t cache_max;		 /* 0: jwt.h's default */
+		uint32_t cache_max; /* 0: jwt.h's default */
 	} identity;
 };
 

@@ -31,7 +31,7 @@ struct tg_jwt {
 	char issuer[TG_JWT_STR_MAX];
 	char audience[TG_JWT_STR_MAX];
 	char azp[TG_JWT_STR_MAX];
-	char groups_claim[TG_JWT_CLAIM_PATH_MAX]; /* dotted form; "" when gpath is set */
+	char groups_claim[TG_JWT_CLAIM_PATH_MAX];	   /* dotted form; "" when gpath is set */
 	char gpath[PATH_DEPTH_MAX][TG_JWT_CLAIM_PATH_MAX]; /* array form (cfg->groups_path) */
 	unsigned int gdepth;				   /* 0: the dotted form */
 	unsigned int skew_s;
@@ -579,8 +579,8 @@ check_claims(struct tg_jwt *v, json_t *p, int64_t now, struct tg_jwt_identity *i
 		return TG_JWT_SUB;
 	/* OIDC Core §5.1: a boolean; "true" as a string too, as idmap.h takes it */
 	x = json_object_get(p, "email_verified");
-	id->email_verified = json_is_true(x) || (json_is_string(x) &&
-						 strcmp(json_string_value(x), "true") == 0);
+	id->email_verified =
+		json_is_true(x) || (json_is_string(x) && strcmp(json_string_value(x), "true") == 0);
 	if (!opt_str(p, "email", id->email, sizeof(id->email)) ||
 	    !opt_str(p, "jti", id->jti, sizeof(id->jti)) ||
 	    !opt_str(p, "client_id", id->client_id, sizeof(id->client_id)))

@@ -47,8 +47,8 @@
  *      strings if present (CLAIM); "email_verified" kept as true only
  *      when it is JSON true or "true" (as idmap.h reads it); the groups
  *      claim an array of strings or one string (GROUPS), and with an
- *      array path (groups_path) a path through a non-object is GROUPS. Skew is at most 60 s (go-oidc's bound on
- *      nbf);
+ *      array path (groups_path) a path through a non-object is GROUPS. Skew is at most 60 s
+ *(go-oidc's bound on nbf);
  *   7. per token kind (RFC 8725 §3.11-§3.12): a token of typ "at+jwt" is
  *      an RFC 9068 access token, which must also carry "client_id" and
  *      "jti" (RFC 9068 §2.2; CLAIM); other tokens (typ "JWT" or none, as
@@ -183,10 +183,10 @@ struct tg_jwt_cfg {
 	 */
 	const char *const *groups_path;
 	unsigned int groups_path_len; /* 0..8 */
-	unsigned int skew_s;	  /* allowed clock skew, <= TG_JWT_SKEW_MAX */
-	unsigned int max_age_s;	  /* 0: no bound on now - iat */
-	unsigned int algs;	  /* allowed: bits (1u << enum tg_jws_alg); 0: all four */
-	unsigned int cache_max;	  /* cached tokens; 0: TG_JWT_CACHE_DEFAULT */
+	unsigned int skew_s;	      /* allowed clock skew, <= TG_JWT_SKEW_MAX */
+	unsigned int max_age_s;	      /* 0: no bound on now - iat */
+	unsigned int algs;	      /* allowed: bits (1u << enum tg_jws_alg); 0: all four */
+	unsigned int cache_max;	      /* cached tokens; 0: TG_JWT_CACHE_DEFAULT */
 };
 
 /* What a verified token says (the output of tg_jwt_verify()). */

@@ -279,7 +279,7 @@ struct sp_conn {
 	bool takes_policy; /* its HELLO stated TG_PUNT_CAP_POLICY */
 	bool gives_stats;  /* its HELLO stated TG_PUNT_CAP_STATS: stats calls ask it */
 	bool gives_sessions; /* its HELLO stated TG_PUNT_CAP_SESSIONS: sessions and flows ask it */
-	bool auth;	  /* both stated TG_PUNT_CAP_AUTH: AUTH_* messages are valid */
+	bool auth;	     /* both stated TG_PUNT_CAP_AUTH: AUTH_* messages are valid */
 	bool have_svcs;	  /* its SERVICES arrived */
 	uint64_t push_gen; /* generation being sent, 0: none */
 	size_t push_off;  /* bytes of it sent */
@@ -340,11 +340,11 @@ struct sp {
 	struct tg_siem *siem;		/* the SIEM sinks (siem.h); NULL: none configured */
 	/* the identity takeover (cfg.identity; authn.h): NULL when not configured */
 	struct tg_authn *authn;
-	struct tg_jwks_fetch *fetch;	/* discovery_url / jwks_uri: the set over HTTPS */
-	struct tg_jwks *jwks;		/* jwks_file: the set read from the file */
+	struct tg_jwks_fetch *fetch; /* discovery_url / jwks_uri: the set over HTTPS */
+	struct tg_jwks *jwks;	     /* jwks_file: the set read from the file */
 	char vpath[TG_SP_CLAIM_DEPTH][TG_SP_CLAIM_NAME]; /* the verifier's groups claim path */
 	unsigned int vdepth;
-	uint64_t authn_inst;		/* the dataplane instance its sessions belong to */
+	uint64_t authn_inst;		       /* the dataplane instance its sessions belong to */
 	struct sp_auth_out *aq_head, *aq_tail; /* AUTH_REPLYs waiting for room */
 	time_t started;
 	struct sp_instance inst[SP_INSTANCES_MAX];
@@ -585,8 +585,8 @@ put_who(struct rec *r, const struct tg_authn_who *w)
 			put(r, "user", "email", json_string(w->email));
 			put(r, "user", "email_verified", json_boolean(w->email_verified));
 		}
-		put(r, "user", "roles", w->groups != NULL ? json_deep_copy(w->groups)
-							  : json_array());
+		put(r, "user", "roles",
+		    w->groups != NULL ? json_deep_copy(w->groups) : json_array());
 		if (w->jti[0] != '\0')
 			put(r, "token", "jti", json_string(w->jti));
 		put_int(r, "token", "exp", w->exp > 0 ? (uint64_t)w->exp : 0);
@@ -1085,7 +1085,8 @@ on_batch(const struct tg_punt_batch *b)
 		sp.cnt[SP_CNT_RECORDS]++;
 		in->appended = ev.seq;
 		/* the session's identity served its last record (authn.h) */
-		if (ev.type == TG_PUNT_EV_SESSION_END && sp.authn != NULL && in->id == sp.authn_inst)
+		if (ev.type == TG_PUNT_EV_SESSION_END && sp.authn != NULL &&
+		    in->id == sp.authn_inst)
 			tg_authn_session_end(sp.authn, ev.worker, ev.session);
 		/* evidence.md 2.5: a signed checkpoint at each session end */
 		if (ev.type == TG_PUNT_EV_SESSION_END &&
@@ -1220,8 +1221,8 @@ policy_load(const char *actor, char *err, size_t errlen)
 	/* the identity map is part of the file: a broken one refuses the generation */
 	if (sp.authn != NULL && identity_load(&next, err, errlen) < 0) {
 		sp.cnt[SP_CNT_POLICY_REFUSED]++;
-		sp_log(LOG_ERR, "load policy (%s): refused, generation %" PRIu64 " stays: %s", actor,
-		       sp.pol.gen, err);
+		sp_log(LOG_ERR, "load policy (%s): refused, generation %" PRIu64 " stays: %s",
+		       actor, sp.pol.gen, err);
 		policy_record("policy.load", false, err, actor, NULL, sp.cfg.policy, 0);
 		tg_sp_policy_free(&next);
 		return SP_LOAD_REFUSED;
@@ -1455,8 +1456,10 @@ authn_reply(void *arg, const struct tg_authn_reply *r)
 		};
 	q = malloc(sizeof(*q) + cap);
 	if (q == NULL) {
-		sp_log(LOG_ERR, "answer login %u/%" PRIu64 ": out of memory; the dataplane's "
-		       "login deadline ends it", r->worker, r->session);
+		sp_log(LOG_ERR,
+		       "answer login %u/%" PRIu64 ": out of memory; the dataplane's "
+		       "login deadline ends it",
+		       r->worker, r->session);
 		return;
 	}
 	len = tg_punt_encode_auth(q->buf, cap, 1, TG_PUNT_T_AUTH_REPLY, &pa);
@@ -1496,17 +1499,18 @@ authn_event(void *arg, const struct tg_authn_event *e)
 	hex64(sp.authn_inst, inst);
 	snprintf(sid, sizeof(sid), "%s-%u-%" PRIu64, inst, e->worker, e->session);
 	if (e->kind == TG_AUTHN_EV_SUCCESS)
-		sp_log(LOG_INFO, "%s: session %s: sub %.64s on %s as role %s", what, sid,
-		       w->sub, w->service, w->role);
+		sp_log(LOG_INFO, "%s: session %s: sub %.64s on %s as role %s", what, sid, w->sub,
+		       w->service, w->role);
 	else
 		sp_log(LOG_NOTICE, "%s: session %s on %s: %s (%s)%s%s", what, sid, w->service,
 		       e->reason, e->detail != NULL ? e->detail : "",
-		       e->sqlstate != NULL ? "; told " : "", e->sqlstate != NULL ? e->sqlstate : "");
+		       e->sqlstate != NULL ? "; told " : "",
+		       e->sqlstate != NULL ? e->sqlstate : "");
 	if (r.root == NULL)
 		return;
 	put(&r, "event", "type", json_string(what));
-	put(&r, NULL, "outcome", json_string(e->kind == TG_AUTHN_EV_SUCCESS ? "success"
-									    : "failure"));
+	put(&r, NULL, "outcome",
+	    json_string(e->kind == TG_AUTHN_EV_SUCCESS ? "success" : "failure"));
 	if (e->kind != TG_AUTHN_EV_SUCCESS)
 		put(&r, NULL, "reason_code", json_string(e->reason));
 	put(&r, "gw", "host", json_string(sp.host));
@@ -1514,10 +1518,10 @@ authn_event(void *arg, const struct tg_authn_event *e)
 	put_int(&r, "gw", "worker", e->worker);
 	put(&r, NULL, "protocol", json_string("postgres"));
 	put(&r, "session", "id", json_string(sid));
-	put_endpoint(&r, "src", &(struct tg_punt_str){ .p = w->client,
-						       .len = (uint32_t)strlen(w->client) });
-	put_endpoint(&r, "dst", &(struct tg_punt_str){ .p = w->server,
-						       .len = (uint32_t)strlen(w->server) });
+	put_endpoint(&r, "src",
+		     &(struct tg_punt_str){ .p = w->client, .len = (uint32_t)strlen(w->client) });
+	put_endpoint(&r, "dst",
+		     &(struct tg_punt_str){ .p = w->server, .len = (uint32_t)strlen(w->server) });
 	if (w->service[0] != '\0')
 		put(&r, "dst", "service", json_string(w->service));
 	put_who(&r, w);
@@ -1529,8 +1533,9 @@ authn_event(void *arg, const struct tg_authn_event *e)
 		put(&r, "error", "client_message", json_string(e->text));
 	if (e->server_sqlstate != NULL) {
 		put(&r, "upstream", "sqlstate", json_string(e->server_sqlstate));
-		put(&r, "upstream", "message", jstr(&(struct tg_punt_str){
-			.p = e->server_message, .len = (uint32_t)strlen(e->server_message) }));
+		put(&r, "upstream", "message",
+		    jstr(&(struct tg_punt_str){ .p = e->server_message,
+						.len = (uint32_t)strlen(e->server_message) }));
 	}
 	if (r.oom || record(r.root) < 0) {
 		sp.cnt[SP_CNT_APPEND_FAILURES]++;
@@ -1565,16 +1570,17 @@ on_keys(void *arg, int rc)
 		sp_log(LOG_INFO, "identity: key set of %s fetched: %u key(s)",
 		       sp.cfg.identity.issuer, tg_jwks_count(tg_jwks_fetch_keys(sp.fetch)));
 	else
-		sp_log(LOG_WARNING, "identity: fetch the key set of %s: %s; the last good set "
-		       "stays", sp.cfg.identity.issuer, tg_jwks_fetch_error(sp.fetch));
+		sp_log(LOG_WARNING,
+		       "identity: fetch the key set of %s: %s; the last good set "
+		       "stays",
+		       sp.cfg.identity.issuer, tg_jwks_fetch_error(sp.fetch));
 	if (sp.authn != NULL)
 		tg_authn_keys_updated(sp.authn, rc, now_ms(), (int64_t)time(NULL));
 }
 
 /* A verifier for the configured issuer whose groups are at path[0..depth). */
 static struct tg_jwt *
-make_verifier(const char (*path)[TG_SP_CLAIM_NAME], unsigned int depth, char *err,
-	      size_t errlen)
+make_verifier(const char (*path)[TG_SP_CLAIM_NAME], unsigned int depth, char *err, size_t errlen)
 {
 	const char *names[TG_SP_CLAIM_DEPTH];
 	struct tg_jwt_cfg jc = {
@@ -1621,7 +1627,7 @@ identity_load(const struct tg_sp_policy *p, char *err, size_t errlen)
 {
 	const char *names[TG_MAX_SERVICES];
 	const char *const *path;
-	char (*want)[TG_SP_CLAIM_NAME];
+	char(*want)[TG_SP_CLAIM_NAME];
 	unsigned int depth, wdepth;
 	struct tg_idmap *m = NULL;
 	struct tg_jwt *v;
@@ -1633,8 +1639,10 @@ identity_load(const struct tg_sp_policy *p, char *err, size_t errlen)
 		names[i] = sp.svcs.svc[i].name;
 	rc = tg_idmap_parse(p->text, p->len, sp.cfg.policy, names, sp.svcs.nb, &m, err, errlen);
 	if (rc == -ENOENT) {
-		sp_log(LOG_WARNING, "identity: policy %s has no \"identity\" section: every "
-		       "identity login is refused", sp.cfg.policy);
+		sp_log(LOG_WARNING,
+		       "identity: policy %s has no \"identity\" section: every "
+		       "identity login is refused",
+		       sp.cfg.policy);
 		tg_authn_set_idmap(sp.authn, NULL);
 		return 0;
 	}
@@ -1652,9 +1660,12 @@ identity_load(const struct tg_sp_policy *p, char *err, size_t errlen)
 		if (!same) {
 			path_text(a, sizeof(a), path, depth);
 			path_text(b, sizeof(b), cfgp, sp.cfg.identity.groups_claim_len);
-			tg_sp_seterr(err, errlen, "%s: identity.claim_groups %s differs from "
-				 "identity.groups_claim %s of %s: the verifier and the map must "
-				 "read the same claim", sp.cfg.policy, a, b, sp.cfg.config_path);
+			tg_sp_seterr(
+				err, errlen,
+				"%s: identity.claim_groups %s differs from "
+				"identity.groups_claim %s of %s: the verifier and the map must "
+				"read the same claim",
+				sp.cfg.policy, a, b, sp.cfg.config_path);
 			tg_idmap_free(m);
 			return -EINVAL;
 		}
@@ -1672,9 +1683,10 @@ identity_load(const struct tg_sp_policy *p, char *err, size_t errlen)
 		wdepth = depth;
 		for (unsigned int i = 0; i < depth; i++)
 			snprintf(want[i], TG_SP_CLAIM_NAME, "%s", path[i]);
-		v = make_verifier((const char (*)[TG_SP_CLAIM_NAME])want, wdepth, b, sizeof(b));
+		v = make_verifier((const char(*)[TG_SP_CLAIM_NAME])want, wdepth, b, sizeof(b));
 		if (v == NULL) {
-			tg_sp_seterr(err, errlen, "%s: identity.claim_groups: %s", sp.cfg.policy, b);
+			tg_sp_seterr(err, errlen, "%s: identity.claim_groups: %s", sp.cfg.policy,
+				     b);
 			free(want);
 			tg_idmap_free(m);
 			return -EINVAL;
@@ -1759,8 +1771,7 @@ open_identity(void)
 		snprintf(sp.vpath[0], sizeof(sp.vpath[0]), "groups");
 		sp.vdepth = 1;
 	}
-	v = make_verifier((const char (*)[TG_SP_CLAIM_NAME])sp.vpath, sp.vdepth, err,
-			  sizeof(err));
+	v = make_verifier((const char(*)[TG_SP_CLAIM_NAME])sp.vpath, sp.vdepth, err, sizeof(err));
 	if (v == NULL) {
 		sp_log(LOG_ERR, "identity: %s: %s", sp.cfg.config_path, err);
 		return -1;
@@ -2358,13 +2369,13 @@ stats_local(void)
 	for (unsigned int r = 1; r < SP_DISC_MAX; r++)
 		if (sp.disc[r] != 0)
 			json_object_set_new(disc, disc_name(r), json_integer((json_int_t)sp.disc[r]));
-	return json_pack("{s:{s:o, s:o, s:I, s:I}, s:o, s:o*, s:o*, s:o*}", "slowpath", "counters",
-			 cnt, "disconnects", disc, "store_size", (json_int_t)tg_audit_size(sp.audit),
-			 "store_durable", (json_int_t)tg_audit_durable(sp.audit), "mgmt",
-			 tg_mgmt_stats_json(sp.mgmt), "metrics",
-			 sp.metrics != NULL ? tg_metrics_stats_json(sp.metrics) : NULL, "siem",
-			 sp.siem != NULL ? tg_siem_stats_json(sp.siem) : NULL, "identity",
-			 identity_stats());
+	return json_pack(
+		"{s:{s:o, s:o, s:I, s:I}, s:o, s:o*, s:o*, s:o*}", "slowpath", "counters", cnt,
+		"disconnects", disc, "store_size", (json_int_t)tg_audit_size(sp.audit),
+		"store_durable", (json_int_t)tg_audit_durable(sp.audit), "mgmt",
+		tg_mgmt_stats_json(sp.mgmt), "metrics",
+		sp.metrics != NULL ? tg_metrics_stats_json(sp.metrics) : NULL, "siem",
+		sp.siem != NULL ? tg_siem_stats_json(sp.siem) : NULL, "identity", identity_stats());
 }
 
 /*
@@ -3557,9 +3568,8 @@ main(int argc, char **argv)
 	sp.root = geteuid() == 0;
 	sp.started = time(NULL);
 	if ((sp.root && resolve_user() < 0) || open_listener() < 0 || open_mgmt() < 0 ||
-	    open_metrics() < 0 ||
-	    open_store() < 0 || open_siem() < 0 || open_identity() < 0 || drop_privileges() < 0 ||
-	    open_loop(&sigs) < 0 || open_identity_keys() < 0)
+	    open_metrics() < 0 || open_store() < 0 || open_siem() < 0 || open_identity() < 0 ||
+	    drop_privileges() < 0 || open_loop(&sigs) < 0 || open_identity_keys() < 0)
 		goto fail;
 	/* read on a dataplane's SERVICES and on SIGHUP, as the unprivileged user */
 	if (sp.cfg.policy[0] != '\0' && access(sp.cfg.policy, R_OK) < 0) {

@@ -180,8 +180,11 @@ setup(void **state)
 		.event = event_cb,
 	};
 	static const char *const path[] = { "realm_access", "roles" };
-	struct tg_jwt_cfg jc = { .issuer = ISS, .audience = AUD, .skew_s = 0,
-				 .groups_path = path, .groups_path_len = 2 };
+	struct tg_jwt_cfg jc = { .issuer = ISS,
+				 .audience = AUD,
+				 .skew_s = 0,
+				 .groups_path = path,
+				 .groups_path_len = 2 };
 	struct tg_idmap *m = NULL;
 	struct tg_credstore *cs = NULL;
 	char err[256];
@@ -189,9 +192,8 @@ setup(void **state)
 	(void)state;
 	a = tg_authn_new(&cfg);
 	assert_non_null(a);
-	assert_int_equal(tg_idmap_parse(policy, strlen(policy), "policy", svcs, 3, &m, err,
-					sizeof(err)),
-			 0);
+	assert_int_equal(
+		tg_idmap_parse(policy, strlen(policy), "policy", svcs, 3, &m, err, sizeof(err)), 0);
 	assert_int_equal(tg_credstore_parse(creds, strlen(creds), "creds", &cs, err, sizeof(err)),
 			 0);
 	tg_authn_set_verifier(a, tg_jwt_new(&jc, err, sizeof(err)));
@@ -368,9 +370,13 @@ test_trust_login(void **state)
 	/* the same session asked again: the peer broke the protocol */
 	{
 		uint8_t su[64];
-		struct tg_authn_request r = { .worker = 1, .session = 7, .service = "pg",
-					      .service_len = 2, .startup = su,
-					      .startup_len = startup(su, "", 0), .token = tok,
+		struct tg_authn_request r = { .worker = 1,
+					      .session = 7,
+					      .service = "pg",
+					      .service_len = 2,
+					      .startup = su,
+					      .startup_len = startup(su, "", 0),
+					      .token = tok,
 					      .token_len = strlen(tok) };
 
 		assert_int_equal(tg_authn_request(a, &r, 1003, NOW), -EEXIST);
@@ -491,10 +497,14 @@ test_map_and_credential(void **state)
 	tok = token("alice", "dba", 600);
 	{
 		static const char extra[] = "options\0-c role=postgres\0";
-		struct tg_authn_request r = { .worker = 1, .session = 4, .service = "pg",
-					      .service_len = 2, .startup = su,
+		struct tg_authn_request r = { .worker = 1,
+					      .session = 4,
+					      .service = "pg",
+					      .service_len = 2,
+					      .startup = su,
 					      .startup_len = startup(su, extra, sizeof(extra) - 1),
-					      .token = tok, .token_len = strlen(tok) };
+					      .token = tok,
+					      .token_len = strlen(tok) };
 
 		assert_int_equal(tg_authn_request(a, &r, 1000, NOW), 0);
 	}

@@ -273,8 +273,9 @@ static void
 test_groups_array_path(void **state)
 {
 	static const char *const path[] = { "https://example.com/claims", "roles" };
-	struct tg_jwt_cfg cfg = { .issuer = ISS, .audience = AUD, .groups_path = path,
-				  .groups_path_len = 2 };
+	struct tg_jwt_cfg cfg = {
+		.issuer = ISS, .audience = AUD, .groups_path = path, .groups_path_len = 2
+	};
 	struct tg_jwt *kc = tg_jwt_new(&cfg, NULL, 0);
 	struct tg_jwt_identity id;
 	json_t *c = claims();

@@ -398,8 +398,9 @@ test_args(void **state)
  * ------------------------------------------------------------------- */
 
 #define POLICY "\"policy\": \"policy.json\", "
-#define ID_OK "\"issuer\": \"https://idp.example\", \"audience\": \"tollgate\", " \
-	      "\"credentials\": \"creds.json\", "
+#define ID_OK                                                               \
+	"\"issuer\": \"https://idp.example\", \"audience\": \"tollgate\", " \
+	"\"credentials\": \"creds.json\", "
 
 static void
 test_identity(void **state)
@@ -432,8 +433,7 @@ test_identity(void **state)
 	assert_int_equal(cfg.identity.cache_max, 16);
 
 	tg_sp_config_defaults(&cfg);
-	assert_int_equal(load("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK
-			      "\"discovery_url\": "
+	assert_int_equal(load("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"discovery_url\": "
 			      "\"https://idp.example/.well-known/openid-configuration\","
 			      " \"ca_file\": \"ca.pem\", \"groups_claim\": \"roles\"}}"),
 			 0);
