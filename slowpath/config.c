@@ -58,7 +58,8 @@ tg_sp_config_usage(FILE *out, const char *prog)
 		"  --help          this text\n"
 		"\n"
 		"Signals: TERM, INT stop cleanly; USR1 prints the counters; HUP reads the\n"
-		"policy file again and pushes it to the dataplane (\"policy\" in the config).\n"
+		"policy file again and pushes it to the dataplane (\"policy\" in the config),\n"
+		"and with \"identity\" the credentials and jwks_file again.\n"
 		"\n"
 		"Exit status: 0 after a clean stop, 1 when it could not start or could not\n"
 		"close the audit store cleanly, 2 for a usage or config error.\n",
