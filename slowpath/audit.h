@@ -164,7 +164,8 @@
 	X(AUDIT_FAILURE, "audit.failure")   \
 	X(LOG_CHECKPOINT, "log.checkpoint") \
 	X(LOG_GAP, "log.gap")               \
-	X(DB_QUERY_BEGIN, "db.query.begin")
+	X(DB_QUERY_BEGIN, "db.query.begin") \
+	X(AUTHN_EXPIRED, "authn.expired")
 
 /* clang-format off */
 enum tg_audit_event_type {

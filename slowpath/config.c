@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "jwks.h"
 #include "note.h"
 #include "seterr.h"
 
@@ -35,6 +36,10 @@ tg_sp_config_defaults(struct tg_sp_config *cfg)
 	snprintf(cfg->audit.dir, sizeof(cfg->audit.dir), "%s", TG_SP_AUDIT_DIR_DEFAULT);
 	snprintf(cfg->audit.key, sizeof(cfg->audit.key), "%s", TG_SP_AUDIT_KEY_DEFAULT);
 	snprintf(cfg->user, sizeof(cfg->user), "%s", TG_SP_USER_DEFAULT);
+	cfg->identity.skew_s = TG_SP_SKEW_DEFAULT;
+	cfg->identity.login_timeout_ms = TG_SP_LOGIN_TIMEOUT_DEFAULT;
+	cfg->identity.max_logins = TG_SP_MAX_LOGINS_DEFAULT;
+	cfg->identity.max_sessions = TG_SP_MAX_SESSIONS_DEFAULT;
 }
 
 void
@@ -53,7 +58,8 @@ tg_sp_config_usage(FILE *out, const char *prog)
 		"  --help          this text\n"
 		"\n"
 		"Signals: TERM, INT stop cleanly; USR1 prints the counters; HUP reads the\n"
-		"policy file again and pushes it to the dataplane (\"policy\" in the config).\n"
+		"policy file again and pushes it to the dataplane (\"policy\" in the config),\n"
+		"and with \"identity\" the credentials and jwks_file again.\n"
 		"\n"
 		"Exit status: 0 after a clean stop, 1 when it could not start or could not\n"
 		"close the audit store cleanly, 2 for a usage or config error.\n",
@@ -360,6 +366,250 @@ json_audit(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *
 	return 0;
 }
 
+/* A string of 1..size-1 bytes, no control character. */
+static int
+json_text(char *dst, size_t size, const json_t *v, const char *path, const char *what, char *err,
+	  size_t errlen)
+{
+	const char *s;
+	size_t len;
+
+	if (!json_is_string(v) || (len = json_string_length(v)) == 0 || len >= size ||
+	    strlen(json_string_value(v)) != len)
+		goto bad;
+	s = json_string_value(v);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			goto bad;
+	memcpy(dst, s, len + 1);
+	return 0;
+bad:
+	tg_sp_seterr(err, errlen,
+		     "%s: %s must be a string of 1..%zu bytes without control "
+		     "characters",
+		     path, what, size - 1);
+	return -EINVAL;
+}
+
+/* An https URL (what jwks_fetch.h fetches): "https://" and a host. */
+static int
+json_https(char *dst, size_t size, const json_t *v, const char *path, const char *what, char *err,
+	   size_t errlen)
+{
+	int rc = json_text(dst, size, v, path, what, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	if (strncmp(dst, "https://", 8) != 0 || dst[8] == '\0' || dst[8] == '/' ||
+	    strpbrk(dst, " \t") != NULL) {
+		tg_sp_seterr(err, errlen, "%s: %s must be an https:// URL with a host", path, what);
+		dst[0] = '\0';
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+json_range(const json_t *v, const char *path, const char *what, uint32_t min, uint32_t max,
+	   uint32_t *out, char *err, size_t errlen)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		tg_sp_seterr(err, errlen, "%s: %s must be an integer in %u..%u", path, what, min,
+			     max);
+		return -EINVAL;
+	}
+	*out = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
+/* identity.algs: ["RS256", ...], the names of jwks.h, exactly */
+static int
+json_algs(struct tg_sp_config *cfg, const json_t *v, const char *path, char *err, size_t errlen)
+{
+	static const char *const names[TG_JWS_ALG_MAX] = {
+		[TG_JWS_RS256] = "RS256",
+		[TG_JWS_PS256] = "PS256",
+		[TG_JWS_ES256] = "ES256",
+		[TG_JWS_EDDSA] = "EdDSA",
+	};
+	const json_t *a;
+	size_t i;
+	int k;
+
+	if (!json_is_array(v) || json_array_size(v) == 0)
+		goto bad;
+	cfg->identity.algs = 0;
+	json_array_foreach((json_t *)v, i, a) {
+		if (!json_is_string(a))
+			goto bad;
+		for (k = 0; k < TG_JWS_ALG_MAX; k++)
+			if (strcmp(json_string_value(a), names[k]) == 0)
+				break;
+		if (k == TG_JWS_ALG_MAX)
+			goto bad;
+		cfg->identity.algs |= 1u << k;
+	}
+	return 0;
+bad:
+	tg_sp_seterr(err, errlen,
+		     "%s: identity.algs must be a non-empty array of RS256, PS256, ES256, EdDSA "
+		     "(none and HS* are never accepted)",
+		     path);
+	return -EINVAL;
+}
+
+/* identity.groups_claim: "name" or ["name", ...] (idmap.h's claim_groups) */
+static int
+json_claim(struct tg_sp_config *cfg, const json_t *v, const char *path, char *err, size_t errlen)
+{
+	const json_t *a;
+	size_t i;
+
+	cfg->identity.groups_claim_len = 0;
+	if (json_is_string(v)) {
+		if (json_text(cfg->identity.groups_claim[0], TG_SP_CLAIM_NAME, v, path,
+			      "identity.groups_claim", err, errlen) < 0)
+			return -EINVAL;
+		cfg->identity.groups_claim_len = 1;
+		return 0;
+	}
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > TG_SP_CLAIM_DEPTH)
+		goto bad;
+	json_array_foreach((json_t *)v, i, a) {
+		if (json_text(cfg->identity.groups_claim[i], TG_SP_CLAIM_NAME, a, path,
+			      "identity.groups_claim", err, errlen) < 0)
+			goto bad;
+	}
+	cfg->identity.groups_claim_len = (unsigned int)json_array_size(v);
+	return 0;
+bad:
+	tg_sp_seterr(err, errlen,
+		     "%s: identity.groups_claim must be a claim name or a path of 1..%d names "
+		     "such as [\"realm_access\", \"roles\"]",
+		     path, TG_SP_CLAIM_DEPTH);
+	return -EINVAL;
+}
+
+/* "identity": the OIDC login takeover (jwt.h, jwks_fetch.h, credstore.h) */
+static int
+json_identity(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *err,
+	      size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	int rc = 0, sources = 0;
+	size_t ilen;
+
+	if (!json_is_object(obj)) {
+		tg_sp_seterr(err, errlen, "%s: \"identity\" must be an object", path);
+		return -EINVAL;
+	}
+	cfg->identity.enabled = true;
+	json_object_foreach((json_t *)obj, key, v) {
+		if (strcmp(key, "issuer") == 0) {
+			rc = json_https(cfg->identity.issuer, sizeof(cfg->identity.issuer), v, path,
+					"identity.issuer", err, errlen);
+		} else if (strcmp(key, "audience") == 0) {
+			rc = json_text(cfg->identity.audience, sizeof(cfg->identity.audience), v,
+				       path, "identity.audience", err, errlen);
+		} else if (strcmp(key, "azp") == 0) {
+			rc = json_text(cfg->identity.azp, sizeof(cfg->identity.azp), v, path,
+				       "identity.azp", err, errlen);
+		} else if (strcmp(key, "jwks_file") == 0) {
+			rc = json_path(cfg->identity.jwks_file, sizeof(cfg->identity.jwks_file), v,
+				       path, "identity.jwks_file", err, errlen);
+			sources++;
+		} else if (strcmp(key, "discovery_url") == 0) {
+			rc = json_https(cfg->identity.discovery_url,
+					sizeof(cfg->identity.discovery_url), v, path,
+					"identity.discovery_url", err, errlen);
+			sources++;
+		} else if (strcmp(key, "jwks_uri") == 0) {
+			rc = json_https(cfg->identity.jwks_uri, sizeof(cfg->identity.jwks_uri), v,
+					path, "identity.jwks_uri", err, errlen);
+			sources++;
+		} else if (strcmp(key, "ca_file") == 0) {
+			rc = json_path(cfg->identity.ca_file, sizeof(cfg->identity.ca_file), v,
+				       path, "identity.ca_file", err, errlen);
+		} else if (strcmp(key, "skew_s") == 0) {
+			rc = json_range(v, path, "identity.skew_s", 0, TG_SP_SKEW_MAX,
+					&cfg->identity.skew_s, err, errlen);
+		} else if (strcmp(key, "max_age_s") == 0) {
+			rc = json_range(v, path, "identity.max_age_s", 1, 31536000,
+					&cfg->identity.max_age_s, err, errlen);
+		} else if (strcmp(key, "algs") == 0) {
+			rc = json_algs(cfg, v, path, err, errlen);
+		} else if (strcmp(key, "groups_claim") == 0) {
+			rc = json_claim(cfg, v, path, err, errlen);
+		} else if (strcmp(key, "credentials") == 0) {
+			rc = json_path(cfg->identity.credentials, sizeof(cfg->identity.credentials),
+				       v, path, "identity.credentials", err, errlen);
+		} else if (strcmp(key, "login_timeout_ms") == 0) {
+			rc = json_range(v, path, "identity.login_timeout_ms", 100, 120000,
+					&cfg->identity.login_timeout_ms, err, errlen);
+		} else if (strcmp(key, "max_logins") == 0) {
+			rc = json_range(v, path, "identity.max_logins", 1, 65536,
+					&cfg->identity.max_logins, err, errlen);
+		} else if (strcmp(key, "max_sessions") == 0) {
+			rc = json_range(v, path, "identity.max_sessions", 1, 1048576,
+					&cfg->identity.max_sessions, err, errlen);
+		} else if (strcmp(key, "cache_max") == 0) {
+			rc = json_range(v, path, "identity.cache_max", 1, 65536,
+					&cfg->identity.cache_max, err, errlen);
+		} else {
+			tg_sp_seterr(
+				err, errlen,
+				"%s: unknown key \"identity.%s\" (known: issuer, audience, azp, "
+				"jwks_file, discovery_url, jwks_uri, ca_file, skew_s, max_age_s, "
+				"algs, groups_claim, credentials, login_timeout_ms, max_logins, "
+				"max_sessions, cache_max)",
+				path, key);
+			rc = -EINVAL;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	if (cfg->identity.issuer[0] == '\0' || cfg->identity.audience[0] == '\0' ||
+	    cfg->identity.credentials[0] == '\0') {
+		tg_sp_seterr(err, errlen, "%s: identity.%s is required", path,
+			     cfg->identity.issuer[0] == '\0'	 ? "issuer"
+			     : cfg->identity.audience[0] == '\0' ? "audience"
+								 : "credentials");
+		return -EINVAL;
+	}
+	if (sources != 1) {
+		tg_sp_seterr(err, errlen,
+			     "%s: identity needs exactly one of jwks_file, discovery_url and "
+			     "jwks_uri (where the issuer's keys come from); %d given",
+			     path, sources);
+		return -EINVAL;
+	}
+	if (cfg->identity.ca_file[0] != '\0' && cfg->identity.jwks_file[0] != '\0') {
+		tg_sp_seterr(err, errlen,
+			     "%s: identity.ca_file is for discovery_url or jwks_uri (HTTPS), not "
+			     "with jwks_file",
+			     path);
+		return -EINVAL;
+	}
+	if (cfg->identity.discovery_url[0] != '\0') {
+		/* jwks_fetch.h derives discovery from the issuer (Discovery 1.0 §4) */
+		ilen = strlen(cfg->identity.issuer);
+		while (ilen > 0 && cfg->identity.issuer[ilen - 1] == '/')
+			ilen--;
+		if (strncmp(cfg->identity.discovery_url, cfg->identity.issuer, ilen) != 0 ||
+		    strcmp(cfg->identity.discovery_url + ilen,
+			   "/.well-known/openid-configuration") != 0) {
+			tg_sp_seterr(err, errlen,
+				     "%s: identity.discovery_url must be the issuer's own, "
+				     "%.*s/.well-known/openid-configuration (OpenID Connect "
+				     "Discovery 1.0 §4)",
+				     path, (int)ilen, cfg->identity.issuer);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int
 tg_sp_config_load_file(struct tg_sp_config *cfg, const char *path, char *err, size_t errlen)
 {
@@ -404,10 +654,12 @@ tg_sp_config_load_file(struct tg_sp_config *cfg, const char *path, char *err, si
 				       errlen);
 		} else if (strcmp(key, "siem") == 0) {
 			rc = tg_siem_config_parse(&cfg->siem, v, path, err, errlen);
+		} else if (strcmp(key, "identity") == 0) {
+			rc = json_identity(cfg, v, path, err, errlen);
 		} else {
 			tg_sp_seterr(err, errlen,
 				     "%s: unknown key \"%s\" (known: control_socket, audit, mgmt, "
-				     "policy, user, group, siem)",
+				     "policy, user, group, siem, identity)",
 				     path, key);
 			rc = -EINVAL;
 		}
@@ -418,6 +670,12 @@ tg_sp_config_load_file(struct tg_sp_config *cfg, const char *path, char *err, si
 		tg_sp_seterr(err, errlen,
 			     "%s: audit.origin is required: the audit log's name, fixed for its "
 			     "life (e.g. \"gw1.example.com/tollgate\")",
+			     path);
+		rc = -EINVAL;
+	} else if (cfg->identity.enabled && cfg->policy[0] == '\0') {
+		tg_sp_seterr(err, errlen,
+			     "%s: identity needs \"policy\": its \"identity\" section maps tokens "
+			     "to upstream roles",
 			     path);
 		rc = -EINVAL;
 	}

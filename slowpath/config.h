@@ -48,6 +48,43 @@
  *     "group": "tollgate", // default: the user's primary group
  *     "siem": { "sinks": [...] }  // optional: export the audit trail to
  *                          // SIEMs (siem_config.h, siem.h)
+ *     "identity": {        // optional: the OIDC login takeover (DESIGN.md
+ *                          // "Identity"); absent: AUTH is not offered
+ *       "issuer": "https://idp.example.com/realms/db",  // REQUIRED: "iss",
+ *                          // byte for byte (and the discovery "issuer")
+ *       "audience": "tollgate",     // REQUIRED: must be in "aud"
+ *       "azp": "tollgate",          // optional: "azp" when present; default
+ *                                   // the audience
+ *       // the keys, exactly one of:
+ *       "jwks_file": "jwks.json",   // a JWK Set read at start (and on SIGHUP)
+ *       "discovery_url": "https://idp.example.com/realms/db/.well-known/openid-configuration",
+ *                                   // must be the issuer's own; the set is
+ *                                   // fetched from its jwks_uri over HTTPS
+ *       "jwks_uri": "https://...",  // the set's https URL, no discovery
+ *       "ca_file": "idp-ca.pem",    // optional, with discovery_url/jwks_uri:
+ *                                   // the PEM bundle that HTTPS trusts
+ *                                   // (default: the system's)
+ *       "skew_s": 30,               // clock skew allowed, 0..60 (default 30)
+ *       "max_age_s": 43200,         // optional: refuse tokens issued longer
+ *                                   // ago (1..31536000); default: no bound
+ *       "algs": ["RS256", "ES256"], // allowed (RS256, PS256, ES256, EdDSA);
+ *                                   // default all four. Never none or HS*
+ *       "groups_claim": "groups",   // optional: a claim name, or a path
+ *                                   // ["realm_access", "roles"]; when given
+ *                                   // the policy's identity.claim_groups
+ *                                   // must say the same (else the policy's
+ *                                   // identity section is refused); absent:
+ *                                   // the policy's is used
+ *       "credentials": "/etc/tollgate/credentials.json", // REQUIRED: the
+ *                                   // upstream credentials (credstore.h),
+ *                                   // mode 0600
+ *       "login_timeout_ms": 10000,  // a login not done by then is refused
+ *                                   // (100..120000)
+ *       "max_logins": 256,          // logins in flight (1..65536); more are
+ *                                   // refused at once
+ *       "max_sessions": 65536,      // identity sessions kept (1..1048576)
+ *       "cache_max": 1024           // verified tokens cached (jwt.h), 1..65536
+ *     }
  *   }
  *
  * Errors are one line in the caller's buffer: where (file, line and column
@@ -64,6 +101,7 @@
 #define TG_SP_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -88,6 +126,15 @@
 #define TG_SP_COMMIT_DELAY_DEFAULT 50
 #define TG_SP_COMMIT_DELAY_MAX 1000
 #define TG_SP_METRICS_MAX 64 /* "[v6 address]:port" and NUL */
+#define TG_SP_URL_MAX 1024   /* issuer and URLs, NUL included (= TG_JWKS_URL_MAX) */
+#define TG_SP_ID_STR_MAX 256 /* audience, azp, NUL included (= TG_JWT_STR_MAX) */
+#define TG_SP_CLAIM_DEPTH 8  /* names in groups_claim (= TG_IDMAP_CLAIM_PATH_MAX) */
+#define TG_SP_CLAIM_NAME 128 /* a name of it, NUL included (= TG_JWT_CLAIM_PATH_MAX) */
+#define TG_SP_SKEW_DEFAULT 30
+#define TG_SP_SKEW_MAX 60 /* = TG_JWT_SKEW_MAX */
+#define TG_SP_LOGIN_TIMEOUT_DEFAULT 10000
+#define TG_SP_MAX_LOGINS_DEFAULT 256
+#define TG_SP_MAX_SESSIONS_DEFAULT 65536
 
 struct tg_sp_config {
 	char config_path[PATH_MAX];
@@ -118,6 +165,26 @@ struct tg_sp_config {
 	char user[TG_SP_NAME_MAX];
 	char group[TG_SP_NAME_MAX]; /* "": the user's primary group */
 	struct tg_siem_config siem; /* "siem": the SIEM sinks (siem_config.h), none by default */
+	struct {
+		bool enabled; /* the "identity" section is there */
+		char issuer[TG_SP_URL_MAX];
+		char audience[TG_SP_ID_STR_MAX];
+		char azp[TG_SP_ID_STR_MAX]; /* "": the audience */
+		char jwks_file[PATH_MAX];   /* one of these three */
+		char discovery_url[TG_SP_URL_MAX];
+		char jwks_uri[TG_SP_URL_MAX];
+		char ca_file[PATH_MAX]; /* "": the system's bundle */
+		uint32_t skew_s;	/* 0..60 */
+		uint32_t max_age_s;	/* 0: no bound */
+		unsigned int algs;	/* bits (1u << enum tg_jws_alg); 0: all */
+		char groups_claim[TG_SP_CLAIM_DEPTH][TG_SP_CLAIM_NAME];
+		unsigned int groups_claim_len; /* 0: the policy's claim_groups */
+		char credentials[PATH_MAX];
+		uint32_t login_timeout_ms;
+		uint32_t max_logins;
+		uint32_t max_sessions;
+		uint32_t cache_max; /* 0: jwt.h's default */
+	} identity;
 };
 
 /* The defaults; audit.origin is left empty (required). */

@@ -491,6 +491,13 @@ tg_idmap_rules(const struct tg_idmap *m)
 	return m != NULL ? m->nrules : 0;
 }
 
+unsigned int
+tg_idmap_claim_path(const struct tg_idmap *m, const char *const **path)
+{
+	*path = m->claim_path;
+	return m->claim_depth;
+}
+
 enum tg_idmap_expiry
 tg_idmap_on_expiry(const struct tg_idmap *m, const char *service)
 {

@@ -108,6 +108,14 @@ enum tg_idmap_expiry tg_idmap_on_expiry(const struct tg_idmap *m, const char *se
 
 size_t tg_idmap_rules(const struct tg_idmap *m);
 
+/*
+ * The groups claim's path (claim_groups: 1..TG_IDMAP_CLAIM_PATH_MAX names,
+ * ["groups"] by default) into *path, borrowed from the map; returns its
+ * length. The slowpath gives the verifier the same path (jwt.h
+ * groups_path), so that the groups it keeps are the ones rules match.
+ */
+unsigned int tg_idmap_claim_path(const struct tg_idmap *m, const char *const **path);
+
 void tg_idmap_free(struct tg_idmap *m);
 
 #endif /* TG_SP_IDMAP_H */

@@ -31,7 +31,9 @@ struct tg_jwt {
 	char issuer[TG_JWT_STR_MAX];
 	char audience[TG_JWT_STR_MAX];
 	char azp[TG_JWT_STR_MAX];
-	char groups_claim[TG_JWT_CLAIM_PATH_MAX];
+	char groups_claim[TG_JWT_CLAIM_PATH_MAX];	   /* dotted form; "" when gpath is set */
+	char gpath[PATH_DEPTH_MAX][TG_JWT_CLAIM_PATH_MAX]; /* array form (cfg->groups_path) */
+	unsigned int gdepth;				   /* 0: the dotted form */
 	unsigned int skew_s;
 	unsigned int max_age_s;
 	unsigned int algs;
@@ -131,7 +133,22 @@ tg_jwt_new(const struct tg_jwt_cfg *cfg, char *err, size_t errlen)
 			     TG_JWT_CACHE_MAX);
 		goto err_inval;
 	}
-	if (!path_valid(gc)) {
+	if (cfg->groups_path_len > PATH_DEPTH_MAX ||
+	    (cfg->groups_path_len > 0 && cfg->groups_path == NULL)) {
+		tg_sp_seterr(err, errlen, "jwt: groups claim path of %u names, 1..%u allowed",
+			     cfg->groups_path_len, PATH_DEPTH_MAX);
+		goto err_inval;
+	}
+	for (unsigned int i = 0; i < cfg->groups_path_len; i++)
+		if (cfg->groups_path[i] == NULL || cfg->groups_path[i][0] == '\0' ||
+		    strlen(cfg->groups_path[i]) >= TG_JWT_CLAIM_PATH_MAX) {
+			tg_sp_seterr(err, errlen,
+				     "jwt: groups claim path name %u is empty or longer than %u "
+				     "bytes",
+				     i, TG_JWT_CLAIM_PATH_MAX - 1);
+			goto err_inval;
+		}
+	if (cfg->groups_path_len == 0 && !path_valid(gc)) {
 		tg_sp_seterr(err, errlen, "jwt: groups claim path \"%s\" is malformed", gc);
 		goto err_inval;
 	}
@@ -143,11 +160,15 @@ tg_jwt_new(const struct tg_jwt_cfg *cfg, char *err, size_t errlen)
 	if (!copy_str(v->issuer, sizeof(v->issuer), cfg->issuer) ||
 	    !copy_str(v->audience, sizeof(v->audience), cfg->audience) ||
 	    !copy_str(v->azp, sizeof(v->azp), azp) ||
-	    !copy_str(v->groups_claim, sizeof(v->groups_claim), gc)) {
+	    !copy_str(v->groups_claim, sizeof(v->groups_claim),
+		      cfg->groups_path_len > 0 ? "" : gc)) {
 		tg_sp_seterr(err, errlen, "jwt: issuer, audience, azp or groups claim too long");
 		free(v);
 		goto err_inval;
 	}
+	for (unsigned int i = 0; i < cfg->groups_path_len; i++)
+		copy_str(v->gpath[i], sizeof(v->gpath[i]), cfg->groups_path[i]);
+	v->gdepth = cfg->groups_path_len;
 	v->skew_s = cfg->skew_s;
 	v->max_age_s = cfg->max_age_s;
 	v->algs = cfg->algs != 0 ? cfg->algs : (1u << TG_JWS_ALG_MAX) - 1;
@@ -447,13 +468,40 @@ add_group(struct tg_jwt_identity *id, json_t *g)
 	return true;
 }
 
+/*
+ * The value at the array path gpath[0..gdepth): each name taken whole (it
+ * may hold dots), object by object. A path that runs through something
+ * that is not an object is malformed (*bad), not absent: a deny rule on
+ * groups must not be skipped by a token that shapes its claims so
+ * (idmap.h does the same).
+ */
+static json_t *
+claim_at_path(struct tg_jwt *v, json_t *p, bool *bad)
+{
+	json_t *c = p;
+
+	*bad = false;
+	for (unsigned int i = 0; i < v->gdepth && c != NULL; i++) {
+		if (!json_is_object(c)) {
+			*bad = true;
+			return NULL;
+		}
+		c = json_object_get(c, v->gpath[i]);
+	}
+	return c;
+}
+
 static enum tg_jwt_reason
 check_groups(struct tg_jwt *v, json_t *p, struct tg_jwt_identity *id)
 {
-	json_t *g = claim_at(p, v->groups_claim), *x;
+	json_t *g, *x;
+	bool bad = false;
 	size_t i;
 
+	g = v->gdepth > 0 ? claim_at_path(v, p, &bad) : claim_at(p, v->groups_claim);
 	id->n_groups = 0;
+	if (bad)
+		return TG_JWT_GROUPS;
 	if (g == NULL)
 		return TG_JWT_OK;
 	if (json_is_string(g))
@@ -529,6 +577,10 @@ check_claims(struct tg_jwt *v, json_t *p, int64_t now, struct tg_jwt_identity *i
 	    strlen(json_string_value(x)) != json_string_length(x) ||
 	    !copy_str(id->sub, sizeof(id->sub), json_string_value(x)))
 		return TG_JWT_SUB;
+	/* OIDC Core §5.1: a boolean; "true" as a string too, as idmap.h takes it */
+	x = json_object_get(p, "email_verified");
+	id->email_verified =
+		json_is_true(x) || (json_is_string(x) && strcmp(json_string_value(x), "true") == 0);
 	if (!opt_str(p, "email", id->email, sizeof(id->email)) ||
 	    !opt_str(p, "jti", id->jti, sizeof(id->jti)) ||
 	    !opt_str(p, "client_id", id->client_id, sizeof(id->client_id)))

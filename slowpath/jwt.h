@@ -44,9 +44,11 @@
  *      (NBF); "iat" required, iat <= now + skew (IAT_MISSING, IAT_FUTURE)
  *      and, with max_age_s, now <= iat + max_age_s + skew (TOO_OLD);
  *      "sub" a non-empty string (SUB); "email", "jti", "client_id"
- *      strings if present (CLAIM); the groups claim an array of strings
- *      or one string (GROUPS). Skew is at most 60 s (go-oidc's bound on
- *      nbf);
+ *      strings if present (CLAIM); "email_verified" kept as true only
+ *      when it is JSON true or "true" (as idmap.h reads it); the groups
+ *      claim an array of strings or one string (GROUPS), and with an
+ *      array path (groups_path) a path through a non-object is GROUPS. Skew is at most 60 s
+ *(go-oidc's bound on nbf);
  *   7. per token kind (RFC 8725 §3.11-§3.12): a token of typ "at+jwt" is
  *      an RFC 9068 access token, which must also carry "client_id" and
  *      "jti" (RFC 9068 §2.2; CLAIM); other tokens (typ "JWT" or none, as
@@ -171,10 +173,20 @@ struct tg_jwt_cfg {
 	const char *audience;	  /* required: "aud" must hold it (client id or resource) */
 	const char *azp;	  /* "azp" when present; NULL: the audience */
 	const char *groups_claim; /* "groups", "realm_access.roles", ...; NULL: "groups" */
-	unsigned int skew_s;	  /* allowed clock skew, <= TG_JWT_SKEW_MAX */
-	unsigned int max_age_s;	  /* 0: no bound on now - iat */
-	unsigned int algs;	  /* allowed: bits (1u << enum tg_jws_alg); 0: all four */
-	unsigned int cache_max;	  /* cached tokens; 0: TG_JWT_CACHE_DEFAULT */
+	/*
+	 * Or the groups claim as a path of names, each taken whole (so a
+	 * namespaced "https://example.com/groups" is one name): the form of
+	 * idmap.h's claim_groups, which the slowpath passes here so that the
+	 * verifier and the map read the same claim. When groups_path_len is
+	 * not 0 it wins over groups_claim, and a path through a non-object is
+	 * refused (GROUPS) rather than read as no groups.
+	 */
+	const char *const *groups_path;
+	unsigned int groups_path_len; /* 0..8 */
+	unsigned int skew_s;	      /* allowed clock skew, <= TG_JWT_SKEW_MAX */
+	unsigned int max_age_s;	      /* 0: no bound on now - iat */
+	unsigned int algs;	      /* allowed: bits (1u << enum tg_jws_alg); 0: all four */
+	unsigned int cache_max;	      /* cached tokens; 0: TG_JWT_CACHE_DEFAULT */
 };
 
 /* What a verified token says (the output of tg_jwt_verify()). */
@@ -182,6 +194,7 @@ struct tg_jwt_identity {
 	char iss[TG_JWT_STR_MAX];
 	char sub[TG_JWT_STR_MAX];
 	char email[TG_JWT_STR_MAX];	/* "" when absent */
+	bool email_verified;		/* "email_verified" is true (or "true") */
 	char kid[TG_JWKS_KID_MAX];	/* also filled on KID_UNKNOWN, for the refetch */
 	char jti[TG_JWT_JTI_MAX];	/* "" when absent */
 	char client_id[TG_JWT_STR_MAX]; /* "" when absent (never for an access token) */

@@ -89,12 +89,19 @@
 #include <systemd/sd-daemon.h>
 
 #include "audit.h"
+#include "authn.h"
 #include "canon.h"
 #include "config.h"
+#include "credstore.h"
+#include "idmap.h"
+#include "jwks.h"
+#include "jwks_fetch.h"
+#include "jwt.h"
 #include "maudit.h"
 #include "metrics.h"
 #include "mgmt.h"
 #include "punt.h"
+#include "seterr.h"
 #include "siem.h"
 #include "spolicy.h"
 #include "unixsock.h"
@@ -272,6 +279,7 @@ struct sp_conn {
 	bool takes_policy; /* its HELLO stated TG_PUNT_CAP_POLICY */
 	bool gives_stats;  /* its HELLO stated TG_PUNT_CAP_STATS: stats calls ask it */
 	bool gives_sessions; /* its HELLO stated TG_PUNT_CAP_SESSIONS: sessions and flows ask it */
+	bool auth;	     /* both stated TG_PUNT_CAP_AUTH: AUTH_* messages are valid */
 	bool have_svcs;	  /* its SERVICES arrived */
 	uint64_t push_gen; /* generation being sent, 0: none */
 	size_t push_off;  /* bytes of it sent */
@@ -297,6 +305,14 @@ enum sp_tag {
 	TAG_MGMT,
 	TAG_METRICS,
 	TAG_SIEM,
+	TAG_JWKS,
+};
+
+/* An AUTH_REPLY waiting for room in the socket; its header seq is set when it leaves. */
+struct sp_auth_out {
+	struct sp_auth_out *next;
+	size_t len;
+	uint8_t buf[];
 };
 
 struct sp {
@@ -322,6 +338,14 @@ struct sp {
 	struct tg_mgmt *mgmt;		/* the management API; NULL: not configured */
 	struct tg_metrics *metrics;	/* GET /metrics (metrics.h); NULL: not configured */
 	struct tg_siem *siem;		/* the SIEM sinks (siem.h); NULL: none configured */
+	/* the identity takeover (cfg.identity; authn.h): NULL when not configured */
+	struct tg_authn *authn;
+	struct tg_jwks_fetch *fetch; /* discovery_url / jwks_uri: the set over HTTPS */
+	struct tg_jwks *jwks;	     /* jwks_file: the set read from the file */
+	char vpath[TG_SP_CLAIM_DEPTH][TG_SP_CLAIM_NAME]; /* the verifier's groups claim path */
+	unsigned int vdepth;
+	uint64_t authn_inst;		       /* the dataplane instance its sessions belong to */
+	struct sp_auth_out *aq_head, *aq_tail; /* AUTH_REPLYs waiting for room */
 	time_t started;
 	struct sp_instance inst[SP_INSTANCES_MAX];
 	uint64_t inst_clock;
@@ -542,6 +566,50 @@ put_statement(struct rec *r, const struct tg_punt_event *ev)
 }
 
 /*
+ * Who a session is, after an identity login (authn.h; evidence.md §3:
+ * user.iss + user.sub, user.email, the roles snapshot, auth.method,
+ * token.jti/kid/alg/exp and token.sha256): on every record of the
+ * session and on the authn.* records. Never the token, never a
+ * credential. The upstream role and the identity rule that mapped it
+ * are identity.role and identity.rule_id (policy.rule_id is the command
+ * rule of a statement).
+ */
+static void
+put_who(struct rec *r, const struct tg_authn_who *w)
+{
+	put(r, "auth", "method", json_string("oidc"));
+	if (w->verified) {
+		put(r, "user", "iss", json_string(w->iss));
+		put(r, "user", "sub", json_string(w->sub));
+		if (w->email[0] != '\0') {
+			put(r, "user", "email", json_string(w->email));
+			put(r, "user", "email_verified", json_boolean(w->email_verified));
+		}
+		put(r, "user", "roles",
+		    w->groups != NULL ? json_deep_copy(w->groups) : json_array());
+		if (w->jti[0] != '\0')
+			put(r, "token", "jti", json_string(w->jti));
+		put_int(r, "token", "exp", w->exp > 0 ? (uint64_t)w->exp : 0);
+		put_int(r, "token", "iat", w->iat > 0 ? (uint64_t)w->iat : 0);
+	}
+	if (w->kid[0] != '\0')
+		put(r, "token", "kid", json_string(w->kid));
+	if (w->alg != NULL)
+		put(r, "token", "alg", json_string(w->alg));
+	if (w->token_sha256[0] != '\0')
+		put(r, "token", "sha256", json_string(w->token_sha256));
+	if (w->role[0] != '\0')
+		put(r, "identity", "role", json_string(w->role));
+	if (w->rule >= 0) {
+		put_int(r, "identity", "rule", (uint64_t)w->rule);
+		if (w->rule_id[0] != '\0')
+			put(r, "identity", "rule_id", json_string(w->rule_id));
+	}
+	if (w->method != NULL)
+		put(r, "auth", "upstream_method", json_string(w->method));
+}
+
+/*
  * One event as the fields of its record. Every record names its source,
  * gw.instance (the dataplane's instance id) and event.sequence (the
  * event's number there), the key of deduplication; session.id is that
@@ -640,6 +708,12 @@ event_record(const struct tg_punt_event *ev, uint64_t instance)
 	put_endpoint(&r, "src", &ev->client);
 	put_str(&r, "dst", "service", &ev->service_name);
 	put_int(&r, "dst", "service_id", ev->service);
+	if (sp.authn != NULL && ev->type != TG_PUNT_EV_LOST && instance == sp.authn_inst) {
+		const struct tg_authn_who *w = tg_authn_who(sp.authn, ev->worker, ev->session);
+
+		if (w != NULL)
+			put_who(&r, w);
+	}
 	if (r.oom) {
 		json_decref(r.root);
 		return NULL;
@@ -731,6 +805,7 @@ static void sess_conn_gone(void);
 static bool sess_send(void);
 static unsigned int on_sessions(const struct tg_punt_sess_response *sr);
 static void sess_tick(void);
+static void auth_queue_free(void);
 
 static void
 disconnect(unsigned int reason, const char *detail)
@@ -748,6 +823,9 @@ disconnect(unsigned int reason, const char *detail)
 	       disc_name(reason), detail != NULL ? "; " : "", detail != NULL ? detail : "");
 	stats_conn_gone();
 	sess_conn_gone();
+	auth_queue_free();
+	if (sp.authn != NULL && c->auth)
+		tg_authn_conn_gone(sp.authn); /* logins in flight: the dataplane resets them */
 	epoll_set(EPOLL_CTL_DEL, c->fd, 0, TAG_CONN);
 	close(c->fd);
 	memset(c, 0, sizeof(*c));
@@ -903,6 +981,12 @@ on_hello(const struct tg_punt_hello *h)
 	c->takes_policy = (h->caps & TG_PUNT_CAP_POLICY) != 0 && sp.cfg.policy[0] != '\0';
 	c->gives_stats = (h->caps & TG_PUNT_CAP_STATS) != 0;
 	c->gives_sessions = (h->caps & TG_PUNT_CAP_SESSIONS) != 0;
+	c->auth = (h->caps & TG_PUNT_CAP_AUTH) != 0 && (sp.self.caps & TG_PUNT_CAP_AUTH) != 0;
+	if (c->auth && sp.authn_inst != h->instance) {
+		/* another dataplane process: the sessions of the last one are gone */
+		tg_authn_reset(sp.authn);
+		sp.authn_inst = h->instance;
+	}
 	c->inst = instance_get(h->instance);
 	c->inst->used = ++sp.inst_clock;
 	if (c->inst->appended == 0) {
@@ -1000,6 +1084,10 @@ on_batch(const struct tg_punt_batch *b)
 		}
 		sp.cnt[SP_CNT_RECORDS]++;
 		in->appended = ev.seq;
+		/* the session's identity served its last record (authn.h) */
+		if (ev.type == TG_PUNT_EV_SESSION_END && sp.authn != NULL &&
+		    in->id == sp.authn_inst)
+			tg_authn_session_end(sp.authn, ev.worker, ev.session);
 		/* evidence.md 2.5: a signed checkpoint at each session end */
 		if (ev.type == TG_PUNT_EV_SESSION_END &&
 		    tg_audit_checkpoint(sp.audit, "session_end") < 0)
@@ -1019,6 +1107,9 @@ on_batch(const struct tg_punt_batch *b)
  * ------------------------------------------------------------------- */
 
 #define SP_POLICY_GEN_CURSOR "policy.gen"
+
+static int identity_load(const struct tg_sp_policy *p, char *err, size_t errlen);
+static uint64_t now_ms(void);
 
 /*
  * An admin.change record of the policy: action "policy.load" (a file
@@ -1065,6 +1156,7 @@ policy_record(const char *action, bool ok, const char *why, const char *actor,
 }
 
 static void pump(void);
+static bool auth_send(void);
 
 /* Starts sending the current generation to the dataplane, if it takes one. */
 static void
@@ -1126,6 +1218,15 @@ policy_load(const char *actor, char *err, size_t errlen)
 		tg_sp_policy_free(&next);
 		return SP_LOAD_UNCHANGED;
 	}
+	/* the identity map is part of the file: a broken one refuses the generation */
+	if (sp.authn != NULL && identity_load(&next, err, errlen) < 0) {
+		sp.cnt[SP_CNT_POLICY_REFUSED]++;
+		sp_log(LOG_ERR, "load policy (%s): refused, generation %" PRIu64 " stays: %s",
+		       actor, sp.pol.gen, err);
+		policy_record("policy.load", false, err, actor, NULL, sp.cfg.policy, 0);
+		tg_sp_policy_free(&next);
+		return SP_LOAD_REFUSED;
+	}
 	tg_audit_cursor_set(sp.audit, SP_POLICY_GEN_CURSOR, next.gen);
 	tg_sp_policy_free(&sp.pol);
 	sp.pol = next;
@@ -1160,6 +1261,8 @@ pump(void)
 	if (!stats_send())
 		return;
 	if (!sess_send())
+		return;
+	if (!auth_send())
 		return;
 	while (c->fd >= 0 && c->push_gen != 0) {
 		if (c->push_gen != sp.pol.gen) {
@@ -1261,6 +1364,539 @@ on_policy_ack(const struct tg_punt_policy_ack *a)
 	return 0;
 }
 
+/* ---------------------------------------------------------------------
+ * The identity takeover (DESIGN.md "Identity"; punt.h "AUTH"; authn.h)
+ *
+ * authn.c decides; this does its I/O. AUTH_REQUEST and AUTH_SERVER go
+ * in (only on a connection where both sides stated TG_PUNT_CAP_AUTH:
+ * otherwise they are unexpected, a violation like any other); its
+ * replies come out of authn_reply() into a queue that pump() sends in
+ * order (an AUTH_REPLY SEND is wiped once sent or dropped), and its
+ * outcomes become authn.* records (authn_event()). The replies are only
+ * queued inside the callback, never sent from it: a send that fails
+ * disconnects, which drops logins, which must not happen while authn.c
+ * walks them. The key set is the file's (jwks_file) or the fetcher's
+ * (jwks_fetch.h, its fd in the loop); the identity map is the policy
+ * file's "identity" section, parsed when the policy loads (a broken
+ * section refuses the whole generation: the running one and its map
+ * stay); the credentials are read at start, before privileges drop
+ * (the file may be root's), and again on SIGHUP.
+ * ------------------------------------------------------------------- */
+
+static void
+put_seq(uint8_t *buf, uint64_t seq)
+{
+	for (int i = 0; i < 8; i++)
+		buf[16 + i] = (uint8_t)(seq >> (56 - 8 * i));
+}
+
+static void
+auth_queue_free(void)
+{
+	struct sp_auth_out *q;
+
+	while ((q = sp.aq_head) != NULL) {
+		sp.aq_head = q->next;
+		explicit_bzero(q->buf, q->len);
+		free(q);
+	}
+	sp.aq_tail = NULL;
+}
+
+/* Sends the queued AUTH_REPLYs in order; false when the socket is full or closed. */
+static bool
+auth_send(void)
+{
+	struct sp_conn *c = &sp.conn;
+	struct sp_auth_out *q;
+	int rc;
+
+	while ((q = sp.aq_head) != NULL && c->fd >= 0) {
+		/* the header is frozen (punt.h): seq at offset 16, set as it leaves */
+		put_seq(q->buf, c->tx_seq + 1);
+		rc = send_next(q->buf, (int)q->len, "auth_reply");
+		if (rc <= 0)
+			return false;
+		sp.aq_head = q->next;
+		if (sp.aq_head == NULL)
+			sp.aq_tail = NULL;
+		explicit_bzero(q->buf, q->len);
+		free(q);
+	}
+	return c->fd >= 0;
+}
+
+static void
+authn_reply(void *arg, const struct tg_authn_reply *r)
+{
+	struct tg_punt_auth pa = {
+		.worker = r->worker,
+		.session = r->session,
+		.action = r->action,
+		.data = { .p = r->data, .len = (uint32_t)r->len },
+	};
+	struct sp_auth_out *q;
+	size_t cap = TG_PUNT_HDR_LEN + 64 + r->len + TG_PUNT_REASON_MAX + 2 * TG_PUNT_NAME_MAX;
+	int len;
+
+	(void)arg;
+	if (sp.conn.fd < 0 || !sp.conn.auth)
+		return; /* nobody to tell: the dataplane resets its sessions itself */
+	if (r->sqlstate != NULL)
+		pa.sqlstate = (struct tg_punt_str){ .p = r->sqlstate, .len = 5 };
+	if (r->text != NULL)
+		pa.text = (struct tg_punt_str){
+			.p = r->text,
+			.len = (uint32_t)strnlen(r->text, TG_PUNT_REASON_MAX),
+		};
+	if (r->role != NULL)
+		pa.role = (struct tg_punt_str){
+			.p = r->role,
+			.len = (uint32_t)strnlen(r->role, TG_PUNT_NAME_MAX),
+		};
+	q = malloc(sizeof(*q) + cap);
+	if (q == NULL) {
+		sp_log(LOG_ERR,
+		       "answer login %u/%" PRIu64 ": out of memory; the dataplane's "
+		       "login deadline ends it",
+		       r->worker, r->session);
+		return;
+	}
+	len = tg_punt_encode_auth(q->buf, cap, 1, TG_PUNT_T_AUTH_REPLY, &pa);
+	if (len < 0) {
+		sp_log(LOG_ERR, "answer login %u/%" PRIu64 ": cannot encode the %u reply: %s",
+		       r->worker, r->session, r->action, strerror(-len));
+		explicit_bzero(q->buf, cap);
+		free(q);
+		return;
+	}
+	q->len = (size_t)len;
+	q->next = NULL;
+	if (sp.aq_tail != NULL)
+		sp.aq_tail->next = q;
+	else
+		sp.aq_head = q;
+	sp.aq_tail = q;
+	if (!sp.conn.out_armed)
+		want_out(true); /* sent by pump() from the loop, after authn.c returned */
+}
+
+/* An authn.success, authn.failure or authn.expired record, and one log line. */
+static void
+authn_event(void *arg, const struct tg_authn_event *e)
+{
+	static const enum tg_audit_event_type types[] = {
+		[TG_AUTHN_EV_SUCCESS] = TG_AUDIT_EV_AUTHN_SUCCESS,
+		[TG_AUTHN_EV_FAILURE] = TG_AUDIT_EV_AUTHN_FAILURE,
+		[TG_AUTHN_EV_EXPIRED] = TG_AUDIT_EV_AUTHN_EXPIRED,
+	};
+	const struct tg_authn_who *w = e->who;
+	struct rec r = { .root = json_object() };
+	char inst[17], sid[64];
+	const char *what = tg_audit_event_names[types[e->kind]];
+
+	(void)arg;
+	hex64(sp.authn_inst, inst);
+	snprintf(sid, sizeof(sid), "%s-%u-%" PRIu64, inst, e->worker, e->session);
+	if (e->kind == TG_AUTHN_EV_SUCCESS)
+		sp_log(LOG_INFO, "%s: session %s: sub %.64s on %s as role %s", what, sid, w->sub,
+		       w->service, w->role);
+	else
+		sp_log(LOG_NOTICE, "%s: session %s on %s: %s (%s)%s%s", what, sid, w->service,
+		       e->reason, e->detail != NULL ? e->detail : "",
+		       e->sqlstate != NULL ? "; told " : "",
+		       e->sqlstate != NULL ? e->sqlstate : "");
+	if (r.root == NULL)
+		return;
+	put(&r, "event", "type", json_string(what));
+	put(&r, NULL, "outcome",
+	    json_string(e->kind == TG_AUTHN_EV_SUCCESS ? "success" : "failure"));
+	if (e->kind != TG_AUTHN_EV_SUCCESS)
+		put(&r, NULL, "reason_code", json_string(e->reason));
+	put(&r, "gw", "host", json_string(sp.host));
+	put(&r, "gw", "instance", json_string(inst));
+	put_int(&r, "gw", "worker", e->worker);
+	put(&r, NULL, "protocol", json_string("postgres"));
+	put(&r, "session", "id", json_string(sid));
+	put_endpoint(&r, "src",
+		     &(struct tg_punt_str){ .p = w->client, .len = (uint32_t)strlen(w->client) });
+	put_endpoint(&r, "dst",
+		     &(struct tg_punt_str){ .p = w->server, .len = (uint32_t)strlen(w->server) });
+	if (w->service[0] != '\0')
+		put(&r, "dst", "service", json_string(w->service));
+	put_who(&r, w);
+	if (e->detail != NULL && e->kind != TG_AUTHN_EV_SUCCESS)
+		put(&r, "error", "message", json_string(e->detail));
+	if (e->sqlstate != NULL)
+		put(&r, "error", "sqlstate", json_string(e->sqlstate));
+	if (e->text != NULL)
+		put(&r, "error", "client_message", json_string(e->text));
+	if (e->server_sqlstate != NULL) {
+		put(&r, "upstream", "sqlstate", json_string(e->server_sqlstate));
+		put(&r, "upstream", "message",
+		    jstr(&(struct tg_punt_str){ .p = e->server_message,
+						.len = (uint32_t)strlen(e->server_message) }));
+	}
+	if (r.oom || record(r.root) < 0) {
+		sp.cnt[SP_CNT_APPEND_FAILURES]++;
+		sp_log(LOG_ERR, "append the %s record of session %s: %s", what, sid,
+		       r.oom ? "out of memory" : tg_audit_error(sp.audit));
+	} else {
+		sp.cnt[SP_CNT_RECORDS]++;
+	}
+	json_decref(r.root);
+}
+
+static const struct tg_jwks *
+authn_keys(void *arg)
+{
+	(void)arg;
+	return sp.fetch != NULL ? tg_jwks_fetch_keys(sp.fetch) : sp.jwks;
+}
+
+static int
+authn_want_kid(void *arg, const char *kid)
+{
+	(void)arg;
+	return tg_jwks_fetch_want_kid(sp.fetch, kid);
+}
+
+/* The fetcher's on_update, from inside tg_jwks_fetch_on_ready(). */
+static void
+on_keys(void *arg, int rc)
+{
+	(void)arg;
+	if (rc == 0)
+		sp_log(LOG_INFO, "identity: key set of %s fetched: %u key(s)",
+		       sp.cfg.identity.issuer, tg_jwks_count(tg_jwks_fetch_keys(sp.fetch)));
+	else
+		sp_log(LOG_WARNING,
+		       "identity: fetch the key set of %s: %s; the last good set "
+		       "stays",
+		       sp.cfg.identity.issuer, tg_jwks_fetch_error(sp.fetch));
+	if (sp.authn != NULL)
+		tg_authn_keys_updated(sp.authn, rc, now_ms(), (int64_t)time(NULL));
+}
+
+/* A verifier for the configured issuer whose groups are at path[0..depth). */
+static struct tg_jwt *
+make_verifier(const char (*path)[TG_SP_CLAIM_NAME], unsigned int depth, char *err, size_t errlen)
+{
+	const char *names[TG_SP_CLAIM_DEPTH];
+	struct tg_jwt_cfg jc = {
+		.issuer = sp.cfg.identity.issuer,
+		.audience = sp.cfg.identity.audience,
+		.azp = sp.cfg.identity.azp[0] ? sp.cfg.identity.azp : NULL,
+		.groups_path = names,
+		.groups_path_len = depth,
+		.skew_s = sp.cfg.identity.skew_s,
+		.max_age_s = sp.cfg.identity.max_age_s,
+		.algs = sp.cfg.identity.algs,
+		.cache_max = sp.cfg.identity.cache_max,
+	};
+
+	for (unsigned int i = 0; i < depth; i++)
+		names[i] = path[i];
+	return tg_jwt_new(&jc, err, errlen);
+}
+
+/* ["a", "b"] of a claim path, for messages */
+static void
+path_text(char *out, size_t size, const char *const *p, unsigned int depth)
+{
+	size_t n = 0;
+	int m;
+
+	out[0] = '\0';
+	for (unsigned int i = 0; i < depth && n < size; i++) {
+		m = snprintf(out + n, size - n, "%s\"%s\"%s", i ? ", " : "[", p[i],
+			     i + 1 == depth ? "]" : "");
+		n += m > 0 ? (size_t)m : 0;
+	}
+}
+
+/*
+ * The "identity" section of a policy being loaded (p, not yet in force),
+ * parsed against the dataplane's services; its claim path must be the
+ * configured groups_claim when one is configured. On success the map
+ * (and, for a new claim path, a new verifier) is put in force. 0, or
+ * -EINVAL with err.
+ */
+static int
+identity_load(const struct tg_sp_policy *p, char *err, size_t errlen)
+{
+	const char *names[TG_MAX_SERVICES];
+	const char *const *path;
+	char(*want)[TG_SP_CLAIM_NAME];
+	unsigned int depth, wdepth;
+	struct tg_idmap *m = NULL;
+	struct tg_jwt *v;
+	char a[512], b[512];
+	bool same;
+	int rc;
+
+	for (unsigned int i = 0; i < sp.svcs.nb; i++)
+		names[i] = sp.svcs.svc[i].name;
+	rc = tg_idmap_parse(p->text, p->len, sp.cfg.policy, names, sp.svcs.nb, &m, err, errlen);
+	if (rc == -ENOENT) {
+		sp_log(LOG_WARNING,
+		       "identity: policy %s has no \"identity\" section: every "
+		       "identity login is refused",
+		       sp.cfg.policy);
+		tg_authn_set_idmap(sp.authn, NULL);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	depth = tg_idmap_claim_path(m, &path);
+	if (sp.cfg.identity.groups_claim_len != 0) {
+		const char *cfgp[TG_SP_CLAIM_DEPTH];
+
+		for (unsigned int i = 0; i < sp.cfg.identity.groups_claim_len; i++)
+			cfgp[i] = sp.cfg.identity.groups_claim[i];
+		same = depth == sp.cfg.identity.groups_claim_len;
+		for (unsigned int i = 0; same && i < depth; i++)
+			same = strcmp(path[i], cfgp[i]) == 0;
+		if (!same) {
+			path_text(a, sizeof(a), path, depth);
+			path_text(b, sizeof(b), cfgp, sp.cfg.identity.groups_claim_len);
+			tg_sp_seterr(
+				err, errlen,
+				"%s: identity.claim_groups %s differs from "
+				"identity.groups_claim %s of %s: the verifier and the map must "
+				"read the same claim",
+				sp.cfg.policy, a, b, sp.cfg.config_path);
+			tg_idmap_free(m);
+			return -EINVAL;
+		}
+	}
+	same = depth == sp.vdepth;
+	for (unsigned int i = 0; same && i < depth; i++)
+		same = strcmp(path[i], sp.vpath[i]) == 0;
+	if (!same) {
+		want = calloc(TG_SP_CLAIM_DEPTH, sizeof(*want));
+		if (want == NULL) {
+			tg_idmap_free(m);
+			tg_sp_seterr(err, errlen, "identity: out of memory");
+			return -ENOMEM;
+		}
+		wdepth = depth;
+		for (unsigned int i = 0; i < depth; i++)
+			snprintf(want[i], TG_SP_CLAIM_NAME, "%s", path[i]);
+		v = make_verifier((const char(*)[TG_SP_CLAIM_NAME])want, wdepth, b, sizeof(b));
+		if (v == NULL) {
+			tg_sp_seterr(err, errlen, "%s: identity.claim_groups: %s", sp.cfg.policy,
+				     b);
+			free(want);
+			tg_idmap_free(m);
+			return -EINVAL;
+		}
+		memcpy(sp.vpath, want, sizeof(sp.vpath));
+		sp.vdepth = wdepth;
+		free(want);
+		tg_authn_set_verifier(sp.authn, v); /* the cache goes with the old one */
+	}
+	tg_authn_set_idmap(sp.authn, m);
+	sp_log(LOG_INFO, "identity: %zu rule(s) from %s", tg_idmap_rules(m), sp.cfg.policy);
+	return 0;
+}
+
+/* identity.credentials, at start (as root, before the drop) and on SIGHUP; 0 or -1. */
+static int
+identity_creds(const char *why)
+{
+	struct tg_credstore *cs = NULL;
+	char err[512];
+	int rc;
+
+	rc = tg_credstore_load(sp.cfg.identity.credentials, &cs, err, sizeof(err));
+	if (rc < 0) {
+		sp_log(LOG_ERR, "identity: load credentials (%s): %s%s", why, err,
+		       sp.authn != NULL ? "; the loaded ones stay" : "");
+		return -1;
+	}
+	sp_log(LOG_INFO, "identity: %zu credential(s) from %s (%s)", tg_credstore_count(cs),
+	       sp.cfg.identity.credentials, why);
+	tg_authn_set_credstore(sp.authn, cs);
+	return 0;
+}
+
+/* identity.jwks_file, after the drop and on SIGHUP; 0 or -1. */
+static int
+identity_jwks_file(const char *why)
+{
+	struct tg_jwks *set = NULL;
+	char err[512];
+
+	if (tg_jwks_load_file(sp.cfg.identity.jwks_file, &set, err, sizeof(err)) < 0) {
+		sp_log(LOG_ERR, "identity: load key set %s (%s): %s%s", sp.cfg.identity.jwks_file,
+		       why, err, sp.jwks != NULL ? "; the loaded one stays" : "");
+		return -1;
+	}
+	tg_jwks_free(sp.jwks);
+	sp.jwks = set;
+	sp_log(LOG_INFO, "identity: key set %s: %u key(s) (%s)", sp.cfg.identity.jwks_file,
+	       tg_jwks_count(set), why);
+	return 0;
+}
+
+/* Before the drop: the login machine and the credentials (the file may be root's). */
+static int
+open_identity(void)
+{
+	struct tg_authn_cfg ac = {
+		.login_timeout_ms = sp.cfg.identity.login_timeout_ms,
+		.max_logins = sp.cfg.identity.max_logins,
+		.max_sessions = sp.cfg.identity.max_sessions,
+		.keys = authn_keys,
+		.want_kid = sp.cfg.identity.jwks_file[0] == '\0' ? authn_want_kid : NULL,
+		.reply = authn_reply,
+		.event = authn_event,
+	};
+	char err[512];
+	struct tg_jwt *v;
+
+	if (!sp.cfg.identity.enabled)
+		return 0;
+	sp.authn = tg_authn_new(&ac);
+	if (sp.authn == NULL) {
+		sp_log(LOG_ERR, "identity: %s", strerror(errno));
+		return -1;
+	}
+	/* the configured groups claim, or "groups" until the policy names its own */
+	if (sp.cfg.identity.groups_claim_len != 0) {
+		memcpy(sp.vpath, sp.cfg.identity.groups_claim, sizeof(sp.vpath));
+		sp.vdepth = sp.cfg.identity.groups_claim_len;
+	} else {
+		snprintf(sp.vpath[0], sizeof(sp.vpath[0]), "groups");
+		sp.vdepth = 1;
+	}
+	v = make_verifier((const char(*)[TG_SP_CLAIM_NAME])sp.vpath, sp.vdepth, err, sizeof(err));
+	if (v == NULL) {
+		sp_log(LOG_ERR, "identity: %s: %s", sp.cfg.config_path, err);
+		return -1;
+	}
+	tg_authn_set_verifier(sp.authn, v);
+	return identity_creds("start");
+}
+
+/* After the drop: the key set (a file, or fetched over HTTPS as the unprivileged user). */
+static int
+open_identity_keys(void)
+{
+	struct tg_jwks_fetch_cfg fc = {
+		.issuer = sp.cfg.identity.issuer,
+		.jwks_uri = sp.cfg.identity.jwks_uri[0] ? sp.cfg.identity.jwks_uri : NULL,
+		.ca_file = sp.cfg.identity.ca_file[0] ? sp.cfg.identity.ca_file : NULL,
+		.on_update = on_keys,
+	};
+	char err[512];
+	int rc;
+
+	if (sp.authn == NULL)
+		return 0;
+	if (sp.cfg.identity.jwks_file[0] != '\0')
+		return identity_jwks_file("start");
+	sp.fetch = tg_jwks_fetch_new(&fc, err, sizeof(err));
+	if (sp.fetch == NULL) {
+		sp_log(LOG_ERR, "identity: key set of %s: %s", sp.cfg.identity.issuer, err);
+		return -1;
+	}
+	if (epoll_set(EPOLL_CTL_ADD, tg_jwks_fetch_fd(sp.fetch), EPOLLIN, TAG_JWKS) < 0) {
+		sp_log(LOG_ERR, "identity: watch the key set fetcher: %s", strerror(errno));
+		return -1;
+	}
+	rc = tg_jwks_fetch_start(sp.fetch);
+	if (rc < 0 && rc != -EINPROGRESS)
+		sp_log(LOG_WARNING, "identity: start fetching the key set of %s: %s; retried",
+		       sp.cfg.identity.issuer, strerror(-rc));
+	sp_log(LOG_INFO, "identity: issuer %s, keys from %s", sp.cfg.identity.issuer,
+	       sp.cfg.identity.jwks_uri[0] ? sp.cfg.identity.jwks_uri
+					   : sp.cfg.identity.discovery_url);
+	return 0;
+}
+
+/* AUTH_REQUEST: a login to take over. The token's bytes are wiped here, answered or not. */
+static unsigned int
+on_auth_request(const struct tg_punt_auth *pa)
+{
+	struct tg_authn_request req = {
+		.worker = pa->worker,
+		.session = pa->session,
+		.service = pa->service.p,
+		.service_len = pa->service.len,
+		.client = pa->client.p,
+		.client_len = pa->client.len,
+		.server = pa->server.p,
+		.server_len = pa->server.len,
+		.startup = pa->startup.p,
+		.startup_len = pa->startup.len,
+		.token = (const char *)pa->token.p,
+		.token_len = pa->token.len,
+	};
+	int rc;
+
+	rc = tg_authn_request(sp.authn, &req, now_ms(), (int64_t)time(NULL));
+	if (pa->token.len != 0)
+		explicit_bzero((void *)(uintptr_t)pa->token.p, pa->token.len);
+	return rc == -EEXIST ? SP_DISC_UNEXPECTED : 0;
+}
+
+/* AUTH_SERVER: the server's next message of a login; one for no login is dropped (late). */
+static unsigned int
+on_auth_server(const struct tg_punt_auth *pa)
+{
+	tg_authn_server(sp.authn, pa->worker, pa->session, pa->data.p, pa->data.len, now_ms(),
+			(int64_t)time(NULL));
+	return 0;
+}
+
+/* The "identity" part of stats: the login counters, the verifier's and the fetcher's. */
+static json_t *
+identity_stats(void)
+{
+	struct tg_authn_stats st;
+	struct tg_jwt_stats js;
+	json_t *o, *cnt = json_object(), *by = json_object(), *tok = json_object(), *jw;
+
+	if (sp.authn == NULL)
+		return NULL;
+	tg_authn_stats(sp.authn, &st);
+	for (unsigned int i = 0; i < TG_AUTHN_CNT_MAX; i++)
+		json_object_set_new(cnt, tg_authn_counter_name(i),
+				    json_integer((json_int_t)st.cnt[i]));
+	for (unsigned int i = 0; i < TG_AUTHN_R_MAX; i++)
+		if (st.refused_by[i] != 0)
+			json_object_set_new(by, tg_authn_reason_name(i),
+					    json_integer((json_int_t)st.refused_by[i]));
+	for (unsigned int i = 0; i < TG_JWT_REASON_MAX; i++)
+		if (st.token_refused_by[i] != 0)
+			json_object_set_new(tok, tg_jwt_reason_name(i),
+					    json_integer((json_int_t)st.token_refused_by[i]));
+	jw = json_object();
+	if (tg_authn_verifier(sp.authn) != NULL) {
+		tg_jwt_stats(tg_authn_verifier(sp.authn), &js);
+		for (unsigned int i = 0; i < TG_JWT_CNT_MAX; i++)
+			json_object_set_new(jw, tg_jwt_counter_name(i),
+					    json_integer((json_int_t)js.cnt[i]));
+	}
+	o = json_pack("{s:o, s:o, s:o, s:o, s:i, s:i}", "counters", cnt, "refused_by", by,
+		      "token_refused_by", tok, "jwt", jw, "logins_in_flight", (int)st.in_flight,
+		      "sessions", (int)st.sessions);
+	if (o != NULL && sp.fetch != NULL) {
+		struct tg_jwks_fetch_stats fs;
+		json_t *f = json_object();
+
+		tg_jwks_fetch_stats(sp.fetch, &fs);
+		for (unsigned int i = 0; i < TG_JWKS_FETCH_CNT_MAX; i++)
+			json_object_set_new(f, tg_jwks_fetch_counter_name(i),
+					    json_integer((json_int_t)fs.cnt[i]));
+		json_object_set_new(f, "keys", json_integer(fs.keys));
+		json_object_set_new(o, "jwks_fetch", f);
+	}
+	return o;
+}
+
 /* One datagram: 0, or why the connection must end. */
 static unsigned int
 on_msg(size_t len, char *detail, size_t dlen)
@@ -1303,6 +1939,16 @@ on_msg(size_t len, char *detail, size_t dlen)
 		return on_stats(&msg.u.stats);
 	if (type == TG_PUNT_T_SESSIONS_RESPONSE)
 		return on_sessions(&msg.u.sresp);
+	/* AUTH_* only where both sides stated TG_PUNT_CAP_AUTH */
+	if (type == TG_PUNT_T_AUTH_REQUEST) {
+		if (c->auth)
+			return on_auth_request(&msg.u.auth);
+		if (msg.u.auth.token.len != 0) /* refused, but the token goes all the same */
+			explicit_bzero((void *)(uintptr_t)msg.u.auth.token.p, msg.u.auth.token.len);
+		return SP_DISC_UNEXPECTED;
+	}
+	if (type == TG_PUNT_T_AUTH_SERVER && c->auth)
+		return on_auth_server(&msg.u.auth);
 	return SP_DISC_UNEXPECTED;
 }
 
@@ -1382,8 +2028,6 @@ on_accept(void)
 	sp_log(LOG_INFO, "accept connection from pid %d uid %d on %s: waiting for its hello",
 	       (int)cred.pid, (int)cred.uid, sp.cfg.control_socket);
 }
-
-static uint64_t now_ms(void);
 
 /*
  * After a wakeup: one commit for everything read, then one cumulative
@@ -1496,6 +2140,11 @@ on_timer(void)
 	stats_tick();
 	sess_tick();
 	sp_audit_methods_tick();
+	/* login deadlines and token expiry (authn.h): answered only to a dataplane there */
+	if (sp.authn != NULL && sp.conn.fd >= 0 && sp.conn.auth) {
+		tg_authn_tick(sp.authn, now_ms(), (int64_t)time(NULL));
+		pump();
+	}
 	/* a commit that failed before is retried by flush() after this */
 	if (sp.commit_failing)
 		return;
@@ -1547,6 +2196,11 @@ on_signal(void)
 				sp_log(LOG_NOTICE, "reload on %s: no policy configured", actor);
 			else
 				policy_load(actor, err, sizeof(err));
+			if (sp.authn != NULL) {
+				identity_creds(actor);
+				if (sp.cfg.identity.jwks_file[0] != '\0')
+					identity_jwks_file(actor);
+			}
 			break;
 		}
 		}
@@ -1702,6 +2356,8 @@ struct sp_stats_req {
 
 static struct sp_stats_req sp_stats[SP_STATS_PENDING_MAX];
 
+static json_t *identity_stats(void);
+
 /* The slowpath's own part of the answer: {"slowpath": {..}, "mgmt": {..}}. */
 static json_t *
 stats_local(void)
@@ -1713,12 +2369,13 @@ stats_local(void)
 	for (unsigned int r = 1; r < SP_DISC_MAX; r++)
 		if (sp.disc[r] != 0)
 			json_object_set_new(disc, disc_name(r), json_integer((json_int_t)sp.disc[r]));
-	return json_pack("{s:{s:o, s:o, s:I, s:I}, s:o, s:o*, s:o*}", "slowpath", "counters", cnt,
-			 "disconnects", disc, "store_size", (json_int_t)tg_audit_size(sp.audit),
-			 "store_durable", (json_int_t)tg_audit_durable(sp.audit), "mgmt",
-			 tg_mgmt_stats_json(sp.mgmt), "metrics",
-			 sp.metrics != NULL ? tg_metrics_stats_json(sp.metrics) : NULL, "siem",
-			 sp.siem != NULL ? tg_siem_stats_json(sp.siem) : NULL);
+	return json_pack(
+		"{s:{s:o, s:o, s:I, s:I}, s:o, s:o*, s:o*, s:o*}", "slowpath", "counters", cnt,
+		"disconnects", disc, "store_size", (json_int_t)tg_audit_size(sp.audit),
+		"store_durable", (json_int_t)tg_audit_durable(sp.audit), "mgmt",
+		tg_mgmt_stats_json(sp.mgmt), "metrics",
+		sp.metrics != NULL ? tg_metrics_stats_json(sp.metrics) : NULL, "siem",
+		sp.siem != NULL ? tg_siem_stats_json(sp.siem) : NULL, "identity", identity_stats());
 }
 
 /*
@@ -2824,7 +3481,9 @@ init_self(void)
 		.instance = id,
 		/* pushes policies: the dataplane sends SERVICES and takes POLICY_GEN */
 		.caps = (sp.cfg.policy[0] != '\0' ? TG_PUNT_CAP_POLICY : 0) | TG_PUNT_CAP_STATS |
-			TG_PUNT_CAP_SESSIONS,
+			TG_PUNT_CAP_SESSIONS |
+			/* answers identity logins (authn.h) */
+			(sp.cfg.identity.enabled ? TG_PUNT_CAP_AUTH : 0),
 		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
 	};
 	if (gethostname(sp.host, sizeof(sp.host) - 1) < 0 || sp.host[0] == '\0')
@@ -2861,6 +3520,13 @@ shut_down(void)
 		}
 		sp.audit = NULL;
 	}
+	auth_queue_free();
+	tg_authn_free(sp.authn);
+	sp.authn = NULL;
+	tg_jwks_fetch_free(sp.fetch);
+	sp.fetch = NULL;
+	tg_jwks_free(sp.jwks);
+	sp.jwks = NULL;
 	tg_mgmt_close(sp.mgmt);
 	sp.mgmt = NULL;
 	tg_metrics_close(sp.metrics);
@@ -2902,8 +3568,8 @@ main(int argc, char **argv)
 	sp.root = geteuid() == 0;
 	sp.started = time(NULL);
 	if ((sp.root && resolve_user() < 0) || open_listener() < 0 || open_mgmt() < 0 ||
-	    open_metrics() < 0 ||
-	    open_store() < 0 || open_siem() < 0 || drop_privileges() < 0 || open_loop(&sigs) < 0)
+	    open_metrics() < 0 || open_store() < 0 || open_siem() < 0 || open_identity() < 0 ||
+	    drop_privileges() < 0 || open_loop(&sigs) < 0 || open_identity_keys() < 0)
 		goto fail;
 	/* read on a dataplane's SERVICES and on SIGHUP, as the unprivileged user */
 	if (sp.cfg.policy[0] != '\0' && access(sp.cfg.policy, R_OK) < 0) {
@@ -2956,6 +3622,11 @@ main(int argc, char **argv)
 				tg_metrics_on_ready(sp.metrics);
 				break;
 			case TAG_SIEM: /* tg_siem_run() below */
+				break;
+			case TAG_JWKS:
+				/* on_keys() may verify held logins: their replies go now */
+				tg_jwks_fetch_on_ready(sp.fetch);
+				pump();
 				break;
 			}
 		}

@@ -268,6 +268,54 @@ test_groups_path(void **state)
 	tg_jwt_free(kc);
 }
 
+/* The array form (idmap's claim_groups): names taken whole; a path through a non-object fails. */
+static void
+test_groups_array_path(void **state)
+{
+	static const char *const path[] = { "https://example.com/claims", "roles" };
+	struct tg_jwt_cfg cfg = {
+		.issuer = ISS, .audience = AUD, .groups_path = path, .groups_path_len = 2
+	};
+	struct tg_jwt *kc = tg_jwt_new(&cfg, NULL, 0);
+	struct tg_jwt_identity id;
+	json_t *c = claims();
+	char *tok;
+
+	(void)state;
+	assert_non_null(kc);
+	json_object_set_new(c, "https://example.com/claims",
+			    json_pack("{s:[s, s]}", "roles", "reader", "writer"));
+	json_object_set_new(c, "email_verified", json_true());
+	tok = mint(k_ec, "ES256", "ES256", "ec1", NULL, c);
+	assert_int_equal(tg_jwt_verify(kc, keys, tok, strlen(tok), NOW, &id), TG_JWT_OK);
+	assert_int_equal(id.n_groups, 2);
+	assert_string_equal(id.groups[1], "writer");
+	assert_true(id.email_verified);
+	free(tok);
+	/* the path runs through a string: refused, never read as "no groups" */
+	c = claims();
+	json_object_set_new(c, "https://example.com/claims", json_string("dba"));
+	json_object_set_new(c, "email_verified", json_string("false"));
+	tok = mint(k_ec, "ES256", "ES256", "ec1", NULL, c);
+	assert_int_equal(tg_jwt_verify(kc, keys, tok, strlen(tok), NOW, &id), TG_JWT_GROUPS);
+	free(tok);
+	/* absent: no groups; email_verified "false" or missing is false */
+	c = claims();
+	json_object_set_new(c, "email_verified", json_string("false"));
+	tok = mint(k_ec, "ES256", "ES256", "ec1", NULL, c);
+	assert_int_equal(tg_jwt_verify(kc, keys, tok, strlen(tok), NOW, &id), TG_JWT_OK);
+	assert_int_equal(id.n_groups, 0);
+	assert_false(id.email_verified);
+	free(tok);
+	tg_jwt_free(kc);
+	/* a bad path is a bad configuration */
+	cfg.groups_path_len = 9;
+	assert_null(tg_jwt_new(&cfg, NULL, 0));
+	cfg.groups_path_len = 1;
+	cfg.groups_path = (const char *const[]){ "" };
+	assert_null(tg_jwt_new(&cfg, NULL, 0));
+}
+
 /* Claims of an RFC 9068 access token: those of claims() and client_id. */
 static json_t *
 at_claims(void)
@@ -805,6 +853,7 @@ main(void)
 		T(test_token_hash),
 		T(test_aud_array),
 		T(test_groups_path),
+		T(test_groups_array_path),
 		T(test_typ_accepted),
 		T(test_access_token_rules),
 		T(test_skew_edges),

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "jwks.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ORIGIN "\"audit\": {\"origin\": \"gw1.example/audit\"}"
@@ -392,6 +393,115 @@ test_args(void **state)
 	assert_non_null(strstr(err, "audit.origin is required"));
 }
 
+/* ---------------------------------------------------------------------
+ * identity: the OIDC login takeover
+ * ------------------------------------------------------------------- */
+
+#define POLICY "\"policy\": \"policy.json\", "
+#define ID_OK                                                               \
+	"\"issuer\": \"https://idp.example\", \"audience\": \"tollgate\", " \
+	"\"credentials\": \"creds.json\", "
+
+static void
+test_identity(void **state)
+{
+	char want[256];
+
+	assert_int_equal(load("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK
+			      "\"jwks_file\": \"jwks.json\", \"skew_s\": 10, \"max_age_s\": 3600,"
+			      " \"algs\": [\"RS256\", \"ES256\"], \"azp\": \"tg\","
+			      " \"groups_claim\": [\"realm_access\", \"roles\"],"
+			      " \"login_timeout_ms\": 5000, \"max_logins\": 8,"
+			      " \"max_sessions\": 100, \"cache_max\": 16}}"),
+			 0);
+	assert_true(cfg.identity.enabled);
+	assert_string_equal(cfg.identity.issuer, "https://idp.example");
+	assert_string_equal(cfg.identity.audience, "tollgate");
+	assert_string_equal(cfg.identity.azp, "tg");
+	snprintf(want, sizeof(want), "%s/jwks.json", dir);
+	assert_string_equal(cfg.identity.jwks_file, want);
+	snprintf(want, sizeof(want), "%s/creds.json", dir);
+	assert_string_equal(cfg.identity.credentials, want);
+	assert_int_equal(cfg.identity.skew_s, 10);
+	assert_int_equal(cfg.identity.max_age_s, 3600);
+	assert_int_equal(cfg.identity.algs, (1u << TG_JWS_RS256) | (1u << TG_JWS_ES256));
+	assert_int_equal(cfg.identity.groups_claim_len, 2);
+	assert_string_equal(cfg.identity.groups_claim[1], "roles");
+	assert_int_equal(cfg.identity.login_timeout_ms, 5000);
+	assert_int_equal(cfg.identity.max_logins, 8);
+	assert_int_equal(cfg.identity.max_sessions, 100);
+	assert_int_equal(cfg.identity.cache_max, 16);
+
+	tg_sp_config_defaults(&cfg);
+	assert_int_equal(load("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"discovery_url\": "
+			      "\"https://idp.example/.well-known/openid-configuration\","
+			      " \"ca_file\": \"ca.pem\", \"groups_claim\": \"roles\"}}"),
+			 0);
+	assert_int_equal(cfg.identity.skew_s, TG_SP_SKEW_DEFAULT);
+	assert_int_equal(cfg.identity.login_timeout_ms, TG_SP_LOGIN_TIMEOUT_DEFAULT);
+	assert_int_equal(cfg.identity.groups_claim_len, 1);
+	assert_string_equal(cfg.identity.groups_claim[0], "roles");
+
+	tg_sp_config_defaults(&cfg);
+	assert_int_equal(load("{" ORIGIN "}"), 0);
+	assert_false(cfg.identity.enabled);
+}
+
+static void
+test_identity_refused(void **state)
+{
+	tg_sp_config_defaults(&cfg);
+	refused("{" ORIGIN ", " POLICY "\"identity\": {\"audience\": \"a\", "
+		"\"credentials\": \"c\", \"jwks_file\": \"j\"}}",
+		"identity.issuer", "required", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
+		"\"jwks_uri\": \"https://idp.example/keys\"}}",
+		"exactly one of jwks_file, discovery_url and jwks_uri", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"skew_s\": 1}}",
+		"exactly one of jwks_file", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{" ORIGIN ", " POLICY "\"identity\": {\"issuer\": \"http://idp\", "
+		"\"audience\": \"a\", \"credentials\": \"c\", \"jwks_file\": \"j\"}}",
+		"identity.issuer", "https://", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
+		"\"skew_s\": 61}}",
+		"identity.skew_s", "0..60", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
+		"\"algs\": [\"HS256\"]}}",
+		"identity.algs", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
+		"\"algs\": [\"none\"]}}",
+		"identity.algs", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"discovery_url\": "
+		"\"https://evil.example/.well-known/openid-configuration\"}}",
+		"identity.discovery_url", "issuer's own", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
+		"\"ca_file\": \"ca.pem\"}}",
+		"identity.ca_file", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
+		"\"groups_claim\": []}}",
+		"identity.groups_claim", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
+		"\"login_timeout_ms\": 5}}",
+		"identity.login_timeout_ms", "100..120000", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
+		"\"nonsense\": 1}}",
+		"identity.nonsense", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{" ORIGIN ", \"identity\": {" ID_OK "\"jwks_file\": \"j\"}}",
+		"identity needs \"policy\"", NULL);
+}
+
 int
 main(void)
 {
@@ -411,6 +521,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identity_refused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
