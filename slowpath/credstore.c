@@ -317,7 +317,8 @@ tg_credstore_parse(const char *text, size_t len, const char *source, struct tg_c
 /* Load                                                                */
 
 int
-tg_credstore_load(const char *path, struct tg_credstore **out, char *err, size_t errlen)
+tg_credstore_load(const char *path, uid_t owner, struct tg_credstore **out, char *err,
+		  size_t errlen)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -347,10 +348,10 @@ tg_credstore_load(const char *path, struct tg_credstore **out, char *err, size_t
 		rc = -EACCES;
 		goto out;
 	}
-	if (st.st_uid != me && st.st_uid != 0) {
+	if (st.st_uid != me && st.st_uid != 0 && (owner == (uid_t)-1 || st.st_uid != owner)) {
 		tg_sp_seterr(err, errlen,
-			     "%s: owned by uid %u, not by the running user (uid %u) "
-			     "or root",
+			     "%s: owned by uid %u, not by the running user (uid %u), "
+			     "the user it runs as, or root",
 			     path, (unsigned int)st.st_uid, (unsigned int)me);
 		rc = -EACCES;
 		goto out;

@@ -21,7 +21,10 @@
  * The file is refused unless, checked with fstat() on the opened
  * descriptor (so that what is checked is what is read, not whatever a
  * path names a moment later): a regular file, owned by the running
- * (effective) user or root, no permission bits for group or others
+ * (effective) user, by root, or by the user the process is about to run
+ * as (owner: the slowpath loads it as root, before it drops to that
+ * user, and again as that user on SIGHUP, so that user owning it is the
+ * deployment that works both times), no permission bits for group or others
  * (chmod 600 or 400), at most TG_CRED_FILE_MAX bytes.
  *
  * Secrets: never in an error message or log line. The file's bytes, the
@@ -42,6 +45,7 @@
 #define TG_SP_CREDSTORE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "upstream_auth.h"
 
@@ -62,11 +66,13 @@ struct tg_cred {
 };
 
 /*
- * Loads path. Returns 0 with *out set, or -errno with "path: reason" or
+ * Loads path, which may also be owned by owner ((uid_t)-1: nobody more).
+ * Returns 0 with *out set, or -errno with "path: reason" or
  * "path:line:column: reason" in err (never a secret): -EACCES (mode,
  * owner), -EINVAL (content), -EFBIG, -ENOMEM, or open()'s errno.
  */
-int tg_credstore_load(const char *path, struct tg_credstore **out, char *err, size_t errlen);
+int tg_credstore_load(const char *path, uid_t owner, struct tg_credstore **out, char *err,
+		      size_t errlen);
 
 /* Same, from text already in memory (tests, fuzzing): no file checks. */
 int tg_credstore_parse(const char *text, size_t len, const char *source, struct tg_credstore **out,

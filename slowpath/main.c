@@ -1709,7 +1709,8 @@ identity_creds(const char *why)
 	char err[512];
 	int rc;
 
-	rc = tg_credstore_load(sp.cfg.identity.credentials, &cs, err, sizeof(err));
+	rc = tg_credstore_load(sp.cfg.identity.credentials, sp.root ? sp.uid : (uid_t)-1, &cs, err,
+			       sizeof(err));
 	if (rc < 0) {
 		sp_log(LOG_ERR, "identity: load credentials (%s): %s%s", why, err,
 		       sp.authn != NULL ? "; the loaded ones stay" : "");

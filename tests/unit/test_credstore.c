@@ -146,50 +146,55 @@ test_file_checks(void **state)
 	assert_non_null(mkdtemp(dir));
 
 	write_file(path, sizeof(path), dir, "ok.json", good, 0600);
-	assert_int_equal(tg_credstore_load(path, &cs, err, sizeof(err)), 0);
+	assert_int_equal(tg_credstore_load(path, (uid_t)-1, &cs, err, sizeof(err)), 0);
 	assert_int_equal(tg_credstore_lookup(cs, "demo-pg", "app_admin", &c), 0);
 	assert_string_equal(c->password, "adm!n");
 	tg_credstore_free(cs);
 	assert_int_equal(chmod(path, 0400), 0);
-	assert_int_equal(tg_credstore_load(path, &cs, err, sizeof(err)), 0);
+	assert_int_equal(tg_credstore_load(path, (uid_t)-1, &cs, err, sizeof(err)), 0);
 	tg_credstore_free(cs);
 
 	/* a symlink is followed: the checks are on the file it names, once opened */
 	snprintf(link, sizeof(link), "%s/link.json", dir);
 	assert_int_equal(symlink(path, link), 0);
-	assert_int_equal(tg_credstore_load(link, &cs, err, sizeof(err)), 0);
+	assert_int_equal(tg_credstore_load(link, (uid_t)-1, &cs, err, sizeof(err)), 0);
 	tg_credstore_free(cs);
 
 	for (i = 0; i < ARRAY_SIZE(bad_modes); i++) {
 		assert_int_equal(chmod(path, bad_modes[i]), 0);
-		assert_int_equal(tg_credstore_load(path, &cs, err, sizeof(err)), -EACCES);
+		assert_int_equal(tg_credstore_load(path, (uid_t)-1, &cs, err, sizeof(err)), -EACCES);
 		assert_null(cs);
 		assert_non_null(strstr(err, path));
 		assert_non_null(strstr(err, "group or others"));
 		/* through the symlink too */
-		assert_int_equal(tg_credstore_load(link, &cs, err, sizeof(err)), -EACCES);
+		assert_int_equal(tg_credstore_load(link, (uid_t)-1, &cs, err, sizeof(err)), -EACCES);
 	}
 	assert_int_equal(chmod(path, 0600), 0);
 
 	/* owned by someone else (only root can give a file away) */
 	if (geteuid() == 0) {
 		assert_int_equal(chown(path, 65534, 65534), 0);
-		assert_int_equal(tg_credstore_load(path, &cs, err, sizeof(err)), -EACCES);
+		assert_int_equal(tg_credstore_load(path, (uid_t)-1, &cs, err, sizeof(err)), -EACCES);
 		assert_non_null(strstr(err, "owned by uid 65534"));
+		/* unless that is the user the slowpath is about to run as */
+		assert_int_equal(tg_credstore_load(path, 65534, &cs, err, sizeof(err)), 0);
+		tg_credstore_free(cs);
+		cs = NULL;
+		assert_int_equal(tg_credstore_load(path, 65533, &cs, err, sizeof(err)), -EACCES);
 		assert_int_equal(chown(path, 0, 0), 0);
 	}
 
 	/* not a regular file; not there */
-	assert_int_equal(tg_credstore_load(dir, &cs, err, sizeof(err)), -EACCES);
+	assert_int_equal(tg_credstore_load(dir, (uid_t)-1, &cs, err, sizeof(err)), -EACCES);
 	assert_non_null(strstr(err, "not a regular file"));
 	snprintf(link, sizeof(link), "%s/none.json", dir);
-	assert_int_equal(tg_credstore_load(link, &cs, err, sizeof(err)), -ENOENT);
+	assert_int_equal(tg_credstore_load(link, (uid_t)-1, &cs, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "none.json"));
 
 	/* bad content in a good file: the path and the position */
 	write_file(path, sizeof(path), dir, "bad.json",
 		   "{\"s\": {\"r\": {\"method\": \"md4\", \"password\": \"pw-x1\"}}}", 0600);
-	assert_int_equal(tg_credstore_load(path, &cs, err, sizeof(err)), -EINVAL);
+	assert_int_equal(tg_credstore_load(path, (uid_t)-1, &cs, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "bad.json:1:24: method"));
 	assert_null(strstr(err, "pw-x1"));
 

@@ -362,7 +362,7 @@ main(int argc, char **argv)
 	}
 
 	/* 2. its credential */
-	if ((rc = tg_credstore_load(creds, &cs, err, sizeof(err))) < 0) {
+	if ((rc = tg_credstore_load(creds, (uid_t)-1, &cs, err, sizeof(err))) < 0) {
 		printf("credstore: %s\n", err);
 		goto out;
 	}
