@@ -53,6 +53,7 @@ const char *const tg_control_counter_names[TG_CONTROL_CNT_MAX] = {
 uint8_t tg_control_refuse_new;
 /* Does the slowpath take logins now (up, and both stated TG_PUNT_CAP_AUTH)? Relaxed. */
 static uint8_t auth_ok;
+uint32_t tg_control_auth_epoch;
 
 /* A snapshot for STATS_REQUEST (control.h): pairs, grown up to TG_CONTROL_STATS_MAX. */
 struct tg_control_stat {
@@ -434,6 +435,9 @@ disconnect(struct tg_control *c, enum tg_control_disconnect why, const char *det
 		c->q[k].cmd_asked = false;
 	set_refuse(c);
 	set_auth_ok(c, false);
+	/* the slowpath forgets the logins it was running: the workers refuse theirs */
+	if (c->logins && (was == ST_UP || was == ST_HELLO))
+		__atomic_add_fetch(&tg_control_auth_epoch, 1, __ATOMIC_RELAXED);
 	if (was == ST_IDLE || was == ST_CONNECTING)
 		return;
 	c->disc[why]++;

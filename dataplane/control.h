@@ -408,6 +408,13 @@ int tg_control_auth_send(struct tg_control_q *q, uint16_t type, const struct tg_
 struct tg_control_auth *tg_control_auth_take(struct tg_control_q *q);
 void tg_control_auth_done(struct tg_control_q *q, struct tg_control_auth *s);
 
+/*
+ * Counts the connections lost while logins were taken over: a worker that
+ * sees it move refuses the logins it had handed to the slowpath (which
+ * forgot them with the connection). Relaxed.
+ */
+extern uint32_t tg_control_auth_epoch;
+
 /* From a worker: is a reply waiting? One ring count. */
 bool tg_control_auth_pending(const struct tg_control_q *q);
 

@@ -2168,6 +2168,28 @@ tg_inspect_login_reply(struct tg_inspect *in, const struct tg_inspect_login_repl
 }
 
 unsigned int
+tg_inspect_login_lost(struct tg_inspect *in, tg_inspect_ungate_fn fn, void *arg)
+{
+	uint32_t i, seen = 0, waiting = in->nb_login;
+	unsigned int n = 0;
+
+	for (i = 0; i < in->nb_sess && seen < waiting; i++) {
+		struct tg_inspect_sess *ss = &in->sess[i];
+
+		if (!ss->in_use || ss->login == L_NONE)
+			continue;
+		seen++;
+		if (ss->login == L_PASSWORD)
+			continue;	/* not handed over yet: asks whoever is there then */
+		REFUSE(ss, TG_INSPECT_CNT_LOGIN_UNAVAILABLE, "57P03",
+		       "the identity service of the gateway went away during the login");
+		fn(arg, ss->st);
+		n++;
+	}
+	return n;
+}
+
+unsigned int
 tg_inspect_login_expire(struct tg_inspect *in, uint64_t now, tg_inspect_ungate_fn fn, void *arg)
 {
 	uint32_t i, seen = 0, waiting = in->nb_login;

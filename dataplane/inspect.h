@@ -460,6 +460,13 @@ int tg_inspect_login_reply(struct tg_inspect *in, const struct tg_inspect_login_
 unsigned int tg_inspect_login_expire(struct tg_inspect *in, uint64_t now_ns,
 				     tg_inspect_ungate_fn fn, void *arg);
 
+/*
+ * The slowpath went away: refuses the logins already handed to it (their
+ * answers will not come) with a FATAL, and calls fn with the streams of
+ * each, as tg_inspect_login_expire() does. Returns how many.
+ */
+unsigned int tg_inspect_login_lost(struct tg_inspect *in, tg_inspect_ungate_fn fn, void *arg);
+
 /* Has the session failed closed? The worker then resets it. */
 bool tg_inspect_failed(const struct tg_inspect *in, const struct tg_stream st[2]);
 

@@ -1480,11 +1480,27 @@ tg_worker_run(void *arg)
 			got++;
 		}
 		if (unlikely(w->inspect.nb_login != 0) && rte_rdtsc() >= w->login_next) {
+			uint32_t epoch = __atomic_load_n(&tg_control_auth_epoch, __ATOMIC_RELAXED);
+			unsigned int refused;
+
 			w->login_next = rte_rdtsc() + rte_get_tsc_hz() / 10;
-			if (tg_inspect_login_expire(&w->inspect, now_ns_mono(), login_reset, w) != 0)
+			refused = tg_inspect_login_expire(&w->inspect, now_ns_mono(), login_reset, w);
+			if (epoch != w->auth_epoch) {
+				/*
+				 * The slowpath was lost: what it was asked will not be
+				 * answered. (A login handed over in the 100 ms between a
+				 * reconnection and this check is refused too: rare, and
+				 * the client is told to try again.)
+				 */
+				w->auth_epoch = epoch;
+				refused += tg_inspect_login_lost(&w->inspect, login_reset, w);
+			}
+			if (refused != 0)
 				for (i = 0; i < TG_MAX_PORTS; i++)
 					if (w->tx[i].n)
 						tx_flush(w, i);
+		} else if (w->inspect.nb_login == 0) {
+			w->auth_epoch = __atomic_load_n(&tg_control_auth_epoch, __ATOMIC_RELAXED);
 		}
 
 		for (i = 0; i < w->nb_rxq; i++) {

@@ -2794,6 +2794,16 @@ test_login_refused(void **state)
 	assert_int_equal(ICNT(h, LOGIN_TIMEOUT), 1);
 	h_stop(h);
 
+	/* the slowpath lost: a login asked about is refused, one not yet asked waits */
+	h_login_start(h, NULL);
+	assert_int_equal(tg_inspect_login_lost(&h->in, on_ungate, h), 0);
+	assert_false(tg_inspect_failed(&h->in, h->st));
+	h_stop(h);
+	h_login_start(h, "tok");
+	assert_int_equal(tg_inspect_login_lost(&h->in, on_ungate, h), 1);
+	expect_fatal(h, "57P03", "went away");
+	h_stop(h);
+
 	/* without the editor nothing can be asked: reset at once */
 	svcs_oidc = svcs;
 	svcs_oidc.svc[0].identity = TG_IDENTITY_OIDC;
@@ -2804,7 +2814,7 @@ test_login_refused(void **state)
 	q_startup(&mb_fe, "alice", "shop", "psql");
 	h_send_mb(h, FE, &mb_fe, 1460);
 	assert_true(tg_inspect_failed(&h->in, h->st));
-	assert_int_equal(ICNT(h, LOGIN_UNAVAILABLE), 2);
+	assert_int_equal(ICNT(h, LOGIN_UNAVAILABLE), 3);
 	assert_int_equal(h->rcv_nxt[FE], 0);
 	assert_int_equal(h->in.nb_login, 0);
 }
