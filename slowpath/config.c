@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "jwks_fetch.h"
 #include "jwks.h"
 #include "note.h"
 #include "seterr.h"
@@ -556,13 +557,16 @@ json_identity(struct tg_sp_config *cfg, const json_t *obj, const char *path, cha
 		} else if (strcmp(key, "cache_max") == 0) {
 			rc = json_range(v, path, "identity.cache_max", 1, 65536,
 					&cfg->identity.cache_max, err, errlen);
+		} else if (strcmp(key, "refetch_cooldown_s") == 0) {
+			rc = json_range(v, path, "identity.refetch_cooldown_s", TG_JWKS_COOLDOWN_MIN,
+					3600, &cfg->identity.refetch_cooldown_s, err, errlen);
 		} else {
 			tg_sp_seterr(
 				err, errlen,
 				"%s: unknown key \"identity.%s\" (known: issuer, audience, azp, "
 				"jwks_file, discovery_url, jwks_uri, ca_file, skew_s, max_age_s, "
 				"algs, groups_claim, credentials, login_timeout_ms, max_logins, "
-				"max_sessions, cache_max)",
+				"max_sessions, cache_max, refetch_cooldown_s)",
 				path, key);
 			rc = -EINVAL;
 		}

@@ -83,7 +83,10 @@
  *       "max_logins": 256,          // logins in flight (1..65536); more are
  *                                   // refused at once
  *       "max_sessions": 65536,      // identity sessions kept (1..1048576)
- *       "cache_max": 1024           // verified tokens cached (jwt.h), 1..65536
+ *       "cache_max": 1024,          // verified tokens cached (jwt.h), 1..65536
+ *       "refetch_cooldown_s": 30    // with discovery_url/jwks_uri: at most one
+ *                                   // unknown-kid refetch per this many
+ *                                   // seconds (10..3600, default 30)
  *     }
  *   }
  *
@@ -184,6 +187,7 @@ struct tg_sp_config {
 		uint32_t max_logins;
 		uint32_t max_sessions;
 		uint32_t cache_max; /* 0: jwt.h's default */
+		uint32_t refetch_cooldown_s; /* 0: jwks_fetch.h's default */
 	} identity;
 };
 

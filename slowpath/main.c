@@ -1789,6 +1789,7 @@ open_identity_keys(void)
 		.issuer = sp.cfg.identity.issuer,
 		.jwks_uri = sp.cfg.identity.jwks_uri[0] ? sp.cfg.identity.jwks_uri : NULL,
 		.ca_file = sp.cfg.identity.ca_file[0] ? sp.cfg.identity.ca_file : NULL,
+		.cooldown_s = sp.cfg.identity.refetch_cooldown_s,
 		.on_update = on_keys,
 	};
 	char err[512];

@@ -412,7 +412,7 @@ test_identity(void **state)
 			      " \"algs\": [\"RS256\", \"ES256\"], \"azp\": \"tg\","
 			      " \"groups_claim\": [\"realm_access\", \"roles\"],"
 			      " \"login_timeout_ms\": 5000, \"max_logins\": 8,"
-			      " \"max_sessions\": 100, \"cache_max\": 16}}"),
+			      " \"max_sessions\": 100, \"cache_max\": 16, \"refetch_cooldown_s\": 10}}"),
 			 0);
 	assert_true(cfg.identity.enabled);
 	assert_string_equal(cfg.identity.issuer, "https://idp.example");
@@ -431,6 +431,7 @@ test_identity(void **state)
 	assert_int_equal(cfg.identity.max_logins, 8);
 	assert_int_equal(cfg.identity.max_sessions, 100);
 	assert_int_equal(cfg.identity.cache_max, 16);
+	assert_int_equal(cfg.identity.refetch_cooldown_s, 10);
 
 	tg_sp_config_defaults(&cfg);
 	assert_int_equal(load("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"discovery_url\": "
@@ -465,6 +466,10 @@ test_identity_refused(void **state)
 	refused("{" ORIGIN ", " POLICY "\"identity\": {\"issuer\": \"http://idp\", "
 		"\"audience\": \"a\", \"credentials\": \"c\", \"jwks_file\": \"j\"}}",
 		"identity.issuer", "https://", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
+		"\"refetch_cooldown_s\": 5}}",
+		"identity.refetch_cooldown_s", "10..3600", NULL);
 	tg_sp_config_defaults(&cfg);
 	refused("{" ORIGIN ", " POLICY "\"identity\": {" ID_OK "\"jwks_file\": \"j\", "
 		"\"skew_s\": 61}}",

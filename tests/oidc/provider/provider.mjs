@@ -5,7 +5,7 @@
 //
 //   node provider.mjs CERT.pem KEY.pem PORTFILE
 //
-// Listens on an ephemeral port, writes it to PORTFILE once serving, and
+// Listens on an ephemeral port (or TG_OIDC_PORT), writes it to PORTFILE once serving, and
 // serves discovery (/.well-known/openid-configuration), the JWKS (/jwks)
 // and the token endpoint (/token) with the client_credentials grant:
 // client "tollgate-test", secret "tollgate-secret". The resource indicator
@@ -119,7 +119,8 @@ const server = https.createServer({
   if (!control(req, res)) handler(req, res);
 });
 
-server.listen(0, '127.0.0.1', () => {
+// TG_OIDC_PORT: a fixed port (tests/identity: the issuer is configured before the provider runs)
+server.listen(Number(process.env.TG_OIDC_PORT || 0), '127.0.0.1', () => {
   issuer = `https://127.0.0.1:${server.address().port}`;
   keys = newKeys();
   handler = build();
