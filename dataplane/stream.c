@@ -291,7 +291,9 @@ patch(struct tg_stream_mem *m, const struct tg_stream *s, uint8_t *payload, uint
 			w += 8;
 			continue;
 		}
-		c = patch_word(payload, plen, r, mask, pkt_off, w, j, end, c, &changed);
+		/* a word the blocks cannot cover: patched only when a byte of it differs */
+		if (payload[w] != r[at] || (w + 1 < end && payload[w + 1] != r[(at + 1) & mask]))
+			c = patch_word(payload, plen, r, mask, pkt_off, w, j, end, c, &changed);
 		w += 2;
 	}
 	if (c != c0)
