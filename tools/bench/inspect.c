@@ -21,6 +21,38 @@
  * five; in the note column inside a sentence, elsewhere bare. The
  * generators are tools/bench/corpus.c's, as tools/bench/detect.c's.
  *
+ * Query-heavy mix (--mix query): after the same startup and pgbench's
+ * prepared statement made once (Parse "P0_1", Sync; untimed), --statements
+ * statements (default 100000), each kind drawn by qkind_weight[]:
+ * - 35% pgbench -S, simple protocol: "SELECT abalance FROM
+ *   pgbench_accounts WHERE aid = N;", one row;
+ * - 20% pgbench -S -M prepared: Bind of P0_1 with the aid, Describe of
+ *   the portal, Execute, Sync; BindComplete, one row;
+ * - 10% pgbench's writes, simple protocol: its UPDATE of an account or
+ *   INSERT into pgbench_history, CommandComplete alone;
+ * - 10% an application lookup, extended protocol, unnamed statement:
+ *   Parse, Bind (the id), Describe, Execute, Sync; one customer row with
+ *   name, e-mail, phone and city (the e-mail and the phone are sensitive);
+ * - 10% payments by card number: a SELECT whose text holds a card number
+ *   literal, 0-5 rows of id, timestamp, amount and status;
+ * - 10% writes with literals: an UPDATE setting an e-mail address and a
+ *   phone number, or an INSERT of a card number;
+ * - 5% an UPDATE over the extended protocol with an IBAN parameter.
+ * Each request is one client write (libpq sends a request at once) and
+ * each answer one server write (the server flushes at ReadyForQuery), so
+ * each is one segment unless longer than --block. Values in statement
+ * texts and parameters reach the server as sent: the inspector masks them
+ * in the events only (checked in the warm-up round: no detector finds
+ * anything in an event's text or parameters); result values are masked on
+ * the wire, as in the rows mix. Every figure then counts the bytes of both
+ * directions after the set-up; hs_raw and detect also scan every
+ * statement text (hs_scan() of the command database, or
+ * tg_policy_match_cmd(), then the detectors: what the inspector must do
+ * for a statement's verdict and its event) and every parameter, once
+ * each; an Execute of the prepared statement counts its text again, as
+ * the inspector scans it again for that statement's event. Statements per
+ * second per core are statements over TSC time.
+ *
  * Segments: the server's answer to the startup is one segment; the
  * result is cut into --block byte segments (default 1460, a TCP MSS on
  * Ethernet). A segment is a payload pointer into a working copy of the
@@ -102,6 +134,8 @@
  * (turbo); the core clock is shown for the conversion.
  *
  * Caveats:
+ * - The query mix's statement texts come from a dozen templates: realistic
+ *   in shape and length, not in variety (see corpus.h).
  * - One session, no loss, reordering or retransmission: the inspector's
  *   per-session set-up and the engine's out-of-order paths are not in the
  *   figures (tools/bench/flows measures the engine under the worker).
