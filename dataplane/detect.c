@@ -183,6 +183,17 @@ static const struct builtin builtins[] = {
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * The digits every match of a main-database built-in holds, from its
+ * pattern above: a card number 13, an IBAN 2 (its check digits), an SSN
+ * 9 with or without dashes, an E.164 number 8, a NANP one 10. An e-mail
+ * address holds none but its '@' (SUB_EMAIL, 0 here). See gate().
+ */
+static const uint8_t sub_digits[SUB_MAX] = {
+	[SUB_CARD] = 13, [SUB_IBAN] = 2, [SUB_SSN] = 9, [SUB_SSN_NODASH] = 9,
+	[SUB_E164] = 8, [SUB_NANP] = 10,
+};
+
 /* One prefilter expression; its index is its Hyperscan id. */
 struct expr {
 	uint16_t spec;		/* index into db->specs */
@@ -209,6 +220,14 @@ struct tg_detect_db {
 	unsigned int nlocate;
 	uint32_t min_len;	/* shorter buffers cannot match anything in hs */
 	uint32_t lit_min;	/* nor in lit */
+	/*
+	 * The gate before hs (see gate()): set when every expression of hs
+	 * is a built-in; a match of hs then holds need_digits digits at
+	 * least (UINT32_MAX: no such built-in) or, with need_at, an '@'.
+	 */
+	uint8_t gated;
+	uint8_t need_at;
+	uint32_t need_digits;
 };
 
 struct tg_detect_scratch {
@@ -1135,6 +1154,30 @@ hs_errno(hs_error_t rc)
 	}
 }
 
+/*
+ * May hs report anything in buf[0..len)? Not when it holds only
+ * built-ins and buf has fewer digits than the least any of them needs
+ * and no '@' for the e-mail detector: names, cities, words, most notes.
+ * Then the hs_scan() call, ~100 cycles however short the buffer, is
+ * skipped for a pass of about a cycle a byte, which stops at the
+ * deciding byte. Exact: every match of those patterns holds that many
+ * digits or the '@' (sub_digits[]), so hs would report nothing there.
+ */
+static inline int
+gate(const struct tg_detect_db *db, const uint8_t *buf, uint32_t len)
+{
+	uint32_t i, d = 0, need = db->need_digits;
+
+	if (!db->gated)
+		return 1;
+	for (i = 0; i < len; i++) {
+		d += (uint32_t)digit(buf[i]);
+		if (d >= need || (buf[i] == '@' && db->need_at))
+			return 1;
+	}
+	return 0;
+}
+
 int
 tg_detect_scan(const struct tg_detect_db *db, struct tg_detect_scratch *s,
 	       const uint8_t *buf, uint32_t len, struct tg_detect_match *out, unsigned max)
@@ -1168,7 +1211,7 @@ tg_detect_scan(const struct tg_detect_db *db, struct tg_detect_scratch *s,
 	for (i = 0; i < SUB_MAX; i++)
 		memo_set(&c.memo[i], 1, 0);
 
-	if (db->hs != NULL && len >= db->min_len) {
+	if (db->hs != NULL && len >= db->min_len && gate(db, buf, len)) {
 		rc = hs_scan(db->hs, (const char *)buf, len, 0, s->hs, on_match, &c);
 		if (rc == HS_SCAN_TERMINATED && c.err != 0)
 			return c.err;
@@ -1478,6 +1521,13 @@ add_expr(struct tg_detect_db *db, struct build *bd, const struct tg_detect_spec 
 	if (info->min_width < db->min_len)
 		db->min_len = info->min_width;
 	if (sub == SUB_RX_FIXED) {
+		db->gated = 0;	/* a user regex may match anything */
+	} else if (sub == SUB_EMAIL) {
+		db->need_at = 1;
+	} else if (sub_digits[sub] < db->need_digits) {
+		db->need_digits = sub_digits[sub];
+	}
+	if (sub == SUB_RX_FIXED) {
 		if (info->max_width == info->min_width && info->max_width != UINT_MAX) {
 			x->width = info->max_width;
 		} else {
@@ -1514,6 +1564,8 @@ plan(const struct tg_detect_spec *specs, unsigned int n, struct tg_detect_db **o
 		goto err_nomem;
 	db->min_len = UINT32_MAX;
 	db->lit_min = UINT32_MAX;
+	db->gated = 1;
+	db->need_digits = UINT32_MAX;
 	db->nspecs = n;
 	db->specs = calloc(n + 1, sizeof(*db->specs));
 	db->expr = calloc((size_t)n * 2 + 1, sizeof(*db->expr));
