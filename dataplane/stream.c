@@ -284,9 +284,17 @@ patch(struct tg_stream_mem *m, const struct tg_stream *s, uint8_t *payload, uint
 			if (differ(payload + w, r + at, 8)) {
 				uint32_t k;
 
-				for (k = w; k < w + 8; k += 2)
-					c = patch_word(payload, plen, r, mask, pkt_off, k, j, end, c,
-						       &changed);
+				/* four whole words inside [j, end): as patch_word() each, unrolled */
+				for (k = 0; k < 8; k += 2) {
+					uint16_t o = (uint16_t)(payload[w + k] << 8 | payload[w + k + 1]);
+					uint16_t n = (uint16_t)(r[at + k] << 8 | r[at + k + 1]);
+
+					if (o != n) {
+						c = tg_csum_adjust(c, o, n);
+						changed = true;
+					}
+				}
+				memcpy(payload + w, r + at, 8);
 			}
 			w += 8;
 			continue;
