@@ -285,7 +285,7 @@ digit(uint8_t c)
 
 /* The extent of a run already evaluated: reports ending in it are dups. */
 struct memo {
-	uint32_t start, end;	/* start > end: none */
+	uint32_t start, end;	/* valid only with its bit in ctx.memo_valid */
 };
 
 struct ctx {
@@ -297,6 +297,11 @@ struct ctx {
 	int err;
 	int trigger;	/* a variable-width user regex fired */
 	uint8_t pem_valid;	/* bit k: pem_end[k] holds a search */
+	/*
+	 * Bit k: memo[k] holds a run. Only four subs ever set theirs, so a
+	 * scan clears one word instead of writing every memo.
+	 */
+	uint16_t memo_valid;
 	struct memo memo[SUB_MAX];
 	/*
 	 * Per PEM label, the last footer search: the first footer at or
@@ -362,16 +367,17 @@ add(struct ctx *c, uint16_t spec, uint32_t s, uint32_t e)
 }
 
 static inline int
-memo_hit(const struct memo *m, uint32_t e)
+memo_hit(const struct ctx *c, unsigned int sub, uint32_t e)
 {
-	return e >= m->start && e <= m->end;
+	return (c->memo_valid >> sub & 1) && e >= c->memo[sub].start && e <= c->memo[sub].end;
 }
 
 static inline void
-memo_set(struct memo *m, uint32_t s, uint32_t e)
+memo_set(struct ctx *c, unsigned int sub, uint32_t s, uint32_t e)
 {
-	m->start = s;
-	m->end = e;
+	c->memo_valid |= (uint16_t)(1u << sub);
+	c->memo[sub].start = s;
+	c->memo[sub].end = e;
 }
 
 /*
@@ -442,7 +448,7 @@ confirm_card(struct ctx *c, uint16_t spec, uint32_t e)
 		else
 			break;
 	}
-	memo_set(&c->memo[SUB_CARD], rs, re);
+	memo_set(c, SUB_CARD, rs, re);
 	first_ok = free_before(b, rs, 0);
 	last_ok = free_after(b, re, len, 0);
 
@@ -570,7 +576,7 @@ confirm_iban(struct ctx *c, uint16_t spec, uint32_t e)
 		else
 			break;
 	}
-	memo_set(&c->memo[SUB_IBAN], rs, re);
+	memo_set(c, SUB_IBAN, rs, re);
 	first_ok = rs == 0 || !is(b[rs - 1], C_ALNUM);
 	last_ok = re == len || !is(b[re], C_ALNUM);
 
@@ -658,7 +664,7 @@ confirm_email(struct ctx *c, uint16_t spec, uint32_t e)
 		else
 			break;
 	}
-	memo_set(&c->memo[SUB_EMAIL], s, q);
+	memo_set(c, SUB_EMAIL, s, q);
 	if (end != 0)
 		add(c, spec, s, end);
 }
@@ -721,7 +727,7 @@ confirm_e164(struct ctx *c, uint16_t spec, uint32_t e)
 			break;
 		nd++;
 	}
-	memo_set(&c->memo[SUB_E164], s, q);
+	memo_set(c, SUB_E164, s, q);
 	if (nd > E164_MAX_DIGITS)
 		return;
 	if (s > 0 && (is(b[s - 1], C_ALNUM) || b[s - 1] == '+'))
@@ -1077,7 +1083,7 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
 		return 1;
 	}
 	x = &c->db->expr[id];
-	if (memo_hit(&c->memo[x->sub], e))
+	if (memo_hit(c, x->sub, e))
 		return 0;
 	switch (x->sub) {
 	case SUB_CARD:
@@ -1181,7 +1187,8 @@ gate(const struct tg_detect_db *db, const uint8_t *buf, uint32_t len)
 		memcpy(&v, buf + i, 8);
 		x = v & lo7;
 		dig = (x + 0x5050505050505050ULL) & ~(x + 0x4646464646464646ULL) & ~v & hi;
-		d += (uint32_t)__builtin_popcountll(dig);
+		/* one bit a byte at most: the multiply sums them into the top byte */
+		d += (uint32_t)(((dig >> 7) * 0x0101010101010101ULL) >> 56);
 		x = v ^ 0x4040404040404040ULL;
 		at = ~(((x & lo7) + lo7) | x | lo7);
 		if (d >= need || (at != 0 && db->need_at))
@@ -1201,7 +1208,6 @@ tg_detect_scan(const struct tg_detect_db *db, struct tg_detect_scratch *s,
 {
 	struct ctx c;
 	hs_error_t rc;
-	unsigned int i;
 
 	if (db == NULL || s == NULL || s->db != db || (buf == NULL && len != 0) ||
 	    (out == NULL && max != 0))
@@ -1225,8 +1231,7 @@ tg_detect_scan(const struct tg_detect_db *db, struct tg_detect_scratch *s,
 	c.err = 0;
 	c.trigger = 0;
 	c.pem_valid = 0;
-	for (i = 0; i < SUB_MAX; i++)
-		memo_set(&c.memo[i], 1, 0);
+	c.memo_valid = 0;
 
 	if (db->hs != NULL && len >= db->min_len && gate(db, buf, len)) {
 		rc = hs_scan(db->hs, (const char *)buf, len, 0, s->hs, on_match, &c);
