@@ -428,8 +428,10 @@ free_after(const uint8_t *b, uint32_t e, uint32_t len, int dash)
 static void
 confirm_card(struct ctx *c, uint16_t spec, uint32_t e)
 {
+	/* a doubled Luhn digit, its two digits summed */
+	static const uint8_t luhn_dbl[10] = { 0, 2, 4, 6, 8, 1, 3, 5, 7, 9 };
 	const uint8_t *b = c->buf;
-	uint32_t len = c->len, rs = e - 1, re = e, j;
+	uint32_t len = c->len, rs = e - 1, re = e, j, nd;
 	int first_ok, last_ok;
 
 	while (rs > 0) {
@@ -452,12 +454,16 @@ confirm_card(struct ctx *c, uint16_t spec, uint32_t e)
 	first_ok = free_before(b, rs, 0);
 	last_ok = free_after(b, re, len, 0);
 
-	for (j = rs + 1; j <= re; j++) {
+	for (j = rs + 1, nd = 0; j <= re; j++) {
 		uint32_t p = j, best = UINT32_MAX, sum = 0, n = 0;
 
+		nd += (uint32_t)digit(b[j - 1]);
 		if (j < re && !is(b[j], C_CSEP))
 			continue;	/* not a group end */
 		if (j == re && !last_ok)
+			continue;
+		/* fewer than thirteen digits before this end: no card ends here */
+		if (nd < 13)
 			continue;
 		while (p > rs) {
 			uint32_t d;
@@ -466,11 +472,8 @@ confirm_card(struct ctx *c, uint16_t spec, uint32_t e)
 			if (!digit(b[p]))
 				continue;
 			d = (uint32_t)(b[p] - '0');
-			if (n & 1) {
-				d *= 2;
-				if (d > 9)
-					d -= 9;
-			}
+			if (n & 1)
+				d = luhn_dbl[d];
 			sum += d;
 			if (++n > 19)
 				break;
