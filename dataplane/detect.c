@@ -1186,8 +1186,27 @@ gate(const struct tg_detect_db *db, const uint8_t *buf, uint32_t len)
 	 * is '0'-'9' (its low seven bits in [0x30, 0x39], bit 7 clear), of at
 	 * when the byte is '@' (exact zero-byte test of v ^ '@'s).
 	 */
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&v, buf + i, 8);
+	while (i < len) {
+		if (i + 8 <= len) {
+			memcpy(&v, buf + i, 8);
+			i += 8;
+		} else if (len >= 8) {
+			/*
+			 * The last 1-7 bytes: the eight that end the buffer, shifted
+			 * so that the ones already counted fall out (little-endian:
+			 * they are the low bytes) and zeros, neither digit nor '@',
+			 * come in.
+			 */
+			memcpy(&v, buf + len - 8, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			v >>= 8 * (8 - (len - i));
+#else
+			v <<= 8 * (8 - (len - i));
+#endif
+			i = len;
+		} else {
+			break;
+		}
 		x = v & lo7;
 		dig = (x + 0x5050505050505050ULL) & ~(x + 0x4646464646464646ULL) & ~v & hi;
 		/* one bit a byte at most: the multiply sums them into the top byte */
@@ -1197,6 +1216,7 @@ gate(const struct tg_detect_db *db, const uint8_t *buf, uint32_t len)
 		if (d >= need || (at != 0 && db->need_at))
 			return 1;
 	}
+	/* a buffer shorter than eight bytes, byte by byte */
 	for (; i < len; i++) {
 		d += (uint32_t)digit(buf[i]);
 		if (d >= need || (buf[i] == '@' && db->need_at))

@@ -863,6 +863,24 @@ test_gate(void **state)
 	expect_f(&f, "card 4222 2222 22222 ok", (struct want[]){ { ID_CARD, "4222 2222 22222" } },
 		 1);
 	expect_none_f(&f, "Jane Roe, Paris");
+	/* the deciding bytes in the last, partial eight, and at every length */
+	expect_f(&f, "Dear Jane Roe, Re: a@b.io", (struct want[]){ { ID_EMAIL, "a@b.io" } }, 1);
+	expect_f(&f, "Dear Ann, re: 4222222222222",
+		 (struct want[]){ { ID_CARD, "4222222222222" } }, 1);
+	{
+		static const char card[] = "4222222222222";
+		char b[64];
+		unsigned int pad;
+
+		for (pad = 0; pad < 20; pad++) {
+			memset(b, 'x', pad);
+			b[pad] = ' ';
+			memcpy(b + pad + 1, card, sizeof(card));
+			expect_f(&f, b, (struct want[]){ { ID_CARD, card } }, 1);
+			memcpy(b + pad + 1, "a@b.io", 7);
+			expect_f(&f, b, (struct want[]){ { ID_EMAIL, "a@b.io" } }, 1);
+		}
+	}
 	expect_none_f(&f, "order 123456789012 of 12 items");
 	fixture_free(&f);
 
