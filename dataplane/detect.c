@@ -183,6 +183,17 @@ static const struct builtin builtins[] = {
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * The digits every match of a main-database built-in holds, from its
+ * pattern above: a card number 13, an IBAN 2 (its check digits), an SSN
+ * 9 with or without dashes, an E.164 number 8, a NANP one 10. An e-mail
+ * address holds none but its '@' (SUB_EMAIL, 0 here). See gate().
+ */
+static const uint8_t sub_digits[SUB_MAX] = {
+	[SUB_CARD] = 13, [SUB_IBAN] = 2, [SUB_SSN] = 9, [SUB_SSN_NODASH] = 9,
+	[SUB_E164] = 8, [SUB_NANP] = 10,
+};
+
 /* One prefilter expression; its index is its Hyperscan id. */
 struct expr {
 	uint16_t spec;		/* index into db->specs */
@@ -209,6 +220,14 @@ struct tg_detect_db {
 	unsigned int nlocate;
 	uint32_t min_len;	/* shorter buffers cannot match anything in hs */
 	uint32_t lit_min;	/* nor in lit */
+	/*
+	 * The gate before hs (see gate()): set when every expression of hs
+	 * is a built-in; a match of hs then holds need_digits digits at
+	 * least (UINT32_MAX: no such built-in) or, with need_at, an '@'.
+	 */
+	uint8_t gated;
+	uint8_t need_at;
+	uint32_t need_digits;
 };
 
 struct tg_detect_scratch {
@@ -266,7 +285,7 @@ digit(uint8_t c)
 
 /* The extent of a run already evaluated: reports ending in it are dups. */
 struct memo {
-	uint32_t start, end;	/* start > end: none */
+	uint32_t start, end;	/* valid only with its bit in ctx.memo_valid */
 };
 
 struct ctx {
@@ -278,6 +297,11 @@ struct ctx {
 	int err;
 	int trigger;	/* a variable-width user regex fired */
 	uint8_t pem_valid;	/* bit k: pem_end[k] holds a search */
+	/*
+	 * Bit k: memo[k] holds a run. Only four subs ever set theirs, so a
+	 * scan clears one word instead of writing every memo.
+	 */
+	uint16_t memo_valid;
 	struct memo memo[SUB_MAX];
 	/*
 	 * Per PEM label, the last footer search: the first footer at or
@@ -343,16 +367,17 @@ add(struct ctx *c, uint16_t spec, uint32_t s, uint32_t e)
 }
 
 static inline int
-memo_hit(const struct memo *m, uint32_t e)
+memo_hit(const struct ctx *c, unsigned int sub, uint32_t e)
 {
-	return e >= m->start && e <= m->end;
+	return (c->memo_valid >> sub & 1) && e >= c->memo[sub].start && e <= c->memo[sub].end;
 }
 
 static inline void
-memo_set(struct memo *m, uint32_t s, uint32_t e)
+memo_set(struct ctx *c, unsigned int sub, uint32_t s, uint32_t e)
 {
-	m->start = s;
-	m->end = e;
+	c->memo_valid |= (uint16_t)(1u << sub);
+	c->memo[sub].start = s;
+	c->memo[sub].end = e;
 }
 
 /*
@@ -403,8 +428,10 @@ free_after(const uint8_t *b, uint32_t e, uint32_t len, int dash)
 static void
 confirm_card(struct ctx *c, uint16_t spec, uint32_t e)
 {
+	/* a doubled Luhn digit, its two digits summed */
+	static const uint8_t luhn_dbl[10] = { 0, 2, 4, 6, 8, 1, 3, 5, 7, 9 };
 	const uint8_t *b = c->buf;
-	uint32_t len = c->len, rs = e - 1, re = e, j;
+	uint32_t len = c->len, rs = e - 1, re = e, j, nd;
 	int first_ok, last_ok;
 
 	while (rs > 0) {
@@ -423,16 +450,20 @@ confirm_card(struct ctx *c, uint16_t spec, uint32_t e)
 		else
 			break;
 	}
-	memo_set(&c->memo[SUB_CARD], rs, re);
+	memo_set(c, SUB_CARD, rs, re);
 	first_ok = free_before(b, rs, 0);
 	last_ok = free_after(b, re, len, 0);
 
-	for (j = rs + 1; j <= re; j++) {
+	for (j = rs + 1, nd = 0; j <= re; j++) {
 		uint32_t p = j, best = UINT32_MAX, sum = 0, n = 0;
 
+		nd += (uint32_t)digit(b[j - 1]);
 		if (j < re && !is(b[j], C_CSEP))
 			continue;	/* not a group end */
 		if (j == re && !last_ok)
+			continue;
+		/* fewer than thirteen digits before this end: no card ends here */
+		if (nd < 13)
 			continue;
 		while (p > rs) {
 			uint32_t d;
@@ -441,11 +472,8 @@ confirm_card(struct ctx *c, uint16_t spec, uint32_t e)
 			if (!digit(b[p]))
 				continue;
 			d = (uint32_t)(b[p] - '0');
-			if (n & 1) {
-				d *= 2;
-				if (d > 9)
-					d -= 9;
-			}
+			if (n & 1)
+				d = luhn_dbl[d];
 			sum += d;
 			if (++n > 19)
 				break;
@@ -551,7 +579,7 @@ confirm_iban(struct ctx *c, uint16_t spec, uint32_t e)
 		else
 			break;
 	}
-	memo_set(&c->memo[SUB_IBAN], rs, re);
+	memo_set(c, SUB_IBAN, rs, re);
 	first_ok = rs == 0 || !is(b[rs - 1], C_ALNUM);
 	last_ok = re == len || !is(b[re], C_ALNUM);
 
@@ -639,7 +667,7 @@ confirm_email(struct ctx *c, uint16_t spec, uint32_t e)
 		else
 			break;
 	}
-	memo_set(&c->memo[SUB_EMAIL], s, q);
+	memo_set(c, SUB_EMAIL, s, q);
 	if (end != 0)
 		add(c, spec, s, end);
 }
@@ -702,7 +730,7 @@ confirm_e164(struct ctx *c, uint16_t spec, uint32_t e)
 			break;
 		nd++;
 	}
-	memo_set(&c->memo[SUB_E164], s, q);
+	memo_set(c, SUB_E164, s, q);
 	if (nd > E164_MAX_DIGITS)
 		return;
 	if (s > 0 && (is(b[s - 1], C_ALNUM) || b[s - 1] == '+'))
@@ -1058,7 +1086,7 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
 		return 1;
 	}
 	x = &c->db->expr[id];
-	if (memo_hit(&c->memo[x->sub], e))
+	if (memo_hit(c, x->sub, e))
 		return 0;
 	switch (x->sub) {
 	case SUB_CARD:
@@ -1135,13 +1163,74 @@ hs_errno(hs_error_t rc)
 	}
 }
 
+/*
+ * May hs report anything in buf[0..len)? Not when it holds only
+ * built-ins and buf has fewer digits than the least any of them needs
+ * and no '@' for the e-mail detector: names, cities, words, most notes.
+ * Then the hs_scan() call, ~100 cycles however short the buffer, is
+ * skipped for a pass of well under a cycle a byte (eight bytes a step),
+ * which stops at the deciding eight. Exact: every match of those patterns holds that many
+ * digits or the '@' (sub_digits[]), so hs would report nothing there.
+ */
+static inline int
+gate(const struct tg_detect_db *db, const uint8_t *buf, uint32_t len)
+{
+	const uint64_t lo7 = 0x7f7f7f7f7f7f7f7fULL, hi = ~lo7;
+	uint32_t i = 0, d = 0, need = db->need_digits;
+	uint64_t v, x, dig, at;
+
+	if (!db->gated)
+		return 1;
+	/*
+	 * Eight bytes at a time: bit 7 of a byte of dig is set when the byte
+	 * is '0'-'9' (its low seven bits in [0x30, 0x39], bit 7 clear), of at
+	 * when the byte is '@' (exact zero-byte test of v ^ '@'s).
+	 */
+	while (i < len) {
+		if (i + 8 <= len) {
+			memcpy(&v, buf + i, 8);
+			i += 8;
+		} else if (len >= 8) {
+			/*
+			 * The last 1-7 bytes: the eight that end the buffer, shifted
+			 * so that the ones already counted fall out (little-endian:
+			 * they are the low bytes) and zeros, neither digit nor '@',
+			 * come in.
+			 */
+			memcpy(&v, buf + len - 8, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			v >>= 8 * (8 - (len - i));
+#else
+			v <<= 8 * (8 - (len - i));
+#endif
+			i = len;
+		} else {
+			break;
+		}
+		x = v & lo7;
+		dig = (x + 0x5050505050505050ULL) & ~(x + 0x4646464646464646ULL) & ~v & hi;
+		/* one bit a byte at most: the multiply sums them into the top byte */
+		d += (uint32_t)(((dig >> 7) * 0x0101010101010101ULL) >> 56);
+		x = v ^ 0x4040404040404040ULL;
+		at = ~(((x & lo7) + lo7) | x | lo7);
+		if (d >= need || (at != 0 && db->need_at))
+			return 1;
+	}
+	/* a buffer shorter than eight bytes, byte by byte */
+	for (; i < len; i++) {
+		d += (uint32_t)digit(buf[i]);
+		if (d >= need || (buf[i] == '@' && db->need_at))
+			return 1;
+	}
+	return 0;
+}
+
 int
 tg_detect_scan(const struct tg_detect_db *db, struct tg_detect_scratch *s,
 	       const uint8_t *buf, uint32_t len, struct tg_detect_match *out, unsigned max)
 {
 	struct ctx c;
 	hs_error_t rc;
-	unsigned int i;
 
 	if (db == NULL || s == NULL || s->db != db || (buf == NULL && len != 0) ||
 	    (out == NULL && max != 0))
@@ -1165,10 +1254,9 @@ tg_detect_scan(const struct tg_detect_db *db, struct tg_detect_scratch *s,
 	c.err = 0;
 	c.trigger = 0;
 	c.pem_valid = 0;
-	for (i = 0; i < SUB_MAX; i++)
-		memo_set(&c.memo[i], 1, 0);
+	c.memo_valid = 0;
 
-	if (db->hs != NULL && len >= db->min_len) {
+	if (db->hs != NULL && len >= db->min_len && gate(db, buf, len)) {
 		rc = hs_scan(db->hs, (const char *)buf, len, 0, s->hs, on_match, &c);
 		if (rc == HS_SCAN_TERMINATED && c.err != 0)
 			return c.err;
@@ -1478,6 +1566,13 @@ add_expr(struct tg_detect_db *db, struct build *bd, const struct tg_detect_spec 
 	if (info->min_width < db->min_len)
 		db->min_len = info->min_width;
 	if (sub == SUB_RX_FIXED) {
+		db->gated = 0;	/* a user regex may match anything */
+	} else if (sub == SUB_EMAIL) {
+		db->need_at = 1;
+	} else if (sub_digits[sub] < db->need_digits) {
+		db->need_digits = sub_digits[sub];
+	}
+	if (sub == SUB_RX_FIXED) {
 		if (info->max_width == info->min_width && info->max_width != UINT_MAX) {
 			x->width = info->max_width;
 		} else {
@@ -1514,6 +1609,8 @@ plan(const struct tg_detect_spec *specs, unsigned int n, struct tg_detect_db **o
 		goto err_nomem;
 	db->min_len = UINT32_MAX;
 	db->lit_min = UINT32_MAX;
+	db->gated = 1;
+	db->need_digits = UINT32_MAX;
 	db->nspecs = n;
 	db->specs = calloc(n + 1, sizeof(*db->specs));
 	db->expr = calloc((size_t)n * 2 + 1, sizeof(*db->expr));

@@ -202,19 +202,67 @@ word_at(const uint8_t *p, uint32_t j, uint32_t len)
 }
 
 /*
+ * Payload word w (w even) takes the ring's bytes at its positions in
+ * [j, end); returns the checksum c adjusted for it (RFC 1624) and sets
+ * *changed when the word's value changed.
+ */
+static inline uint16_t
+patch_word(uint8_t *payload, uint16_t plen, const uint8_t *r, uint32_t mask, uint64_t pkt_off,
+	   uint32_t w, uint32_t j, uint32_t end, uint16_t c, bool *changed)
+{
+	uint16_t old = word_at(payload, w, plen), new;
+	uint32_t k;
+
+	for (k = w; k < w + 2 && k < end; k++)
+		if (k >= j)
+			payload[k] = r[(pkt_off + k) & mask];
+	new = word_at(payload, w, plen);
+	if (new != old) {
+		c = tg_csum_adjust(c, old, new);
+		*changed = true;
+	}
+	return c;
+}
+
+/* Do the n bytes at a and b differ? n is 8 or 32; memcpy loads, no alignment needed. */
+static inline bool
+differ(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+	uint64_t x = 0, u, v;
+	uint32_t i;
+
+	for (i = 0; i < n; i += 8) {
+		memcpy(&u, a + i, 8);
+		memcpy(&v, b + i, 8);
+		x |= u ^ v;
+	}
+	return x != 0;
+}
+
+/*
  * Overwrites payload bytes [from, to) (stream offsets; payload[0] is at
  * pkt_off) with the ring's, patching the TCP checksum word by word (RFC
  * 1624). The payload starts 4-byte aligned from the TCP header, so payload
  * byte j is the high byte of a checksum word when j is even; an odd last
  * byte is padded with zero. Returns true when a byte changed.
+ *
+ * Cost: most segments leave as they came (a plain forward, a client
+ * request), and libc's memcmp() tells so fastest. A masked result
+ * changes a few dozen bytes of a 1460-byte segment: the bytes are then
+ * compared 32 and 8 at a time and only the 8-byte blocks that differ are
+ * patched, about a cycle per 10 bytes compared, where a byte-by-byte pass
+ * over the whole segment from its first difference cost several per byte. Blocks start at even
+ * offsets of the payload, so they hold whole checksum words; the few
+ * words a block cannot cover (the first when j is odd, the last ones, a
+ * block across the ring's end) take the word-by-word path.
  */
 static bool
 patch(struct tg_stream_mem *m, const struct tg_stream *s, uint8_t *payload, uint16_t plen,
       uint8_t *csum, uint64_t pkt_off, uint64_t from, uint64_t to)
 {
 	const uint8_t *r = ring_of(m, s);
-	uint32_t mask = m->ring_size - 1, j, end, w;
-	uint16_t c;
+	uint32_t mask = m->ring_size - 1, j, end, w, at, n;
+	uint16_t c0, c;
 	bool changed = false;
 
 	if (from >= to)
@@ -223,9 +271,8 @@ patch(struct tg_stream_mem *m, const struct tg_stream *s, uint8_t *payload, uint
 	end = (uint32_t)(to - pkt_off);
 	/* cheap check first: the bytes almost always agree (at most two ring pieces) */
 	for (w = j; w < end;) {
-		uint32_t at = (uint32_t)((pkt_off + w) & mask);
-		uint32_t n = (uint32_t)min64(end - w, m->ring_size - at);
-
+		at = (uint32_t)((pkt_off + w) & mask);
+		n = (uint32_t)min64(end - w, m->ring_size - at);
 		if (memcmp(payload + w, r + at, n) != 0)
 			break;
 		w += n;
@@ -233,20 +280,44 @@ patch(struct tg_stream_mem *m, const struct tg_stream *s, uint8_t *payload, uint
 	if (w == end)
 		return false;
 
-	c = tg_rd16(csum);
-	for (w = j & ~1u; w < end; w += 2) {
-		uint16_t old = word_at(payload, w, plen);
-		uint32_t k;
-
-		for (k = w; k < w + 2 && k < end; k++)
-			if (k >= j)
-				payload[k] = r[(pkt_off + k) & mask];
-		if (word_at(payload, w, plen) != old) {
-			c = tg_csum_adjust(c, old, word_at(payload, w, plen));
-			changed = true;
-		}
+	c = c0 = tg_rd16(csum);
+	w = j & ~1u;
+	if (w < j) {
+		c = patch_word(payload, plen, r, mask, pkt_off, w, j, end, c, &changed);
+		w += 2;
 	}
-	tg_wr16(csum, c);
+	while (w < end) {
+		at = (uint32_t)((pkt_off + w) & mask);
+		if (w + 32 <= end && at + 32 <= m->ring_size && !differ(payload + w, r + at, 32)) {
+			w += 32;
+			continue;
+		}
+		if (w + 8 <= end && at + 8 <= m->ring_size) {
+			if (differ(payload + w, r + at, 8)) {
+				uint32_t k;
+
+				/* four whole words inside [j, end): as patch_word() each, unrolled */
+				for (k = 0; k < 8; k += 2) {
+					uint16_t o = (uint16_t)(payload[w + k] << 8 | payload[w + k + 1]);
+					uint16_t nw = (uint16_t)(r[at + k] << 8 | r[at + k + 1]);
+
+					if (o != nw) {
+						c = tg_csum_adjust(c, o, nw);
+						changed = true;
+					}
+				}
+				memcpy(payload + w, r + at, 8);
+			}
+			w += 8;
+			continue;
+		}
+		/* a word the blocks cannot cover: patched only when a byte of it differs */
+		if (payload[w] != r[at] || (w + 1 < end && payload[w + 1] != r[(at + 1) & mask]))
+			c = patch_word(payload, plen, r, mask, pkt_off, w, j, end, c, &changed);
+		w += 2;
+	}
+	if (c != c0)
+		tg_wr16(csum, c);
 	return changed;
 }
 

@@ -830,6 +830,81 @@ test_free_text(void **state)
 	expect_none("Order 1234 shipped on 2024-06-01 to Jane Roe, total 1299.00 EUR, qty 12.");
 }
 
+/*
+ * The gate before the main prefilter (detect.c gate()): with built-ins
+ * alone, a buffer with fewer digits than any of them needs and no '@' is
+ * not scanned. Every value at the least count of digits must still be
+ * found, and a database with a user regex must scan every buffer.
+ */
+static void
+test_gate(void **state)
+{
+	static const struct tg_detect_spec card_email[] = {
+		{ .id = ID_CARD, .kind = TG_DETECT_CARD },
+		{ .id = ID_EMAIL, .kind = TG_DETECT_EMAIL },
+	};
+	static const struct tg_detect_spec ssn[] = { { .id = ID_SSN, .kind = TG_DETECT_SSN } };
+	static const struct tg_detect_spec iban[] = { { .id = ID_IBAN, .kind = TG_DETECT_IBAN } };
+	static const struct tg_detect_spec phone[] = {
+		{ .id = ID_PHONE, .kind = TG_DETECT_PHONE },
+	};
+	static const struct tg_detect_spec with_regex[] = {
+		{ .id = ID_CARD, .kind = TG_DETECT_CARD },
+		{ .id = ID_SECRET, .kind = TG_DETECT_REGEX, .pattern = "secret[a-z]*" },
+	};
+	struct fixture f;
+
+	(void)state;
+	fixture_make(&f, card_email, ARRAY_SIZE(card_email));
+	/* an e-mail address with no digit at all passes on its '@' */
+	expect_f(&f, "Jane Roe <jane.roe@example.org>",
+		 (struct want[]){ { ID_EMAIL, "jane.roe@example.org" } }, 1);
+	/* thirteen digits, the least a card number has, spread by separators */
+	expect_f(&f, "card 4222 2222 22222 ok", (struct want[]){ { ID_CARD, "4222 2222 22222" } },
+		 1);
+	expect_none_f(&f, "Jane Roe, Paris");
+	/* the deciding bytes in the last, partial eight, and at every length */
+	expect_f(&f, "Dear Jane Roe, Re: a@b.io", (struct want[]){ { ID_EMAIL, "a@b.io" } }, 1);
+	expect_f(&f, "Dear Ann, re: 4222222222222",
+		 (struct want[]){ { ID_CARD, "4222222222222" } }, 1);
+	{
+		static const char card[] = "4222222222222";
+		char b[64];
+		unsigned int pad;
+
+		for (pad = 0; pad < 20; pad++) {
+			memset(b, 'x', pad);
+			b[pad] = ' ';
+			memcpy(b + pad + 1, card, sizeof(card));
+			expect_f(&f, b, (struct want[]){ { ID_CARD, card } }, 1);
+			memcpy(b + pad + 1, "a@b.io", 7);
+			expect_f(&f, b, (struct want[]){ { ID_EMAIL, "a@b.io" } }, 1);
+		}
+	}
+	expect_none_f(&f, "order 123456789012 of 12 items");
+	fixture_free(&f);
+
+	fixture_make(&f, ssn, 1);
+	expect_f(&f, "ssn 078-05-1120.", (struct want[]){ { ID_SSN, "078-05-1120" } }, 1);
+	expect_none_f(&f, "ssn 78-05-1120.");
+	fixture_free(&f);
+
+	fixture_make(&f, iban, 1);
+	expect_f(&f, "GB29 NWBK 6016 1331 9268 19",
+		 (struct want[]){ { ID_IBAN, "GB29 NWBK 6016 1331 9268 19" } }, 1);
+	fixture_free(&f);
+
+	fixture_make(&f, phone, 1);
+	expect_f(&f, "+44 20 7946 0958", (struct want[]){ { ID_PHONE, "+44 20 7946 0958" } }, 1);
+	expect_f(&f, "(415) 555-2671", (struct want[]){ { ID_PHONE, "(415) 555-2671" } }, 1);
+	fixture_free(&f);
+
+	/* a user regex may match without digits: no gate */
+	fixture_make(&f, with_regex, ARRAY_SIZE(with_regex));
+	expect_f(&f, "top secretword here", (struct want[]){ { ID_SECRET, "secretword" } }, 1);
+	fixture_free(&f);
+}
+
 static void
 test_adjacent(void **state)
 {
@@ -1601,6 +1676,7 @@ main(void)
 		cmocka_unit_test(test_private_key_many),
 		cmocka_unit_test(test_new_kinds_alone),
 		cmocka_unit_test(test_free_text),
+		cmocka_unit_test(test_gate),
 		cmocka_unit_test(test_adjacent),
 		cmocka_unit_test(test_overlap),
 		cmocka_unit_test(test_buffer_edges),

@@ -1456,6 +1456,52 @@ test_consumer_masking(void **state)
 	h_free(h);
 }
 
+/*
+ * patch() compares 32 and 8 bytes at a time and patches whole 8-byte
+ * blocks, leaving the odd first word, the last words and blocks across
+ * the ring's end to the word-by-word path: masks at every phase of a
+ * block, at the first and last byte of segments, at odd offsets and
+ * across the ring's end must all arrive, with right checksums (receive()
+ * checks each).
+ */
+static void
+test_consumer_masking_blocks(void **state)
+{
+	static const uint16_t seglen[] = { 1, 2, 7, 8, 9, 31, 32, 33, 63, 64, 65, 101, 128, 47 };
+	uint8_t t[900];
+	struct harness *h = h_new(128, 0xffffff00, 128, C_MASK);
+	uint64_t off = 0;
+	unsigned int i, k = 0;
+
+	(void)state;
+	h->auto_ack = true;
+	h->mask_from = 'u';
+	h->mask_to = '*';
+	for (i = 0; i < sizeof(t); i++)
+		t[i] = (uint8_t)('a' + i % 19);
+	/* a 'u' at every 13th byte and at runs of three: every phase of a block */
+	for (i = 0; i < sizeof(t); i += 13)
+		t[i] = 'u';
+	for (i = 40; i + 3 < sizeof(t); i += 97)
+		t[i] = t[i + 1] = t[i + 2] = 'u';
+	while (off < sizeof(t)) {
+		uint16_t n = seglen[k++ % (sizeof(seglen) / sizeof(seglen[0]))];
+
+		if (n > sizeof(t) - off)
+			n = (uint16_t)(sizeof(t) - off);
+		/* the first and the last byte of every segment masked too */
+		t[off] = 'u';
+		t[off + n - 1] = 'u';
+		assert_int_equal(h_seg(h, off, t + off, n, false), TG_STREAM_HOLD);
+		off += n;
+	}
+	assert_int_equal(h->rcv_nxt, sizeof(t));
+	for (i = 0; i < sizeof(t); i++)
+		assert_int_equal(h->rcv[i], t[i] == 'u' ? '*' : t[i]);
+	h_check_final(h);
+	h_free(h);
+}
+
 static void
 test_consumer_masking_retransmit(void **state)
 {
@@ -2095,6 +2141,7 @@ main(void)
 		cmocka_unit_test_teardown(test_consumer_messages, teardown),
 		cmocka_unit_test_teardown(test_consumer_hold_set_inspected, teardown),
 		cmocka_unit_test_teardown(test_consumer_masking, teardown),
+		cmocka_unit_test_teardown(test_consumer_masking_blocks, teardown),
 		cmocka_unit_test_teardown(test_consumer_masking_retransmit, teardown),
 		cmocka_unit_test_teardown(test_ack, teardown),
 		cmocka_unit_test_teardown(test_ack_keeps_ring_for_ooo, teardown),
