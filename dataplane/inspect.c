@@ -41,6 +41,14 @@ const char *const tg_inspect_counter_names[TG_INSPECT_CNT_MAX] = {
 #define GATES_MAX 8
 /* Blocked statements whose error reply is not placed yet; more fall back to rewriting */
 #define INJ_MAX 8
+/*
+ * Prepared statements whose verdict and masked text are kept, per session
+ * (LRU): an Execute of one of them under the same policy generation costs
+ * a copy, not two Hyperscan scans (the command rules and the detectors)
+ * of a text that has not changed. pgbench -M prepared and JDBC's
+ * server-side statements execute the same few statements over and over.
+ */
+#define EXEC_CACHE 4
 
 enum pend_kind {
 	P_QUERY = TG_INSPECT_QUERY,
@@ -149,6 +157,17 @@ struct tg_inspect_sess {
 	} inj[INJ_MAX];
 	struct tg_edit edit[2];		/* per direction, st[0] client to server */
 	uint8_t startup[TG_INSPECT_STARTUP_MAX];	/* the client's StartupMessage, for the slowpath */
+	struct {
+		uint32_t stmt_gen;	/* pg.h generation of the statement; 0: a free entry */
+		uint32_t policy_gen;	/* in->policy_gen when decided */
+		uint64_t used;
+		int32_t rule;
+		uint8_t verdict;
+		bool text_cut;
+		uint16_t text_len;
+		char text[TG_INSPECT_TEXT_MAX];	/* masked */
+	} exec_cache[EXEC_CACHE];
+	uint64_t exec_tick;
 };
 
 static uint64_t
@@ -435,8 +454,9 @@ pop(struct tg_inspect_sess *ss, uint8_t result)
 }
 
 /* A new pending statement, its text copied and masked for the event. */
+/* A new pending statement of kind, with no text yet. */
 static struct pending *
-push(struct tg_inspect_sess *ss, uint8_t kind, const char *text, uint32_t len)
+push_bare(struct tg_inspect_sess *ss, uint8_t kind)
 {
 	struct pending *pe;
 
@@ -450,6 +470,14 @@ push(struct tg_inspect_sess *ss, uint8_t kind, const char *text, uint32_t len)
 	pe->t_start = now_ns();
 	/* its own request, if the server acts on it, is the one before (pg.c queues it first) */
 	pe->seq = ss->pg.op_seq;
+	return pe;
+}
+
+static struct pending *
+push(struct tg_inspect_sess *ss, uint8_t kind, const char *text, uint32_t len)
+{
+	struct pending *pe = push_bare(ss, kind);
+
 	if (text == NULL)
 		len = 0;
 	pe->text_len = len < TG_INSPECT_TEXT_MAX ? len : TG_INSPECT_TEXT_MAX;
@@ -806,6 +834,57 @@ cb_parse(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_parse *p)
 	enforce(ss, m, true, &p->text, v, rule);
 }
 
+/*
+ * An Execute of a statement whose verdict and masked text are kept
+ * (EXEC_CACHE): a pending statement with them, or NULL.
+ */
+static struct pending *
+exec_cached(struct tg_inspect_sess *ss, const struct tg_pg_execute *e)
+{
+	struct pending *pe;
+	unsigned int i;
+
+	if (e->text == NULL || e->stmt_gen == 0)
+		return NULL;
+	for (i = 0; i < EXEC_CACHE; i++) {
+		typeof(ss->exec_cache[0]) *c = &ss->exec_cache[i];
+
+		if (c->stmt_gen != e->stmt_gen || c->policy_gen != ss->in->policy_gen)
+			continue;
+		c->used = ++ss->exec_tick;
+		pe = push_bare(ss, P_EXECUTE);
+		pe->text_len = c->text_len;
+		pe->text_cut = c->text_cut;
+		memcpy(pe->text, c->text, c->text_len);
+		pe->verdict = c->verdict;
+		pe->rule = c->rule;
+		ss->in->cnt[TG_INSPECT_CNT_EXEC_CACHED]++;
+		return pe;
+	}
+	return NULL;
+}
+
+/* Keeps what was decided of an Execute's statement, in place of the least recently used. */
+static void
+exec_keep(struct tg_inspect_sess *ss, const struct tg_pg_execute *e, const struct pending *pe)
+{
+	unsigned int i, lru = 0;
+
+	if (e->text == NULL || e->stmt_gen == 0 || ss->failed)
+		return;
+	for (i = 1; i < EXEC_CACHE; i++)
+		if (ss->exec_cache[i].used < ss->exec_cache[lru].used)
+			lru = i;
+	ss->exec_cache[lru].stmt_gen = e->stmt_gen;
+	ss->exec_cache[lru].policy_gen = ss->in->policy_gen;
+	ss->exec_cache[lru].used = ++ss->exec_tick;
+	ss->exec_cache[lru].rule = pe->rule;
+	ss->exec_cache[lru].verdict = pe->verdict;
+	ss->exec_cache[lru].text_cut = pe->text_cut;
+	ss->exec_cache[lru].text_len = (uint16_t)pe->text_len;
+	memcpy(ss->exec_cache[lru].text, pe->text, pe->text_len);
+}
+
 static void
 cb_execute(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_execute *e)
 {
@@ -826,11 +905,16 @@ cb_execute(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_execute *e)
 		pe->result = TG_INSPECT_NOT_RUN;
 		return;
 	}
-	pe = push(ss, P_EXECUTE, e->text, e->text != NULL ? e->text_len : 0);
-
-	/* decided at Parse; the verdict is recomputed for the event (a blocked Parse never runs) */
-	pe->verdict = decide(ss, e->text, e->text != NULL ? e->text_len : 0, &rule);
-	set_rule(ss, pe, rule);
+	pe = exec_cached(ss, e);
+	if (pe == NULL) {
+		pe = push(ss, P_EXECUTE, e->text, e->text != NULL ? e->text_len : 0);
+		/* decided at Parse; the verdict is recomputed for the event (a blocked Parse never runs) */
+		pe->verdict = decide(ss, e->text, e->text != NULL ? e->text_len : 0, &rule);
+		set_rule(ss, pe, rule);
+		exec_keep(ss, e, pe);
+	} else {
+		set_rule(ss, pe, pe->rule);
+	}
 	if (pe->verdict == TG_ACT_BLOCK)
 		pe->result = TG_INSPECT_NOT_RUN;
 	if (e->text != NULL && e->stmt != NULL) {
@@ -1729,6 +1813,8 @@ tg_inspect_open_peer(struct tg_inspect *in, struct tg_stream st[2], uint16_t svc
 	ss->ninj = 0;
 	ss->key_set = false;
 	ss->edit[0].active = ss->edit[1].active = false;
+	for (unsigned int k = 0; k < EXEC_CACHE; k++)
+		ss->exec_cache[k].stmt_gen = 0;
 	snprintf(ss->client, sizeof(ss->client), "%s", client != NULL ? client : "");
 	snprintf(ss->server, sizeof(ss->server), "%s", server != NULL ? server : "");
 	/* a clock read per session, only when someone listens */
@@ -1799,6 +1885,7 @@ tg_inspect_set_policy(struct tg_inspect *in, const struct tg_policy *policy,
 {
 	in->policy = policy;
 	in->scratch = policy != NULL ? scratch : NULL;
+	in->policy_gen++;	/* what was decided under the last one is decided again */
 }
 
 unsigned int

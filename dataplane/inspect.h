@@ -162,6 +162,7 @@
 	X(NOTICES_MASKED, "notices_masked", "ErrorResponse/NoticeResponse fields masked") \
 	X(OVERFLOW, "overflow", "fields masked whole: more values than a scan holds") \
 	X(EVENTS, "events", "statement events") \
+	X(EXEC_CACHED, "exec_cached", "Executes of a prepared statement decided from the session's cache") \
 	X(GATED, "gated", "statements held until their record was durable (strict)") \
 	X(UNGATED, "ungated", "held statements released: their record is durable") \
 	X(FAIL_VIOLATION, "fail_violation", "sessions failed: protocol violation") \
@@ -349,6 +350,7 @@ struct tg_inspect {
 	/* logins taken over (identity oidc), NULL: refused; with event_arg */
 	tg_inspect_login_fn login;
 	uint32_t nb_login;			/* sessions whose login is under way */
+	uint32_t policy_gen;			/* tg_inspect_set_policy() calls */
 	uint64_t next_id;
 	uint64_t cnt[TG_INSPECT_CNT_MAX];
 	struct tg_pg_counters pg;		/* of ended sessions; live ones add in */

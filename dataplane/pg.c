@@ -414,6 +414,7 @@ tg_pg_init(struct tg_pg_session *s, const struct tg_pg_limits *lim,
 							  .params = NONE, .next = i + 1 };
 		tab->obj[tab->n - 1].next = NONE;
 		tab->free = 0;
+		tab->live = 0;
 	}
 	s->ops = (struct tg_pg_op *)(void *)a;
 	a += align8((uint64_t)lim->pending_max * sizeof(struct tg_pg_op));
@@ -614,6 +615,7 @@ obj_clear(struct tg_pg_session *s, int t, struct tg_pg_obj *o)
 	*link = o->next;
 	o->next = tab->free;
 	tab->free = idx;
+	tab->live--;
 }
 
 static bool
@@ -693,6 +695,7 @@ obj_new(struct tg_pg_session *s, int t, const char *name, uint32_t len, uint8_t 
 	head = chain_head(tab, o->hash);
 	o->next = *head;
 	*head = idx;
+	tab->live++;
 	return o;
 }
 
@@ -734,16 +737,25 @@ text_of(struct tg_pg_session *s, const struct tg_pg_obj *o)
  * Requests awaiting their reply (55.2.3: the server answers in order)
  * ------------------------------------------------------------------- */
 
+/* The ring index i places after the head (i <= pending_max): no division on the fast path. */
+static inline uint32_t
+op_index(const struct tg_pg_session *s, uint32_t i)
+{
+	uint32_t k = s->op_head + i;
+
+	return k >= s->lim.pending_max ? k - s->lim.pending_max : k;
+}
+
 static inline struct tg_pg_op *
 op_at(struct tg_pg_session *s, uint32_t i)
 {
-	return &s->ops[(s->op_head + i) % s->lim.pending_max];
+	return &s->ops[op_index(s, i)];
 }
 
 static void
 op_pop(struct tg_pg_session *s, uint32_t n)
 {
-	s->op_head = (s->op_head + n) % s->lim.pending_max;
+	s->op_head = op_index(s, n);
 	s->op_count -= n;
 }
 
@@ -918,17 +930,23 @@ copy_walk(struct tg_pg_session *s)
 
 /*
  * ReadyForQuery 'I': the transaction is over, and with it every portal
- * bound before (55.2.3). A walk of the portal table (portals_max slots).
+ * bound before (55.2.3). A walk of the portal table up to its last live
+ * portal: nothing when none is left.
  */
 static void
 end_xact(struct tg_pg_session *s, uint64_t seq)
 {
 	struct tg_pg_table *tab = &s->tab[T_PORTAL];
-	uint32_t i;
+	uint32_t i, seen = 0, live = tab->live;
 
-	for (i = 0; i < tab->n; i++)
-		if (tab->obj[i].state != OBJ_FREE && tab->obj[i].seq < seq)
+	/* most transactions end with no portal left (Execute to completion, Sync) */
+	for (i = 0; i < tab->n && seen < live; i++) {
+		if (tab->obj[i].state == OBJ_FREE)
+			continue;
+		seen++;
+		if (tab->obj[i].seq < seq)
 			obj_clear(s, T_PORTAL, &tab->obj[i]);
+	}
 }
 
 /*

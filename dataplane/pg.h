@@ -520,6 +520,7 @@ struct tg_pg_table {
 	uint32_t *bucket;	/* mask + 1 chain heads, in the arena */
 	uint32_t n, mask;
 	uint32_t free;		/* first free slot */
+	uint32_t live;		/* slots not free */
 };
 
 /* One direction's reader. Private to pg.c. */

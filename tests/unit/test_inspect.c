@@ -1534,6 +1534,64 @@ test_columns_of_cached_statements(void **state)
 	h_exchange(h, base, 7);
 	assert_int_equal(ICNT(h, COLUMNS_MASKED), 4);
 	assert_int_equal(ICNT(h, COLUMNS_UNKNOWN), 0);
+	/* the second and later Executes of each statement were decided from the cache */
+	assert_int_equal(ICNT(h, EXEC_CACHED), 4);
+}
+
+/*
+ * Executes of a prepared statement: the first is decided and its text
+ * masked, the next ones take both from the session's cache and report the
+ * same; a new policy generation decides again; a statement parsed again
+ * under the same name is a new statement.
+ */
+static void
+test_exec_cache(void **state)
+{
+	static const char *const one[1] = { "7" };
+	struct h *h = *state;
+	unsigned int i;
+
+	q_parse(&mb_fe, "s", "select * from cards where number = '4111 1111 1111 1111' and id = $1");
+	q_empty(&mb_fe, 'S');
+	q_empty(&mb_be, '1');
+	r_ready(&mb_be, 'I');
+	h_send_mb(h, FE, &mb_fe, 1460);
+	h_send_mb(h, BE, &mb_be, 1460);
+	for (i = 0; i < 4; i++) {
+		mb_reset();
+		if (i == 2)
+			tg_inspect_set_policy(&h->in, policy, h->in.scratch);
+		if (i == 3) {
+			q_target(&mb_fe, 'C', 'S', "s");
+			q_parse(&mb_fe, "s", "DROP TABLE cards");
+		}
+		q_bind(&mb_fe, "", "s", 1, one);
+		q_execute(&mb_fe, "", 0);
+		q_empty(&mb_fe, 'S');
+		if (i == 3) {
+			q_empty(&mb_be, '3');
+			q_empty(&mb_be, '1');
+		}
+		q_empty(&mb_be, '2');
+		r_done(&mb_be, "SELECT 0");
+		h_send_mb(h, FE, &mb_fe, 1460);
+		h_send_mb(h, BE, &mb_be, 1460);
+		assert_false(tg_inspect_failed(&h->in, h->st));
+	}
+	/* 3 Executes, then the blocked Parse's event and its Execute's */
+	assert_int_equal(h->nev, 5);
+	for (i = 0; i < 3; i++) {
+		expect_event(h, i, TG_INSPECT_EXECUTE, TG_ACT_ALLOW, TG_INSPECT_OK);
+		assert_string_equal(h->ev[i].text, h->ev[0].text);
+		assert_non_null(strstr(h->ev[i].text, "1111'"));
+		assert_null(strstr(h->ev[i].text, "4111 1111 1111 1111"));
+	}
+	/* the statement made anew under the name is decided anew: blocked */
+	assert_int_equal(h->ev[4].kind, TG_INSPECT_EXECUTE);
+	assert_int_equal(h->ev[4].verdict, TG_ACT_BLOCK);
+	assert_string_equal(h->ev[4].rule, "no-drop");
+	/* only the second Execute: the third came after a policy switch, the fourth is new */
+	assert_int_equal(ICNT(h, EXEC_CACHED), 1);
 }
 
 /* ---------------------------------------------------------------------
@@ -2862,6 +2920,7 @@ main(void)
 		CASE(test_copy_out_long, setup_login),
 		CASE(test_binary_column, setup_login),
 		CASE(test_columns_of_cached_statements, setup_login),
+		CASE(test_exec_cache, setup_login),
 		CASE(test_fail_violation, setup_login),
 		CASE(test_fail_encrypted, setup_one),
 		CASE(test_fail_window, setup_one),
