@@ -2254,8 +2254,13 @@ tg_inspect_login_reply(struct tg_inspect *in, const struct tg_inspect_login_repl
 	return TG_INSPECT_LOGIN_RESET;
 }
 
-unsigned int
-tg_inspect_login_lost(struct tg_inspect *in, tg_inspect_ungate_fn fn, void *arg)
+/*
+ * Refuses, with a FATAL, the logins under way that are past their deadline
+ * (now), or (lost) were handed to a slowpath that went away; calls fn with
+ * the streams of each. Returns how many.
+ */
+static unsigned int
+login_sweep(struct tg_inspect *in, uint64_t now, bool lost, tg_inspect_ungate_fn fn, void *arg)
 {
 	uint32_t i, seen = 0, waiting = in->nb_login;
 	unsigned int n = 0;
@@ -2266,10 +2271,14 @@ tg_inspect_login_lost(struct tg_inspect *in, tg_inspect_ungate_fn fn, void *arg)
 		if (!ss->in_use || ss->login == L_NONE)
 			continue;
 		seen++;
-		if (ss->login == L_PASSWORD)
-			continue;	/* not handed over yet: asks whoever is there then */
-		REFUSE(ss, TG_INSPECT_CNT_LOGIN_UNAVAILABLE, "57P03",
-		       "the identity service of the gateway went away during the login");
+		if (lost && ss->login != L_PASSWORD)	/* one not handed over asks whoever is there */
+			REFUSE(ss, TG_INSPECT_CNT_LOGIN_UNAVAILABLE, "57P03",
+			       "the identity service of the gateway went away during the login");
+		else if (!lost && now >= ss->login_deadline)
+			REFUSE(ss, TG_INSPECT_CNT_LOGIN_TIMEOUT, "57P03",
+			       "the identity service of the gateway did not answer in time");
+		else
+			continue;
 		fn(arg, ss->st);
 		n++;
 	}
@@ -2277,23 +2286,13 @@ tg_inspect_login_lost(struct tg_inspect *in, tg_inspect_ungate_fn fn, void *arg)
 }
 
 unsigned int
+tg_inspect_login_lost(struct tg_inspect *in, tg_inspect_ungate_fn fn, void *arg)
+{
+	return login_sweep(in, 0, true, fn, arg);
+}
+
+unsigned int
 tg_inspect_login_expire(struct tg_inspect *in, uint64_t now, tg_inspect_ungate_fn fn, void *arg)
 {
-	uint32_t i, seen = 0, waiting = in->nb_login;
-	unsigned int n = 0;
-
-	for (i = 0; i < in->nb_sess && seen < waiting; i++) {
-		struct tg_inspect_sess *ss = &in->sess[i];
-
-		if (!ss->in_use || ss->login == L_NONE)
-			continue;
-		seen++;
-		if (now < ss->login_deadline)
-			continue;
-		REFUSE(ss, TG_INSPECT_CNT_LOGIN_TIMEOUT, "57P03",
-		       "the identity service of the gateway did not answer in time");
-		fn(arg, ss->st);
-		n++;
-	}
-	return n;
+	return login_sweep(in, now, false, fn, arg);
 }
