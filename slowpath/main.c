@@ -741,15 +741,23 @@ event_record(const struct tg_punt_event *ev, uint64_t instance)
  * it (with its seq) on the management API. Returns tg_audit_append()'s.
  */
 static int
-record(json_t *rec)
+record_at(json_t *rec, uint64_t *at)
 {
 	uint64_t seq;
 	int rc = tg_audit_append(sp.audit, rec, &seq);
 
+	if (rc == 0 && at != NULL)
+		*at = seq;
 	if (rc == 0 && sp.mgmt != NULL && json_object_set_new(rec, "seq", json_integer(
 						(json_int_t)seq)) == 0)
 		tg_mgmt_publish(sp.mgmt, rec);
 	return rc;
+}
+
+static int
+record(json_t *rec)
+{
+	return record_at(rec, NULL);
 }
 
 /* After a commit: everything appended is durable, for every instance. */
@@ -1383,10 +1391,8 @@ space_record(bool full, uint64_t since_seq, uint64_t full_ms, uint64_t *seq)
 		json_decref(r.root);
 		return -ENOMEM;
 	}
-	rc = record(r.root);
+	rc = record_at(r.root, seq);
 	json_decref(r.root);
-	if (rc == 0 && seq != NULL)
-		*seq = tg_audit_size(sp.audit) - 1;
 	return rc;
 }
 
@@ -1398,37 +1404,34 @@ space_record(bool full, uint64_t since_seq, uint64_t full_ms, uint64_t *seq)
 static void
 space_changed(enum tg_audit_space_change ch, uint64_t since_seq, uint64_t full_ms)
 {
+	bool full = ch == TG_AUDIT_SPACE_FULL;
 	uint64_t seq = 0;
 	int rc;
 
 	if (ch == TG_AUDIT_SPACE_SAME)
 		return;
-	if (ch == TG_AUDIT_SPACE_FULL) {
-		sp.cnt[SP_CNT_AUDIT_FULL]++;
+	sp.cnt[full ? SP_CNT_AUDIT_FULL : SP_CNT_AUDIT_RESUMED]++;
+	rc = space_record(full, since_seq, full_ms, &seq);
+	if (rc == 0)
+		rc = tg_audit_cursor_set(sp.audit, SP_FULL_CURSOR, full ? seq + 1 : 0);
+	if (full)
 		sp_log(LOG_CRIT,
 		       "audit store %s is full: %s; new statements are refused (AU-5(4)) until "
 		       "it is below %u%% of the map%s; raise audit.map_mb and restart, or free "
-		       "the disk",
+		       "the disk (record %" PRIu64 ")",
 		       sp.cfg.audit.dir, sp.space.reason, sp.space.cfg.resume_pct,
-		       sp.space.cfg.disk_min != 0 ? " with disk_resume_mb free" : "");
-	} else {
-		sp.cnt[SP_CNT_AUDIT_RESUMED]++;
+		       sp.space.cfg.disk_min != 0 ? " with disk_resume_mb free" : "", seq);
+	else
 		sp_log(LOG_NOTICE,
 		       "audit store %s has room again: %s; statements run again after %" PRIu64
-		       " ms refused",
-		       sp.cfg.audit.dir, sp.space.reason, full_ms);
-	}
-	rc = space_record(ch == TG_AUDIT_SPACE_FULL, since_seq, full_ms, &seq);
-	if (rc == 0)
-		rc = tg_audit_cursor_set(sp.audit, SP_FULL_CURSOR,
-					 ch == TG_AUDIT_SPACE_FULL ? seq + 1 : 0);
+		       " ms refused (record %" PRIu64 ")",
+		       sp.cfg.audit.dir, sp.space.reason, full_ms, seq);
 	if (rc < 0) {
 		sp.cnt[SP_CNT_APPEND_FAILURES]++;
-		sp_log(LOG_ERR, "append %s record to %s: %s",
-		       ch == TG_AUDIT_SPACE_FULL ? "audit.full" : "audit.resumed", sp.cfg.audit.dir,
-		       tg_audit_error(sp.audit));
+		sp_log(LOG_ERR, "append %s record to %s: %s", full ? "audit.full" : "audit.resumed",
+		       sp.cfg.audit.dir, tg_audit_error(sp.audit));
 	} else {
-		sp.full_seq = ch == TG_AUDIT_SPACE_FULL ? seq : 0;
+		sp.full_seq = full ? seq : 0;
 		if (!sp.commit_failing) {
 			/* at once: the alert is the point; a failure waits for the retries */
 			tg_siem_save(sp.siem);
