@@ -94,10 +94,16 @@ tg_audit_space_update(struct tg_audit_space *s, const struct tg_audit_space_samp
 	s->full_ms += now_ms - s->since_ms;
 	s->resumed++;
 	s->code = "ok";
-	snprintf(s->reason, sizeof(s->reason),
-		 "audit map %.1f of %.1f MiB used (%u%%, below %u%%)%s", x->map_used / MIB,
-		 x->map_size / MIB, pct, c->resume_pct,
-		 c->disk_min != 0 && x->disk_known ? ", disk space back" : "");
+	if (c->disk_min != 0 && x->disk_known)
+		snprintf(s->reason, sizeof(s->reason),
+			 "audit map %.1f of %.1f MiB used (%u%%, below %u%%), %.1f MiB free on "
+			 "disk",
+			 x->map_used / MIB, x->map_size / MIB, pct, c->resume_pct,
+			 x->disk_free / MIB);
+	else
+		snprintf(s->reason, sizeof(s->reason),
+			 "audit map %.1f of %.1f MiB used (%u%%, below %u%%)", x->map_used / MIB,
+			 x->map_size / MIB, pct, c->resume_pct);
 	return TG_AUDIT_SPACE_RESUMED;
 }
 

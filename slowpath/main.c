@@ -364,6 +364,7 @@ struct sp {
 	struct tg_audit_space space;
 	uint64_t full_seq;	/* while full: the audit.full record's seq */
 	bool usage_failing;	/* log a failing sample once */
+	bool full_at_start;	/* full since before this start: for how long is unknown */
 	bool stop;
 	uint64_t cnt[SP_CNT_MAX];
 	uint64_t disc[SP_DISC_MAX];
@@ -1385,7 +1386,8 @@ space_record(bool full, uint64_t since_seq, uint64_t full_ms, uint64_t *seq)
 			     : "statements run again"));
 	if (!full) {
 		put_int(&r, "full", "since_seq", since_seq);
-		put_int(&r, "full", "ms", full_ms);
+		if (full_ms != UINT64_MAX) /* unknown when it was full before this start */
+			put_int(&r, "full", "ms", full_ms);
 	}
 	if (r.oom) {
 		json_decref(r.root);
@@ -1421,11 +1423,16 @@ space_changed(enum tg_audit_space_change ch, uint64_t since_seq, uint64_t full_m
 		       "the disk (record %" PRIu64 ")",
 		       sp.cfg.audit.dir, sp.space.reason, sp.space.cfg.resume_pct,
 		       sp.space.cfg.disk_min != 0 ? " with disk_resume_mb free" : "", seq);
-	else
+	else if (full_ms != UINT64_MAX)
 		sp_log(LOG_NOTICE,
 		       "audit store %s has room again: %s; statements run again after %" PRIu64
 		       " ms refused (record %" PRIu64 ")",
 		       sp.cfg.audit.dir, sp.space.reason, full_ms, seq);
+	else
+		sp_log(LOG_NOTICE,
+		       "audit store %s has room again: %s; statements run again, refused since "
+		       "record %" PRIu64 " before this start (record %" PRIu64 ")",
+		       sp.cfg.audit.dir, sp.space.reason, since_seq, seq);
 	if (rc < 0) {
 		sp.cnt[SP_CNT_APPEND_FAILURES]++;
 		sp_log(LOG_ERR, "append %s record to %s: %s", full ? "audit.full" : "audit.resumed",
@@ -1466,8 +1473,10 @@ space_check(void)
 	sp.usage_failing = false;
 	x = (struct tg_audit_space_sample){ .map_used = u.map_used, .map_size = u.map_size,
 					    .disk_free = u.disk_free, .disk_known = u.disk_known };
-	was_ms = sp.space.full ? now - sp.space.since_ms : 0;
+	was_ms = !sp.space.full ? 0 : sp.full_at_start ? UINT64_MAX : now - sp.space.since_ms;
 	ch = tg_audit_space_update(&sp.space, &x, now);
+	if (ch != TG_AUDIT_SPACE_SAME)
+		sp.full_at_start = false;
 	space_changed(ch, since, was_ms);
 }
 
@@ -1505,6 +1514,7 @@ space_start(void)
 	snprintf(sp.space.reason, sizeof(sp.space.reason),
 		 "full since record %" PRIu64 " (before this start)", sp.full_seq);
 	sp.space.code = "restart";
+	sp.full_at_start = true; /* how long it was full: unknown (the record says since when) */
 	space_check();
 	if (sp.space.full)
 		sp_log(LOG_CRIT,
