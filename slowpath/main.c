@@ -55,7 +55,10 @@
  *   - A commit that fails (disk full, I/O error) keeps the records in the
  *     store's batch and is retried every second; nothing is acked
  *     meanwhile, and once the store's batch is full the connection is
- *     closed (audit), so the dataplane's own caps and policy apply.
+ *     closed (audit), so the dataplane's own caps and policy apply. The
+ *     watermarks of audit_space.h are there so that this is the last
+ *     resort: the store is called full (AU-5(4), new statements refused)
+ *     while a reserve is left (see "Audit storage full" below).
  *   - The socket is unlinked at exit only if the user the process runs as
  *     may write its directory; a stale socket is removed at the next start.
  *   - A generation the dataplane refused is not sent to that connection
