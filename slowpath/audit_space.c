@@ -20,8 +20,7 @@ tg_audit_space_check(const struct tg_audit_space_config *cfg, char *err, size_t 
 		return -EINVAL;
 	}
 	if (cfg->resume_pct < 1 || cfg->resume_pct >= cfg->full_pct) {
-		tg_sp_seterr(err, errlen,
-			     "resume_pct must be in 1..%u (below full_pct %u), not %u",
+		tg_sp_seterr(err, errlen, "resume_pct must be in 1..%u (below full_pct %u), not %u",
 			     cfg->full_pct - 1, cfg->full_pct, cfg->resume_pct);
 		return -EINVAL;
 	}

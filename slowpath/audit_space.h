@@ -46,9 +46,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TG_AUDIT_SPACE_FULL_PCT 90	  /* default high watermark, % of the map */
-#define TG_AUDIT_SPACE_RESUME_GAP 10	  /* default low watermark: this much below */
-#define TG_AUDIT_SPACE_DISK_MIN_MB 64	  /* default free-disk floor */
+#define TG_AUDIT_SPACE_FULL_PCT 90    /* default high watermark, % of the map */
+#define TG_AUDIT_SPACE_RESUME_GAP 10  /* default low watermark: this much below */
+#define TG_AUDIT_SPACE_DISK_MIN_MB 64 /* default free-disk floor */
 #define TG_AUDIT_SPACE_REASON_MAX 192
 
 struct tg_audit_space_config {
@@ -71,11 +71,11 @@ struct tg_audit_space {
 	bool full;
 	char reason[TG_AUDIT_SPACE_REASON_MAX]; /* why full (or why ok again), one line */
 	const char *code; /* why, for a record's reason_code: "map", "disk", "commit", "ok" */
-	struct tg_audit_space_sample last;	/* the last sample seen */
-	uint64_t since_ms; /* monotonic ms the current full period began */
-	uint64_t full_ms;  /* ms spent full in periods that ended */
-	uint64_t entered;  /* times the store became full */
-	uint64_t resumed;  /* times it became ok again */
+	struct tg_audit_space_sample last; /* the last sample seen */
+	uint64_t since_ms;		   /* monotonic ms the current full period began */
+	uint64_t full_ms;		   /* ms spent full in periods that ended */
+	uint64_t entered;		   /* times the store became full */
+	uint64_t resumed;		   /* times it became ok again */
 };
 
 /* What a sample changed. */
