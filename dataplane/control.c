@@ -51,6 +51,7 @@ const char *const tg_control_counter_names[TG_CONTROL_CNT_MAX] = {
 #define SOFTWARE "tollgate-dataplane " TG_VERSION
 
 uint8_t tg_control_refuse_new;
+uint8_t tg_control_audit_full;
 /* Does the slowpath take logins now (up, and both stated TG_PUNT_CAP_AUTH)? Relaxed. */
 static uint8_t auth_ok;
 uint32_t tg_control_auth_epoch;
@@ -140,6 +141,7 @@ struct tg_control {
 	struct tg_control_q *q;
 	uint8_t *tx, *rx;	/* TG_PUNT_MSG_MAX each */
 	bool logins;		/* TG_PUNT_CAP_AUTH stated */
+	bool peer_audit_state;	/* the slowpath stated TG_PUNT_CAP_AUDIT_STATE: AUDIT_STATE valid */
 	uint64_t auth_busy_until;	/* ns: a login message went by lately; short waits */
 
 	uint64_t cnt[TG_CONTROL_CNT_MAX];
@@ -491,7 +493,7 @@ send_hello(struct tg_control *c, uint64_t now)
 		.caps = (c->policy != NULL ? TG_PUNT_CAP_POLICY : 0) |
 			(c->stats != NULL ? TG_PUNT_CAP_STATS : 0) |
 			(c->sessions ? TG_PUNT_CAP_SESSIONS : 0) |
-			(c->logins ? TG_PUNT_CAP_AUTH : 0),
+			(c->logins ? TG_PUNT_CAP_AUTH : 0) | TG_PUNT_CAP_AUDIT_STATE,
 		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
 	};
 	c->tx_seq = 1;
@@ -589,6 +591,17 @@ up(struct tg_control *c, const struct tg_punt_hello_ack *a, uint16_t version)
 	tg_evbuf_rewind(&c->eb);
 	set_refuse(c);
 	set_auth_ok(c, (a->caps & TG_PUNT_CAP_AUTH) != 0);
+	/*
+	 * AU-5(4): a slowpath that says when its store is full sends its state
+	 * next, and the last one holds until then; one that never will cannot
+	 * leave the statements refused.
+	 */
+	c->peer_audit_state = (a->caps & TG_PUNT_CAP_AUDIT_STATE) != 0;
+	if (!c->peer_audit_state && __atomic_exchange_n(&tg_control_audit_full, 0,
+							 __ATOMIC_RELAXED) != 0)
+		TG_LOG(WARNING, tg_logtype_control,
+		       "slowpath %s does not state its audit store's state: statements run again",
+		       c->path);
 	if (c->logins && !(a->caps & TG_PUNT_CAP_AUTH))
 		TG_LOG(WARNING, tg_logtype_control,
 		       "slowpath %s does not take logins: logins of identity services are refused",
@@ -1238,6 +1251,31 @@ auth_send(struct tg_control *c)
 	}
 }
 
+/*
+ * AUDIT_STATE (punt.h): the slowpath's audit store is full, or ok again.
+ * Workers read the flag at each statement (inspect.h, "Audit full").
+ */
+static void
+on_audit_state(struct tg_control *c, const struct tg_punt_audit_state *st)
+{
+	uint8_t full = st->state == TG_PUNT_AUDIT_FULL;
+
+	if (full)
+		CNT(c, AUDIT_FULL);
+	else
+		CNT(c, AUDIT_OK);
+	if (__atomic_exchange_n(&tg_control_audit_full, full, __ATOMIC_RELAXED) == full)
+		return;
+	if (full)
+		TG_LOG(ERR, tg_logtype_control,
+		       "slowpath %s: the audit store is full (%.*s): new statements are refused "
+		       "(SQLSTATE 53100) until it has room",
+		       c->path, (int)st->reason.len, st->reason.p);
+	else
+		TG_LOG(NOTICE, tg_logtype_control,
+		       "slowpath %s: the audit store has room again: statements run", c->path);
+}
+
 /* One datagram of n bytes in c->rx. */
 static void
 on_message(struct tg_control *c, size_t n)
@@ -1303,6 +1341,13 @@ on_message(struct tg_control *c, size_t n)
 		break;
 	case TG_PUNT_T_SESSIONS_REQUEST:
 		on_sessions_request(c, m.hdr.seq, &m.u.sreq);
+		break;
+	case TG_PUNT_T_AUDIT_STATE:
+		if (!c->peer_audit_state) {
+			disconnect(c, TG_CONTROL_DISC_UNEXPECTED, "audit_state");
+			break;
+		}
+		on_audit_state(c, &m.u.audit);
 		break;
 	case TG_PUNT_T_AUTH_REPLY:
 		if (!__atomic_load_n(&auth_ok, __ATOMIC_RELAXED) || m.u.auth.worker >= c->nb_q) {
@@ -1513,6 +1558,7 @@ tg_control_destroy(struct tg_control *c)
 	if (c->fd >= 0)
 		disconnect(c, TG_CONTROL_DISC_STOP, NULL);
 	__atomic_store_n(&tg_control_refuse_new, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&tg_control_audit_full, 0, __ATOMIC_RELAXED);
 	for (w = 0; w < c->nb_q; w++)
 		queue_free(&c->q[w]);
 	free(c->q);
@@ -1537,6 +1583,7 @@ tg_control_counters_read(const struct tg_control *c, struct tg_control_counters 
 
 	memset(out, 0, sizeof(*out));
 	out->connected = c->st == ST_UP;
+	out->audit_full = __atomic_load_n(&tg_control_audit_full, __ATOMIC_RELAXED);
 	out->pending = tg_evbuf_pending(&c->eb);
 	memcpy(out->cnt, c->cnt, sizeof(out->cnt));
 	memcpy(out->ev, c->eb.cnt, sizeof(out->ev));

@@ -64,6 +64,9 @@
  *    has not answered keeps its buffer and is not asked again until it
  *    has). One request is served at a time; one that arrives meanwhile
  *    is answered BUSY at once.
+ *  - states TG_PUNT_CAP_AUDIT_STATE: takes AUDIT_STATE from a slowpath
+ *    that states it too, and keeps the state in tg_control_audit_full
+ *    (AU-5(4): full, the workers refuse new statements; see below);
  *  - with logins set (services with identity "oidc"): states
  *    TG_PUNT_CAP_AUTH, and carries the identity takeover's messages
  *    (punt.h, AUTH) between the workers and the slowpath. A worker hands
@@ -166,7 +169,9 @@ extern const char *const tg_control_disconnect_names[TG_CONTROL_DISC_MAX];
 	X(STATS_ANSWERED, "stats_answered", "STATS_REQUESTs answered (every response sent)") \
 	X(STATS_DROPPED, "stats_dropped", "counters left out of answers: over the cap, or a bad name") \
 	X(SESSIONS_ANSWERED, "sessions_answered", "SESSIONS_REQUESTs answered") \
-	X(SESSIONS_TIMEOUT, "sessions_timeout", "workers that did not answer a sessions command in time")
+	X(SESSIONS_TIMEOUT, "sessions_timeout", "workers that did not answer a sessions command in time") \
+	X(AUDIT_FULL, "audit_state_full", "AUDIT_STATE full received: the slowpath's audit store is full") \
+	X(AUDIT_OK, "audit_state_ok", "AUDIT_STATE ok received")
 
 enum tg_control_counter {
 #define TG_CONTROL_CNT_ENUM(e, n, d) TG_CONTROL_CNT_##e,
@@ -273,6 +278,7 @@ struct tg_control_q {
 /* A snapshot, for the stats printer. */
 struct tg_control_counters {
 	uint64_t connected;		/* 0 or 1 */
+	uint64_t audit_full;		/* 0 or 1: tg_control_audit_full */
 	uint64_t pending;		/* events kept, not acknowledged */
 	uint64_t cnt[TG_CONTROL_CNT_MAX];
 	uint64_t ev[TG_EVBUF_CNT_MAX];
@@ -432,6 +438,15 @@ tg_control_refusing(void)
 {
 	return __atomic_load_n(&tg_control_refuse_new, __ATOMIC_RELAXED) != 0;
 }
+
+/*
+ * AU-5(4): is the slowpath's audit store full (its last AUDIT_STATE,
+ * punt.h)? Then the inspector refuses every new statement (inspect.h,
+ * "Audit full"; worker.c hands it this flag). Set by the control thread
+ * only; kept across a reconnection until the next AUDIT_STATE, cleared by
+ * a slowpath that does not state TG_PUNT_CAP_AUDIT_STATE. Relaxed.
+ */
+extern uint8_t tg_control_audit_full;
 
 /* One round of the control thread's duties (see above). Never blocks. */
 void tg_control_poll(struct tg_control *c);

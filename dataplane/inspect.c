@@ -49,6 +49,14 @@ const char *const tg_inspect_counter_names[TG_INSPECT_CNT_MAX] = {
  * server-side statements execute the same few statements over and over.
  */
 #define EXEC_CACHE 4
+/*
+ * The "rule" of a statement refused because the audit store is full
+ * (inspect.h, "Audit full"): not a policy rule (-1 is the default), and
+ * named in events by an id no policy can use (ids are A-Z a-z 0-9 _ . -).
+ */
+#define RULE_AUDIT_FULL (-2)
+#define RULE_AUDIT_FULL_ID "tollgate:audit_full"
+#define SQLSTATE_AUDIT_FULL "53100" /* disk_full: the closest class-53 code */
 
 enum pend_kind {
 	P_QUERY = TG_INSPECT_QUERY,
@@ -153,6 +161,7 @@ struct tg_inspect_sess {
 	uint8_t ninj;			/* error replies waiting for their ReadyForQuery */
 	struct {
 		uint64_t after;		/* before the first ReadyForQuery answering a request >= */
+		bool audit_full;	/* refused for the audit store (RULE_AUDIT_FULL) */
 		char rule_id[TG_POLICY_ID_MAX];
 	} inj[INJ_MAX];
 	struct tg_edit edit[2];		/* per direction, st[0] client to server */
@@ -333,7 +342,9 @@ fill(struct tg_inspect_sess *ss, const struct pending *pe, struct tg_inspect_eve
 		.kind = pe->kind == P_PARSE ? TG_INSPECT_EXECUTE : pe->kind,
 		.verdict = pe->verdict,
 		.result = pe->result,
-		.rule = pe->rule >= 0 ? pe->rule_id : NULL,
+		.rule = pe->rule >= 0			? pe->rule_id
+			: pe->rule == RULE_AUDIT_FULL ? RULE_AUDIT_FULL_ID
+						      : NULL,
 		.client = ss->client,
 		.user = ss->user,
 		.database = ss->database,
@@ -383,6 +394,13 @@ begin(struct tg_inspect_sess *ss, const struct pending *pe, const struct tg_pg_m
 	ev.result = TG_INSPECT_OK;
 	ev.t_end_ns = 0;
 	ticket = in->begin(in->event_arg, &ev);
+	/*
+	 * A refusal for a full audit store runs nothing: it is not held for
+	 * its record (which may wait long, the store being full), and a
+	 * record that could not be queued does not fail the session.
+	 */
+	if (pe->rule == RULE_AUDIT_FULL)
+		return;
 	if (in->svcs == NULL || ss->svc >= in->svcs->nb ||
 	    in->svcs->svc[ss->svc].durability != TG_DURABILITY_STRICT)
 		return;
@@ -543,6 +561,13 @@ params_render(struct tg_inspect_sess *ss, struct pending *pe, const struct tg_pg
  * Statements: verdicts and blocking
  * ------------------------------------------------------------------- */
 
+/* AU-5(4): is the slowpath's audit store full now? Relaxed, one load per statement. */
+static inline bool
+audit_full(const struct tg_inspect *in)
+{
+	return in->audit_full != NULL && __atomic_load_n(in->audit_full, __ATOMIC_RELAXED) != 0;
+}
+
 /* The verdict on a statement text; *rule is the deciding rule or -1. */
 static uint8_t
 decide(struct tg_inspect_sess *ss, const char *text, uint32_t len, int32_t *rule)
@@ -575,7 +600,9 @@ decide(struct tg_inspect_sess *ss, const char *text, uint32_t len, int32_t *rule
 static bool
 rewrite_blocked(struct tg_inspect_sess *ss, uint64_t off, uint32_t len, int32_t rule)
 {
-	const char *id = rule >= 0 ? ss->in->policy->cmds[rule].id : "default";
+	const char *id = rule >= 0		  ? ss->in->policy->cmds[rule].id
+			 : rule == RULE_AUDIT_FULL ? "audit_full"
+						   : "default";
 	char tok[3][96];
 	uint8_t *out = ss->in->buf;
 	size_t i, t, n;
@@ -627,14 +654,27 @@ edit_of(struct tg_inspect_sess *ss, int dir)
  * a message naming the rule. Returns its length.
  */
 static uint16_t
-blocked_reply(uint8_t *out, size_t size, const char *rule_id)
+blocked_reply(uint8_t *out, size_t size, const char *rule_id, bool full)
 {
 	int n;
 
-	n = snprintf((char *)out + 5, size - 6,
-		     "SERROR%cVERROR%cC42501%cMstatement blocked by tollgate policy rule \"%s\"%c"
-		     "Dthe statement was not sent to the server%c",
-		     0, 0, 0, rule_id[0] != '\0' ? rule_id : "default", 0, 0);
+	if (full)
+		/*
+		 * AU-5(4): 53100 (disk_full, class 53 insufficient resources), as
+		 * the server says when it cannot write; the session stays usable
+		 * and the same statement works once the store has room.
+		 */
+		n = snprintf((char *)out + 5, size - 6,
+			     "SERROR%cVERROR%cC" SQLSTATE_AUDIT_FULL "%cMstatement refused: the "
+			     "audit log of the gateway is full%cDthe statement was not sent to the "
+			     "server; tollgate refuses statements it cannot record (NIST SP 800-53 "
+			     "AU-5(4))%cHretry once the operator has made room in the audit store%c",
+			     0, 0, 0, 0, 0, 0);
+	else
+		n = snprintf((char *)out + 5, size - 6,
+			     "SERROR%cVERROR%cC42501%cMstatement blocked by tollgate policy rule "
+			     "\"%s\"%cDthe statement was not sent to the server%c",
+			     0, 0, 0, rule_id[0] != '\0' ? rule_id : "default", 0, 0);
 	if (n < 0 || (size_t)n >= size - 6)
 		n = 0;
 	out[0] = 'E';
@@ -689,6 +729,7 @@ block_reply(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, bool parse, i
 		after = ss->pg.op_seq - 1;
 	}
 	ss->inj[ss->ninj].after = after;
+	ss->inj[ss->ninj].audit_full = rule == RULE_AUDIT_FULL;
 	snprintf(ss->inj[ss->ninj].rule_id, sizeof(ss->inj[0].rule_id), "%s",
 		 rule >= 0 ? in->policy->cmds[rule].id : "");
 	ss->ninj++;
@@ -716,6 +757,8 @@ enforce(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, bool parse,
 		CNT(in, LOGGED);
 		break;
 	default:
+		if (rule == RULE_AUDIT_FULL)
+			CNT(in, REFUSED_AUDIT_FULL);
 		if (ss->failed)
 			break;
 		if (block_reply(ss, m, parse, rule)) {
@@ -736,8 +779,14 @@ static uint8_t
 judge(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, const struct tg_pg_str *text,
       int32_t *rule)
 {
-	uint8_t v = decide(ss, text->p, text->p != NULL ? text->len : 0, rule);
+	uint8_t v;
 
+	if (audit_full(ss->in)) {
+		*rule = RULE_AUDIT_FULL;
+		v = TG_ACT_BLOCK;
+	} else {
+		v = decide(ss, text->p, text->p != NULL ? text->len : 0, rule);
+	}
 	enforce(ss, m, false, text, v, *rule);
 	return v;
 }
@@ -750,6 +799,8 @@ set_rule(struct tg_inspect_sess *ss, struct pending *pe, int32_t rule)
 
 	pe->rule = rule;
 	pe->rule_id[0] = '\0';
+	if (rule == RULE_AUDIT_FULL)
+		snprintf(pe->rule_id, sizeof(pe->rule_id), "%s", RULE_AUDIT_FULL_ID);
 	if (rule >= 0 && p != NULL)
 		snprintf(pe->rule_id, sizeof(pe->rule_id), "%s", p->cmds[rule].id);
 }
@@ -818,7 +869,12 @@ cb_parse(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_parse *p)
 
 	if (ss->gw_skip)
 		return;	/* consumed with the blocked batch: never parsed by the server */
-	v = decide(ss, p->text.p, p->text.p != NULL ? p->text.len : 0, &rule);
+	if (audit_full(ss->in)) {
+		rule = RULE_AUDIT_FULL;
+		v = TG_ACT_BLOCK;
+	} else {
+		v = decide(ss, p->text.p, p->text.p != NULL ? p->text.len : 0, &rule);
+	}
 	if (v == TG_ACT_BLOCK) {
 		/*
 		 * The Executes after it never run: this is the statement's one
@@ -935,6 +991,14 @@ cb_function_call(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_fcall 
 	struct pending *pe = push(ss, P_FCALL, text, (uint32_t)n);
 
 	pe->verdict = TG_ACT_ALLOW;
+	if (audit_full(ss->in)) {
+		/* a Query's way: replaced by a Sync, the error reply before its ReadyForQuery */
+		struct tg_pg_str none = { 0 };
+
+		pe->verdict = TG_ACT_BLOCK;
+		set_rule(ss, pe, RULE_AUDIT_FULL);
+		enforce(ss, m, false, &none, TG_ACT_BLOCK, RULE_AUDIT_FULL);
+	}
 	begin(ss, pe, m);
 }
 
@@ -1223,8 +1287,9 @@ cb_notice(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_notice *n)
 static void
 reply_blocked(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, uint64_t req)
 {
-	uint8_t msg[8 + 160 + TG_POLICY_ID_MAX];
-	uint16_t len = blocked_reply(msg, sizeof(msg), ss->inj[0].rule_id);
+	uint8_t msg[8 + 256 + TG_POLICY_ID_MAX];
+	bool full = ss->inj[0].audit_full;
+	uint16_t len = blocked_reply(msg, sizeof(msg), ss->inj[0].rule_id, full);
 	uint32_t i;
 
 	if (m->off < ss->st[1].released ||
@@ -1240,9 +1305,9 @@ reply_blocked(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, uint64_t re
 		if (pe->seq > req + 1)
 			break;
 		if (pe->verdict == TG_ACT_BLOCK && pe->result == TG_INSPECT_OK &&
-		    (pe->kind == P_QUERY || pe->kind == P_PARSE)) {
+		    (pe->kind == P_QUERY || pe->kind == P_PARSE || pe->kind == P_FCALL)) {
 			pe->result = TG_INSPECT_ERROR;
-			memcpy(pe->sqlstate, "42501", 6);
+			memcpy(pe->sqlstate, full ? SQLSTATE_AUDIT_FULL : "42501", 6);
 			break;
 		}
 	}

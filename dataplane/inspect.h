@@ -104,6 +104,34 @@
  * hands its streams back to have the held segments sent. A strict
  * statement whose event got no ticket fails the session closed.
  *
+ * Audit full (NIST SP 800-53 AU-5(4); punt.h AUDIT_STATE). While
+ * *audit_full is set (the slowpath's audit store is above its high
+ * watermark), every new statement is refused, whatever the policy says: a
+ * Query or a FunctionCall is replaced by a Sync and a Parse consumed with
+ * what follows it up to the Sync, as for a block, and the client gets an
+ * ErrorResponse with SQLSTATE 53100 (disk_full) and "statement refused:
+ * the audit log of the gateway is full" (counted refused_audit_full). The
+ * session stays open, and its next statement runs once the flag is clear
+ * again. The statement's events are reported as for a block (verdict
+ * block, rule "tollgate:audit_full", sqlstate 53100): they go to the
+ * store's reserve. Decided on each message, so what the flag says when
+ * the message is whole is what happens to it.
+ *  - Strict and fast services alike: a refusal runs nothing, so it is not
+ *    held for its STATEMENT_BEGIN to be durable (the store being full, it
+ *    may not be for long), and one whose event cannot be queued does not
+ *    fail the session.
+ *  - Logins are not refused: a session may start (its login and start
+ *    records take the reserve), and its statements are refused.
+ *  - An Execute of a statement parsed before the store filled is not
+ *    refused (its Parse was decided then; refusing the Execute would need
+ *    the Bind before it undone); it runs and is recorded into the reserve.
+ *    Drivers that keep prepared statements across the change (pgJDBC,
+ *    pgbench -M prepared) run those until they parse again.
+ *  - Without the stream editor, or when it has no room, the refused text
+ *    is rewritten into "tollgate_blocked_rule_audit_full" (the server
+ *    fails it with a syntax error), or the session is reset, as for a
+ *    block.
+ *
  * Memory: every session's parser arena is allocated at init, nb sessions
  * per worker (tg_pg_arena_size() each, with the message caps lowered to
  * half the ring); a new session when all are taken is refused (counted).
@@ -177,7 +205,8 @@
 	X(LOGIN_UNAVAILABLE, "login_unavailable", "logins refused: no slowpath taking them, or no room") \
 	X(LOGIN_TIMEOUT, "login_timeout", "logins refused: no answer in time") \
 	X(LOGIN_ENDED, "login_ended", "sessions the slowpath ended (token expired): FATAL, reset") \
-	X(FAIL_LOGIN, "fail_login", "sessions failed: a client or server out of turn during a login")
+	X(FAIL_LOGIN, "fail_login", "sessions failed: a client or server out of turn during a login") \
+	X(REFUSED_AUDIT_FULL, "refused_audit_full", "statements refused: the audit store is full (AU-5(4), 53100)")
 
 enum tg_inspect_counter {
 #define TG_INSPECT_CNT_ENUM(e, n, d) TG_INSPECT_CNT_##e,
@@ -339,6 +368,8 @@ struct tg_inspect {
 	uint64_t durable_seen;
 	uint32_t nb_gated;			/* sessions holding a statement for durability */
 	bool editor;				/* block and refuse TLS with the stream editor */
+	/* AU-5(4): while *audit_full (relaxed) is not 0, new statements are refused; NULL: never */
+	const uint8_t *audit_full;
 	/*
 	 * Cancel keys (cancelkeys.h), NULL: every CancelRequest goes through.
 	 * key_add returns 0 or -ENOSPC; with event_arg.

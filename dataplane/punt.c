@@ -256,6 +256,18 @@ is_name(const struct tg_punt_str *s)
 	return true;
 }
 
+/* Printable ASCII, spaces allowed: AUDIT_STATE reasons (logs, error replies). */
+static bool
+is_text(const struct tg_punt_str *s)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->len; i++)
+		if ((uint8_t)s->p[i] < 0x20 || (uint8_t)s->p[i] >= 0x7f)
+			return false;
+	return true;
+}
+
 /* ---------------------------------------------------------------------
  * Writing
  * ------------------------------------------------------------------- */
@@ -939,6 +951,17 @@ tg_punt_decode(const uint8_t *buf, size_t len, struct tg_punt_msg *msg)
 	case TG_PUNT_T_AUTH_REPLY:
 		rd_auth(&r, msg->hdr.type, &msg->u.auth);
 		break;
+	case TG_PUNT_T_AUDIT_STATE: {
+		struct tg_punt_audit_state *as = &msg->u.audit;
+
+		as->state = rd_u8(&r);
+		rd_check(&r, as->state < TG_PUNT_AUDIT_STATE_MAX, TG_PUNT_ERR_VALUE);
+		rd_str(&r, true, TG_PUNT_REASON_MAX, &as->reason);
+		rd_check(&r, is_text(&as->reason), TG_PUNT_ERR_VALUE);
+		rd_check(&r, as->state != TG_PUNT_AUDIT_FULL || as->reason.len != 0,
+			 TG_PUNT_ERR_VALUE);
+		break;
+	}
 	case TG_PUNT_T_SESSIONS_RESPONSE: {
 		struct tg_punt_sess_response *sr = &msg->u.sresp;
 		struct tg_punt_sess se;
@@ -1141,6 +1164,22 @@ tg_punt_encode_policy_ack(uint8_t *buf, size_t size, uint64_t seq,
 	wr_u64(&w, a->gen);
 	wr_u8(&w, a->status);
 	wr_str(&w, true, TG_PUNT_REASON_MAX, &a->reason, false);
+	return wr_finish(&w);
+}
+
+int
+tg_punt_encode_audit_state(uint8_t *buf, size_t size, uint64_t seq,
+			   const struct tg_punt_audit_state *s)
+{
+	struct wr w;
+
+	wr_init(&w, buf, size, 0);
+	wr_hdr(&w, TG_PUNT_VERSION_MAX, TG_PUNT_T_AUDIT_STATE, seq);
+	wr_check(&w, s->state < TG_PUNT_AUDIT_STATE_MAX &&
+			     (s->reason.p != NULL || s->reason.len == 0) && is_text(&s->reason) &&
+			     (s->state != TG_PUNT_AUDIT_FULL || s->reason.len != 0));
+	wr_u8(&w, s->state);
+	wr_str(&w, true, TG_PUNT_REASON_MAX, &s->reason, false);
 	return wr_finish(&w);
 }
 

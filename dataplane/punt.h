@@ -96,6 +96,7 @@
  * 13 AUTH_SERVER     dp->sp  worker u16, session u64, message b16
  * 14 AUTH_REPLY      sp->dp  worker u16, session u64, action u8, data b16,
  *                            sqlstate s8, text s16, role s8
+ * 15 AUDIT_STATE     sp->dp  state u8, reason s16
  *
  * b16 is a byte string: a u16 length and that many bytes, any of them NUL.
  *
@@ -223,6 +224,17 @@
  * TG_PUNT_AUTH_MSG_MAX bytes); AuthenticationOk is the last of them. The
  * token never leaves the slowpath again except as its SHA-256.
  *
+ * AUDIT_STATE (NIST SP 800-53 AU-5(4): refuse when the audit log cannot
+ * take more). Between a dataplane and a slowpath that both stated
+ * TG_PUNT_CAP_AUDIT_STATE. The slowpath sends its store's state right
+ * after HELLO_ACK and again at every change: OK (statements run) or FULL
+ * (the store is above its high watermark: the dataplane refuses every new
+ * statement with an ErrorResponse, sessions stay open). reason is for the
+ * logs and the refusal's detail, printable, at most TG_PUNT_REASON_MAX
+ * bytes: not empty with FULL, any with OK. A dataplane keeps the last state
+ * across a reconnection until the next AUDIT_STATE (sent at once by a
+ * slowpath that states the capability; one that does not clears it).
+ *
  * Caveats:
  * - Event strings come from the network (user names, statement texts,
  *   parameter values: a text-format Bind parameter may hold a NUL byte,
@@ -271,6 +283,7 @@
 #define TG_PUNT_CAP_POLICY (1ull << 1)	/* dp: takes policy generations (JSON + databases), sends SERVICES */
 #define TG_PUNT_CAP_SESSIONS (1ull << 2)	/* dp: answers SESSIONS_REQUEST */
 #define TG_PUNT_CAP_AUTH (1ull << 3)	/* dp: takes over identity logins; sp: answers them */
+#define TG_PUNT_CAP_AUDIT_STATE (1ull << 4)	/* dp: refuses statements on AUDIT_STATE full; sp: sends it */
 
 /* X(enum suffix, code, name, sender role) */
 #define TG_PUNT_TYPES(X) \
@@ -287,7 +300,8 @@
 	X(SESSIONS_RESPONSE, 11, "sessions_response", TG_PUNT_ROLE_DATAPLANE) \
 	X(AUTH_REQUEST, 12, "auth_request", TG_PUNT_ROLE_DATAPLANE) \
 	X(AUTH_SERVER, 13, "auth_server", TG_PUNT_ROLE_DATAPLANE) \
-	X(AUTH_REPLY, 14, "auth_reply", TG_PUNT_ROLE_SLOWPATH)
+	X(AUTH_REPLY, 14, "auth_reply", TG_PUNT_ROLE_SLOWPATH) \
+	X(AUDIT_STATE, 15, "audit_state", TG_PUNT_ROLE_SLOWPATH)
 
 enum tg_punt_type {
 #define TG_PUNT_T_ENUM(e, c, n, r) TG_PUNT_T_##e = c,
@@ -467,6 +481,13 @@ enum tg_punt_auth_action {
 	TG_PUNT_AUTH_ACTION_MAX
 };
 
+/* AUDIT_STATE states */
+enum tg_punt_audit_state_code {
+	TG_PUNT_AUDIT_OK = 0,		/* statements run */
+	TG_PUNT_AUDIT_FULL = 1,		/* the audit store is full: new statements are refused */
+	TG_PUNT_AUDIT_STATE_MAX
+};
+
 /* = enum tg_tcp_state (tcp.h). X(enum suffix, code, name) */
 #define TG_PUNT_TCP_STATES(X) \
 	X(NONE, 0, "none") \
@@ -644,6 +665,11 @@ struct tg_punt_auth {
 	struct tg_punt_str role;	/* DONE: not empty */
 };
 
+struct tg_punt_audit_state {
+	uint8_t state;		/* enum tg_punt_audit_state_code */
+	struct tg_punt_str reason;	/* FULL: not empty; printable ASCII */
+};
+
 struct tg_punt_services {
 	uint16_t count;		/* 1..TG_PUNT_SERVICES_MAX */
 	struct tg_punt_str name[TG_PUNT_SERVICES_MAX];
@@ -663,6 +689,7 @@ struct tg_punt_msg {
 		struct tg_punt_sess_request sreq;
 		struct tg_punt_sess_response sresp;
 		struct tg_punt_auth auth;	/* AUTH_REQUEST, AUTH_SERVER, AUTH_REPLY */
+		struct tg_punt_audit_state audit;	/* AUDIT_STATE */
 		/* STATS_REQUEST has no body */
 	} u;
 };
@@ -729,6 +756,10 @@ int tg_punt_encode_sess_request(uint8_t *buf, size_t size, uint64_t seq,
  */
 int tg_punt_encode_auth(uint8_t *buf, size_t size, uint64_t seq, uint16_t type,
 			const struct tg_punt_auth *a);
+
+/* AUDIT_STATE: state in range, reason printable (no NUL), not empty when FULL. */
+int tg_punt_encode_audit_state(uint8_t *buf, size_t size, uint64_t seq,
+			       const struct tg_punt_audit_state *s);
 
 /* A datagram being filled with entries: EVENT_BATCH, STATS_RESPONSE or SESSIONS_RESPONSE. */
 struct tg_punt_enc {

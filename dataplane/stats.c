@@ -107,7 +107,8 @@ tg_stats_print_control(FILE *out, const struct tg_control *c, const struct tg_wo
 		tg_worker_counters_read(&workers[w], &wc);
 		refused += wc.gw[TG_GW_CNT_SLOWPATH_REFUSED];
 	}
-	fprintf(out, "control: connected=%" PRIu64, cc.connected);
+	fprintf(out, "control: connected=%" PRIu64 " audit_full=%" PRIu64, cc.connected,
+		cc.audit_full);
 	for (i = 0; i < TG_CONTROL_CNT_MAX; i++)
 		if (i != TG_CONTROL_CNT_POLICY_REFUSED || cc.cnt[i])
 			fprintf(out, " %s=%" PRIu64, tg_control_counter_names[i], cc.cnt[i]);
@@ -167,6 +168,7 @@ pairs_control(struct tg_control_stats *s, const struct tg_control *c)
 
 	tg_control_counters_read(c, &cc);
 	tg_control_stats_add(s, "control.connected", cc.connected);
+	tg_control_stats_add(s, "control.audit_full", cc.audit_full);
 	pairs_list(s, "control", tg_control_counter_names, cc.cnt, TG_CONTROL_CNT_MAX);
 	pairs_list(s, "control", tg_evbuf_counter_names, cc.ev, TG_EVBUF_CNT_MAX);
 	tg_control_stats_add(s, "control.events_pending", cc.pending);

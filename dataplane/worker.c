@@ -339,6 +339,7 @@ tg_worker_inspect_init(struct tg_worker *w, const struct tg_policy *policy, uint
 	if (w->ctl != NULL) {
 		w->inspect.begin = worker_begin;
 		w->inspect.durable = &w->ctl->durable;
+		w->inspect.audit_full = &tg_control_audit_full; /* AU-5(4), control.h */
 		w->inspect.login = worker_login;
 	}
 	/* each session's client SYN: what KILL's RSTs and the stream editor's segments are built on */

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -785,6 +786,28 @@ tg_audit_cursor_get(struct tg_audit *a, const char *name, uint64_t *v)
 		return fail(a, mdb_errno(rc), "read cursor %s: %s", name, mdb_strerror(rc));
 	if (d.mv_size != 8)
 		return fail(a, -EUCLEAN, "cursor %s: %zu bytes, not 8", name, d.mv_size);
+	return 0;
+}
+
+int
+tg_audit_usage(struct tg_audit *a, struct tg_audit_usage *u)
+{
+	struct statvfs vfs;
+	MDB_envinfo info;
+	MDB_stat st;
+	int rc;
+
+	memset(u, 0, sizeof(*u));
+	if ((rc = mdb_env_info(a->env, &info)) != 0 || (rc = mdb_env_stat(a->env, &st)) != 0)
+		return fail(a, mdb_errno(rc), "usage of %s: %s", a->dir, mdb_strerror(rc));
+	u->map_size = info.me_mapsize;
+	u->map_used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+	if (u->map_used > u->map_size)
+		u->map_used = u->map_size;
+	if (statvfs(a->dir, &vfs) == 0) {
+		u->disk_free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+		u->disk_known = true;
+	}
 	return 0;
 }
 

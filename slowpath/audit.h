@@ -165,7 +165,9 @@
 	X(LOG_CHECKPOINT, "log.checkpoint") \
 	X(LOG_GAP, "log.gap")               \
 	X(DB_QUERY_BEGIN, "db.query.begin") \
-	X(AUTHN_EXPIRED, "authn.expired")
+	X(AUTHN_EXPIRED, "authn.expired")   \
+	X(AUDIT_FULL, "audit.full")         \
+	X(AUDIT_RESUMED, "audit.resumed")
 
 /* clang-format off */
 enum tg_audit_event_type {
@@ -276,6 +278,25 @@ bool tg_audit_unclean(const struct tg_audit *a);
 #define TG_AUDIT_CURSORS_MAX 64
 int tg_audit_cursor_set(struct tg_audit *a, const char *name, uint64_t v);
 int tg_audit_cursor_get(struct tg_audit *a, const char *name, uint64_t *v);
+
+/*
+ * How full the store is (audit_space.h decides what that means):
+ * map_used is the LMDB map's high-water mark (its last page in use, plus
+ * one, times the page size: the store only appends, so pages freed by
+ * copy-on-write are reused and the mark grows with the data), map_size
+ * the map; disk_free the bytes an unprivileged writer may still take on
+ * the store's filesystem (statvfs f_bavail), disk_known false when
+ * statvfs failed. Costs two LMDB calls and one statvfs(2). Returns 0 or
+ * -errno (mdb_env_info cannot fail on an open environment).
+ */
+struct tg_audit_usage {
+	uint64_t map_used;
+	uint64_t map_size;
+	uint64_t disk_free;
+	bool disk_known;
+};
+
+int tg_audit_usage(struct tg_audit *a, struct tg_audit_usage *u);
 
 /* Records appended (durable or buffered), and records durable. */
 uint64_t tg_audit_size(const struct tg_audit *a);

@@ -37,6 +37,10 @@ tg_sp_config_defaults(struct tg_sp_config *cfg)
 	snprintf(cfg->audit.dir, sizeof(cfg->audit.dir), "%s", TG_SP_AUDIT_DIR_DEFAULT);
 	snprintf(cfg->audit.key, sizeof(cfg->audit.key), "%s", TG_SP_AUDIT_KEY_DEFAULT);
 	snprintf(cfg->user, sizeof(cfg->user), "%s", TG_SP_USER_DEFAULT);
+	cfg->audit.full_pct = TG_AUDIT_SPACE_FULL_PCT;
+	cfg->audit.resume_pct = TG_AUDIT_SPACE_FULL_PCT - TG_AUDIT_SPACE_RESUME_GAP;
+	cfg->audit.disk_min_mb = TG_AUDIT_SPACE_DISK_MIN_MB;
+	cfg->audit.disk_resume_mb = 2 * TG_AUDIT_SPACE_DISK_MIN_MB;
 	cfg->identity.skew_s = TG_SP_SKEW_DEFAULT;
 	cfg->identity.login_timeout_ms = TG_SP_LOGIN_TIMEOUT_DEFAULT;
 	cfg->identity.max_logins = TG_SP_MAX_LOGINS_DEFAULT;
@@ -310,9 +314,21 @@ json_mgmt(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *e
 	return 0;
 }
 
+void
+tg_sp_config_space(const struct tg_sp_config *cfg, struct tg_audit_space_config *sc)
+{
+	sc->full_pct = cfg->audit.full_pct;
+	sc->resume_pct = cfg->audit.resume_pct;
+	sc->disk_min = (uint64_t)cfg->audit.disk_min_mb << 20;
+	sc->disk_resume = (uint64_t)cfg->audit.disk_resume_mb << 20;
+}
+
 static int
 json_audit(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *err, size_t errlen)
 {
+	bool full_set = false, resume_set = false, disk_set = false, disk_resume_set = false;
+	struct tg_audit_space_config sc;
+	char why[160];
 	const char *key;
 	json_t *v;
 	int rc = 0;
@@ -322,7 +338,27 @@ json_audit(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *
 		return -EINVAL;
 	}
 	json_object_foreach((json_t *)obj, key, v) {
-		if (strcmp(key, "dir") == 0) {
+		if (strcmp(key, "full_pct") == 0) {
+			rc = json_u32(v, path, "audit.full_pct", 99, &cfg->audit.full_pct, err,
+				      errlen);
+			full_set = true;
+		} else if (strcmp(key, "resume_pct") == 0) {
+			rc = json_u32(v, path, "audit.resume_pct", 98, &cfg->audit.resume_pct, err,
+				      errlen);
+			resume_set = true;
+		} else if (strcmp(key, "disk_min_mb") == 0) {
+			/* 0 turns the disk check off */
+			if (json_is_integer(v) && json_integer_value(v) == 0)
+				cfg->audit.disk_min_mb = 0;
+			else
+				rc = json_u32(v, path, "audit.disk_min_mb (0: no check)",
+					      TG_SP_MAP_MB_MAX, &cfg->audit.disk_min_mb, err, errlen);
+			disk_set = true;
+		} else if (strcmp(key, "disk_resume_mb") == 0) {
+			rc = json_u32(v, path, "audit.disk_resume_mb", TG_SP_MAP_MB_MAX,
+				      &cfg->audit.disk_resume_mb, err, errlen);
+			disk_resume_set = true;
+		} else if (strcmp(key, "dir") == 0) {
 			rc = json_path(cfg->audit.dir, sizeof(cfg->audit.dir), v, path, "audit.dir",
 				       err, errlen);
 		} else if (strcmp(key, "key") == 0) {
@@ -357,12 +393,25 @@ json_audit(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *
 		} else {
 			tg_sp_seterr(err, errlen,
 				     "%s: unknown key \"audit.%s\" (known: dir, key, origin, "
-				     "checkpoint_records, checkpoint_seconds, map_mb, commit_delay_ms)",
+				     "checkpoint_records, checkpoint_seconds, map_mb, commit_delay_ms, "
+				     "full_pct, resume_pct, disk_min_mb, disk_resume_mb)",
 				     path, key);
 			rc = -EINVAL;
 		}
 		if (rc < 0)
 			return rc;
+	}
+	/* the low watermarks follow the high ones unless given */
+	if (full_set && !resume_set)
+		cfg->audit.resume_pct = cfg->audit.full_pct > TG_AUDIT_SPACE_RESUME_GAP
+						? cfg->audit.full_pct - TG_AUDIT_SPACE_RESUME_GAP
+						: 1;
+	if (disk_set && !disk_resume_set)
+		cfg->audit.disk_resume_mb = 2 * cfg->audit.disk_min_mb;
+	tg_sp_config_space(cfg, &sc);
+	if (tg_audit_space_check(&sc, why, sizeof(why)) < 0) {
+		tg_sp_seterr(err, errlen, "%s: audit.%s", path, why);
+		return -EINVAL;
 	}
 	return 0;
 }

@@ -23,10 +23,24 @@
  *       "checkpoint_records": 1024,  // sign after this many records, 1..1048576
  *       "checkpoint_seconds": 60,    // or once records are this old, 1..86400
  *       "map_mb": 1024,              // LMDB map size: the store's cap, 1..1048576
- *       "commit_delay_ms": 50        // fast mode: a record is durable (and acked)
+ *       "commit_delay_ms": 50,       // fast mode: a record is durable (and acked)
  *                                    // at most this long after it arrived,
  *                                    // 1..1000; a strict statement's record
  *                                    // is committed at once
+ *       // AU-5(4), audit storage full (audit_space.h): above the high
+ *       // watermark the store is "full": one audit.full record, and the
+ *       // dataplane refuses every new statement (SQLSTATE 53100) until
+ *       // the store is below the low watermark again (audit.resumed)
+ *       "full_pct": 90,              // full at this % of map_mb used, 2..99;
+ *                                    // the rest is the reserve that takes
+ *                                    // the alert and what arrives while full
+ *       "resume_pct": 80,            // ok again below this %, 1..full_pct-1
+ *                                    // (default: full_pct - 10, at least 1)
+ *       "disk_min_mb": 64,           // also full with less free on the
+ *                                    // store's filesystem, 0..1048576 (0: no
+ *                                    // disk check)
+ *       "disk_resume_mb": 128        // ok again with this much free,
+ *                                    // >= disk_min_mb (default: twice it)
  *     },
  *     "mgmt": {            // optional: the management API (slowpath/mgmt.h,
  *                          // mgmt/api.h), for tgctl; absent: none
@@ -109,6 +123,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "audit_space.h"
 #include "note.h"
 #include "siem_config.h"
 
@@ -150,6 +165,10 @@ struct tg_sp_config {
 		uint32_t checkpoint_seconds; /* 0: the store's default */
 		uint32_t map_mb;	     /* 0: the store's default */
 		uint32_t commit_delay_ms;    /* 0: TG_SP_COMMIT_DELAY_DEFAULT */
+		uint32_t full_pct;	     /* audit_space.h: checked at load */
+		uint32_t resume_pct;
+		uint32_t disk_min_mb; /* 0: no disk check */
+		uint32_t disk_resume_mb;
 	} audit;
 	char policy[PATH_MAX];	    /* "": none (the dataplane keeps its own) */
 	struct {
@@ -210,5 +229,8 @@ int tg_sp_config_parse_args(struct tg_sp_config *cfg, int argc, char **argv, cha
 			    size_t errlen);
 
 void tg_sp_config_usage(FILE *out, const char *prog);
+
+/* The watermarks of cfg->audit as audit_space.h takes them (bytes). */
+void tg_sp_config_space(const struct tg_sp_config *cfg, struct tg_audit_space_config *sc);
 
 #endif /* TG_SP_CONFIG_H */

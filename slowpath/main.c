@@ -55,7 +55,10 @@
  *   - A commit that fails (disk full, I/O error) keeps the records in the
  *     store's batch and is retried every second; nothing is acked
  *     meanwhile, and once the store's batch is full the connection is
- *     closed (audit), so the dataplane's own caps and policy apply.
+ *     closed (audit), so the dataplane's own caps and policy apply. The
+ *     watermarks of audit_space.h are there so that this is the last
+ *     resort: the store is called full (AU-5(4), new statements refused)
+ *     while a reserve is left (see "Audit storage full" below).
  *   - The socket is unlinked at exit only if the user the process runs as
  *     may write its directory; a stale socket is removed at the next start.
  *   - A generation the dataplane refused is not sent to that connection
@@ -89,6 +92,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "audit.h"
+#include "audit_space.h"
 #include "authn.h"
 #include "canon.h"
 #include "config.h"
@@ -179,7 +183,11 @@ sp_log(int prio, const char *fmt, ...)
 	X(STATS_TIMEOUTS, "stats_timeouts")	/* stats calls answered without the dataplane's */ \
 	X(SESSIONS_REQUESTS, "sessions_requests") /* SESSIONS_REQUEST sent */ \
 	X(SESSIONS_RESPONSES, "sessions_responses") /* SESSIONS_RESPONSE received */ \
-	X(SESSIONS_TIMEOUTS, "sessions_timeouts") /* sessions calls answered unavailable: no answer */
+	X(SESSIONS_TIMEOUTS, "sessions_timeouts") /* sessions calls answered unavailable: no answer */ \
+	X(AUDIT_FULL, "audit_full")		/* the store became full (audit.full records) */ \
+	X(AUDIT_RESUMED, "audit_resumed")	/* and ok again (audit.resumed records) */ \
+	X(RECORDS_WHILE_FULL, "records_while_full") /* records written into the reserve */ \
+	X(AUDIT_STATE_SENT, "audit_state_sent")	/* AUDIT_STATE messages sent */
 
 enum sp_counter {
 #define X(e, n) SP_CNT_##e,
@@ -280,6 +288,8 @@ struct sp_conn {
 	bool gives_stats;  /* its HELLO stated TG_PUNT_CAP_STATS: stats calls ask it */
 	bool gives_sessions; /* its HELLO stated TG_PUNT_CAP_SESSIONS: sessions and flows ask it */
 	bool auth;	     /* both stated TG_PUNT_CAP_AUTH: AUTH_* messages are valid */
+	bool audit_state;    /* it stated TG_PUNT_CAP_AUDIT_STATE: AUDIT_STATE goes to it */
+	int state_sent;	     /* the last AUDIT_STATE sent (enum tg_punt_audit_state_code), -1: none */
 	bool have_svcs;	  /* its SERVICES arrived */
 	uint64_t push_gen; /* generation being sent, 0: none */
 	size_t push_off;  /* bytes of it sent */
@@ -353,6 +363,11 @@ struct sp {
 	char host[HOST_NAME_MAX + 1];
 	uint64_t size_at_open;
 	bool commit_failing; /* log a failing commit once, and its recovery */
+	/* AU-5(4): the store's watermarks (audit_space.h) */
+	struct tg_audit_space space;
+	uint64_t full_seq;	/* while full: the audit.full record's seq */
+	bool usage_failing;	/* log a failing sample once */
+	bool full_at_start;	/* full since before this start: for how long is unknown */
 	bool stop;
 	uint64_t cnt[SP_CNT_MAX];
 	uint64_t disc[SP_DISC_MAX];
@@ -730,15 +745,23 @@ event_record(const struct tg_punt_event *ev, uint64_t instance)
  * it (with its seq) on the management API. Returns tg_audit_append()'s.
  */
 static int
-record(json_t *rec)
+record_at(json_t *rec, uint64_t *at)
 {
 	uint64_t seq;
 	int rc = tg_audit_append(sp.audit, rec, &seq);
 
+	if (rc == 0 && at != NULL)
+		*at = seq;
 	if (rc == 0 && sp.mgmt != NULL && json_object_set_new(rec, "seq", json_integer(
 						(json_int_t)seq)) == 0)
 		tg_mgmt_publish(sp.mgmt, rec);
 	return rc;
+}
+
+static int
+record(json_t *rec)
+{
+	return record_at(rec, NULL);
 }
 
 /* After a commit: everything appended is durable, for every instance. */
@@ -754,8 +777,11 @@ committed(void)
 	sp.commit_failing = false;
 }
 
+static void space_force(int rc);
+static void space_check(void);
+
 static void
-commit_failed(void)
+commit_failed(int rc)
 {
 	sp.cnt[SP_CNT_COMMIT_FAILURES]++;
 	if (!sp.commit_failing)
@@ -765,23 +791,29 @@ commit_failed(void)
 		       sp.cfg.audit.dir, tg_audit_error(sp.audit),
 		       tg_audit_size(sp.audit) - tg_audit_durable(sp.audit), SP_TICK_MS);
 	sp.commit_failing = true;
+	space_force(rc);
 }
 
 /* Commits what is buffered; returns true when everything appended is durable. */
 static bool
 commit(void)
 {
+	int rc;
+
 	if (tg_audit_size(sp.audit) == tg_audit_durable(sp.audit))
 		return true;
 	tg_siem_save(sp.siem); /* delivered-cursors of the SIEM sinks ride along */
-	if (tg_audit_commit(sp.audit, NULL) < 0) {
-		commit_failed();
+	rc = tg_audit_commit(sp.audit, NULL);
+	if (rc < 0) {
+		commit_failed(rc);
 		return false;
 	}
 	sp.cnt[SP_CNT_COMMITS]++;
 	committed();
+	space_check();
 	return true;
 }
+
 
 /* ---------------------------------------------------------------------
  * The control connection
@@ -806,6 +838,7 @@ static bool sess_send(void);
 static unsigned int on_sessions(const struct tg_punt_sess_response *sr);
 static void sess_tick(void);
 static void auth_queue_free(void);
+static void pump(void);
 
 static void
 disconnect(unsigned int reason, const char *detail)
@@ -982,6 +1015,8 @@ on_hello(const struct tg_punt_hello *h)
 	c->gives_stats = (h->caps & TG_PUNT_CAP_STATS) != 0;
 	c->gives_sessions = (h->caps & TG_PUNT_CAP_SESSIONS) != 0;
 	c->auth = (h->caps & TG_PUNT_CAP_AUTH) != 0 && (sp.self.caps & TG_PUNT_CAP_AUTH) != 0;
+	c->audit_state = (h->caps & TG_PUNT_CAP_AUDIT_STATE) != 0;
+	c->state_sent = -1; /* the state goes right after the HELLO_ACK (pump) */
 	if (c->auth && sp.authn_inst != h->instance) {
 		/* another dataplane process: the sessions of the last one are gone */
 		tg_authn_reset(sp.authn);
@@ -1009,6 +1044,7 @@ on_hello(const struct tg_punt_hello *h)
 	else
 		sp_log(LOG_INFO, "accept %s: %s, protocol version %u, a new instance", c->name,
 		       software, c->version);
+	pump(); /* the store's state (AUDIT_STATE), when it takes it */
 	return 0;
 }
 
@@ -1083,6 +1119,8 @@ on_batch(const struct tg_punt_batch *b)
 			return SP_DISC_AUDIT;
 		}
 		sp.cnt[SP_CNT_RECORDS]++;
+		if (sp.space.full)
+			sp.cnt[SP_CNT_RECORDS_WHILE_FULL]++;
 		in->appended = ev.seq;
 		/* the session's identity served its last record (authn.h) */
 		if (ev.type == TG_PUNT_EV_SESSION_END && sp.authn != NULL &&
@@ -1157,6 +1195,7 @@ policy_record(const char *action, bool ok, const char *why, const char *actor,
 
 static void pump(void);
 static bool auth_send(void);
+static bool audit_state_send(void);
 
 /* Starts sending the current generation to the dataplane, if it takes one. */
 static void
@@ -1256,6 +1295,8 @@ pump(void)
 
 	if (c->fd < 0)
 		return;
+	if (!audit_state_send())
+		return;
 	if (c->ack_due && !send_ack())
 		return;
 	if (!stats_send())
@@ -1293,6 +1334,228 @@ pump(void)
 	}
 	if (c->fd >= 0 && !c->ack_due)
 		want_out(false);
+}
+
+/* ---------------------------------------------------------------------
+ * Audit storage full (NIST SP 800-53 AU-5(4); audit_space.h)
+ *
+ * After each commit and every second the store is sampled against the
+ * watermarks of the config (audit.full_pct, resume_pct, disk_min_mb,
+ * disk_resume_mb). Becoming full writes one audit.full record (into the
+ * reserve the watermark keeps), logs it at LOG_CRIT and tells the
+ * dataplane (AUDIT_STATE full): it refuses every new statement until the
+ * state goes back to ok, which writes audit.resumed and tells it again.
+ * While full, records still arrive (session ends, checkpoints, the
+ * refused statements' own records) and take the reserve; they are
+ * counted (records_while_full). A commit that fails with -ENOSPC before
+ * a sample saw it coming makes the state full at once; its records then
+ * wait for space like any failing commit (main.c Caveats), and the
+ * alert is written once they can be.
+ *
+ * The state survives a restart: the cursor "audit.full" holds the
+ * audit.full record's seq + 1 while full, 0 once resumed. A slowpath that
+ * starts with the store still full says so to its dataplane without a
+ * second alert; one that starts below the low watermark (audit.map_mb
+ * raised, disk freed) writes audit.resumed.
+ * ------------------------------------------------------------------- */
+
+#define SP_FULL_CURSOR "audit.full"
+
+/* The record of a change: audit.full or audit.resumed, with the numbers behind it. */
+static int
+space_record(bool full, uint64_t since_seq, uint64_t full_ms, uint64_t *seq)
+{
+	const struct tg_audit_space *s = &sp.space;
+	struct rec r = { .root = json_object() };
+	int rc;
+
+	put(&r, "event", "type",
+	    json_string(tg_audit_event_names[full ? TG_AUDIT_EV_AUDIT_FULL
+						  : TG_AUDIT_EV_AUDIT_RESUMED]));
+	put(&r, NULL, "outcome", json_string(full ? "failure" : "success"));
+	put(&r, NULL, "reason_code", json_string(s->code));
+	put(&r, "gw", "host", json_string(sp.host));
+	put(&r, "store", "detail", json_string(s->reason));
+	put_int(&r, "store", "map_used", s->last.map_used);
+	put_int(&r, "store", "map_size", s->last.map_size);
+	if (s->last.disk_known)
+		put_int(&r, "store", "disk_free", s->last.disk_free);
+	put_int(&r, "store", "full_pct", s->cfg.full_pct);
+	put_int(&r, "store", "resume_pct", s->cfg.resume_pct);
+	put_int(&r, "store", "disk_min_mb", s->cfg.disk_min >> 20);
+	put(&r, "store", "action",
+	    json_string(full ? "new statements are refused until the store is below the low "
+			       "watermark"
+			     : "statements run again"));
+	if (!full) {
+		put_int(&r, "full", "since_seq", since_seq);
+		if (full_ms != UINT64_MAX) /* unknown when it was full before this start */
+			put_int(&r, "full", "ms", full_ms);
+	}
+	if (r.oom) {
+		json_decref(r.root);
+		return -ENOMEM;
+	}
+	rc = record_at(r.root, seq);
+	json_decref(r.root);
+	return rc;
+}
+
+/*
+ * Writes and commits the record of a change (or, for a change found at
+ * start, of a full state that ended while the slowpath was down), keeps
+ * the cursor, logs, and tells the dataplane.
+ */
+static void
+space_changed(enum tg_audit_space_change ch, uint64_t since_seq, uint64_t full_ms)
+{
+	bool full = ch == TG_AUDIT_SPACE_FULL;
+	uint64_t seq = 0;
+	int rc;
+
+	if (ch == TG_AUDIT_SPACE_SAME)
+		return;
+	sp.cnt[full ? SP_CNT_AUDIT_FULL : SP_CNT_AUDIT_RESUMED]++;
+	rc = space_record(full, since_seq, full_ms, &seq);
+	if (rc == 0)
+		rc = tg_audit_cursor_set(sp.audit, SP_FULL_CURSOR, full ? seq + 1 : 0);
+	if (full)
+		sp_log(LOG_CRIT,
+		       "audit store %s is full: %s; new statements are refused (AU-5(4)) until "
+		       "it is below %u%% of the map%s; raise audit.map_mb and restart, or free "
+		       "the disk (record %" PRIu64 ")",
+		       sp.cfg.audit.dir, sp.space.reason, sp.space.cfg.resume_pct,
+		       sp.space.cfg.disk_min != 0 ? " with disk_resume_mb free" : "", seq);
+	else if (full_ms != UINT64_MAX)
+		sp_log(LOG_NOTICE,
+		       "audit store %s has room again: %s; statements run again after %" PRIu64
+		       " ms refused (record %" PRIu64 ")",
+		       sp.cfg.audit.dir, sp.space.reason, full_ms, seq);
+	else
+		sp_log(LOG_NOTICE,
+		       "audit store %s has room again: %s; statements run again, refused since "
+		       "record %" PRIu64 " before this start (record %" PRIu64 ")",
+		       sp.cfg.audit.dir, sp.space.reason, since_seq, seq);
+	if (rc < 0) {
+		sp.cnt[SP_CNT_APPEND_FAILURES]++;
+		sp_log(LOG_ERR, "append %s record to %s: %s", full ? "audit.full" : "audit.resumed",
+		       sp.cfg.audit.dir, tg_audit_error(sp.audit));
+	} else {
+		sp.full_seq = full ? seq : 0;
+		if (!sp.commit_failing) {
+			/* at once: the alert is the point; a failure waits for the retries */
+			tg_siem_save(sp.siem);
+			rc = tg_audit_commit(sp.audit, NULL);
+			if (rc == 0) {
+				sp.cnt[SP_CNT_COMMITS]++;
+				committed();
+			} else {
+				commit_failed(rc);
+			}
+		}
+	}
+	pump(); /* AUDIT_STATE to the dataplane */
+}
+
+/* Samples the store against the watermarks. */
+static void
+space_check(void)
+{
+	struct tg_audit_usage u;
+	struct tg_audit_space_sample x;
+	uint64_t now = now_ms(), since = sp.full_seq, was_ms;
+	enum tg_audit_space_change ch;
+
+	if (tg_audit_usage(sp.audit, &u) < 0) {
+		if (!sp.usage_failing)
+			sp_log(LOG_ERR, "sample audit store %s: %s", sp.cfg.audit.dir,
+			       tg_audit_error(sp.audit));
+		sp.usage_failing = true;
+		return;
+	}
+	sp.usage_failing = false;
+	x = (struct tg_audit_space_sample){ .map_used = u.map_used, .map_size = u.map_size,
+					    .disk_free = u.disk_free, .disk_known = u.disk_known };
+	was_ms = !sp.space.full ? 0 : sp.full_at_start ? UINT64_MAX : now - sp.space.since_ms;
+	ch = tg_audit_space_update(&sp.space, &x, now);
+	if (ch != TG_AUDIT_SPACE_SAME)
+		sp.full_at_start = false;
+	space_changed(ch, since, was_ms);
+}
+
+/* A commit failed: -ENOSPC (map or disk) makes the store full now. */
+static void
+space_force(int rc)
+{
+	char why[TG_AUDIT_SPACE_REASON_MAX];
+
+	if (rc != -ENOSPC || sp.space.full)
+		return;
+	snprintf(why, sizeof(why), "a commit failed: %s", tg_audit_error(sp.audit));
+	space_changed(tg_audit_space_force(&sp.space, why, now_ms()), 0, 0);
+}
+
+/* At start, after the store is open: the state the last run left, and the one now. */
+static void
+space_start(void)
+{
+	struct tg_audit_space_config sc;
+	uint64_t v = 0;
+	bool was_full;
+
+	tg_sp_config_space(&sp.cfg, &sc);
+	tg_audit_space_init(&sp.space, &sc);
+	was_full = tg_audit_cursor_get(sp.audit, SP_FULL_CURSOR, &v) == 0 && v != 0;
+	if (!was_full) {
+		space_check();
+		return;
+	}
+	/* the last run ended full: its alert is in the log, not written again */
+	sp.full_seq = v - 1;
+	sp.space.full = true;
+	sp.space.since_ms = now_ms();
+	snprintf(sp.space.reason, sizeof(sp.space.reason),
+		 "full since record %" PRIu64 " (before this start)", sp.full_seq);
+	sp.space.code = "restart";
+	sp.full_at_start = true; /* how long it was full: unknown (the record says since when) */
+	space_check();
+	if (sp.space.full)
+		sp_log(LOG_CRIT,
+		       "audit store %s is still full (since record %" PRIu64 "): %s; new "
+		       "statements stay refused",
+		       sp.cfg.audit.dir, sp.full_seq, sp.space.reason);
+}
+
+/* Sends the store's state to a dataplane that takes it, when it changed. Cf. pump(). */
+static bool
+audit_state_send(void)
+{
+	struct sp_conn *c = &sp.conn;
+	struct tg_punt_audit_state st;
+	char reason[TG_AUDIT_SPACE_REASON_MAX];
+	int len, rc;
+	size_t i;
+
+	st.state = sp.space.full ? TG_PUNT_AUDIT_FULL : TG_PUNT_AUDIT_OK;
+	if (c->fd < 0 || !c->hello || !c->audit_state || c->state_sent == (int)st.state)
+		return true;
+	/* printable, as the codec wants: the reason may quote an LMDB message */
+	snprintf(reason, sizeof(reason), "%s", sp.space.full ? sp.space.reason : "");
+	for (i = 0; reason[i] != '\0'; i++)
+		if ((unsigned char)reason[i] < 0x20 || (unsigned char)reason[i] >= 0x7f)
+			reason[i] = '?';
+	if (sp.space.full && i == 0)
+		snprintf(reason, sizeof(reason), "audit store full");
+	st.reason.p = reason;
+	st.reason.len = (uint32_t)strlen(reason);
+	len = tg_punt_encode_audit_state(sp.tx, sizeof(sp.tx), c->tx_seq + 1, &st);
+	rc = send_next(sp.tx, len, "audit_state");
+	if (rc <= 0)
+		return rc == 0;
+	c->state_sent = st.state;
+	sp.cnt[SP_CNT_AUDIT_STATE_SENT]++;
+	sp_log(LOG_INFO, "tell %s: audit store %s", c->name, sp.space.full ? "full" : "ok");
+	return true;
 }
 
 /* SERVICES: the names the policy is validated against; then the policy, built and pushed. */
@@ -2147,12 +2410,14 @@ on_timer(void)
 		tg_authn_tick(sp.authn, now_ms(), (int64_t)time(NULL));
 		pump();
 	}
+	/* the watermarks (AU-5(4)): also while a commit fails, so disk freed is seen */
+	space_check();
 	/* a commit that failed before is retried by flush() after this */
 	if (sp.commit_failing)
 		return;
 	rc = tg_audit_tick(sp.audit, now_ms(), NULL);
 	if (rc < 0) {
-		commit_failed();
+		commit_failed(rc);
 		return;
 	}
 	if (rc == 1) {
@@ -2165,8 +2430,8 @@ on_timer(void)
 	 * about a second of delivered events.
 	 */
 	if (tg_siem_save(sp.siem) > 0) {
-		if (tg_audit_commit(sp.audit, NULL) < 0) {
-			commit_failed();
+		if ((rc = tg_audit_commit(sp.audit, NULL)) < 0) {
+			commit_failed(rc);
 			return;
 		}
 		sp.cnt[SP_CNT_COMMITS]++;
@@ -2306,6 +2571,12 @@ m_status(struct tg_mgmt_call *call, const json_t *params, void *arg)
 			(json_int_t)tg_audit_size(sp.audit), "durable",
 			(json_int_t)tg_audit_durable(sp.audit), "mgmt", "clients", (int)ms.clients,
 			"subscribers", (int)ms.subscribers);
+	/* AU-5(4): is the store refusing statements, and why */
+	json_object_set_new(json_object_get(res, "audit"), "state",
+			    json_string(sp.space.full ? "full" : "ok"));
+	if (sp.space.full)
+		json_object_set_new(json_object_get(res, "audit"), "full_reason",
+				    json_string(sp.space.reason));
 	tg_mgmt_reply(call, res);
 }
 
@@ -2364,17 +2635,27 @@ static json_t *identity_stats(void);
 static json_t *
 stats_local(void)
 {
-	json_t *cnt = json_object(), *disc = json_object();
+	const struct tg_audit_space *as = &sp.space;
+	json_t *cnt = json_object(), *disc = json_object(), *space;
 
 	for (unsigned int i = 0; i < SP_CNT_MAX; i++)
 		json_object_set_new(cnt, sp_counter_names[i], json_integer((json_int_t)sp.cnt[i]));
 	for (unsigned int r = 1; r < SP_DISC_MAX; r++)
 		if (sp.disc[r] != 0)
 			json_object_set_new(disc, disc_name(r), json_integer((json_int_t)sp.disc[r]));
+	/* AU-5(4): numbers only, so that the Prometheus rendering has them all */
+	space = json_pack(
+		"{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i}", "full", as->full ? 1 : 0, "full_ms",
+		(json_int_t)tg_audit_space_full_ms(as, now_ms()), "entered", (json_int_t)as->entered,
+		"resumed", (json_int_t)as->resumed, "map_used", (json_int_t)as->last.map_used,
+		"map_size", (json_int_t)as->last.map_size, "disk_free",
+		(json_int_t)(as->last.disk_known ? as->last.disk_free : 0), "full_pct",
+		(int)as->cfg.full_pct, "resume_pct", (int)as->cfg.resume_pct);
+
 	return json_pack(
-		"{s:{s:o, s:o, s:I, s:I}, s:o, s:o*, s:o*, s:o*}", "slowpath", "counters", cnt,
+		"{s:{s:o, s:o, s:I, s:I, s:o*}, s:o, s:o*, s:o*, s:o*}", "slowpath", "counters", cnt,
 		"disconnects", disc, "store_size", (json_int_t)tg_audit_size(sp.audit),
-		"store_durable", (json_int_t)tg_audit_durable(sp.audit), "mgmt",
+		"store_durable", (json_int_t)tg_audit_durable(sp.audit), "audit_space", space, "mgmt",
 		tg_mgmt_stats_json(sp.mgmt), "metrics",
 		sp.metrics != NULL ? tg_metrics_stats_json(sp.metrics) : NULL, "siem",
 		sp.siem != NULL ? tg_siem_stats_json(sp.siem) : NULL, "identity", identity_stats());
@@ -3373,6 +3654,7 @@ open_store(void)
 		return -1;
 	sp_log(LOG_INFO, "open audit store %s: origin %s, key id %s, %" PRIu64 " records",
 	       sp.cfg.audit.dir, sp.cfg.audit.origin, key_id, tg_audit_size(sp.audit));
+	space_start();
 	return 0;
 }
 
@@ -3484,6 +3766,8 @@ init_self(void)
 		/* pushes policies: the dataplane sends SERVICES and takes POLICY_GEN */
 		.caps = (sp.cfg.policy[0] != '\0' ? TG_PUNT_CAP_POLICY : 0) | TG_PUNT_CAP_STATS |
 			TG_PUNT_CAP_SESSIONS |
+			/* says when the store is full (AU-5(4), audit_space.h) */
+			TG_PUNT_CAP_AUDIT_STATE |
 			/* answers identity logins (authn.h) */
 			(sp.cfg.identity.enabled ? TG_PUNT_CAP_AUTH : 0),
 		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },

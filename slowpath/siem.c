@@ -405,7 +405,8 @@ severity(const struct tg_siem_event *ev)
 {
 	const char *o = json_string_value(json_object_get(ev->obj, "outcome"));
 
-	if (strcmp(ev->type, "log.gap") == 0 || strcmp(ev->type, "audit.failure") == 0)
+	if (strcmp(ev->type, "log.gap") == 0 || strcmp(ev->type, "audit.failure") == 0 ||
+	    strcmp(ev->type, "audit.full") == 0)
 		return LOG_ERR;
 	if (strcmp(ev->type, "policy.deny") == 0 || (o != NULL && strcmp(o, "failure") == 0))
 		return LOG_WARNING;

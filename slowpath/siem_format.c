@@ -164,7 +164,7 @@ kind_of(const char *type)
 		return K_QUERY;
 	if (strcmp(type, "admin.change") == 0)
 		return K_ADMIN;
-	if (strncmp(type, "log.", 4) == 0 || strcmp(type, "audit.failure") == 0)
+	if (strncmp(type, "log.", 4) == 0 || strncmp(type, "audit.", 6) == 0)
 		return K_LOG;
 	return K_OTHER;
 }
@@ -236,7 +236,8 @@ facts_get(const struct tg_siem_event *ev, unsigned int trim, struct facts *f)
 	f->blocked = strcmp(ev->type, "policy.deny") == 0 ||
 		     (f->reason != NULL && strcmp(f->reason, "blocked") == 0) ||
 		     (s != NULL && strcmp(s, "block") == 0);
-	f->alarm = strcmp(ev->type, "log.gap") == 0 || strcmp(ev->type, "audit.failure") == 0;
+	f->alarm = strcmp(ev->type, "log.gap") == 0 || strcmp(ev->type, "audit.failure") == 0 ||
+		   strcmp(ev->type, "audit.full") == 0;
 	s = jstr(f->o, "db", "statement");
 	if (s != NULL) {
 		size_t len = json_string_length(jget(f->o, "db", "statement"));

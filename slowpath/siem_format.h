@@ -37,7 +37,7 @@
  *   admin.change            6003 API Activity, 3 Update (the management
  *                           API, approvals and grants included: api.operation
  *                           says which)
- *   log.checkpoint, log.gap, audit.failure
+ *   log.checkpoint, log.gap, audit.failure, audit.full, audit.resumed
  *                           1008 Event Log Activity, 99 Other
  * CEF (ArcSight CEF 25): CEF:0|tollgate|tollgate|VER|event.type|name|sev|
  * extension, with externalId=seq, rt, suser, src, spt, dst, dpt, act,

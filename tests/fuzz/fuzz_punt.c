@@ -244,6 +244,15 @@ check_msg(const struct tg_punt_msg *m)
 			      a->data.len <= TG_PUNT_AUTH_SEND_MAX);
 		break;
 	}
+	case TG_PUNT_T_AUDIT_STATE:
+		/* a state in range; a reason of printable ASCII, present when full */
+		CHECK(m->u.audit.state < TG_PUNT_AUDIT_STATE_MAX);
+		check_str(m->u.audit.reason, TG_PUNT_REASON_MAX);
+		CHECK(m->u.audit.state != TG_PUNT_AUDIT_FULL || m->u.audit.reason.len != 0);
+		for (uint32_t i = 0; i < m->u.audit.reason.len; i++)
+			CHECK((uint8_t)m->u.audit.reason.p[i] >= 0x20 &&
+			      (uint8_t)m->u.audit.reason.p[i] < 0x7f);
+		break;
 	case TG_PUNT_T_SERVICES:
 		CHECK(m->u.services.count >= 1 && m->u.services.count <= TG_PUNT_SERVICES_MAX);
 		for (uint16_t i = 0; i < m->u.services.count; i++) {
@@ -332,6 +341,9 @@ reencode(const struct tg_punt_msg *m, uint8_t *out, size_t size)
 	case TG_PUNT_T_AUTH_SERVER:
 	case TG_PUNT_T_AUTH_REPLY:
 		n = tg_punt_encode_auth(out, size, m->hdr.seq, m->hdr.type, &m->u.auth);
+		break;
+	case TG_PUNT_T_AUDIT_STATE:
+		n = tg_punt_encode_audit_state(out, size, m->hdr.seq, &m->u.audit);
 		break;
 	}
 	CHECK(n >= TG_PUNT_HDR_LEN);

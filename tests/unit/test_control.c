@@ -464,7 +464,8 @@ test_handshake_and_events(void **state)
 	assert_int_equal(f.hello.vmin, 1);
 	assert_int_equal(f.hello.vmax, 1);
 	assert_true(f.hello.instance != 0);
-	assert_int_equal(f.hello.caps, 0);	/* no policy callback: no TG_PUNT_CAP_POLICY */
+	/* no policy callback: no TG_PUNT_CAP_POLICY; the audit store's state always */
+	assert_int_equal(f.hello.caps, TG_PUNT_CAP_AUDIT_STATE);
 	assert_int_equal(strncmp(f.software, "tollgate-dataplane ", 19), 0);
 	fake_drop(&f);
 	f.hello_mode = HELLO_ACCEPT;
@@ -1366,6 +1367,73 @@ test_services_after_hello_ack(void **state)
 	polcb_free(&cb);
 }
 
+/* Sends AUDIT_STATE state (reason why) as the fake slowpath. */
+static void
+fake_audit_state(struct fake *f, uint8_t state, const char *why)
+{
+	struct tg_punt_audit_state st = { .state = state, .reason = { why, (uint32_t)strlen(why) } };
+
+	fake_send(f, fbuf, tg_punt_encode_audit_state(fbuf, sizeof(fbuf), f->tx_seq, &st));
+}
+
+/*
+ * AU-5(4): AUDIT_STATE from a slowpath that states TG_PUNT_CAP_AUDIT_STATE
+ * sets and clears tg_control_audit_full (counted, in the snapshot too);
+ * the state holds across a reconnection to such a slowpath, is cleared by
+ * one that does not state it, and AUDIT_STATE from that one ends the
+ * connection (unexpected).
+ */
+static void
+test_audit_state(void **state)
+{
+	struct tg_control_counters cc;
+	struct fake f;
+	struct tg_control *c;
+
+	(void)state;
+	fake_listen(&f, "af.sock");
+	f.caps = TG_PUNT_CAP_AUDIT_STATE;
+	c = make(f.path, true, 64, 1);
+	assert_true(PUMP_UNTIL(c, &f, tg_control_up(c)));
+	assert_true(f.hello.caps & TG_PUNT_CAP_AUDIT_STATE);
+	assert_int_equal(tg_control_audit_full, 0);
+	fake_audit_state(&f, TG_PUNT_AUDIT_FULL, "audit map 0.9 of 1.0 MiB used (92%, full at 90%)");
+	assert_true(PUMP_UNTIL(c, &f, tg_control_audit_full == 1));
+	cc = counters(c);
+	assert_int_equal(cc.audit_full, 1);
+	assert_int_equal(cc.cnt[TG_CONTROL_CNT_AUDIT_FULL], 1);
+	/* the same state again changes nothing but the count */
+	fake_audit_state(&f, TG_PUNT_AUDIT_FULL, "still");
+	assert_true(PUMP_UNTIL(c, &f, counters(c).cnt[TG_CONTROL_CNT_AUDIT_FULL] == 2));
+	assert_int_equal(tg_control_audit_full, 1);
+	/* events still flow while full (the reserve takes them) */
+	emit(c, 0, 1);
+	assert_true(PUMP_UNTIL(c, &f, f.n == 1 && counters(c).pending == 0));
+
+	/* a reconnection to a slowpath that states it: the state holds until it speaks */
+	fake_drop(&f);
+	assert_true(PUMP_UNTIL(c, &f, f.accepts == 2 && tg_control_up(c)));
+	assert_int_equal(tg_control_audit_full, 1);
+	fake_audit_state(&f, TG_PUNT_AUDIT_OK, "");
+	assert_true(PUMP_UNTIL(c, &f, tg_control_audit_full == 0));
+	assert_int_equal(counters(c).cnt[TG_CONTROL_CNT_AUDIT_OK], 1);
+	fake_audit_state(&f, TG_PUNT_AUDIT_FULL, "full again");
+	assert_true(PUMP_UNTIL(c, &f, tg_control_audit_full == 1));
+
+	/* a slowpath that does not state it: the state is cleared at once */
+	fake_drop(&f);
+	f.caps = 0;
+	assert_true(PUMP_UNTIL(c, &f, f.accepts == 3 && tg_control_up(c)));
+	assert_int_equal(tg_control_audit_full, 0);
+	/* and its AUDIT_STATE is a message it may not send */
+	fake_audit_state(&f, TG_PUNT_AUDIT_FULL, "x");
+	assert_true(PUMP_UNTIL(c, &f, DISC(counters(c), UNEXPECTED) == 1));
+	assert_int_equal(tg_control_audit_full, 0);
+	tg_control_destroy(c);
+	assert_int_equal(tg_control_audit_full, 0);
+	fake_close(&f);
+}
+
 /* POLICY_GEN chunks reassembled; the callback's answer goes back as POLICY_ACK. */
 static void
 test_policy_generations(void **state)
@@ -1696,6 +1764,7 @@ main(void)
 		TEST(tickets_durable),
 		TEST(backpressure_lost),
 		TEST(services_after_hello_ack),
+		TEST(audit_state),
 		TEST(policy_generations),
 		TEST(need_policy),
 		TEST(create_errors),

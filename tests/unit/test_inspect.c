@@ -2421,6 +2421,117 @@ test_editor_block_parse(void **state)
 	assert_string_equal(h->ev[2].text, "drop table customers");
 }
 
+/*
+ * AU-5(4): while the audit store is full (*audit_full), a Query the policy
+ * allows is refused like a block, with SQLSTATE 53100 and the clear
+ * message, its event verdict block, rule tollgate:audit_full; a Parse and
+ * a FunctionCall too; the session stays usable and the same statement
+ * runs once the flag is clear.
+ */
+static void
+test_editor_audit_full(void **state)
+{
+	struct h *h = *state;
+	uint8_t full = 1;
+	const struct tg_edit *e;
+	const uint8_t *b;
+	struct tg_edit_piece pc;
+	size_t be0;
+
+	h->in.editor = true;
+	h->in.audit_full = &full;
+	q_query(&mb_fe, "select 1");
+	h_send_mb(h, FE, &mb_fe, 1460);
+	e = edit_dir(h, FE);
+	assert_int_equal(e->n, 1);
+	assert_memory_equal(e->buf + e->buf_head, "S\0\0\0\4", 5);
+	assert_int_equal(ICNT(h, REFUSED_AUDIT_FULL), 1);
+	assert_int_equal(ICNT(h, BLOCKED_REPLY), 1);
+	be0 = h->rcv_nxt[BE];
+	r_ready(&mb_be, 'I');
+	h_send_mb(h, BE, &mb_be, 1460);
+	e = edit_dir(h, BE);
+	assert_int_equal(e->pt[0].off, be0);
+	pc = (struct tg_edit_piece){ .inject = true, .pt = 0 };
+	b = tg_edit_bytes(e, &pc);
+	assert_int_equal(b[0], 'E');
+	assert_int_equal(tg_rd32(b + 1) + 1, e->pt[0].inject);
+	assert_non_null(memmem(b, e->pt[0].inject, "C53100", 7));
+	assert_non_null(memmem(b, e->pt[0].inject,
+			       "Mstatement refused: the audit log of the gateway is full", 57));
+	assert_null(memmem(b, e->pt[0].inject, "42501", 5));
+	assert_int_equal(h->nev, 1);
+	expect_event(h, 0, TG_INSPECT_QUERY, TG_ACT_BLOCK, TG_INSPECT_ERROR);
+	assert_string_equal(h->ev[0].sqlstate, "53100");
+	assert_true(h->ev[0].has_rule);
+	assert_string_equal(h->ev[0].rule, "tollgate:audit_full");
+	assert_false(tg_inspect_failed(&h->in, h->st));
+
+	/* a FunctionCall: replaced by a Sync as well, the same reply */
+	mb_reset();
+	q_fcall(&mb_fe, 1598, "x");
+	h_send_mb(h, FE, &mb_fe, 1460);
+	assert_int_equal(ICNT(h, REFUSED_AUDIT_FULL), 2);
+	assert_int_equal(edit_dir(h, FE)->n, 2);
+	r_ready(&mb_be, 'I');
+	h_send_mb(h, BE, &mb_be, 1460);
+	assert_int_equal(h->nev, 2);
+	expect_event(h, 1, TG_INSPECT_FCALL, TG_ACT_BLOCK, TG_INSPECT_ERROR);
+	assert_string_equal(h->ev[1].sqlstate, "53100");
+
+	/* a Parse, its Bind and Execute: consumed up to the Sync */
+	mb_reset();
+	q_parse(&mb_fe, "", "select 2");
+	q_bind(&mb_fe, "", "", 0, NULL);
+	q_execute(&mb_fe, "", 0);
+	q_empty(&mb_fe, 'S');
+	h_send_mb(h, FE, &mb_fe, 1460);
+	assert_int_equal(ICNT(h, REFUSED_AUDIT_FULL), 3);
+	r_ready(&mb_be, 'I');
+	h_send_mb(h, BE, &mb_be, 1460);
+	assert_int_equal(h->nev, 4);
+	expect_event(h, 2, TG_INSPECT_EXECUTE, TG_ACT_BLOCK, TG_INSPECT_ERROR);
+	assert_string_equal(h->ev[2].sqlstate, "53100");
+	expect_event(h, 3, TG_INSPECT_EXECUTE, TG_ACT_BLOCK, TG_INSPECT_NOT_RUN);
+	assert_false(tg_inspect_failed(&h->in, h->st));
+
+	/* room again: the same statement runs */
+	full = 0;
+	mb_reset();
+	q_query(&mb_fe, "select 1");
+	h_send_mb(h, FE, &mb_fe, 1460);
+	r_done(&mb_be, "SELECT 1");
+	h_send_mb(h, BE, &mb_be, 1460);
+	expect_event(h, 4, TG_INSPECT_QUERY, TG_ACT_ALLOW, TG_INSPECT_OK);
+	assert_int_equal(ICNT(h, REFUSED_AUDIT_FULL), 3);
+	h->in.audit_full = NULL;
+}
+
+/* On a strict service a refusal for a full store is not held for its record, nor failed. */
+static void
+test_strict_audit_full(void **state)
+{
+	struct h *h = *state;
+	uint8_t full = 1;
+	struct mb q = { 0 };
+
+	h_session_durable(h, 1);
+	h->in.editor = true;
+	h->in.audit_full = &full;
+	h->refuse_begin = true; /* no ticket: a strict statement would fail its session */
+	q_query(&q, "SELECT 1");
+	h_send_mb(h, FE, &q, 1460);
+	assert_int_equal(h->nbegin, 1);
+	assert_int_equal(ICNT(h, GATED), 0);
+	assert_int_equal(ICNT(h, FAIL_AUDIT), 0);
+	assert_int_equal(ICNT(h, REFUSED_AUDIT_FULL), 1);
+	assert_int_equal(h->in.nb_gated, 0);
+	assert_false(tg_inspect_failed(&h->in, h->st));
+	h->refuse_begin = false;
+	h->in.audit_full = NULL;
+	h_stop(h);
+}
+
 /* An SSLRequest: consumed, 'N' injected for the client; the startup after it parses. */
 static void
 test_editor_tls_refused(void **state)
@@ -2936,6 +3047,8 @@ main(void)
 		CASE(test_fast_and_refused, setup_one),
 		CASE(test_editor_block_query, setup_login),
 		CASE(test_editor_block_parse, setup_login),
+		CASE(test_editor_audit_full, setup_login),
+		CASE(test_strict_audit_full, setup_one),
 		CASE(test_editor_tls_refused, setup_one),
 		CASE(test_cancel_keys, setup_one),
 		CASE(test_kill_reply, setup_login),

@@ -480,7 +480,7 @@ static const uint8_t policy_db[] = { 0x00, 0x01, 0xff, 0x00, 'h', 's', 0x7f };
 static uint8_t policy_obj[64], policy_db_obj[64];
 static struct tg_punt_policy_chunk policy_chunk;
 
-enum { NSAMPLES = 22 };
+enum { NSAMPLES = 24 };
 
 static const char *const sample_names[NSAMPLES] = {
 	"hello", "hello_ack", "hello_ack_refused", "event_batch", "event_batch_one",
@@ -488,6 +488,7 @@ static const char *const sample_names[NSAMPLES] = {
 	"stats_response", "stats_response_empty", "event_batch_begin_lost", "services",
 	"policy_gen_db", "sessions_request", "sessions_response", "sessions_not_found",
 	"auth_request", "auth_server", "auth_reply_send", "auth_reply_refuse",
+	"audit_state_full", "audit_state_ok",
 };
 
 /* A StartupMessage (protocol 3.0, user alice, database demo) and a token. */
@@ -686,6 +687,17 @@ sample(int i, uint8_t *buf, size_t size)
 					&a);
 		break;
 	}
+	case 22:
+	case 23: {
+		struct tg_punt_audit_state as = {
+			.state = i == 22 ? TG_PUNT_AUDIT_FULL : TG_PUNT_AUDIT_OK,
+			.reason = i == 22 ? S("audit map 0.9 of 1.0 MiB used (92%, full at 90%)")
+					  : S(""),
+		};
+
+		n = tg_punt_encode_audit_state(buf, size, 13, &as);
+		break;
+	}
 	}
 	assert_true(n >= TG_PUNT_HDR_LEN);
 	return (size_t)n;
@@ -786,6 +798,9 @@ reencode(const struct tg_punt_msg *m, uint8_t *out, size_t size)
 	case TG_PUNT_T_AUTH_SERVER:
 	case TG_PUNT_T_AUTH_REPLY:
 		n = tg_punt_encode_auth(out, size, m->hdr.seq, m->hdr.type, &m->u.auth);
+		break;
+	case TG_PUNT_T_AUDIT_STATE:
+		n = tg_punt_encode_audit_state(out, size, m->hdr.seq, &m->u.audit);
 		break;
 	}
 	assert_true(n >= TG_PUNT_HDR_LEN);
@@ -2993,6 +3008,79 @@ test_names(void **state)
 	assert_int_equal(tg_punt_type_sender(TG_PUNT_T_POLICY_ACK), TG_PUNT_ROLE_DATAPLANE);
 }
 
+/*
+ * AUDIT_STATE (AU-5(4)): the bytes of punt.h's layout, both states, and
+ * what the decoder and the encoder refuse.
+ */
+static void
+test_audit_state(void **state)
+{
+	/* header: TGPC, version 1, type 15, flags 0, length 31, seq 2; state 1 (full), reason "full" */
+	static const uint8_t golden[] = {
+		0x54, 0x47, 0x50, 0x43, 0x00, 0x01, 0x00, 0x0f, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x1f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x02, 0x01, 0x00, 0x04, 'f',  'u',  'l',  'l',
+	};
+	struct tg_punt_audit_state as = { .state = TG_PUNT_AUDIT_FULL, .reason = S("full") };
+	uint8_t buf[TG_PUNT_HDR_LEN + 3 + TG_PUNT_REASON_MAX + 8], bad[sizeof(golden)];
+	char longer[TG_PUNT_REASON_MAX + 2];
+	struct tg_punt_msg m;
+	int n;
+
+	(void)state;
+	n = tg_punt_encode_audit_state(buf, sizeof(buf), 2, &as);
+	assert_int_equal(n, sizeof(golden));
+	assert_memory_equal(buf, golden, sizeof(golden));
+	assert_int_equal(decode_exact(buf, (size_t)n, &m), TG_PUNT_OK);
+	assert_int_equal(m.hdr.type, TG_PUNT_T_AUDIT_STATE);
+	assert_int_equal(m.u.audit.state, TG_PUNT_AUDIT_FULL);
+	ASSERT_STR(m.u.audit.reason, "full");
+	assert_int_equal(tg_punt_type_sender(TG_PUNT_T_AUDIT_STATE), TG_PUNT_ROLE_SLOWPATH);
+	assert_string_equal(tg_punt_type_name(TG_PUNT_T_AUDIT_STATE), "audit_state");
+
+	/* ok, with or without a reason */
+	as = (struct tg_punt_audit_state){ .state = TG_PUNT_AUDIT_OK };
+	n = tg_punt_encode_audit_state(buf, sizeof(buf), 3, &as);
+	assert_int_equal(n, TG_PUNT_HDR_LEN + 3);
+	assert_int_equal(decode_exact(buf, (size_t)n, &m), TG_PUNT_OK);
+	assert_int_equal(m.u.audit.state, TG_PUNT_AUDIT_OK);
+	assert_int_equal(m.u.audit.reason.len, 0);
+	as.reason = S("room again");
+	assert_true(tg_punt_encode_audit_state(buf, sizeof(buf), 3, &as) > 0);
+
+	/* the encoder refuses what the decoder would */
+	as = (struct tg_punt_audit_state){ .state = TG_PUNT_AUDIT_FULL };
+	assert_int_equal(tg_punt_encode_audit_state(buf, sizeof(buf), 3, &as), -EINVAL);
+	as = (struct tg_punt_audit_state){ .state = 2, .reason = S("x") };
+	assert_int_equal(tg_punt_encode_audit_state(buf, sizeof(buf), 3, &as), -EINVAL);
+	as = (struct tg_punt_audit_state){ .state = TG_PUNT_AUDIT_FULL, .reason = S("a\nb") };
+	assert_int_equal(tg_punt_encode_audit_state(buf, sizeof(buf), 3, &as), -EINVAL);
+	memset(longer, 'x', sizeof(longer));
+	as.reason = (struct tg_punt_str){ longer, TG_PUNT_REASON_MAX + 1 };
+	assert_int_equal(tg_punt_encode_audit_state(buf, sizeof(buf), 3, &as), -EINVAL);
+	as.reason.len = TG_PUNT_REASON_MAX;
+	assert_int_equal(tg_punt_encode_audit_state(buf, sizeof(buf), 3, &as),
+			 TG_PUNT_HDR_LEN + 3 + TG_PUNT_REASON_MAX);
+	as.reason = S("full");
+	assert_int_equal(tg_punt_encode_audit_state(buf, 30, 3, &as), -ENOSPC);
+	assert_int_equal(tg_punt_encode_audit_state(buf, sizeof(buf), 0, &as), -EINVAL);
+
+	/* the decoder: state out of range, full without a reason, a control byte */
+	memcpy(bad, golden, 31);
+	bad[24] = 2;
+	assert_int_equal(decode_exact(bad, 31, &m), TG_PUNT_ERR_VALUE);
+	memcpy(bad, golden, 31);
+	bad[26] = 0; /* reason of 0 bytes, 4 bytes left over */
+	assert_int_equal(decode_exact(bad, 31, &m), TG_PUNT_ERR_VALUE);
+	memcpy(bad, golden, 31);
+	bad[28] = 0x07; /* BEL in the reason */
+	assert_int_equal(decode_exact(bad, 31, &m), TG_PUNT_ERR_VALUE);
+	memcpy(bad, golden, 31);
+	bad[26] = 5; /* runs past the end */
+	assert_int_equal(decode_exact(bad, 31, &m), TG_PUNT_ERR_TRUNC);
+	assert_int_equal(decode_exact(golden, 30, &m), TG_PUNT_ERR_LENGTH);
+}
+
 #define TEST(f) cmocka_unit_test(test_##f)
 
 int
@@ -3023,6 +3111,7 @@ main(void)
 		TEST(policy_object_db),
 		TEST(services),
 		TEST(auth),
+		TEST(audit_state),
 		TEST(truncate_all),
 		TEST(trailing_all),
 		TEST(flip_all),

@@ -102,6 +102,11 @@ test_defaults(void **state)
 	assert_int_equal(cfg.audit.checkpoint_records, 0);
 	assert_int_equal(cfg.audit.checkpoint_seconds, 0);
 	assert_int_equal(cfg.audit.map_mb, 0);
+	/* AU-5(4) watermarks */
+	assert_int_equal(cfg.audit.full_pct, 90);
+	assert_int_equal(cfg.audit.resume_pct, 80);
+	assert_int_equal(cfg.audit.disk_min_mb, 64);
+	assert_int_equal(cfg.audit.disk_resume_mb, 128);
 }
 
 /* Only the origin is required; everything else keeps its default. */
@@ -240,6 +245,71 @@ test_numbers(void **state)
 		snprintf(key, sizeof(key), "audit.%s", bad[i].key);
 		refused(text, key, "integer in 1..", NULL);
 	}
+}
+
+/*
+ * The AU-5(4) watermarks (audit_space.h): given, derived (resume_pct from
+ * full_pct, disk_resume_mb from disk_min_mb), the disk check off with 0,
+ * and each inconsistency refused with what is wrong.
+ */
+static void
+test_watermarks(void **state)
+{
+	struct tg_audit_space_config sc;
+
+	(void)state;
+	assert_int_equal(load("{\"audit\": {\"origin\": \"o\", \"full_pct\": 95, "
+			      "\"resume_pct\": 50, \"disk_min_mb\": 10, \"disk_resume_mb\": 10}}"),
+			 0);
+	assert_int_equal(cfg.audit.full_pct, 95);
+	assert_int_equal(cfg.audit.resume_pct, 50);
+	tg_sp_config_space(&cfg, &sc);
+	assert_int_equal(sc.disk_min, 10ull << 20);
+	assert_int_equal(sc.disk_resume, 10ull << 20);
+
+	tg_sp_config_defaults(&cfg);
+	assert_int_equal(load("{\"audit\": {\"origin\": \"o\", \"full_pct\": 50, "
+			      "\"disk_min_mb\": 0}}"),
+			 0);
+	assert_int_equal(cfg.audit.resume_pct, 40);
+	assert_int_equal(cfg.audit.disk_min_mb, 0);
+	assert_int_equal(cfg.audit.disk_resume_mb, 0);
+
+	tg_sp_config_defaults(&cfg);
+	assert_int_equal(load("{\"audit\": {\"origin\": \"o\", \"full_pct\": 5, "
+			      "\"disk_min_mb\": 300}}"),
+			 0);
+	assert_int_equal(cfg.audit.resume_pct, 1);
+	assert_int_equal(cfg.audit.disk_resume_mb, 600);
+
+	tg_sp_config_defaults(&cfg);
+	refused("{\"audit\": {\"origin\": \"o\", \"full_pct\": 80, \"resume_pct\": 80}}",
+		"audit.resume_pct must be in 1..79 (below full_pct 80)", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{\"audit\": {\"origin\": \"o\", \"resume_pct\": 95}}",
+		"audit.resume_pct must be in 1..89", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{\"audit\": {\"origin\": \"o\", \"full_pct\": 1}}",
+		"audit.full_pct must be in 2..99", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{\"audit\": {\"origin\": \"o\", \"full_pct\": 100}}", "audit.full_pct",
+		"integer in 1..99", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{\"audit\": {\"origin\": \"o\", \"full_pct\": \"90\"}}", "audit.full_pct",
+		NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{\"audit\": {\"origin\": \"o\", \"disk_min_mb\": 100, "
+		"\"disk_resume_mb\": 50}}",
+		"audit.disk_resume_mb (50) must not be below disk_min_mb (100)", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{\"audit\": {\"origin\": \"o\", \"disk_min_mb\": -1}}", "audit.disk_min_mb",
+		NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{\"audit\": {\"origin\": \"o\", \"disk_resume_mb\": 0}}",
+		"audit.disk_resume_mb", NULL);
+	tg_sp_config_defaults(&cfg);
+	refused("{\"audit\": {\"origin\": \"o\", \"full\": 90}}", "unknown key \"audit.full\"",
+		"full_pct, resume_pct, disk_min_mb, disk_resume_mb", NULL);
 }
 
 /* policy, commit_delay_ms and mgmt: paths resolved, roles mapped, errors named. */
@@ -521,6 +591,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_origin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_numbers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watermarks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_mgmt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
