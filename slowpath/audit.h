@@ -165,7 +165,10 @@
 	X(LOG_CHECKPOINT, "log.checkpoint") \
 	X(LOG_GAP, "log.gap")               \
 	X(DB_QUERY_BEGIN, "db.query.begin") \
-	X(AUTHN_EXPIRED, "authn.expired")
+	X(AUTHN_EXPIRED, "authn.expired")   \
+	X(GRANT_ADD, "grant.add")           \
+	X(GRANT_REVOKE, "grant.revoke")     \
+	X(GRANT_EXPIRED, "grant.expired")
 
 /* clang-format off */
 enum tg_audit_event_type {
