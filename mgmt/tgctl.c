@@ -804,7 +804,7 @@ static const char watch_usage[] =
 	"each may be given up to 8 times (any one matches), and every filter given\n"
 	"must match:\n"
 	"  --type PREFIX   event.type, or a prefix of whole components: db.query\n"
-	"                  (db.query and db.query.begin), session, admin.change\n"
+	"                  (db.query and db.query.begin), session, admin.change, grant\n"
 	"  --service S     dst.service is S\n"
 	"  --user U        db.user (sessions, statements) or operator.user (admin\n"
 	"                  changes) is U\n"
