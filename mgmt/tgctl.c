@@ -1707,8 +1707,8 @@ grant_time(json_t *o, const char *key)
 static int
 grants_list(struct copts *co)
 {
-	static const char *const cols[] = { "id",      "sub",	     "service", "expires",
-					    "state",   "granted_by", "reason" };
+	static const char *const cols[] = { "id",    "sub",	   "service", "expires",
+					    "state", "granted_by", "reason" };
 	json_t *params = json_object(), *res, *list, *rows, *e, *row, *v;
 	size_t i;
 	int rc;
@@ -1760,8 +1760,9 @@ grants_one(struct copts *co, const char *method, json_t *params, const char *wha
 	grant_time(g, "expires");
 	grant_time(g, "ended");
 	if (json_is_false(json_object_get(res, "saved")))
-		json_object_set_new(g, "saved",
-				    json_string("no: in force now, lost on a restart (see the log)"));
+		json_object_set_new(
+			g, "saved",
+			json_string("no: in force now, lost on a restart (see the log)"));
 	print_object(g, 0);
 	json_decref(res);
 	return EXIT_OK;

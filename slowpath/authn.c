@@ -329,8 +329,7 @@ granted(struct tg_authn *a, struct sess *s, const struct tg_idmap_decision *d, i
 			 d->reason, s->who.sub, s->who.service,
 			 a->grants == NULL ? " (no grant store)" : "");
 		refuse(a, s, TG_AUTHN_R_NO_GRANT, TG_JWT_OK, "28000",
-		       "no access grant for this service: ask for one (tgctl grants add)",
-		       detail);
+		       "no access grant for this service: ask for one (tgctl grants add)", detail);
 		return false;
 	}
 	snprintf(s->who.grant_id, sizeof(s->who.grant_id), "%s", gr->id);
@@ -754,7 +753,9 @@ grant_check(struct tg_authn *a, struct sess *s, uint64_t now_ms, int64_t now_s)
 	a->st.cnt[TG_AUTHN_CNT_GRANT_ENDED]++;
 	snprintf(detail, sizeof(detail), "grant %s of sub %.60s on %s %s%s%.100s; session ended",
 		 s->who.grant_id, s->who.sub, s->who.service,
-		 gr == NULL ? "is gone" : gr->state == TG_GRANT_REVOKED ? "revoked" : "expired",
+		 gr == NULL			 ? "is gone"
+		 : gr->state == TG_GRANT_REVOKED ? "revoked"
+						 : "expired",
 		 gr != NULL && gr->end_reason[0] ? ": " : "", gr != NULL ? gr->end_reason : "");
 	event(a, s, TG_AUTHN_EV_EXPIRED, why, detail, "28000", text, NULL);
 	reply(a, s, TG_PUNT_AUTH_END, NULL, 0, "28000", text);

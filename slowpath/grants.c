@@ -234,9 +234,9 @@ get_time(const json_t *o, const char *key, int64_t *out)
 static int
 parse_one(const json_t *o, size_t i, struct tg_grant *gr, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "id",      "sub",	     "iss",	"service",
-					    "reason",  "granted_by", "created", "expires",
-					    "state",   "ended",	     "ended_by", "end_reason" };
+	static const char *const keys[] = { "id",     "sub",	    "iss",	"service",
+					    "reason", "granted_by", "created",	"expires",
+					    "state",  "ended",	    "ended_by", "end_reason" };
 	const char *key, *st;
 	json_t *v;
 	size_t k;
@@ -508,8 +508,9 @@ tg_grants_add(struct tg_grants *g, const struct tg_grant_spec *spec, int64_t now
 		return -EINVAL;
 	}
 	if (!text_ok(spec->reason, TG_GRANT_TEXT_MAX, false)) {
-		msgf(msg, msglen, "reason: 1..255 bytes, no control characters (it is the evidence "
-				  "of why)");
+		msgf(msg, msglen,
+		     "reason: 1..255 bytes, no control characters (it is the evidence "
+		     "of why)");
 		return -EINVAL;
 	}
 	if (!text_ok(spec->granted_by, TG_GRANT_TEXT_MAX, false)) {

@@ -69,21 +69,16 @@
 
 #include <jansson.h>
 
-#define TG_GRANTS_MAX 1024		/* grants kept, live and ended */
-#define TG_GRANTS_FILE_MAX (4u << 20)	/* bytes of a grants file */
-#define TG_GRANTS_TTL_MAX (30 * 86400)	/* the longest grant: 30 days */
-#define TG_GRANTS_KEEP_ENDED_S 86400	/* ended grants stay listed this long */
-#define TG_GRANT_ID_MAX 24		/* "g-" 16 hex digits, NUL */
-#define TG_GRANT_SUB_MAX 256		/* sub, iss: as jwt.h TG_JWT_STR_MAX */
-#define TG_GRANT_SERVICE_MAX 64		/* a service name and NUL */
-#define TG_GRANT_TEXT_MAX 256		/* reason, granted_by, ended_by, end_reason */
+#define TG_GRANTS_MAX 1024	       /* grants kept, live and ended */
+#define TG_GRANTS_FILE_MAX (4u << 20)  /* bytes of a grants file */
+#define TG_GRANTS_TTL_MAX (30 * 86400) /* the longest grant: 30 days */
+#define TG_GRANTS_KEEP_ENDED_S 86400   /* ended grants stay listed this long */
+#define TG_GRANT_ID_MAX 24	       /* "g-" 16 hex digits, NUL */
+#define TG_GRANT_SUB_MAX 256	       /* sub, iss: as jwt.h TG_JWT_STR_MAX */
+#define TG_GRANT_SERVICE_MAX 64	       /* a service name and NUL */
+#define TG_GRANT_TEXT_MAX 256	       /* reason, granted_by, ended_by, end_reason */
 
-enum tg_grant_state {
-	TG_GRANT_LIVE,
-	TG_GRANT_REVOKED,
-	TG_GRANT_EXPIRED,
-	TG_GRANT_STATE_MAX
-};
+enum tg_grant_state { TG_GRANT_LIVE, TG_GRANT_REVOKED, TG_GRANT_EXPIRED, TG_GRANT_STATE_MAX };
 
 struct tg_grant {
 	char id[TG_GRANT_ID_MAX];
@@ -192,8 +187,8 @@ unsigned int tg_grants_expire(struct tg_grants *g, int64_t now,
  * The live grant at now for (iss, sub, service), the one that lasts
  * longest when several do; NULL when none. Borrowed until the next change.
  */
-const struct tg_grant *tg_grants_match(const struct tg_grants *g, const char *iss,
-				       const char *sub, const char *service, int64_t now);
+const struct tg_grant *tg_grants_match(const struct tg_grants *g, const char *iss, const char *sub,
+				       const char *service, int64_t now);
 
 /* Grant id (live or ended), NULL when unknown. Borrowed until the next change. */
 const struct tg_grant *tg_grants_get(const struct tg_grants *g, const char *id);

@@ -372,7 +372,8 @@ parse_services(struct ctx *c, struct tg_idmap *m, json_t *v)
 			push_key(c, "on_grant_expiry");
 			if (json_is_string(x) && strcmp(json_string_value(x), "end") == 0)
 				s->grant_end = TG_IDMAP_GRANT_END;
-			else if (!json_is_string(x) || strcmp(json_string_value(x), "continue") != 0)
+			else if (!json_is_string(x) ||
+				 strcmp(json_string_value(x), "continue") != 0)
 				return fail(c, 0,
 					    "on_grant_expiry must be \"continue\" or \"end\"");
 			pop(c);

@@ -1904,12 +1904,12 @@ identity_stats(void)
 
 		/* the logins it refused and the sessions it ended are authn's counters */
 		if (g != NULL) {
-			json_object_set_new(g, "refused_no_grant",
-					    json_integer((json_int_t)
-							 st.refused_by[TG_AUTHN_R_NO_GRANT]));
-			json_object_set_new(g, "sessions_ended",
-					    json_integer((json_int_t)
-							 st.cnt[TG_AUTHN_CNT_GRANT_ENDED]));
+			json_object_set_new(
+				g, "refused_no_grant",
+				json_integer((json_int_t)st.refused_by[TG_AUTHN_R_NO_GRANT]));
+			json_object_set_new(
+				g, "sessions_ended",
+				json_integer((json_int_t)st.cnt[TG_AUTHN_CNT_GRANT_ENDED]));
 			json_object_set_new(o, "grants", g);
 		}
 	}
@@ -1924,8 +1924,8 @@ identity_stats(void)
 static void
 grants_record(void *arg, json_t *rec)
 {
-	const char *type = json_string_value(json_object_get(json_object_get(rec, "event"),
-							     "type"));
+	const char *type =
+		json_string_value(json_object_get(json_object_get(rec, "event"), "type"));
 
 	(void)arg;
 	json_object_set_new(rec, "gw", json_pack("{s:s}", "host", sp.host));

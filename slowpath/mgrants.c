@@ -96,9 +96,9 @@ grant_record(const char *type, const struct tg_grant *gr, const struct tg_mgmt_p
 	if (gr->iss[0] != '\0')
 		json_object_set_new(json_object_get(rec, "user"), "iss", json_string(gr->iss));
 	if (peer != NULL) {
-		json_t *op = json_pack("{s:I, s:I, s:o}", "uid", (json_int_t)peer->uid, "pid",
-				       (json_int_t)peer->pid, "roles",
-				       tg_mgmt_roles_json(peer->roles));
+		json_t *op =
+			json_pack("{s:I, s:I, s:o}", "uid", (json_int_t)peer->uid, "pid",
+				  (json_int_t)peer->pid, "roles", tg_mgmt_roles_json(peer->roles));
 
 		if (op != NULL && peer->user[0] != '\0')
 			json_object_set_new(op, "user", json_string(peer->user));
@@ -356,8 +356,8 @@ m_revoke(struct tg_mgmt_call *call, const json_t *params, void *arg)
 		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST, "params: id is required");
 		return;
 	}
-	if (reason != NULL && (strlen(reason) >= TG_GRANT_TEXT_MAX ||
-			       strpbrk(reason, "\n\r\t") != NULL)) {
+	if (reason != NULL &&
+	    (strlen(reason) >= TG_GRANT_TEXT_MAX || strpbrk(reason, "\n\r\t") != NULL)) {
 		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST,
 			     "params.reason: at most 255 bytes on one line");
 		return;

@@ -74,8 +74,7 @@ struct sp_grants_hooks {
  * closed), logged at LOG_CRIT. Returns 0, or -errno when the store cannot
  * be made or the file cannot be read (err says why).
  */
-int sp_grants_open(const char *path, const struct sp_grants_hooks *hooks, char *err,
-		   size_t errlen);
+int sp_grants_open(const char *path, const struct sp_grants_hooks *hooks, char *err, size_t errlen);
 void sp_grants_close(void);
 
 /* The store for tg_authn_set_grants(); NULL before sp_grants_open(). */

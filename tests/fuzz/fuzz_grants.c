@@ -94,8 +94,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_array_foreach(list, i, e) {
 		struct tg_grant out;
 
-		rc = tg_grants_revoke(g, json_string_value(json_object_get(e, "id")), "fuzz",
-				      NULL, 1, &out, NULL);
+		rc = tg_grants_revoke(g, json_string_value(json_object_get(e, "id")), "fuzz", NULL,
+				      1, &out, NULL);
 		CHECK(rc == 0 || rc == -EALREADY);
 		CHECK(out.state != TG_GRANT_LIVE);
 		break; /* one is enough */

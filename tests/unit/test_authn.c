@@ -277,8 +277,7 @@ startup(uint8_t *buf, const char *extra, size_t extra_len)
 }
 
 static void
-request_at(uint64_t session, const char *service, const char *tok, uint64_t now_ms,
-	   int64_t now_s)
+request_at(uint64_t session, const char *service, const char *tok, uint64_t now_ms, int64_t now_s)
 {
 	uint8_t su[256];
 	struct tg_authn_request r = {

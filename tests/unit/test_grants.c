@@ -259,10 +259,10 @@ static void
 test_parse_strict(void **state)
 {
 	static const char ok1[] = "{\"version\": 1, \"grants\": []}";
-#define G(extra)                                                                             \
-	"{\"version\": 1, \"grants\": [{\"id\": \"g-0123456789abcdef\", \"sub\": \"a\", "    \
-	"\"iss\": \"\", \"service\": \"pg\", \"reason\": \"r\", \"granted_by\": \"o\", "     \
-	"\"created\": 100, \"expires\": 200, \"state\": \"live\", \"ended\": 0, "            \
+#define G(extra)                                                                          \
+	"{\"version\": 1, \"grants\": [{\"id\": \"g-0123456789abcdef\", \"sub\": \"a\", " \
+	"\"iss\": \"\", \"service\": \"pg\", \"reason\": \"r\", \"granted_by\": \"o\", "  \
+	"\"created\": 100, \"expires\": 200, \"state\": \"live\", \"ended\": 0, "         \
 	"\"ended_by\": \"\", \"end_reason\": \"\"" extra "}]}"
 	static const char *const bad[] = {
 		"",
@@ -299,8 +299,10 @@ test_parse_strict(void **state)
 		static const struct {
 			const char *from, *to;
 		} mut[] = {
-			{ "\"live\"", "\"gone\"" },	  { "\"ended\": 0", "\"ended\": 5" },
-			{ "\"expires\": 200", "\"expires\": 50" }, { "\"sub\": \"a\"", "\"sub\": \"\"" },
+			{ "\"live\"", "\"gone\"" },
+			{ "\"ended\": 0", "\"ended\": 5" },
+			{ "\"expires\": 200", "\"expires\": 50" },
+			{ "\"sub\": \"a\"", "\"sub\": \"\"" },
 			{ "\"service\": \"pg\"", "\"service\": \"p g\"" },
 			{ "\"created\": 100", "\"created\": -1" },
 			{ "\"reason\": \"r\"", "\"reason\": 7" },
@@ -384,9 +386,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_add_and_match),	 cmocka_unit_test(test_validation),
+		cmocka_unit_test(test_add_and_match),	    cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_revoke_expire_prune), cmocka_unit_test(test_full),
-		cmocka_unit_test(test_file_round_trip), cmocka_unit_test(test_parse_strict),
+		cmocka_unit_test(test_file_round_trip),	    cmocka_unit_test(test_parse_strict),
 		cmocka_unit_test(test_save_failure),
 	};
 
