@@ -678,6 +678,8 @@ static const char main_usage_text[] =
 	"                        the dataplane's postgres sessions; reset one (admin)\n"
 	"  flows [--service S] [--limit N]\n"
 	"                        the dataplane's tracked flows\n"
+	"  grants add --subject S --service X --ttl DUR --reason R | list | revoke ID\n"
+	"                        just-in-time access grants (admin, approver)\n"
 	"  watch [-n N] [--type PREFIX] [--service S] [--user U]\n"
 	"                        stream events (audit records) as they happen; only\n"
 	"                        those that match, filtered by the slowpath\n"
@@ -760,6 +762,28 @@ static const char sessions_usage[] =
 	"(its session.end record says reason failed); admin only, and audited with\n"
 	"the operator.\n";
 
+static const char grants_usage[] =
+	"usage: " PROG " grants add --subject S --service X --ttl DUR --reason R [--issuer I]\n"
+	"       " PROG " grants list [--all] [--service X] [--subject S]\n"
+	"       " PROG " grants revoke ID [--reason R]\n"
+	"              [-s PATH] [-o json] [-t SEC]\n"
+	"\n"
+	"Just-in-time access grants. A service whose identity options say\n"
+	"\"require_grant\": true admits an OIDC login only while its subject (the\n"
+	"token's sub) holds a live grant for it; the client is told \"no access\n"
+	"grant for this service\" otherwise. When a grant ends (its ttl, or revoke),\n"
+	"new logins are refused at once and running sessions follow the service's\n"
+	"\"on_grant_expiry\": continue, or end with a FATAL.\n"
+	"\n"
+	"add     grant subject S access to service X for DUR (90s, 30m, 8h, 2d; at most\n"
+	"        30 days), because R; --issuer I: only tokens of issuer I. Prints the\n"
+	"        grant's id. Admin or approver.\n"
+	"list    the live grants, newest first; --all: ended ones too (kept a day).\n"
+	"        Any role.\n"
+	"revoke  end grant ID now. Admin or approver.\n"
+	"Each add, revoke and expiry is an audit record (grant.add, grant.revoke,\n"
+	"grant.expired) naming the grant and, for add and revoke, you.\n";
+
 static const char flows_usage[] =
 	"usage: " PROG " flows [--service S] [--limit N] [-s PATH] [-o json] [-t SEC]\n"
 	"\n"
@@ -780,7 +804,7 @@ static const char watch_usage[] =
 	"each may be given up to 8 times (any one matches), and every filter given\n"
 	"must match:\n"
 	"  --type PREFIX   event.type, or a prefix of whole components: db.query\n"
-	"                  (db.query and db.query.begin), session, admin.change\n"
+	"                  (db.query and db.query.begin), session, admin.change, grant\n"
 	"  --service S     dst.service is S\n"
 	"  --user U        db.user (sessions, statements) or operator.user (admin\n"
 	"                  changes) is U\n"
@@ -816,7 +840,11 @@ struct copts {
 	int timeout_ms;
 	long count; /* watch -n; 0: forever */
 	int every;  /* stats --watch: seconds; 0: once */
-	const char *service; /* flows, sessions list: --service */
+	const char *service; /* flows, sessions list, grants: --service */
+	/* grants: --subject, --issuer, --reason, --ttl (seconds), --all */
+	const char *subject, *issuer, *reason;
+	long ttl_s;
+	bool all;
 	long limit;	     /* flows, sessions list: --limit; 0: the server's default */
 	/* watch: --type, --service, --user, each repeatable; the slowpath filters (watch.h) */
 	const char *filter[WATCH_KEYS][WATCH_VALUES_MAX];
@@ -1634,6 +1662,147 @@ cmd_sessions(struct copts *co)
 	return usage("sessions takes one of: list, show ID, kill ID");
 }
 
+/* "90", "90s", "30m", "8h", "2d": seconds in 1..30 days. */
+static bool
+parse_ttl(const char *s, long *out)
+{
+	static const struct {
+		char unit;
+		long mul;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	char num[16];
+	size_t n = strlen(s);
+	long mul = 1;
+	uint64_t v;
+
+	if (n == 0 || n >= sizeof(num))
+		return false;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (s[n - 1] == units[i].unit) {
+			mul = units[i].mul;
+			n--;
+		}
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (!parse_u64(num, &v) || v == 0 || v > 30 * 86400 / (uint64_t)mul)
+		return false;
+	*out = (long)v * mul;
+	return true;
+}
+
+static void
+grant_time(json_t *o, const char *key)
+{
+	time_t t = (time_t)json_integer_value(json_object_get(o, key));
+	struct tm tm;
+	char buf[32];
+
+	if (t == 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		json_object_set_new(o, key, json_string("-"));
+	else
+		json_object_set_new(o, key, json_string(buf));
+}
+
+static int
+grants_list(struct copts *co)
+{
+	static const char *const cols[] = { "id",    "sub",	   "service", "expires",
+					    "state", "granted_by", "reason" };
+	json_t *params = json_object(), *res, *list, *rows, *e, *row, *v;
+	size_t i;
+	int rc;
+
+	if (co->all)
+		json_object_set_new(params, "all", json_true());
+	if (co->service != NULL)
+		json_object_set_new(params, "service", json_string(co->service));
+	if (co->subject != NULL)
+		json_object_set_new(params, "subject", json_string(co->subject));
+	if ((rc = call(co, "grants.list", params, &res)) != EXIT_OK || res == NULL)
+		return rc;
+	list = json_object_get(res, "grants");
+	if (json_array_size(list) == 0) {
+		printf("no %sgrants\n", co->all ? "" : "live ");
+		json_decref(res);
+		return EXIT_OK;
+	}
+	rows = json_array();
+	json_array_foreach(list, i, e) {
+		row = json_object();
+		grant_time(e, "expires");
+		for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
+			v = json_object_get(e, cols[k]);
+			json_object_set_new(row, cols[k],
+					    v != NULL ? json_incref(v) : json_string("-"));
+		}
+		json_array_append_new(rows, row);
+	}
+	print_table(rows, 0);
+	json_decref(rows);
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int
+grants_one(struct copts *co, const char *method, json_t *params, const char *what)
+{
+	json_t *res, *g;
+	int rc;
+
+	if ((rc = call(co, method, params, &res)) != EXIT_OK || res == NULL)
+		return rc;
+	g = json_object_get(res, "grant");
+	printf("%s ", what);
+	put_text(stdout, json_string_value(json_object_get(g, "id")));
+	printf("\n\n");
+	grant_time(g, "created");
+	grant_time(g, "expires");
+	grant_time(g, "ended");
+	if (json_is_false(json_object_get(res, "saved")))
+		json_object_set_new(
+			g, "saved",
+			json_string("no: in force now, lost on a restart (see the log)"));
+	print_object(g, 0);
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int
+cmd_grants(struct copts *co)
+{
+	const char *sub = co->nargs > 0 ? co->args[0] : "";
+	json_t *p;
+
+	if (strcmp(sub, "list") == 0 && co->nargs == 1) {
+		if (co->issuer != NULL || co->ttl_s != 0 || co->reason != NULL)
+			return usage("grants list takes --all, --service and --subject");
+		return grants_list(co);
+	}
+	if (co->all)
+		return usage("--all is for grants list");
+	if (strcmp(sub, "add") == 0 && co->nargs == 1) {
+		if (co->subject == NULL || co->service == NULL || co->ttl_s == 0 ||
+		    co->reason == NULL)
+			return usage("grants add needs --subject, --service, --ttl and --reason");
+		p = json_pack("{s:s, s:s, s:I, s:s}", "subject", co->subject, "service",
+			      co->service, "ttl_s", (json_int_t)co->ttl_s, "reason", co->reason);
+		if (p != NULL && co->issuer != NULL)
+			json_object_set_new(p, "issuer", json_string(co->issuer));
+		return grants_one(co, "grants.add", p, "granted");
+	}
+	if (strcmp(sub, "revoke") == 0 && co->nargs == 2) {
+		if (co->subject != NULL || co->service != NULL || co->ttl_s != 0 ||
+		    co->issuer != NULL)
+			return usage("grants revoke takes an id and --reason");
+		p = json_pack("{s:s}", "id", co->args[1]);
+		if (p != NULL && co->reason != NULL)
+			json_object_set_new(p, "reason", json_string(co->reason));
+		return grants_one(co, "grants.revoke", p, "revoked");
+	}
+	return usage("grants takes one of: add, list, revoke ID");
+}
+
 static int
 cmd_flows(struct copts *co)
 {
@@ -1988,6 +2157,11 @@ parse_cmd_opts(int argc, char **argv, const char *help, bool count, struct copts
 		{ "limit", required_argument, NULL, 'L' },
 		{ "type", required_argument, NULL, 'T' },
 		{ "user", required_argument, NULL, 'U' },
+		{ "subject", required_argument, NULL, 'J' },
+		{ "issuer", required_argument, NULL, 'I' },
+		{ "ttl", required_argument, NULL, 'X' },
+		{ "reason", required_argument, NULL, 'R' },
+		{ "all", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2046,7 +2220,8 @@ parse_cmd_opts(int argc, char **argv, const char *help, bool count, struct copts
 			}
 			/* fall through */
 		case 'L':
-			if (strcmp(argv[0], "flows") != 0 && strcmp(argv[0], "sessions") != 0)
+			if (strcmp(argv[0], "flows") != 0 && strcmp(argv[0], "sessions") != 0 &&
+			    !(c == 'S' && strcmp(argv[0], "grants") == 0))
 				return usage("%s: no option --%s", argv[0],
 					     c == 'S' ? "service" : "limit");
 			if (c == 'S') {
@@ -2056,6 +2231,31 @@ parse_cmd_opts(int argc, char **argv, const char *help, bool count, struct copts
 			if (!parse_u64(optarg, &v) || v == 0 || v > 65535)
 				return usage("--limit %s: an integer in 1..65535", optarg);
 			co->limit = (long)v;
+			break;
+		case 'J':
+		case 'I':
+		case 'X':
+		case 'R':
+		case 'A':
+			if (strcmp(argv[0], "grants") != 0)
+				return usage("%s: no option --%s", argv[0],
+					     c == 'J'	? "subject"
+					     : c == 'I' ? "issuer"
+					     : c == 'X' ? "ttl"
+					     : c == 'R' ? "reason"
+							: "all");
+			if (c == 'J')
+				co->subject = optarg;
+			else if (c == 'I')
+				co->issuer = optarg;
+			else if (c == 'R')
+				co->reason = optarg;
+			else if (c == 'A')
+				co->all = true;
+			else if (!parse_ttl(optarg, &co->ttl_s))
+				return usage("--ttl %s: a duration such as 90s, 30m, 8h or 2d "
+					     "(1 s to 30 days)",
+					     optarg);
 			break;
 		case 'h':
 			fputs(help, stdout);
@@ -2501,6 +2701,7 @@ main(int argc, char **argv)
 		{ "policy", cmd_policy, policy_usage, false },
 		{ "sessions", cmd_sessions, sessions_usage, false },
 		{ "flows", cmd_flows, flows_usage, false },
+		{ "grants", cmd_grants, grants_usage, false },
 		{ "watch", cmd_watch, watch_usage, true },
 		{ "methods", cmd_methods, methods_usage, false },
 		{ "call", cmd_call, call_usage, false },

@@ -167,7 +167,10 @@
 	X(DB_QUERY_BEGIN, "db.query.begin") \
 	X(AUTHN_EXPIRED, "authn.expired")   \
 	X(AUDIT_FULL, "audit.full")         \
-	X(AUDIT_RESUMED, "audit.resumed")
+	X(AUDIT_RESUMED, "audit.resumed")   \
+	X(GRANT_ADD, "grant.add")           \
+	X(GRANT_REVOKE, "grant.revoke")     \
+	X(GRANT_EXPIRED, "grant.expired")
 
 /* clang-format off */
 enum tg_audit_event_type {

@@ -34,6 +34,8 @@ struct sess {
 	size_t token_len;
 	struct tg_upauth *ua; /* S_UPSTREAM */
 	bool expiry_fatal;    /* the service's on_token_expiry */
+	bool grant_end;	      /* the service's on_grant_expiry "end" (admitted on a grant) */
+	bool grant_outlived;  /* "continue": its grant ended, and it runs on */
 	struct tg_authn_who who;
 };
 
@@ -42,6 +44,7 @@ struct tg_authn {
 	struct tg_jwt *jwt;
 	struct tg_idmap *map;
 	struct tg_credstore *creds;
+	const struct tg_grants *grants;
 	struct sess *bucket[BUCKETS];
 	struct sess *all;
 	unsigned int in_flight, nsess;
@@ -308,9 +311,35 @@ fail:
 	return NULL;
 }
 
-/* Steps 3 to 5 (authn.h): map, credential, upstream StartupMessage, SEND. */
+/*
+ * Step 3b (authn.h): a live grant for a service that requires one. true
+ * with the grant's id in the attribution; false with the login refused.
+ */
+static bool
+granted(struct tg_authn *a, struct sess *s, const struct tg_idmap_decision *d, int64_t now_s)
+{
+	const struct tg_grant *gr;
+	char detail[512];
+
+	if (!d->require_grant)
+		return true;
+	gr = tg_grants_match(a->grants, s->who.iss, s->who.sub, s->who.service, now_s);
+	if (gr == NULL) {
+		snprintf(detail, sizeof(detail), "%s; no live grant for sub %.60s on service %s%s",
+			 d->reason, s->who.sub, s->who.service,
+			 a->grants == NULL ? " (no grant store)" : "");
+		refuse(a, s, TG_AUTHN_R_NO_GRANT, TG_JWT_OK, "28000",
+		       "no access grant for this service: ask for one (tgctl grants add)", detail);
+		return false;
+	}
+	snprintf(s->who.grant_id, sizeof(s->who.grant_id), "%s", gr->id);
+	s->grant_end = d->on_grant_end == TG_IDMAP_GRANT_END;
+	return true;
+}
+
+/* Steps 3 to 5 (authn.h): map, grant, credential, upstream StartupMessage, SEND. */
 static void
-proceed(struct tg_authn *a, struct sess *s)
+proceed(struct tg_authn *a, struct sess *s, int64_t now_s)
 {
 	struct tg_idmap_decision d;
 	const struct tg_cred *cred;
@@ -347,6 +376,8 @@ proceed(struct tg_authn *a, struct sess *s)
 	snprintf(s->who.rule_id, sizeof(s->who.rule_id), "%s", d.rule_id);
 	snprintf(s->who.role, sizeof(s->who.role), "%s", d.role);
 	s->expiry_fatal = d.on_expiry == TG_IDMAP_EXPIRY_FATAL;
+	if (!granted(a, s, &d, now_s))
+		return;
 	if (tg_credstore_lookup(a->creds, s->who.service, s->who.role, &cred) < 0) {
 		snprintf(detail, sizeof(detail), "%s; no credential for role %s on service %s",
 			 d.reason, s->who.role, s->who.service);
@@ -447,7 +478,7 @@ verify(struct tg_authn *a, struct sess *s, const char *tok, size_t len, bool aga
 		return;
 	}
 	a->st.cnt[TG_AUTHN_CNT_VERIFIED]++;
-	proceed(a, s);
+	proceed(a, s, now_s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -504,6 +535,12 @@ tg_authn_set_idmap(struct tg_authn *a, struct tg_idmap *m)
 	if (a->map != m)
 		tg_idmap_free(a->map);
 	a->map = m;
+}
+
+void
+tg_authn_set_grants(struct tg_authn *a, const struct tg_grants *g)
+{
+	a->grants = g;
 }
 
 void
@@ -626,8 +663,9 @@ tg_authn_server(struct tg_authn *a, uint16_t worker, uint64_t session, const uin
 		s->who.method = tg_upauth_method_name(tg_upauth_used(s->ua));
 		set_state(a, s, S_RUNNING);
 		a->st.cnt[TG_AUTHN_CNT_LOGINS]++;
-		snprintf(detail, sizeof(detail), "logged in to %s as role %s (%s)", s->who.service,
-			 s->who.role, s->who.method);
+		snprintf(detail, sizeof(detail), "logged in to %s as role %s (%s)%s%s",
+			 s->who.service, s->who.role, s->who.method,
+			 s->who.grant_id[0] ? " on grant " : "", s->who.grant_id);
 		event(a, s, TG_AUTHN_EV_SUCCESS, "ok", detail, NULL, NULL, NULL);
 		reply(a, s, TG_PUNT_AUTH_DONE, NULL, 0, NULL, NULL);
 		return 0;
@@ -678,6 +716,66 @@ tg_authn_keys_updated(struct tg_authn *a, int rc, uint64_t now_ms, int64_t now_s
 	}
 }
 
+/*
+ * A running session admitted on a grant (authn.h step 6): true when it
+ * was ended here. Its grant still live, or another live one of the same
+ * subject and service, keeps it; else on_grant_expiry decides.
+ */
+static bool
+grant_check(struct tg_authn *a, struct sess *s, uint64_t now_ms, int64_t now_s)
+{
+	const struct tg_grant *gr, *other;
+	const char *why, *text;
+	char detail[384];
+
+	if (s->who.grant_id[0] == '\0' || s->grant_outlived)
+		return false;
+	gr = tg_grants_get(a->grants, s->who.grant_id);
+	if (gr != NULL && tg_grant_live(gr, now_s))
+		return false;
+	other = tg_grants_match(a->grants, s->who.iss, s->who.sub, s->who.service, now_s);
+	if (other != NULL) {
+		snprintf(s->who.grant_id, sizeof(s->who.grant_id), "%s", other->id);
+		return false;
+	}
+	if (gr != NULL && gr->state == TG_GRANT_REVOKED) {
+		why = "grant_revoked";
+		text = "access grant revoked: this session ends";
+	} else {
+		why = "grant_expired";
+		text = "access grant expired: this session ends";
+	}
+	if (!s->grant_end) {
+		s->grant_outlived = true;
+		a->st.cnt[TG_AUTHN_CNT_GRANT_OUTLIVED]++;
+		return false;
+	}
+	a->st.cnt[TG_AUTHN_CNT_GRANT_ENDED]++;
+	snprintf(detail, sizeof(detail), "grant %s of sub %.60s on %s %s%s%.100s; session ended",
+		 s->who.grant_id, s->who.sub, s->who.service,
+		 gr == NULL			 ? "is gone"
+		 : gr->state == TG_GRANT_REVOKED ? "revoked"
+						 : "expired",
+		 gr != NULL && gr->end_reason[0] ? ": " : "", gr != NULL ? gr->end_reason : "");
+	event(a, s, TG_AUTHN_EV_EXPIRED, why, detail, "28000", text, NULL);
+	reply(a, s, TG_PUNT_AUTH_END, NULL, 0, "28000", text);
+	s->state = S_ENDED;
+	s->deadline_ms = now_ms + TG_AUTHN_ENDED_GRACE_MS;
+	return true;
+}
+
+void
+tg_authn_grants_changed(struct tg_authn *a, uint64_t now_ms, int64_t now_s)
+{
+	struct sess *s, *next;
+
+	for (s = a->all; s != NULL; s = next) {
+		next = s->next;
+		if (s->state == S_RUNNING)
+			grant_check(a, s, now_ms, now_s);
+	}
+}
+
 void
 tg_authn_tick(struct tg_authn *a, uint64_t now_ms, int64_t now_s)
 {
@@ -705,6 +803,8 @@ tg_authn_tick(struct tg_authn *a, uint64_t now_ms, int64_t now_s)
 			       "the database server did not complete the login in time", detail);
 			break;
 		case S_RUNNING:
+			if (grant_check(a, s, now_ms, now_s))
+				break;
 			if (!s->expiry_fatal || now_s < s->who.exp)
 				break;
 			a->st.cnt[TG_AUTHN_CNT_EXPIRED]++;

@@ -23,6 +23,11 @@
  *      claims object built from the verified identity (sub, email,
  *      email_verified, the groups at the map's claim path): the
  *      verified-token cache keeps identities, not payloads (28000);
+ *   3b. for a service with "require_grant" (idmap.h), a live grant of
+ *      the subject (sub, and iss when the grant names one) for the
+ *      service (grants.h, borrowed through tg_authn_set_grants()): none
+ *      refuses the login as no_grant (28000, "no access grant for this
+ *      service: ..."); the grant's id joins the attribution;
  *   4. the credential of (service, role) (credstore.h) (28000);
  *   5. the upstream StartupMessage (tg_upauth_startup(): the client's
  *      parameters, user = the mapped role; a parameter that would act as
@@ -36,7 +41,14 @@
  *   6. running: the identity stays attached to the session (the
  *      attribution of its records) until SESSION_END; with the
  *      service's on_token_expiry "fatal", tg_authn_tick() at the token's
- *      exp sends END (28000) and an expired event.
+ *      exp sends END (28000) and an expired event. A session admitted
+ *      on a grant is checked at each tick (and tg_authn_grants_changed())
+ *      : when its grant is no longer live, another live grant of the
+ *      same subject and service takes over (the attribution's grant id
+ *      changes); without one, "on_grant_expiry" "end" sends END
+ *      (28000, "access grant revoked"/"expired") and an expired event
+ *      with reason grant_revoked or grant_expired, "continue" lets it
+ *      run (counted once as grant_outlived).
  * A login not done by login_timeout_ms is refused by tg_authn_tick().
  *
  * What the client is told. Texts name the failed step the way a DBA or
@@ -73,6 +85,7 @@
 #include <jansson.h>
 
 #include "credstore.h"
+#include "grants.h"
 #include "idmap.h"
 #include "jwt.h"
 
@@ -86,6 +99,7 @@
 	X(TOKEN, "token")			/* tg_jwt_verify() refused: its reason names it */ \
 	X(DENIED, "identity_denied")		/* the identity map refused */ \
 	X(NO_CREDENTIAL, "no_credential")	/* no credential for (service, role) */ \
+	X(NO_GRANT, "no_grant")			/* require_grant and no live grant */ \
 	X(STARTUP, "startup_refused")		/* the client's StartupMessage */ \
 	X(UPSTREAM, "upstream_failed")		/* the server refused, or the exchange failed */ \
 	X(TIMEOUT, "timeout")			/* not done by the login deadline */ \
@@ -111,6 +125,8 @@ enum tg_authn_reason {
 	X(REFUSED, "refused")		/* REFUSE sent (by reason below) */ \
 	X(UPSTREAM_FAILED, "upstream_failed") \
 	X(EXPIRED, "expired")		/* END sent at the token's exp */ \
+	X(GRANT_ENDED, "grant_ended")	/* END sent: the session's grant ended */ \
+	X(GRANT_OUTLIVED, "grant_outlived") /* sessions left running past their grant ("continue") */ \
 	X(LATE, "late_server_messages")	/* AUTH_SERVER for no login in progress: dropped */ \
 	X(DROPPED, "dropped")		/* logins dropped without an answer (channel lost) */
 /* clang-format on */
@@ -153,12 +169,13 @@ struct tg_authn_who {
 	int rule;			 /* the identity rule that mapped it; -1 none */
 	char rule_id[TG_AUTHN_NAME_MAX]; /* its "id", or "" */
 	const char *method;		 /* the upstream method used, once DONE */
+	char grant_id[TG_GRANT_ID_MAX];	 /* the grant that admitted it; "" none */
 };
 
 enum tg_authn_event_kind {
 	TG_AUTHN_EV_SUCCESS, /* DONE: authn.success */
 	TG_AUTHN_EV_FAILURE, /* REFUSE, or dropped: authn.failure */
-	TG_AUTHN_EV_EXPIRED, /* END at the token's exp: authn.expired */
+	TG_AUTHN_EV_EXPIRED, /* END at the token's exp, or its grant's end: authn.expired */
 };
 
 /* An outcome, for the audit record. Valid during the callback only. */
@@ -229,6 +246,19 @@ void tg_authn_set_verifier(struct tg_authn *a, struct tg_jwt *v);
 void tg_authn_set_idmap(struct tg_authn *a, struct tg_idmap *m);
 void tg_authn_set_credstore(struct tg_authn *a, struct tg_credstore *cs);
 struct tg_jwt *tg_authn_verifier(const struct tg_authn *a);
+
+/*
+ * The grant store consulted for services with require_grant (borrowed:
+ * the caller keeps it alive while set; NULL: none, and such logins are
+ * refused as no_grant).
+ */
+void tg_authn_set_grants(struct tg_authn *a, const struct tg_grants *g);
+
+/*
+ * A grant was revoked or expired: running sessions admitted on a grant
+ * are checked now rather than at the next tick (authn.h step 6).
+ */
+void tg_authn_grants_changed(struct tg_authn *a, uint64_t now_ms, int64_t now_s);
 
 /*
  * An AUTH_REQUEST at now_ms (monotonic) and now_s (realtime). Answers

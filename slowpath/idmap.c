@@ -33,6 +33,8 @@ struct rule {
 struct svc_opt {
 	const char *name;
 	enum tg_idmap_expiry expiry;
+	bool require_grant;
+	enum tg_idmap_grant_end grant_end;
 };
 
 struct tg_idmap {
@@ -324,7 +326,8 @@ parse_claim_path(struct ctx *c, struct tg_idmap *m, json_t *v)
 static int
 parse_services(struct ctx *c, struct tg_idmap *m, json_t *v)
 {
-	static const char *const keys[] = { "on_token_expiry", NULL };
+	static const char *const keys[] = { "on_token_expiry", "require_grant", "on_grant_expiry",
+					    NULL };
 	const char *name;
 	json_t *o, *x;
 
@@ -342,7 +345,9 @@ parse_services(struct ctx *c, struct tg_idmap *m, json_t *v)
 			return fail(c, 1, "unknown service \"%.63s\"", name);
 		if (!json_is_object(o))
 			return fail(c, 0, "options of a service must be an object");
-		if ((rc = check_keys(c, o, keys, "service options (known: on_token_expiry)")) < 0)
+		if ((rc = check_keys(c, o, keys,
+				     "service options (known: on_token_expiry, require_grant, "
+				     "on_grant_expiry)")) < 0)
 			return rc;
 		s->name = name;
 		s->expiry = TG_IDMAP_EXPIRY_IGNORE;
@@ -353,6 +358,24 @@ parse_services(struct ctx *c, struct tg_idmap *m, json_t *v)
 			else if (!json_is_string(x) || strcmp(json_string_value(x), "ignore") != 0)
 				return fail(c, 0,
 					    "on_token_expiry must be \"fatal\" or \"ignore\"");
+			pop(c);
+		}
+		if ((x = json_object_get(o, "require_grant")) != NULL) {
+			push_key(c, "require_grant");
+			if (!json_is_boolean(x))
+				return fail(c, 0, "require_grant must be true or false");
+			s->require_grant = json_is_true(x);
+			pop(c);
+		}
+		s->grant_end = TG_IDMAP_GRANT_CONTINUE;
+		if ((x = json_object_get(o, "on_grant_expiry")) != NULL) {
+			push_key(c, "on_grant_expiry");
+			if (json_is_string(x) && strcmp(json_string_value(x), "end") == 0)
+				s->grant_end = TG_IDMAP_GRANT_END;
+			else if (!json_is_string(x) ||
+				 strcmp(json_string_value(x), "continue") != 0)
+				return fail(c, 0,
+					    "on_grant_expiry must be \"continue\" or \"end\"");
 			pop(c);
 		}
 		m->nsvcs++;
@@ -511,6 +534,33 @@ tg_idmap_on_expiry(const struct tg_idmap *m, const char *service)
 	return TG_IDMAP_EXPIRY_IGNORE;
 }
 
+static const struct svc_opt *
+svc_of(const struct tg_idmap *m, const char *service)
+{
+	if (m == NULL || service == NULL)
+		return NULL;
+	for (size_t i = 0; i < m->nsvcs; i++)
+		if (strcmp(m->svcs[i].name, service) == 0)
+			return &m->svcs[i];
+	return NULL;
+}
+
+bool
+tg_idmap_require_grant(const struct tg_idmap *m, const char *service)
+{
+	const struct svc_opt *s = svc_of(m, service);
+
+	return s != NULL && s->require_grant;
+}
+
+enum tg_idmap_grant_end
+tg_idmap_on_grant_end(const struct tg_idmap *m, const char *service)
+{
+	const struct svc_opt *s = svc_of(m, service);
+
+	return s != NULL ? s->grant_end : TG_IDMAP_GRANT_CONTINUE;
+}
+
 /* ------------------------------------------------------------------ */
 /* Resolve                                                             */
 
@@ -657,6 +707,8 @@ tg_idmap_resolve(const struct tg_idmap *m, const json_t *claims, const char *ser
 	d->rule = -1;
 	d->rule_id = "";
 	d->on_expiry = tg_idmap_on_expiry(m, service);
+	d->require_grant = tg_idmap_require_grant(m, service);
+	d->on_grant_end = tg_idmap_on_grant_end(m, service);
 	if (!json_is_object(claims)) {
 		decide(d, false, "token claims are not an object");
 		return 0;

@@ -11,7 +11,8 @@
  *     "claim_groups": "groups",             claim holding the groups: a name,
  *                                           or a path ["realm_access","roles"]
  *     "require_email_verified": true,       default true
- *     "services": { "demo-pg": { "on_token_expiry": "fatal" } },
+ *     "services": { "demo-pg": { "on_token_expiry": "fatal",
+ *                                "require_grant": true, "on_grant_expiry": "end" } },
  *     "rules": [
  *       { "id": "suspended", "match": { "groups": ["suspended"] }, "deny": "suspended" },
  *       { "id": "dba", "match": { "groups": ["dba"] }, "services": ["demo-pg"],
@@ -51,6 +52,13 @@
  * password is checked at login only): "fatal" ends the session with a
  * FATAL when its token expires.
  *
+ * "require_grant" (per service; default false): a login is admitted only
+ * while its subject holds a live just-in-time grant for the service
+ * (grants.h; tgctl grants add), on top of a rule that maps it.
+ * "on_grant_expiry" ("continue", the default, or "end"): what running
+ * sessions do when that grant expires or is revoked: run on, or end with
+ * a FATAL. New logins are refused at once either way.
+ *
  * Caveats:
  * - The map keeps the parsed JSON (jansson) and points into it.
  * - Cost: resolving is O(rules x conditions x groups); maps and tokens
@@ -74,12 +82,19 @@ enum tg_idmap_expiry {
 	TG_IDMAP_EXPIRY_FATAL,
 };
 
+enum tg_idmap_grant_end {
+	TG_IDMAP_GRANT_CONTINUE,
+	TG_IDMAP_GRANT_END,
+};
+
 struct tg_idmap;
 
 struct tg_idmap_decision {
 	bool allow;
 	const char *role;		/* when allow; borrowed from the map */
 	enum tg_idmap_expiry on_expiry; /* of the service */
+	bool require_grant;		/* of the service */
+	enum tg_idmap_grant_end on_grant_end; /* of the service */
 	int rule;			/* index of the deciding rule, -1: none (default) */
 	const char *rule_id;		/* its "id", or "" */
 	char reason[192];		/* why (allowed or not), for the audit record */
@@ -105,6 +120,10 @@ int tg_idmap_resolve(const struct tg_idmap *m, const json_t *claims, const char 
 
 /* The service's on_token_expiry. */
 enum tg_idmap_expiry tg_idmap_on_expiry(const struct tg_idmap *m, const char *service);
+
+/* The service's require_grant (false for NULL arguments), and its on_grant_expiry. */
+bool tg_idmap_require_grant(const struct tg_idmap *m, const char *service);
+enum tg_idmap_grant_end tg_idmap_on_grant_end(const struct tg_idmap *m, const char *service);
 
 size_t tg_idmap_rules(const struct tg_idmap *m);
 

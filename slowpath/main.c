@@ -104,6 +104,7 @@
 #include "maudit.h"
 #include "metrics.h"
 #include "mgmt.h"
+#include "mgrants.h"
 #include "punt.h"
 #include "seterr.h"
 #include "siem.h"
@@ -622,6 +623,8 @@ put_who(struct rec *r, const struct tg_authn_who *w)
 	}
 	if (w->method != NULL)
 		put(r, "auth", "upstream_method", json_string(w->method));
+	if (w->grant_id[0] != '\0')
+		put(r, "identity", "grant_id", json_string(w->grant_id));
 }
 
 /*
@@ -2159,7 +2162,100 @@ identity_stats(void)
 		json_object_set_new(f, "keys", json_integer(fs.keys));
 		json_object_set_new(o, "jwks_fetch", f);
 	}
+	if (o != NULL && sp_grants_store() != NULL) {
+		json_t *g = sp_grants_stats_json();
+
+		/* the logins it refused and the sessions it ended are authn's counters */
+		if (g != NULL) {
+			json_object_set_new(
+				g, "refused_no_grant",
+				json_integer((json_int_t)st.refused_by[TG_AUTHN_R_NO_GRANT]));
+			json_object_set_new(
+				g, "sessions_ended",
+				json_integer((json_int_t)st.cnt[TG_AUTHN_CNT_GRANT_ENDED]));
+			json_object_set_new(o, "grants", g);
+		}
+	}
 	return o;
+}
+
+/* ---------------------------------------------------------------------
+ * Just-in-time grants (mgrants.h): the store in the audit directory, its
+ * records, and running sessions checked when a grant ends.
+ * ------------------------------------------------------------------- */
+
+static void
+grants_record(void *arg, json_t *rec)
+{
+	const char *type =
+		json_string_value(json_object_get(json_object_get(rec, "event"), "type"));
+
+	(void)arg;
+	json_object_set_new(rec, "gw", json_pack("{s:s}", "host", sp.host));
+	if (record(rec) < 0) {
+		sp.cnt[SP_CNT_APPEND_FAILURES]++;
+		sp_log(LOG_ERR, "append the %s record: %s", type != NULL ? type : "grant",
+		       tg_audit_error(sp.audit));
+	} else {
+		sp.cnt[SP_CNT_RECORDS]++;
+	}
+}
+
+/* A grant ended: sessions on it end now (answered only to a dataplane there). */
+static void
+grants_changed(void *arg)
+{
+	(void)arg;
+	if (sp.authn != NULL && sp.conn.fd >= 0 && sp.conn.auth) {
+		tg_authn_grants_changed(sp.authn, now_ms(), (int64_t)time(NULL));
+		pump();
+	}
+}
+
+static void
+grants_log(void *arg, int prio, const char *msg)
+{
+	(void)arg;
+	sp_log(prio, "%s", msg);
+}
+
+static int
+grants_service_known(void *arg, const char *service)
+{
+	(void)arg;
+	if (!sp.have_svcs)
+		return -1;
+	for (unsigned int i = 0; i < sp.svcs.nb; i++)
+		if (strcmp(sp.svcs.svc[i].name, service) == 0)
+			return 1;
+	return 0;
+}
+
+/* After the drop: <audit.dir>/grants.json, owned by the slowpath's user. */
+static int
+open_grants(void)
+{
+	struct sp_grants_hooks h = {
+		.record = grants_record,
+		.changed = grants_changed,
+		.log = grants_log,
+		.service_known = grants_service_known,
+	};
+	char path[PATH_MAX], err[512];
+
+	if (sp.authn == NULL)
+		return 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", sp.cfg.audit.dir, SP_GRANTS_FILE) >=
+	    sizeof(path) - 8) {
+		sp_log(LOG_ERR, "grants: %s/%s: path too long", sp.cfg.audit.dir, SP_GRANTS_FILE);
+		return -1;
+	}
+	if (sp_grants_open(path, &h, err, sizeof(err)) < 0) {
+		sp_log(LOG_ERR, "grants: %s", err);
+		return -1;
+	}
+	tg_authn_set_grants(sp.authn, sp_grants_store());
+	return 0;
 }
 
 /* One datagram: 0, or why the connection must end. */
@@ -2405,6 +2501,7 @@ on_timer(void)
 	stats_tick();
 	sess_tick();
 	sp_audit_methods_tick();
+	sp_grants_tick((int64_t)time(NULL)); /* before authn's: sessions see the expiry */
 	/* login deadlines and token expiry (authn.h): answered only to a dataplane there */
 	if (sp.authn != NULL && sp.conn.fd >= 0 && sp.conn.auth) {
 		tg_authn_tick(sp.authn, now_ms(), (int64_t)time(NULL));
@@ -3378,7 +3475,8 @@ open_mgmt(void)
 		if (tg_mgmt_register(sp.mgmt, &sp_methods[i]) < 0)
 			abort(); /* a fixed table: names and roles are valid */
 	/* &sp.audit: the store opens after the socket (open_store()) */
-	if (sp_audit_methods_register(sp.mgmt, &sp.audit) < 0)
+	if (sp_audit_methods_register(sp.mgmt, &sp.audit) < 0 ||
+	    sp_grants_methods_register(sp.mgmt) < 0)
 		abort();
 	sp_log(LOG_INFO, "management socket %s: %u group grant(s)", sp.cfg.mgmt.socket,
 	       sp.cfg.mgmt.nb_grants);
@@ -3809,6 +3907,7 @@ shut_down(void)
 	auth_queue_free();
 	tg_authn_free(sp.authn);
 	sp.authn = NULL;
+	sp_grants_close();
 	tg_jwks_fetch_free(sp.fetch);
 	sp.fetch = NULL;
 	tg_jwks_free(sp.jwks);
@@ -3855,7 +3954,8 @@ main(int argc, char **argv)
 	sp.started = time(NULL);
 	if ((sp.root && resolve_user() < 0) || open_listener() < 0 || open_mgmt() < 0 ||
 	    open_metrics() < 0 || open_store() < 0 || open_siem() < 0 || open_identity() < 0 ||
-	    drop_privileges() < 0 || open_loop(&sigs) < 0 || open_identity_keys() < 0)
+	    drop_privileges() < 0 || open_loop(&sigs) < 0 || open_identity_keys() < 0 ||
+	    open_grants() < 0)
 		goto fail;
 	/* read on a dataplane's SERVICES and on SIGHUP, as the unprivileged user */
 	if (sp.cfg.policy[0] != '\0' && access(sp.cfg.policy, R_OK) < 0) {

@@ -152,11 +152,14 @@ group_teardown(void **state)
 
 static const char policy[] =
 	"{\"identity\": {\"claim_groups\": [\"realm_access\", \"roles\"],\n"
-	" \"services\": {\"pg-fatal\": {\"on_token_expiry\": \"fatal\"}},\n"
+	" \"services\": {\"pg-fatal\": {\"on_token_expiry\": \"fatal\"},\n"
+	"  \"pg-jit\": {\"require_grant\": true, \"on_grant_expiry\": \"end\"},\n"
+	"  \"pg-cont\": {\"require_grant\": true}},\n"
 	" \"rules\": [\n"
 	"  {\"id\": \"susp\", \"match\": {\"groups\": [\"suspended\"]}, \"deny\": \"suspended\"},\n"
 	"  {\"id\": \"dba\", \"match\": {\"groups\": [\"dba\"]},\n"
-	"   \"services\": [\"pg\", \"pg-fatal\", \"pg-clear\"], \"role\": \"app_admin\"},\n"
+	"   \"services\": [\"pg\", \"pg-fatal\", \"pg-clear\", \"pg-jit\", \"pg-cont\"],\n"
+	"   \"role\": \"app_admin\"},\n"
 	"  {\"id\": \"orphan\", \"match\": {\"groups\": [\"orphan\"]}, \"services\": [\"pg\"],\n"
 	"   \"role\": \"no_cred_role\"}],\n"
 	" \"default\": \"deny\"}}";
@@ -164,12 +167,14 @@ static const char policy[] =
 static const char creds[] =
 	"{\"pg\": {\"app_admin\": {\"method\": \"trust\"}},\n"
 	" \"pg-fatal\": {\"app_admin\": {\"method\": \"trust\"}},\n"
+	" \"pg-jit\": {\"app_admin\": {\"method\": \"trust\"}},\n"
+	" \"pg-cont\": {\"app_admin\": {\"method\": \"trust\"}},\n"
 	" \"pg-clear\": {\"app_admin\": {\"method\": \"password\", \"password\": \"s3cret\"}}}";
 
 static int
 setup(void **state)
 {
-	static const char *const svcs[] = { "pg", "pg-fatal", "pg-clear" };
+	static const char *const svcs[] = { "pg", "pg-fatal", "pg-clear", "pg-jit", "pg-cont" };
 	struct tg_authn_cfg cfg = {
 		.login_timeout_ms = 5000,
 		.max_logins = 2,
@@ -193,7 +198,7 @@ setup(void **state)
 	a = tg_authn_new(&cfg);
 	assert_non_null(a);
 	assert_int_equal(
-		tg_idmap_parse(policy, strlen(policy), "policy", svcs, 3, &m, err, sizeof(err)), 0);
+		tg_idmap_parse(policy, strlen(policy), "policy", svcs, 5, &m, err, sizeof(err)), 0);
 	assert_int_equal(tg_credstore_parse(creds, strlen(creds), "creds", &cs, err, sizeof(err)),
 			 0);
 	tg_authn_set_verifier(a, tg_jwt_new(&jc, err, sizeof(err)));
@@ -272,7 +277,7 @@ startup(uint8_t *buf, const char *extra, size_t extra_len)
 }
 
 static void
-request(uint64_t session, const char *service, const char *tok, uint64_t now_ms)
+request_at(uint64_t session, const char *service, const char *tok, uint64_t now_ms, int64_t now_s)
 {
 	uint8_t su[256];
 	struct tg_authn_request r = {
@@ -290,7 +295,13 @@ request(uint64_t session, const char *service, const char *tok, uint64_t now_ms)
 		.token_len = strlen(tok),
 	};
 
-	assert_int_equal(tg_authn_request(a, &r, now_ms, NOW), 0);
+	assert_int_equal(tg_authn_request(a, &r, now_ms, now_s), 0);
+}
+
+static void
+request(uint64_t session, const char *service, const char *tok, uint64_t now_ms)
+{
+	request_at(session, service, tok, now_ms, NOW);
 }
 
 /* R AuthenticationOk: 'R', int32 8, int32 0 */
@@ -674,6 +685,153 @@ test_conn_gone(void **state)
 	free(tok);
 }
 
+/* ------------------------------------------------------------------ */
+/* Just-in-time grants (authn.h step 3b and 6; grants.h)               */
+
+static struct tg_grant
+grant(struct tg_grants *g, const char *sub, const char *iss, const char *svc, int64_t ttl,
+      int64_t now)
+{
+	struct tg_grant_spec sp = { .sub = sub,
+				    .iss = iss,
+				    .service = svc,
+				    .ttl_s = ttl,
+				    .reason = "INC-1",
+				    .granted_by = "ops (uid 1000)" };
+	struct tg_grant gr;
+
+	assert_int_equal(tg_grants_add(g, &sp, now, &gr, NULL, 0), 0);
+	return gr;
+}
+
+/* require_grant: refused without a live grant (no_grant, 28000), admitted with one. */
+static void
+test_grant_required(void **state)
+{
+	struct tg_grants *g = tg_grants_new(NULL);
+	char *tok = token("alice", "dba", 3600);
+	struct tg_authn_stats st;
+	struct tg_grant gr;
+
+	(void)state;
+	/* no store at all: fails closed */
+	request(1, "pg-jit", tok, 1000);
+	assert_int_equal(replies[0].action, TG_PUNT_AUTH_REFUSE);
+	assert_string_equal(events[0].reason, "no_grant");
+	assert_non_null(strstr(events[0].detail, "no grant store"));
+	tg_authn_set_grants(a, g);
+	/* a store without a grant for alice */
+	grant(g, "bob", NULL, "pg-jit", 600, NOW);
+	grant(g, "alice", NULL, "pg-cont", 600, NOW);
+	request(2, "pg-jit", tok, 1000);
+	assert_int_equal(nreplies, 2);
+	assert_int_equal(replies[1].action, TG_PUNT_AUTH_REFUSE);
+	assert_string_equal(replies[1].sqlstate, "28000");
+	assert_string_equal(replies[1].text,
+			    "no access grant for this service: ask for one (tgctl grants add)");
+	assert_int_equal(events[1].kind, TG_AUTHN_EV_FAILURE);
+	assert_string_equal(events[1].reason, "no_grant");
+	assert_non_null(strstr(events[1].detail, "no live grant for sub alice on service pg-jit"));
+	/* a grant of another issuer does not count; one of any issuer does */
+	grant(g, "alice", "https://other.example", "pg-jit", 600, NOW);
+	request(3, "pg-jit", tok, 1000);
+	assert_int_equal(replies[2].action, TG_PUNT_AUTH_REFUSE);
+	gr = grant(g, "alice", ISS, "pg-jit", 600, NOW);
+	request(4, "pg-jit", tok, 1000);
+	assert_int_equal(replies[3].action, TG_PUNT_AUTH_SEND);
+	assert_int_equal(tg_authn_server(a, 1, 4, auth_ok, sizeof(auth_ok), 1001, NOW), 0);
+	assert_int_equal(replies[4].action, TG_PUNT_AUTH_DONE);
+	assert_int_equal(events[nevents - 1].kind, TG_AUTHN_EV_SUCCESS);
+	assert_non_null(strstr(events[nevents - 1].detail, gr.id));
+	assert_string_equal(tg_authn_who(a, 1, 4)->grant_id, gr.id);
+	/* past its expiry, at once (no expiry tick of the store needed) */
+	request_at(5, "pg-jit", tok, 2000, NOW + 600);
+	assert_int_equal(replies[nreplies - 1].action, TG_PUNT_AUTH_REFUSE);
+	/* a service without require_grant names no grant */
+	request(6, "pg", tok, 1000);
+	tg_authn_server(a, 1, 6, auth_ok, sizeof(auth_ok), 1001, NOW);
+	assert_string_equal(tg_authn_who(a, 1, 6)->grant_id, "");
+	tg_authn_stats(a, &st);
+	assert_int_equal(st.refused_by[TG_AUTHN_R_NO_GRANT], 4);
+	assert_int_equal(st.cnt[TG_AUTHN_CNT_LOGINS], 2);
+	tg_authn_set_grants(a, NULL);
+	tg_grants_free(g);
+	free(tok);
+}
+
+/*
+ * Running sessions when their grant ends: "end" gets END (revoked or
+ * expired, once), "continue" runs on; another live grant takes over.
+ */
+static void
+test_grant_end(void **state)
+{
+	struct tg_grants *g = tg_grants_new(NULL);
+	char *tok = token("alice", "dba", 3600), *tb = token("bob", "dba", 3600);
+	struct tg_authn_stats st;
+	struct tg_grant g1, g2, gb1, gb2;
+	unsigned int n;
+
+	(void)state;
+	tg_authn_set_grants(a, g);
+	g1 = grant(g, "alice", NULL, "pg-jit", 100, NOW);
+	g2 = grant(g, "alice", NULL, "pg-cont", 50, NOW);
+	request(1, "pg-jit", tok, 1000);
+	tg_authn_server(a, 1, 1, auth_ok, sizeof(auth_ok), 1001, NOW);
+	request(2, "pg-cont", tok, 1000);
+	tg_authn_server(a, 1, 2, auth_ok, sizeof(auth_ok), 1001, NOW);
+	assert_int_equal(nreplies, 4);
+	assert_string_equal(tg_authn_who(a, 1, 2)->grant_id, g2.id);
+	/* pg-cont's grant expires: the session runs on, counted once */
+	tg_authn_tick(a, 2000, NOW + 49);
+	assert_int_equal(nreplies, 4);
+	tg_authn_tick(a, 3000, NOW + 50);
+	tg_authn_tick(a, 4000, NOW + 51);
+	assert_int_equal(nreplies, 4);
+	tg_authn_stats(a, &st);
+	assert_int_equal(st.cnt[TG_AUTHN_CNT_GRANT_OUTLIVED], 1);
+	assert_non_null(tg_authn_who(a, 1, 2));
+	/* pg-jit's grant revoked: END now, with the reason */
+	assert_int_equal(tg_grants_revoke(g, g1.id, "ops", "done", NOW + 60, NULL, NULL), 0);
+	n = nevents;
+	tg_authn_grants_changed(a, 5000, NOW + 60);
+	assert_int_equal(nreplies, 5);
+	assert_int_equal(replies[4].action, TG_PUNT_AUTH_END);
+	assert_string_equal(replies[4].sqlstate, "28000");
+	assert_string_equal(replies[4].text, "access grant revoked: this session ends");
+	assert_int_equal(nevents, n + 1);
+	assert_int_equal(events[n].kind, TG_AUTHN_EV_EXPIRED);
+	assert_string_equal(events[n].reason, "grant_revoked");
+	assert_non_null(strstr(events[n].detail, g1.id));
+	assert_non_null(tg_authn_who(a, 1, 1)); /* the attribution stays for its end */
+	tg_authn_grants_changed(a, 5001, NOW + 61);
+	tg_authn_tick(a, 6000, NOW + 200);
+	assert_int_equal(nreplies, 5);
+
+	/* two grants: the longer admits; when it goes, the other takes over */
+	gb1 = grant(g, "bob", NULL, "pg-jit", 300, NOW + 100);
+	gb2 = grant(g, "bob", NULL, "pg-jit", 600, NOW + 100);
+	request_at(3, "pg-jit", tb, 7000, NOW + 100);
+	tg_authn_server(a, 1, 3, auth_ok, sizeof(auth_ok), 7001, NOW + 100);
+	assert_string_equal(tg_authn_who(a, 1, 3)->grant_id, gb2.id);
+	tg_grants_revoke(g, gb2.id, "ops", NULL, NOW + 110, NULL, NULL);
+	tg_authn_grants_changed(a, 8000, NOW + 110);
+	assert_int_equal(nreplies, 7);
+	assert_string_equal(tg_authn_who(a, 1, 3)->grant_id, gb1.id);
+	/* and when that one expires (by the clock): END, expired */
+	tg_authn_tick(a, 9000, NOW + 400);
+	assert_int_equal(nreplies, 8);
+	assert_int_equal(replies[7].action, TG_PUNT_AUTH_END);
+	assert_string_equal(replies[7].text, "access grant expired: this session ends");
+	assert_string_equal(events[nevents - 1].reason, "grant_expired");
+	tg_authn_stats(a, &st);
+	assert_int_equal(st.cnt[TG_AUTHN_CNT_GRANT_ENDED], 2);
+	tg_authn_set_grants(a, NULL);
+	tg_grants_free(g);
+	free(tok);
+	free(tb);
+}
+
 int
 main(void)
 {
@@ -687,6 +845,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bounds_and_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grant_required, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grant_end, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -155,6 +155,36 @@ test_decision_fields(void **state)
 	assert_int_equal(tg_idmap_on_expiry(m, "demo-pg"), TG_IDMAP_EXPIRY_FATAL);
 	assert_int_equal(tg_idmap_on_expiry(m, "nope"), TG_IDMAP_EXPIRY_IGNORE);
 	assert_int_equal(tg_idmap_resolve(m, NULL, "demo-pg", &d), -EINVAL);
+	/* no grant options: none required, "continue" */
+	assert_false(d.require_grant);
+	assert_false(tg_idmap_require_grant(m, "demo-pg"));
+	assert_int_equal(tg_idmap_on_grant_end(m, "demo-pg"), TG_IDMAP_GRANT_CONTINUE);
+	tg_idmap_free(m);
+}
+
+/* require_grant and on_grant_expiry, per service, in the decision */
+static void
+test_grant_options(void **state)
+{
+	static const char pol[] =
+		"{\"identity\": {\"services\": {\"demo-pg\": {\"require_grant\": true,"
+		" \"on_grant_expiry\": \"end\"}, \"other-pg\": {\"require_grant\": true}},"
+		" \"rules\": [{\"match\": {\"sub\": \"*\"}, \"services\": [\"demo-pg\", "
+		"\"other-pg\"],"
+		" \"role\": \"r\"}]}}";
+	struct tg_idmap *m = load(pol);
+	struct tg_idmap_decision d;
+
+	(void)state;
+	d = resolve(m, "{\"sub\": \"a\"}", "demo-pg");
+	assert_true(d.allow);
+	assert_true(d.require_grant);
+	assert_int_equal(d.on_grant_end, TG_IDMAP_GRANT_END);
+	d = resolve(m, "{\"sub\": \"a\"}", "other-pg");
+	assert_true(d.require_grant);
+	assert_int_equal(d.on_grant_end, TG_IDMAP_GRANT_CONTINUE);
+	assert_false(tg_idmap_require_grant(m, "nope"));
+	assert_false(tg_idmap_require_grant(NULL, "demo-pg"));
 	tg_idmap_free(m);
 }
 
@@ -310,6 +340,12 @@ test_parse_errors(void **state)
 		{ "{\"identity\": {\"rules\": [], \"services\": {\"demo-pg\": "
 		  "{\"on_token_expiry\": \"kill\"}}}}",
 		  "policy.json:1:72: ", "on_token_expiry" },
+		{ "{\"identity\": {\"rules\": [], \"services\": {\"demo-pg\": "
+		  "{\"require_grant\": \"yes\"}}}}",
+		  "policy.json:1:", "require_grant must be true or false" },
+		{ "{\"identity\": {\"rules\": [], \"services\": {\"demo-pg\": "
+		  "{\"on_grant_expiry\": \"fatal\"}}}}",
+		  "policy.json:1:", "on_grant_expiry must be \"continue\" or \"end\"" },
 		{ "{\"identity\": {\"rules\": [], \"services\": {\"x-pg\": {}}}}",
 		  "policy.json:1:41: ", "unknown service \"x-pg\"" },
 		{ "{\"identity\": {\"rules\": [], \"claim_groups\": []}}",
@@ -364,6 +400,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_decision_fields),
+		cmocka_unit_test(test_grant_options),
 		cmocka_unit_test(test_claim_path_and_options),
 		cmocka_unit_test(test_groups_cap),
 		cmocka_unit_test(test_glob),
