@@ -40,6 +40,49 @@ struct tg_jsonpos_step {
 };
 
 /*
+ * The path of the value a checker is looking at, kept as it descends a
+ * document (push a key or an index going in, pop coming out), so that an
+ * error can name where it is. Schemas are at most TG_JSONPOS_PATH_MAX
+ * deep; a deeper push is counted but not kept (tg_jsonpos_path_len()
+ * then stops at the cap), never written past it.
+ */
+#define TG_JSONPOS_PATH_MAX 8
+
+struct tg_jsonpos_path {
+	struct tg_jsonpos_step step[TG_JSONPOS_PATH_MAX];
+	unsigned int depth;
+};
+
+static inline void
+tg_jsonpos_push_key(struct tg_jsonpos_path *p, const char *key)
+{
+	if (p->depth < TG_JSONPOS_PATH_MAX)
+		p->step[p->depth] = (struct tg_jsonpos_step){ .key = key };
+	p->depth++;
+}
+
+static inline void
+tg_jsonpos_push_index(struct tg_jsonpos_path *p, size_t index)
+{
+	if (p->depth < TG_JSONPOS_PATH_MAX)
+		p->step[p->depth] = (struct tg_jsonpos_step){ .key = NULL, .index = index };
+	p->depth++;
+}
+
+static inline void
+tg_jsonpos_pop(struct tg_jsonpos_path *p)
+{
+	p->depth--;
+}
+
+/* The steps kept: what tg_jsonpos_find() and friends take as depth. */
+static inline unsigned int
+tg_jsonpos_path_len(const struct tg_jsonpos_path *p)
+{
+	return p->depth < TG_JSONPOS_PATH_MAX ? p->depth : TG_JSONPOS_PATH_MAX;
+}
+
+/*
  * Byte offset of the value reached from the value at text[from] (leading
  * whitespace skipped) by path[0..depth). With want_key, the offset of the
  * key (its opening quote) of the last step's member instead, which must

@@ -55,8 +55,6 @@ static const struct {
 	{ "keep-domain", TG_DETECT_MASK_EMAIL_DOMAIN },
 };
 
-/* Longest JSON path the schema has: commands.rules[i].patterns[j], plus slack. */
-#define DEPTH_MAX 8
 /* User text quoted in a message: enough to recognise it. */
 #define QUOTE_MAX 48
 
@@ -172,8 +170,7 @@ struct ctx {
 	struct tg_policy *p;
 	unsigned int patterns_cap;
 	/* the JSON path of the value being checked */
-	struct tg_jsonpos_step path[DEPTH_MAX];
-	unsigned int depth;
+	struct tg_jsonpos_path path;
 	/* every id so far: open addressing, sized up front for all of them */
 	struct id_entry *ids;
 	size_t ids_mask;
@@ -181,40 +178,17 @@ struct ctx {
 	struct tg_jsonpos_lc lc;
 };
 
-static void
-push_key(struct ctx *c, const char *key)
-{
-	/* the schema is DEPTH_MAX deep at most: a deeper push is a bug here */
-	if (c->depth < DEPTH_MAX)
-		c->path[c->depth] = (struct tg_jsonpos_step){ .key = key };
-	c->depth++;
-}
-
-static void
-push_index(struct ctx *c, size_t index)
-{
-	if (c->depth < DEPTH_MAX)
-		c->path[c->depth] = (struct tg_jsonpos_step){ .key = NULL, .index = index };
-	c->depth++;
-}
-
-static void
-pop(struct ctx *c)
-{
-	c->depth--;
-}
-
 enum at { AT_VALUE, AT_KEY };
 
 /* Line and column of the current path, or 0 when it cannot be found. */
 static int
 locate(const struct ctx *c, enum at at, uint32_t *line, uint32_t *col)
 {
-	unsigned int d = c->depth < DEPTH_MAX ? c->depth : DEPTH_MAX;
+	unsigned int d = tg_jsonpos_path_len(&c->path);
 
 	if (at == AT_KEY)
-		return tg_jsonpos_find_key(c->text, c->len, c->path, d, line, col);
-	return tg_jsonpos_find(c->text, c->len, c->path, d, line, col);
+		return tg_jsonpos_find_key(c->text, c->len, c->path.step, d, line, col);
+	return tg_jsonpos_find(c->text, c->len, c->path.step, d, line, col);
 }
 
 static int fail(struct ctx *c, enum at at, const char *fmt, ...)
@@ -257,10 +231,10 @@ pos_of(struct ctx *c, size_t off)
 static size_t
 here(const struct ctx *c)
 {
-	unsigned int d = c->depth < DEPTH_MAX ? c->depth : DEPTH_MAX;
+	unsigned int d = tg_jsonpos_path_len(&c->path);
 	size_t off;
 
-	if (tg_jsonpos_offset(c->text, c->len, 0, c->path, d, 0, &off) < 0)
+	if (tg_jsonpos_offset(c->text, c->len, 0, c->path.step, d, 0, &off) < 0)
 		return SIZE_MAX;
 	return off;
 }
@@ -311,7 +285,7 @@ check_keys(struct ctx *c, json_t *obj, const char *const *allowed, const char *w
 				break;
 			o += (size_t)n;
 		}
-		push_key(c, key);
+		tg_jsonpos_push_key(&c->path, key);
 		return fail(c, AT_KEY, "unknown key %s in %s (known: %s)", quote(&q, key), what,
 			    list);
 	}
@@ -340,7 +314,7 @@ member_string(struct ctx *c, json_t *obj, const char *key, bool required, const 
 	if (rc < 0 || v == NULL)
 		return rc;
 	if (!json_is_string(v)) {
-		push_key(c, key);
+		tg_jsonpos_push_key(&c->path, key);
 		return fail(c, AT_VALUE, "\"%s\" must be a string", key);
 	}
 	*s = json_string_value(v);
@@ -355,7 +329,7 @@ member_bool(struct ctx *c, json_t *obj, const char *key, bool *b)
 	if (v == NULL)
 		return 0;
 	if (!json_is_boolean(v)) {
-		push_key(c, key);
+		tg_jsonpos_push_key(&c->path, key);
 		return fail(c, AT_VALUE, "\"%s\" must be true or false", key);
 	}
 	*b = json_is_true(v);
@@ -392,7 +366,7 @@ parse_id(struct ctx *c, json_t *obj, const char *what, const char *section, unsi
 	rc = member_string(c, obj, "id", true, what, &s);
 	if (rc < 0)
 		return rc;
-	push_key(c, "id");
+	tg_jsonpos_push_key(&c->path, "id");
 	n = strlen(s);
 	if (n == 0)
 		return fail(c, AT_VALUE, "id is empty");
@@ -426,7 +400,7 @@ parse_id(struct ctx *c, json_t *obj, const char *what, const char *section, unsi
 	}
 	memcpy(id, s, n + 1);
 	c->ids[slot] = (struct id_entry){ .id = id, .section = section, .index = index };
-	pop(c);
+	tg_jsonpos_pop(&c->path);
 	return 0;
 }
 
@@ -467,7 +441,7 @@ parse_mask(struct ctx *c, json_t *obj, const char *what, uint8_t *style)
 			return 0;
 		}
 	}
-	push_key(c, "mask");
+	tg_jsonpos_push_key(&c->path, "mask");
 	return fail(c, AT_VALUE, "unknown mask %s (full, last4, keep-domain)", quote(&q, s));
 }
 
@@ -482,7 +456,7 @@ parse_services(struct ctx *c, json_t *obj, uint64_t *services)
 	*services = TG_POLICY_ALL_SERVICES;
 	if (arr == NULL)
 		return 0;
-	push_key(c, "services");
+	tg_jsonpos_push_key(&c->path, "services");
 	if (!json_is_array(arr))
 		return fail(c, AT_VALUE, "\"services\" must be an array of service names");
 	if (json_array_size(arr) == 0)
@@ -493,7 +467,7 @@ parse_services(struct ctx *c, json_t *obj, uint64_t *services)
 		const char *name;
 		unsigned int k, nb;
 
-		push_index(c, i);
+		tg_jsonpos_push_index(&c->path, i);
 		if (!json_is_string(v))
 			return fail(c, AT_VALUE, "a service name must be a string");
 		name = json_string_value(v);
@@ -509,9 +483,9 @@ parse_services(struct ctx *c, json_t *obj, uint64_t *services)
 		if (*services & (1ull << k))
 			return fail(c, AT_VALUE, "service %s is listed twice", quote(&q, name));
 		*services |= 1ull << k;
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
-	pop(c);
+	tg_jsonpos_pop(&c->path);
 	return 0;
 }
 
@@ -563,33 +537,33 @@ parse_rule(struct ctx *c, json_t *obj, unsigned int i, size_t off)
 	    (rc = member_string(c, obj, "action", true, "a command rule", &action)) < 0 ||
 	    (rc = member_bool(c, obj, "caseless", &caseless)) < 0)
 		return rc;
-	push_key(c, "action");
+	tg_jsonpos_push_key(&c->path, "action");
 	if ((rc = parse_action(c, action, &r->action)) < 0)
 		return rc;
-	pop(c);
+	tg_jsonpos_pop(&c->path);
 	r->caseless = caseless;
 
 	if ((rc = member(c, obj, "patterns", true, "a command rule", &pats)) < 0)
 		return rc;
-	push_key(c, "patterns");
+	tg_jsonpos_push_key(&c->path, "patterns");
 	if (!json_is_array(pats))
 		return fail(c, AT_VALUE, "\"patterns\" must be an array of strings");
 	if (json_array_size(pats) == 0)
 		return fail(c, AT_VALUE, "\"patterns\" is empty");
 	if (json_array_size(pats) > TG_POLICY_PATTERNS_MAX) {
-		push_index(c, TG_POLICY_PATTERNS_MAX);
+		tg_jsonpos_push_index(&c->path, TG_POLICY_PATTERNS_MAX);
 		return fail(c, AT_VALUE, "more than %d patterns in one rule",
 			    TG_POLICY_PATTERNS_MAX);
 	}
 	/* the patterns array from the rule's own offset: O(rule), not O(file) */
 	if (off == SIZE_MAX ||
-	    tg_jsonpos_offset(c->text, c->len, off, &c->path[c->depth - 1], 1, 0, &arr) < 0)
+	    tg_jsonpos_offset(c->text, c->len, off, &c->path.step[c->path.depth - 1], 1, 0, &arr) < 0)
 		arr = here(c);
 	json_array_foreach(pats, k, v) {
 		struct tg_policy_pos pos = { 0, 0 };
 		const char *s;
 
-		push_index(c, k);
+		tg_jsonpos_push_index(&c->path, k);
 		if (!json_is_string(v))
 			return fail(c, AT_VALUE, "a pattern must be a string");
 		s = json_string_value(v);
@@ -600,9 +574,9 @@ parse_rule(struct ctx *c, json_t *obj, unsigned int i, size_t off)
 			pos = pos_of(c, poff);
 		if ((rc = add_pattern(c, s, i, pos)) < 0)
 			return rc;
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
-	pop(c);
+	tg_jsonpos_pop(&c->path);
 	return parse_services(c, obj, &r->services);
 }
 
@@ -616,25 +590,25 @@ parse_commands(struct ctx *c, json_t *cmds)
 	size_t i, arr, off = SIZE_MAX;
 	int rc;
 
-	push_key(c, "commands");
+	tg_jsonpos_push_key(&c->path, "commands");
 	if (!json_is_object(cmds))
 		return fail(c, AT_VALUE, "\"commands\" must be an object");
 	if ((rc = check_keys(c, cmds, keys, "\"commands\"")) < 0 ||
 	    (rc = member_string(c, cmds, "default", false, "\"commands\"", &def)) < 0)
 		return rc;
 	if (def != NULL) {
-		push_key(c, "default");
+		tg_jsonpos_push_key(&c->path, "default");
 		if ((rc = parse_action(c, def, &p->cmd_default)) < 0)
 			return rc;
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
 	rules = json_object_get(cmds, "rules");
 	if (rules != NULL) {
-		push_key(c, "rules");
+		tg_jsonpos_push_key(&c->path, "rules");
 		if (!json_is_array(rules))
 			return fail(c, AT_VALUE, "\"rules\" must be an array of rules");
 		if (json_array_size(rules) > TG_POLICY_RULES_MAX) {
-			push_index(c, TG_POLICY_RULES_MAX);
+			tg_jsonpos_push_index(&c->path, TG_POLICY_RULES_MAX);
 			return fail(c, AT_VALUE, "more than %d command rules",
 				    TG_POLICY_RULES_MAX);
 		}
@@ -646,15 +620,15 @@ parse_commands(struct ctx *c, json_t *cmds)
 		arr = here(c);
 		json_array_foreach(rules, i, v) {
 			off = elem_offset(c, arr, i, off);
-			push_index(c, i);
+			tg_jsonpos_push_index(&c->path, i);
 			if ((rc = parse_rule(c, v, (unsigned int)i, off)) < 0)
 				return rc;
 			p->nb_cmds++;
-			pop(c);
+			tg_jsonpos_pop(&c->path);
 		}
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
-	pop(c);
+	tg_jsonpos_pop(&c->path);
 	return 0;
 }
 
@@ -699,7 +673,7 @@ kind_flag(struct ctx *c, json_t *obj, const char *key, bool ok, const char *for_
 	if (json_object_get(obj, key) == NULL)
 		return 0;
 	if (!ok) {
-		push_key(c, key);
+		tg_jsonpos_push_key(&c->path, key);
 		return fail(c, AT_KEY, "\"%s\" is for %s detectors only", key, for_what);
 	}
 	if ((rc = member_bool(c, obj, key, &b)) < 0)
@@ -729,7 +703,7 @@ parse_detector(struct ctx *c, json_t *obj, unsigned int i, size_t off, int *firs
 	    (rc = parse_id(c, obj, "a detector", "detectors", i, TG_DETECT_NAME_MAX, d->id)) < 0 ||
 	    (rc = member_string(c, obj, "kind", true, "a detector", &kind)) < 0)
 		return rc;
-	push_key(c, "kind");
+	tg_jsonpos_push_key(&c->path, "kind");
 	if ((rc = parse_kind(c, kind, &d->kind)) < 0)
 		return rc;
 	regex = d->kind == TG_DETECT_REGEX;
@@ -749,18 +723,18 @@ parse_detector(struct ctx *c, json_t *obj, unsigned int i, size_t off, int *firs
 		}
 		first_of_kind[d->kind] = (int)i;
 	}
-	pop(c);
+	tg_jsonpos_pop(&c->path);
 
 	if ((rc = member_string(c, obj, "pattern", regex, "a regex detector", &pattern)) < 0)
 		return rc;
 	if (pattern != NULL) {
-		push_key(c, "pattern");
+		tg_jsonpos_push_key(&c->path, "pattern");
 		if (!regex)
 			return fail(c, AT_KEY, "\"pattern\" is for regex detectors only (%s is "
 				    "built in)", tg_detect_kind_names[d->kind]);
 		if (pattern[0] == '\0')
 			return fail(c, AT_VALUE, "the pattern is empty");
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 		d->pattern = strdup(pattern);
 		if (d->pattern == NULL)
 			return nomem(c);
@@ -794,11 +768,11 @@ parse_detectors(struct ctx *c, json_t *dets)
 
 	for (i = 0; i < TG_DETECT_KIND_MAX; i++)
 		first_of_kind[i] = -1;
-	push_key(c, "detectors");
+	tg_jsonpos_push_key(&c->path, "detectors");
 	if (!json_is_array(dets))
 		return fail(c, AT_VALUE, "\"detectors\" must be an array of detectors");
 	if (json_array_size(dets) > TG_DETECT_SPECS_MAX) {
-		push_index(c, TG_DETECT_SPECS_MAX);
+		tg_jsonpos_push_index(&c->path, TG_DETECT_SPECS_MAX);
 		return fail(c, AT_VALUE, "more than %d detectors", TG_DETECT_SPECS_MAX);
 	}
 	if (json_array_size(dets) > 0) {
@@ -809,14 +783,14 @@ parse_detectors(struct ctx *c, json_t *dets)
 	arr = here(c);
 	json_array_foreach(dets, i, v) {
 		off = elem_offset(c, arr, i, off);
-		push_index(c, i);
+		tg_jsonpos_push_index(&c->path, i);
 		/* counted first: tg_policy_free() frees a half-parsed one's pattern */
 		p->nb_dets++;
 		if ((rc = parse_detector(c, v, (unsigned int)i, off, first_of_kind)) < 0)
 			return rc;
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
-	pop(c);
+	tg_jsonpos_pop(&c->path);
 	return 0;
 }
 
@@ -837,7 +811,7 @@ parse_column(struct ctx *c, json_t *obj, unsigned int i)
 	    (rc = parse_id(c, obj, "a column rule", "columns", i, TG_POLICY_ID_MAX, r->id)) < 0 ||
 	    (rc = member_string(c, obj, "column", true, "a column rule", &col)) < 0)
 		return rc;
-	push_key(c, "column");
+	tg_jsonpos_push_key(&c->path, "column");
 	n = strlen(col);
 	if (n == 0)
 		return fail(c, AT_VALUE, "the column name is empty");
@@ -845,7 +819,7 @@ parse_column(struct ctx *c, json_t *obj, unsigned int i)
 		return fail(c, AT_VALUE, "column name %s is longer than %d bytes", quote(&q, col),
 			    TG_POLICY_COLUMN_MAX - 1);
 	memcpy(r->column, col, n + 1);
-	pop(c);
+	tg_jsonpos_pop(&c->path);
 	if ((rc = parse_mask(c, obj, "a column rule", &r->style)) < 0)
 		return rc;
 	return parse_services(c, obj, &r->services);
@@ -859,11 +833,11 @@ parse_columns(struct ctx *c, json_t *cols)
 	size_t i;
 	int rc;
 
-	push_key(c, "columns");
+	tg_jsonpos_push_key(&c->path, "columns");
 	if (!json_is_array(cols))
 		return fail(c, AT_VALUE, "\"columns\" must be an array of column rules");
 	if (json_array_size(cols) > TG_POLICY_RULES_MAX) {
-		push_index(c, TG_POLICY_RULES_MAX);
+		tg_jsonpos_push_index(&c->path, TG_POLICY_RULES_MAX);
 		return fail(c, AT_VALUE, "more than %d column rules", TG_POLICY_RULES_MAX);
 	}
 	if (json_array_size(cols) > 0) {
@@ -872,13 +846,13 @@ parse_columns(struct ctx *c, json_t *cols)
 			return nomem(c);
 	}
 	json_array_foreach(cols, i, v) {
-		push_index(c, i);
+		tg_jsonpos_push_index(&c->path, i);
 		if ((rc = parse_column(c, v, (unsigned int)i)) < 0)
 			return rc;
 		p->nb_cols++;
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
-	pop(c);
+	tg_jsonpos_pop(&c->path);
 	return 0;
 }
 

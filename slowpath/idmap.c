@@ -17,7 +17,6 @@
 #include "jsonpos.h"
 #include "seterr.h"
 
-#define DEPTH_MAX 8
 #define PATTERN_MAX 256
 
 struct rule {
@@ -59,32 +58,8 @@ struct ctx {
 	size_t nknown;
 	char *err;
 	size_t errlen;
-	struct tg_jsonpos_step path[DEPTH_MAX];
-	unsigned int depth;
+	struct tg_jsonpos_path path;
 };
-
-static void
-push_key(struct ctx *c, const char *key)
-{
-	/* the schema is at most DEPTH_MAX deep: deeper would be a bug here */
-	if (c->depth < DEPTH_MAX)
-		c->path[c->depth] = (struct tg_jsonpos_step){ .key = key };
-	c->depth++;
-}
-
-static void
-push_index(struct ctx *c, size_t i)
-{
-	if (c->depth < DEPTH_MAX)
-		c->path[c->depth] = (struct tg_jsonpos_step){ .key = NULL, .index = i };
-	c->depth++;
-}
-
-static void
-pop(struct ctx *c)
-{
-	c->depth--;
-}
 
 static int fail(struct ctx *c, int at_key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -93,7 +68,7 @@ static int fail(struct ctx *c, int at_key, const char *fmt, ...)
 static int
 fail(struct ctx *c, int at_key, const char *fmt, ...)
 {
-	unsigned int d = c->depth < DEPTH_MAX ? c->depth : DEPTH_MAX;
+	unsigned int d = tg_jsonpos_path_len(&c->path);
 	char msg[256];
 	uint32_t line, col;
 	va_list ap;
@@ -102,8 +77,8 @@ fail(struct ctx *c, int at_key, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	rc = at_key ? tg_jsonpos_find_key(c->text, c->len, c->path, d, &line, &col)
-		    : tg_jsonpos_find(c->text, c->len, c->path, d, &line, &col);
+	rc = at_key ? tg_jsonpos_find_key(c->text, c->len, c->path.step, d, &line, &col)
+		    : tg_jsonpos_find(c->text, c->len, c->path.step, d, &line, &col);
 	if (rc == 0)
 		tg_sp_seterr(c->err, c->errlen, "%s:%u:%u: %s", c->source, line, col, msg);
 	else
@@ -132,7 +107,7 @@ check_keys(struct ctx *c, json_t *obj, const char *const *allowed, const char *w
 			if (strcmp(key, allowed[i]) == 0)
 				break;
 		if (allowed[i] == NULL) {
-			push_key(c, key);
+			tg_jsonpos_push_key(&c->path, key);
 			return fail(c, 1, "unknown key \"%.40s\" in %s", key, what);
 		}
 	}
@@ -175,11 +150,11 @@ parse_patterns(struct ctx *c, json_t *v, const char *what)
 	if (!json_is_array(v) || json_array_size(v) == 0)
 		return fail(c, 0, "%s must be a pattern or a non-empty list of them", what);
 	json_array_foreach(v, i, x) {
-		push_index(c, i);
+		tg_jsonpos_push_index(&c->path, i);
 		if (!json_is_string(x) || json_string_length(x) == 0 ||
 		    json_string_length(x) > PATTERN_MAX)
 			return fail(c, 0, "%s must be strings of 1..%d bytes", what, PATTERN_MAX);
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
 	return 0;
 }
@@ -194,7 +169,7 @@ parse_names(struct ctx *c, json_t *v, const char *what, bool service)
 	if (!json_is_array(v) || json_array_size(v) == 0)
 		return fail(c, 0, "%s must be a non-empty list of names", what);
 	json_array_foreach(v, i, x) {
-		push_index(c, i);
+		tg_jsonpos_push_index(&c->path, i);
 		if (!json_is_string(x) || json_string_length(x) == 0 ||
 		    strlen(json_string_value(x)) != json_string_length(x) ||
 		    json_string_length(x) > (service ? TG_IDMAP_NAME_MAX : PATTERN_MAX))
@@ -202,7 +177,7 @@ parse_names(struct ctx *c, json_t *v, const char *what, bool service)
 				    service ? TG_IDMAP_NAME_MAX : PATTERN_MAX);
 		if (service && !known_service(c, json_string_value(x)))
 			return fail(c, 0, "unknown service \"%.63s\"", json_string_value(x));
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
 	return 0;
 }
@@ -220,22 +195,22 @@ parse_match(struct ctx *c, json_t *v, struct rule *r)
 	if (json_object_size(v) == 0)
 		return fail(c, 0, "match needs a condition; {\"sub\": \"*\"} matches everyone");
 	if ((r->sub = json_object_get(v, "sub")) != NULL) {
-		push_key(c, "sub");
+		tg_jsonpos_push_key(&c->path, "sub");
 		if ((rc = parse_patterns(c, r->sub, "sub")) < 0)
 			return rc;
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
 	if ((r->email = json_object_get(v, "email")) != NULL) {
-		push_key(c, "email");
+		tg_jsonpos_push_key(&c->path, "email");
 		if ((rc = parse_patterns(c, r->email, "email")) < 0)
 			return rc;
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
 	if ((r->groups = json_object_get(v, "groups")) != NULL) {
-		push_key(c, "groups");
+		tg_jsonpos_push_key(&c->path, "groups");
 		if ((rc = parse_names(c, r->groups, "groups", false)) < 0)
 			return rc;
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
 	return 0;
 }
@@ -253,32 +228,32 @@ parse_rule(struct ctx *c, json_t *v, struct rule *r)
 		return rc;
 	r->id = "";
 	if ((x = json_object_get(v, "id")) != NULL) {
-		push_key(c, "id");
+		tg_jsonpos_push_key(&c->path, "id");
 		if (!json_is_string(x) || !name_ok(json_string_value(x)))
 			return fail(c, 0, "id must be a name of 1..%d bytes", TG_IDMAP_NAME_MAX);
 		r->id = json_string_value(x);
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
 	if ((x = json_object_get(v, "match")) == NULL)
 		return fail(c, 0, "a rule needs \"match\"");
-	push_key(c, "match");
+	tg_jsonpos_push_key(&c->path, "match");
 	if ((rc = parse_match(c, x, r)) < 0)
 		return rc;
-	pop(c);
+	tg_jsonpos_pop(&c->path);
 	if ((r->services = json_object_get(v, "services")) != NULL) {
-		push_key(c, "services");
+		tg_jsonpos_push_key(&c->path, "services");
 		if ((rc = parse_names(c, r->services, "services", true)) < 0)
 			return rc;
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
 	if ((x = json_object_get(v, "deny")) != NULL) {
-		push_key(c, "deny");
+		tg_jsonpos_push_key(&c->path, "deny");
 		if (!json_is_string(x) || json_string_length(x) == 0 || json_string_length(x) > 120)
 			return fail(c, 0, "deny must be a reason of 1..120 bytes");
 		r->deny = json_string_value(x);
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 		if (json_object_get(v, "role") != NULL) {
-			push_key(c, "role");
+			tg_jsonpos_push_key(&c->path, "role");
 			return fail(c, 1, "a deny rule has no role");
 		}
 		return 0;
@@ -287,12 +262,12 @@ parse_rule(struct ctx *c, json_t *v, struct rule *r)
 		return fail(c, 0, "an allow rule needs \"services\" and \"role\" (or \"deny\")");
 	if ((x = json_object_get(v, "role")) == NULL)
 		return fail(c, 0, "an allow rule needs \"role\"");
-	push_key(c, "role");
+	tg_jsonpos_push_key(&c->path, "role");
 	if (!json_is_string(x) || !name_ok(json_string_value(x)) ||
 	    strlen(json_string_value(x)) != json_string_length(x))
 		return fail(c, 0, "role must be a name of 1..%d bytes", TG_IDMAP_NAME_MAX);
 	r->role = json_string_value(x);
-	pop(c);
+	tg_jsonpos_pop(&c->path);
 	return 0;
 }
 
@@ -313,11 +288,11 @@ parse_claim_path(struct ctx *c, struct tg_idmap *m, json_t *v)
 		return fail(c, 0, "claim_groups must be a claim name or a path of 1..%d names",
 			    TG_IDMAP_CLAIM_PATH_MAX);
 	json_array_foreach(v, i, x) {
-		push_index(c, i);
+		tg_jsonpos_push_index(&c->path, i);
 		if (!json_is_string(x) || json_string_length(x) == 0)
 			return fail(c, 0, "claim_groups path elements must be claim names");
 		m->claim_path[i] = json_string_value(x);
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
 	m->claim_depth = (unsigned int)json_array_size(v);
 	return 0;
@@ -340,7 +315,7 @@ parse_services(struct ctx *c, struct tg_idmap *m, json_t *v)
 		struct svc_opt *s = &m->svcs[m->nsvcs];
 		int rc;
 
-		push_key(c, name);
+		tg_jsonpos_push_key(&c->path, name);
 		if (!name_ok(name) || !known_service(c, name))
 			return fail(c, 1, "unknown service \"%.63s\"", name);
 		if (!json_is_object(o))
@@ -352,34 +327,34 @@ parse_services(struct ctx *c, struct tg_idmap *m, json_t *v)
 		s->name = name;
 		s->expiry = TG_IDMAP_EXPIRY_IGNORE;
 		if ((x = json_object_get(o, "on_token_expiry")) != NULL) {
-			push_key(c, "on_token_expiry");
+			tg_jsonpos_push_key(&c->path, "on_token_expiry");
 			if (json_is_string(x) && strcmp(json_string_value(x), "fatal") == 0)
 				s->expiry = TG_IDMAP_EXPIRY_FATAL;
 			else if (!json_is_string(x) || strcmp(json_string_value(x), "ignore") != 0)
 				return fail(c, 0,
 					    "on_token_expiry must be \"fatal\" or \"ignore\"");
-			pop(c);
+			tg_jsonpos_pop(&c->path);
 		}
 		if ((x = json_object_get(o, "require_grant")) != NULL) {
-			push_key(c, "require_grant");
+			tg_jsonpos_push_key(&c->path, "require_grant");
 			if (!json_is_boolean(x))
 				return fail(c, 0, "require_grant must be true or false");
 			s->require_grant = json_is_true(x);
-			pop(c);
+			tg_jsonpos_pop(&c->path);
 		}
 		s->grant_end = TG_IDMAP_GRANT_CONTINUE;
 		if ((x = json_object_get(o, "on_grant_expiry")) != NULL) {
-			push_key(c, "on_grant_expiry");
+			tg_jsonpos_push_key(&c->path, "on_grant_expiry");
 			if (json_is_string(x) && strcmp(json_string_value(x), "end") == 0)
 				s->grant_end = TG_IDMAP_GRANT_END;
 			else if (!json_is_string(x) ||
 				 strcmp(json_string_value(x), "continue") != 0)
 				return fail(c, 0,
 					    "on_grant_expiry must be \"continue\" or \"end\"");
-			pop(c);
+			tg_jsonpos_pop(&c->path);
 		}
 		m->nsvcs++;
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
 	return 0;
 }
@@ -404,46 +379,46 @@ parse_identity(struct ctx *c, struct tg_idmap *m, json_t *id)
 	m->claim_depth = 1;
 	m->require_email_verified = true;
 	if ((v = json_object_get(id, "claim_groups")) != NULL) {
-		push_key(c, "claim_groups");
+		tg_jsonpos_push_key(&c->path, "claim_groups");
 		if ((rc = parse_claim_path(c, m, v)) < 0)
 			return rc;
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
 	if ((v = json_object_get(id, "require_email_verified")) != NULL) {
-		push_key(c, "require_email_verified");
+		tg_jsonpos_push_key(&c->path, "require_email_verified");
 		if (!json_is_boolean(v))
 			return fail(c, 0, "require_email_verified must be true or false");
 		m->require_email_verified = json_is_true(v);
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
 	if ((v = json_object_get(id, "default")) != NULL) {
-		push_key(c, "default");
+		tg_jsonpos_push_key(&c->path, "default");
 		if (!json_is_string(v) || strcmp(json_string_value(v), "deny") != 0)
 			return fail(c, 0, "default must be \"deny\": allowing is always a rule");
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
 	if ((v = json_object_get(id, "services")) != NULL) {
-		push_key(c, "services");
+		tg_jsonpos_push_key(&c->path, "services");
 		if ((rc = parse_services(c, m, v)) < 0)
 			return rc;
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
 	if ((v = json_object_get(id, "rules")) == NULL)
 		return fail(c, 0, "identity needs \"rules\"");
-	push_key(c, "rules");
+	tg_jsonpos_push_key(&c->path, "rules");
 	if (!json_is_array(v) || json_array_size(v) > TG_IDMAP_RULES_MAX)
 		return fail(c, 0, "rules must be a list of at most %d rules", TG_IDMAP_RULES_MAX);
 	m->rules = calloc(json_array_size(v) ? json_array_size(v) : 1, sizeof(*m->rules));
 	if (m->rules == NULL)
 		return nomem(c);
 	json_array_foreach(v, i, x) {
-		push_index(c, i);
+		tg_jsonpos_push_index(&c->path, i);
 		if ((rc = parse_rule(c, x, &m->rules[i])) < 0)
 			return rc;
 		m->nrules++;
-		pop(c);
+		tg_jsonpos_pop(&c->path);
 	}
-	pop(c);
+	tg_jsonpos_pop(&c->path);
 	return 0;
 }
 
@@ -487,7 +462,7 @@ tg_idmap_parse(const char *text, size_t len, const char *source, const char *con
 		return nomem(&c);
 	}
 	m->root = root;
-	push_key(&c, "identity");
+	tg_jsonpos_push_key(&c.path, "identity");
 	rc = parse_identity(&c, m, id);
 	if (rc < 0) {
 		tg_idmap_free(m);
