@@ -48,25 +48,6 @@ static struct {
  * Params
  * ------------------------------------------------------------------- */
 
-/* Refuses params other than names[]; true when they are all known. */
-static bool
-params_known(struct tg_mgmt_call *call, const json_t *params, const char *const *names, size_t nb)
-{
-	const char *key;
-	json_t *v;
-	size_t i;
-
-	json_object_foreach((json_t *)params, key, v) {
-		for (i = 0; i < nb && strcmp(key, names[i]) != 0; i++)
-			;
-		if (i == nb) {
-			tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST, "params: unknown \"%s\"", key);
-			return false;
-		}
-	}
-	return true;
-}
-
 /*
  * params.name as an integer in [min, max]: 1 when present, 0 when absent
  * (*out untouched), -1 when refused (the call is answered).
@@ -138,7 +119,7 @@ m_tail(struct tg_mgmt_call *call, const json_t *params, void *arg)
 	int has_from, rc;
 
 	(void)arg;
-	if (!params_known(call, params, names, 2) ||
+	if (!tg_mgmt_params_known(call, params, names, 2) ||
 	    param_u64(call, params, "n", 1, SP_AUDIT_TAIL_MAX, &n) < 0 ||
 	    (has_from = param_u64(call, params, "from", 0, INT64_MAX, &from)) < 0 ||
 	    (a = store(call)) == NULL)
@@ -194,7 +175,7 @@ m_show(struct tg_mgmt_call *call, const json_t *params, void *arg)
 	int rc;
 
 	(void)arg;
-	if (!params_known(call, params, names, 1) || param_seq(call, params, &seq) < 0 ||
+	if (!tg_mgmt_params_known(call, params, names, 1) || param_seq(call, params, &seq) < 0 ||
 	    (a = store(call)) == NULL)
 		return;
 	rc = tg_audit_read(a, seq, 1, show_record, &res);
@@ -219,7 +200,7 @@ m_proof(struct tg_mgmt_call *call, const json_t *params, void *arg)
 	int rc;
 
 	(void)arg;
-	if (!params_known(call, params, names, 2) || param_seq(call, params, &seq) < 0 ||
+	if (!tg_mgmt_params_known(call, params, names, 2) || param_seq(call, params, &seq) < 0 ||
 	    param_u64(call, params, "size", 1, INT64_MAX, &size) < 0 || (a = store(call)) == NULL)
 		return;
 	/* TG_MERKLE_PATH_MAX hashes and a note: too large for the stack of a handler */
@@ -302,7 +283,7 @@ m_verify(struct tg_mgmt_call *call, const json_t *params, void *arg)
 	int rc;
 
 	(void)arg;
-	if (!params_known(call, params, NULL, 0) || (a = store(call)) == NULL)
+	if (!tg_mgmt_params_known(call, params, NULL, 0) || (a = store(call)) == NULL)
 		return;
 	if (ma.nb_waiters == SP_AUDIT_VERIFY_WAITERS) {
 		tg_mgmt_fail(call, TG_MGMT_E_UNAVAILABLE,
@@ -400,7 +381,7 @@ m_export(struct tg_mgmt_call *call, const json_t *params, void *arg)
 	int fmt, rc;
 
 	(void)arg;
-	if (!params_known(call, params, names, 4) ||
+	if (!tg_mgmt_params_known(call, params, names, 4) ||
 	    param_u64(call, params, "since", 0, INT64_MAX, &since) < 0 ||
 	    param_u64(call, params, "until", 0, INT64_MAX, &until) < 0 ||
 	    param_u64(call, params, "n", 1, SP_AUDIT_EXPORT_MAX, &n) < 0)

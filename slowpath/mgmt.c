@@ -667,6 +667,25 @@ tg_mgmt_reply(struct tg_mgmt_call *call, json_t *result)
 	answer(call, TG_MGMT_OK, result, NULL);
 }
 
+bool
+tg_mgmt_params_known(struct tg_mgmt_call *call, const json_t *params, const char *const *names,
+		     size_t nb)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach((json_t *)params, key, v) {
+		for (i = 0; i < nb && strcmp(key, names[i]) != 0; i++)
+			;
+		if (i == nb) {
+			tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST, "params: unknown \"%s\"", key);
+			return false;
+		}
+	}
+	return true;
+}
+
 void
 tg_mgmt_fail(struct tg_mgmt_call *call, enum tg_mgmt_err code, const char *fmt, ...)
 {

@@ -249,6 +249,13 @@ void tg_mgmt_reply(struct tg_mgmt_call *call, json_t *result);
 void tg_mgmt_fail(struct tg_mgmt_call *call, enum tg_mgmt_err code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * For a method: true when every member of params is one of names[0..nb);
+ * else the call is answered BAD_REQUEST naming the first unknown one.
+ */
+bool tg_mgmt_params_known(struct tg_mgmt_call *call, const json_t *params,
+			  const char *const *names, size_t nb);
+
 /* The caller of a call, and its method's name; valid until the call is answered. */
 const struct tg_mgmt_peer *tg_mgmt_call_peer(const struct tg_mgmt_call *call);
 const char *tg_mgmt_call_method(const struct tg_mgmt_call *call);

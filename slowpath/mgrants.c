@@ -219,25 +219,6 @@ sp_grants_stats_json(void)
  * Methods
  * ------------------------------------------------------------------- */
 
-/* Refuses params other than names[]; true when they are all known. */
-static bool
-params_known(struct tg_mgmt_call *call, const json_t *params, const char *const *names, size_t nb)
-{
-	const char *key;
-	json_t *v;
-	size_t i;
-
-	json_object_foreach((json_t *)params, key, v) {
-		for (i = 0; i < nb && strcmp(key, names[i]) != 0; i++)
-			;
-		if (i == nb) {
-			tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST, "params: unknown \"%s\"", key);
-			return false;
-		}
-	}
-	return true;
-}
-
 /* params.name: a string (NULL when absent); false when present and not a string (answered). */
 static bool
 param_str(struct tg_mgmt_call *call, const json_t *params, const char *name, const char **out)
@@ -275,7 +256,7 @@ m_add(struct tg_mgmt_call *call, const json_t *params, void *arg)
 	int rc;
 
 	(void)arg;
-	if (!ready(call) || !params_known(call, params, names, sizeof(names) / sizeof(names[0])) ||
+	if (!ready(call) || !tg_mgmt_params_known(call, params, names, sizeof(names) / sizeof(names[0])) ||
 	    !param_str(call, params, "subject", &spec.sub) ||
 	    !param_str(call, params, "service", &spec.service) ||
 	    !param_str(call, params, "reason", &spec.reason) ||
@@ -320,7 +301,7 @@ m_list(struct tg_mgmt_call *call, const json_t *params, void *arg)
 	json_t *list;
 
 	(void)arg;
-	if (!ready(call) || !params_known(call, params, names, sizeof(names) / sizeof(names[0])) ||
+	if (!ready(call) || !tg_mgmt_params_known(call, params, names, sizeof(names) / sizeof(names[0])) ||
 	    !param_str(call, params, "service", &service) ||
 	    !param_str(call, params, "subject", &sub))
 		return;
@@ -349,7 +330,7 @@ m_revoke(struct tg_mgmt_call *call, const json_t *params, void *arg)
 	int rc;
 
 	(void)arg;
-	if (!ready(call) || !params_known(call, params, names, sizeof(names) / sizeof(names[0])) ||
+	if (!ready(call) || !tg_mgmt_params_known(call, params, names, sizeof(names) / sizeof(names[0])) ||
 	    !param_str(call, params, "id", &id) || !param_str(call, params, "reason", &reason))
 		return;
 	if (id == NULL) {
