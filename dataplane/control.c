@@ -54,6 +54,8 @@ uint8_t tg_control_refuse_new;
 uint8_t tg_control_audit_full;
 /* Does the slowpath take logins now (up, and both stated TG_PUNT_CAP_AUTH)? Relaxed. */
 static uint8_t auth_ok;
+/* Does the slowpath decide holds now (up, and both stated TG_PUNT_CAP_HOLD)? Relaxed. */
+static uint8_t hold_ok;
 uint32_t tg_control_auth_epoch;
 
 /* A snapshot for STATS_REQUEST (control.h): pairs, grown up to TG_CONTROL_STATS_MAX. */
@@ -141,6 +143,7 @@ struct tg_control {
 	struct tg_control_q *q;
 	uint8_t *tx, *rx;	/* TG_PUNT_MSG_MAX each */
 	bool logins;		/* TG_PUNT_CAP_AUTH stated */
+	bool holds;		/* TG_PUNT_CAP_HOLD stated */
 	bool peer_audit_state;	/* the slowpath stated TG_PUNT_CAP_AUDIT_STATE: AUDIT_STATE valid */
 	uint64_t auth_busy_until;	/* ns: a login message went by lately; short waits */
 
@@ -159,9 +162,13 @@ now_ns(void)
 }
 
 static void
-set_auth_ok(const struct tg_control *c, bool peer)
+set_auth_ok(const struct tg_control *c, uint64_t peer_caps)
 {
-	__atomic_store_n(&auth_ok, (uint8_t)(c->logins && c->st == ST_UP && peer),
+	__atomic_store_n(&auth_ok,
+			 (uint8_t)(c->logins && c->st == ST_UP && (peer_caps & TG_PUNT_CAP_AUTH)),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&hold_ok,
+			 (uint8_t)(c->holds && c->st == ST_UP && (peer_caps & TG_PUNT_CAP_HOLD)),
 			 __ATOMIC_RELAXED);
 }
 
@@ -436,9 +443,9 @@ disconnect(struct tg_control *c, enum tg_control_disconnect why, const char *det
 	for (unsigned int k = 0; k < c->nb_q; k++)
 		c->q[k].cmd_asked = false;
 	set_refuse(c);
-	set_auth_ok(c, false);
-	/* the slowpath forgets the logins it was running: the workers refuse theirs */
-	if (c->logins && (was == ST_UP || was == ST_HELLO))
+	set_auth_ok(c, 0);
+	/* the slowpath forgets the logins and holds it was running: the workers refuse theirs */
+	if ((c->logins || c->holds) && (was == ST_UP || was == ST_HELLO))
 		__atomic_add_fetch(&tg_control_auth_epoch, 1, __ATOMIC_RELAXED);
 	if (was == ST_IDLE || was == ST_CONNECTING)
 		return;
@@ -493,7 +500,8 @@ send_hello(struct tg_control *c, uint64_t now)
 		.caps = (c->policy != NULL ? TG_PUNT_CAP_POLICY : 0) |
 			(c->stats != NULL ? TG_PUNT_CAP_STATS : 0) |
 			(c->sessions ? TG_PUNT_CAP_SESSIONS : 0) |
-			(c->logins ? TG_PUNT_CAP_AUTH : 0) | TG_PUNT_CAP_AUDIT_STATE,
+			(c->logins ? TG_PUNT_CAP_AUTH : 0) | (c->holds ? TG_PUNT_CAP_HOLD : 0) |
+			TG_PUNT_CAP_AUDIT_STATE,
 		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
 	};
 	c->tx_seq = 1;
@@ -590,7 +598,7 @@ up(struct tg_control *c, const struct tg_punt_hello_ack *a, uint16_t version)
 	/* what the last connection left unacknowledged goes again, first */
 	tg_evbuf_rewind(&c->eb);
 	set_refuse(c);
-	set_auth_ok(c, (a->caps & TG_PUNT_CAP_AUTH) != 0);
+	set_auth_ok(c, a->caps);
 	/*
 	 * AU-5(4): a slowpath that says when its store is full sends its state
 	 * next, and the last one holds until then; one that never will cannot
@@ -605,6 +613,10 @@ up(struct tg_control *c, const struct tg_punt_hello_ack *a, uint16_t version)
 	if (c->logins && !(a->caps & TG_PUNT_CAP_AUTH))
 		TG_LOG(WARNING, tg_logtype_control,
 		       "slowpath %s does not take logins: logins of identity services are refused",
+		       c->path);
+	if (c->holds && !(a->caps & TG_PUNT_CAP_HOLD))
+		TG_LOG(WARNING, tg_logtype_control,
+		       "slowpath %s does not decide holds: statements of hold rules are denied",
 		       c->path);
 	TG_LOG(NOTICE, tg_logtype_control,
 	       "slowpath %s: connected (protocol %u, instance %016" PRIx64 ", slowpath %.*s); "
@@ -1127,6 +1139,35 @@ tg_control_auth_send(struct tg_control_q *q, uint16_t type, const struct tg_punt
 	return n > 0 ? 0 : n;
 }
 
+int
+tg_control_hold_send(struct tg_control_q *q, const struct tg_punt_hold *h)
+{
+	struct tg_control_auth *s;
+	void *p;
+	int n;
+
+	if (!__atomic_load_n(&hold_ok, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&q->auth_unavailable, q->auth_unavailable + 1, __ATOMIC_RELAXED);
+		return -ENOTCONN;
+	}
+	if (rte_ring_sc_dequeue(q->auth_up.free, &p) != 0) {
+		__atomic_store_n(&q->auth_full, q->auth_full + 1, __ATOMIC_RELAXED);
+		return -ENOBUFS;
+	}
+	s = p;
+	n = tg_punt_encode_hold(s->buf, sizeof(s->buf), 1, TG_PUNT_T_HOLD_REQUEST, h);
+	s->len = n > 0 ? (uint32_t)n : 0;
+	rte_ring_sp_enqueue(q->auth_up.full, s);
+	return n > 0 ? 0 : n;
+}
+
+/* The type of the datagram in a mailbox slot (its header is whole). */
+static uint16_t
+slot_type(const struct tg_control_auth *s)
+{
+	return (uint16_t)(s->buf[6] << 8 | s->buf[7]);
+}
+
 bool
 tg_control_auth_pending(const struct tg_control_q *q)
 {
@@ -1171,6 +1212,36 @@ auth_deliver(struct tg_control *c, struct tg_control_q *q, const uint8_t *buf, s
 }
 
 /*
+ * A hold asked of a slowpath it will not reach: its worker gets a DENY in
+ * its stead, so the client is answered now. A CANCEL needs nothing.
+ */
+static void
+hold_deny_here(struct tg_control *c, struct tg_control_q *q, const struct tg_punt_hold *ask)
+{
+	static const char why[] = "the approval service of the gateway is not reachable";
+	uint8_t buf[TG_PUNT_HDR_LEN + 64 + sizeof(why)];
+	struct tg_punt_hold h;
+	int n;
+
+	if (ask->op != TG_PUNT_HOLD_ASK)
+		return;
+	h = (struct tg_punt_hold){
+		.worker = ask->worker,
+		.session = ask->session,
+		.hold = ask->hold,
+		.decision = TG_PUNT_HOLD_DENY,
+		.id = { .p = "none", .len = 4 },
+		.sqlstate = { .p = "57P03", .len = 5 },
+		.reason = { .p = why, .len = sizeof(why) - 1 },
+	};
+	n = tg_punt_encode_hold(buf, sizeof(buf), 1, TG_PUNT_T_HOLD_REPLY, &h);
+	if (n > 0) {
+		CNT(c, AUTH_REFUSED);
+		auth_deliver(c, q, buf, (size_t)n);
+	}
+}
+
+/*
  * A login message that will not reach the slowpath (the channel is down,
  * or went down): its worker gets a REFUSE in its stead, so the client is
  * told now.
@@ -1186,6 +1257,10 @@ auth_refuse_here(struct tg_control *c, struct tg_control_q *q, const struct tg_c
 
 	if (tg_punt_decode(s->buf, s->len, &m) != TG_PUNT_OK)
 		return;
+	if (m.hdr.type == TG_PUNT_T_HOLD_REQUEST) {
+		hold_deny_here(c, q, &m.u.hold);
+		return;
+	}
 	a = (struct tg_punt_auth){
 		.worker = m.u.auth.worker,
 		.session = m.u.auth.session,
@@ -1222,7 +1297,10 @@ auth_send(struct tg_control *c)
 			q->auth_stash = NULL;
 			if (s->len >= TG_PUNT_HDR_LEN) {
 				rc = -1;
-				if (c->st == ST_UP && __atomic_load_n(&auth_ok, __ATOMIC_RELAXED)) {
+				if (c->st == ST_UP &&
+				    __atomic_load_n(slot_type(s) == TG_PUNT_T_HOLD_REQUEST ? &hold_ok
+												: &auth_ok,
+						    __ATOMIC_RELAXED)) {
 					if (!flush_pending(c)) {
 						q->auth_stash = s;	/* no room: at the next poll */
 						return;
@@ -1356,6 +1434,13 @@ on_message(struct tg_control *c, size_t n)
 		}
 		auth_deliver(c, &c->q[m.u.auth.worker], c->rx, n);
 		break;
+	case TG_PUNT_T_HOLD_REPLY:
+		if (!__atomic_load_n(&hold_ok, __ATOMIC_RELAXED) || m.u.hold.worker >= c->nb_q) {
+			disconnect(c, TG_CONTROL_DISC_UNEXPECTED, "hold_reply");
+			break;
+		}
+		auth_deliver(c, &c->q[m.u.hold.worker], c->rx, n);
+		break;
 	default:	/* HELLO_ACK again */
 		disconnect(c, TG_CONTROL_DISC_UNEXPECTED, tg_punt_type_name(m.hdr.type));
 		break;
@@ -1427,7 +1512,7 @@ tg_control_poll(struct tg_control *c)
 		if (c->sr.ready && c->st == ST_UP)
 			flush_pending(c);
 	}
-	if (c->logins)
+	if (c->logins || c->holds)
 		auth_send(c);
 	if (c->st == ST_UP)
 		send_events(c);
@@ -1520,6 +1605,7 @@ tg_control_create(const struct tg_control_params *p)
 	c->stats_arg = p->stats_arg;
 	c->sessions = p->sessions;
 	c->logins = p->logins;
+	c->holds = p->holds;
 	c->backoff = TG_CONTROL_BACKOFF_MIN_MS * NS_PER_MS;
 	/* names this process's event numbering: never 0, new at every start */
 	while (c->instance == 0)

@@ -69,7 +69,8 @@
  *    (AU-5(4): full, the workers refuse new statements; see below);
  *  - with logins set (services with identity "oidc"): states
  *    TG_PUNT_CAP_AUTH, and carries the identity takeover's messages
- *    (punt.h, AUTH) between the workers and the slowpath. A worker hands
+ *    (punt.h, AUTH) between the workers and the slowpath; with holds
+ *    set, TG_PUNT_CAP_HOLD and the approval holds' (punt.h, HOLD) too. A worker hands
  *    an AUTH_REQUEST or AUTH_SERVER over encoded in a slot of its "auth
  *    up" mailbox (tg_control_auth_send()); the control thread sends it at
  *    its next poll, numbering it then. An AUTH_REPLY goes into the "auth
@@ -356,6 +357,8 @@ struct tg_control_params {
 	bool sessions;
 	/* workers take logins over (identity oidc services): TG_PUNT_CAP_AUTH */
 	bool logins;
+	/* workers park statements of hold rules (postgres services): TG_PUNT_CAP_HOLD */
+	bool holds;
 };
 
 struct tg_control;
@@ -405,6 +408,15 @@ void tg_control_cmd_attach(struct tg_control_q *q);
  * logins now), -ENOBUFS (no free slot) or the codec's -EINVAL/-ENOSPC.
  */
 int tg_control_auth_send(struct tg_control_q *q, uint16_t type, const struct tg_punt_auth *a);
+
+/*
+ * From a worker: a HOLD_REQUEST (punt.h HOLD) into the same mailbox, whose
+ * HOLD_REPLY comes back as an AUTH_REPLY does (tg_control_auth_take()).
+ * Returns 0, -ENOTCONN (no slowpath deciding holds), -ENOBUFS (no free
+ * slot) or the encoder's error. A request the channel then loses is
+ * answered DENY by the control thread.
+ */
+int tg_control_hold_send(struct tg_control_q *q, const struct tg_punt_hold *h);
 
 /*
  * From a worker, between bursts: an AUTH_REPLY for it, as the datagram

@@ -57,6 +57,10 @@ const char *const tg_inspect_counter_names[TG_INSPECT_CNT_MAX] = {
 #define RULE_AUDIT_FULL (-2)
 #define RULE_AUDIT_FULL_ID "tollgate:audit_full"
 #define SQLSTATE_AUDIT_FULL "53100" /* disk_full: the closest class-53 code */
+/* A denied hold's ErrorResponse, bytes */
+#define HOLD_ERR_MAX 768
+/* The portal a denied Execute is replaced with: no client can have made it (a dot, no quotes) */
+#define HOLD_NO_PORTAL "tollgate.denied"
 
 enum pend_kind {
 	P_QUERY = TG_INSPECT_QUERY,
@@ -86,6 +90,12 @@ struct pending {
 	uint32_t text_len, params_len;
 	char text[TG_INSPECT_TEXT_MAX];
 	char params[TG_INSPECT_PARAMS_MAX];
+};
+
+/* A statement parked for approval: see "Holds" in inspect.h. */
+enum hold_state {
+	HS_NONE,
+	HS_WAIT,	/* asked; the parser stopped behind it */
 };
 
 /* A login taken over (identity oidc): see "Logins" in inspect.h. */
@@ -162,8 +172,29 @@ struct tg_inspect_sess {
 	struct {
 		uint64_t after;		/* before the first ReadyForQuery answering a request >= */
 		bool audit_full;	/* refused for the audit store (RULE_AUDIT_FULL) */
+		/*
+		 * A denied hold's: err is the reply (err_len bytes) and sqlstate
+		 * its code; replace: an Execute's, put in place of the server's
+		 * ErrorResponse answering request after (not before a ReadyForQuery).
+		 */
+		bool replace;
+		uint16_t err_len;
+		char sqlstate[6];
 		char rule_id[TG_POLICY_ID_MAX];
+		uint8_t err[HOLD_ERR_MAX];
 	} inj[INJ_MAX];
+	/* a statement parked for approval: see "Holds" in inspect.h */
+	struct {
+		uint8_t state;		/* enum hold_state */
+		uint8_t kind;		/* P_QUERY, P_EXECUTE */
+		uint16_t len;		/* bytes kept */
+		uint32_t number;	/* the statement's number in the session */
+		uint64_t end;		/* the end of the parked message: what comes in its place goes there */
+		uint64_t req;		/* its request in the parser's queue */
+		uint64_t deadline;	/* CLOCK_MONOTONIC ns: denied here after it */
+		char rule_id[TG_POLICY_ID_MAX];
+		uint8_t bytes[TG_INSPECT_HOLD_MAX];
+	} hold;
 	struct tg_edit edit[2];		/* per direction, st[0] client to server */
 	uint8_t startup[TG_INSPECT_STARTUP_MAX];	/* the client's StartupMessage, for the slowpath */
 	struct {
@@ -730,6 +761,8 @@ block_reply(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, bool parse, i
 	}
 	ss->inj[ss->ninj].after = after;
 	ss->inj[ss->ninj].audit_full = rule == RULE_AUDIT_FULL;
+	ss->inj[ss->ninj].replace = false;
+	ss->inj[ss->ninj].err_len = 0;
 	snprintf(ss->inj[ss->ninj].rule_id, sizeof(ss->inj[0].rule_id), "%s",
 		 rule >= 0 ? in->policy->cmds[rule].id : "");
 	ss->ninj++;
@@ -755,6 +788,9 @@ enforce(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, bool parse,
 		break;
 	case TG_ACT_LOG:
 		CNT(in, LOGGED);
+		break;
+	case TG_ACT_HOLD:
+		/* a Query is parked by cb_query(); a Parse goes on: each Execute of it is held */
 		break;
 	default:
 		if (rule == RULE_AUDIT_FULL)
@@ -803,6 +839,225 @@ set_rule(struct tg_inspect_sess *ss, struct pending *pe, int32_t rule)
 		snprintf(pe->rule_id, sizeof(pe->rule_id), "%s", RULE_AUDIT_FULL_ID);
 	if (rule >= 0 && p != NULL)
 		snprintf(pe->rule_id, sizeof(pe->rule_id), "%s", p->cmds[rule].id);
+}
+
+/* The oldest error reply is placed (or will never be): the next one is first. */
+static void
+inj_drop(struct tg_inspect_sess *ss)
+{
+	ss->ninj--;
+	memmove(ss->inj, ss->inj + 1, ss->ninj * sizeof(ss->inj[0]));
+}
+
+/* ---------------------------------------------------------------------
+ * Holds: see "Holds" in inspect.h
+ * ------------------------------------------------------------------- */
+
+/*
+ * A denied hold's ErrorResponse: the slowpath's SQLSTATE and reason, and
+ * the rule. Returns its length, 0 when it does not fit.
+ */
+static uint16_t
+hold_error(uint8_t *out, size_t size, const char *sqlstate, const char *text, size_t len,
+	   const char *rule_id)
+{
+	int n;
+
+	if (len > 400)
+		len = 400;
+	n = snprintf((char *)out + 5, size - 6,
+		     "SERROR%cVERROR%cC%.5s%cMstatement not run: %.*s%cDheld for approval by "
+		     "tollgate policy rule \"%s\"; the statement was not sent to the server%c",
+		     0, 0, sqlstate, 0, (int)len, text, 0, rule_id, 0);
+	if (n < 0 || (size_t)n >= size - 6)
+		return 0;
+	out[0] = 'E';
+	out[5 + n] = 0;
+	tg_wr32(out + 1, (uint32_t)n + 5);
+	return (uint16_t)(n + 6);
+}
+
+/*
+ * Puts what stands in for the parked statement where it was (its end: the
+ * message itself is consumed already) and queues the client's error reply:
+ * a Query becomes a Sync, the reply going before its ReadyForQuery; an
+ * Execute becomes an Execute of HOLD_NO_PORTAL, the reply replacing the
+ * server's ErrorResponse to it. Returns 0 or -errno (no room).
+ */
+static int
+hold_deny(struct tg_inspect_sess *ss, const char *sqlstate, const char *text, size_t len)
+{
+	static const uint8_t sync[5] = { 'S', 0, 0, 0, 4 };
+	static const uint8_t noportal[] = { 'E', 0, 0, 0, 4 + sizeof(HOLD_NO_PORTAL) + 4,
+					    't', 'o', 'l', 'l', 'g', 'a', 't', 'e',
+					    '.', 'd', 'e', 'n', 'i', 'e', 'd', 0,
+					    0, 0, 0, 0 };
+	typeof(ss->inj[0]) *j;
+	bool query = ss->hold.kind == P_QUERY;
+	int rc;
+
+	_Static_assert(sizeof(noportal) == 1 + 4 + sizeof(HOLD_NO_PORTAL) + 4, "Execute layout");
+	if (ss->ninj == INJ_MAX)
+		return -ENOSPC;
+	j = &ss->inj[ss->ninj];
+	j->err_len = hold_error(j->err, sizeof(j->err), sqlstate, text, len, ss->hold.rule_id);
+	if (j->err_len == 0)
+		return -ENOSPC;
+	rc = tg_edit_replace(edit_of(ss, 0), ss->hold.end, 0, query ? sync : noportal,
+			     query ? sizeof(sync) : sizeof(noportal));
+	if (rc != 0)
+		return rc;
+	j->after = ss->hold.req;
+	j->audit_full = false;
+	j->replace = !query;
+	memcpy(j->sqlstate, sqlstate, 5);
+	j->sqlstate[5] = '\0';
+	memcpy(j->rule_id, ss->hold.rule_id, sizeof(j->rule_id));
+	ss->ninj++;
+	return 0;
+}
+
+/* The server's ErrorResponse m to a denied Execute: the hold's reply goes in its place. */
+static void
+hold_error_here(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, struct pending *pe)
+{
+	typeof(ss->inj[0]) *j = &ss->inj[0];
+
+	if (m->off < ss->st[1].released ||
+	    tg_edit_replace(edit_of(ss, 1), m->off, m->len, j->err, j->err_len) != 0) {
+		fail(ss, TG_INSPECT_CNT_FAIL_EDIT);
+		return;
+	}
+	if (pe != NULL && pe->kind == P_EXECUTE && pe->verdict == TG_ACT_HOLD) {
+		if (pe->result == TG_INSPECT_OK) {
+			pe->result = TG_INSPECT_ERROR;
+			memcpy(pe->sqlstate, j->sqlstate, sizeof(pe->sqlstate));
+		}
+		pop(ss, TG_INSPECT_ERROR);
+	}
+	inj_drop(ss);
+}
+
+/* A hold decided: the parser reads what the client sent behind the statement. */
+static void
+hold_resume(struct tg_inspect_sess *ss)
+{
+	struct tg_inspect *in = ss->in;
+
+	ss->hold.state = HS_NONE;
+	in->nb_held--;
+	explicit_bzero(ss->hold.bytes, ss->hold.len);
+	tg_stream_redeliver(in->smem, &ss->st[0], tg_pg_next(&ss->pg, TG_PG_DIR_FE),
+			    &in->consumer[0]);
+}
+
+/* Denies the parked statement of ss with a reply, or fails the session when none fits. */
+static void
+hold_refuse(struct tg_inspect_sess *ss, enum tg_inspect_counter why, const char *sqlstate,
+	    const char *text, size_t len)
+{
+	ss->in->cnt[why]++;
+	if (hold_deny(ss, sqlstate, text, len) != 0)
+		fail(ss, TG_INSPECT_CNT_FAIL_EDIT);
+}
+
+#define HOLD_REFUSE(ss, why, state, text) hold_refuse(ss, why, state, text, sizeof(text) - 1)
+
+/* Tells the slowpath a parked statement will not be decided by it. */
+static void
+hold_cancel(struct tg_inspect_sess *ss, const char *reason)
+{
+	struct tg_inspect *in = ss->in;
+	struct tg_inspect_hold h = {
+		.op = TG_INSPECT_HOLD_CANCEL,
+		.session = ss->id,
+		.hold = ss->hold.number,
+		.reason = reason,
+	};
+
+	if (ss->hold.state == HS_NONE)
+		return;
+	CNT(in, HOLD_CANCELLED);
+	if (in->hold != NULL)
+		(void)in->hold(in->event_arg, &h);
+	ss->hold.state = HS_NONE;
+	in->nb_held--;
+}
+
+/*
+ * A statement of a hold rule (pe, decided on message m, which runs it):
+ * consumed, kept and asked about, the parser stopped behind it; or denied
+ * at once when it cannot be parked or asked about.
+ */
+static void
+hold_start(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, struct pending *pe)
+{
+	struct tg_inspect *in = ss->in;
+	const struct tg_cmd_rule *r;
+	struct tg_inspect_hold h;
+
+	/* the server would not act on it (it skips to the Sync after an error): nothing to hold */
+	if (ss->failed || ss->pg.op_seq == ss->pg.fe_op_seq || pe->rule < 0 ||
+	    in->policy == NULL || (unsigned int)pe->rule >= in->policy->nb_cmds)
+		return;
+	r = &in->policy->cmds[pe->rule];
+	CNT(in, HELD);
+	if (!in->editor || m->off < ss->st[0].released ||
+	    tg_edit_replace(edit_of(ss, 0), m->off, m->len, NULL, 0) != 0) {
+		/* nothing can stand in for it: the session goes */
+		CNT(in, HOLD_UNAVAILABLE);
+		fail(ss, TG_INSPECT_CNT_FAIL_EDIT);
+		return;
+	}
+	ss->hold.kind = pe->kind;
+	ss->hold.number = pe->number;
+	ss->hold.end = m->off + m->len;
+	ss->hold.req = ss->pg.op_seq - 1;
+	memcpy(ss->hold.rule_id, r->id, sizeof(ss->hold.rule_id));
+	if (m->len > TG_INSPECT_HOLD_MAX) {
+		HOLD_REFUSE(ss, TG_INSPECT_CNT_HOLD_TOO_LONG, "54000",
+			    "the statement is too long to be held for approval by the gateway");
+		return;
+	}
+	if (tg_stream_read(smem(ss), &ss->st[0], m->off, ss->hold.bytes, m->len) != 0) {
+		fail(ss, TG_INSPECT_CNT_FAIL_EDIT);
+		return;
+	}
+	ss->hold.len = (uint16_t)m->len;
+	h = (struct tg_inspect_hold){
+		.op = TG_INSPECT_HOLD_ASK,
+		.session = ss->id,
+		.hold = pe->number,
+		.kind = pe->kind,
+		.service = ss->svc,
+		.service_name = in->svcs != NULL && ss->svc < in->svcs->nb
+					? in->svcs->svc[ss->svc].name
+					: NULL,
+		.rule = r->id,
+		.approvers = r->approvers,
+		.quorum = r->quorum,
+		.self_approval = r->self_approval,
+		.timeout_s = r->timeout_s,
+		.t_ns = now_ns(),
+		.client = ss->client,
+		.server = ss->server,
+		.user = ss->user,
+		.database = ss->database,
+		.text = pe->text,
+		.text_len = pe->text_len,
+		.params = pe->params,
+		.params_len = pe->params_len,
+	};
+	if (in->hold == NULL || in->hold(in->event_arg, &h) != 0) {
+		HOLD_REFUSE(ss, TG_INSPECT_CNT_HOLD_UNAVAILABLE, "57P03",
+			    "the approval service of the gateway is not reachable");
+		return;
+	}
+	ss->hold.state = HS_WAIT;
+	ss->hold.deadline = mono_ns() + ((uint64_t)r->timeout_s + TG_INSPECT_HOLD_GRACE_S) *
+						1000000000ull;
+	in->nb_held++;
+	tg_pg_pause(&ss->pg, TG_PG_DIR_FE);
 }
 
 /* ---------------------------------------------------------------------
@@ -858,6 +1113,8 @@ cb_query(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_str *text)
 	set_rule(ss, pe, rule);
 	ss->query_error = false;
 	begin(ss, pe, m);
+	if (pe->verdict == TG_ACT_HOLD)
+		hold_start(ss, m, pe);
 }
 
 static void
@@ -980,6 +1237,8 @@ cb_execute(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_execute *e)
 	}
 	params_render(ss, pe, e->params, e->nshown, e->nparams);
 	begin(ss, pe, m);
+	if (pe->verdict == TG_ACT_HOLD)
+		hold_start(ss, m, pe);
 }
 
 static void
@@ -1247,6 +1506,10 @@ cb_error(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_notice *n)
 	struct pending *pe = head(ss);
 	uint64_t req = ss->pg.dir[TG_PG_DIR_BE].reply_seq;
 
+	if (ss->ninj != 0 && ss->inj[0].replace && ss->inj[0].after == req && req != 0) {
+		hold_error_here(ss, m, pe);
+		return;
+	}
 	mask_notice(ss, m, n);
 	if (pe == NULL)
 		return;
@@ -1289,25 +1552,42 @@ reply_blocked(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, uint64_t re
 {
 	uint8_t msg[8 + 256 + TG_POLICY_ID_MAX];
 	bool full = ss->inj[0].audit_full;
-	uint16_t len = blocked_reply(msg, sizeof(msg), ss->inj[0].rule_id, full);
+	const uint8_t *reply = msg;
+	uint16_t len;
+	char sqlstate[6];
 	uint32_t i;
 
+	if (ss->inj[0].replace) {
+		/* a denied Execute whose server error never came (the server was skipping) */
+		inj_drop(ss);
+		return;
+	}
+	if (ss->inj[0].err_len != 0) {
+		reply = ss->inj[0].err;
+		len = ss->inj[0].err_len;
+	} else {
+		len = blocked_reply(msg, sizeof(msg), ss->inj[0].rule_id, full);
+	}
+	memcpy(sqlstate, ss->inj[0].err_len != 0 ? ss->inj[0].sqlstate
+			 : full			? SQLSTATE_AUDIT_FULL
+						: "42501",
+	       sizeof(sqlstate));
 	if (m->off < ss->st[1].released ||
-	    tg_edit_replace(edit_of(ss, 1), m->off, 0, msg, len) != 0) {
+	    tg_edit_replace(edit_of(ss, 1), m->off, 0, reply, len) != 0) {
 		fail(ss, TG_INSPECT_CNT_FAIL_EDIT);
 		return;
 	}
-	ss->ninj--;
-	memmove(ss->inj, ss->inj + 1, ss->ninj * sizeof(ss->inj[0]));
+	inj_drop(ss);
 	for (i = 0; i < ss->p_count; i++) {
 		struct pending *pe = &ss->pend[(ss->p_head + i) % PENDING_MAX];
 
 		if (pe->seq > req + 1)
 			break;
-		if (pe->verdict == TG_ACT_BLOCK && pe->result == TG_INSPECT_OK &&
+		if ((pe->verdict == TG_ACT_BLOCK || pe->verdict == TG_ACT_HOLD) &&
+		    pe->result == TG_INSPECT_OK &&
 		    (pe->kind == P_QUERY || pe->kind == P_PARSE || pe->kind == P_FCALL)) {
 			pe->result = TG_INSPECT_ERROR;
-			memcpy(pe->sqlstate, full ? SQLSTATE_AUDIT_FULL : "42501", 6);
+			memcpy(pe->sqlstate, sqlstate, sizeof(pe->sqlstate));
 			break;
 		}
 	}
@@ -1706,6 +1986,13 @@ consume(struct tg_inspect *in, int dir, struct tg_stream *s, uint8_t *bytes, uin
 	ss = &in->sess[s->app - 1];
 	if (ss->failed)
 		return s->inspected;
+	if (dir == TG_PG_DIR_FE && ss->hold.state != HS_NONE) {
+		/* a statement is parked: what follows waits in the ring, unread (hold_resume()) */
+		mark = ss->fe_mark;
+		if (ss->ngates != 0 && ss->gates[0].off < mark)
+			mark = ss->gates[0].off;
+		return mark;
+	}
 	mark = tg_pg_feed(&ss->pg, dir, bytes, len, off);
 	if (tg_pg_current(&ss->pg, dir, &cur)) {
 		bool streamed = cur.dir == TG_PG_DIR_BE
@@ -1927,6 +2214,7 @@ tg_inspect_end(struct tg_inspect *in, struct tg_stream st[2], uint8_t reason)
 		pop(ss, TG_INSPECT_UNFINISHED);
 	session_event(ss, TG_INSPECT_EV_SESSION_END, reason);
 	login_over(ss);
+	hold_cancel(ss, "the session ended while the statement waited for approval");
 	if (ss->ngates != 0) {
 		/* its held statements go with the session's held segments */
 		ss->ngates = 0;
@@ -2360,4 +2648,92 @@ unsigned int
 tg_inspect_login_expire(struct tg_inspect *in, uint64_t now, tg_inspect_ungate_fn fn, void *arg)
 {
 	return login_sweep(in, now, false, fn, arg);
+}
+
+int
+tg_inspect_hold_reply(struct tg_inspect *in, const struct tg_inspect_hold_reply *r,
+		      struct tg_stream **st)
+{
+	struct tg_inspect_sess *ss = session_by_id(in, r->session);
+	char text[512];
+
+	if (ss == NULL || ss->hold.state != HS_WAIT || ss->hold.number != r->hold)
+		return -ENOENT;
+	*st = ss->st;
+	if (ss->failed)
+		return TG_INSPECT_LOGIN_RESET;
+	if (r->decision == TG_INSPECT_HOLD_APPROVE) {
+		if (tg_edit_replace(edit_of(ss, 0), ss->hold.end, 0, ss->hold.bytes,
+				    ss->hold.len) == 0)
+			CNT(in, HOLD_APPROVED);
+		else
+			HOLD_REFUSE(ss, TG_INSPECT_CNT_HOLD_UNAVAILABLE, "57P03",
+				    "the statement was approved, but the gateway had no room to send it");
+	} else {
+		int n = snprintf(text, sizeof(text), "%.*s", (int)r->text_len, r->text);
+
+		hold_refuse(ss, TG_INSPECT_CNT_HOLD_DENIED,
+			    r->sqlstate != NULL ? r->sqlstate : "42501", text,
+			    n > 0 ? (size_t)n : 0);
+	}
+	hold_resume(ss);
+	return ss->failed ? TG_INSPECT_LOGIN_RESET : TG_INSPECT_LOGIN_RELEASE;
+}
+
+/*
+ * Denies the parked statements past their deadline (now), or (lost) all
+ * of them; calls fn with the streams of each. Returns how many.
+ */
+static unsigned int
+hold_sweep(struct tg_inspect *in, uint64_t now, bool lost, tg_inspect_ungate_fn fn, void *arg)
+{
+	uint32_t i, seen = 0, waiting = in->nb_held;
+	unsigned int n = 0;
+
+	for (i = 0; i < in->nb_sess && seen < waiting; i++) {
+		struct tg_inspect_sess *ss = &in->sess[i];
+
+		if (!ss->in_use || ss->hold.state != HS_WAIT)
+			continue;
+		seen++;
+		if (lost) {
+			HOLD_REFUSE(ss, TG_INSPECT_CNT_HOLD_UNAVAILABLE, "57P03",
+				    "the approval service of the gateway went away");
+		} else if (now >= ss->hold.deadline) {
+			/* the slowpath forgot it, or is stuck: it is told, the client answered */
+			struct tg_inspect_hold h = {
+				.op = TG_INSPECT_HOLD_CANCEL,
+				.session = ss->id,
+				.hold = ss->hold.number,
+				.reason = "no decision reached the gateway in time",
+			};
+
+			if (in->hold != NULL)
+				(void)in->hold(in->event_arg, &h);
+			HOLD_REFUSE(ss, TG_INSPECT_CNT_HOLD_TIMEOUT, "57014",
+				    "no approval decision reached the gateway in time");
+		} else {
+			continue;
+		}
+		hold_resume(ss);
+		fn(arg, ss->st);
+		n++;
+	}
+	return n;
+}
+
+unsigned int
+tg_inspect_hold_expire(struct tg_inspect *in, uint64_t now, tg_inspect_ungate_fn fn, void *arg)
+{
+	if (in->nb_held == 0)
+		return 0;
+	return hold_sweep(in, now, false, fn, arg);
+}
+
+unsigned int
+tg_inspect_hold_lost(struct tg_inspect *in, tg_inspect_ungate_fn fn, void *arg)
+{
+	if (in->nb_held == 0)
+		return 0;
+	return hold_sweep(in, 0, true, fn, arg);
 }

@@ -67,6 +67,35 @@
  * about (no slowpath, no editor: login_unavailable). No byte of the
  * client's login reaches the server.
  *
+ * Holds (a command rule with action "hold", policy.h). The message that
+ * would run the statement (a Query, or an Execute: each execution of a
+ * prepared statement is held, not its Parse) is consumed with the stream
+ * editor, so the client's TCP sees it acknowledged, and kept (at most
+ * TG_INSPECT_HOLD_MAX bytes; longer is denied at once, hold_too_long).
+ * The parser stops after it (tg_pg_pause()): what the client pipelines
+ * behind it stays in the reassembly ring, not parsed, not decided, not
+ * released (the ring's size bounds it; segments past it are dropped and
+ * retransmitted by the client), until the decision. The slowpath is asked
+ * (hold, TG_INSPECT_HOLD_ASK) and answers through tg_inspect_hold_reply():
+ *  - approve: the kept message is injected where it stood and goes to
+ *    the server; the result reaches the client as for any statement;
+ *  - deny (an approver, or the slowpath's timeout): a Query is replaced
+ *    by a Sync and the client gets an ErrorResponse with the slowpath's
+ *    SQLSTATE and reason before the server's ReadyForQuery, as for a
+ *    block (an open transaction is not aborted); an Execute is replaced by
+ *    an Execute of a portal that does not exist, and the server's
+ *    ErrorResponse to it by the slowpath's (the server skips to the Sync,
+ *    and an open transaction is aborted, as a failing statement would).
+ * Either way the parser then reads what waited behind it (the stream is
+ * delivered again from the pause, tg_stream_redeliver()). With no
+ * slowpath to ask, the statement is denied at once (57P03); one with no
+ * answer by its timeout plus TG_INSPECT_HOLD_GRACE_S is denied here
+ * (57014) and cancelled at the slowpath (tg_inspect_hold_expire()), and
+ * all are denied when the slowpath goes away (tg_inspect_hold_lost()). A
+ * session that ends while its statement waits cancels the request. One
+ * statement per session waits at a time (the parser is stopped behind
+ * it). The statement's event has verdict hold and the result it got.
+ *
  * Masking. In DataRow fields, server CopyData and the fields of
  * ErrorResponse and NoticeResponse (a unique violation's DETAIL quotes
  * the value): every value a detector of the service confirms is masked
@@ -206,7 +235,14 @@
 	X(LOGIN_TIMEOUT, "login_timeout", "logins refused: no answer in time") \
 	X(LOGIN_ENDED, "login_ended", "sessions the slowpath ended (token expired): FATAL, reset") \
 	X(FAIL_LOGIN, "fail_login", "sessions failed: a client or server out of turn during a login") \
-	X(REFUSED_AUDIT_FULL, "refused_audit_full", "statements refused: the audit store is full (AU-5(4), 53100)")
+	X(REFUSED_AUDIT_FULL, "refused_audit_full", "statements refused: the audit store is full (AU-5(4), 53100)") \
+	X(HELD, "held", "statements parked for approval (hold rules)") \
+	X(HOLD_APPROVED, "hold_approved", "held statements approved: sent to the server") \
+	X(HOLD_DENIED, "hold_denied", "held statements denied by an approver or timed out at the slowpath") \
+	X(HOLD_TIMEOUT, "hold_timeout", "held statements denied here: no decision by their timeout and a grace") \
+	X(HOLD_UNAVAILABLE, "hold_unavailable", "held statements denied at once: no slowpath deciding, or it went away") \
+	X(HOLD_TOO_LONG, "hold_too_long", "held statements denied at once: longer than the gateway parks") \
+	X(HOLD_CANCELLED, "hold_cancelled", "held statements whose session ended while they waited")
 
 enum tg_inspect_counter {
 #define TG_INSPECT_CNT_ENUM(e, n, d) TG_INSPECT_CNT_##e,
@@ -336,7 +372,61 @@ struct tg_inspect_login_reply {
 	uint32_t role_len;
 };
 
-/* What the caller does after tg_inspect_login_reply() */
+/*
+ * Holds (inspect.h "Holds"): a message for the slowpath (punt.h HOLD_REQUEST).
+ * Valid during the call.
+ */
+enum tg_inspect_hold_op {
+	TG_INSPECT_HOLD_ASK = 1,	/* = TG_PUNT_HOLD_ASK */
+	TG_INSPECT_HOLD_CANCEL = 2,	/* = TG_PUNT_HOLD_CANCEL: reason set */
+};
+
+struct tg_inspect_hold {
+	uint8_t op;			/* enum tg_inspect_hold_op */
+	uint64_t session;
+	uint32_t hold;			/* the statement's number in the session */
+	/* ASK */
+	uint8_t kind;			/* enum tg_inspect_stmt_kind */
+	uint16_t service;
+	const char *service_name;	/* NULL without a services table */
+	const char *rule, *approvers;	/* the rule's id and approvers group ("": any) */
+	uint8_t quorum;
+	bool self_approval;
+	uint32_t timeout_s;
+	uint64_t t_ns;			/* CLOCK_REALTIME */
+	const char *client, *server, *user, *database;
+	const char *text;		/* masked, capped, as in the statement's event */
+	uint32_t text_len;
+	const char *params;
+	uint32_t params_len;
+	/* CANCEL */
+	const char *reason;
+};
+
+/* Returns 0, or -errno when the slowpath cannot be asked (the statement is denied at once). */
+typedef int (*tg_inspect_hold_fn)(void *arg, const struct tg_inspect_hold *h);
+
+/* The slowpath's decision on a hold (= enum tg_punt_hold_decision). */
+enum tg_inspect_hold_decision {
+	TG_INSPECT_HOLD_APPROVE = 1,
+	TG_INSPECT_HOLD_DENY = 2,
+};
+
+struct tg_inspect_hold_reply {
+	uint8_t decision;		/* enum tg_inspect_hold_decision */
+	uint64_t session;
+	uint32_t hold;
+	const char *id;			/* the approval request */
+	uint32_t id_len;
+	const char *sqlstate;		/* DENY: 5 characters */
+	const char *text;		/* DENY: why, for the client */
+	uint32_t text_len;
+};
+
+#define TG_INSPECT_HOLD_MAX 4000	/* bytes of a parked message (a Query's text, mostly) */
+#define TG_INSPECT_HOLD_GRACE_S 30	/* past a hold's timeout, the dataplane decides alone */
+
+/* What the caller does after tg_inspect_login_reply() or tg_inspect_hold_reply() */
 enum tg_inspect_login_next {
 	TG_INSPECT_LOGIN_FLUSH,		/* send what the editor has (injected bytes) */
 	TG_INSPECT_LOGIN_RELEASE,	/* that, and what the streams now release */
@@ -381,6 +471,9 @@ struct tg_inspect {
 	/* logins taken over (identity oidc), NULL: refused; with event_arg */
 	tg_inspect_login_fn login;
 	uint32_t nb_login;			/* sessions whose login is under way */
+	/* holds (hold rules), NULL: denied at once; with event_arg */
+	tg_inspect_hold_fn hold;
+	uint32_t nb_held;			/* sessions with a statement parked */
 	uint32_t policy_gen;			/* tg_inspect_set_policy() calls */
 	uint64_t next_id;
 	uint64_t cnt[TG_INSPECT_CNT_MAX];
@@ -499,6 +592,26 @@ unsigned int tg_inspect_login_expire(struct tg_inspect *in, uint64_t now_ns,
  * each, as tg_inspect_login_expire() does. Returns how many.
  */
 unsigned int tg_inspect_login_lost(struct tg_inspect *in, tg_inspect_ungate_fn fn, void *arg);
+
+/*
+ * The slowpath's decision r on a parked statement. Returns what the caller
+ * does next (TG_INSPECT_LOGIN_RELEASE: send what the editor has and what
+ * the streams release; RESET), with *st the session's streams, or -ENOENT
+ * when the session or that hold is gone (a late answer: nothing to do).
+ */
+int tg_inspect_hold_reply(struct tg_inspect *in, const struct tg_inspect_hold_reply *r,
+			  struct tg_stream **st);
+
+/*
+ * Denies the parked statements past their timeout and a grace (now_ns:
+ * CLOCK_MONOTONIC; the slowpath is cancelled), and calls fn with the
+ * streams of each, which the caller then releases. Cheap when nb_held is 0.
+ */
+unsigned int tg_inspect_hold_expire(struct tg_inspect *in, uint64_t now_ns,
+				    tg_inspect_ungate_fn fn, void *arg);
+
+/* The slowpath went away: denies every parked statement, as tg_inspect_hold_expire(). */
+unsigned int tg_inspect_hold_lost(struct tg_inspect *in, tg_inspect_ungate_fn fn, void *arg);
 
 /* Has the session failed closed? The worker then resets it. */
 bool tg_inspect_failed(const struct tg_inspect *in, const struct tg_stream st[2]);

@@ -360,6 +360,8 @@ control_create(void)
 			s->slowpath_down = dp.cfg.slowpath_required ? TG_SPDOWN_REFUSE
 								    : TG_SPDOWN_ALLOW;
 		if (s->proto == TG_SERVICE_POSTGRES) {
+			/* any policy generation may bring hold rules: the slowpath decides them */
+			p.holds = true;
 			/* the slowpath owns the policy unless this dataplane has its own file */
 			p.policy = gen_from_slowpath;
 			p.need_policy = dp.cfg.policy_path[0] == '\0';

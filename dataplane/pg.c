@@ -2334,6 +2334,7 @@ tg_pg_feed(struct tg_pg_session *s, int dir, uint8_t *bytes, uint32_t len, uint6
 		return d->mark;
 	}
 	d->next = off + len;
+	d->paused = false;
 	s->cnt.cnt[dir == TG_PG_DIR_FE ? TG_PG_CNT_BYTES_FE : TG_PG_CNT_BYTES_BE] += len;
 	while (len != 0 && !s->broken && !s->opaque) {
 		switch (d->mode) {
@@ -2355,12 +2356,31 @@ tg_pg_feed(struct tg_pg_session *s, int dir, uint8_t *bytes, uint32_t len, uint6
 		bytes += used;
 		len -= used;
 		off += used;
+		if (d->paused) {
+			/* tg_pg_pause(): the rest is fed again later */
+			d->next = off;
+			s->cnt.cnt[dir == TG_PG_DIR_FE ? TG_PG_CNT_BYTES_FE : TG_PG_CNT_BYTES_BE] -=
+				len;
+			break;
+		}
 	}
 	if (s->opaque && !s->broken) {
 		d->mark = d->next;
 		d->reported = d->next;
 	}
 	return d->mark;
+}
+
+void
+tg_pg_pause(struct tg_pg_session *s, int dir)
+{
+	s->dir[dir == TG_PG_DIR_FE ? TG_PG_DIR_FE : TG_PG_DIR_BE].paused = true;
+}
+
+uint64_t
+tg_pg_next(const struct tg_pg_session *s, int dir)
+{
+	return s->dir[dir == TG_PG_DIR_FE ? TG_PG_DIR_FE : TG_PG_DIR_BE].next;
 }
 
 bool

@@ -541,6 +541,7 @@ struct tg_pg_dir {
 	uint8_t word[4], word_have;	/* a field count or length being gathered */
 	uint8_t phase, mode, sub;
 	bool started;
+	bool paused;		/* tg_pg_pause(): the next feed stops after the current message */
 };
 
 struct tg_pg_session {
@@ -635,6 +636,18 @@ void tg_pg_fini(struct tg_pg_session *s);
  * server would after an error (55.2.3), so the replies still match.
  */
 void tg_pg_fe_withdraw(struct tg_pg_session *s);
+
+/*
+ * From a callback: stops the feed of direction dir after the message
+ * being reported, so that nothing after it is parsed (or decided) until
+ * the caller feeds it again; the bytes of that feed not parsed stay the
+ * caller's (tg_pg_feed() returns, next is where they start). Cleared by
+ * the next tg_pg_feed() of dir, which must start at tg_pg_next().
+ */
+void tg_pg_pause(struct tg_pg_session *s, int dir);
+
+/* The offset of the next byte direction dir expects. */
+uint64_t tg_pg_next(const struct tg_pg_session *s, int dir);
 
 /*
  * For the stream editor, from the frontend callback of an SSLRequest or

@@ -44,6 +44,7 @@ const char *const tg_cmd_action_names[TG_ACT_MAX] = {
 	[TG_ACT_ALLOW] = "allow",
 	[TG_ACT_LOG] = "log",
 	[TG_ACT_BLOCK] = "block",
+	[TG_ACT_HOLD] = "hold",
 };
 
 static const struct {
@@ -417,9 +418,7 @@ parse_action(struct ctx *c, const char *s, uint8_t *action)
 			return 0;
 		}
 	}
-	if (strcmp(s, "hold") == 0)
-		return fail(c, AT_VALUE, "action \"hold\" is not supported yet (allow, log, block)");
-	return fail(c, AT_VALUE, "unknown action %s (allow, log, block)", quote(&q, s));
+	return fail(c, AT_VALUE, "unknown action %s (allow, log, block, hold)", quote(&q, s));
 }
 
 /* obj["mask"] into *style; "full" when absent. */
@@ -517,12 +516,103 @@ add_pattern(struct ctx *c, const char *s, unsigned int rule, struct tg_policy_po
 	return 0;
 }
 
+/* A hold's timeout: seconds, or a string of digits and a unit (s, m, h). */
+static int
+parse_timeout(struct ctx *c, json_t *v, uint32_t *out)
+{
+	unsigned long long n = 0;
+	const char *s, *e;
+
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0)
+			goto range;
+		n = (unsigned long long)json_integer_value(v);
+	} else if (json_is_string(v)) {
+		s = json_string_value(v);
+		for (e = s; *e >= '0' && *e <= '9' && e - s < 9; e++)
+			n = n * 10 + (unsigned long long)(*e - '0');
+		if (e == s || e[0] == '\0' || e[1] != '\0' || strchr("smh", e[0]) == NULL)
+			return fail(c, AT_VALUE, "\"timeout\" must be seconds, or a duration "
+						 "such as \"90s\", \"10m\", \"2h\"");
+		n *= e[0] == 'h' ? 3600 : e[0] == 'm' ? 60 : 1;
+	} else {
+		return fail(c, AT_VALUE, "\"timeout\" must be seconds, or a duration such as "
+					 "\"10m\"");
+	}
+	if (n < TG_POLICY_HOLD_TIMEOUT_MIN_S || n > TG_POLICY_HOLD_TIMEOUT_MAX_S)
+		goto range;
+	*out = (uint32_t)n;
+	return 0;
+range:
+	return fail(c, AT_VALUE, "\"timeout\" must be %d s to %d s (24 h)",
+		    TG_POLICY_HOLD_TIMEOUT_MIN_S, TG_POLICY_HOLD_TIMEOUT_MAX_S);
+}
+
+/* A hold rule's approvers, quorum, timeout and self_approval; refused on other actions. */
+static int
+parse_hold(struct ctx *c, json_t *obj, struct tg_cmd_rule *r)
+{
+	static const char *const hold_keys[] = { "approvers", "quorum", "timeout",
+						  "self_approval" };
+	const char *group = NULL;
+	struct quoted q;
+	unsigned int k;
+	json_t *v;
+	int rc;
+
+	if (r->action != TG_ACT_HOLD) {
+		for (k = 0; k < ARRAY_SIZE(hold_keys); k++) {
+			if (json_object_get(obj, hold_keys[k]) == NULL)
+				continue;
+			tg_jsonpos_push_key(&c->path, hold_keys[k]);
+			return fail(c, AT_KEY, "\"%s\" is for \"hold\" rules only", hold_keys[k]);
+		}
+		return 0;
+	}
+	r->quorum = 1;
+	r->timeout_s = TG_POLICY_HOLD_TIMEOUT_S;
+	if ((rc = member_string(c, obj, "approvers", false, "a hold rule", &group)) < 0 ||
+	    (rc = member_bool(c, obj, "self_approval", &r->self_approval)) < 0)
+		return rc;
+	if (group != NULL) {
+		size_t n = strlen(group);
+
+		tg_jsonpos_push_key(&c->path, "approvers");
+		/* a POSIX portable group name, as useradd takes it */
+		if (n == 0 || n >= TG_POLICY_GROUP_MAX || group[0] == '-' ||
+		    strspn(group, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "0123456789._-") != n)
+			return fail(c, AT_VALUE, "%s is not a group name (1 to %d of A-Z a-z 0-9 "
+						 ". _ -, not starting with -)",
+				    quote(&q, group), TG_POLICY_GROUP_MAX - 1);
+		memcpy(r->approvers, group, n + 1);
+		tg_jsonpos_pop(&c->path);
+	}
+	if ((v = json_object_get(obj, "quorum")) != NULL) {
+		tg_jsonpos_push_key(&c->path, "quorum");
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > TG_POLICY_QUORUM_MAX)
+			return fail(c, AT_VALUE, "\"quorum\" must be an integer from 1 to %d",
+				    TG_POLICY_QUORUM_MAX);
+		r->quorum = (uint8_t)json_integer_value(v);
+		tg_jsonpos_pop(&c->path);
+	}
+	if ((v = json_object_get(obj, "timeout")) != NULL) {
+		tg_jsonpos_push_key(&c->path, "timeout");
+		if ((rc = parse_timeout(c, v, &r->timeout_s)) < 0)
+			return rc;
+		tg_jsonpos_pop(&c->path);
+	}
+	return 0;
+}
+
 /* commands.rules[i], at the current path; off is its offset in the text (or SIZE_MAX). */
 static int
 parse_rule(struct ctx *c, json_t *obj, unsigned int i, size_t off)
 {
-	static const char *const keys[] = { "id", "patterns", "caseless", "action", "services",
-					    NULL };
+	static const char *const keys[] = { "id",	 "patterns", "caseless",  "action",
+					    "services",	 "approvers", "quorum",	   "timeout",
+					    "self_approval", NULL };
 	struct tg_cmd_rule *r = &c->p->cmds[i];
 	const char *action = NULL;
 	bool caseless = false;
@@ -542,6 +632,8 @@ parse_rule(struct ctx *c, json_t *obj, unsigned int i, size_t off)
 		return rc;
 	tg_jsonpos_pop(&c->path);
 	r->caseless = caseless;
+	if ((rc = parse_hold(c, obj, r)) < 0)
+		return rc;
 
 	if ((rc = member(c, obj, "patterns", true, "a command rule", &pats)) < 0)
 		return rc;
@@ -600,6 +692,9 @@ parse_commands(struct ctx *c, json_t *cmds)
 		tg_jsonpos_push_key(&c->path, "default");
 		if ((rc = parse_action(c, def, &p->cmd_default)) < 0)
 			return rc;
+		if (p->cmd_default == TG_ACT_HOLD)
+			return fail(c, AT_VALUE, "the default cannot be \"hold\": a hold is a rule, "
+						 "which names its approvers");
 		tg_jsonpos_pop(&c->path);
 	}
 	rules = json_object_get(cmds, "rules");

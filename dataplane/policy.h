@@ -13,8 +13,14 @@
  *         { "id": "no-drop",                // [A-Za-z0-9_.-], unique, <= 63 bytes
  *           "patterns": ["\\bdrop\\s+table\\b"],   // Hyperscan (PCRE) syntax
  *           "caseless": true,               // default false
- *           "action": "block",              // "allow", "log", "block"
- *           "services": ["demo-pg"] }       // default: every service
+ *           "action": "block",              // "allow", "log", "block", "hold"
+ *           "services": ["demo-pg"] },      // default: every service
+ *         { "id": "review-deletes", "patterns": ["\\bdelete\\s+from\\b"],
+ *           "caseless": true, "action": "hold",
+ *           "approvers": "dba-leads",       // hold: a Unix group; default: any approver
+ *           "quorum": 2,                    // hold: distinct approvers, 1..16; default 1
+ *           "timeout": "10m",               // hold: "90s", "10m", "2h" or seconds; default 10m
+ *           "self_approval": false }        // hold: default false
  *       ] },
  *     "detectors": [
  *       { "id": "card", "kind": "card", "mask": "last4" },
@@ -129,6 +135,7 @@
 #ifndef TG_POLICY_H
 #define TG_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -142,6 +149,11 @@
 #define TG_POLICY_ALL_SERVICES UINT64_MAX
 #define TG_POLICY_FILE_MAX (4u << 20)	/* bytes: tg_policy_load() refuses more */
 #define TG_POLICY_DIGEST_LEN 32		/* SHA-256 */
+#define TG_POLICY_GROUP_MAX 33		/* a hold's approvers group, NUL included */
+#define TG_POLICY_QUORUM_MAX 16
+#define TG_POLICY_HOLD_TIMEOUT_S 600	/* a hold's default timeout */
+#define TG_POLICY_HOLD_TIMEOUT_MIN_S 5
+#define TG_POLICY_HOLD_TIMEOUT_MAX_S 86400
 
 #define TG_POLICY_BLOB_MAGIC 0x54475042u	/* "TGPB" */
 #define TG_POLICY_BLOB_VERSION 1
@@ -159,6 +171,7 @@ enum tg_cmd_action {
 	TG_ACT_ALLOW,
 	TG_ACT_LOG,
 	TG_ACT_BLOCK,
+	TG_ACT_HOLD,	/* parked until approved (inspect.h, "Holds") */
 	TG_ACT_MAX
 };
 
@@ -183,6 +196,11 @@ struct tg_cmd_rule {
 	uint8_t action;		/* enum tg_cmd_action */
 	uint8_t caseless;
 	uint64_t services;	/* bit i: service i of the config */
+	/* hold only (zero otherwise) */
+	char approvers[TG_POLICY_GROUP_MAX];	/* a Unix group; "": any approver */
+	uint8_t quorum;		/* distinct approvers, 1..TG_POLICY_QUORUM_MAX */
+	bool self_approval;	/* the requester may approve their own statement */
+	uint32_t timeout_s;	/* TG_POLICY_HOLD_TIMEOUT_MIN_S..MAX_S */
 };
 
 struct tg_policy_detector {

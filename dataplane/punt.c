@@ -482,6 +482,69 @@ rd_auth(struct rd *r, uint16_t type, struct tg_punt_auth *a)
 	}
 }
 
+/* Does a HOLD message carry the fields of its type and operation, and only those? */
+static bool
+hold_ok(uint16_t type, const struct tg_punt_hold *h)
+{
+	bool ask_fields = h->service.len != 0 || h->rule.len != 0 || h->approvers.len != 0 ||
+			  h->client.len != 0 || h->server.len != 0 || h->user.len != 0 ||
+			  h->database.len != 0 || h->text.len != 0 || h->params.len != 0 ||
+			  h->quorum != 0 || h->timeout_s != 0 || h->self_approval != 0 ||
+			  h->t_ns != 0 || h->kind != 0;
+
+	if (h->session == 0 || h->hold == 0 || !is_text(&h->reason))
+		return false;
+	if (type == TG_PUNT_T_HOLD_REPLY)
+		return h->op == 0 && !ask_fields && h->id.len != 0 && is_name(&h->id) &&
+		       (h->decision == TG_PUNT_HOLD_APPROVE
+				? h->sqlstate.len == 0 && h->reason.len == 0
+				: h->decision == TG_PUNT_HOLD_DENY &&
+					  h->sqlstate.len == TG_PUNT_SQLSTATE_MAX &&
+					  is_name(&h->sqlstate) && h->reason.len != 0);
+	if (h->decision != 0 || h->id.len != 0 || h->sqlstate.len != 0)
+		return false;
+	if (h->op == TG_PUNT_HOLD_CANCEL)
+		return !ask_fields && h->reason.len != 0;
+	return h->op == TG_PUNT_HOLD_ASK && h->reason.len == 0 && h->service.len != 0 &&
+	       h->rule.len != 0 && h->kind < TG_PUNT_STMT_MAX && h->quorum >= 1 &&
+	       h->quorum <= TG_PUNT_HOLD_QUORUM_MAX && h->self_approval <= 1 && h->timeout_s != 0;
+}
+
+static void
+rd_hold(struct rd *r, uint16_t type, struct tg_punt_hold *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->worker = rd_u16(r);
+	h->session = rd_u64(r);
+	h->hold = rd_u32(r);
+	if (type == TG_PUNT_T_HOLD_REPLY) {
+		h->decision = rd_u8(r);
+		rd_str(r, false, TG_PUNT_HOLD_ID_MAX, &h->id);
+		rd_str(r, false, TG_PUNT_SQLSTATE_MAX, &h->sqlstate);
+	} else {
+		h->op = rd_u8(r);
+		if (h->op == TG_PUNT_HOLD_ASK) {
+			h->kind = rd_u8(r);
+			h->quorum = rd_u8(r);
+			h->self_approval = rd_u8(r);
+			h->timeout_s = rd_u32(r);
+			h->t_ns = rd_u64(r);
+			rd_str(r, false, TG_PUNT_NAME_MAX, &h->service);
+			rd_str(r, false, TG_PUNT_NAME_MAX, &h->rule);
+			rd_str(r, false, TG_PUNT_NAME_MAX, &h->approvers);
+			rd_str(r, false, TG_PUNT_NAME_MAX, &h->client);
+			rd_str(r, false, TG_PUNT_NAME_MAX, &h->server);
+			rd_str(r, false, TG_PUNT_NAME_MAX, &h->user);
+			rd_str(r, false, TG_PUNT_NAME_MAX, &h->database);
+			rd_str(r, true, TG_PUNT_TEXT_MAX, &h->text);
+			rd_str(r, true, TG_PUNT_PARAMS_MAX, &h->params);
+		}
+	}
+	if (type == TG_PUNT_T_HOLD_REPLY || h->op != TG_PUNT_HOLD_ASK)
+		rd_str(r, true, TG_PUNT_REASON_MAX, &h->reason);
+	rd_check(r, hold_ok(type, h), TG_PUNT_ERR_VALUE);
+}
+
 static void
 rd_hello(struct rd *r, struct tg_punt_hello *h)
 {
@@ -950,6 +1013,10 @@ tg_punt_decode(const uint8_t *buf, size_t len, struct tg_punt_msg *msg)
 	case TG_PUNT_T_AUTH_SERVER:
 	case TG_PUNT_T_AUTH_REPLY:
 		rd_auth(&r, msg->hdr.type, &msg->u.auth);
+		break;
+	case TG_PUNT_T_HOLD_REQUEST:
+	case TG_PUNT_T_HOLD_REPLY:
+		rd_hold(&r, msg->hdr.type, &msg->u.hold);
 		break;
 	case TG_PUNT_T_AUDIT_STATE: {
 		struct tg_punt_audit_state *as = &msg->u.audit;
@@ -1462,6 +1529,48 @@ tg_punt_encode_auth(uint8_t *buf, size_t size, uint64_t seq, uint16_t type,
 		wr_str(&w, false, TG_PUNT_NAME_MAX, &a->role, false);
 		break;
 	}
+	return wr_finish(&w);
+}
+
+int
+tg_punt_encode_hold(uint8_t *buf, size_t size, uint64_t seq, uint16_t type,
+		    const struct tg_punt_hold *h)
+{
+	struct wr w;
+
+	wr_init(&w, buf, size, 0);
+	wr_check(&w, (type == TG_PUNT_T_HOLD_REQUEST || type == TG_PUNT_T_HOLD_REPLY) &&
+			     hold_ok(type, h));
+	wr_hdr(&w, TG_PUNT_VERSION_MAX, type, seq);
+	wr_u16(&w, h->worker);
+	wr_u64(&w, h->session);
+	wr_u32(&w, h->hold);
+	if (type == TG_PUNT_T_HOLD_REPLY) {
+		wr_u8(&w, h->decision);
+		wr_str(&w, false, TG_PUNT_HOLD_ID_MAX, &h->id, false);
+		wr_str(&w, false, TG_PUNT_SQLSTATE_MAX, &h->sqlstate, false);
+	} else {
+		wr_u8(&w, h->op);
+		if (h->op == TG_PUNT_HOLD_ASK) {
+			wr_u8(&w, h->kind);
+			wr_u8(&w, h->quorum);
+			wr_u8(&w, h->self_approval);
+			wr_u32(&w, h->timeout_s);
+			wr_u64(&w, h->t_ns);
+			wr_str(&w, false, TG_PUNT_NAME_MAX, &h->service, false);
+			wr_str(&w, false, TG_PUNT_NAME_MAX, &h->rule, false);
+			wr_str(&w, false, TG_PUNT_NAME_MAX, &h->approvers, false);
+			/* from the network: a NUL goes as '?' (see Caveats) */
+			wr_str(&w, false, TG_PUNT_NAME_MAX, &h->client, true);
+			wr_str(&w, false, TG_PUNT_NAME_MAX, &h->server, true);
+			wr_str(&w, false, TG_PUNT_NAME_MAX, &h->user, true);
+			wr_str(&w, false, TG_PUNT_NAME_MAX, &h->database, true);
+			wr_str(&w, true, TG_PUNT_TEXT_MAX, &h->text, true);
+			wr_str(&w, true, TG_PUNT_PARAMS_MAX, &h->params, true);
+		}
+	}
+	if (type == TG_PUNT_T_HOLD_REPLY || h->op != TG_PUNT_HOLD_ASK)
+		wr_str(&w, true, TG_PUNT_REASON_MAX, &h->reason, false);
 	return wr_finish(&w);
 }
 

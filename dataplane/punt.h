@@ -224,6 +224,20 @@
  * TG_PUNT_AUTH_MSG_MAX bytes); AuthenticationOk is the last of them. The
  * token never leaves the slowpath again except as its SHA-256.
  *
+ * HOLD (approval holds, issue 9). Between a dataplane and a slowpath that
+ * both stated TG_PUNT_CAP_HOLD, over the same per-worker mailboxes as
+ * AUTH. When a statement matches a "hold" rule the dataplane parks it and
+ * sends HOLD_REQUEST ASK naming the worker, session and hold (the
+ * statement's number in the session), with the service, the rule and its
+ * approvers (a group, may be empty), quorum, timeout_s and self_approval,
+ * the session's client, server, user and database, and the statement's
+ * masked text and parameters. The slowpath answers, once, with HOLD_REPLY
+ * APPROVE (the statement goes on) or DENY (sqlstate and reason for the
+ * client's ErrorResponse), naming the approval request by id. A session
+ * that ends, or a hold the dataplane gives up on (no answer by its
+ * timeout plus a grace), is sent as HOLD_REQUEST CANCEL with a reason;
+ * the slowpath then answers nothing.
+ *
  * AUDIT_STATE (NIST SP 800-53 AU-5(4): refuse when the audit log cannot
  * take more). Between a dataplane and a slowpath that both stated
  * TG_PUNT_CAP_AUDIT_STATE. The slowpath sends its store's state right
@@ -277,6 +291,8 @@
 #define TG_PUNT_AUTH_TOKEN_MAX 16384	/* a token presented as the password */
 #define TG_PUNT_AUTH_MSG_MAX 30000	/* a server message during authentication */
 #define TG_PUNT_AUTH_SEND_MAX 10000	/* bytes for the server in one AUTH_REPLY */
+#define TG_PUNT_HOLD_QUORUM_MAX 16	/* = TG_POLICY_QUORUM_MAX */
+#define TG_PUNT_HOLD_ID_MAX 32		/* an approval request's id */
 
 /* Capabilities (HELLO, HELLO_ACK); bits not defined here are ignored. */
 #define TG_PUNT_CAP_STATS (1ull << 0)	/* dp: answers STATS_REQUEST */
@@ -284,6 +300,7 @@
 #define TG_PUNT_CAP_SESSIONS (1ull << 2)	/* dp: answers SESSIONS_REQUEST */
 #define TG_PUNT_CAP_AUTH (1ull << 3)	/* dp: takes over identity logins; sp: answers them */
 #define TG_PUNT_CAP_AUDIT_STATE (1ull << 4)	/* dp: refuses statements on AUDIT_STATE full; sp: sends it */
+#define TG_PUNT_CAP_HOLD (1ull << 5)	/* dp: parks statements of hold rules; sp: decides them */
 
 /* X(enum suffix, code, name, sender role) */
 #define TG_PUNT_TYPES(X) \
@@ -301,7 +318,9 @@
 	X(AUTH_REQUEST, 12, "auth_request", TG_PUNT_ROLE_DATAPLANE) \
 	X(AUTH_SERVER, 13, "auth_server", TG_PUNT_ROLE_DATAPLANE) \
 	X(AUTH_REPLY, 14, "auth_reply", TG_PUNT_ROLE_SLOWPATH) \
-	X(AUDIT_STATE, 15, "audit_state", TG_PUNT_ROLE_SLOWPATH)
+	X(AUDIT_STATE, 15, "audit_state", TG_PUNT_ROLE_SLOWPATH) \
+	X(HOLD_REQUEST, 16, "hold_request", TG_PUNT_ROLE_DATAPLANE) \
+	X(HOLD_REPLY, 17, "hold_reply", TG_PUNT_ROLE_SLOWPATH)
 
 enum tg_punt_type {
 #define TG_PUNT_T_ENUM(e, c, n, r) TG_PUNT_T_##e = c,
@@ -397,6 +416,7 @@ enum tg_punt_verdict {
 	TG_PUNT_VERDICT_ALLOW = 0,
 	TG_PUNT_VERDICT_LOG = 1,
 	TG_PUNT_VERDICT_BLOCK = 2,
+	TG_PUNT_VERDICT_HOLD = 3,	/* held for approval: result says how it ended */
 	TG_PUNT_VERDICT_MAX
 };
 
@@ -479,6 +499,20 @@ enum tg_punt_auth_action {
 	TG_PUNT_AUTH_REFUSE = 3,	/* FATAL to the client, then reset */
 	TG_PUNT_AUTH_END = 4,		/* a running session: FATAL, then reset */
 	TG_PUNT_AUTH_ACTION_MAX
+};
+
+/* HOLD_REQUEST operations */
+enum tg_punt_hold_op {
+	TG_PUNT_HOLD_ASK = 1,		/* a statement is parked: ask for approval */
+	TG_PUNT_HOLD_CANCEL = 2,	/* the session ended, or the dataplane gave up on it */
+	TG_PUNT_HOLD_OP_MAX
+};
+
+/* HOLD_REPLY decisions */
+enum tg_punt_hold_decision {
+	TG_PUNT_HOLD_APPROVE = 1,	/* the statement goes to the server */
+	TG_PUNT_HOLD_DENY = 2,		/* the client gets an ErrorResponse; the session goes on */
+	TG_PUNT_HOLD_DECISION_MAX
 };
 
 /* AUDIT_STATE states */
@@ -665,6 +699,28 @@ struct tg_punt_auth {
 	struct tg_punt_str role;	/* DONE: not empty */
 };
 
+/* HOLD_REQUEST, HOLD_REPLY: see HOLD above */
+struct tg_punt_hold {
+	uint16_t worker;
+	uint64_t session;	/* not 0 */
+	uint32_t hold;		/* the session's statement number, not 0 */
+	uint8_t op;		/* HOLD_REQUEST: enum tg_punt_hold_op */
+	/* HOLD_REQUEST ASK */
+	uint8_t kind;		/* enum tg_punt_stmt_kind */
+	uint8_t quorum;		/* 1..TG_PUNT_HOLD_QUORUM_MAX */
+	uint8_t self_approval;	/* 0 or 1 */
+	uint32_t timeout_s;	/* not 0 */
+	uint64_t t_ns;		/* CLOCK_REALTIME ns: when it was parked */
+	struct tg_punt_str service, rule, approvers;	/* service and rule not empty */
+	struct tg_punt_str client, server, user, database;
+	struct tg_punt_str text, params;	/* masked */
+	/* HOLD_REQUEST CANCEL: reason; HOLD_REPLY */
+	uint8_t decision;	/* HOLD_REPLY: enum tg_punt_hold_decision */
+	struct tg_punt_str id;	/* HOLD_REPLY: the approval request's id, not empty */
+	struct tg_punt_str sqlstate;	/* DENY: five characters */
+	struct tg_punt_str reason;	/* DENY: not empty; CANCEL: not empty; printable */
+};
+
 struct tg_punt_audit_state {
 	uint8_t state;		/* enum tg_punt_audit_state_code */
 	struct tg_punt_str reason;	/* FULL: not empty; printable ASCII */
@@ -690,6 +746,7 @@ struct tg_punt_msg {
 		struct tg_punt_sess_response sresp;
 		struct tg_punt_auth auth;	/* AUTH_REQUEST, AUTH_SERVER, AUTH_REPLY */
 		struct tg_punt_audit_state audit;	/* AUDIT_STATE */
+		struct tg_punt_hold hold;	/* HOLD_REQUEST, HOLD_REPLY */
 		/* STATS_REQUEST has no body */
 	} u;
 };
@@ -754,6 +811,10 @@ int tg_punt_encode_sess_request(uint8_t *buf, size_t size, uint64_t seq,
  * AUTH_REQUEST, AUTH_SERVER or AUTH_REPLY (type), with the fields of that
  * type as described above and the others empty.
  */
+/* HOLD_REQUEST or HOLD_REPLY (type), checked as the decoder checks it. */
+int tg_punt_encode_hold(uint8_t *buf, size_t size, uint64_t seq, uint16_t type,
+			const struct tg_punt_hold *h);
+
 int tg_punt_encode_auth(uint8_t *buf, size_t size, uint64_t seq, uint16_t type,
 			const struct tg_punt_auth *a);
 

@@ -414,6 +414,15 @@ tg_stream_set_inspected(struct tg_stream *s, uint64_t mark)
 	s->inspected = min64(max64(mark, s->inspected), s->contiguous);
 }
 
+void
+tg_stream_redeliver(struct tg_stream_mem *m, struct tg_stream *s, uint64_t from,
+		    const struct tg_stream_consumer *c)
+{
+	if (s->ring == TG_STREAM_NONE || from < s->base || from > s->contiguous)
+		return;
+	deliver(s, from, c, m);
+}
+
 /* Does held segment h leave before a segment at off of length len? Data before a pure FIN. */
 static inline bool
 before(const struct tg_stream_held *h, uint64_t off, uint16_t len)

@@ -204,6 +204,16 @@ enum tg_stream_verdict tg_stream_segment(struct tg_stream_mem *m, struct tg_stre
 void tg_stream_set_inspected(struct tg_stream *s, uint64_t mark);
 
 /*
+ * Gives bytes [from, contiguous) to the consumer again, as data() calls,
+ * for a consumer that stopped reading at from and left the rest held (it
+ * returned a mark at most from): an approval hold parks a statement and
+ * reads what the client sent behind it only once it is decided. from must
+ * lie between the receiver's ACK and contiguous; otherwise nothing.
+ */
+void tg_stream_redeliver(struct tg_stream_mem *m, struct tg_stream *s, uint64_t from,
+			 const struct tg_stream_consumer *c);
+
+/*
  * Pops up to max held segments that may now leave, in sequence order, each
  * rewritten from the ring. Returns how many packets it wrote to pkts.
  */

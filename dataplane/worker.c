@@ -224,6 +224,39 @@ worker_login(void *arg, const struct tg_inspect_login *l)
 	return tg_control_auth_send(w->ctl, TG_PUNT_T_AUTH_SERVER, &a);
 }
 
+/* A statement parked for approval, or given up (inspect.h, Holds): into the auth mailbox. */
+static int
+worker_hold(void *arg, const struct tg_inspect_hold *h)
+{
+	struct tg_worker *w = arg;
+	struct tg_punt_hold p = {
+		.worker = (uint16_t)w->id,
+		.session = h->session,
+		.hold = h->hold,
+		.op = h->op,
+	};
+
+	if (h->op == TG_INSPECT_HOLD_CANCEL) {
+		p.reason = WIRE_NAME(h->reason);
+		return tg_control_hold_send(w->ctl, &p);
+	}
+	p.kind = h->kind;
+	p.quorum = h->quorum;
+	p.self_approval = h->self_approval;
+	p.timeout_s = h->timeout_s;
+	p.t_ns = h->t_ns;
+	p.service = WIRE_NAME(h->service_name);
+	p.rule = WIRE_NAME(h->rule);
+	p.approvers = WIRE_NAME(h->approvers);
+	p.client = WIRE_NAME(h->client);
+	p.server = WIRE_NAME(h->server);
+	p.user = WIRE_NAME(h->user);
+	p.database = WIRE_NAME(h->database);
+	p.text = (struct tg_punt_str){ h->text, h->text_len };
+	p.params = (struct tg_punt_str){ h->params, h->params_len };
+	return tg_control_hold_send(w->ctl, &p);
+}
+
 /* A statement decided: its STATEMENT_BEGIN event; the ticket gates a strict one. */
 static uint64_t
 worker_begin(void *arg, const struct tg_inspect_event *ev)
@@ -341,6 +374,7 @@ tg_worker_inspect_init(struct tg_worker *w, const struct tg_policy *policy, uint
 		w->inspect.durable = &w->ctl->durable;
 		w->inspect.audit_full = &tg_control_audit_full; /* AU-5(4), control.h */
 		w->inspect.login = worker_login;
+		w->inspect.hold = worker_hold;
 	}
 	/* each session's client SYN: what KILL's RSTs and the stream editor's segments are built on */
 	w->tpl = rte_zmalloc_socket("tg_worker_tpl", sizeof(*w->tpl) * nb_sess, RTE_CACHE_LINE_SIZE,
@@ -576,8 +610,13 @@ sender_ack(const struct tg_flow *f, const struct tg_edit *e, int d)
 
 	if (e != NULL) {
 		u = tg_edit_unmap_ack(e, e->tack);
+		/*
+		 * Up to what left, and the consumed bytes right after it: those
+		 * never leave, their segment may wait on bytes behind them (a
+		 * parked statement), and the gateway has them in the ring.
+		 */
 		if (u > s->released)
-			u = s->released;
+			u = RTE_MIN(u, tg_edit_consumed_end(e, s->released));
 		if (u > o)
 			o = u;
 	}
@@ -1393,9 +1432,31 @@ login_replies(struct tg_worker *w)
 		int next;
 
 		/* decoded once by the control thread already: this cannot fail */
-		if (tg_punt_decode(s->buf, s->len, &m) != TG_PUNT_OK ||
-		    m.hdr.type != TG_PUNT_T_AUTH_REPLY || !w->inspecting) {
+		if (tg_punt_decode(s->buf, s->len, &m) != TG_PUNT_OK || !w->inspecting ||
+		    (m.hdr.type != TG_PUNT_T_AUTH_REPLY && m.hdr.type != TG_PUNT_T_HOLD_REPLY)) {
 			tg_control_auth_done(w->ctl, s);
+			continue;
+		}
+		if (m.hdr.type == TG_PUNT_T_HOLD_REPLY) {
+			struct tg_inspect_hold_reply hr = {
+				.decision = m.u.hold.decision,
+				.session = m.u.hold.session,
+				.hold = m.u.hold.hold,
+				.id = m.u.hold.id.p,
+				.id_len = m.u.hold.id.len,
+				.sqlstate = m.u.hold.sqlstate.p,
+				.text = m.u.hold.reason.p,
+				.text_len = m.u.hold.reason.len,
+			};
+
+			next = tg_inspect_hold_reply(&w->inspect, &hr, &st);
+			tg_control_auth_done(w->ctl, s);
+			if (next == TG_INSPECT_LOGIN_RELEASE) {
+				worker_ungate(w, st);
+			} else if (next == TG_INSPECT_LOGIN_RESET) {
+				worker_ungate(w, st);
+				abort_session(w, flow_of(w, st), st[0].app - 1);
+			}
 			continue;
 		}
 		r = (struct tg_inspect_login_reply){
@@ -1500,8 +1561,22 @@ tg_worker_run(void *arg)
 				for (i = 0; i < TG_MAX_PORTS; i++)
 					if (w->tx[i].n)
 						tx_flush(w, i);
-		} else if (w->inspect.nb_login == 0) {
+		} else if (w->inspect.nb_login == 0 && w->inspect.nb_held == 0) {
 			w->auth_epoch = __atomic_load_n(&tg_control_auth_epoch, __ATOMIC_RELAXED);
+		}
+		/* statements parked for approval: past their deadline, or their slowpath lost */
+		if (unlikely(w->inspect.nb_held != 0) && rte_rdtsc() >= w->hold_next) {
+			uint32_t epoch = __atomic_load_n(&tg_control_auth_epoch, __ATOMIC_RELAXED);
+
+			w->hold_next = rte_rdtsc() + rte_get_tsc_hz() / 10;
+			tg_inspect_hold_expire(&w->inspect, now_ns_mono(), worker_ungate, w);
+			if (epoch != w->auth_epoch && w->inspect.nb_login == 0) {
+				w->auth_epoch = epoch;
+				tg_inspect_hold_lost(&w->inspect, worker_ungate, w);
+			}
+			for (i = 0; i < TG_MAX_PORTS; i++)
+				if (w->tx[i].n)
+					tx_flush(w, i);
 		}
 
 		for (i = 0; i < w->nb_rxq; i++) {

@@ -199,6 +199,7 @@ struct tg_worker {
 	} *tpl;				/* by inspector slot: its client SYN (KILL, stream editor) */
 	uint64_t edit_next;		/* tsc of the stream editor's next timer check */
 	uint64_t login_next;		/* tsc of the next check of logins past their deadline */
+	uint64_t hold_next;		/* tsc of the next check of holds past their deadline */
 	uint32_t auth_epoch;		/* tg_control_auth_epoch when last looked at */
 	struct rte_hash *cancel_keys;	/* shared by the workers (cancelkeys.h), NULL: none */
 	char event_line[8192];

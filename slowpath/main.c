@@ -399,6 +399,7 @@ static const char *const verdict_names[TG_PUNT_VERDICT_MAX] = {
 	[TG_PUNT_VERDICT_ALLOW] = "allow",
 	[TG_PUNT_VERDICT_LOG] = "log",
 	[TG_PUNT_VERDICT_BLOCK] = "block",
+	[TG_PUNT_VERDICT_HOLD] = "hold",
 };
 
 static const char *const result_names[TG_PUNT_RESULT_MAX] = {

@@ -244,6 +244,28 @@ check_msg(const struct tg_punt_msg *m)
 			      a->data.len <= TG_PUNT_AUTH_SEND_MAX);
 		break;
 	}
+	case TG_PUNT_T_HOLD_REQUEST:
+	case TG_PUNT_T_HOLD_REPLY: {
+		const struct tg_punt_hold *h = &m->u.hold;
+
+		CHECK(h->session != 0 && h->hold != 0);
+		check_str(h->service, TG_PUNT_NAME_MAX);
+		check_str(h->rule, TG_PUNT_NAME_MAX);
+		check_str(h->text, TG_PUNT_TEXT_MAX);
+		check_str(h->params, TG_PUNT_PARAMS_MAX);
+		check_str(h->id, TG_PUNT_HOLD_ID_MAX);
+		check_str(h->reason, TG_PUNT_REASON_MAX);
+		if (m->hdr.type == TG_PUNT_T_HOLD_REPLY)
+			CHECK(h->op == 0 && h->id.len != 0 &&
+			      (h->decision == TG_PUNT_HOLD_APPROVE ||
+			       (h->decision == TG_PUNT_HOLD_DENY && h->sqlstate.len == 5)));
+		else
+			CHECK(h->op == TG_PUNT_HOLD_ASK
+				      ? h->quorum >= 1 && h->quorum <= TG_PUNT_HOLD_QUORUM_MAX &&
+						h->service.len != 0 && h->rule.len != 0
+				      : h->op == TG_PUNT_HOLD_CANCEL && h->reason.len != 0);
+		break;
+	}
 	case TG_PUNT_T_AUDIT_STATE:
 		/* a state in range; a reason of printable ASCII, present when full */
 		CHECK(m->u.audit.state < TG_PUNT_AUDIT_STATE_MAX);
@@ -329,6 +351,10 @@ reencode(const struct tg_punt_msg *m, uint8_t *out, size_t size)
 		n = tg_punt_sess_end(&e, m->u.sresp.last);
 		break;
 	}
+	case TG_PUNT_T_HOLD_REQUEST:
+	case TG_PUNT_T_HOLD_REPLY:
+		n = tg_punt_encode_hold(out, size, m->hdr.seq, m->hdr.type, &m->u.hold);
+		break;
 	case TG_PUNT_T_SERVICES:
 		for (uint16_t i = 0; i < m->u.services.count; i++) {
 			memcpy(snames[i], m->u.services.name[i].p, m->u.services.name[i].len);
@@ -404,6 +430,22 @@ check_same(const struct tg_punt_msg *a, const struct tg_punt_msg *b)
 		      same_bytes(x->startup, y->startup) && same_bytes(x->token, y->token) &&
 		      same_bytes(x->data, y->data) && same_str(x->sqlstate, y->sqlstate) &&
 		      same_str(x->text, y->text) && same_str(x->role, y->role));
+		break;
+	}
+	case TG_PUNT_T_HOLD_REQUEST:
+	case TG_PUNT_T_HOLD_REPLY: {
+		const struct tg_punt_hold *x = &a->u.hold, *y = &b->u.hold;
+
+		CHECK(x->worker == y->worker && x->session == y->session && x->hold == y->hold &&
+		      x->op == y->op && x->kind == y->kind && x->quorum == y->quorum &&
+		      x->self_approval == y->self_approval && x->timeout_s == y->timeout_s &&
+		      x->t_ns == y->t_ns && x->decision == y->decision &&
+		      same_str(x->service, y->service) && same_str(x->rule, y->rule) &&
+		      same_str(x->approvers, y->approvers) && same_str(x->client, y->client) &&
+		      same_str(x->server, y->server) && same_str(x->user, y->user) &&
+		      same_str(x->database, y->database) && same_str(x->text, y->text) &&
+		      same_str(x->params, y->params) && same_str(x->id, y->id) &&
+		      same_str(x->sqlstate, y->sqlstate) && same_str(x->reason, y->reason));
 		break;
 	}
 	case TG_PUNT_T_POLICY_GEN:

@@ -78,7 +78,10 @@ static const char policy_json[] =
 	"   { \"id\": \"no-drop\", \"patterns\": [\"\\\\bdrop\\\\b\"], \"caseless\": true,\n"
 	"     \"action\": \"block\" },\n"
 	"   { \"id\": \"log-ddl\", \"patterns\": [\"\\\\b(alter|create)\\\\b\"],\n"
-	"     \"caseless\": true, \"action\": \"log\" }\n"
+	"     \"caseless\": true, \"action\": \"log\" },\n"
+	"   { \"id\": \"review-delete\", \"patterns\": [\"\\\\bdelete\\\\s+from\\\\b\"],\n"
+	"     \"caseless\": true, \"action\": \"hold\", \"approvers\": \"dba\", \"quorum\": 2,\n"
+	"     \"timeout\": \"2m\" }\n"
 	"  ] },\n"
 	" \"detectors\": [\n"
 	"  { \"id\": \"card\", \"kind\": \"card\", \"mask\": \"last4\" },\n"
@@ -2648,6 +2651,326 @@ test_kill_reply(void **state)
 	assert_non_null(memmem(b, e->pt[0].inject, "C57P01", 7));
 }
 
+/* The bytes injected at point k of direction d. */
+static const uint8_t *
+injected(struct h *h, int d, unsigned int k, uint16_t *len)
+{
+	const struct tg_edit *e = edit_dir(h, d);
+	struct tg_edit_piece pc = { .inject = true, .pt = (uint8_t)k };
+
+	assert_true(k < e->n);
+	*len = e->pt[k].inject;
+	return tg_edit_bytes(e, &pc);
+}
+
+/* ---------------------------------------------------------------------
+ * Holds (inspect.h "Holds"): rule review-delete parks DELETEs. What is
+ * checked is what the inspector asks of the editor and of the slowpath
+ * (the hold callback); the wire is the lab's (tests/identity, holds).
+ * ------------------------------------------------------------------- */
+
+#define HOLDS_MAX 8
+
+static struct {
+	uint8_t op, kind, quorum;
+	uint64_t session;
+	uint32_t hold, timeout_s;
+	char rule[64], approvers[64], text[256], reason[128];
+} holds[HOLDS_MAX];
+static unsigned int nholds;
+static int hold_rc;
+
+static int
+on_hold(void *arg, const struct tg_inspect_hold *hq)
+{
+	(void)arg;
+	assert_true(nholds < HOLDS_MAX);
+	holds[nholds].op = hq->op;
+	holds[nholds].session = hq->session;
+	holds[nholds].hold = hq->hold;
+	if (hq->op == TG_INSPECT_HOLD_ASK) {
+		holds[nholds].kind = hq->kind;
+		holds[nholds].quorum = hq->quorum;
+		holds[nholds].timeout_s = hq->timeout_s;
+		snprintf(holds[nholds].rule, sizeof(holds[0].rule), "%s", hq->rule);
+		snprintf(holds[nholds].approvers, sizeof(holds[0].approvers), "%s", hq->approvers);
+		snprintf(holds[nholds].text, sizeof(holds[0].text), "%.*s", (int)hq->text_len,
+			 hq->text);
+	} else {
+		snprintf(holds[nholds].reason, sizeof(holds[0].reason), "%s", hq->reason);
+	}
+	nholds++;
+	return hold_rc;
+}
+
+static void
+h_holds(struct h *h)
+{
+	h->in.editor = true;
+	h->in.hold = on_hold;
+	nholds = 0;
+	hold_rc = 0;
+}
+
+static int
+h_decide(struct h *h, uint8_t decision, const char *sqlstate, const char *text)
+{
+	struct tg_inspect_hold_reply r = {
+		.decision = decision,
+		.session = holds[0].session,
+		.hold = holds[0].hold,
+		.id = "ap-1",
+		.id_len = 4,
+		.sqlstate = sqlstate,
+		.text = text,
+		.text_len = text != NULL ? (uint32_t)strlen(text) : 0,
+	};
+	struct tg_stream *st = NULL;
+	int next = tg_inspect_hold_reply(&h->in, &r, &st);
+
+	if (next >= 0)
+		assert_ptr_equal(st, h->st);
+	return next;
+}
+
+/*
+ * A held Query and a Query pipelined behind it: the first is consumed and
+ * asked about, the second waits unread; approved, the first is injected
+ * where it stood, the second is read and released, both run.
+ */
+static void
+test_hold_query_approve(void **state)
+{
+	struct h *h = *state;
+	size_t fe0 = h->rcv_nxt[FE], first;
+	const struct tg_edit *e;
+	const uint8_t *b;
+	uint16_t n;
+
+	h_holds(h);
+	q_query(&mb_fe, "DELETE FROM orders WHERE id = 7");
+	first = mb_fe.n;
+	q_query(&mb_fe, "select 1");
+	h_send_mb(h, FE, &mb_fe, 1460);
+	assert_false(tg_inspect_failed(&h->in, h->st));
+	assert_int_equal(ICNT(h, HELD), 1);
+	assert_int_equal(h->in.nb_held, 1);
+	assert_int_equal(nholds, 1);
+	assert_int_equal(holds[0].op, TG_INSPECT_HOLD_ASK);
+	assert_int_equal(holds[0].kind, TG_INSPECT_QUERY);
+	assert_string_equal(holds[0].rule, "review-delete");
+	assert_string_equal(holds[0].approvers, "dba");
+	assert_int_equal(holds[0].quorum, 2);
+	assert_int_equal(holds[0].timeout_s, 120);
+	assert_string_equal(holds[0].text, "DELETE FROM orders WHERE id = 7");
+	e = edit_dir(h, FE);
+	assert_int_equal(e->n, 1);
+	assert_int_equal(e->pt[0].off, fe0);
+	assert_int_equal(e->pt[0].consume, first);
+	/*
+	 * Both came in one segment, which waits whole (the worker ACKs the
+	 * consumed Query to the client meanwhile: tg_edit_consumed_end())
+	 */
+	assert_int_equal(h->rcv_nxt[FE], fe0);
+	assert_int_equal(tg_edit_consumed_end(e, fe0), fe0 + first);
+	/* nothing was decided of the second: no statement event, no second statement counted */
+	assert_int_equal(ICNT(h, STATEMENTS), 1);
+	/* a decision for another statement number is not this one's */
+	holds[0].hold++;
+	assert_int_equal(h_decide(h, TG_INSPECT_HOLD_APPROVE, NULL, NULL), -ENOENT);
+	holds[0].hold--;
+	assert_int_equal(h_decide(h, TG_INSPECT_HOLD_APPROVE, NULL, NULL),
+			 TG_INSPECT_LOGIN_RELEASE);
+	assert_int_equal(h->in.nb_held, 0);
+	assert_int_equal(ICNT(h, HOLD_APPROVED), 1);
+	e = edit_dir(h, FE);
+	assert_int_equal(e->n, 2);
+	assert_int_equal(e->pt[1].off, fe0 + first);
+	b = injected(h, FE, 1, &n);
+	assert_int_equal(n, first);
+	assert_memory_equal(b, mb_fe.b, first);
+	h_release(h, FE);
+	assert_int_equal(h->rcv_nxt[FE], fe0 + mb_fe.n);
+	assert_int_equal(ICNT(h, STATEMENTS), 2);
+	/* the same decision again is too late */
+	assert_int_equal(h_decide(h, TG_INSPECT_HOLD_APPROVE, NULL, NULL), -ENOENT);
+	r_done(&mb_be, "DELETE 1");
+	r_done(&mb_be, "SELECT 1");
+	h_send_mb(h, BE, &mb_be, 1460);
+	assert_false(tg_inspect_failed(&h->in, h->st));
+	assert_int_equal(h->nev, 2);
+	expect_event(h, 0, TG_INSPECT_QUERY, TG_ACT_HOLD, TG_INSPECT_OK);
+	assert_string_equal(h->ev[0].rule, "review-delete");
+	assert_int_equal(h->ev[0].rows, 1);
+	expect_event(h, 1, TG_INSPECT_QUERY, TG_ACT_ALLOW, TG_INSPECT_OK);
+}
+
+/*
+ * Denied: a Sync goes in the Query's place and the client gets the
+ * slowpath's reason before the server's ReadyForQuery; the session goes on.
+ */
+static void
+test_hold_query_deny(void **state)
+{
+	struct h *h = *state;
+	size_t fe0 = h->rcv_nxt[FE], be0 = h->rcv_nxt[BE], first;
+	const uint8_t *b;
+	uint16_t n;
+
+	h_holds(h);
+	q_query(&mb_fe, "delete from orders");
+	first = mb_fe.n;
+	q_query(&mb_fe, "select 2");
+	h_send_mb(h, FE, &mb_fe, 9);
+	assert_int_equal(nholds, 1);
+	assert_int_equal(h_decide(h, TG_INSPECT_HOLD_DENY, "42501",
+				  "approval request ap-1 was denied by bob: not now"),
+			 TG_INSPECT_LOGIN_RELEASE);
+	assert_int_equal(ICNT(h, HOLD_DENIED), 1);
+	b = injected(h, FE, 1, &n);
+	assert_int_equal(n, 5);
+	assert_memory_equal(b, "S\0\0\0\4", 5);
+	assert_int_equal(edit_dir(h, FE)->pt[1].off, fe0 + first);
+	h_release(h, FE);
+	assert_int_equal(h->rcv_nxt[FE], fe0 + mb_fe.n);
+	/* the Sync's ReadyForQuery, then the second Query's answer */
+	r_ready(&mb_be, 'I');
+	r_done(&mb_be, "SELECT 1");
+	h_send_mb(h, BE, &mb_be, 1460);
+	assert_false(tg_inspect_failed(&h->in, h->st));
+	assert_int_equal(edit_dir(h, BE)->pt[0].off, be0);
+	b = injected(h, BE, 0, &n);
+	assert_int_equal(b[0], 'E');
+	assert_int_equal(tg_rd32(b + 1) + 1, n);
+	assert_non_null(memmem(b, n, "C42501", 7));
+	assert_non_null(memmem(b, n, "ap-1 was denied by bob: not now", 31));
+	assert_non_null(memmem(b, n, "rule \"review-delete\"", 20));
+	assert_int_equal(h->nev, 2);
+	expect_event(h, 0, TG_INSPECT_QUERY, TG_ACT_HOLD, TG_INSPECT_ERROR);
+	assert_string_equal(h->ev[0].sqlstate, "42501");
+	expect_event(h, 1, TG_INSPECT_QUERY, TG_ACT_ALLOW, TG_INSPECT_OK);
+}
+
+/*
+ * Each Execute of a held statement is held, not its Parse; denied, it is
+ * replaced by an Execute of a portal that does not exist, and the
+ * server's ErrorResponse to that by the slowpath's reason.
+ */
+static void
+test_hold_execute_deny(void **state)
+{
+	static const char *const id[] = { "7" };
+	struct h *h = *state;
+	size_t fe0 = h->rcv_nxt[FE], be0 = h->rcv_nxt[BE], exec_at, exec_end;
+	const struct tg_edit *e;
+	const uint8_t *b;
+	uint16_t n;
+
+	h_holds(h);
+	q_parse(&mb_fe, "", "delete from orders where id = $1");
+	q_bind(&mb_fe, "", "", 1, id);
+	exec_at = mb_fe.n;
+	q_execute(&mb_fe, "", 0);
+	exec_end = mb_fe.n;
+	q_empty(&mb_fe, 'S');
+	h_send_mb(h, FE, &mb_fe, 1460);
+	assert_int_equal(nholds, 1);
+	assert_int_equal(holds[0].kind, TG_INSPECT_EXECUTE);
+	assert_string_equal(holds[0].text, "delete from orders where id = $1");
+	e = edit_dir(h, FE);
+	assert_int_equal(e->pt[0].off, fe0 + exec_at);
+	assert_int_equal(e->pt[0].consume, exec_end - exec_at);
+	/* the batch came in one segment: it waits whole */
+	assert_int_equal(h->rcv_nxt[FE], fe0);
+	assert_int_equal(h_decide(h, TG_INSPECT_HOLD_DENY, "57014",
+				  "approval request ap-1 expired after 120 s"),
+			 TG_INSPECT_LOGIN_RELEASE);
+	b = injected(h, FE, 1, &n);
+	assert_int_equal(b[0], 'E');
+	assert_non_null(memmem(b, n, "tollgate.denied", 16));
+	h_release(h, FE);
+	assert_int_equal(h->rcv_nxt[FE], fe0 + mb_fe.n);
+	q_empty(&mb_be, '1');
+	q_empty(&mb_be, '2');
+	r_error(&mb_be, "34000", "portal \"tollgate.denied\" does not exist");
+	r_ready(&mb_be, 'I');
+	h_send_mb(h, BE, &mb_be, 1460);
+	assert_false(tg_inspect_failed(&h->in, h->st));
+	e = edit_dir(h, BE);
+	assert_int_equal(e->n, 1);
+	assert_int_equal(e->pt[0].off, be0 + 10);
+	assert_int_equal(e->pt[0].consume, mb_be.n - 10 - 6);
+	b = injected(h, BE, 0, &n);
+	assert_non_null(memmem(b, n, "C57014", 7));
+	assert_non_null(memmem(b, n, "expired after 120 s", 19));
+	assert_int_equal(h->nev, 1);
+	expect_event(h, 0, TG_INSPECT_EXECUTE, TG_ACT_HOLD, TG_INSPECT_ERROR);
+	assert_string_equal(h->ev[0].sqlstate, "57014");
+}
+
+/*
+ * No slowpath to ask: denied at once (57P03). One that gets no answer is
+ * denied at its deadline and cancelled; one whose session ends is
+ * cancelled; one whose slowpath goes away is denied.
+ */
+static void
+test_hold_unanswered(void **state)
+{
+	struct h *h = *state;
+	const uint8_t *b;
+	uint16_t n;
+
+	h_holds(h);
+	hold_rc = -ENOTCONN;
+	q_query(&mb_fe, "delete from orders");
+	h_send_mb(h, FE, &mb_fe, 1460);
+	assert_int_equal(ICNT(h, HOLD_UNAVAILABLE), 1);
+	assert_int_equal(h->in.nb_held, 0);
+	b = injected(h, FE, 1, &n);
+	assert_memory_equal(b, "S\0\0\0\4", 5);
+	r_ready(&mb_be, 'I');
+	h_send_mb(h, BE, &mb_be, 1460);
+	b = injected(h, BE, 0, &n);
+	assert_non_null(memmem(b, n, "C57P03", 7));
+	expect_event(h, 0, TG_INSPECT_QUERY, TG_ACT_HOLD, TG_INSPECT_ERROR);
+
+	/* no answer: nothing before the deadline, then denied and cancelled */
+	hold_rc = 0;
+	nholds = 0;
+	mb_reset();
+	q_query(&mb_fe, "delete from orders");
+	h_send_mb(h, FE, &mb_fe, 1460);
+	assert_int_equal(h->in.nb_held, 1);
+	assert_int_equal(tg_inspect_hold_expire(&h->in, 0, on_ungate, h), 0);
+	assert_int_equal(tg_inspect_hold_expire(&h->in, UINT64_MAX, on_ungate, h), 1);
+	assert_int_equal(ICNT(h, HOLD_TIMEOUT), 1);
+	assert_int_equal(nholds, 2);
+	assert_int_equal(holds[1].op, TG_INSPECT_HOLD_CANCEL);
+	assert_int_equal(holds[1].hold, holds[0].hold);
+	assert_int_equal(h->in.nb_held, 0);
+
+	/* the slowpath went away */
+	mb_reset();
+	q_query(&mb_fe, "delete from orders");
+	h_send_mb(h, FE, &mb_fe, 1460);
+	assert_int_equal(h->in.nb_held, 1);
+	assert_int_equal(tg_inspect_hold_lost(&h->in, on_ungate, h), 1);
+	assert_int_equal(ICNT(h, HOLD_UNAVAILABLE), 2);
+
+	/* the session ends while one waits: cancelled */
+	mb_reset();
+	nholds = 0;
+	q_query(&mb_fe, "delete from orders");
+	h_send_mb(h, FE, &mb_fe, 1460);
+	assert_int_equal(h->in.nb_held, 1);
+	h_stop(h);
+	assert_int_equal(h->in.nb_held, 0);
+	assert_int_equal(ICNT(h, HOLD_CANCELLED), 1);
+	assert_int_equal(nholds, 2);
+	assert_int_equal(holds[1].op, TG_INSPECT_HOLD_CANCEL);
+	assert_non_null(strstr(holds[1].reason, "session ended"));
+}
+
 /* ---------------------------------------------------------------------
  * Logins taken over (inspect.h "Logins"): service 0 with identity oidc.
  * As for the editor cases, what is checked is what the inspector asks of
@@ -2735,18 +3058,6 @@ h_reply(struct h *h, uint8_t action, const void *data, size_t len, const char *s
 	if (next >= 0)
 		assert_ptr_equal(st, h->st);
 	return next;
-}
-
-/* The bytes injected at point k of direction d. */
-static const uint8_t *
-injected(struct h *h, int d, unsigned int k, uint16_t *len)
-{
-	const struct tg_edit *e = edit_dir(h, d);
-	struct tg_edit_piece pc = { .inject = true, .pt = (uint8_t)k };
-
-	assert_true(k < e->n);
-	*len = e->pt[k].inject;
-	return tg_edit_bytes(e, &pc);
 }
 
 /*
@@ -3046,6 +3357,10 @@ main(void)
 		CASE(test_strict_extended_merge, setup_one),
 		CASE(test_fast_and_refused, setup_one),
 		CASE(test_editor_block_query, setup_login),
+		CASE(test_hold_query_approve, setup_login),
+		CASE(test_hold_query_deny, setup_login),
+		CASE(test_hold_execute_deny, setup_login),
+		CASE(test_hold_unanswered, setup_login),
 		CASE(test_editor_block_parse, setup_login),
 		CASE(test_editor_audit_full, setup_login),
 		CASE(test_strict_audit_full, setup_one),

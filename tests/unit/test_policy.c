@@ -687,10 +687,10 @@ static const struct {
 	{ "default-bad",
 	  "{\"commands\": {\n"
 	  "\t\"default\": \"deny\"}}",
-	  "t:2:13: unknown action \"deny\" (allow, log, block)" },
+	  "t:2:13: unknown action \"deny\" (allow, log, block, hold)" },
 	{ "default-hold",
 	  "{\"commands\": {\"default\": \"hold\"}}",
-	  "t:1:26: action \"hold\" is not supported yet (allow, log, block)" },
+	  "t:1:26: the default cannot be \"hold\": a hold is a rule, which names its approvers" },
 	{ "rules-type",
 	  "{\"commands\": {\"rules\": {}}}",
 	  "t:1:24: \"rules\" must be an array of rules" },
@@ -704,7 +704,7 @@ static const struct {
 	  "{\"commands\": {\"rules\": [\n"
 	  "  {\"id\": \"a\", \"pattern\": \"x\", \"action\": \"log\"}\n"
 	  "]}}",
-	  "t:2:15: unknown key \"pattern\" in a command rule (known: id, patterns, caseless, action, services)" },
+	  "t:2:15: unknown key \"pattern\" in a command rule (known: id, patterns, caseless, action, services, approvers, quorum, timeout, self_approval)" },
 	{ "rule-no-id",
 	  "{\"commands\": {\"rules\": [\n"
 	  "  {\"id\": \"ok\", \"patterns\": [\"x\"], \"action\": \"log\"},\n"
@@ -761,13 +761,50 @@ static const struct {
 	  "{\"commands\": {\"rules\": [\n"
 	  "  {\"id\": \"a\", \"patterns\": [\"x\"], \"action\": \"drop\"}\n"
 	  "]}}",
-	  "t:2:44: unknown action \"drop\" (allow, log, block)" },
-	{ "action-hold",
+	  "t:2:44: unknown action \"drop\" (allow, log, block, hold)" },
+	{ "hold-key-on-block",
 	  "{\"commands\": {\"rules\": [\n"
 	  "  {\"id\": \"a\", \"patterns\": [\"x\"],\n"
-	  "   \"action\": \"hold\"}\n"
+	  "   \"action\": \"block\", \"quorum\": 2}\n"
 	  "]}}",
-	  "t:3:14: action \"hold\" is not supported yet (allow, log, block)" },
+	  "t:3:23: \"quorum\" is for \"hold\" rules only" },
+	{ "hold-quorum-0",
+	  "{\"commands\": {\"rules\": [\n"
+	  "  {\"id\": \"a\", \"patterns\": [\"x\"],\n"
+	  "   \"action\": \"hold\", \"quorum\": 0}\n"
+	  "]}}",
+	  "t:3:32: \"quorum\" must be an integer from 1 to 16" },
+	{ "hold-quorum-17",
+	  "{\"commands\": {\"rules\": [\n"
+	  "  {\"id\": \"a\", \"patterns\": [\"x\"],\n"
+	  "   \"action\": \"hold\", \"quorum\": 17}\n"
+	  "]}}",
+	  "t:3:32: \"quorum\" must be an integer from 1 to 16" },
+	{ "hold-group",
+	  "{\"commands\": {\"rules\": [\n"
+	  "  {\"id\": \"a\", \"patterns\": [\"x\"],\n"
+	  "   \"action\": \"hold\", \"approvers\": \"dba leads\"}\n"
+	  "]}}",
+	  "t:3:35: \"dba leads\" is not a group name (1 to 32 of A-Z a-z 0-9 . _ -, not starting "
+	  "with -)" },
+	{ "hold-timeout-unit",
+	  "{\"commands\": {\"rules\": [\n"
+	  "  {\"id\": \"a\", \"patterns\": [\"x\"],\n"
+	  "   \"action\": \"hold\", \"timeout\": \"10d\"}\n"
+	  "]}}",
+	  "t:3:33: \"timeout\" must be seconds, or a duration such as \"90s\", \"10m\", \"2h\"" },
+	{ "hold-timeout-range",
+	  "{\"commands\": {\"rules\": [\n"
+	  "  {\"id\": \"a\", \"patterns\": [\"x\"],\n"
+	  "   \"action\": \"hold\", \"timeout\": 2}\n"
+	  "]}}",
+	  "t:3:33: \"timeout\" must be 5 s to 86400 s (24 h)" },
+	{ "hold-self-type",
+	  "{\"commands\": {\"rules\": [\n"
+	  "  {\"id\": \"a\", \"patterns\": [\"x\"],\n"
+	  "   \"action\": \"hold\", \"self_approval\": 1}\n"
+	  "]}}",
+	  "t:3:39: \"self_approval\" must be true or false" },
 	{ "caseless-type",
 	  "{\"commands\": {\"rules\": [\n"
 	  "  {\"id\": \"a\", \"patterns\": [\"x\"], \"action\": \"log\", \"caseless\": \"yes\"}\n"

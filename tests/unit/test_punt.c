@@ -480,7 +480,7 @@ static const uint8_t policy_db[] = { 0x00, 0x01, 0xff, 0x00, 'h', 's', 0x7f };
 static uint8_t policy_obj[64], policy_db_obj[64];
 static struct tg_punt_policy_chunk policy_chunk;
 
-enum { NSAMPLES = 24 };
+enum { NSAMPLES = 27 };
 
 static const char *const sample_names[NSAMPLES] = {
 	"hello", "hello_ack", "hello_ack_refused", "event_batch", "event_batch_one",
@@ -488,7 +488,7 @@ static const char *const sample_names[NSAMPLES] = {
 	"stats_response", "stats_response_empty", "event_batch_begin_lost", "services",
 	"policy_gen_db", "sessions_request", "sessions_response", "sessions_not_found",
 	"auth_request", "auth_server", "auth_reply_send", "auth_reply_refuse",
-	"audit_state_full", "audit_state_ok",
+	"audit_state_full", "audit_state_ok", "hold_ask", "hold_cancel", "hold_reply_deny",
 };
 
 /* A StartupMessage (protocol 3.0, user alice, database demo) and a token. */
@@ -523,6 +523,44 @@ auth_sample(int i)
 		break;
 	}
 	return a;
+}
+
+/* Samples 24..26: a hold asked, cancelled, denied. */
+static struct tg_punt_hold
+hold_sample(int i)
+{
+	struct tg_punt_hold h = { .worker = 1, .session = 42, .hold = 7 };
+
+	switch (i) {
+	case 24:
+		h.op = TG_PUNT_HOLD_ASK;
+		h.kind = TG_PUNT_STMT_QUERY;
+		h.quorum = 2;
+		h.self_approval = 1;
+		h.timeout_s = 600;
+		h.t_ns = 1700000000123456789ull;
+		h.service = S("demo-pg");
+		h.rule = S("review-deletes");
+		h.approvers = S("dba-leads");
+		h.client = S("198.18.0.2:50000");
+		h.server = S("198.18.1.2:5432");
+		h.user = S("app_admin");
+		h.database = S("shop");
+		h.text = S("DELETE FROM orders WHERE id = 7");
+		h.params = S("");
+		break;
+	case 25:
+		h.op = TG_PUNT_HOLD_CANCEL;
+		h.reason = S("the session ended while the statement waited for approval");
+		break;
+	default:
+		h.decision = TG_PUNT_HOLD_DENY;
+		h.id = S("ap-0123456789abcdef");
+		h.sqlstate = S("42501");
+		h.reason = S("approval request ap-0123456789abcdef was denied by bob: not now");
+		break;
+	}
+	return h;
 }
 
 /* A postgres session and a plain flow, as a SESSIONS_RESPONSE carries them. */
@@ -698,6 +736,15 @@ sample(int i, uint8_t *buf, size_t size)
 		n = tg_punt_encode_audit_state(buf, size, 13, &as);
 		break;
 	}
+	case 24:
+	case 25:
+	case 26: {
+		struct tg_punt_hold h = hold_sample(i);
+
+		n = tg_punt_encode_hold(buf, size, 14,
+					i == 26 ? TG_PUNT_T_HOLD_REPLY : TG_PUNT_T_HOLD_REQUEST, &h);
+		break;
+	}
 	}
 	assert_true(n >= TG_PUNT_HDR_LEN);
 	return (size_t)n;
@@ -801,6 +848,10 @@ reencode(const struct tg_punt_msg *m, uint8_t *out, size_t size)
 		break;
 	case TG_PUNT_T_AUDIT_STATE:
 		n = tg_punt_encode_audit_state(out, size, m->hdr.seq, &m->u.audit);
+		break;
+	case TG_PUNT_T_HOLD_REQUEST:
+	case TG_PUNT_T_HOLD_REPLY:
+		n = tg_punt_encode_hold(out, size, m->hdr.seq, m->hdr.type, &m->u.hold);
 		break;
 	}
 	assert_true(n >= TG_PUNT_HDR_LEN);
@@ -2059,6 +2110,90 @@ test_services(void **state)
 }
 
 /* The identity takeover's messages: values back, and what each action may carry. */
+/* HOLD: what each type and operation carries, and only that; the fields decode as sent. */
+static void
+test_hold(void **state)
+{
+	static uint8_t buf[TG_PUNT_MSG_MAX];
+	struct tg_punt_hold h;
+	struct tg_punt_msg m;
+	int len;
+
+	(void)state;
+	h = hold_sample(24);
+	len = tg_punt_encode_hold(buf, sizeof(buf), 3, TG_PUNT_T_HOLD_REQUEST, &h);
+	assert_true(len > 0);
+	assert_int_equal(decode_exact(buf, (size_t)len, &m), TG_PUNT_OK);
+	assert_int_equal(m.u.hold.op, TG_PUNT_HOLD_ASK);
+	assert_int_equal(m.u.hold.hold, 7);
+	assert_int_equal(m.u.hold.quorum, 2);
+	assert_int_equal(m.u.hold.timeout_s, 600);
+	assert_int_equal(m.u.hold.t_ns, 1700000000123456789ull);
+	assert_int_equal(m.u.hold.text.len, 31);
+	assert_memory_equal(m.u.hold.rule.p, "review-deletes", 14);
+	assert_int_equal(tg_punt_type_sender(TG_PUNT_T_HOLD_REQUEST), TG_PUNT_ROLE_DATAPLANE);
+	assert_int_equal(tg_punt_type_sender(TG_PUNT_T_HOLD_REPLY), TG_PUNT_ROLE_SLOWPATH);
+	/* refused by the encoder as the decoder would refuse them */
+	h.quorum = 0;
+	assert_int_equal(tg_punt_encode_hold(buf, sizeof(buf), 3, TG_PUNT_T_HOLD_REQUEST, &h),
+			 -EINVAL);
+	h = hold_sample(24);
+	h.quorum = TG_PUNT_HOLD_QUORUM_MAX + 1;
+	assert_int_equal(tg_punt_encode_hold(buf, sizeof(buf), 3, TG_PUNT_T_HOLD_REQUEST, &h),
+			 -EINVAL);
+	h = hold_sample(24);
+	h.rule = S("");
+	assert_int_equal(tg_punt_encode_hold(buf, sizeof(buf), 3, TG_PUNT_T_HOLD_REQUEST, &h),
+			 -EINVAL);
+	h = hold_sample(24);
+	h.hold = 0;
+	assert_int_equal(tg_punt_encode_hold(buf, sizeof(buf), 3, TG_PUNT_T_HOLD_REQUEST, &h),
+			 -EINVAL);
+	h = hold_sample(24);
+	h.reason = S("an ASK has no reason");
+	assert_int_equal(tg_punt_encode_hold(buf, sizeof(buf), 3, TG_PUNT_T_HOLD_REQUEST, &h),
+			 -EINVAL);
+	/* a CANCEL carries its reason and nothing of an ASK */
+	h = hold_sample(25);
+	h.quorum = 1;
+	assert_int_equal(tg_punt_encode_hold(buf, sizeof(buf), 3, TG_PUNT_T_HOLD_REQUEST, &h),
+			 -EINVAL);
+	h = hold_sample(25);
+	h.reason = S("");
+	assert_int_equal(tg_punt_encode_hold(buf, sizeof(buf), 3, TG_PUNT_T_HOLD_REQUEST, &h),
+			 -EINVAL);
+	/* a reply: APPROVE has no sqlstate or reason, DENY both; an id always */
+	h = hold_sample(26);
+	h.decision = TG_PUNT_HOLD_APPROVE;
+	assert_int_equal(tg_punt_encode_hold(buf, sizeof(buf), 3, TG_PUNT_T_HOLD_REPLY, &h),
+			 -EINVAL);
+	h.sqlstate = S("");
+	h.reason = S("");
+	len = tg_punt_encode_hold(buf, sizeof(buf), 3, TG_PUNT_T_HOLD_REPLY, &h);
+	assert_true(len > 0);
+	assert_int_equal(decode_exact(buf, (size_t)len, &m), TG_PUNT_OK);
+	assert_int_equal(m.u.hold.decision, TG_PUNT_HOLD_APPROVE);
+	h.id = S("");
+	assert_int_equal(tg_punt_encode_hold(buf, sizeof(buf), 3, TG_PUNT_T_HOLD_REPLY, &h),
+			 -EINVAL);
+	h = hold_sample(26);
+	h.sqlstate = S("4250");
+	assert_int_equal(tg_punt_encode_hold(buf, sizeof(buf), 3, TG_PUNT_T_HOLD_REPLY, &h),
+			 -EINVAL);
+	h = hold_sample(26);
+	h.reason = S("not\tprintable");
+	assert_int_equal(tg_punt_encode_hold(buf, sizeof(buf), 3, TG_PUNT_T_HOLD_REPLY, &h),
+			 -EINVAL);
+	h = hold_sample(26);
+	h.decision = 3;
+	assert_int_equal(tg_punt_encode_hold(buf, sizeof(buf), 3, TG_PUNT_T_HOLD_REPLY, &h),
+			 -EINVAL);
+	/* the wrong type for the encoder */
+	h = hold_sample(26);
+	assert_int_equal(tg_punt_encode_hold(buf, sizeof(buf), 3, TG_PUNT_T_AUTH_REPLY, &h),
+			 -EINVAL);
+}
+
 static void
 test_auth(void **state)
 {
@@ -2414,7 +2549,8 @@ test_event_errors(void **state)
 		{ "flag 0x02", 2, 1, 1, 1, { { 1, 1 } }, 1, -1, NULL, 0, TG_PUNT_ERR_FLAGS },
 		{ "flag 0x80", 0x81, 1, 1, 1, { { 1, 1 } }, 1, -1, NULL, 0, TG_PUNT_ERR_FLAGS },
 		{ "kind 3", 0, 3, 1, 1, { { 1, 1 } }, 1, -1, NULL, 0, TG_PUNT_ERR_VALUE },
-		{ "verdict 3", 0, 1, 3, 1, { { 1, 1 } }, 1, -1, NULL, 0, TG_PUNT_ERR_VALUE },
+		{ "verdict 3 (hold)", 0, 1, 3, 1, { { 1, 1 } }, 1, -1, NULL, 0, TG_PUNT_OK },
+		{ "verdict 4", 0, 1, 4, 1, { { 1, 1 } }, 1, -1, NULL, 0, TG_PUNT_ERR_VALUE },
 		{ "result 5", 0, 1, 1, 5, { { 1, 1 } }, 1, -1, NULL, 0, TG_PUNT_ERR_VALUE },
 		{ "masked kind 0", 0, 0, 0, 0, { { 0, 1 } }, 1, -1, NULL, 0, TG_PUNT_ERR_VALUE },
 		{ "masked kind 10", 0, 0, 0, 0, { { 10, 1 } }, 1, -1, NULL, 0, TG_PUNT_ERR_VALUE },
@@ -3111,6 +3247,7 @@ main(void)
 		TEST(policy_object_db),
 		TEST(services),
 		TEST(auth),
+		TEST(hold),
 		TEST(audit_state),
 		TEST(truncate_all),
 		TEST(trailing_all),
