@@ -39,6 +39,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
+#include "curlep.h"
 #include "notify.h"
 #include "seterr.h"
 
@@ -161,15 +162,6 @@ tg_notify_drop_name(enum tg_notify_drop r)
 	return (unsigned int)r <= TG_NOTIFY_DROP_SHUTDOWN ? drop_names[r] : "?";
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void say(const struct tg_notify *n, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -197,21 +189,6 @@ body_put(struct body *b)
 /* ---------------------------------------------------------------------
  * Timers and watches
  * ------------------------------------------------------------------- */
-
-/* Arms a timerfd to fire in ms milliseconds (0: at once); -1 disarms. */
-static void
-arm_in(int fd, long ms)
-{
-	struct itimerspec its = { 0 };
-
-	if (ms >= 0) {
-		its.it_value.tv_sec = ms / 1000;
-		its.it_value.tv_nsec = (ms % 1000) * 1000000L;
-		if (ms == 0)
-			its.it_value.tv_nsec = 1; /* 0 would disarm */
-	}
-	timerfd_settime(fd, 0, &its, NULL);
-}
 
 static int
 watch_add(struct tg_notify *n, struct watch *w, enum wtag tag, int fd, uint32_t events,
@@ -244,7 +221,7 @@ watch_close(struct tg_notify *n, struct watch *w, bool close_fd)
 static void
 rearm(struct tg_notify *n)
 {
-	uint64_t next = UINT64_MAX, now = mono_ms();
+	uint64_t next = UINT64_MAX, now = tg_curlep_mono_ms();
 	struct delivery *d;
 
 	for (unsigned int i = 0; i < n->nb_sinks; i++) {
@@ -259,9 +236,9 @@ rearm(struct tg_notify *n)
 				next = d->deadline_ms;
 	}
 	if (next == UINT64_MAX)
-		arm_in(n->wdue.fd, -1);
+		tg_curlep_arm(n->wdue.fd, -1);
 	else
-		arm_in(n->wdue.fd, next <= now ? 0 : (long)(next - now));
+		tg_curlep_arm(n->wdue.fd, next <= now ? 0 : (long)(next - now));
 }
 
 /* ---------------------------------------------------------------------
@@ -333,7 +310,7 @@ attempt_end(struct delivery *d, bool ok, const char *err)
 	say(n, LOG_WARNING,
 	    "notify %s: delivery %s (%s) attempt %u of %u failed: %s; next in %" PRIu64 " ms",
 	    s->cfg.name, d->b->id, d->b->kind, d->attempts, n->max_attempts, err, wait);
-	d->due_ms = mono_ms() + wait;
+	d->due_ms = tg_curlep_mono_ms() + wait;
 	TAILQ_INSERT_TAIL(&s->wait, d, link);
 	return;
 dead:
@@ -402,7 +379,7 @@ timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
 	struct tg_notify *n = userp;
 
-	arm_in(n->wcurl.fd, timeout_ms);
+	tg_curlep_arm(n->wcurl.fd, timeout_ms);
 	return 0;
 }
 
@@ -500,20 +477,10 @@ start_webhook(struct delivery *d, char *err, size_t errlen)
 		d->hdrs = add_header(d->hdrs, &ok, "%s", s->cfg.headers[i]);
 	e = ok ? curl_easy_init() : NULL;
 	d->answer_len = 0;
-	if (e == NULL || curl_easy_setopt(e, CURLOPT_URL, s->cfg.url) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR,
-			     strncasecmp(s->cfg.url, "https:", 6) == 0 ? "https" : "http") !=
-		    CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK ||
-	    (s->cfg.ca_file[0] != '\0' &&
-	     curl_easy_setopt(e, CURLOPT_CAINFO, s->cfg.ca_file) != CURLE_OK) ||
-	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)s->cfg.timeout_ms) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)s->cfg.timeout_ms) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_USERAGENT, "tollgate/" TG_VERSION) != CURLE_OK ||
+	if (e == NULL ||
+	    tg_curlep_setup(e, s->cfg.url,
+			    strncasecmp(s->cfg.url, "https:", 6) == 0 ? "https" : "http",
+			    s->cfg.ca_file, s->cfg.timeout_ms) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_POSTFIELDS, (const void *)d->b->data) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)d->b->len) != CURLE_OK ||
@@ -780,7 +747,7 @@ start_command(struct delivery *d, char *err, size_t errlen)
 	sv[1] = po[1] = -1;
 	d->pid = pid;
 	d->killed = false;
-	d->deadline_ms = mono_ms() + c->timeout_ms;
+	d->deadline_ms = tg_curlep_mono_ms() + c->timeout_ms;
 	d->in_off = 0;
 	d->out_len = 0;
 	d->wpid.fd = d->win.fd = d->wout.fd = -1;
@@ -853,7 +820,7 @@ start_attempt(struct sink *s, struct delivery *d)
 static void
 pump(struct tg_notify *n)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = tg_curlep_mono_ms();
 
 	for (unsigned int i = 0; i < n->nb_sinks; i++) {
 		struct sink *s = &n->sinks[i];
@@ -899,7 +866,6 @@ tg_notify_on_ready(struct tg_notify *n)
 	nev = epoll_wait(n->ep, ev, EVENTS_BURST, 0);
 	for (int i = 0; i < nev; i++) {
 		struct watch *w = ev[i].data.ptr;
-		int flags = 0;
 
 		if (w->fd < 0)
 			continue; /* closed by an earlier event of this batch */
@@ -912,16 +878,11 @@ tg_notify_on_ready(struct tg_notify *n)
 		case W_DUE_TIMER:
 			if (read(w->fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 				break;
-			expire(n, mono_ms());
+			expire(n, tg_curlep_mono_ms());
 			break;
 		case W_CURL_SOCK:
-			if (ev[i].events & EPOLLIN)
-				flags |= CURL_CSELECT_IN;
-			if (ev[i].events & EPOLLOUT)
-				flags |= CURL_CSELECT_OUT;
-			if (ev[i].events & (EPOLLERR | EPOLLHUP))
-				flags |= CURL_CSELECT_ERR;
-			curl_multi_socket_action(n->multi, w->fd, flags, &running);
+			curl_multi_socket_action(n->multi, w->fd, tg_curlep_cselect(ev[i].events),
+						 &running);
 			break;
 		case W_PIDFD:
 			reap(n, w->d);
@@ -1160,19 +1121,15 @@ struct tg_notify *
 tg_notify_new(const struct tg_notify_config *cfg, const struct tg_notify_hooks *hooks, char *err,
 	      size_t errlen)
 {
-	static bool curl_ready;
 	unsigned char rnd[8];
 	unsigned int nw = 0, nc = 0;
 	struct tg_notify *n;
 	int saved, fd;
 
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			tg_sp_seterr(err, errlen, "notify: curl_global_init failed");
-			errno = ENOMEM;
-			return NULL;
-		}
-		curl_ready = true;
+	if (tg_curlep_global_init() < 0) {
+		tg_sp_seterr(err, errlen, "notify: curl_global_init failed");
+		errno = ENOMEM;
+		return NULL;
 	}
 	n = calloc(1, sizeof(*n));
 	if (n == NULL) {
