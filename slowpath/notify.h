@@ -6,15 +6,22 @@
  * that teams can wire up chat or ticketing. The configuration is
  * notify_config.h ("approvals": {"notify": {...}}).
  *
- * Wiring it into the slowpath (main.c), in five places:
+ * Wiring it into the slowpath, in a few lines:
  *
+ *   // config.c: a struct tg_notify_config notify in the config; a NULL
+ *   // section (no "approvals.notify") gives no sink: a notifier that does nothing
+ *   tg_notify_config_parse(&c->notify, json_object_get(approvals, "notify"), path,
+ *                          err, errlen);
+ *   // slowpath/meson.build: sp_notify_lib (it holds notify_config.c too) in
+ *   // the link_with of tollgate-slowpath, and of sp_config_lib for the parser
+ *   // main.c: after drop_privileges(), so that hooks run as the slowpath's
+ *   // user and secret files are read as it (mode 0600 or 0400, its own)
  *   struct tg_notify_hooks h = { .log = notify_log, .on_giveup = notify_giveup };
- *   sp.notify = tg_notify_new(&sp.cfg.notify, &h, err, sizeof(err));  // after
- *                            // drop_privileges(): hooks run as that user
+ *   sp.notify = tg_notify_new(&sp.cfg.notify, &h, err, sizeof(err));
  *   epoll_set(EPOLL_CTL_ADD, tg_notify_fd(sp.notify), EPOLLIN, TAG_NOTIFY);
  *   case TAG_NOTIFY: tg_notify_on_ready(sp.notify); break;       // the loop
  *   tg_notify_tick(sp.notify, now_ms());                          // on_timer()
- *   tg_notify_submit(sp.notify, "approval.requested", json_text); // per request
+ *   tg_notify_submit(sp.notify, "approval.requested", json_text, NULL); // per request
  *   json_object_set_new(stats, "notify", tg_notify_stats_json(sp.notify));
  *   tg_notify_free(sp.notify);                  // at exit, before the store closes
  *

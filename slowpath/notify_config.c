@@ -479,6 +479,8 @@ tg_notify_config_parse(struct tg_notify_config *cfg, const json_t *v, const char
 	int rc;
 
 	tg_notify_config_init(cfg);
+	if (v == NULL)
+		return 0;
 	if (!json_is_object(v))
 		return bad(&c, "must be an object (webhooks, commands, retry, queue_max)");
 	if ((rc = check_keys(&c, v, keys)) < 0 ||

@@ -106,7 +106,8 @@ void tg_notify_config_init(struct tg_notify_config *c);
 
 /*
  * Parses the "notify" value v into c (overwritten), paths relative to the
- * directory of the file named base. Returns 0 or -EINVAL with the reason
+ * directory of the file named base; v NULL (no such section) leaves the
+ * defaults of tg_notify_config_init(). Returns 0 or -EINVAL with the reason
  * in err: "BASE: approvals.notify.commands[0].argv[0]: must be an
  * absolute path".
  */

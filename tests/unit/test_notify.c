@@ -426,6 +426,11 @@ test_config_full(void **state)
 	assert_int_equal(c.initial_ms, TG_NOTIFY_BACKOFF_INITIAL_DEFAULT);
 	assert_int_equal(c.max_ms, TG_NOTIFY_BACKOFF_MAX_DEFAULT);
 	assert_int_equal(c.queue_max, TG_NOTIFY_QUEUE_DEFAULT);
+	/* no "notify" section at all: the same defaults */
+	c.nb_sinks = 1;
+	assert_int_equal(tg_notify_config_parse(&c, NULL, "x.json", NULL, 0), 0);
+	assert_int_equal(c.nb_sinks, 0);
+	assert_int_equal(c.queue_max, TG_NOTIFY_QUEUE_DEFAULT);
 	/* a large initial_ms alone raises the default cap with it */
 	parse_ok(&c, "{\"retry\": {\"initial_ms\": 120000}}");
 	assert_int_equal(c.max_ms, 120000);
@@ -945,6 +950,13 @@ test_submit(void **state)
 	assert_string_equal(read_file("got-approval.decided", text, sizeof(text)),
 			    "{\"approved\":true}");
 	assert_int_equal(tg_notify_stats(n, 3, &(struct tg_notify_sink_stats){ 0 }), -ENOENT);
+	tg_notify_free(n);
+
+	/* no sink configured: a notifier that takes nothing and is always idle */
+	n = new_ok("{}");
+	assert_int_equal(tg_notify_sinks(n), 0);
+	assert_int_equal(tg_notify_submit(n, "approval.requested", BODY, NULL), 0);
+	assert_true(tg_notify_idle(n));
 	tg_notify_free(n);
 }
 
