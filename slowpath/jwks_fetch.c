@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "curlep.h"
 #include "jwks.h"
 #include "jwks_fetch.h"
 #include "seterr.h"
@@ -81,15 +82,6 @@ mono_s(void)
 	return ts.tv_sec;
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 unsigned int
 tg_jwks_cache_age(const char *cc, unsigned int min_s, unsigned int max_s)
 {
@@ -124,21 +116,6 @@ tg_jwks_cache_age(const char *cc, unsigned int min_s, unsigned int max_s)
 	return age > max_s ? max_s : (unsigned int)age;
 }
 
-/* Arms a timerfd to fire in ms milliseconds (0: at once); -1 disarms. */
-static void
-arm(int fd, long ms)
-{
-	struct itimerspec its = { 0 };
-
-	if (ms >= 0) {
-		its.it_value.tv_sec = ms / 1000;
-		its.it_value.tv_nsec = (ms % 1000) * 1000000L;
-		if (ms == 0)
-			its.it_value.tv_nsec = 1; /* 0 would disarm */
-	}
-	timerfd_settime(fd, 0, &its, NULL);
-}
-
 /* CURLMOPT_SOCKETFUNCTION: mirror curl's interest in our epoll. */
 static int
 sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
@@ -170,7 +147,7 @@ timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
 	struct tg_jwks_fetch *f = userp;
 
-	arm(f->tfd, timeout_ms);
+	tg_curlep_arm(f->tfd, timeout_ms);
 	return 0;
 }
 
@@ -210,19 +187,8 @@ begin(struct tg_jwks_fetch *f, const char *url, enum state st)
 	f->body_cap = cap;
 	f->body_len = 0;
 	f->body_over = false;
-	if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK ||
-	    (f->ca_file[0] != '\0' &&
-	     curl_easy_setopt(e, CURLOPT_CAINFO, f->ca_file) != CURLE_OK) ||
-	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)f->timeout_ms) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)f->timeout_ms) != CURLE_OK ||
+	if (tg_curlep_setup(e, url, "https", f->ca_file, f->timeout_ms) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cap) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_USERAGENT, "tollgate/" TG_VERSION) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, f) != CURLE_OK ||
 	    curl_multi_add_handle(f->multi, e) != CURLM_OK) {
@@ -255,13 +221,13 @@ finish(struct tg_jwks_fetch *f, int rc)
 	if (rc == 0) {
 		f->err[0] = '\0';
 		f->cnt[TG_JWKS_FETCH_FETCH_OK]++;
-		arm(f->rfd, (long)f->age_s * 1000);
+		tg_curlep_arm(f->rfd, (long)f->age_s * 1000);
 	} else {
 		f->cnt[TG_JWKS_FETCH_FETCH_FAILED]++;
 		/* a discovered jwks_uri that failed may have moved: rediscover */
 		if (!f->jwks_configured)
 			f->jwks_url[0] = '\0';
-		arm(f->rfd, (long)f->cooldown_s * 1000);
+		tg_curlep_arm(f->rfd, (long)f->cooldown_s * 1000);
 	}
 	if (f->on_update != NULL)
 		f->on_update(f->arg, rc);
@@ -382,7 +348,7 @@ tg_jwks_fetch_start(struct tg_jwks_fetch *f)
 		tg_sp_seterr(f->err, sizeof(f->err), "cannot start a transfer: %s", strerror(-rc));
 		f->last_rc = rc;
 		f->cnt[TG_JWKS_FETCH_FETCH_FAILED]++;
-		arm(f->rfd, (long)f->cooldown_s * 1000);
+		tg_curlep_arm(f->rfd, (long)f->cooldown_s * 1000);
 	}
 	return rc;
 }
@@ -397,7 +363,6 @@ tg_jwks_fetch_on_ready(struct tg_jwks_fetch *f)
 	n = epoll_wait(f->ep, ev, 16, 0);
 	for (i = 0; i < n; i++) {
 		int fd = ev[i].data.fd;
-		int flags = 0;
 
 		if (fd == f->tfd) {
 			if (read(f->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
@@ -411,13 +376,8 @@ tg_jwks_fetch_on_ready(struct tg_jwks_fetch *f)
 				tg_jwks_fetch_start(f);
 			}
 		} else {
-			if (ev[i].events & EPOLLIN)
-				flags |= CURL_CSELECT_IN;
-			if (ev[i].events & EPOLLOUT)
-				flags |= CURL_CSELECT_OUT;
-			if (ev[i].events & (EPOLLERR | EPOLLHUP))
-				flags |= CURL_CSELECT_ERR;
-			curl_multi_socket_action(f->multi, fd, flags, &running);
+			curl_multi_socket_action(f->multi, fd, tg_curlep_cselect(ev[i].events),
+						 &running);
 		}
 		check_done(f);
 	}
@@ -450,11 +410,11 @@ tg_jwks_fetch_want_kid(struct tg_jwks_fetch *f, const char *kid)
 int
 tg_jwks_fetch_wait(struct tg_jwks_fetch *f, unsigned int timeout_ms)
 {
-	uint64_t deadline = mono_ms() + timeout_ms;
+	uint64_t deadline = tg_curlep_mono_ms() + timeout_ms;
 
 	while (f->state != ST_IDLE) {
 		struct pollfd pfd = { .fd = f->ep, .events = POLLIN };
-		uint64_t now = mono_ms();
+		uint64_t now = tg_curlep_mono_ms();
 
 		if (now >= deadline)
 			return -ETIMEDOUT;
@@ -529,18 +489,14 @@ add_fd(int ep, int fd)
 struct tg_jwks_fetch *
 tg_jwks_fetch_new(const struct tg_jwks_fetch_cfg *cfg, char *err, size_t errlen)
 {
-	static bool curl_ready;
 	struct tg_jwks_fetch *f;
 	size_t n;
 	int saved;
 
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			tg_sp_seterr(err, errlen, "jwks: curl_global_init failed");
-			errno = ENOMEM;
-			return NULL;
-		}
-		curl_ready = true;
+	if (tg_curlep_global_init() < 0) {
+		tg_sp_seterr(err, errlen, "jwks: curl_global_init failed");
+		errno = ENOMEM;
+		return NULL;
 	}
 	f = calloc(1, sizeof(*f));
 	if (f == NULL) {
