@@ -540,6 +540,28 @@ bad:
 	return -EINVAL;
 }
 
+/* "approvals": {"notify": {...}}: the hook of approval requests (notify_config.h) */
+static int
+json_approvals(struct tg_sp_config *cfg, json_t *v, const char *path, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *m;
+
+	if (!json_is_object(v)) {
+		tg_sp_seterr(err, errlen, "%s: approvals: must be an object", path);
+		return -EINVAL;
+	}
+	json_object_foreach(v, key, m) {
+		if (strcmp(key, "notify") != 0) {
+			tg_sp_seterr(err, errlen, "%s: approvals: unknown key \"%s\" (known: notify)",
+				     path, key);
+			return -EINVAL;
+		}
+	}
+	return tg_notify_config_parse(&cfg->notify, json_object_get(v, "notify"), path, err,
+				      errlen);
+}
+
 /* "identity": the OIDC login takeover (jwt.h, jwks_fetch.h, credstore.h) */
 static int
 json_identity(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *err,
@@ -709,10 +731,12 @@ tg_sp_config_load_file(struct tg_sp_config *cfg, const char *path, char *err, si
 			rc = tg_siem_config_parse(&cfg->siem, v, path, err, errlen);
 		} else if (strcmp(key, "identity") == 0) {
 			rc = json_identity(cfg, v, path, err, errlen);
+		} else if (strcmp(key, "approvals") == 0) {
+			rc = json_approvals(cfg, v, path, err, errlen);
 		} else {
 			tg_sp_seterr(err, errlen,
 				     "%s: unknown key \"%s\" (known: control_socket, audit, mgmt, "
-				     "policy, user, group, siem, identity)",
+				     "policy, user, group, siem, identity, approvals)",
 				     path, key);
 			rc = -EINVAL;
 		}

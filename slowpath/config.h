@@ -62,6 +62,9 @@
  *     "group": "tollgate", // default: the user's primary group
  *     "siem": { "sinks": [...] }  // optional: export the audit trail to
  *                          // SIEMs (siem_config.h, siem.h)
+ *     "approvals": {       // optional: approval requests of hold rules
+ *       "notify": {...}    // webhooks and commands told of each request and
+ *     },                   // decision (notify_config.h); absent: none
  *     "identity": {        // optional: the OIDC login takeover (DESIGN.md
  *                          // "Identity"); absent: AUTH is not offered
  *       "issuer": "https://idp.example.com/realms/db",  // REQUIRED: "iss",
@@ -125,6 +128,7 @@
 
 #include "audit_space.h"
 #include "note.h"
+#include "notify_config.h"
 #include "siem_config.h"
 
 #define TG_SP_CONFIG_DEFAULT "/etc/tollgate/slowpath.json"
@@ -187,6 +191,7 @@ struct tg_sp_config {
 	char user[TG_SP_NAME_MAX];
 	char group[TG_SP_NAME_MAX]; /* "": the user's primary group */
 	struct tg_siem_config siem; /* "siem": the SIEM sinks (siem_config.h), none by default */
+	struct tg_notify_config notify; /* "approvals.notify" (notify_config.h): none by default */
 	struct {
 		bool enabled; /* the "identity" section is there */
 		char issuer[TG_SP_URL_MAX];

@@ -105,6 +105,7 @@
 #include "metrics.h"
 #include "mgmt.h"
 #include "mgrants.h"
+#include "notify.h"
 #include "punt.h"
 #include "seterr.h"
 #include "siem.h"
@@ -317,6 +318,7 @@ enum sp_tag {
 	TAG_METRICS,
 	TAG_SIEM,
 	TAG_JWKS,
+	TAG_NOTIFY,
 };
 
 /* An AUTH_REPLY waiting for room in the socket; its header seq is set when it leaves. */
@@ -351,6 +353,7 @@ struct sp {
 	struct tg_siem *siem;		/* the SIEM sinks (siem.h); NULL: none configured */
 	/* the identity takeover (cfg.identity; authn.h): NULL when not configured */
 	struct tg_authn *authn;
+	struct tg_notify *notify;	/* approvals.notify (notify.h): always made, maybe sinkless */
 	struct tg_jwks_fetch *fetch; /* discovery_url / jwks_uri: the set over HTTPS */
 	struct tg_jwks *jwks;	     /* jwks_file: the set read from the file */
 	char vpath[TG_SP_CLAIM_DEPTH][TG_SP_CLAIM_NAME]; /* the verifier's groups claim path */
@@ -2259,6 +2262,46 @@ open_grants(void)
 	return 0;
 }
 
+/* ---------------------------------------------------------------------
+ * The notification hook of approval requests (notify.h)
+ * ------------------------------------------------------------------- */
+
+static void
+notify_log(void *arg, int prio, const char *msg)
+{
+	(void)arg;
+	sp_log(prio, "approvals notify: %s", msg);
+}
+
+/* A request or decision no hook will hear of: logged loudly (the audit log has it). */
+static void
+notify_giveup(void *arg, const struct tg_notify_giveup *g)
+{
+	(void)arg;
+	sp_log(LOG_ERR,
+	       "approvals notify: %s of delivery %s given up at sink %s after %u attempt(s): %s",
+	       g->kind, g->id, g->sink, g->attempts, g->error != NULL ? g->error : "");
+}
+
+/* After the drop: hooks run as the slowpath's user, secrets read as it. */
+static int
+open_notify(void)
+{
+	struct tg_notify_hooks h = { .log = notify_log, .on_giveup = notify_giveup };
+	char err[512];
+
+	sp.notify = tg_notify_new(&sp.cfg.notify, &h, err, sizeof(err));
+	if (sp.notify == NULL) {
+		sp_log(LOG_ERR, "approvals notify: %s", err);
+		return -1;
+	}
+	if (epoll_set(EPOLL_CTL_ADD, tg_notify_fd(sp.notify), EPOLLIN, TAG_NOTIFY) < 0) {
+		sp_log(LOG_ERR, "approvals notify: epoll: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* One datagram: 0, or why the connection must end. */
 static unsigned int
 on_msg(size_t len, char *detail, size_t dlen)
@@ -2503,6 +2546,7 @@ on_timer(void)
 	sess_tick();
 	sp_audit_methods_tick();
 	sp_grants_tick((int64_t)time(NULL)); /* before authn's: sessions see the expiry */
+	tg_notify_tick(sp.notify, now_ms());
 	/* login deadlines and token expiry (authn.h): answered only to a dataplane there */
 	if (sp.authn != NULL && sp.conn.fd >= 0 && sp.conn.auth) {
 		tg_authn_tick(sp.authn, now_ms(), (int64_t)time(NULL));
@@ -2751,12 +2795,13 @@ stats_local(void)
 		(int)as->cfg.full_pct, "resume_pct", (int)as->cfg.resume_pct);
 
 	return json_pack(
-		"{s:{s:o, s:o, s:I, s:I, s:o*}, s:o, s:o*, s:o*, s:o*}", "slowpath", "counters", cnt,
-		"disconnects", disc, "store_size", (json_int_t)tg_audit_size(sp.audit),
+		"{s:{s:o, s:o, s:I, s:I, s:o*}, s:o, s:o*, s:o*, s:o*, s:o*}", "slowpath", "counters",
+		cnt, "disconnects", disc, "store_size", (json_int_t)tg_audit_size(sp.audit),
 		"store_durable", (json_int_t)tg_audit_durable(sp.audit), "audit_space", space, "mgmt",
 		tg_mgmt_stats_json(sp.mgmt), "metrics",
 		sp.metrics != NULL ? tg_metrics_stats_json(sp.metrics) : NULL, "siem",
-		sp.siem != NULL ? tg_siem_stats_json(sp.siem) : NULL, "identity", identity_stats());
+		sp.siem != NULL ? tg_siem_stats_json(sp.siem) : NULL, "identity", identity_stats(),
+		"notify", sp.notify != NULL ? tg_notify_stats_json(sp.notify) : NULL);
 }
 
 /*
@@ -3909,6 +3954,8 @@ shut_down(void)
 	tg_authn_free(sp.authn);
 	sp.authn = NULL;
 	sp_grants_close();
+	tg_notify_free(sp.notify);
+	sp.notify = NULL;
 	tg_jwks_fetch_free(sp.fetch);
 	sp.fetch = NULL;
 	tg_jwks_free(sp.jwks);
@@ -3956,7 +4003,7 @@ main(int argc, char **argv)
 	if ((sp.root && resolve_user() < 0) || open_listener() < 0 || open_mgmt() < 0 ||
 	    open_metrics() < 0 || open_store() < 0 || open_siem() < 0 || open_identity() < 0 ||
 	    drop_privileges() < 0 || open_loop(&sigs) < 0 || open_identity_keys() < 0 ||
-	    open_grants() < 0)
+	    open_grants() < 0 || open_notify() < 0)
 		goto fail;
 	/* read on a dataplane's SERVICES and on SIGHUP, as the unprivileged user */
 	if (sp.cfg.policy[0] != '\0' && access(sp.cfg.policy, R_OK) < 0) {
@@ -4014,6 +4061,9 @@ main(int argc, char **argv)
 				/* on_keys() may verify held logins: their replies go now */
 				tg_jwks_fetch_on_ready(sp.fetch);
 				pump();
+				break;
+			case TAG_NOTIFY:
+				tg_notify_on_ready(sp.notify);
 				break;
 			}
 		}
