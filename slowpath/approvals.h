@@ -49,7 +49,7 @@
  *
  * Caveats:
  *   - Memory: TG_APPROVALS_MAX entries of sizeof(struct tg_approval)
- *     (about 6 KiB) are allocated at tg_approvals_new(), ~1.5 MiB.
+ *     (about 8 KiB) are allocated at tg_approvals_new(), ~2 MiB.
  *   - Not durable: a restart of the slowpath ends every pending request
  *     (the dataplane's held statements are answered by its own timeout).
  *   - The name comparison above is only as good as the naming
