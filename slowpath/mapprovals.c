@@ -293,6 +293,17 @@ sp_approvals_tick(int64_t now)
 		tg_approvals_expire(ma.a, now, on_expired, NULL);
 }
 
+int
+sp_approvals_get(const char *id, struct tg_approval *out)
+{
+	const struct tg_approval *r = ma.a != NULL ? tg_approvals_get(ma.a, id) : NULL;
+
+	if (r == NULL)
+		return -ENOENT;
+	*out = *r;
+	return 0;
+}
+
 json_t *
 sp_approvals_stats_json(void)
 {

@@ -118,6 +118,9 @@ unsigned int sp_approvals_cancel_session(uint16_t worker, uint64_t session, cons
 /* The dataplane went: every pending request is cancelled with reason. */
 unsigned int sp_approvals_cancel_all(const char *reason);
 
+/* A copy of request id into *out: 0, or -ENOENT (unknown, pruned, or not open). */
+int sp_approvals_get(const char *id, struct tg_approval *out);
+
 /* Expiry (approval.expired records, decided()) and pruning; call every second. */
 void sp_approvals_tick(int64_t now);
 

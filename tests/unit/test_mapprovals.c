@@ -403,6 +403,13 @@ test_expire_and_cancel(void **state)
 	assert_string_equal(fx.decided_id, a);
 	assert_string_equal(fx.verdict.sqlstate, "57014");
 	assert_string_equal(rec_type(2), "approval.expired");
+	{
+		struct tg_approval r;
+
+		assert_int_equal(sp_approvals_get(a, &r), 0);
+		assert_int_equal(r.state, TG_APPROVAL_EXPIRED);
+		assert_int_equal(sp_approvals_get("ap-0000000000000000", &r), -ENOENT);
+	}
 	/* the client went: cancelled, recorded, nobody told */
 	assert_int_equal(sp_approvals_cancel_session(2, 99, "client_gone"), 0);
 	assert_int_equal(sp_approvals_cancel_session(2, 21, "client_gone"), 1);
