@@ -352,23 +352,6 @@ member_of(const struct tg_mgmt_peer *p, const char *name)
 	return false;
 }
 
-/* params.name: a string (NULL when absent); false when present and not a string (answered). */
-static bool
-param_str(struct tg_mgmt_call *call, const json_t *params, const char *name, const char **out)
-{
-	const json_t *v = json_object_get(params, name);
-
-	*out = NULL;
-	if (v == NULL)
-		return true;
-	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST, "params.%s: a string", name);
-		return false;
-	}
-	*out = json_string_value(v);
-	return true;
-}
-
 static bool
 ready(struct tg_mgmt_call *call)
 {
@@ -410,7 +393,7 @@ param_request(struct tg_mgmt_call *call, const json_t *params, const char **id)
 {
 	const struct tg_approval *r;
 
-	if (!param_str(call, params, "id", id))
+	if (!tg_mgmt_param_str(call, params, "id", id))
 		return NULL;
 	if (*id == NULL) {
 		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST, "params: id is required");
@@ -469,7 +452,7 @@ decide(struct tg_mgmt_call *call, const json_t *params, bool deny)
 
 	if (!ready(call) ||
 	    !tg_mgmt_params_known(call, params, deny ? deny_names : approve_names, 2) ||
-	    !param_str(call, params, deny ? "reason" : "comment", &note))
+	    !tg_mgmt_param_str(call, params, deny ? "reason" : "comment", &note))
 		return;
 	if (deny && note == NULL) {
 		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST,
