@@ -3922,6 +3922,7 @@ shut_down(void)
 		flush();
 		if (sp.conn.fd >= 0)
 			disconnect(SP_DISC_SHUTDOWN, NULL);
+		sp_approvals_close(); /* what is pending ends as a record in the store */
 		tg_siem_save(sp.siem); /* committed below or by tg_audit_close() */
 		tg_siem_close(sp.siem);
 		sp.siem = NULL;
@@ -3946,7 +3947,7 @@ shut_down(void)
 	tg_authn_free(sp.authn);
 	sp.authn = NULL;
 	sp_grants_close();
-	sp_approvals_close();
+	sp_approvals_close(); /* a start that failed before the store: nothing is pending */
 	tg_jwks_fetch_free(sp.fetch);
 	sp.fetch = NULL;
 	tg_jwks_free(sp.jwks);
