@@ -48,7 +48,8 @@
  *   {"event": EVENT}
  * EVENT is an object, for now an audit record as the audit store wrote it
  * (slowpath/audit.h "Records": seq, ts, event.type, outcome, ...); more
- * kinds (approvals) come with their issues and carry their own event.type.
+ * kinds come with their issues and carry their own event.type (the
+ * approval.* records of held statements are audit records: mapprovals.h).
  * A subscriber that does not read falls behind: once more than the
  * server's output cap (TG_MGMT_OUT_MAX by default) waits for it, the
  * server stops sending events to it, sends one last line
@@ -110,6 +111,9 @@
  *   grants.add, grants.revoke (admin, approver), grants.list (any role):
  *     just-in-time access grants (issue 9 part 4); params and results in
  *     slowpath/mgrants.h.
+ *   approvals.approve, approvals.deny (admin, approver), approvals.list,
+ *     approvals.show (any role): the approval requests of held statements
+ *     (issue 9 part 2); params and results in slowpath/mapprovals.h.
  *
  * Caveats:
  *   - No request ids are generated or checked for uniqueness by the

@@ -680,6 +680,8 @@ static const char main_usage_text[] =
 	"                        the dataplane's tracked flows\n"
 	"  grants add --subject S --service X --ttl DUR --reason R | list | revoke ID\n"
 	"                        just-in-time access grants (admin, approver)\n"
+	"  approvals list [--all] | show ID | approve ID [--comment C] | deny ID --reason R\n"
+	"                        statements held for approval; decide (admin, approver)\n"
 	"  watch [-n N] [--type PREFIX] [--service S] [--user U]\n"
 	"                        stream events (audit records) as they happen; only\n"
 	"                        those that match, filtered by the slowpath\n"
@@ -784,6 +786,36 @@ static const char grants_usage[] =
 	"Each add, revoke and expiry is an audit record (grant.add, grant.revoke,\n"
 	"grant.expired) naming the grant and, for add and revoke, you.\n";
 
+static const char approvals_usage[] =
+	"usage: " PROG " approvals list [--all]\n"
+	"       " PROG " approvals show ID\n"
+	"       " PROG " approvals approve ID [--comment C]\n"
+	"       " PROG " approvals deny ID --reason R\n"
+	"              [-s PATH] [-o json] [-t SEC]\n"
+	"\n"
+	"Statements held for approval. A policy rule with action \"hold\" parks a\n"
+	"statement and makes a request: who asked (db user, and the OIDC identity\n"
+	"after a token login), the masked statement and parameters, the rule, the\n"
+	"session. Once \"quorum\" distinct operators approved it, the statement goes\n"
+	"to the server; one deny, or the rule's timeout, ends it and the client gets\n"
+	"an error naming the request and the reason. A request whose client went is\n"
+	"cancelled.\n"
+	"\n"
+	"list     pending requests, newest first; --all: ended ones too (kept an\n"
+	"         hour). Any role.\n"
+	"show     one request, its votes and how it ended. Any role.\n"
+	"approve  your vote for request ID; --comment C is kept with it. Admin or\n"
+	"         approver, and a member of the rule's \"approvers\" group when it\n"
+	"         names one; not on your own request (your user name is the\n"
+	"         request's db user, OIDC sub, email or the email's local part) unless\n"
+	"         the rule says \"self_approval\": true; once per request.\n"
+	"deny     end request ID now; the client is told R. As approve, but anyone\n"
+	"         who may vote may deny, the requester too.\n"
+	"Each step is an audit record (approval.requested, approval.vote,\n"
+	"approval.approved, approval.denied, approval.expired, approval.cancelled)\n"
+	"naming the request and, for votes and denies, you; tgctl watch --type\n"
+	"approval shows them as they happen.\n";
+
 static const char flows_usage[] =
 	"usage: " PROG " flows [--service S] [--limit N] [-s PATH] [-o json] [-t SEC]\n"
 	"\n"
@@ -841,8 +873,9 @@ struct copts {
 	long count; /* watch -n; 0: forever */
 	int every;  /* stats --watch: seconds; 0: once */
 	const char *service; /* flows, sessions list, grants: --service */
-	/* grants: --subject, --issuer, --reason, --ttl (seconds), --all */
-	const char *subject, *issuer, *reason;
+	/* grants: --subject, --issuer, --reason, --ttl (seconds), --all; approvals: --all,
+	 * --reason, --comment */
+	const char *subject, *issuer, *reason, *comment;
 	long ttl_s;
 	bool all;
 	long limit;	     /* flows, sessions list: --limit; 0: the server's default */
@@ -1803,6 +1836,145 @@ cmd_grants(struct copts *co)
 	return usage("grants takes one of: add, list, revoke ID");
 }
 
+/* ---- approvals: the approvals.* methods (slowpath/mapprovals.h) ---- */
+
+/* One approval for people: its times as dates, the votes' too. */
+static void
+approval_times(json_t *ap)
+{
+	json_t *v;
+	size_t i;
+
+	grant_time(ap, "created");
+	grant_time(ap, "deadline");
+	grant_time(ap, "ended");
+	json_array_foreach(json_object_get(ap, "votes"), i, v)
+		grant_time(v, "at");
+}
+
+static int
+approvals_list(struct copts *co)
+{
+	json_t *params = json_object(), *res, *list, *rows, *e, *row;
+	const char *stmt;
+	char votes[32], cut[52];
+	size_t i;
+	int rc;
+
+	if (co->all)
+		json_object_set_new(params, "all", json_true());
+	if ((rc = call(co, "approvals.list", params, &res)) != EXIT_OK || res == NULL)
+		return rc;
+	list = json_object_get(res, "approvals");
+	if (json_array_size(list) == 0) {
+		printf("no %sapproval requests\n", co->all ? "" : "pending ");
+		json_decref(res);
+		return EXIT_OK;
+	}
+	rows = json_array();
+	json_array_foreach(list, i, e) {
+		stmt = json_string_value(json_object_get(e, "statement"));
+		snprintf(votes, sizeof(votes), "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+			 (json_int_t)json_array_size(json_object_get(e, "votes")),
+			 json_integer_value(json_object_get(e, "quorum")));
+		/* a long statement: its start, cut on a character boundary (show has it whole) */
+		snprintf(cut, sizeof(cut), "%s", stmt != NULL ? stmt : "");
+		if (stmt != NULL && strlen(stmt) >= sizeof(cut)) {
+			size_t n = sizeof(cut) - 4;
+
+			while (n > 0 && ((unsigned char)cut[n] & 0xc0) == 0x80)
+				n--;
+			memcpy(cut + n, "...", 4);
+		}
+		grant_time(e, "deadline");
+		row = json_pack("{s:O, s:O, s:O, s:O, s:O, s:s, s:O, s:s}", "id",
+				json_object_get(e, "id"), "state", json_object_get(e, "state"),
+				"service", json_object_get(e, "service"), "user",
+				json_object_get(e, "user"), "rule", json_object_get(e, "rule"),
+				"votes", votes, "deadline", json_object_get(e, "deadline"),
+				"statement", cut);
+		json_array_append_new(rows, row);
+	}
+	print_table(rows, 0);
+	json_decref(rows);
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int
+approvals_one(struct copts *co, const char *method, json_t *params)
+{
+	json_t *res, *ap;
+	const char *state;
+	json_int_t n, q;
+	int rc;
+
+	if ((rc = call(co, method, params, &res)) != EXIT_OK || res == NULL)
+		return rc;
+	ap = json_object_get(res, "approval");
+	state = json_string_value(json_object_get(ap, "state"));
+	if (state == NULL)
+		state = "";
+	n = (json_int_t)json_array_size(json_object_get(ap, "votes"));
+	q = json_integer_value(json_object_get(ap, "quorum"));
+	if (strcmp(method, "approvals.approve") == 0 && strcmp(state, "pending") == 0)
+		printf("vote counted, %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
+		       ": still pending ",
+		       n, q);
+	else if (strcmp(method, "approvals.approve") == 0)
+		printf("approved, %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
+		       ": the statement goes to the server ",
+		       n, q);
+	else if (strcmp(method, "approvals.deny") == 0)
+		printf("denied: the client is told why ");
+	else
+		printf("approval request ");
+	put_text(stdout, json_string_value(json_object_get(ap, "id")));
+	printf("\n\n");
+	approval_times(ap);
+	print_object(ap, 0);
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int
+cmd_approvals(struct copts *co)
+{
+	const char *sub = co->nargs > 0 ? co->args[0] : "";
+	json_t *p;
+
+	if (strcmp(sub, "list") == 0 && co->nargs == 1) {
+		if (co->reason != NULL || co->comment != NULL)
+			return usage("approvals list takes --all");
+		return approvals_list(co);
+	}
+	if (co->all)
+		return usage("--all is for approvals list");
+	if (strcmp(sub, "show") == 0 && co->nargs == 2) {
+		if (co->reason != NULL || co->comment != NULL)
+			return usage("approvals show takes an id");
+		return approvals_one(co, "approvals.show", json_pack("{s:s}", "id", co->args[1]));
+	}
+	if (strcmp(sub, "approve") == 0 && co->nargs == 2) {
+		if (co->reason != NULL)
+			return usage("approvals approve takes an id and --comment (deny takes "
+				     "--reason)");
+		p = json_pack("{s:s}", "id", co->args[1]);
+		if (p != NULL && co->comment != NULL)
+			json_object_set_new(p, "comment", json_string(co->comment));
+		return approvals_one(co, "approvals.approve", p);
+	}
+	if (strcmp(sub, "deny") == 0 && co->nargs == 2) {
+		if (co->comment != NULL || co->reason == NULL)
+			return usage("approvals deny takes an id and --reason (the client is told "
+				     "it)");
+		return approvals_one(co, "approvals.deny",
+				     json_pack("{s:s, s:s}", "id", co->args[1], "reason",
+					       co->reason));
+	}
+	return usage("approvals takes one of: list, show ID, approve ID, deny ID --reason R");
+}
+
 static int
 cmd_flows(struct copts *co)
 {
@@ -2162,6 +2334,7 @@ parse_cmd_opts(int argc, char **argv, const char *help, bool count, struct copts
 		{ "ttl", required_argument, NULL, 'X' },
 		{ "reason", required_argument, NULL, 'R' },
 		{ "all", no_argument, NULL, 'A' },
+		{ "comment", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2232,11 +2405,24 @@ parse_cmd_opts(int argc, char **argv, const char *help, bool count, struct copts
 				return usage("--limit %s: an integer in 1..65535", optarg);
 			co->limit = (long)v;
 			break;
+		case 'C':
+			if (strcmp(argv[0], "approvals") != 0)
+				return usage("%s: no option --comment", argv[0]);
+			co->comment = optarg;
+			break;
+		case 'R':
+		case 'A':
+			if (strcmp(argv[0], "approvals") == 0) {
+				if (c == 'R')
+					co->reason = optarg;
+				else
+					co->all = true;
+				break;
+			}
+			/* fall through */
 		case 'J':
 		case 'I':
 		case 'X':
-		case 'R':
-		case 'A':
 			if (strcmp(argv[0], "grants") != 0)
 				return usage("%s: no option --%s", argv[0],
 					     c == 'J'	? "subject"
@@ -2702,6 +2888,7 @@ main(int argc, char **argv)
 		{ "sessions", cmd_sessions, sessions_usage, false },
 		{ "flows", cmd_flows, flows_usage, false },
 		{ "grants", cmd_grants, grants_usage, false },
+		{ "approvals", cmd_approvals, approvals_usage, false },
 		{ "watch", cmd_watch, watch_usage, true },
 		{ "methods", cmd_methods, methods_usage, false },
 		{ "call", cmd_call, call_usage, false },

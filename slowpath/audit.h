@@ -153,24 +153,30 @@
 #define TG_AUDIT_BATCH_MAX 65536	    /* records buffered between commits */
 
 /* The record types (evidence.md section 3), as enum values and names. */
-#define TG_AUDIT_EVENT_TYPES(X)             \
-	X(AUTHN_SUCCESS, "authn.success")   \
-	X(AUTHN_FAILURE, "authn.failure")   \
-	X(SESSION_START, "session.start")   \
-	X(SESSION_END, "session.end")       \
-	X(DB_QUERY, "db.query")             \
-	X(POLICY_DENY, "policy.deny")       \
-	X(ADMIN_CHANGE, "admin.change")     \
-	X(AUDIT_FAILURE, "audit.failure")   \
-	X(LOG_CHECKPOINT, "log.checkpoint") \
-	X(LOG_GAP, "log.gap")               \
-	X(DB_QUERY_BEGIN, "db.query.begin") \
-	X(AUTHN_EXPIRED, "authn.expired")   \
-	X(AUDIT_FULL, "audit.full")         \
-	X(AUDIT_RESUMED, "audit.resumed")   \
-	X(GRANT_ADD, "grant.add")           \
-	X(GRANT_REVOKE, "grant.revoke")     \
-	X(GRANT_EXPIRED, "grant.expired")
+#define TG_AUDIT_EVENT_TYPES(X)                     \
+	X(AUTHN_SUCCESS, "authn.success")           \
+	X(AUTHN_FAILURE, "authn.failure")           \
+	X(SESSION_START, "session.start")           \
+	X(SESSION_END, "session.end")               \
+	X(DB_QUERY, "db.query")                     \
+	X(POLICY_DENY, "policy.deny")               \
+	X(ADMIN_CHANGE, "admin.change")             \
+	X(AUDIT_FAILURE, "audit.failure")           \
+	X(LOG_CHECKPOINT, "log.checkpoint")         \
+	X(LOG_GAP, "log.gap")                       \
+	X(DB_QUERY_BEGIN, "db.query.begin")         \
+	X(AUTHN_EXPIRED, "authn.expired")           \
+	X(AUDIT_FULL, "audit.full")                 \
+	X(AUDIT_RESUMED, "audit.resumed")           \
+	X(GRANT_ADD, "grant.add")                   \
+	X(GRANT_REVOKE, "grant.revoke")             \
+	X(GRANT_EXPIRED, "grant.expired")           \
+	X(APPROVAL_REQUESTED, "approval.requested") \
+	X(APPROVAL_VOTE, "approval.vote")           \
+	X(APPROVAL_APPROVED, "approval.approved")   \
+	X(APPROVAL_DENIED, "approval.denied")       \
+	X(APPROVAL_EXPIRED, "approval.expired")     \
+	X(APPROVAL_CANCELLED, "approval.cancelled")
 
 /* clang-format off */
 enum tg_audit_event_type {

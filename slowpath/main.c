@@ -104,6 +104,7 @@
 #include "maudit.h"
 #include "metrics.h"
 #include "mgmt.h"
+#include "mapprovals.h"
 #include "mgrants.h"
 #include "notify.h"
 #include "punt.h"
@@ -866,6 +867,7 @@ disconnect(unsigned int reason, const char *detail)
 	auth_queue_free();
 	if (sp.authn != NULL && c->auth)
 		tg_authn_conn_gone(sp.authn); /* logins in flight: the dataplane resets them */
+	sp_approvals_cancel_all("dataplane_gone"); /* its held statements went with it */
 	epoll_set(EPOLL_CTL_DEL, c->fd, 0, TAG_CONN);
 	close(c->fd);
 	memset(c, 0, sizeof(*c));
@@ -1133,6 +1135,9 @@ on_batch(const struct tg_punt_batch *b)
 		if (ev.type == TG_PUNT_EV_SESSION_END && sp.authn != NULL &&
 		    in->id == sp.authn_inst)
 			tg_authn_session_end(sp.authn, ev.worker, ev.session);
+		/* a statement held in it waits for nobody now */
+		if (ev.type == TG_PUNT_EV_SESSION_END)
+			sp_approvals_cancel_session(ev.worker, ev.session, "client_gone");
 		/* evidence.md 2.5: a signed checkpoint at each session end */
 		if (ev.type == TG_PUNT_EV_SESSION_END &&
 		    tg_audit_checkpoint(sp.audit, "session_end") < 0)
@@ -2302,6 +2307,38 @@ open_notify(void)
 	return 0;
 }
 
+/* ---------------------------------------------------------------------
+ * Approval requests of held statements (mapprovals.h): their records,
+ * and the answer to the dataplane once one is decided.
+ * ------------------------------------------------------------------- */
+
+/* Approved, denied or expired: the held statement's answer. */
+static void
+approvals_decided(void *arg, const struct tg_approval *r, const struct tg_approval_verdict *v)
+{
+	(void)arg;
+	sp_log(LOG_INFO, "approval %s %s: hold %" PRIu32 " of session %u-%" PRIu64 "%s%s%s%s",
+	       r->id, tg_approval_state_name(r->state), r->hold, r->worker, r->session,
+	       v->approve ? "" : " (", v->sqlstate, v->approve ? "" : ") ", v->text);
+	/* HOLD_REPLY is sent here: v->approve, else v->sqlstate and v->text */
+}
+
+static int
+open_approvals(void)
+{
+	struct sp_approvals_hooks h = {
+		.record = grants_record, /* the same: gw.host, append, publish */
+		.decided = approvals_decided,
+		.log = grants_log,
+	};
+
+	if (sp_approvals_open(&h) < 0) {
+		sp_log(LOG_ERR, "approvals: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* One datagram: 0, or why the connection must end. */
 static unsigned int
 on_msg(size_t len, char *detail, size_t dlen)
@@ -2547,6 +2584,7 @@ on_timer(void)
 	sp_audit_methods_tick();
 	sp_grants_tick((int64_t)time(NULL)); /* before authn's: sessions see the expiry */
 	tg_notify_tick(sp.notify, now_ms());
+	sp_approvals_tick((int64_t)time(NULL));
 	/* login deadlines and token expiry (authn.h): answered only to a dataplane there */
 	if (sp.authn != NULL && sp.conn.fd >= 0 && sp.conn.auth) {
 		tg_authn_tick(sp.authn, now_ms(), (int64_t)time(NULL));
@@ -3522,7 +3560,7 @@ open_mgmt(void)
 			abort(); /* a fixed table: names and roles are valid */
 	/* &sp.audit: the store opens after the socket (open_store()) */
 	if (sp_audit_methods_register(sp.mgmt, &sp.audit) < 0 ||
-	    sp_grants_methods_register(sp.mgmt) < 0)
+	    sp_grants_methods_register(sp.mgmt) < 0 || sp_approvals_methods_register(sp.mgmt) < 0)
 		abort();
 	sp_log(LOG_INFO, "management socket %s: %u group grant(s)", sp.cfg.mgmt.socket,
 	       sp.cfg.mgmt.nb_grants);
@@ -3930,6 +3968,7 @@ shut_down(void)
 		flush();
 		if (sp.conn.fd >= 0)
 			disconnect(SP_DISC_SHUTDOWN, NULL);
+		sp_approvals_close(); /* what is pending ends as a record in the store */
 		tg_siem_save(sp.siem); /* committed below or by tg_audit_close() */
 		tg_siem_close(sp.siem);
 		sp.siem = NULL;
@@ -3956,6 +3995,7 @@ shut_down(void)
 	sp_grants_close();
 	tg_notify_free(sp.notify);
 	sp.notify = NULL;
+	sp_approvals_close(); /* a start that failed before the store: nothing is pending */
 	tg_jwks_fetch_free(sp.fetch);
 	sp.fetch = NULL;
 	tg_jwks_free(sp.jwks);
@@ -4003,7 +4043,7 @@ main(int argc, char **argv)
 	if ((sp.root && resolve_user() < 0) || open_listener() < 0 || open_mgmt() < 0 ||
 	    open_metrics() < 0 || open_store() < 0 || open_siem() < 0 || open_identity() < 0 ||
 	    drop_privileges() < 0 || open_loop(&sigs) < 0 || open_identity_keys() < 0 ||
-	    open_grants() < 0 || open_notify() < 0)
+	    open_grants() < 0 || open_notify() < 0 || open_approvals() < 0)
 		goto fail;
 	/* read on a dataplane's SERVICES and on SIGHUP, as the unprivileged user */
 	if (sp.cfg.policy[0] != '\0' && access(sp.cfg.policy, R_OK) < 0) {

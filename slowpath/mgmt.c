@@ -686,6 +686,23 @@ tg_mgmt_params_known(struct tg_mgmt_call *call, const json_t *params, const char
 	return true;
 }
 
+bool
+tg_mgmt_param_str(struct tg_mgmt_call *call, const json_t *params, const char *name,
+		  const char **out)
+{
+	const json_t *v = json_object_get(params, name);
+
+	*out = NULL;
+	if (v == NULL)
+		return true;
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST, "params.%s: a string", name);
+		return false;
+	}
+	*out = json_string_value(v);
+	return true;
+}
+
 void
 tg_mgmt_fail(struct tg_mgmt_call *call, enum tg_mgmt_err code, const char *fmt, ...)
 {

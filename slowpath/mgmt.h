@@ -256,6 +256,14 @@ void tg_mgmt_fail(struct tg_mgmt_call *call, enum tg_mgmt_err code, const char *
 bool tg_mgmt_params_known(struct tg_mgmt_call *call, const json_t *params,
 			  const char *const *names, size_t nb);
 
+/*
+ * For a method: params.name as a string into *out (NULL when absent);
+ * false when present and not a string without NUL bytes, the call then
+ * answered BAD_REQUEST "params.NAME: a string".
+ */
+bool tg_mgmt_param_str(struct tg_mgmt_call *call, const json_t *params, const char *name,
+		       const char **out);
+
 /* The caller of a call, and its method's name; valid until the call is answered. */
 const struct tg_mgmt_peer *tg_mgmt_call_peer(const struct tg_mgmt_call *call);
 const char *tg_mgmt_call_method(const struct tg_mgmt_call *call);

@@ -219,23 +219,6 @@ sp_grants_stats_json(void)
  * Methods
  * ------------------------------------------------------------------- */
 
-/* params.name: a string (NULL when absent); false when present and not a string (answered). */
-static bool
-param_str(struct tg_mgmt_call *call, const json_t *params, const char *name, const char **out)
-{
-	const json_t *v = json_object_get(params, name);
-
-	*out = NULL;
-	if (v == NULL)
-		return true;
-	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST, "params.%s: a string", name);
-		return false;
-	}
-	*out = json_string_value(v);
-	return true;
-}
-
 static bool
 ready(struct tg_mgmt_call *call)
 {
@@ -257,10 +240,10 @@ m_add(struct tg_mgmt_call *call, const json_t *params, void *arg)
 
 	(void)arg;
 	if (!ready(call) || !tg_mgmt_params_known(call, params, names, sizeof(names) / sizeof(names[0])) ||
-	    !param_str(call, params, "subject", &spec.sub) ||
-	    !param_str(call, params, "service", &spec.service) ||
-	    !param_str(call, params, "reason", &spec.reason) ||
-	    !param_str(call, params, "issuer", &spec.iss))
+	    !tg_mgmt_param_str(call, params, "subject", &spec.sub) ||
+	    !tg_mgmt_param_str(call, params, "service", &spec.service) ||
+	    !tg_mgmt_param_str(call, params, "reason", &spec.reason) ||
+	    !tg_mgmt_param_str(call, params, "issuer", &spec.iss))
 		return;
 	if (spec.sub == NULL || spec.service == NULL || spec.reason == NULL || ttl == NULL) {
 		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST,
@@ -302,8 +285,8 @@ m_list(struct tg_mgmt_call *call, const json_t *params, void *arg)
 
 	(void)arg;
 	if (!ready(call) || !tg_mgmt_params_known(call, params, names, sizeof(names) / sizeof(names[0])) ||
-	    !param_str(call, params, "service", &service) ||
-	    !param_str(call, params, "subject", &sub))
+	    !tg_mgmt_param_str(call, params, "service", &service) ||
+	    !tg_mgmt_param_str(call, params, "subject", &sub))
 		return;
 	if (all != NULL && !json_is_boolean(all)) {
 		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST, "params.all: true or false");
@@ -331,7 +314,8 @@ m_revoke(struct tg_mgmt_call *call, const json_t *params, void *arg)
 
 	(void)arg;
 	if (!ready(call) || !tg_mgmt_params_known(call, params, names, sizeof(names) / sizeof(names[0])) ||
-	    !param_str(call, params, "id", &id) || !param_str(call, params, "reason", &reason))
+	    !tg_mgmt_param_str(call, params, "id", &id) ||
+	    !tg_mgmt_param_str(call, params, "reason", &reason))
 		return;
 	if (id == NULL) {
 		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST, "params: id is required");

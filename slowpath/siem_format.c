@@ -146,6 +146,7 @@ enum kind {
 	K_CONNECT,
 	K_QUERY,
 	K_ADMIN,
+	K_APPROVAL, /* approval.*: a held statement's request, votes and end */
 	K_LOG,
 	K_OTHER,
 };
@@ -164,6 +165,8 @@ kind_of(const char *type)
 		return K_QUERY;
 	if (strcmp(type, "admin.change") == 0)
 		return K_ADMIN;
+	if (strncmp(type, "approval.", 9) == 0)
+		return K_APPROVAL;
 	if (strncmp(type, "log.", 4) == 0 || strncmp(type, "audit.", 6) == 0)
 		return K_LOG;
 	return K_OTHER;
@@ -360,6 +363,7 @@ ocsf_class_of(const struct tg_siem_event *ev, enum kind k)
 		return (struct ocsf_class){ 6005, 3, "Datastore Activity", "Connect", 6,
 					    "Application Activity" };
 	case K_QUERY:
+	case K_APPROVAL: /* the decision on a statement: its disposition says which */
 		return (struct ocsf_class){ 6005, 4, "Datastore Activity", "Query", 6,
 					    "Application Activity" };
 	case K_ADMIN:
@@ -485,9 +489,13 @@ ocsf_build(const struct tg_siem_event *ev, unsigned int trim)
 			set_copy(v, "uid", f.o, "db", "statement_number");
 		}
 		set(j, "query_info", nonempty(v));
-		if (f.blocked) {
+		if (f.blocked || strcmp(ev->type, "approval.denied") == 0 ||
+		    strcmp(ev->type, "approval.expired") == 0) {
 			set_int(j, "disposition_id", 2);
 			set_str(j, "disposition", "Blocked");
+		} else if (strcmp(ev->type, "approval.approved") == 0) {
+			set_int(j, "disposition_id", 1);
+			set_str(j, "disposition", "Allowed");
 		}
 		break;
 	case 6003:
@@ -535,6 +543,9 @@ ocsf_build(const struct tg_siem_event *ev, unsigned int trim)
 		set_copy(tg, "policy", f.o, "policy", NULL);
 		set_copy(tg, "checkpoint", f.o, "checkpoint", NULL);
 		set_copy(tg, "gap", f.o, "gap", NULL);
+		set_copy(tg, "approval", f.o, "approval", NULL);
+		if (f.kind == K_APPROVAL)
+			set_copy(tg, "operator", f.o, "operator", NULL);
 		if (ev->note != NULL)
 			set_str(tg, "note", ev->note);
 		if ((v = json_object()) != NULL) {
@@ -582,6 +593,21 @@ strings(const char *a, const char *b)
 	return v;
 }
 
+/* event.type of an approval.* record: what happened to the held statement. */
+static const char *
+ecs_approval_type(const char *type)
+{
+	if (strcmp(type, "approval.approved") == 0)
+		return "allowed";
+	if (strcmp(type, "approval.denied") == 0 || strcmp(type, "approval.expired") == 0)
+		return "denied";
+	if (strcmp(type, "approval.requested") == 0)
+		return "creation";
+	if (strcmp(type, "approval.cancelled") == 0)
+		return "end";
+	return "change"; /* approval.vote */
+}
+
 static json_t *
 ecs_build(const struct tg_siem_event *ev, unsigned int trim)
 {
@@ -615,6 +641,11 @@ ecs_build(const struct tg_siem_event *ev, unsigned int trim)
 		cat1 = "configuration";
 		cat2 = "iam";
 		type1 = "change";
+		break;
+	case K_APPROVAL:
+		cat1 = "database";
+		cat2 = "iam";
+		type1 = ecs_approval_type(ev->type);
 		break;
 	default:
 		cat1 = "configuration";
@@ -703,6 +734,7 @@ ecs_build(const struct tg_siem_event *ev, unsigned int trim)
 		set_copy(tg, "checkpoint", f.o, "checkpoint", NULL);
 		set_copy(tg, "gap", f.o, "gap", NULL);
 		set_copy(tg, "operator", f.o, "operator", NULL);
+		set_copy(tg, "approval", f.o, "approval", NULL);
 		if (ev->note != NULL)
 			set_str(tg, "note", ev->note);
 	}

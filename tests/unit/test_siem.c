@@ -47,6 +47,12 @@ static const struct {
 	{ "db.query.begin", "\"db\":{\"statement\":\"SELECT 1\"}", 6005, 4 },
 	{ "policy.deny", "\"db\":{\"statement\":\"DROP x\"}", 6005, 4 },
 	{ "admin.change", "\"admin\":{\"action\":\"mgmt.policy.reload\"}", 6003, 3 },
+	{ "approval.requested", "\"approval\":{\"id\":\"ap-1\"},\"db\":{\"user\":\"u\"}", 6005, 4 },
+	{ "approval.vote", "\"operator\":{\"uid\":1000,\"user\":\"bob\"}", 6005, 4 },
+	{ "approval.approved", "\"approval\":{\"id\":\"ap-1\"}", 6005, 4 },
+	{ "approval.denied", "\"approval\":{\"id\":\"ap-1\"}", 6005, 4 },
+	{ "approval.expired", "\"approval\":{\"id\":\"ap-1\"}", 6005, 4 },
+	{ "approval.cancelled", "\"approval\":{\"id\":\"ap-1\"}", 6005, 4 },
 	{ "log.checkpoint", "\"checkpoint\":{\"size\":5}", 1008, 99 },
 	{ "log.gap", "\"gap\":{\"lost\":2}", 1008, 99 },
 	{ "audit.failure", "\"gw\":{\"host\":\"gw1\"}", 1008, 99 },
@@ -277,6 +283,67 @@ test_ecs(void **state)
 	tg_siem_event_release(&ev);
 }
 
+/*
+ * approval.* records: OCSF Datastore Activity whose disposition is the
+ * decision, ECS database/iam with the decision as event.type; the
+ * approval and the operator ride along in tollgate.*.
+ */
+static void test_approval_records(void **state) {
+  static const struct {
+    const char *type;
+    int disposition; /* 0: none */
+    const char *ecs_type;
+  } cases[] = {
+      {"approval.requested", 0, "creation"}, {"approval.vote", 0, "change"},
+      {"approval.approved", 1, "allowed"},   {"approval.denied", 2, "denied"},
+      {"approval.expired", 2, "denied"},     {"approval.cancelled", 0, "end"},
+  };
+  struct tg_siem_event ev;
+  char rec[1024], out[TG_SIEM_EVENT_MAX];
+  json_t *j, *t;
+
+  (void)state;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    record_of(cases[i].type,
+              "\"approval\":{\"id\":\"ap-00000000000000aa\",\"quorum\":2},"
+              "\"db\":{\"user\":\"app_rw\"},\"operator\":{\"uid\":1001,"
+              "\"user\":\"bob\"}",
+              rec, sizeof(rec));
+    assert_int_equal(tg_siem_event_init(&ev, 9, rec, strlen(rec)), 0);
+    assert_true(tg_siem_format_ocsf(&ev, 0, out, sizeof(out)) > 0);
+    j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "disposition_id")),
+                     cases[i].disposition);
+    t = json_object_get(json_object_get(j, "unmapped"), "tollgate");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(t, "approval"), "id")),
+                        "ap-00000000000000aa");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(t, "operator"), "user")),
+                        "bob");
+    json_decref(j);
+    assert_true(tg_siem_format(TG_SIEM_FMT_ECS, &ev, out, sizeof(out), NULL) >
+                0);
+    j = json_loads(out, 0, NULL);
+    t = json_object_get(j, "event");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(t, "category"), 0)),
+        "database");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(t, "type"), 0)),
+        cases[i].ecs_type);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "user"), "name")),
+        "app_rw");
+    t = json_object_get(j, "tollgate");
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(t, "approval"), "quorum")),
+                     2);
+    json_decref(j);
+    tg_siem_event_release(&ev);
+  }
+}
 /* ---- RFC 5424 ----------------------------------------------------------- */
 
 static void
@@ -387,6 +454,7 @@ main(void)
 		cmocka_unit_test(test_cef_header_escape), cmocka_unit_test(test_cef_ext_escape),
 		cmocka_unit_test(test_cef_event),	  cmocka_unit_test(test_ocsf_classes),
 		cmocka_unit_test(test_long_statement),	  cmocka_unit_test(test_ecs),
+		cmocka_unit_test(test_approval_records),
 		cmocka_unit_test(test_syslog_head),	  cmocka_unit_test(test_config),
 	};
 
