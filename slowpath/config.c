@@ -711,6 +711,10 @@ tg_sp_config_load_file(struct tg_sp_config *cfg, const char *path, char *err, si
 		rc = -EINVAL;
 		goto out;
 	}
+	/* no "approvals" section: a notifier with no sink */
+	rc = tg_notify_config_parse(&cfg->notify, NULL, path, err, errlen);
+	if (rc < 0)
+		goto out;
 	json_object_foreach(root, key, v) {
 		if (strcmp(key, "control_socket") == 0) {
 			rc = json_path(cfg->control_socket, sizeof(cfg->control_socket), v, path,

@@ -291,6 +291,7 @@ struct sp_conn {
 	bool gives_stats;  /* its HELLO stated TG_PUNT_CAP_STATS: stats calls ask it */
 	bool gives_sessions; /* its HELLO stated TG_PUNT_CAP_SESSIONS: sessions and flows ask it */
 	bool auth;	     /* both stated TG_PUNT_CAP_AUTH: AUTH_* messages are valid */
+	bool holds;	     /* both stated TG_PUNT_CAP_HOLD: HOLD_* messages are valid */
 	bool audit_state;    /* it stated TG_PUNT_CAP_AUDIT_STATE: AUDIT_STATE goes to it */
 	int state_sent;	     /* the last AUDIT_STATE sent (enum tg_punt_audit_state_code), -1: none */
 	bool have_svcs;	  /* its SERVICES arrived */
@@ -1024,6 +1025,7 @@ on_hello(const struct tg_punt_hello *h)
 	c->gives_stats = (h->caps & TG_PUNT_CAP_STATS) != 0;
 	c->gives_sessions = (h->caps & TG_PUNT_CAP_SESSIONS) != 0;
 	c->auth = (h->caps & TG_PUNT_CAP_AUTH) != 0 && (sp.self.caps & TG_PUNT_CAP_AUTH) != 0;
+	c->holds = (h->caps & TG_PUNT_CAP_HOLD) != 0;
 	c->audit_state = (h->caps & TG_PUNT_CAP_AUDIT_STATE) != 0;
 	c->state_sent = -1; /* the state goes right after the HELLO_ACK (pump) */
 	if (c->auth && sp.authn_inst != h->instance) {
@@ -2312,6 +2314,61 @@ open_notify(void)
  * and the answer to the dataplane once one is decided.
  * ------------------------------------------------------------------- */
 
+/*
+ * A HOLD_REPLY for the dataplane, queued with the AUTH_REPLYs and sent by
+ * pump() in order. The reason reaches the client's ErrorResponse:
+ * printable ASCII only (an operator's comment may hold anything).
+ */
+static void
+hold_reply(uint16_t worker, uint64_t session, uint32_t hold, const char *id, bool approve,
+	   const char *sqlstate, const char *text)
+{
+	char reason[TG_PUNT_REASON_MAX + 1];
+	struct tg_punt_hold h = {
+		.worker = worker,
+		.session = session,
+		.hold = hold,
+		.decision = approve ? TG_PUNT_HOLD_APPROVE : TG_PUNT_HOLD_DENY,
+		.id = { .p = id, .len = (uint32_t)strnlen(id, TG_PUNT_HOLD_ID_MAX) },
+	};
+	size_t cap = TG_PUNT_HDR_LEN + 64 + TG_PUNT_HOLD_ID_MAX + TG_PUNT_REASON_MAX;
+	struct sp_auth_out *q;
+	size_t i, n;
+	int len;
+
+	if (sp.conn.fd < 0 || !sp.conn.holds)
+		return; /* the dataplane denies what it held when the channel went */
+	if (!approve) {
+		n = strnlen(text, TG_PUNT_REASON_MAX);
+		for (i = 0; i < n; i++)
+			reason[i] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?';
+		h.sqlstate = (struct tg_punt_str){ .p = sqlstate, .len = 5 };
+		h.reason = (struct tg_punt_str){ .p = reason, .len = (uint32_t)n };
+	}
+	q = malloc(sizeof(*q) + cap);
+	if (q == NULL) {
+		sp_log(LOG_ERR, "answer hold %u-%" PRIu64 "/%" PRIu32 ": out of memory; the "
+				"dataplane denies it at its deadline", worker, session, hold);
+		return;
+	}
+	len = tg_punt_encode_hold(q->buf, cap, 1, TG_PUNT_T_HOLD_REPLY, &h);
+	if (len < 0) {
+		sp_log(LOG_ERR, "answer hold %u-%" PRIu64 "/%" PRIu32 ": cannot encode it: %s",
+		       worker, session, hold, strerror(-len));
+		free(q);
+		return;
+	}
+	q->len = (size_t)len;
+	q->next = NULL;
+	if (sp.aq_tail != NULL)
+		sp.aq_tail->next = q;
+	else
+		sp.aq_head = q;
+	sp.aq_tail = q;
+	if (!sp.conn.out_armed)
+		want_out(true); /* sent by pump() from the loop */
+}
+
 /* Approved, denied or expired: the held statement's answer. */
 static void
 approvals_decided(void *arg, const struct tg_approval *r, const struct tg_approval_verdict *v)
@@ -2320,14 +2377,103 @@ approvals_decided(void *arg, const struct tg_approval *r, const struct tg_approv
 	sp_log(LOG_INFO, "approval %s %s: hold %" PRIu32 " of session %u-%" PRIu64 "%s%s%s%s",
 	       r->id, tg_approval_state_name(r->state), r->hold, r->worker, r->session,
 	       v->approve ? "" : " (", v->sqlstate, v->approve ? "" : ") ", v->text);
-	/* HOLD_REPLY is sent here: v->approve, else v->sqlstate and v->text */
+	hold_reply(r->worker, r->session, r->hold, r->id, v->approve, v->sqlstate, v->text);
+}
+
+/*
+ * An approval record: appended and published like a grant's, and handed
+ * to the notification hook (notify.h) as it was recorded, seq included,
+ * so a chat message or ticket names the same facts as the audit log.
+ */
+static void
+approvals_record(void *arg, json_t *rec)
+{
+	const char *type =
+		json_string_value(json_object_get(json_object_get(rec, "event"), "type"));
+	char *text;
+
+	grants_record(arg, rec);
+	if (sp.notify == NULL || type == NULL || strcmp(type, "approval.vote") == 0)
+		return;
+	text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+	if (text == NULL) {
+		sp_log(LOG_ERR, "approvals notify: %s: out of memory", type);
+		return;
+	}
+	if (tg_notify_submit(sp.notify, type, text, NULL) < 0)
+		sp_log(LOG_ERR, "approvals notify: %s: the hook refused it", type);
+	free(text);
+}
+
+/* HOLD_REQUEST: a statement parked for approval, or one the dataplane gave up on. */
+static unsigned int
+on_hold_request(const struct tg_punt_hold *ph)
+{
+	char inst[17], sid[64], id[TG_APPROVAL_ID_MAX], err[256];
+	char service[TG_PUNT_NAME_MAX + 1], rule[TG_PUNT_NAME_MAX + 1];
+	char approvers[TG_PUNT_NAME_MAX + 1], client[TG_PUNT_NAME_MAX + 1];
+	char user[TG_PUNT_NAME_MAX + 1], database[TG_PUNT_NAME_MAX + 1];
+	char text[TG_PUNT_TEXT_MAX + 1], params[TG_PUNT_PARAMS_MAX + 1];
+	const struct tg_authn_who *w = NULL;
+	struct tg_approval_spec spec;
+
+#define CSTR(dst, s) snprintf(dst, sizeof(dst), "%.*s", (int)(s).len, (s).p)
+	if (ph->op == TG_PUNT_HOLD_CANCEL) {
+		char reason[TG_PUNT_REASON_MAX + 1];
+
+		CSTR(reason, ph->reason);
+		sp_approvals_cancel_session(ph->worker, ph->session, reason);
+		return 0;
+	}
+	hex64(sp.conn.inst != NULL ? sp.conn.inst->id : 0, inst);
+	snprintf(sid, sizeof(sid), "%s-%u-%" PRIu64, inst, ph->worker, ph->session);
+	CSTR(service, ph->service);
+	CSTR(rule, ph->rule);
+	CSTR(approvers, ph->approvers);
+	CSTR(client, ph->client);
+	CSTR(user, ph->user);
+	CSTR(database, ph->database);
+	CSTR(text, ph->text);
+	CSTR(params, ph->params);
+#undef CSTR
+	if (sp.authn != NULL && sp.conn.inst != NULL && sp.conn.inst->id == sp.authn_inst)
+		w = tg_authn_who(sp.authn, ph->worker, ph->session);
+	spec = (struct tg_approval_spec){
+		.worker = ph->worker,
+		.session = ph->session,
+		.hold = ph->hold,
+		.session_id = sid,
+		.service = service,
+		.rule = rule,
+		.text = text,
+		.params = params,
+		.client = client,
+		.user = w != NULL && w->role[0] != '\0' ? w->role : user,
+		.database = database,
+		.iss = w != NULL && w->verified ? w->iss : NULL,
+		.sub = w != NULL && w->verified ? w->sub : NULL,
+		.email = w != NULL && w->verified && w->email[0] != '\0' ? w->email : NULL,
+		.approvers = approvers,
+		.quorum = ph->quorum,
+		.timeout_s = ph->timeout_s,
+		.self_approval = ph->self_approval != 0,
+	};
+	if (sp_approvals_request(&spec, id, err, sizeof(err)) < 0) {
+		char why[sizeof(err) + 64];
+
+		sp_log(LOG_ERR, "hold %s/%" PRIu32 " (rule %s): no approval request: %s", sid,
+		       ph->hold, rule, err);
+		snprintf(why, sizeof(why), "no approval request could be made: %s", err);
+		hold_reply(ph->worker, ph->session, ph->hold, "none", false, "57P03", why);
+	}
+	return 0;
 }
 
 static int
 open_approvals(void)
 {
 	struct sp_approvals_hooks h = {
-		.record = grants_record, /* the same: gw.host, append, publish */
+		.record = approvals_record, /* as a grant's: gw.host, append, publish; and notify */
 		.decided = approvals_decided,
 		.log = grants_log,
 	};
@@ -2391,6 +2537,9 @@ on_msg(size_t len, char *detail, size_t dlen)
 	}
 	if (type == TG_PUNT_T_AUTH_SERVER && c->auth)
 		return on_auth_server(&msg.u.auth);
+	/* HOLD_REQUEST only where both sides stated TG_PUNT_CAP_HOLD */
+	if (type == TG_PUNT_T_HOLD_REQUEST && c->holds)
+		return on_hold_request(&msg.u.hold);
 	return SP_DISC_UNEXPECTED;
 }
 
@@ -3949,7 +4098,7 @@ init_self(void)
 		.caps = (sp.cfg.policy[0] != '\0' ? TG_PUNT_CAP_POLICY : 0) | TG_PUNT_CAP_STATS |
 			TG_PUNT_CAP_SESSIONS |
 			/* says when the store is full (AU-5(4), audit_space.h) */
-			TG_PUNT_CAP_AUDIT_STATE |
+			TG_PUNT_CAP_AUDIT_STATE | TG_PUNT_CAP_HOLD |
 			/* answers identity logins (authn.h) */
 			(sp.cfg.identity.enabled ? TG_PUNT_CAP_AUTH : 0),
 		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
