@@ -2982,13 +2982,15 @@ stats_local(void)
 		(int)as->cfg.full_pct, "resume_pct", (int)as->cfg.resume_pct);
 
 	return json_pack(
-		"{s:{s:o, s:o, s:I, s:I, s:o*}, s:o, s:o*, s:o*, s:o*, s:o*}", "slowpath", "counters",
+		"{s:{s:o, s:o, s:I, s:I, s:o*}, s:o, s:o*, s:o*, s:o*, s:o*, s:o*}", "slowpath",
+		"counters",
 		cnt, "disconnects", disc, "store_size", (json_int_t)tg_audit_size(sp.audit),
 		"store_durable", (json_int_t)tg_audit_durable(sp.audit), "audit_space", space, "mgmt",
 		tg_mgmt_stats_json(sp.mgmt), "metrics",
 		sp.metrics != NULL ? tg_metrics_stats_json(sp.metrics) : NULL, "siem",
 		sp.siem != NULL ? tg_siem_stats_json(sp.siem) : NULL, "identity", identity_stats(),
-		"notify", sp.notify != NULL ? tg_notify_stats_json(sp.notify) : NULL);
+		"notify", sp.notify != NULL ? tg_notify_stats_json(sp.notify) : NULL, "approvals",
+		sp_approvals_stats_json());
 }
 
 /*
