@@ -1979,7 +1979,7 @@ consume(struct tg_inspect *in, int dir, struct tg_stream *s, uint8_t *bytes, uin
 {
 	struct tg_inspect_sess *ss;
 	struct tg_pg_msg cur;
-	uint64_t mark;
+	uint64_t mark, end;
 
 	if (s->app == 0 || s->app > in->nb_sess)
 		return off + len;
@@ -2007,8 +2007,15 @@ consume(struct tg_inspect *in, int dir, struct tg_stream *s, uint8_t *bytes, uin
 	}
 	if (ss->failed)
 		return s->inspected;
-	/* what must stay held to be decided may not outgrow the ring: the sender would stall */
-	if (off + len - mark > in->smem->ring_size / 2) {
+	/*
+	 * What must stay held to be decided may not outgrow the ring: the
+	 * sender would stall. Behind a statement parked here (hold_start())
+	 * the rest is not read yet: it waits, bounded by the ring.
+	 */
+	end = off + len;
+	if (dir == TG_PG_DIR_FE && ss->hold.state != HS_NONE)
+		end = tg_pg_next(&ss->pg, TG_PG_DIR_FE);
+	if (end - mark > in->smem->ring_size / 2) {
 		fail(ss, TG_INSPECT_CNT_FAIL_WINDOW);
 		return s->inspected;
 	}

@@ -2909,6 +2909,48 @@ test_hold_execute_deny(void **state)
 }
 
 /*
+ * A held Query whose segment comes last, after more than half the ring
+ * of statements pipelined behind it (the client's first segment was lost
+ * and retransmitted): those wait unread behind the parked statement, as
+ * in order; nothing of them is held to be decided, so the session lives.
+ */
+static void
+test_hold_reordered(void **state)
+{
+	struct h *h = *state;
+	size_t fe0 = h->rcv_nxt[FE], first, i, n, selects = 0;
+	char text[256];
+
+	h_holds(h);
+	/* a few long statements: each has an event, and the harness keeps EV_MAX */
+	memset(text, ' ', sizeof(text));
+	memcpy(text, "select 1", 8);
+	q_query(&mb_fe, "DELETE FROM orders WHERE id = 7");
+	first = mb_fe.n;
+	while (mb_fe.n < first + RING / 2 + 512) {
+		q_query_n(&mb_fe, text, sizeof(text));
+		selects++;
+	}
+	for (i = first; i < mb_fe.n; i += n) {
+		n = mb_fe.n - i < 1460 ? mb_fe.n - i : 1460;
+		h_seg_at(h, FE, fe0 + i, mb_fe.b + i, (uint16_t)n, NULL);
+	}
+	h_seg_at(h, FE, fe0, mb_fe.b, (uint16_t)first, NULL);
+	assert_false(tg_inspect_failed(&h->in, h->st));
+	assert_int_equal(h->in.nb_held, 1);
+	assert_int_equal(nholds, 1);
+	/* the Query's own segment leaves (the editor cuts it: consumed), nothing behind it */
+	assert_int_equal(h->rcv_nxt[FE], fe0 + first);
+	assert_int_equal(ICNT(h, STATEMENTS), 1);
+	assert_int_equal(h_decide(h, TG_INSPECT_HOLD_APPROVE, NULL, NULL),
+			 TG_INSPECT_LOGIN_RELEASE);
+	h_release(h, FE);
+	assert_false(tg_inspect_failed(&h->in, h->st));
+	assert_int_equal(h->rcv_nxt[FE], fe0 + mb_fe.n);
+	assert_int_equal(ICNT(h, STATEMENTS), 1 + selects);
+}
+
+/*
  * No slowpath to ask: denied at once (57P03). One that gets no answer is
  * denied at its deadline and cancelled; one whose session ends is
  * cancelled; one whose slowpath goes away is denied.
@@ -3361,6 +3403,7 @@ main(void)
 		CASE(test_hold_query_deny, setup_login),
 		CASE(test_hold_execute_deny, setup_login),
 		CASE(test_hold_unanswered, setup_login),
+		CASE(test_hold_reordered, setup_login),
 		CASE(test_editor_block_parse, setup_login),
 		CASE(test_editor_audit_full, setup_login),
 		CASE(test_strict_audit_full, setup_one),
