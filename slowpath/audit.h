@@ -170,7 +170,10 @@
 	X(AUDIT_RESUMED, "audit.resumed")   \
 	X(GRANT_ADD, "grant.add")           \
 	X(GRANT_REVOKE, "grant.revoke")     \
-	X(GRANT_EXPIRED, "grant.expired")
+	X(GRANT_EXPIRED, "grant.expired")   \
+	X(FLOW_START, "flow.start")         \
+	X(FLOW_END, "flow.end")             \
+	X(FLOW_REFUSED, "flow.refused")
 
 /* clang-format off */
 enum tg_audit_event_type {
