@@ -994,7 +994,7 @@ tcp_admit(struct tg_worker *w, const struct tg_worker_rxq *q, const uint8_t *fra
 	bool down_allow = w->services->svc[svc].slowpath_down == TG_SPDOWN_ALLOW;
 	struct tg_punt_event pe = { .type = TG_PUNT_EV_FLOW_REFUSED };
 	char client[INET6_ADDRSTRLEN + 8], server[INET6_ADDRSTRLEN + 8];
-	uint64_t now = now_ns_real();
+	uint64_t now = 0;
 
 	if (t == NULL) {
 		if (down_allow)
@@ -1006,19 +1006,21 @@ tcp_admit(struct tg_worker *w, const struct tg_worker_rxq *q, const uint8_t *fra
 	} else if (tg_control_refusing() && !down_allow) {
 		GW(w, TCPG_DOWN);
 		pe.refusal = TG_PUNT_REFUSAL_SLOWPATH_DOWN;
-	} else if (tg_tcp_grants_check(t, svc, p->ip_ver,
-				       frame + p->l3_off + (p->ip_ver == 4 ? 12 : 8),
-				       (int64_t)(now / 1000000000u), grant) == TG_TCPG_ADMIT) {
-		GW(w, TCPG_ADMITTED);
-		return true;
 	} else {
+		now = now_ns_real();
+		if (tg_tcp_grants_check(t, svc, p->ip_ver,
+					frame + p->l3_off + (p->ip_ver == 4 ? 12 : 8),
+					(int64_t)(now / 1000000000u), grant) == TG_TCPG_ADMIT) {
+			GW(w, TCPG_ADMITTED);
+			return true;
+		}
 		GW(w, TCPG_NO_GRANT);
 		pe.refusal = TG_PUNT_REFUSAL_NO_GRANT;
 	}
 	send_rst(w, q, frame, p, true, 0, true, p->tcp_seq + 1);
 	endpoint(client, sizeof(client), frame, p, false);
 	endpoint(server, sizeof(server), frame, p, true);
-	pe.t_start_ns = now;
+	pe.t_start_ns = now != 0 ? now : now_ns_real();
 	flow_event(w, &pe, svc, client, server);
 	return false;
 }

@@ -24,6 +24,10 @@
  *   must encode, decode again to the same values, and (the encoding being
  *   canonical) be the very bytes of the input; the same for a policy
  *   object, with or without its databases (TLV 2);
+ * - the dataplane's table built from a decoded TCP_GRANTS (tcpgrants.c,
+ *   compiled in too) disagrees with the message: a listed tcp service
+ *   not required, a grant not found for its own address before its
+ *   expiry, or one found after it;
  * - the handshake answer to a decoded HELLO does not encode and decode,
  *   or the check of a decoded HELLO_ACK returns another reason than those
  *   documented.
@@ -41,6 +45,8 @@
 #include <string.h>
 
 #include "punt.h"
+#include "service.h"
+#include "tcpgrants.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -208,6 +214,49 @@ check_tcp_grants(const struct tg_punt_tcp_grants *t)
 	CHECK(n == t->count);
 }
 
+/*
+ * The table a dataplane builds from t, for services named "s0".."s63"
+ * (tcp) and "pg" (postgres): every grant of a tcp service admits its own
+ * address until its expiry and not from it on.
+ */
+static void
+check_tcp_table(const struct tg_punt_tcp_grants *t)
+{
+	static struct tg_services svcs;
+	struct tg_punt_tcp_grant g;
+	struct tg_punt_iter it = t->entries;
+	struct tg_tcp_grants *tab;
+	uint64_t id;
+	int s;
+
+	if (svcs.nb == 0) {
+		for (unsigned int i = 0; i < TG_MAX_SERVICES - 1; i++) {
+			snprintf(svcs.svc[i].name, sizeof(svcs.svc[i].name), "s%u", i);
+			svcs.svc[i].proto = TG_SERVICE_TCP;
+		}
+		snprintf(svcs.svc[TG_MAX_SERVICES - 1].name, TG_SERVICE_NAME_MAX, "pg");
+		svcs.svc[TG_MAX_SERVICES - 1].proto = TG_SERVICE_POSTGRES;
+		svcs.nb = TG_MAX_SERVICES;
+	}
+	tab = tg_tcp_grants_build(t, &svcs, NULL);
+	CHECK(tab != NULL && tab->gen == t->gen && tab->nb <= t->count);
+	while (tg_punt_tcp_grant_next(&it, &g)) {
+		s = -1;
+		for (unsigned int i = 0; i < svcs.nb; i++)
+			if (strlen(svcs.svc[i].name) == t->svc[g.svc].name.len &&
+			    memcmp(svcs.svc[i].name, t->svc[g.svc].name.p, t->svc[g.svc].name.len) == 0)
+				s = svcs.svc[i].proto == TG_SERVICE_TCP ? (int)i : -1;
+		if (s < 0 || g.expires == 0 || g.expires > INT64_MAX)
+			continue;
+		CHECK(tab->svc[s].required);
+		CHECK(tg_tcp_grants_check(tab, (uint16_t)s, g.family, g.addr,
+					  (int64_t)g.expires - 1, &id) == TG_TCPG_ADMIT);
+		CHECK(tg_tcp_grants_holds(tab, (uint16_t)s, g.id, (int64_t)g.expires - 1));
+		CHECK(!tg_tcp_grants_holds(tab, (uint16_t)s, g.id, (int64_t)g.expires));
+	}
+	tg_tcp_grants_free(tab);
+}
+
 /* TCP_GRANTS re-encoded from its decoded values (list built from the iterator). */
 static int
 reencode_tcp_grants(const struct tg_punt_tcp_grants *t, uint8_t *out, size_t size, uint64_t seq)
@@ -326,6 +375,7 @@ check_msg(const struct tg_punt_msg *m)
 		break;
 	case TG_PUNT_T_TCP_GRANTS:
 		check_tcp_grants(&m->u.tcpg);
+		check_tcp_table(&m->u.tcpg);
 		break;
 	case TG_PUNT_T_SERVICES:
 	case TG_PUNT_T_TCP_SERVICES:

@@ -62,7 +62,8 @@ table(const struct tg_punt_tcpg_svc *sv, uint8_t nsvc, const struct tg_punt_tcp_
 	struct tg_tcp_grants *t;
 	int len;
 
-	memcpy(m.svc, sv, nsvc * sizeof(sv[0]));
+	if (nsvc != 0)
+		memcpy(m.svc, sv, nsvc * sizeof(sv[0]));
 	len = tg_punt_encode_tcp_grants(buf, sizeof(buf), 1, &m);
 	assert_true(len > 0);
 	assert_int_equal(tg_punt_decode(buf, (size_t)len, &msg), TG_PUNT_OK);
