@@ -569,6 +569,15 @@ wr_statement_names(struct wr *w, const struct tg_punt_event *ev)
  * One event, of the bytes the cursor holds (its own len bounds it), into
  * ev. The caller zeroed ev.
  */
+/* SESSION_END, FLOW_END: why it ended */
+static void
+rd_end_reason(struct rd *r, struct tg_punt_event *ev)
+{
+	ev->end_reason = rd_u8(r);
+	rd_check(r, ev->end_reason >= TG_PUNT_END_CLOSED && ev->end_reason < TG_PUNT_END_MAX,
+		 TG_PUNT_ERR_VALUE);
+}
+
 /* The names every flow event ends with. */
 static void
 rd_flow_names(struct rd *r, struct tg_punt_event *ev)
@@ -652,11 +661,7 @@ rd_event(struct rd *outer, struct tg_punt_event *ev)
 		rd_str(&r, false, TG_PUNT_NAME_MAX, &ev->application);
 		break;
 	case TG_PUNT_EV_SESSION_END:
-		ev->end_reason = rd_u8(&r);
-		rd_check(&r,
-			 ev->end_reason >= TG_PUNT_END_CLOSED &&
-				 ev->end_reason < TG_PUNT_END_MAX,
-			 TG_PUNT_ERR_VALUE);
+		rd_end_reason(&r, ev);
 		ev->t_start_ns = rd_u64(&r);
 		ev->t_end_ns = rd_u64(&r);
 		rd_str(&r, false, TG_PUNT_NAME_MAX, &ev->service_name);
@@ -684,11 +689,7 @@ rd_event(struct rd *outer, struct tg_punt_event *ev)
 		rd_flow_names(&r, ev);
 		break;
 	case TG_PUNT_EV_FLOW_END:
-		ev->end_reason = rd_u8(&r);
-		rd_check(&r,
-			 ev->end_reason >= TG_PUNT_END_CLOSED &&
-				 ev->end_reason < TG_PUNT_END_MAX,
-			 TG_PUNT_ERR_VALUE);
+		rd_end_reason(&r, ev);
 		ev->grant = rd_u64(&r);
 		rd_check(&r, ev->grant != 0, TG_PUNT_ERR_VALUE);
 		ev->t_start_ns = rd_u64(&r);
@@ -1171,6 +1172,24 @@ tg_punt_decode(const uint8_t *buf, size_t len, struct tg_punt_msg *msg)
 	return rd_end(&r);
 }
 
+/*
+ * Moves an iterator past the entry r has just read; false, and no entry
+ * left, when the read failed (cannot happen on a validated message: stop
+ * rather than go on).
+ */
+static bool
+iter_step(struct tg_punt_iter *it, const struct rd *r)
+{
+	if (r->err != TG_PUNT_OK) {
+		it->n = 0;
+		return false;
+	}
+	it->p = r->p;
+	it->left = (uint32_t)r->left;
+	it->n--;
+	return true;
+}
+
 bool
 tg_punt_batch_next(struct tg_punt_iter *it, struct tg_punt_event *ev)
 {
@@ -1180,15 +1199,9 @@ tg_punt_batch_next(struct tg_punt_iter *it, struct tg_punt_event *ev)
 		return false;
 	memset(ev, 0, sizeof(*ev));
 	rd_event(&r, ev);
-	if (r.err != TG_PUNT_OK) {
-		/* cannot happen on a validated batch: stop rather than go on */
-		it->n = 0;
+	if (!iter_step(it, &r))
 		return false;
-	}
 	ev->seq = it->seq++;
-	it->p = r.p;
-	it->left = (uint32_t)r.left;
-	it->n--;
 	return true;
 }
 
@@ -1201,14 +1214,7 @@ tg_punt_tcp_grant_next(struct tg_punt_iter *it, struct tg_punt_tcp_grant *g)
 		return false;
 	/* the services were checked with the message: any index is in range here */
 	rd_tcp_grant(&r, UINT8_MAX, g);
-	if (r.err != TG_PUNT_OK) {
-		it->n = 0;
-		return false;
-	}
-	it->p = r.p;
-	it->left = (uint32_t)r.left;
-	it->n--;
-	return true;
+	return iter_step(it, &r);
 }
 
 bool
@@ -1219,14 +1225,7 @@ tg_punt_stats_next(struct tg_punt_iter *it, struct tg_punt_str *name, uint64_t *
 	if (it->n == 0)
 		return false;
 	rd_pair(&r, name, value);
-	if (r.err != TG_PUNT_OK) {
-		it->n = 0;
-		return false;
-	}
-	it->p = r.p;
-	it->left = (uint32_t)r.left;
-	it->n--;
-	return true;
+	return iter_step(it, &r);
 }
 
 bool
@@ -1238,14 +1237,7 @@ tg_punt_sess_next(struct tg_punt_iter *it, struct tg_punt_sess *s)
 		return false;
 	memset(s, 0, sizeof(*s));
 	rd_sess(&r, s);
-	if (r.err != TG_PUNT_OK) {
-		it->n = 0;
-		return false;
-	}
-	it->p = r.p;
-	it->left = (uint32_t)r.left;
-	it->n--;
-	return true;
+	return iter_step(it, &r);
 }
 
 /* ---------------------------------------------------------------------
@@ -1428,7 +1420,8 @@ tg_punt_encode_tcp_grants(uint8_t *buf, size_t size, uint64_t seq,
 	wr_init(&w, buf, size, 0);
 	wr_hdr(&w, TG_PUNT_VERSION_MAX, TG_PUNT_T_TCP_GRANTS, seq);
 	wr_check(&w, t->gen != 0 && t->nsvc <= TG_PUNT_SERVICES_MAX &&
-			     t->count <= TG_PUNT_TCP_GRANTS_MAX && (t->list != NULL || t->count == 0));
+			     t->count <= TG_PUNT_TCP_GRANTS_MAX &&
+			     (t->list != NULL || t->count == 0));
 	wr_u64(&w, t->gen);
 	wr_u8(&w, t->nsvc);
 	for (i = 0; i < t->nsvc && w.err == 0; i++) {

@@ -327,7 +327,7 @@
 #define TG_PUNT_CAP_SESSIONS (1ull << 2)	/* dp: answers SESSIONS_REQUEST */
 #define TG_PUNT_CAP_AUTH (1ull << 3)	/* dp: takes over identity logins; sp: answers them */
 #define TG_PUNT_CAP_AUDIT_STATE (1ull << 4)	/* dp: refuses statements on AUDIT_STATE full; sp: sends it */
-#define TG_PUNT_CAP_TCP_GRANTS (1ull << 6)	/* dp: sends TCP_SERVICES, takes TCP_GRANTS; sp: pushes them */
+#define TG_PUNT_CAP_TCP_GRANTS (1ull << 6)	/* dp: states tcp services, takes tcp grants */
 
 /* X(enum suffix, code, name, sender role) */
 #define TG_PUNT_TYPES(X) \
@@ -482,7 +482,7 @@ enum tg_punt_end_reason {
 enum tg_punt_refusal {
 	TG_PUNT_REFUSAL_NO_GRANT = 1,	/* no live grant covers the client's address */
 	TG_PUNT_REFUSAL_SLOWPATH_DOWN = 2,	/* the slowpath is away, on_slowpath_down refuse */
-	TG_PUNT_REFUSAL_UNKNOWN = 3,	/* no TCP_GRANTS yet: whether a grant is needed is unknown */
+	TG_PUNT_REFUSAL_UNKNOWN = 3,	/* no TCP_GRANTS yet: is a grant needed? */
 	TG_PUNT_REFUSAL_MAX
 };
 

@@ -99,8 +99,8 @@ covers(const struct tg_tcp_grant_ent *e, const uint8_t *addr)
 }
 
 enum tg_tcp_grants_verdict
-tg_tcp_grants_check(const struct tg_tcp_grants *t, uint16_t svc, uint8_t family, const uint8_t *addr,
-		    int64_t now, uint64_t *grant)
+tg_tcp_grants_check(const struct tg_tcp_grants *t, uint16_t svc, uint8_t family,
+		    const uint8_t *addr, int64_t now, uint64_t *grant)
 {
 	const struct tg_tcp_grant_ent *e, *best = NULL;
 	unsigned int i;

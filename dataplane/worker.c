@@ -566,13 +566,16 @@ seq_at(const struct tg_stream *s, uint64_t off)
 	return s->isn1 + (uint32_t)off;
 }
 
-/* CLOCK_MONOTONIC, the inspector's clock for login deadlines */
+/*
+ * A clock in nanoseconds: CLOCK_MONOTONIC is the inspector's for login
+ * deadlines, CLOCK_REALTIME the audit's and the grants' expiries'.
+ */
 static uint64_t
-now_ns_mono(void)
+clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -956,15 +959,6 @@ open_inspection(struct tg_worker *w, struct tg_flow *f, uint16_t svc, const uint
  * and the audit events of the flows admitted on a grant.
  * ------------------------------------------------------------------- */
 
-static uint64_t
-now_ns_real(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* A flow event of service svc for the slowpath; client and server "addr:port". */
 static void
 flow_event(struct tg_worker *w, struct tg_punt_event *pe, uint16_t svc, const char *client,
@@ -1007,7 +1001,7 @@ tcp_admit(struct tg_worker *w, const struct tg_worker_rxq *q, const uint8_t *fra
 		GW(w, TCPG_DOWN);
 		pe.refusal = TG_PUNT_REFUSAL_SLOWPATH_DOWN;
 	} else {
-		now = now_ns_real();
+		now = clock_ns(CLOCK_REALTIME);
 		if (tg_tcp_grants_check(t, svc, p->ip_ver,
 					frame + p->l3_off + (p->ip_ver == 4 ? 12 : 8),
 					(int64_t)(now / 1000000000u), grant) == TG_TCPG_ADMIT) {
@@ -1020,7 +1014,7 @@ tcp_admit(struct tg_worker *w, const struct tg_worker_rxq *q, const uint8_t *fra
 	send_rst(w, q, frame, p, true, 0, true, p->tcp_seq + 1);
 	endpoint(client, sizeof(client), frame, p, false);
 	endpoint(server, sizeof(server), frame, p, true);
-	pe.t_start_ns = now != 0 ? now : now_ns_real();
+	pe.t_start_ns = now != 0 ? now : clock_ns(CLOCK_REALTIME);
 	flow_event(w, &pe, svc, client, server);
 	return false;
 }
@@ -1035,7 +1029,7 @@ grant_flow_start(struct tg_worker *w, struct tg_flow *f, uint64_t grant, const u
 
 	f->grant = grant;
 	f->gflow = ++w->gflow_next;
-	f->t_start_ns = now_ns_real();
+	f->t_start_ns = clock_ns(CLOCK_REALTIME);
 	w->nb_grant_flows++;
 	endpoint(client, sizeof(client), frame, p, false);
 	endpoint(server, sizeof(server), frame, p, true);
@@ -1366,7 +1360,7 @@ grant_flow_end(struct tg_worker *w, struct tg_flow *f, uint8_t reason)
 		.end_reason = reason,
 		.grant = f->grant,
 		.t_start_ns = f->t_start_ns,
-		.t_end_ns = now_ns_real(),
+		.t_end_ns = clock_ns(CLOCK_REALTIME),
 		.bytes_up = f->stream[0].released,
 		.bytes_down = f->stream[1].released,
 		.pkts_up = f->pkts[0],
@@ -1394,7 +1388,7 @@ static void
 grant_sweep(struct tg_worker *w)
 {
 	const struct tg_tcp_grants *t = __atomic_load_n(&tcpg_published, __ATOMIC_ACQUIRE);
-	int64_t now = (int64_t)(now_ns_real() / 1000000000u);
+	int64_t now = (int64_t)(clock_ns(CLOCK_REALTIME) / 1000000000u);
 	bool fresh = t != w->tcpg_seen;
 	struct tg_flow *f;
 	uint32_t idx;
@@ -1687,7 +1681,8 @@ tg_worker_run(void *arg)
 			unsigned int refused;
 
 			w->login_next = rte_rdtsc() + rte_get_tsc_hz() / 10;
-			refused = tg_inspect_login_expire(&w->inspect, now_ns_mono(), login_reset, w);
+			refused = tg_inspect_login_expire(&w->inspect, clock_ns(CLOCK_MONOTONIC),
+							  login_reset, w);
 			if (epoch != w->auth_epoch) {
 				/*
 				 * The slowpath was lost: what it was asked will not be

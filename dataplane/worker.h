@@ -114,8 +114,8 @@ struct tg_tcp_grants;
 	X(EDIT_GAVE_UP, "edit_gave_up", "sessions reset: injected bytes never acknowledged") \
 	X(TCPG_ADMITTED, "tcp_grant_admitted", "new tcp flows admitted on a grant") \
 	X(TCPG_NO_GRANT, "tcp_grant_refused", "new tcp flows refused with RST: no live grant") \
-	X(TCPG_DOWN, "tcp_grant_slowpath_refused", "new tcp flows of grant services refused: slowpath away") \
-	X(TCPG_UNKNOWN, "tcp_grant_unknown_refused", "new tcp flows refused: no grant table from the slowpath yet") \
+	X(TCPG_DOWN, "tcp_grant_slowpath_refused", "new tcp flows refused: slowpath away") \
+	X(TCPG_UNKNOWN, "tcp_grant_unknown_refused", "new tcp flows refused: no grant table yet") \
 	X(TCPG_ENDED, "tcp_grant_ended", "tcp flows reset: their grant ended (on_grant_expiry end)")
 
 enum tg_gw_counter {

@@ -1784,7 +1784,8 @@ cmd_grants(struct copts *co)
 	json_t *p;
 
 	if (strcmp(sub, "list") == 0 && co->nargs == 1) {
-		if (co->issuer != NULL || co->ttl_s != 0 || co->reason != NULL || co->source != NULL)
+		if (co->issuer != NULL || co->ttl_s != 0 || co->reason != NULL ||
+		    co->source != NULL)
 			return usage("grants list takes --all, --service and --subject");
 		return grants_list(co);
 	}

@@ -2388,7 +2388,8 @@ tcp_grants_send(void)
 		if (tg_idmap_require_grant(m, sp.tcp_svcs[i]))
 			svcs[n++] = (struct tg_grants_tcp_svc){
 				.name = sp.tcp_svcs[i],
-				.end = tg_idmap_on_grant_end(m, sp.tcp_svcs[i]) == TG_IDMAP_GRANT_END,
+				.end = tg_idmap_on_grant_end(m, sp.tcp_svcs[i]) ==
+				       TG_IDMAP_GRANT_END,
 			};
 	len = tg_grants_tcp_encode(sp_grants_store(), svcs, n, (int64_t)time(NULL), sp.tcpg_gen,
 				   sp.tcpg_tx, sizeof(sp.tcpg_tx), c->tx_seq + 1, &ngrants);

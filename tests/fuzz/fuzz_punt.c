@@ -244,7 +244,8 @@ check_tcp_table(const struct tg_punt_tcp_grants *t)
 		s = -1;
 		for (unsigned int i = 0; i < svcs.nb; i++)
 			if (strlen(svcs.svc[i].name) == t->svc[g.svc].name.len &&
-			    memcmp(svcs.svc[i].name, t->svc[g.svc].name.p, t->svc[g.svc].name.len) == 0)
+			    memcmp(svcs.svc[i].name, t->svc[g.svc].name.p,
+				   t->svc[g.svc].name.len) == 0)
 				s = svcs.svc[i].proto == TG_SERVICE_TCP ? (int)i : -1;
 		if (s < 0 || g.expires == 0 || g.expires > INT64_MAX)
 			continue;
@@ -462,10 +463,11 @@ reencode(const struct tg_punt_msg *m, uint8_t *out, size_t size)
 			snames[i][m->u.services.name[i].len] = '\0';
 			sp[i] = snames[i];
 		}
-		n = m->hdr.type == TG_PUNT_T_SERVICES
-			    ? tg_punt_encode_services(out, size, m->hdr.seq, sp, m->u.services.count)
-			    : tg_punt_encode_tcp_services(out, size, m->hdr.seq, sp,
-							  m->u.services.count);
+		if (m->hdr.type == TG_PUNT_T_SERVICES)
+			n = tg_punt_encode_services(out, size, m->hdr.seq, sp, m->u.services.count);
+		else
+			n = tg_punt_encode_tcp_services(out, size, m->hdr.seq, sp,
+							m->u.services.count);
 		break;
 	case TG_PUNT_T_TCP_GRANTS:
 		n = reencode_tcp_grants(&m->u.tcpg, out, size, m->hdr.seq);

@@ -385,6 +385,21 @@ test_save_failure(void **state)
 	rmdir(dir);
 }
 
+/* A file of one live grant for lab-ssh, with member (", \"source\": ...") added. */
+static int
+parse_with(struct tg_grants *g, const char *member, char *msg, size_t msglen)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "{\"version\": 1, \"grants\": [{\"id\": \"g-0123456789abcdef\", \"sub\": \"erin\", "
+		 "\"iss\": \"\", \"service\": \"lab-ssh\", \"reason\": \"r\", \"granted_by\": \"o\", "
+		 "\"created\": 1, \"expires\": 2, \"state\": \"live\", \"ended\": 0, "
+		 "\"ended_by\": \"\", \"end_reason\": \"\"%s}]}",
+		 member);
+	return tg_grants_parse(g, text, strlen(text), msg, msglen);
+}
+
 /* A tcp grant's source: canonical, strict, kept, and not a login's grant. */
 static void
 test_source(void **state)
@@ -445,27 +460,13 @@ test_source(void **state)
 	assert_int_equal(tg_grants_parse(g, text, strlen(text), msg, sizeof(msg)), 0);
 	assert_string_equal(tg_grants_get(g, a.id)->source, "198.18.0.1/32");
 	free(text);
-#define ONE(src)                                                                          \
-	"{\"version\": 1, \"grants\": [{\"id\": \"g-0123456789abcdef\", \"sub\": \"erin\", "      \
-	"\"iss\": \"\", \"service\": \"lab-ssh\", \"reason\": \"r\", \"granted_by\": \"o\", "       \
-	"\"created\": 1, \"expires\": 2, \"state\": \"live\", \"ended\": 0, \"ended_by\": \"\", " \
-	"\"end_reason\": \"\"" src "}]}"
-	assert_int_equal(tg_grants_parse(g, ONE(""), strlen(ONE("")), msg, sizeof(msg)), 0);
+	assert_int_equal(parse_with(g, "", msg, sizeof(msg)), 0);
 	assert_string_equal(tg_grants_at(g, 0)->source, ""); /* a file of before: a login grant */
-	assert_int_equal(tg_grants_parse(g, ONE(", \"source\": \"10.0.0.0/8\""),
-					 strlen(ONE(", \"source\": \"10.0.0.0/8\"")), msg, sizeof(msg)),
-			 0);
-	assert_int_equal(tg_grants_parse(g, ONE(", \"source\": \"10.0.0.1/8\""),
-					 strlen(ONE(", \"source\": \"10.0.0.1/8\"")), msg, sizeof(msg)),
-			 -EINVAL);
+	assert_int_equal(parse_with(g, ", \"source\": \"10.0.0.0/8\"", msg, sizeof(msg)), 0);
+	assert_int_equal(parse_with(g, ", \"source\": \"10.0.0.1/8\"", msg, sizeof(msg)), -EINVAL);
 	assert_non_null(strstr(msg, "source"));
-	assert_int_equal(tg_grants_parse(g, ONE(", \"source\": \"10.0.0.1\""),
-					 strlen(ONE(", \"source\": \"10.0.0.1\"")), msg, sizeof(msg)),
-			 -EINVAL);
-	assert_int_equal(tg_grants_parse(g, ONE(", \"source\": 7"), strlen(ONE(", \"source\": 7")),
-					 msg, sizeof(msg)),
-			 -EINVAL);
-#undef ONE
+	assert_int_equal(parse_with(g, ", \"source\": \"10.0.0.1\"", msg, sizeof(msg)), -EINVAL);
+	assert_int_equal(parse_with(g, ", \"source\": 7", msg, sizeof(msg)), -EINVAL);
 	/* ids as the control channel's numbers */
 	assert_int_equal(tg_grant_id_num("g-0123456789abcdef"), 0x0123456789abcdefull);
 	assert_int_equal(tg_grant_id_num("g-ffffffffffffffff"), UINT64_MAX);

@@ -761,16 +761,18 @@ sample(int i, uint8_t *buf, size_t size)
 		n = tg_punt_encode_audit_state(buf, size, 13, &as);
 		break;
 	}
-	case 24:
+	case 24: {
+		static const uint8_t flows[] = { TG_PUNT_EV_FLOW_START, TG_PUNT_EV_FLOW_REFUSED,
+						 TG_PUNT_EV_FLOW_END };
+
 		assert_int_equal(tg_punt_batch_begin(&e, buf, size, 14, 300), 0);
-		ev = ev_flow(TG_PUNT_EV_FLOW_START);
-		assert_int_equal(tg_punt_batch_add(&e, &ev), 0);
-		ev = ev_flow(TG_PUNT_EV_FLOW_REFUSED);
-		assert_int_equal(tg_punt_batch_add(&e, &ev), 0);
-		ev = ev_flow(TG_PUNT_EV_FLOW_END);
-		assert_int_equal(tg_punt_batch_add(&e, &ev), 0);
+		for (unsigned int k = 0; k < ARRAY_SIZE(flows); k++) {
+			ev = ev_flow(flows[k]);
+			assert_int_equal(tg_punt_batch_add(&e, &ev), 0);
+		}
 		n = tg_punt_batch_end(&e);
 		break;
+	}
 	case 25:
 		n = tg_punt_encode_tcp_services(buf, size, 3, tcp_services_names,
 						ARRAY_SIZE(tcp_services_names));
@@ -3323,6 +3325,30 @@ raw_tcpg_grant(struct raw *r, uint64_t id, uint8_t svc, uint8_t family, uint8_t 
 	raw64(r, 1700001800);
 }
 
+/* TCP_GRANTS with one or two grants (198.18.0.1 or 2001:db8::), what the decoder says. */
+struct tcpg_case {
+	const char *what;
+	uint16_t count;
+	struct {
+		uint64_t id;
+		uint8_t svc, family, prefix;
+	} g[2];
+	enum tg_punt_err want;
+};
+
+static const struct tcpg_case tcpg_bad[] = {
+	{ "two services, ascending", 2, { { 5, 0, 4, 32 }, { 1, 1, 6, 32 } }, TG_PUNT_OK },
+	{ "services descending", 2, { { 5, 1, 4, 32 }, { 1, 0, 6, 32 } }, TG_PUNT_ERR_ORDER },
+	{ "an id twice", 2, { { 5, 0, 4, 32 }, { 5, 0, 4, 32 } }, TG_PUNT_ERR_ORDER },
+	{ "no such service", 1, { { 5, 2, 4, 32 } }, TG_PUNT_ERR_VALUE },
+	{ "id 0", 1, { { 0, 0, 4, 32 } }, TG_PUNT_ERR_VALUE },
+	/* 198.18.0.1/31: the last bit is a host bit */
+	{ "host bits", 1, { { 5, 0, 4, 31 } }, TG_PUNT_ERR_VALUE },
+	{ "an IPv6 prefix of 129", 1, { { 5, 0, 6, 129 } }, TG_PUNT_ERR_VALUE },
+	{ "family 5", 1, { { 5, 0, 5, 0 } }, TG_PUNT_ERR_VALUE },
+	{ "one grant short", 2, { { 5, 0, 6, 32 } }, TG_PUNT_ERR_TRUNC },
+};
+
 static void
 test_tcp_grants(void **state)
 {
@@ -3492,46 +3518,20 @@ test_tcp_grants(void **state)
 	raw_end(&r);
 	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_COUNT);
 	/* grants: a clean prefix of a known service, ascending by (service, id) */
-	raw_tcpg(&r, 2, ab, NULL, 2);
-	raw_tcpg_grant(&r, 5, 0, 4, 32, v4);
-	raw_tcpg_grant(&r, 1, 1, 6, 32, v6);
-	raw_end(&r);
-	assert_int_equal(raw_decode(&r, &m), TG_PUNT_OK);
-	assert_canonical(r.b, r.n);
-	raw_tcpg(&r, 2, ab, NULL, 2);
-	raw_tcpg_grant(&r, 5, 1, 4, 32, v4);
-	raw_tcpg_grant(&r, 1, 0, 6, 32, v6);
-	raw_end(&r);
-	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_ORDER);
-	raw_tcpg(&r, 2, ab, NULL, 2);
-	raw_tcpg_grant(&r, 5, 0, 4, 32, v4);
-	raw_tcpg_grant(&r, 5, 0, 4, 32, v4);
-	raw_end(&r);
-	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_ORDER);
-	raw_tcpg(&r, 2, ab, NULL, 1);
-	raw_tcpg_grant(&r, 5, 2, 4, 32, v4);
-	raw_end(&r);
-	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_VALUE);
-	raw_tcpg(&r, 2, ab, NULL, 1);
-	raw_tcpg_grant(&r, 0, 0, 4, 32, v4);
-	raw_end(&r);
-	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_VALUE);
-	raw_tcpg(&r, 2, ab, NULL, 1);
-	raw_tcpg_grant(&r, 5, 0, 4, 31, v4);	/* 198.18.0.1/31: the last bit is a host bit */
-	raw_end(&r);
-	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_VALUE);
-	raw_tcpg(&r, 2, ab, NULL, 1);
-	raw_tcpg_grant(&r, 5, 0, 6, 129, v6);
-	raw_end(&r);
-	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_VALUE);
-	raw_tcpg(&r, 2, ab, NULL, 1);
-	raw_tcpg_grant(&r, 5, 0, 5, 0, v6);
-	raw_end(&r);
-	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_VALUE);
-	raw_tcpg(&r, 2, ab, NULL, 2);	/* one grant short */
-	raw_tcpg_grant(&r, 5, 0, 4, 0, (const uint8_t[4]){ 0 });
-	raw_end(&r);
-	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_TRUNC);
+	for (i = 0; i < ARRAY_SIZE(tcpg_bad); i++) {
+		const struct tcpg_case *c = &tcpg_bad[i];
+
+		raw_tcpg(&r, 2, ab, NULL, c->count);
+		for (unsigned int k = 0; k < 2 && c->g[k].family != 0; k++)
+			raw_tcpg_grant(&r, c->g[k].id, c->g[k].svc, c->g[k].family, c->g[k].prefix,
+				       c->g[k].family == 4 ? v4 : v6);
+		raw_end(&r);
+		if (raw_decode(&r, &m) != c->want)
+			fail_msg("%s: %s, want %s", c->what, tg_punt_err_names[raw_decode(&r, &m)],
+				 tg_punt_err_names[c->want]);
+		if (c->want == TG_PUNT_OK)
+			assert_canonical(r.b, r.n);
+	}
 }
 
 #define TEST(f) cmocka_unit_test(test_##f)
