@@ -1742,6 +1742,9 @@ grants_list(struct copts *co)
 		grant_time(e, "expires");
 		for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
 			v = json_object_get(e, cols[k]);
+			/* a login grant has no source */
+			if (json_is_string(v) && json_string_length(v) == 0)
+				v = NULL;
 			json_object_set_new(row, cols[k],
 					    v != NULL ? json_incref(v) : json_string("-"));
 		}
