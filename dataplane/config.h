@@ -19,7 +19,11 @@
  *     "idle_sleep_max_us": 200,
  *     "services": [
  *       { "name": "pg", "server": "198.18.0.2/32", "port": 5432,
- *         "protocol": "postgres",          // or "tcp": tracked, not parsed
+ *         "protocol": "postgres",          // or "tcp": tracked, not parsed; with a
+ *                                          // slowpath, new flows may need a
+ *                                          // just-in-time grant: "require_grant"
+ *                                          // in the policy's identity "services"
+ *                                          // (tcpgrants.h), not here
  *         "subnet_policy": "deny",         // or "allow"
  *         "exception_policy": "drop-flow", // or "drop-packet"
  *         "durability": "fast",            // or "strict": with a slowpath, a
@@ -27,7 +31,9 @@
  *                                          // is durable (service.h)
  *         "on_slowpath_down": "refuse",    // or "allow": new sessions while
  *                                          // the slowpath is away; default:
- *                                          // refuse when slowpath.required
+ *                                          // refuse when slowpath.required.
+ *                                          // tcp services needing grants: allow
+ *                                          // lets the last grants table decide
  *         "identity": "database"           // or "oidc": the gateway takes the
  *                                          // login over, the password is an
  *                                          // OIDC token (service.h)

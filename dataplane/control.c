@@ -145,6 +145,11 @@ struct tg_control {
 	bool logins;		/* TG_PUNT_CAP_AUTH stated */
 	bool holds;		/* TG_PUNT_CAP_HOLD stated */
 	bool peer_audit_state;	/* the slowpath stated TG_PUNT_CAP_AUDIT_STATE: AUDIT_STATE valid */
+	tg_control_tcp_grants_fn tcp_grants;	/* NULL: TG_PUNT_CAP_TCP_GRANTS not stated */
+	void *tcp_grants_arg;
+	const char *const *tcp_services;
+	unsigned int nb_tcp_services;
+	bool peer_tcp_grants;	/* both stated TG_PUNT_CAP_TCP_GRANTS: TCP_GRANTS valid */
 	uint64_t auth_busy_until;	/* ns: a login message went by lately; short waits */
 
 	uint64_t cnt[TG_CONTROL_CNT_MAX];
@@ -501,7 +506,7 @@ send_hello(struct tg_control *c, uint64_t now)
 			(c->stats != NULL ? TG_PUNT_CAP_STATS : 0) |
 			(c->sessions ? TG_PUNT_CAP_SESSIONS : 0) |
 			(c->logins ? TG_PUNT_CAP_AUTH : 0) | (c->holds ? TG_PUNT_CAP_HOLD : 0) |
-			TG_PUNT_CAP_AUDIT_STATE,
+			TG_PUNT_CAP_AUDIT_STATE | (c->tcp_grants != NULL ? TG_PUNT_CAP_TCP_GRANTS : 0),
 		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
 	};
 	c->tx_seq = 1;
@@ -587,6 +592,51 @@ check_connect(struct tg_control *c, uint64_t now)
 
 static void reply(struct tg_control *c, int len);
 
+/*
+ * TCP grants at the handshake: our tcp services go to a slowpath that
+ * pushes grants (its table follows); one that does not leaves no service
+ * needing a grant, said to the workers with an empty table.
+ */
+static void
+tcp_grants_up(struct tg_control *c, const struct tg_punt_hello_ack *a)
+{
+	c->peer_tcp_grants = c->tcp_grants != NULL && (a->caps & TG_PUNT_CAP_TCP_GRANTS);
+	if (c->tcp_grants == NULL || c->st != ST_UP)
+		return;
+	if (!c->peer_tcp_grants) {
+		TG_LOG(WARNING, tg_logtype_control,
+		       "slowpath %s pushes no tcp grants: no tcp service requires one", c->path);
+		c->tcp_grants(c->tcp_grants_arg, NULL);
+		return;
+	}
+	if (c->reply_len != 0) {
+		disconnect(c, TG_CONTROL_DISC_BACKLOG, "tcp services");
+		return;
+	}
+	reply(c, tg_punt_encode_tcp_services(c->reply, sizeof(c->reply), c->tx_seq,
+					     c->tcp_services, c->nb_tcp_services));
+}
+
+/* TCP_GRANTS: a new table for the workers. */
+static void
+on_tcp_grants(struct tg_control *c, const struct tg_punt_tcp_grants *m)
+{
+	int rc;
+
+	if (!c->peer_tcp_grants) {
+		disconnect(c, TG_CONTROL_DISC_UNEXPECTED, "tcp_grants");
+		return;
+	}
+	rc = c->tcp_grants(c->tcp_grants_arg, m);
+	if (rc < 0) {
+		TG_LOG(ERR, tg_logtype_control,
+		       "slowpath %s: tcp grants %" PRIu64 " not taken, the last table stays: %s",
+		       c->path, m->gen, strerror(-rc));
+		return;
+	}
+	CNT(c, TCP_GRANTS);
+}
+
 static void
 up(struct tg_control *c, const struct tg_punt_hello_ack *a, uint16_t version)
 {
@@ -628,6 +678,7 @@ up(struct tg_control *c, const struct tg_punt_hello_ack *a, uint16_t version)
 	else if (c->need_policy)
 		TG_LOG(WARNING, tg_logtype_control,
 		       "slowpath %s does not push policies: new sessions stay refused", c->path);
+	tcp_grants_up(c, a);
 }
 
 /* Sends the waiting reply, if any: true when none is left. */
@@ -1427,6 +1478,9 @@ on_message(struct tg_control *c, size_t n)
 		}
 		on_audit_state(c, &m.u.audit);
 		break;
+	case TG_PUNT_T_TCP_GRANTS:
+		on_tcp_grants(c, &m.u.tcpg);
+		break;
 	case TG_PUNT_T_AUTH_REPLY:
 		if (!__atomic_load_n(&auth_ok, __ATOMIC_RELAXED) || m.u.auth.worker >= c->nb_q) {
 			disconnect(c, TG_CONTROL_DISC_UNEXPECTED, "auth_reply");
@@ -1606,6 +1660,10 @@ tg_control_create(const struct tg_control_params *p)
 	c->sessions = p->sessions;
 	c->logins = p->logins;
 	c->holds = p->holds;
+	c->tcp_grants = p->tcp_grants;
+	c->tcp_grants_arg = p->tcp_grants_arg;
+	c->tcp_services = p->tcp_services;
+	c->nb_tcp_services = p->nb_tcp_services;
 	c->backoff = TG_CONTROL_BACKOFF_MIN_MS * NS_PER_MS;
 	/* names this process's event numbering: never 0, new at every start */
 	while (c->instance == 0)

@@ -172,7 +172,8 @@ extern const char *const tg_control_disconnect_names[TG_CONTROL_DISC_MAX];
 	X(SESSIONS_ANSWERED, "sessions_answered", "SESSIONS_REQUESTs answered") \
 	X(SESSIONS_TIMEOUT, "sessions_timeout", "workers that did not answer a sessions command in time") \
 	X(AUDIT_FULL, "audit_state_full", "AUDIT_STATE full received: the slowpath's audit store is full") \
-	X(AUDIT_OK, "audit_state_ok", "AUDIT_STATE ok received")
+	X(AUDIT_OK, "audit_state_ok", "AUDIT_STATE ok received") \
+	X(TCP_GRANTS, "tcp_grants", "TCP_GRANTS tables received and published")
 
 enum tg_control_counter {
 #define TG_CONTROL_CNT_ENUM(e, n, d) TG_CONTROL_CNT_##e,
@@ -298,6 +299,14 @@ typedef int (*tg_control_policy_fn)(void *arg, uint64_t gen, const char *json, s
 				    const uint8_t *db, size_t db_len, char *err, size_t errlen);
 
 /*
+ * A TCP_GRANTS table from the slowpath (punt.h, "TCP GRANTS"), or NULL
+ * when the slowpath stated no TG_PUNT_CAP_TCP_GRANTS (no service needs a
+ * grant then): build it and publish it to the workers (tcpgrants.h).
+ * Returns 0 or -errno (the last table stays). On the control thread.
+ */
+typedef int (*tg_control_tcp_grants_fn)(void *arg, const struct tg_punt_tcp_grants *m);
+
+/*
  * A snapshot being taken for STATS_REQUEST (opaque): the stats callback
  * adds its pairs with tg_control_stats_add().
  */
@@ -359,6 +368,11 @@ struct tg_control_params {
 	bool logins;
 	/* workers park statements of hold rules (postgres services): TG_PUNT_CAP_HOLD */
 	bool holds;
+	/* tcp grants (TG_PUNT_CAP_TCP_GRANTS): tables from the slowpath, and the tcp services */
+	tg_control_tcp_grants_fn tcp_grants;
+	void *tcp_grants_arg;
+	const char *const *tcp_services;	/* names for TCP_SERVICES */
+	unsigned int nb_tcp_services;
 };
 
 struct tg_control;

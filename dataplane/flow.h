@@ -78,8 +78,13 @@ struct tg_flow {
 	uint8_t cls;		/* enum tg_flow_class */
 	uint8_t state;		/* enum tg_tcp_state, see tcp.h */
 	uint8_t client_key_side; /* which address of the key is the client */
-	uint8_t wscale_ok:1, in_use:1;
+	/* grant_end: its tcp grant ended, on_grant_expiry "end": reset at its next segment */
+	uint8_t wscale_ok:1, in_use:1, grant_end:1;
 	uint8_t rxq[2];		/* the worker's rx queue each direction last came on */
+	uint32_t pkts[2];	/* of a flow on a grant: segments each way */
+	uint64_t grant;		/* the tcp grant it was admitted on (tcpgrants.h); 0: none */
+	uint64_t gflow;		/* with a grant: its number on the worker, for the audit */
+	uint64_t t_start_ns;	/* with a grant: CLOCK_REALTIME of its SYN */
 	struct tg_tcp_side side[2];
 	struct tg_stream stream[2];
 };

@@ -56,6 +56,7 @@
 #include "log.h"
 #include "port.h"
 #include "stats.h"
+#include "tcpgrants.h"
 #include "telemetry.h"
 #include "worker.h"
 
@@ -224,6 +225,34 @@ err:
 	return rc < 0 ? rc : -EINVAL;
 }
 
+/*
+ * A table of tcp grants from the slowpath (control.h; NULL: it pushes
+ * none), built for our services and published to the workers; the old
+ * one is freed once no worker can hold it, as a policy generation.
+ */
+static int
+tcp_grants_from_slowpath(void *arg, const struct tg_punt_tcp_grants *m)
+{
+	struct tg_tcp_grants_built b;
+	struct tg_tcp_grants *t, *old;
+
+	(void)arg;
+	t = tg_tcp_grants_build(m, &dp.cfg.services, &b);
+	if (t == NULL)
+		return -ENOMEM;
+	old = tg_worker_tcp_grants_publish(t);
+	if (dp.qsbr != NULL)
+		rte_rcu_qsbr_synchronize(dp.qsbr, RTE_QSBR_THRID_INVALID);
+	/* with a single lcore this runs in the worker's tick, between bursts: none is held */
+	tg_tcp_grants_free(old);
+	if (m != NULL)
+		TG_LOG(INFO, tg_logtype_main,
+		       "tcp grants %" PRIu64 ": %u service(s) need a grant, %u grant(s) live; "
+		       "%u service(s) not tcp here ignored with %u grant(s)",
+		       m->gen, b.services, t->nb, b.ignored_services, b.ignored_grants);
+	return 0;
+}
+
 static void
 print_counters(FILE *out)
 {
@@ -334,7 +363,10 @@ control_create(void)
 {
 	static const char *names[TG_MAX_SERVICES];
 	int numa[RTE_MAX_LCORE];
+	static const char *tcp_names[TG_MAX_SERVICES];
 	struct tg_control_params p = {
+		.tcp_grants = tcp_grants_from_slowpath,
+		.tcp_services = tcp_names,
 		.socket_path = dp.cfg.slowpath_socket,
 		.required = dp.cfg.slowpath_required,
 		.event_buffer = dp.cfg.event_buffer,
@@ -353,6 +385,8 @@ control_create(void)
 		struct tg_service *s = &dp.cfg.services.svc[w];
 
 		names[w] = s->name;
+		if (s->proto == TG_SERVICE_TCP)
+			tcp_names[p.nb_tcp_services++] = s->name;
 		/* logins taken over: the slowpath verifies the tokens */
 		if (s->proto == TG_SERVICE_POSTGRES && s->identity == TG_IDENTITY_OIDC)
 			p.logins = true;
@@ -657,6 +691,7 @@ err_ports:
 err_pool:
 	tg_worker_policy_publish(NULL);
 	gen_free(dp.gen);
+	tg_tcp_grants_free(tg_worker_tcp_grants_publish(NULL));
 	rte_free(dp.qsbr);
 	if (dp.events_fd >= 0)
 		close(dp.events_fd);

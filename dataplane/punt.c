@@ -632,6 +632,32 @@ wr_statement_names(struct wr *w, const struct tg_punt_event *ev)
  * One event, of the bytes the cursor holds (its own len bounds it), into
  * ev. The caller zeroed ev.
  */
+/* SESSION_END, FLOW_END: why it ended */
+static void
+rd_end_reason(struct rd *r, struct tg_punt_event *ev)
+{
+	ev->end_reason = rd_u8(r);
+	rd_check(r, ev->end_reason >= TG_PUNT_END_CLOSED && ev->end_reason < TG_PUNT_END_MAX,
+		 TG_PUNT_ERR_VALUE);
+}
+
+/* The names every flow event ends with. */
+static void
+rd_flow_names(struct rd *r, struct tg_punt_event *ev)
+{
+	rd_str(r, false, TG_PUNT_NAME_MAX, &ev->service_name);
+	rd_str(r, false, TG_PUNT_NAME_MAX, &ev->client);
+	rd_str(r, false, TG_PUNT_NAME_MAX, &ev->server);
+}
+
+static void
+wr_flow_names(struct wr *w, const struct tg_punt_event *ev)
+{
+	wr_str(w, false, TG_PUNT_NAME_MAX, &ev->service_name, true);
+	wr_str(w, false, TG_PUNT_NAME_MAX, &ev->client, true);
+	wr_str(w, false, TG_PUNT_NAME_MAX, &ev->server, true);
+}
+
 static void
 rd_event(struct rd *outer, struct tg_punt_event *ev)
 {
@@ -644,8 +670,7 @@ rd_event(struct rd *outer, struct tg_punt_event *ev)
 	ev->type = rd_u8(&r);
 	flags = rd_u8(&r);
 	len = rd_u16(&r);
-	rd_check(&r, ev->type >= TG_PUNT_EV_STATEMENT && ev->type < TG_PUNT_EV_MAX,
-		 TG_PUNT_ERR_EVENT_TYPE);
+	rd_check(&r, TG_PUNT_EV_KNOWN(ev->type), TG_PUNT_ERR_EVENT_TYPE);
 	rd_check(&r,
 		 (flags & ~((TG_PUNT_EV_HAS_TEXT(ev->type) ? TG_PUNT_EV_F_TEXT_CUT : 0) |
 			    (ev->type == TG_PUNT_EV_STATEMENT_BEGIN ? TG_PUNT_EV_F_STRICT : 0))) == 0,
@@ -699,11 +724,7 @@ rd_event(struct rd *outer, struct tg_punt_event *ev)
 		rd_str(&r, false, TG_PUNT_NAME_MAX, &ev->application);
 		break;
 	case TG_PUNT_EV_SESSION_END:
-		ev->end_reason = rd_u8(&r);
-		rd_check(&r,
-			 ev->end_reason >= TG_PUNT_END_CLOSED &&
-				 ev->end_reason < TG_PUNT_END_MAX,
-			 TG_PUNT_ERR_VALUE);
+		rd_end_reason(&r, ev);
 		ev->t_start_ns = rd_u64(&r);
 		ev->t_end_ns = rd_u64(&r);
 		rd_str(&r, false, TG_PUNT_NAME_MAX, &ev->service_name);
@@ -724,6 +745,34 @@ rd_event(struct rd *outer, struct tg_punt_event *ev)
 		rd_check(&r, ev->lost != 0, TG_PUNT_ERR_VALUE);
 		ev->t_end_ns = rd_u64(&r);
 		break;
+	case TG_PUNT_EV_FLOW_START:
+		ev->grant = rd_u64(&r);
+		rd_check(&r, ev->grant != 0, TG_PUNT_ERR_VALUE);
+		ev->t_start_ns = rd_u64(&r);
+		rd_flow_names(&r, ev);
+		break;
+	case TG_PUNT_EV_FLOW_END:
+		rd_end_reason(&r, ev);
+		ev->grant = rd_u64(&r);
+		rd_check(&r, ev->grant != 0, TG_PUNT_ERR_VALUE);
+		ev->t_start_ns = rd_u64(&r);
+		ev->t_end_ns = rd_u64(&r);
+		ev->bytes_up = rd_u64(&r);
+		ev->bytes_down = rd_u64(&r);
+		ev->pkts_up = rd_u64(&r);
+		ev->pkts_down = rd_u64(&r);
+		rd_flow_names(&r, ev);
+		break;
+	case TG_PUNT_EV_FLOW_REFUSED:
+		rd_check(&r, ev->session == 0, TG_PUNT_ERR_VALUE);
+		ev->refusal = rd_u8(&r);
+		rd_check(&r,
+			 ev->refusal >= TG_PUNT_REFUSAL_NO_GRANT &&
+				 ev->refusal < TG_PUNT_REFUSAL_MAX,
+			 TG_PUNT_ERR_VALUE);
+		ev->t_start_ns = rd_u64(&r);
+		rd_flow_names(&r, ev);
+		break;
 	}
 	/* the fields must fill the event exactly */
 	rd_check(&r, r.left == 0, TG_PUNT_ERR_EVENT_LEN);
@@ -741,7 +790,7 @@ wr_event(struct wr *w, const struct tg_punt_event *ev)
 	size_t start = w->len;
 	uint8_t nmasked = 0, k;
 
-	wr_check(w, ev->type >= TG_PUNT_EV_STATEMENT && ev->type < TG_PUNT_EV_MAX);
+	wr_check(w, TG_PUNT_EV_KNOWN(ev->type));
 	wr_u8(w, ev->type);
 	wr_u8(w, (TG_PUNT_EV_HAS_TEXT(ev->type) && ev->text_cut ? TG_PUNT_EV_F_TEXT_CUT : 0) |
 			 (ev->type == TG_PUNT_EV_STATEMENT_BEGIN && ev->strict ? TG_PUNT_EV_F_STRICT
@@ -812,6 +861,32 @@ wr_event(struct wr *w, const struct tg_punt_event *ev)
 		wr_u64(w, ev->lost);
 		wr_u64(w, ev->t_end_ns);
 		break;
+	case TG_PUNT_EV_FLOW_START:
+		wr_check(w, ev->grant != 0);
+		wr_u64(w, ev->grant);
+		wr_u64(w, ev->t_start_ns);
+		wr_flow_names(w, ev);
+		break;
+	case TG_PUNT_EV_FLOW_END:
+		wr_check(w, ev->grant != 0 && ev->end_reason >= TG_PUNT_END_CLOSED &&
+				    ev->end_reason < TG_PUNT_END_MAX);
+		wr_u8(w, ev->end_reason);
+		wr_u64(w, ev->grant);
+		wr_u64(w, ev->t_start_ns);
+		wr_u64(w, ev->t_end_ns);
+		wr_u64(w, ev->bytes_up);
+		wr_u64(w, ev->bytes_down);
+		wr_u64(w, ev->pkts_up);
+		wr_u64(w, ev->pkts_down);
+		wr_flow_names(w, ev);
+		break;
+	case TG_PUNT_EV_FLOW_REFUSED:
+		wr_check(w, ev->session == 0 && ev->refusal >= TG_PUNT_REFUSAL_NO_GRANT &&
+				    ev->refusal < TG_PUNT_REFUSAL_MAX);
+		wr_u8(w, ev->refusal);
+		wr_u64(w, ev->t_start_ns);
+		wr_flow_names(w, ev);
+		break;
 	}
 	if (w->err == 0)
 		tg_wr16(w->p + start + 2, (uint16_t)(w->len - start));
@@ -859,6 +934,107 @@ rd_sess(struct rd *r, struct tg_punt_sess *s)
 /* ---------------------------------------------------------------------
  * Decoding
  * ------------------------------------------------------------------- */
+
+/* SERVICES and TCP_SERVICES: min..TG_PUNT_SERVICES_MAX distinct names. */
+static void
+rd_services(struct rd *r, struct tg_punt_services *sv, uint16_t min)
+{
+	uint16_t i, j;
+
+	sv->count = rd_u16(r);
+	rd_check(r, sv->count >= min && sv->count <= TG_PUNT_SERVICES_MAX, TG_PUNT_ERR_COUNT);
+	for (i = 0; i < sv->count && r->err == TG_PUNT_OK; i++) {
+		rd_str(r, false, TG_PUNT_NAME_MAX, &sv->name[i]);
+		rd_check(r, sv->name[i].len != 0, TG_PUNT_ERR_VALUE);
+		for (j = 0; j < i && r->err == TG_PUNT_OK; j++)
+			rd_check(r,
+				 sv->name[j].len != sv->name[i].len ||
+					 memcmp(sv->name[j].p, sv->name[i].p, sv->name[i].len) != 0,
+				 TG_PUNT_ERR_ORDER);
+	}
+}
+
+/* Byte order of two strings, the shorter first on a common prefix: <0, 0, >0. */
+static int
+str_cmp(const struct tg_punt_str *a, const struct tg_punt_str *b)
+{
+	int c = memcmp(a->p, b->p, a->len < b->len ? a->len : b->len);
+
+	if (c != 0)
+		return c;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+/* A prefix of its family's length with no host bit set. */
+static bool
+prefix_ok(uint8_t family, uint8_t prefix, const uint8_t *addr)
+{
+	unsigned int bytes = family == 4 ? 4 : 16, i;
+
+	if ((family != 4 && family != 6) || prefix > bytes * 8)
+		return false;
+	for (i = prefix / 8; i < bytes; i++) {
+		uint8_t host = i == prefix / 8 ? (uint8_t)(0xff >> (prefix % 8)) : 0xff;
+
+		if (addr[i] & host)
+			return false;
+	}
+	return true;
+}
+
+/* One TCP_GRANTS grant, of a message with nsvc services. */
+static void
+rd_tcp_grant(struct rd *r, uint8_t nsvc, struct tg_punt_tcp_grant *g)
+{
+	const uint8_t *a;
+
+	memset(g, 0, sizeof(*g));
+	g->id = rd_u64(r);
+	rd_check(r, g->id != 0, TG_PUNT_ERR_VALUE);
+	g->svc = rd_u8(r);
+	rd_check(r, g->svc < nsvc, TG_PUNT_ERR_VALUE);
+	g->family = rd_u8(r);
+	rd_check(r, g->family == 4 || g->family == 6, TG_PUNT_ERR_VALUE);
+	g->prefix = rd_u8(r);
+	a = rd_take(r, g->family == 6 ? 16 : 4);
+	if (a != NULL)
+		memcpy(g->addr, a, g->family == 6 ? 16 : 4);
+	rd_check(r, r->err != TG_PUNT_OK || prefix_ok(g->family, g->prefix, g->addr),
+		 TG_PUNT_ERR_VALUE);
+	g->expires = rd_u64(r);
+}
+
+static void
+rd_tcp_grants(struct rd *r, struct tg_punt_tcp_grants *t)
+{
+	struct tg_punt_tcp_grant g, prev = { 0 };
+	uint16_t i;
+
+	t->gen = rd_u64(r);
+	rd_check(r, t->gen != 0, TG_PUNT_ERR_VALUE);
+	t->nsvc = rd_u8(r);
+	rd_check(r, t->nsvc <= TG_PUNT_SERVICES_MAX, TG_PUNT_ERR_COUNT);
+	for (i = 0; i < t->nsvc && r->err == TG_PUNT_OK; i++) {
+		t->svc[i].flags = rd_u8(r);
+		rd_check(r, (t->svc[i].flags & ~TG_PUNT_TCPG_F_END) == 0, TG_PUNT_ERR_FLAGS);
+		rd_str(r, false, TG_PUNT_NAME_MAX, &t->svc[i].name);
+		rd_check(r, t->svc[i].name.len != 0, TG_PUNT_ERR_VALUE);
+		rd_check(r, i == 0 || r->err != TG_PUNT_OK ||
+				    str_cmp(&t->svc[i - 1].name, &t->svc[i].name) < 0,
+			 TG_PUNT_ERR_ORDER);
+	}
+	t->count = rd_u16(r);
+	rd_check(r, t->count <= TG_PUNT_TCP_GRANTS_MAX, TG_PUNT_ERR_COUNT);
+	t->entries.p = r->p;
+	t->entries.left = (uint32_t)r->left;
+	t->entries.n = t->count;
+	for (i = 0; i < t->count && r->err == TG_PUNT_OK; i++) {
+		rd_tcp_grant(r, t->nsvc, &g);
+		rd_check(r, i == 0 || g.svc > prev.svc || (g.svc == prev.svc && g.id > prev.id),
+			 TG_PUNT_ERR_ORDER);
+		prev = g;
+	}
+}
 
 static bool
 version_ok(uint16_t type, uint16_t version)
@@ -975,25 +1151,15 @@ tg_punt_decode(const uint8_t *buf, size_t len, struct tg_punt_msg *msg)
 	}
 	case TG_PUNT_T_STATS_REQUEST:
 		break;
-	case TG_PUNT_T_SERVICES: {
-		struct tg_punt_services *sv = &msg->u.services;
-		uint16_t j;
-
-		sv->count = rd_u16(&r);
-		rd_check(&r, sv->count >= 1 && sv->count <= TG_PUNT_SERVICES_MAX,
-			 TG_PUNT_ERR_COUNT);
-		for (i = 0; i < sv->count && r.err == TG_PUNT_OK; i++) {
-			rd_str(&r, false, TG_PUNT_NAME_MAX, &sv->name[i]);
-			rd_check(&r, sv->name[i].len != 0, TG_PUNT_ERR_VALUE);
-			for (j = 0; j < i && r.err == TG_PUNT_OK; j++)
-				rd_check(&r,
-					 sv->name[j].len != sv->name[i].len ||
-						 memcmp(sv->name[j].p, sv->name[i].p,
-							sv->name[i].len) != 0,
-					 TG_PUNT_ERR_ORDER);
-		}
+	case TG_PUNT_T_SERVICES:
+		rd_services(&r, &msg->u.services, 1);
 		break;
-	}
+	case TG_PUNT_T_TCP_SERVICES:
+		rd_services(&r, &msg->u.services, 0);
+		break;
+	case TG_PUNT_T_TCP_GRANTS:
+		rd_tcp_grants(&r, &msg->u.tcpg);
+		break;
 	case TG_PUNT_T_SESSIONS_REQUEST: {
 		struct tg_punt_sess_request *q = &msg->u.sreq;
 
@@ -1073,6 +1239,24 @@ tg_punt_decode(const uint8_t *buf, size_t len, struct tg_punt_msg *msg)
 	return rd_end(&r);
 }
 
+/*
+ * Moves an iterator past the entry r has just read; false, and no entry
+ * left, when the read failed (cannot happen on a validated message: stop
+ * rather than go on).
+ */
+static bool
+iter_step(struct tg_punt_iter *it, const struct rd *r)
+{
+	if (r->err != TG_PUNT_OK) {
+		it->n = 0;
+		return false;
+	}
+	it->p = r->p;
+	it->left = (uint32_t)r->left;
+	it->n--;
+	return true;
+}
+
 bool
 tg_punt_batch_next(struct tg_punt_iter *it, struct tg_punt_event *ev)
 {
@@ -1082,16 +1266,22 @@ tg_punt_batch_next(struct tg_punt_iter *it, struct tg_punt_event *ev)
 		return false;
 	memset(ev, 0, sizeof(*ev));
 	rd_event(&r, ev);
-	if (r.err != TG_PUNT_OK) {
-		/* cannot happen on a validated batch: stop rather than go on */
-		it->n = 0;
+	if (!iter_step(it, &r))
 		return false;
-	}
 	ev->seq = it->seq++;
-	it->p = r.p;
-	it->left = (uint32_t)r.left;
-	it->n--;
 	return true;
+}
+
+bool
+tg_punt_tcp_grant_next(struct tg_punt_iter *it, struct tg_punt_tcp_grant *g)
+{
+	struct rd r = { .p = it->p, .left = it->left };
+
+	if (it->n == 0)
+		return false;
+	/* the services were checked with the message: any index is in range here */
+	rd_tcp_grant(&r, UINT8_MAX, g);
+	return iter_step(it, &r);
 }
 
 bool
@@ -1102,14 +1292,7 @@ tg_punt_stats_next(struct tg_punt_iter *it, struct tg_punt_str *name, uint64_t *
 	if (it->n == 0)
 		return false;
 	rd_pair(&r, name, value);
-	if (r.err != TG_PUNT_OK) {
-		it->n = 0;
-		return false;
-	}
-	it->p = r.p;
-	it->left = (uint32_t)r.left;
-	it->n--;
-	return true;
+	return iter_step(it, &r);
 }
 
 bool
@@ -1121,14 +1304,7 @@ tg_punt_sess_next(struct tg_punt_iter *it, struct tg_punt_sess *s)
 		return false;
 	memset(s, 0, sizeof(*s));
 	rd_sess(&r, s);
-	if (r.err != TG_PUNT_OK) {
-		it->n = 0;
-		return false;
-	}
-	it->p = r.p;
-	it->left = (uint32_t)r.left;
-	it->n--;
-	return true;
+	return iter_step(it, &r);
 }
 
 /* ---------------------------------------------------------------------
@@ -1260,17 +1436,18 @@ tg_punt_encode_stats_request(uint8_t *buf, size_t size, uint64_t seq)
 	return wr_finish(&w);
 }
 
-int
-tg_punt_encode_services(uint8_t *buf, size_t size, uint64_t seq, const char *const *names,
-			unsigned int n)
+/* SERVICES or TCP_SERVICES: min..TG_PUNT_SERVICES_MAX distinct names. */
+static int
+enc_services(uint8_t *buf, size_t size, uint64_t seq, uint16_t type, const char *const *names,
+	     unsigned int n, unsigned int min)
 {
 	struct tg_punt_str s;
 	unsigned int i, j;
 	struct wr w;
 
 	wr_init(&w, buf, size, 0);
-	wr_hdr(&w, TG_PUNT_VERSION_MAX, TG_PUNT_T_SERVICES, seq);
-	wr_check(&w, n >= 1 && n <= TG_PUNT_SERVICES_MAX && names != NULL);
+	wr_hdr(&w, TG_PUNT_VERSION_MAX, type, seq);
+	wr_check(&w, n >= min && n <= TG_PUNT_SERVICES_MAX && (names != NULL || n == 0));
 	wr_u16(&w, (uint16_t)n);
 	for (i = 0; i < n && w.err == 0; i++) {
 		wr_check(&w, names[i] != NULL && names[i][0] != '\0');
@@ -1281,6 +1458,65 @@ tg_punt_encode_services(uint8_t *buf, size_t size, uint64_t seq, const char *con
 		s.p = names[i];
 		s.len = (uint32_t)strnlen(names[i], TG_PUNT_NAME_MAX + 1);
 		wr_str(&w, false, TG_PUNT_NAME_MAX, &s, false);
+	}
+	return wr_finish(&w);
+}
+
+int
+tg_punt_encode_services(uint8_t *buf, size_t size, uint64_t seq, const char *const *names,
+			unsigned int n)
+{
+	return enc_services(buf, size, seq, TG_PUNT_T_SERVICES, names, n, 1);
+}
+
+int
+tg_punt_encode_tcp_services(uint8_t *buf, size_t size, uint64_t seq, const char *const *names,
+			    unsigned int n)
+{
+	return enc_services(buf, size, seq, TG_PUNT_T_TCP_SERVICES, names, n, 0);
+}
+
+int
+tg_punt_encode_tcp_grants(uint8_t *buf, size_t size, uint64_t seq,
+			  const struct tg_punt_tcp_grants *t)
+{
+	const struct tg_punt_tcp_grant *g, *prev = NULL;
+	unsigned int i;
+	struct wr w;
+
+	wr_init(&w, buf, size, 0);
+	wr_hdr(&w, TG_PUNT_VERSION_MAX, TG_PUNT_T_TCP_GRANTS, seq);
+	wr_check(&w, t->gen != 0 && t->nsvc <= TG_PUNT_SERVICES_MAX &&
+			     t->count <= TG_PUNT_TCP_GRANTS_MAX &&
+			     (t->list != NULL || t->count == 0));
+	wr_u64(&w, t->gen);
+	wr_u8(&w, t->nsvc);
+	for (i = 0; i < t->nsvc && w.err == 0; i++) {
+		wr_check(&w, (t->svc[i].flags & ~TG_PUNT_TCPG_F_END) == 0 &&
+				     t->svc[i].name.len != 0 && t->svc[i].name.p != NULL &&
+				     (i == 0 || str_cmp(&t->svc[i - 1].name, &t->svc[i].name) < 0));
+		wr_u8(&w, t->svc[i].flags);
+		wr_str(&w, false, TG_PUNT_NAME_MAX, &t->svc[i].name, false);
+	}
+	wr_u16(&w, t->count);
+	for (i = 0; i < t->count && w.err == 0; i++) {
+		g = &t->list[i];
+		wr_check(&w, g->id != 0 && g->svc < t->nsvc &&
+				     prefix_ok(g->family, g->prefix, g->addr) &&
+				     (prev == NULL || g->svc > prev->svc ||
+				      (g->svc == prev->svc && g->id > prev->id)));
+		wr_u64(&w, g->id);
+		wr_u8(&w, g->svc);
+		wr_u8(&w, g->family);
+		wr_u8(&w, g->prefix);
+		if (w.err == 0) {
+			uint8_t *a = wr_room(&w, g->family == 6 ? 16 : 4);
+
+			if (a != NULL)
+				memcpy(a, g->addr, g->family == 6 ? 16 : 4);
+		}
+		wr_u64(&w, g->expires);
+		prev = g;
 	}
 	return wr_finish(&w);
 }

@@ -97,6 +97,9 @@
  * 14 AUTH_REPLY      sp->dp  worker u16, session u64, action u8, data b16,
  *                            sqlstate s8, text s16, role s8
  * 15 AUDIT_STATE     sp->dp  state u8, reason s16
+ * 18 TCP_GRANTS      sp->dp  gen u64, nsvc u8, nsvc x (flags u8, name s8),
+ *                            count u16, count x grant
+ * 19 TCP_SERVICES    dp->sp  count u16, count x name s8
  *
  * b16 is a byte string: a u16 length and that many bytes, any of them NUL.
  *
@@ -129,6 +132,13 @@
  *                  service_name s8, client s8, user s8, database s8,
  *                  application s8, rule s8, text s16, params s16
  *   LOST           lost u64, t_end u64 (service 0, session 0)
+ *   FLOW_START     grant u64, t_start u64, service_name s8, client s8,
+ *                  server s8
+ *   FLOW_END       reason u8, grant u64, t_start u64, t_end u64,
+ *                  bytes_up u64, bytes_down u64, pkts_up u64,
+ *                  pkts_down u64, service_name s8, client s8, server s8
+ *   FLOW_REFUSED   refusal u8, t_start u64, service_name s8, client s8,
+ *                  server s8 (session 0)
  *
  * A statement has two events on a service with a durability mode (its
  * configuration: strict or fast): STATEMENT_BEGIN when it is decided, just
@@ -249,6 +259,38 @@
  * across a reconnection until the next AUDIT_STATE (sent at once by a
  * slowpath that states the capability; one that does not clears it).
  *
+ * TCP GRANTS (just-in-time access to "protocol": "tcp" services, whose
+ * stream is not inspected: SSH and the like). Between a dataplane and a
+ * slowpath that both stated TG_PUNT_CAP_TCP_GRANTS. Right after SERVICES
+ * (or the handshake) the dataplane states the names of its tcp services
+ * (TCP_SERVICES, 0 to TG_PUNT_SERVICES_MAX distinct names), so that the
+ * slowpath can tell a grant for one (it names a source address) from a
+ * grant for a login. The slowpath then pushes the whole table of live tcp
+ * grants (TCP_GRANTS), and again at every change (add, revoke, expiry,
+ * policy reload), each time a higher gen:
+ *   - the services that require a grant ("require_grant" in the policy's
+ *     identity "services"), ascending by name, each with flags
+ *     TG_PUNT_TCPG_F_END when its "on_grant_expiry" is "end";
+ *   - the live grants, ascending by (service index, id), each: id u64
+ *     (not 0; the grant "g-<16 hex>" as a number), svc u8 (an index into
+ *     the services above), family u8 (4 or 6), prefix u8 (0..32 or
+ *     0..128), addr (4 or 16 bytes, host bits zero), expires u64 (Unix
+ *     seconds: the dataplane refuses past it even before the next push).
+ * The dataplane admits a new flow (SYN) to a listed service only when a
+ * grant of that service covers the client's address; otherwise the
+ * client gets a RST and the slowpath a FLOW_REFUSED event (refusal
+ * NO_GRANT). An admitted flow has FLOW_START (with the grant) and
+ * FLOW_END (bytes and packets each way, the reason) events. When a table
+ * drops the grant of a running flow, the flow runs on, or with
+ * TG_PUNT_TCPG_F_END is reset both ways (FLOW_END reason GRANT_ENDED).
+ * A dataplane keeps the last table across a reconnection; while the
+ * slowpath is away a service's "on_slowpath_down" decides: refuse (new
+ * flows of listed services are refused, refusal SLOWPATH_DOWN) or allow
+ * (the last table decides alone). Before the first table of its life
+ * the dataplane does not know which services need a grant: new flows of
+ * its tcp services are refused (UNKNOWN) unless "on_slowpath_down" is
+ * allow.
+ *
  * Caveats:
  * - Event strings come from the network (user names, statement texts,
  *   parameter values: a text-format Bind parameter may hold a NUL byte,
@@ -293,6 +335,7 @@
 #define TG_PUNT_AUTH_SEND_MAX 10000	/* bytes for the server in one AUTH_REPLY */
 #define TG_PUNT_HOLD_QUORUM_MAX 16	/* = TG_POLICY_QUORUM_MAX */
 #define TG_PUNT_HOLD_ID_MAX 32		/* an approval request's id */
+#define TG_PUNT_TCP_GRANTS_MAX 1024	/* grants in TCP_GRANTS (= TG_GRANTS_MAX) */
 
 /* Capabilities (HELLO, HELLO_ACK); bits not defined here are ignored. */
 #define TG_PUNT_CAP_STATS (1ull << 0)	/* dp: answers STATS_REQUEST */
@@ -301,6 +344,7 @@
 #define TG_PUNT_CAP_AUTH (1ull << 3)	/* dp: takes over identity logins; sp: answers them */
 #define TG_PUNT_CAP_AUDIT_STATE (1ull << 4)	/* dp: refuses statements on AUDIT_STATE full; sp: sends it */
 #define TG_PUNT_CAP_HOLD (1ull << 5)	/* dp: parks statements of hold rules; sp: decides them */
+#define TG_PUNT_CAP_TCP_GRANTS (1ull << 6)	/* dp: states tcp services, takes tcp grants */
 
 /* X(enum suffix, code, name, sender role) */
 #define TG_PUNT_TYPES(X) \
@@ -320,7 +364,9 @@
 	X(AUTH_REPLY, 14, "auth_reply", TG_PUNT_ROLE_SLOWPATH) \
 	X(AUDIT_STATE, 15, "audit_state", TG_PUNT_ROLE_SLOWPATH) \
 	X(HOLD_REQUEST, 16, "hold_request", TG_PUNT_ROLE_DATAPLANE) \
-	X(HOLD_REPLY, 17, "hold_reply", TG_PUNT_ROLE_SLOWPATH)
+	X(HOLD_REPLY, 17, "hold_reply", TG_PUNT_ROLE_SLOWPATH) \
+	X(TCP_GRANTS, 18, "tcp_grants", TG_PUNT_ROLE_SLOWPATH) \
+	X(TCP_SERVICES, 19, "tcp_services", TG_PUNT_ROLE_DATAPLANE)
 
 enum tg_punt_type {
 #define TG_PUNT_T_ENUM(e, c, n, r) TG_PUNT_T_##e = c,
@@ -396,8 +442,19 @@ enum tg_punt_ev_type {
 	TG_PUNT_EV_SESSION_END = 3,
 	TG_PUNT_EV_STATEMENT_BEGIN = 4,
 	TG_PUNT_EV_LOST = 5,
+	/* tcp flows of grant-requiring services (TCP GRANTS above) */
+	TG_PUNT_EV_FLOW_START = 8,
+	TG_PUNT_EV_FLOW_END = 9,
+	TG_PUNT_EV_FLOW_REFUSED = 10,
 	TG_PUNT_EV_MAX
 };
+
+#define TG_PUNT_EV_IS_FLOW(t) ((t) >= TG_PUNT_EV_FLOW_START && (t) <= TG_PUNT_EV_FLOW_REFUSED)
+
+/* A known event type: the codes are not contiguous (6 and 7 are not defined). */
+#define TG_PUNT_EV_KNOWN(t) \
+	(((t) >= TG_PUNT_EV_STATEMENT && (t) <= TG_PUNT_EV_LOST) || \
+	 ((t) >= TG_PUNT_EV_FLOW_START && (t) <= TG_PUNT_EV_FLOW_REFUSED))
 
 #define TG_PUNT_EV_F_TEXT_CUT 0x01	/* statement text longer on the wire than sent */
 #define TG_PUNT_EV_F_STRICT 0x02	/* STATEMENT_BEGIN: held until durable, commit now */
@@ -437,8 +494,19 @@ enum tg_punt_end_reason {
 	TG_PUNT_END_FAILED = 3,		/* failed closed or blocked by reset, by the gateway */
 	TG_PUNT_END_EXPIRED = 4,	/* idle timeout or evicted */
 	TG_PUNT_END_SHUTDOWN = 5,	/* the dataplane stopped */
+	TG_PUNT_END_GRANT_ENDED = 6,	/* FLOW_END: its grant ended, on_grant_expiry "end" */
 	TG_PUNT_END_MAX
 };
+
+/* Why a new tcp flow was refused (FLOW_REFUSED) */
+enum tg_punt_refusal {
+	TG_PUNT_REFUSAL_NO_GRANT = 1,	/* no live grant covers the client's address */
+	TG_PUNT_REFUSAL_SLOWPATH_DOWN = 2,	/* the slowpath is away, on_slowpath_down refuse */
+	TG_PUNT_REFUSAL_UNKNOWN = 3,	/* no TCP_GRANTS yet: is a grant needed? */
+	TG_PUNT_REFUSAL_MAX
+};
+
+#define TG_PUNT_TCPG_F_END 0x01		/* TCP_GRANTS service: on_grant_expiry "end" */
 
 /* Detector kinds, = enum tg_detect_kind (0 is none). X(enum suffix, code, name) */
 #define TG_PUNT_DETECT_KINDS(X) \
@@ -611,6 +679,11 @@ struct tg_punt_event {
 	uint8_t end_reason;	/* enum tg_punt_end_reason */
 	/* LOST */
 	uint64_t lost;		/* not 0 */
+	/* FLOW_START, FLOW_END: the grant's id (not 0); FLOW_END: counts, up is client to server */
+	uint64_t grant;
+	uint64_t bytes_up, bytes_down, pkts_up, pkts_down;
+	/* FLOW_REFUSED */
+	uint8_t refusal;	/* enum tg_punt_refusal */
 };
 
 /* Over entries already validated by tg_punt_decode(). */
@@ -731,6 +804,32 @@ struct tg_punt_services {
 	struct tg_punt_str name[TG_PUNT_SERVICES_MAX];
 };
 
+/* A TCP_GRANTS service: a name and TG_PUNT_TCPG_F_* flags. */
+struct tg_punt_tcpg_svc {
+	struct tg_punt_str name;
+	uint8_t flags;
+};
+
+/* One TCP_GRANTS grant. */
+struct tg_punt_tcp_grant {
+	uint64_t id;		/* not 0 */
+	uint8_t svc;		/* index into the message's services */
+	uint8_t family;		/* 4 or 6 */
+	uint8_t prefix;		/* 0..32 or 0..128 */
+	uint8_t addr[16];	/* network order, the first 4 for IPv4; host bits zero */
+	uint64_t expires;	/* Unix seconds */
+};
+
+/* TCP_GRANTS. Decoded: entries iterates the grants; encoded: list holds count of them. */
+struct tg_punt_tcp_grants {
+	uint64_t gen;		/* not 0 */
+	uint8_t nsvc;		/* 0..TG_PUNT_SERVICES_MAX */
+	struct tg_punt_tcpg_svc svc[TG_PUNT_SERVICES_MAX];
+	uint16_t count;		/* 0..TG_PUNT_TCP_GRANTS_MAX */
+	struct tg_punt_iter entries;
+	const struct tg_punt_tcp_grant *list;
+};
+
 struct tg_punt_msg {
 	struct tg_punt_hdr hdr;
 	union {
@@ -741,7 +840,8 @@ struct tg_punt_msg {
 		struct tg_punt_policy_chunk policy;
 		struct tg_punt_policy_ack policy_ack;
 		struct tg_punt_stats stats;
-		struct tg_punt_services services;
+		struct tg_punt_services services;	/* SERVICES, TCP_SERVICES */
+		struct tg_punt_tcp_grants tcpg;		/* TCP_GRANTS */
 		struct tg_punt_sess_request sreq;
 		struct tg_punt_sess_response sresp;
 		struct tg_punt_auth auth;	/* AUTH_REQUEST, AUTH_SERVER, AUTH_REPLY */
@@ -777,6 +877,9 @@ bool tg_punt_stats_next(struct tg_punt_iter *it, struct tg_punt_str *name, uint6
 /* The next entry of a decoded SESSIONS_RESPONSE; false after the last. */
 bool tg_punt_sess_next(struct tg_punt_iter *it, struct tg_punt_sess *s);
 
+/* The next grant of a decoded TCP_GRANTS; false after the last. */
+bool tg_punt_tcp_grant_next(struct tg_punt_iter *it, struct tg_punt_tcp_grant *g);
+
 /* The role that sends messages of type t, or TG_PUNT_ROLE_NONE for an unknown type. */
 enum tg_punt_role tg_punt_type_sender(uint16_t t);
 
@@ -802,6 +905,17 @@ int tg_punt_encode_stats_request(uint8_t *buf, size_t size, uint64_t seq);
 /* SERVICES: n (1..TG_PUNT_SERVICES_MAX) distinct names of 1..TG_PUNT_NAME_MAX bytes. */
 int tg_punt_encode_services(uint8_t *buf, size_t size, uint64_t seq, const char *const *names,
 			    unsigned int n);
+
+/* TCP_SERVICES: n (0..TG_PUNT_SERVICES_MAX) distinct names of 1..TG_PUNT_NAME_MAX bytes. */
+int tg_punt_encode_tcp_services(uint8_t *buf, size_t size, uint64_t seq,
+				const char *const *names, unsigned int n);
+
+/*
+ * TCP_GRANTS from g (gen, nsvc, svc, count, list): services ascending by
+ * name, grants ascending by (svc, id), as the decoder wants.
+ */
+int tg_punt_encode_tcp_grants(uint8_t *buf, size_t size, uint64_t seq,
+			      const struct tg_punt_tcp_grants *g);
 
 /* SESSIONS_REQUEST: kind in range, limit 1..max, KILL with a session, service a name. */
 int tg_punt_encode_sess_request(uint8_t *buf, size_t size, uint64_t seq,

@@ -26,6 +26,7 @@
 #include "edit.h"
 #include "wire.h"
 #include "punt.h"
+#include "tcpgrants.h"
 #include "worker.h"
 
 /* Events cross the control channel with the inspector's codes (punt.h). */
@@ -75,6 +76,15 @@ tg_worker_policy_adopt(struct tg_worker *w)
 	tg_inspect_set_policy(&w->inspect, g != NULL ? g->policy : NULL,
 			      g != NULL ? g->scratch[w->id] : NULL);
 	w->gen = g;
+}
+
+/* The table of tcp grants workers check SYNs against; written by the control thread only. */
+static struct tg_tcp_grants *tcpg_published;
+
+struct tg_tcp_grants *
+tg_worker_tcp_grants_publish(struct tg_tcp_grants *t)
+{
+	return __atomic_exchange_n(&tcpg_published, t, __ATOMIC_ACQ_REL);
 }
 
 void
@@ -395,6 +405,8 @@ tg_worker_inspect_init(struct tg_worker *w, const struct tg_policy *policy, uint
 	return 0;
 }
 
+static void grant_flow_end(struct tg_worker *w, struct tg_flow *f, uint8_t reason);
+
 /* Frees every packet a flow holds, in both directions. */
 static void
 release_flow(void *arg, struct tg_flow *f)
@@ -404,6 +416,8 @@ release_flow(void *arg, struct tg_flow *f)
 	unsigned int d, n, i;
 
 	/* an end not said otherwise before: the flow timed out or was evicted */
+	if (unlikely(f->grant != 0))
+		grant_flow_end(w, f, f->grant_end ? TG_PUNT_END_GRANT_ENDED : TG_PUNT_END_EXPIRED);
 	if (w->inspecting)
 		tg_inspect_end(&w->inspect, f->stream, TG_INSPECT_END_EXPIRED);
 	for (d = 0; d < 2; d++) {
@@ -422,6 +436,9 @@ tg_worker_end_sessions(struct tg_worker *w)
 {
 	uint32_t i;
 
+	for (i = 0; w->tracking && w->nb_grant_flows != 0 && i < w->flows.max_flows; i++)
+		if (w->flows.flows[i].in_use && w->flows.flows[i].grant != 0)
+			grant_flow_end(w, &w->flows.flows[i], TG_PUNT_END_SHUTDOWN);
 	if (!w->inspecting)
 		return;
 	for (i = 0; i < w->flows.max_flows; i++)
@@ -550,6 +567,8 @@ reset_flow(struct tg_worker *w, const struct tg_worker_rxq *q, uint32_t idx, int
 	send_rst(w, q, frame, p, true, other_seq, true, me->isn1 + (uint32_t)me->released);
 	if (w->inspecting)
 		tg_inspect_end(&w->inspect, f->stream, TG_INSPECT_END_FAILED);
+	if (unlikely(f->grant != 0))
+		grant_flow_end(w, f, TG_PUNT_END_FAILED);
 	tg_flow_delete(&w->flows, idx, release_flow, w);
 }
 
@@ -581,13 +600,16 @@ seq_at(const struct tg_stream *s, uint64_t off)
 	return s->isn1 + (uint32_t)off;
 }
 
-/* CLOCK_MONOTONIC, the inspector's clock for login deadlines */
+/*
+ * A clock in nanoseconds: CLOCK_MONOTONIC is the inspector's for login
+ * deadlines, CLOCK_REALTIME the audit's and the grants' expiries'.
+ */
 static uint64_t
-now_ns_mono(void)
+clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -971,10 +993,96 @@ open_inspection(struct tg_worker *w, struct tg_flow *f, uint16_t svc, const uint
 	return rc;
 }
 
+/* ---------------------------------------------------------------------
+ * TCP grants (tcpgrants.h): the admission of a tcp service's new flows,
+ * and the audit events of the flows admitted on a grant.
+ * ------------------------------------------------------------------- */
+
+/* A flow event of service svc for the slowpath; client and server "addr:port". */
+static void
+flow_event(struct tg_worker *w, struct tg_punt_event *pe, uint16_t svc, const char *client,
+	   const char *server)
+{
+	pe->worker = (uint16_t)w->id;
+	pe->service = svc;
+	pe->service_name = WIRE_NAME(w->services->svc[svc].name);
+	pe->client = WIRE_NAME(client);
+	pe->server = WIRE_NAME(server);
+	tg_control_emit(w->ctl, pe);
+}
+
+/*
+ * A SYN of tcp service svc: admitted (true; *grant set when on a grant),
+ * or refused with a RST to the client and a FLOW_REFUSED event. Before
+ * any table the service's need is unknown; while the slowpath is away a
+ * service that needs grants follows its on_slowpath_down (allow: the last
+ * table decides alone). Costs one atomic load for a service that needs no
+ * grant, and a walk of the service's grants for one that does.
+ */
+static bool
+tcp_admit(struct tg_worker *w, const struct tg_worker_rxq *q, const uint8_t *frame,
+	  const struct tg_pkt *p, uint16_t svc, uint64_t *grant)
+{
+	const struct tg_tcp_grants *t = __atomic_load_n(&tcpg_published, __ATOMIC_ACQUIRE);
+	bool down_allow = w->services->svc[svc].slowpath_down == TG_SPDOWN_ALLOW;
+	struct tg_punt_event pe = { .type = TG_PUNT_EV_FLOW_REFUSED };
+	char client[INET6_ADDRSTRLEN + 8], server[INET6_ADDRSTRLEN + 8];
+	uint64_t now = 0;
+
+	if (t == NULL) {
+		if (down_allow)
+			return true;
+		GW(w, TCPG_UNKNOWN);
+		pe.refusal = TG_PUNT_REFUSAL_UNKNOWN;
+	} else if (!t->svc[svc].required) {
+		return true;
+	} else if (tg_control_refusing() && !down_allow) {
+		GW(w, TCPG_DOWN);
+		pe.refusal = TG_PUNT_REFUSAL_SLOWPATH_DOWN;
+	} else {
+		now = clock_ns(CLOCK_REALTIME);
+		if (tg_tcp_grants_check(t, svc, p->ip_ver,
+					frame + p->l3_off + (p->ip_ver == 4 ? 12 : 8),
+					(int64_t)(now / 1000000000u), grant) == TG_TCPG_ADMIT) {
+			GW(w, TCPG_ADMITTED);
+			return true;
+		}
+		GW(w, TCPG_NO_GRANT);
+		pe.refusal = TG_PUNT_REFUSAL_NO_GRANT;
+	}
+	send_rst(w, q, frame, p, true, 0, true, p->tcp_seq + 1);
+	endpoint(client, sizeof(client), frame, p, false);
+	endpoint(server, sizeof(server), frame, p, true);
+	pe.t_start_ns = now != 0 ? now : clock_ns(CLOCK_REALTIME);
+	flow_event(w, &pe, svc, client, server);
+	return false;
+}
+
+/* A flow admitted on a grant: numbered, timed, and its FLOW_START. */
+static void
+grant_flow_start(struct tg_worker *w, struct tg_flow *f, uint64_t grant, const uint8_t *frame,
+		 const struct tg_pkt *p)
+{
+	char client[INET6_ADDRSTRLEN + 8], server[INET6_ADDRSTRLEN + 8];
+	struct tg_punt_event pe = { .type = TG_PUNT_EV_FLOW_START };
+
+	f->grant = grant;
+	f->gflow = ++w->gflow_next;
+	f->t_start_ns = clock_ns(CLOCK_REALTIME);
+	w->nb_grant_flows++;
+	endpoint(client, sizeof(client), frame, p, false);
+	endpoint(server, sizeof(server), frame, p, true);
+	pe.session = f->gflow;
+	pe.grant = grant;
+	pe.t_start_ns = f->t_start_ns;
+	flow_event(w, &pe, f->service, client, server);
+}
+
 static void
 service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, uint8_t *frame,
 	const struct tg_pkt *p, uint16_t svc, bool to_server, uint64_t now)
 {
+	uint64_t grant = 0;
 	void *out[TG_BURST];
 	struct tg_flow_key key;
 	enum tg_tcp_verdict v;
@@ -1006,6 +1114,10 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 			send_rst(w, q, frame, p, true, 0, true, p->tcp_seq + 1);
 			goto drop;
 		}
+		/* a tcp service may admit new flows on a grant only (tcpgrants.h) */
+		if (w->ctl != NULL && w->services->svc[svc].proto == TG_SERVICE_TCP &&
+		    !tcp_admit(w, q, frame, p, svc, &grant))
+			goto drop;
 		idx = tg_flow_create(&w->flows, &key, now, release_flow, w);
 		if (idx == TG_FLOW_NONE) {
 			GW(w, NEW_REFUSED);
@@ -1013,6 +1125,8 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 		}
 		w->flows.flows[idx].service = svc;
 		w->flows.flows[idx].client_key_side = reversed;
+		if (grant != 0)
+			grant_flow_start(w, &w->flows.flows[idx], grant, frame, p);
 		if (w->inspecting && w->services->svc[svc].proto == TG_SERVICE_POSTGRES &&
 		    open_inspection(w, &w->flows.flows[idx], svc, frame, p) < 0) {
 			/* nothing could watch it: the client is told at once */
@@ -1024,6 +1138,16 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 	}
 	f = &w->flows.flows[idx];
 	f->rxq[dir] = (uint8_t)(q - w->rxq);
+	if (unlikely(f->grant != 0)) {
+		if (f->grant_end) {
+			/* its grant ended (on_grant_expiry end): RST both ways from this segment */
+			GW(w, TCPG_ENDED);
+			grant_flow_end(w, f, TG_PUNT_END_GRANT_ENDED);
+			reset_flow(w, q, idx, dir, frame, p);
+			goto drop;
+		}
+		f->pkts[dir]++;
+	}
 
 	if (unlikely(w->inspect.nb_editing != 0) && edit_ingress(w, f, dir, frame, &pe)) {
 		GW(w, EDIT_ABSORBED);
@@ -1068,6 +1192,8 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 			tx(w, q->peer, q->peer_queue, m);
 		if (w->inspecting)
 			tg_inspect_end(&w->inspect, f->stream, TG_INSPECT_END_RESET);
+		if (unlikely(f->grant != 0))
+			grant_flow_end(w, f, TG_PUNT_END_RESET);
 		release_flow(w, f);
 		break;
 	case TG_TCP_EXCEPTION:
@@ -1101,6 +1227,8 @@ service(struct tg_worker *w, const struct tg_worker_rxq *q, struct rte_mbuf *m, 
 	 */
 	if (f->state == TG_TCP_CLOSED && f->stream[0].app != 0 && w->inspecting)
 		tg_inspect_end(&w->inspect, f->stream, TG_INSPECT_END_CLOSED);
+	if (unlikely(f->grant != 0) && f->state == TG_TCP_CLOSED)
+		grant_flow_end(w, f, TG_PUNT_END_CLOSED);
 	tg_flow_touch(&w->flows, idx, tg_tcp_class(f), now);
 	return;
 drop:
@@ -1255,6 +1383,69 @@ fill_entry(const struct tg_worker *w, uint32_t idx, const struct tg_inspect_info
 		key_endpoint(e->client, k, f->client_key_side);
 		key_endpoint(e->server, k, !f->client_key_side);
 	}
+}
+
+/*
+ * The end of a flow admitted on a grant: its FLOW_END (bytes released and
+ * segments seen each way, the time), once; the flow forgets its grant.
+ */
+static void
+grant_flow_end(struct tg_worker *w, struct tg_flow *f, uint8_t reason)
+{
+	char client[TG_PUNT_NAME_MAX + 1] = "", server[TG_PUNT_NAME_MAX + 1] = "";
+	struct tg_punt_event pe = {
+		.type = TG_PUNT_EV_FLOW_END,
+		.session = f->gflow,
+		.end_reason = reason,
+		.grant = f->grant,
+		.t_start_ns = f->t_start_ns,
+		.t_end_ns = clock_ns(CLOCK_REALTIME),
+		.bytes_up = f->stream[0].released,
+		.bytes_down = f->stream[1].released,
+		.pkts_up = f->pkts[0],
+		.pkts_down = f->pkts[1],
+	};
+	void *k;
+
+	/* the key as stored at the flow's position: still there until the flow is deleted */
+	if (rte_hash_get_key_with_position(w->flows.hash, (int32_t)(f - w->flows.flows), &k) == 0) {
+		key_endpoint(client, k, f->client_key_side);
+		key_endpoint(server, k, !f->client_key_side);
+	}
+	f->grant = 0;
+	w->nb_grant_flows--;
+	flow_event(w, &pe, f->service, client, server);
+}
+
+/*
+ * A new table of tcp grants, or an expiry passed: flows whose grant no
+ * longer holds on a service that ends them are marked, to be reset at
+ * their next segment. One pass over the live flows, only while some flow
+ * is on a grant.
+ */
+static void
+grant_sweep(struct tg_worker *w)
+{
+	const struct tg_tcp_grants *t = __atomic_load_n(&tcpg_published, __ATOMIC_ACQUIRE);
+	int64_t now = (int64_t)(clock_ns(CLOCK_REALTIME) / 1000000000u);
+	bool fresh = t != w->tcpg_seen;
+	struct tg_flow *f;
+	uint32_t idx;
+	unsigned int c;
+
+	w->tcpg_seen = t;
+	w->tcpg_next = rte_rdtsc() + rte_get_tsc_hz();
+	/* the same table and no expiry reached: nothing can have ended */
+	if (t == NULL || (!fresh && t->next_expiry > now))
+		return;
+	for (c = 0; c < TG_FLOW_NB_CLASSES; c++)
+		for (idx = w->flows.lru_head[c]; idx != TG_FLOW_NONE; idx = f->lru_next) {
+			f = &w->flows.flows[idx];
+			if (f->grant != 0 && !f->grant_end &&
+			    tg_tcp_grants_ends_flows(t, f->service) &&
+			    !tg_tcp_grants_holds(t, f->service, f->grant, now))
+				f->grant_end = 1;
+		}
 }
 
 static bool
@@ -1533,6 +1724,11 @@ tg_worker_run(void *arg)
 			tg_worker_policy_adopt(w);
 		if (w->qsbr != NULL)
 			rte_rcu_qsbr_quiescent(w->qsbr, w->id);
+		/* tcp grants: a new table, or once a second, flows whose grant ended */
+		if (unlikely(w->nb_grant_flows != 0) &&
+		    (__atomic_load_n(&tcpg_published, __ATOMIC_RELAXED) != w->tcpg_seen ||
+		     rte_rdtsc() >= w->tcpg_next))
+			grant_sweep(w);
 		/* tgctl sessions and flows: rare, one ring count when there is none */
 		if (unlikely(w->ctl != NULL && tg_control_cmd_pending(w->ctl)))
 			command(w);
@@ -1546,7 +1742,8 @@ tg_worker_run(void *arg)
 			unsigned int refused;
 
 			w->login_next = rte_rdtsc() + rte_get_tsc_hz() / 10;
-			refused = tg_inspect_login_expire(&w->inspect, now_ns_mono(), login_reset, w);
+			refused = tg_inspect_login_expire(&w->inspect, clock_ns(CLOCK_MONOTONIC),
+							  login_reset, w);
 			if (epoch != w->auth_epoch) {
 				/*
 				 * The slowpath was lost: what it was asked will not be
@@ -1569,7 +1766,8 @@ tg_worker_run(void *arg)
 			uint32_t epoch = __atomic_load_n(&tg_control_auth_epoch, __ATOMIC_RELAXED);
 
 			w->hold_next = rte_rdtsc() + rte_get_tsc_hz() / 10;
-			tg_inspect_hold_expire(&w->inspect, now_ns_mono(), worker_ungate, w);
+			tg_inspect_hold_expire(&w->inspect, clock_ns(CLOCK_MONOTONIC), worker_ungate,
+					       w);
 			if (epoch != w->auth_epoch && w->inspect.nb_login == 0) {
 				w->auth_epoch = epoch;
 				tg_inspect_hold_lost(&w->inspect, worker_ungate, w);

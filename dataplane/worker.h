@@ -42,6 +42,17 @@
  * after a quiet period; the gain is a core given back to the host, which
  * matters when clients and servers share the machine.
  *
+ * TCP grants (tcpgrants.h, punt.h "TCP GRANTS"): with ctl set, a SYN of a
+ * tcp service is checked against the published table of grants; refused
+ * (no grant, the slowpath away, or no table yet) it gets a RST and the
+ * slowpath a FLOW_REFUSED event; admitted on a grant, the flow carries
+ * the grant's id and has FLOW_START and FLOW_END events. When a new table
+ * comes, or a grant's expiry passes, the worker walks its flows once and
+ * marks those whose grant no longer holds on a service whose
+ * on_grant_expiry is "end"; such a flow is reset both ways at its next
+ * segment from either side (nothing of it passes any more; an idle one
+ * ends so, or at its timeout, reported with reason grant_ended).
+ *
  * Counters are written only by their worker and read by the control thread
  * with relaxed loads; a reader may see a value one burst old.
  */
@@ -65,6 +76,7 @@ struct rte_mbuf;
 struct rte_mempool;
 struct tg_control_q;
 struct rte_rcu_qsbr;
+struct tg_tcp_grants;
 
 #define TG_MAX_PORTS 16
 #define TG_BURST 32
@@ -99,7 +111,12 @@ struct rte_rcu_qsbr;
 	X(EDIT_RETRANS, "edit_retrans", "segments of injected bytes sent again (retransmission timer)") \
 	X(EDIT_ACKS, "edit_acks", "ACKs sent by the gateway for bytes it consumed") \
 	X(EDIT_ABSORBED, "edit_absorbed", "ACKs of injected bytes only, kept by the gateway") \
-	X(EDIT_GAVE_UP, "edit_gave_up", "sessions reset: injected bytes never acknowledged")
+	X(EDIT_GAVE_UP, "edit_gave_up", "sessions reset: injected bytes never acknowledged") \
+	X(TCPG_ADMITTED, "tcp_grant_admitted", "new tcp flows admitted on a grant") \
+	X(TCPG_NO_GRANT, "tcp_grant_refused", "new tcp flows refused with RST: no live grant") \
+	X(TCPG_DOWN, "tcp_grant_slowpath_refused", "new tcp flows refused: slowpath away") \
+	X(TCPG_UNKNOWN, "tcp_grant_unknown_refused", "new tcp flows refused: no grant table yet") \
+	X(TCPG_ENDED, "tcp_grant_ended", "tcp flows reset: their grant ended (on_grant_expiry end)")
 
 enum tg_gw_counter {
 #define TG_GW_CNT_ENUM(e, n, d) TG_GW_CNT_##e,
@@ -202,6 +219,10 @@ struct tg_worker {
 	uint64_t hold_next;		/* tsc of the next check of holds past their deadline */
 	uint32_t auth_epoch;		/* tg_control_auth_epoch when last looked at */
 	struct rte_hash *cancel_keys;	/* shared by the workers (cancelkeys.h), NULL: none */
+	const void *tcpg_seen;		/* the tcp grant table last swept for (compared only) */
+	uint64_t tcpg_next;		/* tsc of the next sweep for expiries */
+	uint32_t nb_grant_flows;	/* flows admitted on a grant, live */
+	uint64_t gflow_next;		/* the last number given to such a flow */
 	char event_line[8192];
 
 	struct {
@@ -254,6 +275,13 @@ int tg_worker_run(void *worker);
  * that worker from its own tick.
  */
 struct tg_policy_gen *tg_worker_policy_publish(struct tg_policy_gen *gen);
+
+/*
+ * Makes t (NULL: none yet) the table of tcp grants workers check new
+ * flows against, and returns the one it replaces, to be freed as a
+ * policy generation is (after an RCU grace period).
+ */
+struct tg_tcp_grants *tg_worker_tcp_grants_publish(struct tg_tcp_grants *t);
 
 /* Adopts the published generation now; from the worker's own thread. */
 void tg_worker_policy_adopt(struct tg_worker *w);

@@ -109,8 +109,9 @@
  *     items 3-5); their results follow the same rules as status: objects
  *     of scalars, arrays of flat objects for tables.
  *   grants.add, grants.revoke (admin, approver), grants.list (any role):
- *     just-in-time access grants (issue 9 part 4); params and results in
- *     slowpath/mgrants.h.
+ *     just-in-time access grants (issue 9 part 4), for logins and, with a
+ *     "source", for the flows of "protocol": "tcp" services; params and
+ *     results in slowpath/mgrants.h.
  *   approvals.approve, approvals.deny (admin, approver), approvals.list,
  *     approvals.show (any role): the approval requests of held statements
  *     (issue 9 part 2); params and results in slowpath/mapprovals.h.

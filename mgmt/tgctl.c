@@ -678,7 +678,8 @@ static const char main_usage_text[] =
 	"                        the dataplane's postgres sessions; reset one (admin)\n"
 	"  flows [--service S] [--limit N]\n"
 	"                        the dataplane's tracked flows\n"
-	"  grants add --subject S --service X --ttl DUR --reason R | list | revoke ID\n"
+	"  grants add --subject S --service X [--source ADDR[/LEN]] --ttl DUR --reason R\n"
+	"         | list | revoke ID\n"
 	"                        just-in-time access grants (admin, approver)\n"
 	"  approvals list [--all] | show ID | approve ID [--comment C] | deny ID --reason R\n"
 	"                        statements held for approval; decide (admin, approver)\n"
@@ -766,6 +767,7 @@ static const char sessions_usage[] =
 
 static const char grants_usage[] =
 	"usage: " PROG " grants add --subject S --service X --ttl DUR --reason R [--issuer I]\n"
+	"                           [--source ADDR[/LEN]]\n"
 	"       " PROG " grants list [--all] [--service X] [--subject S]\n"
 	"       " PROG " grants revoke ID [--reason R]\n"
 	"              [-s PATH] [-o json] [-t SEC]\n"
@@ -776,10 +778,17 @@ static const char grants_usage[] =
 	"grant for this service\" otherwise. When a grant ends (its ttl, or revoke),\n"
 	"new logins are refused at once and running sessions follow the service's\n"
 	"\"on_grant_expiry\": continue, or end with a FATAL.\n"
+	"A \"protocol\": \"tcp\" service (SSH and the like, not inspected) with\n"
+	"\"require_grant\" admits a new flow only from a client address a live grant\n"
+	"names (--source, required for such a service and refused for any other);\n"
+	"others get a RST. Flows are audited (flow.start, flow.end with bytes and\n"
+	"duration, flow.refused); \"on_grant_expiry\" end resets them when the grant\n"
+	"ends.\n"
 	"\n"
 	"add     grant subject S access to service X for DUR (90s, 30m, 8h, 2d; at most\n"
 	"        30 days), because R; --issuer I: only tokens of issuer I. Prints the\n"
-	"        grant's id. Admin or approver.\n"
+	"        grant's id. Admin or approver. --source ADDR[/LEN]: for a tcp service,\n"
+	"        the client address or prefix (198.18.0.1, 10.1.0.0/16, 2001:db8::/32).\n"
 	"list    the live grants, newest first; --all: ended ones too (kept a day).\n"
 	"        Any role.\n"
 	"revoke  end grant ID now. Admin or approver.\n"
@@ -873,9 +882,9 @@ struct copts {
 	long count; /* watch -n; 0: forever */
 	int every;  /* stats --watch: seconds; 0: once */
 	const char *service; /* flows, sessions list, grants: --service */
-	/* grants: --subject, --issuer, --reason, --ttl (seconds), --all; approvals: --all,
-	 * --reason, --comment */
-	const char *subject, *issuer, *reason, *comment;
+	/* grants: --subject, --issuer, --reason, --source, --ttl (seconds), --all; approvals:
+	 * --all, --reason, --comment */
+	const char *subject, *issuer, *reason, *comment, *source;
 	long ttl_s;
 	bool all;
 	long limit;	     /* flows, sessions list: --limit; 0: the server's default */
@@ -1740,8 +1749,8 @@ grant_time(json_t *o, const char *key)
 static int
 grants_list(struct copts *co)
 {
-	static const char *const cols[] = { "id",    "sub",	   "service", "expires",
-					    "state", "granted_by", "reason" };
+	static const char *const cols[] = { "id",    "sub",	   "service", "source",
+					    "expires", "state", "granted_by", "reason" };
 	json_t *params = json_object(), *res, *list, *rows, *e, *row, *v;
 	size_t i;
 	int rc;
@@ -1766,6 +1775,9 @@ grants_list(struct copts *co)
 		grant_time(e, "expires");
 		for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
 			v = json_object_get(e, cols[k]);
+			/* a login grant has no source */
+			if (json_is_string(v) && json_string_length(v) == 0)
+				v = NULL;
 			json_object_set_new(row, cols[k],
 					    v != NULL ? json_incref(v) : json_string("-"));
 		}
@@ -1808,7 +1820,8 @@ cmd_grants(struct copts *co)
 	json_t *p;
 
 	if (strcmp(sub, "list") == 0 && co->nargs == 1) {
-		if (co->issuer != NULL || co->ttl_s != 0 || co->reason != NULL)
+		if (co->issuer != NULL || co->ttl_s != 0 || co->reason != NULL ||
+		    co->source != NULL)
 			return usage("grants list takes --all, --service and --subject");
 		return grants_list(co);
 	}
@@ -1822,11 +1835,13 @@ cmd_grants(struct copts *co)
 			      co->service, "ttl_s", (json_int_t)co->ttl_s, "reason", co->reason);
 		if (p != NULL && co->issuer != NULL)
 			json_object_set_new(p, "issuer", json_string(co->issuer));
+		if (p != NULL && co->source != NULL)
+			json_object_set_new(p, "source", json_string(co->source));
 		return grants_one(co, "grants.add", p, "granted");
 	}
 	if (strcmp(sub, "revoke") == 0 && co->nargs == 2) {
 		if (co->subject != NULL || co->service != NULL || co->ttl_s != 0 ||
-		    co->issuer != NULL)
+		    co->issuer != NULL || co->source != NULL)
 			return usage("grants revoke takes an id and --reason");
 		p = json_pack("{s:s}", "id", co->args[1]);
 		if (p != NULL && co->reason != NULL)
@@ -2335,6 +2350,7 @@ parse_cmd_opts(int argc, char **argv, const char *help, bool count, struct copts
 		{ "reason", required_argument, NULL, 'R' },
 		{ "all", no_argument, NULL, 'A' },
 		{ "comment", required_argument, NULL, 'C' },
+		{ "source", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2423,15 +2439,19 @@ parse_cmd_opts(int argc, char **argv, const char *help, bool count, struct copts
 		case 'J':
 		case 'I':
 		case 'X':
+		case 'P':
 			if (strcmp(argv[0], "grants") != 0)
 				return usage("%s: no option --%s", argv[0],
 					     c == 'J'	? "subject"
 					     : c == 'I' ? "issuer"
 					     : c == 'X' ? "ttl"
 					     : c == 'R' ? "reason"
+					     : c == 'P' ? "source"
 							: "all");
 			if (c == 'J')
 				co->subject = optarg;
+			else if (c == 'P')
+				co->source = optarg;
 			else if (c == 'I')
 				co->issuer = optarg;
 			else if (c == 'R')

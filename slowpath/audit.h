@@ -176,7 +176,10 @@
 	X(APPROVAL_APPROVED, "approval.approved")   \
 	X(APPROVAL_DENIED, "approval.denied")       \
 	X(APPROVAL_EXPIRED, "approval.expired")     \
-	X(APPROVAL_CANCELLED, "approval.cancelled")
+	X(APPROVAL_CANCELLED, "approval.cancelled") \
+	X(FLOW_START, "flow.start")                 \
+	X(FLOW_END, "flow.end")                     \
+	X(FLOW_REFUSED, "flow.refused")
 
 /* clang-format off */
 enum tg_audit_event_type {

@@ -537,6 +537,12 @@ tg_authn_set_idmap(struct tg_authn *a, struct tg_idmap *m)
 	a->map = m;
 }
 
+const struct tg_idmap *
+tg_authn_idmap(const struct tg_authn *a)
+{
+	return a != NULL ? a->map : NULL;
+}
+
 void
 tg_authn_set_grants(struct tg_authn *a, const struct tg_grants *g)
 {

@@ -245,6 +245,9 @@ void tg_authn_free(struct tg_authn *a);
 void tg_authn_set_verifier(struct tg_authn *a, struct tg_jwt *v);
 void tg_authn_set_idmap(struct tg_authn *a, struct tg_idmap *m);
 void tg_authn_set_credstore(struct tg_authn *a, struct tg_credstore *cs);
+
+/* The identity map in force (NULL: none); borrowed until the next set. */
+const struct tg_idmap *tg_authn_idmap(const struct tg_authn *a);
 struct tg_jwt *tg_authn_verifier(const struct tg_authn *a);
 
 /*

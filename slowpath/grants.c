@@ -2,6 +2,7 @@
 /*
  * grants.c — the just-in-time grant store. See grants.h.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -155,18 +156,87 @@ new_id(const struct tg_grants *g, char out[TG_GRANT_ID_MAX])
 	return -EIO; /* 2^64 ids: eight collisions in a row is a broken generator */
 }
 
+int
+tg_grant_source_parse(const char *text, struct tg_grant_prefix *p, char out[TG_GRANT_SOURCE_MAX])
+{
+	char addr[INET6_ADDRSTRLEN + 1], canon[INET6_ADDRSTRLEN];
+	const char *slash;
+	unsigned long len;
+	unsigned int bytes, i;
+	size_t n;
+	char *end;
+
+	if (text == NULL)
+		return -EINVAL;
+	slash = strchr(text, '/');
+	n = slash != NULL ? (size_t)(slash - text) : strlen(text);
+	if (n == 0 || n >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, text, n);
+	addr[n] = '\0';
+	memset(p, 0, sizeof(*p));
+	if (inet_pton(AF_INET, addr, p->addr) == 1)
+		p->family = 4;
+	else if (inet_pton(AF_INET6, addr, p->addr) == 1)
+		p->family = 6;
+	else
+		return -EINVAL;
+	bytes = p->family == 4 ? 4 : 16;
+	len = bytes * 8;
+	if (slash != NULL) {
+		if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3)
+			return -EINVAL;
+		len = strtoul(slash + 1, &end, 10);
+		if (*end != '\0' || len > bytes * 8)
+			return -EINVAL;
+	}
+	p->len = (uint8_t)len;
+	/* host bits set usually mean a typo (as the dataplane's service prefixes) */
+	for (i = p->len; i < bytes * 8; i++)
+		if (p->addr[i / 8] & (0x80 >> (i % 8)))
+			return -EINVAL;
+	if (inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->addr, canon, sizeof(canon)) == NULL)
+		return -EINVAL;
+	snprintf(out, TG_GRANT_SOURCE_MAX, "%s/%u", canon, (unsigned int)p->len);
+	return 0;
+}
+
+uint64_t
+tg_grant_id_num(const char *id)
+{
+	uint64_t v = 0;
+
+	if (!id_ok(id))
+		return 0;
+	for (int i = 2; i < 18; i++)
+		v = v << 4 | (uint64_t)(id[i] <= '9' ? id[i] - '0' : id[i] - 'a' + 10);
+	return v;
+}
+
+size_t
+tg_grants_count(const struct tg_grants *g)
+{
+	return g != NULL ? g->n : 0;
+}
+
+const struct tg_grant *
+tg_grants_at(const struct tg_grants *g, size_t i)
+{
+	return g != NULL && i < g->n ? &g->v[i] : NULL;
+}
+
 /* ------------------------------------------------------------------ */
 /* The file                                                            */
 
 json_t *
 tg_grant_json(const struct tg_grant *gr)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:s, s:s}", "id",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:s, s:s, s:s}", "id",
 			 gr->id, "sub", gr->sub, "iss", gr->iss, "service", gr->service, "reason",
 			 gr->reason, "granted_by", gr->granted_by, "created",
 			 (json_int_t)gr->created, "expires", (json_int_t)gr->expires, "state",
 			 state_names[gr->state], "ended", (json_int_t)gr->ended, "ended_by",
-			 gr->ended_by, "end_reason", gr->end_reason);
+			 gr->ended_by, "end_reason", gr->end_reason, "source", gr->source);
 }
 
 char *
@@ -234,9 +304,12 @@ get_time(const json_t *o, const char *key, int64_t *out)
 static int
 parse_one(const json_t *o, size_t i, struct tg_grant *gr, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "id",     "sub",	    "iss",	"service",
-					    "reason", "granted_by", "created",	"expires",
-					    "state",  "ended",	    "ended_by", "end_reason" };
+	static const char *const keys[] = { "id",	  "sub",	"iss",	    "service",
+					    "reason",	  "granted_by", "created",  "expires",
+					    "state",	  "ended",	"ended_by", "end_reason",
+					    "source" };
+	struct tg_grant_prefix pfx;
+	char canon[TG_GRANT_SOURCE_MAX];
 	const char *key, *st;
 	json_t *v;
 	size_t k;
@@ -277,6 +350,12 @@ parse_one(const json_t *o, size_t i, struct tg_grant *gr, char *err, size_t errl
 	if (!get_str(o, "ended_by", gr->ended_by, sizeof(gr->ended_by), true) ||
 	    !get_str(o, "end_reason", gr->end_reason, sizeof(gr->end_reason), true))
 		return fail(err, errlen, i, "ended_by, end_reason: strings");
+	/* optional: files of before tcp grants have none */
+	if (json_object_get(o, "source") != NULL &&
+	    (!get_str(o, "source", gr->source, sizeof(gr->source), true) ||
+	     (gr->source[0] != '\0' && (tg_grant_source_parse(gr->source, &pfx, canon) < 0 ||
+					 strcmp(canon, gr->source) != 0))))
+		return fail(err, errlen, i, "source: \"\" or a canonical \"ADDR/LEN\"");
 	return 0;
 }
 
@@ -487,6 +566,8 @@ int
 tg_grants_add(struct tg_grants *g, const struct tg_grant_spec *spec, int64_t now,
 	      struct tg_grant *out, char *msg, size_t msglen)
 {
+	char source[TG_GRANT_SOURCE_MAX] = "";
+	struct tg_grant_prefix pfx;
 	struct tg_grant *gr;
 	bool was_dirty = g->dirty;
 	int rc;
@@ -517,6 +598,13 @@ tg_grants_add(struct tg_grants *g, const struct tg_grant_spec *spec, int64_t now
 		msgf(msg, msglen, "granted_by: 1..255 bytes");
 		return -EINVAL;
 	}
+	if (spec->source != NULL && spec->source[0] != '\0' &&
+	    tg_grant_source_parse(spec->source, &pfx, source) < 0) {
+		msgf(msg, msglen,
+		     "source: an IPv4 or IPv6 address or ADDR/LEN prefix, no host bits set "
+		     "(198.18.0.1, 198.18.0.0/24, 2001:db8::/32)");
+		return -EINVAL;
+	}
 	if (g->n == TG_GRANTS_MAX)
 		prune(g, now + TG_GRANTS_KEEP_ENDED_S); /* room: ended ones go first */
 	if (g->n == TG_GRANTS_MAX) {
@@ -534,6 +622,7 @@ tg_grants_add(struct tg_grants *g, const struct tg_grant_spec *spec, int64_t now
 	snprintf(gr->service, sizeof(gr->service), "%s", spec->service);
 	snprintf(gr->reason, sizeof(gr->reason), "%s", spec->reason);
 	snprintf(gr->granted_by, sizeof(gr->granted_by), "%s", spec->granted_by);
+	snprintf(gr->source, sizeof(gr->source), "%s", source);
 	gr->created = now;
 	gr->expires = now + spec->ttl_s;
 	gr->state = TG_GRANT_LIVE;
@@ -625,7 +714,8 @@ tg_grants_match(const struct tg_grants *g, const char *iss, const char *sub, con
 	for (size_t i = 0; i < g->n; i++) {
 		const struct tg_grant *gr = &g->v[i];
 
-		if (!tg_grant_live(gr, now) || strcmp(gr->sub, sub) != 0 ||
+		/* a grant with a source is a tcp service's, for flows, not logins */
+		if (!tg_grant_live(gr, now) || gr->source[0] != '\0' || strcmp(gr->sub, sub) != 0 ||
 		    strcmp(gr->service, service) != 0 ||
 		    (gr->iss[0] != '\0' && (iss == NULL || strcmp(gr->iss, iss) != 0)))
 			continue;

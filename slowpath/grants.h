@@ -29,7 +29,15 @@
  *     {"id": "g-3f9c0a1b2c4d5e6f", "sub": "alice", "iss": "",
  *      "service": "demo-pg", "reason": "INC-42", "granted_by": "ops (uid 1000)",
  *      "created": 1700000000, "expires": 1700001800, "state": "live",
- *      "ended": 0, "ended_by": "", "end_reason": ""}]}
+ *      "ended": 0, "ended_by": "", "end_reason": "", "source": ""}]}
+ *
+ * "source" is the client prefix of a grant for a "protocol": "tcp"
+ * service (SSH and the like, whose stream is not inspected: punt.h "TCP
+ * GRANTS"): such a grant admits new flows from that prefix while it
+ * lives, and the flows' records name its subject. It is written
+ * canonically, "ADDR/LEN" with no host bit set ("198.18.0.1/32",
+ * "2001:db8::/32"); "" (or absent, in files written before it existed)
+ * for a login grant.
  *
  * A grant is live while its state is "live" and now < expires; an empty
  * iss matches any issuer (the verifier admits one issuer per gateway
@@ -77,6 +85,7 @@
 #define TG_GRANT_SUB_MAX 256	       /* sub, iss: as jwt.h TG_JWT_STR_MAX */
 #define TG_GRANT_SERVICE_MAX 64	       /* a service name and NUL */
 #define TG_GRANT_TEXT_MAX 256	       /* reason, granted_by, ended_by, end_reason */
+#define TG_GRANT_SOURCE_MAX 56	       /* "ADDR/LEN": INET6_ADDRSTRLEN (46), "/128", NUL */
 
 enum tg_grant_state { TG_GRANT_LIVE, TG_GRANT_REVOKED, TG_GRANT_EXPIRED, TG_GRANT_STATE_MAX };
 
@@ -92,6 +101,14 @@ struct tg_grant {
 	int64_t ended; /* when it was revoked or expired; 0 while live */
 	char ended_by[TG_GRANT_TEXT_MAX];
 	char end_reason[TG_GRANT_TEXT_MAX];
+	char source[TG_GRANT_SOURCE_MAX]; /* tcp services: "ADDR/LEN"; "": a login grant */
+};
+
+/* A grant's source, parsed: family 4 or 6, the prefix, the address (4 or 16 bytes). */
+struct tg_grant_prefix {
+	uint8_t family;
+	uint8_t len;
+	uint8_t addr[16];
 };
 
 /* What an add asks for; strings NUL-terminated. */
@@ -102,6 +119,7 @@ struct tg_grant_spec {
 	int64_t ttl_s; /* 1..TG_GRANTS_TTL_MAX */
 	const char *reason;
 	const char *granted_by;
+	const char *source; /* NULL or "": a login grant; else "ADDR" or "ADDR/LEN" */
 };
 
 /* clang-format off */
@@ -192,6 +210,21 @@ const struct tg_grant *tg_grants_match(const struct tg_grants *g, const char *is
 
 /* Grant id (live or ended), NULL when unknown. Borrowed until the next change. */
 const struct tg_grant *tg_grants_get(const struct tg_grants *g, const char *id);
+
+/*
+ * Parses "ADDR" (a host: /32 or /128) or "ADDR/LEN", IPv4 or IPv6, into
+ * *p and its canonical text into out[TG_GRANT_SOURCE_MAX]: 0, or -EINVAL
+ * (not an address, a length out of range, or host bits set).
+ */
+int tg_grant_source_parse(const char *text, struct tg_grant_prefix *p,
+			  char out[TG_GRANT_SOURCE_MAX]);
+
+/* The number of a grant id ("g-" and 16 hex digits), the wire's; 0 for a bad id. */
+uint64_t tg_grant_id_num(const char *id);
+
+/* The grants kept, live and ended, oldest first: [0, tg_grants_count()). */
+size_t tg_grants_count(const struct tg_grants *g);
+const struct tg_grant *tg_grants_at(const struct tg_grants *g, size_t i);
 
 /* Live at now (state live and now < expires). */
 bool tg_grant_live(const struct tg_grant *gr, int64_t now);

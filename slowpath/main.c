@@ -97,6 +97,7 @@
 #include "canon.h"
 #include "config.h"
 #include "credstore.h"
+#include "grants_tcp.h"
 #include "idmap.h"
 #include "jwks.h"
 #include "jwks_fetch.h"
@@ -295,6 +296,9 @@ struct sp_conn {
 	bool audit_state;    /* it stated TG_PUNT_CAP_AUDIT_STATE: AUDIT_STATE goes to it */
 	int state_sent;	     /* the last AUDIT_STATE sent (enum tg_punt_audit_state_code), -1: none */
 	bool have_svcs;	  /* its SERVICES arrived */
+	bool tcp_grants;  /* both stated TG_PUNT_CAP_TCP_GRANTS: TCP_SERVICES in, TCP_GRANTS out */
+	bool have_tcp_svcs; /* its TCP_SERVICES arrived: its table can go */
+	uint64_t tcpg_sent; /* the tcp grants generation it was sent last, 0: none */
 	uint64_t push_gen; /* generation being sent, 0: none */
 	size_t push_off;  /* bytes of it sent */
 	uint64_t sent_gen; /* the last generation sent whole: it or earlier ones get answers */
@@ -348,6 +352,11 @@ struct sp {
 	/* the policy this slowpath owns (cfg.policy): built for svcs */
 	struct tg_services svcs;
 	bool have_svcs;
+	/* the last dataplane's tcp services (TCP_SERVICES), and the tcp grants' generation */
+	char tcp_svcs[TG_PUNT_SERVICES_MAX][TG_PUNT_NAME_MAX + 1];
+	unsigned int nb_tcp_svcs;
+	bool have_tcp_svcs;
+	uint64_t tcpg_gen; /* bumped at every change of the grants or the policy */
 	struct tg_sp_policy pol;	/* pol.gen 0: none built */
 	uint64_t pol_loaded;		/* CLOCK_REALTIME s of pol's load */
 	struct tg_mgmt *mgmt;		/* the management API; NULL: not configured */
@@ -380,6 +389,7 @@ struct sp {
 	uint8_t rx[TG_PUNT_MSG_MAX];
 	uint8_t tx[2048]; /* HELLO_ACK (at most ~1.2 KiB) and BATCH_ACK */
 	uint8_t pol_tx[TG_PUNT_MSG_MAX]; /* POLICY_GEN chunks */
+	uint8_t tcpg_tx[TG_PUNT_MSG_MAX]; /* TCP_GRANTS */
 };
 
 static struct sp sp;
@@ -418,7 +428,13 @@ static const char *const result_names[TG_PUNT_RESULT_MAX] = {
 static const char *const end_reason_names[TG_PUNT_END_MAX] = {
 	[TG_PUNT_END_CLOSED] = "closed",     [TG_PUNT_END_RESET] = "reset",
 	[TG_PUNT_END_FAILED] = "failed",     [TG_PUNT_END_EXPIRED] = "expired",
-	[TG_PUNT_END_SHUTDOWN] = "shutdown",
+	[TG_PUNT_END_SHUTDOWN] = "shutdown", [TG_PUNT_END_GRANT_ENDED] = "grant_ended",
+};
+
+static const char *const refusal_names[TG_PUNT_REFUSAL_MAX] = {
+	[TG_PUNT_REFUSAL_NO_GRANT] = "no_grant",
+	[TG_PUNT_REFUSAL_SLOWPATH_DOWN] = "slowpath_down",
+	[TG_PUNT_REFUSAL_UNKNOWN] = "grants_unknown",
 };
 
 /*
@@ -634,6 +650,56 @@ put_who(struct rec *r, const struct tg_authn_who *w)
 }
 
 /*
+ * A tcp flow of a grant-requiring service (punt.h "TCP GRANTS"): flow.start
+ * names the grant and its subject (from the store: the dataplane knows only
+ * the grant's number), flow.end adds what crossed each way (network.*,
+ * up is client to server) and why it ended, flow.refused why the SYN was
+ * refused. The common members (src, dst.service, gw) follow in
+ * event_record().
+ */
+static const char *
+flow_record(struct rec *r, const struct tg_punt_event *ev, const char **outcome,
+	    const char **reason)
+{
+	char gid[24];
+
+	put_endpoint(r, "dst", &ev->server);
+	if (ev->type == TG_PUNT_EV_FLOW_REFUSED) {
+		*outcome = "failure";
+		*reason = refusal_names[ev->refusal];
+		put_times(r, ev->t_start_ns, 0);
+		return tg_audit_event_names[TG_AUDIT_EV_FLOW_REFUSED];
+	}
+	snprintf(gid, sizeof(gid), "g-%016" PRIx64, ev->grant);
+	put(r, "grant", "id", json_string(gid));
+	{
+		const struct tg_grant *gr = tg_grants_get(sp_grants_store(), gid);
+
+		if (gr != NULL) {
+			put(r, "user", "sub", json_string(gr->sub));
+			put(r, "grant", "source", json_string(gr->source));
+		}
+	}
+	if (ev->type == TG_PUNT_EV_FLOW_START) {
+		put_times(r, ev->t_start_ns, 0);
+		return tg_audit_event_names[TG_AUDIT_EV_FLOW_START];
+	}
+	*reason = end_reason_names[ev->end_reason];
+	*outcome = ev->end_reason == TG_PUNT_END_CLOSED || ev->end_reason == TG_PUNT_END_EXPIRED
+			   ? "success"
+		   : ev->end_reason == TG_PUNT_END_FAILED ? "failure"
+							  : "unknown";
+	put_times(r, ev->t_start_ns, ev->t_end_ns);
+	put_int(r, "network", "bytes_up", ev->bytes_up);
+	put_int(r, "network", "bytes_down", ev->bytes_down);
+	put_int(r, "network", "packets_up", ev->pkts_up);
+	put_int(r, "network", "packets_down", ev->pkts_down);
+	put_int(r, "network", "bytes", ev->bytes_up + ev->bytes_down);
+	put_int(r, "network", "packets", ev->pkts_up + ev->pkts_down);
+	return tg_audit_event_names[TG_AUDIT_EV_FLOW_END];
+}
+
+/*
  * One event as the fields of its record. Every record names its source,
  * gw.instance (the dataplane's instance id) and event.sequence (the
  * event's number there), the key of deduplication; session.id is that
@@ -708,6 +774,13 @@ event_record(const struct tg_punt_event *ev, uint64_t instance)
 		put_str(&r, "db", "name", &ev->database);
 		put_str(&r, "client", "app", &ev->application);
 		break;
+	case TG_PUNT_EV_FLOW_START:
+	case TG_PUNT_EV_FLOW_END:
+	case TG_PUNT_EV_FLOW_REFUSED:
+		/* a worker numbers its flows apart from its postgres sessions */
+		snprintf(sid, sizeof(sid), "%s-%u-f%" PRIu64, inst, ev->worker, ev->session);
+		type = flow_record(&r, ev, &outcome, &reason);
+		break;
 	default: /* TG_PUNT_EV_SESSION_END: the codec admits no other */
 		type = tg_audit_event_names[TG_AUDIT_EV_SESSION_END];
 		reason = end_reason_names[ev->end_reason];
@@ -727,12 +800,14 @@ event_record(const struct tg_punt_event *ev, uint64_t instance)
 	put(&r, "gw", "host", json_string(sp.host));
 	put(&r, "gw", "instance", json_string(inst));
 	put_int(&r, "gw", "worker", ev->worker);
-	put(&r, NULL, "protocol", json_string("postgres"));
-	put(&r, "session", "id", json_string(sid));
+	put(&r, NULL, "protocol", json_string(TG_PUNT_EV_IS_FLOW(ev->type) ? "tcp" : "postgres"));
+	if (ev->type != TG_PUNT_EV_FLOW_REFUSED)
+		put(&r, "session", "id", json_string(sid));
 	put_endpoint(&r, "src", &ev->client);
 	put_str(&r, "dst", "service", &ev->service_name);
 	put_int(&r, "dst", "service_id", ev->service);
-	if (sp.authn != NULL && ev->type != TG_PUNT_EV_LOST && instance == sp.authn_inst) {
+	if (sp.authn != NULL && ev->type != TG_PUNT_EV_LOST && !TG_PUNT_EV_IS_FLOW(ev->type) &&
+	    instance == sp.authn_inst) {
 		const struct tg_authn_who *w = tg_authn_who(sp.authn, ev->worker, ev->session);
 
 		if (w != NULL)
@@ -1027,6 +1102,8 @@ on_hello(const struct tg_punt_hello *h)
 	c->auth = (h->caps & TG_PUNT_CAP_AUTH) != 0 && (sp.self.caps & TG_PUNT_CAP_AUTH) != 0;
 	c->holds = (h->caps & TG_PUNT_CAP_HOLD) != 0;
 	c->audit_state = (h->caps & TG_PUNT_CAP_AUDIT_STATE) != 0;
+	c->tcp_grants = (h->caps & TG_PUNT_CAP_TCP_GRANTS) != 0 &&
+			(sp.self.caps & TG_PUNT_CAP_TCP_GRANTS) != 0;
 	c->state_sent = -1; /* the state goes right after the HELLO_ACK (pump) */
 	if (c->auth && sp.authn_inst != h->instance) {
 		/* another dataplane process: the sessions of the last one are gone */
@@ -1141,7 +1218,7 @@ on_batch(const struct tg_punt_batch *b)
 		if (ev.type == TG_PUNT_EV_SESSION_END)
 			sp_approvals_cancel_session(ev.worker, ev.session, "client_gone");
 		/* evidence.md 2.5: a signed checkpoint at each session end */
-		if (ev.type == TG_PUNT_EV_SESSION_END &&
+		if ((ev.type == TG_PUNT_EV_SESSION_END || ev.type == TG_PUNT_EV_FLOW_END) &&
 		    tg_audit_checkpoint(sp.audit, "session_end") < 0)
 			sp_log(LOG_ERR, "checkpoint after the session end %" PRIu64 " of %s: %s",
 			       ev.seq, c->name, tg_audit_error(sp.audit));
@@ -1210,6 +1287,8 @@ policy_record(const char *action, bool ok, const char *why, const char *actor,
 static void pump(void);
 static bool auth_send(void);
 static bool audit_state_send(void);
+static bool tcp_grants_send(void);
+static void tcp_grants_changed(void);
 
 /* Starts sending the current generation to the dataplane, if it takes one. */
 static void
@@ -1283,6 +1362,7 @@ policy_load(const char *actor, char *err, size_t errlen)
 	tg_audit_cursor_set(sp.audit, SP_POLICY_GEN_CURSOR, next.gen);
 	tg_sp_policy_free(&sp.pol);
 	sp.pol = next;
+	tcp_grants_changed(); /* require_grant and on_grant_expiry come with it */
 	sp.cnt[SP_CNT_POLICY_LOADS]++;
 	sp_log(LOG_NOTICE,
 	       "load policy (%s): generation %" PRIu64 " from %s (sha256 %s): %u command rule(s), "
@@ -1318,6 +1398,8 @@ pump(void)
 	if (!sess_send())
 		return;
 	if (!auth_send())
+		return;
+	if (!tcp_grants_send())
 		return;
 	while (c->fd >= 0 && c->push_gen != 0) {
 		if (c->push_gen != sp.pol.gen) {
@@ -2242,6 +2324,102 @@ grants_service_known(void *arg, const char *service)
 	return 0;
 }
 
+/* 1: a tcp service of the last dataplane, 0: another, -1: not stated yet (mgrants.h). */
+static int
+grants_service_tcp(void *arg, const char *service)
+{
+	(void)arg;
+	if (!sp.have_tcp_svcs)
+		return -1;
+	for (unsigned int i = 0; i < sp.nb_tcp_svcs; i++)
+		if (strcmp(sp.tcp_svcs[i], service) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+grants_updated(void *arg)
+{
+	(void)arg;
+	tcp_grants_changed();
+}
+
+/* ---------------------------------------------------------------------
+ * TCP grants (punt.h "TCP GRANTS"; grants_tcp.h): the dataplane's tcp
+ * services in, the whole table of live tcp grants out at every change.
+ * ------------------------------------------------------------------- */
+
+/* TCP_SERVICES: the dataplane's tcp services; its table follows. */
+static unsigned int
+on_tcp_services(const struct tg_punt_services *sv)
+{
+	struct sp_conn *c = &sp.conn;
+
+	if (!c->tcp_grants || c->have_tcp_svcs)
+		return SP_DISC_UNEXPECTED;
+	for (uint16_t i = 0; i < sv->count; i++)
+		snprintf(sp.tcp_svcs[i], sizeof(sp.tcp_svcs[i]), "%.*s", (int)sv->name[i].len,
+			 sv->name[i].p);
+	sp.nb_tcp_svcs = sv->count;
+	sp.have_tcp_svcs = true;
+	c->have_tcp_svcs = true;
+	sp_log(LOG_INFO, "%s states %u tcp service(s)", c->name, sv->count);
+	pump();
+	return 0;
+}
+
+/* The grants or the policy changed: the dataplane gets the table again. */
+static void
+tcp_grants_changed(void)
+{
+	sp.tcpg_gen++;
+	pump();
+}
+
+/*
+ * TCP_GRANTS, when the dataplane has not the latest: the tcp services
+ * whose policy options say require_grant, and their live grants. Returns
+ * false when it must wait for room (EPOLLOUT) or the connection closed.
+ */
+static bool
+tcp_grants_send(void)
+{
+	struct sp_conn *c = &sp.conn;
+	struct tg_grants_tcp_svc svcs[TG_PUNT_SERVICES_MAX];
+	const struct tg_idmap *m = tg_authn_idmap(sp.authn);
+	unsigned int n = 0, ngrants = 0;
+	int len, rc;
+
+	if (sp.tcpg_gen == 0)
+		sp.tcpg_gen = 1;
+	if (c->fd < 0 || !c->hello || !c->tcp_grants || !c->have_tcp_svcs ||
+	    c->tcpg_sent == sp.tcpg_gen)
+		return true;
+	for (unsigned int i = 0; i < sp.nb_tcp_svcs; i++)
+		if (tg_idmap_require_grant(m, sp.tcp_svcs[i]))
+			svcs[n++] = (struct tg_grants_tcp_svc){
+				.name = sp.tcp_svcs[i],
+				.end = tg_idmap_on_grant_end(m, sp.tcp_svcs[i]) ==
+				       TG_IDMAP_GRANT_END,
+			};
+	len = tg_grants_tcp_encode(sp_grants_store(), svcs, n, (int64_t)time(NULL), sp.tcpg_gen,
+				   sp.tcpg_tx, sizeof(sp.tcpg_tx), c->tx_seq + 1, &ngrants);
+	if (len < 0) {
+		/* the names and grants were checked when they came: cannot happen */
+		sp_log(LOG_ERR, "tcp grants %" PRIu64 " do not encode: %s", sp.tcpg_gen,
+		       strerror(-len));
+		c->tcpg_sent = sp.tcpg_gen;
+		return true;
+	}
+	rc = send_next(sp.tcpg_tx, len, "tcp_grants");
+	if (rc <= 0)
+		return rc == 0;
+	c->tcpg_sent = sp.tcpg_gen;
+	sp_log(LOG_INFO, "tell %s: tcp grants %" PRIu64 ", %u service(s) require one, %u live",
+	       c->name, sp.tcpg_gen, n, ngrants);
+	return true;
+}
+
 /* After the drop: <audit.dir>/grants.json, owned by the slowpath's user. */
 static int
 open_grants(void)
@@ -2251,6 +2429,8 @@ open_grants(void)
 		.changed = grants_changed,
 		.log = grants_log,
 		.service_known = grants_service_known,
+		.service_tcp = grants_service_tcp,
+		.updated = grants_updated,
 	};
 	char path[PATH_MAX], err[512];
 
@@ -2521,6 +2701,8 @@ on_msg(size_t len, char *detail, size_t dlen)
 		return on_batch(&msg.u.batch);
 	if (type == TG_PUNT_T_SERVICES)
 		return on_services(&msg.u.services);
+	if (type == TG_PUNT_T_TCP_SERVICES)
+		return on_tcp_services(&msg.u.services);
 	if (type == TG_PUNT_T_POLICY_ACK)
 		return on_policy_ack(&msg.u.policy_ack);
 	if (type == TG_PUNT_T_STATS_RESPONSE)
@@ -4101,8 +4283,8 @@ init_self(void)
 			TG_PUNT_CAP_SESSIONS |
 			/* says when the store is full (AU-5(4), audit_space.h) */
 			TG_PUNT_CAP_AUDIT_STATE | TG_PUNT_CAP_HOLD |
-			/* answers identity logins (authn.h) */
-			(sp.cfg.identity.enabled ? TG_PUNT_CAP_AUTH : 0),
+			/* answers identity logins (authn.h); pushes tcp grants (grants_tcp.h) */
+			(sp.cfg.identity.enabled ? TG_PUNT_CAP_AUTH | TG_PUNT_CAP_TCP_GRANTS : 0),
 		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
 	};
 	if (gethostname(sp.host, sizeof(sp.host) - 1) < 0 || sp.host[0] == '\0')

@@ -81,6 +81,8 @@ grant_record(const char *type, const struct tg_grant *gr, const struct tg_mgmt_p
 		return;
 	if (gr->iss[0] != '\0')
 		json_object_set_new(grant, "iss", json_string(gr->iss));
+	if (gr->source[0] != '\0')
+		json_object_set_new(grant, "source", json_string(gr->source));
 	if (gr->state != TG_GRANT_LIVE) {
 		json_object_set_new(grant, "ended_by", json_string(gr->ended_by));
 		if (gr->end_reason[0] != '\0')
@@ -187,13 +189,24 @@ save_state(void)
 	mg.save_failing = st.dirty;
 }
 
+/* Any change: the tcp grants go to the dataplane again. */
+static void
+updated(void)
+{
+	if (mg.h.updated != NULL)
+		mg.h.updated(mg.h.arg);
+}
+
 void
 sp_grants_tick(int64_t now)
 {
 	if (mg.g == NULL)
 		return;
-	if (tg_grants_expire(mg.g, now, on_expired, NULL) > 0 && mg.h.changed != NULL)
-		mg.h.changed(mg.h.arg);
+	if (tg_grants_expire(mg.g, now, on_expired, NULL) > 0) {
+		if (mg.h.changed != NULL)
+			mg.h.changed(mg.h.arg);
+		updated();
+	}
 	tg_grants_save(mg.g); /* a no-op when clean */
 	save_state();
 }
@@ -231,19 +244,21 @@ ready(struct tg_mgmt_call *call)
 static void
 m_add(struct tg_mgmt_call *call, const json_t *params, void *arg)
 {
-	static const char *const names[] = { "subject", "service", "ttl_s", "reason", "issuer" };
+	static const char *const names[] = { "subject", "service", "ttl_s",
+					      "reason",	 "issuer",  "source" };
 	const json_t *ttl = json_object_get(params, "ttl_s");
 	struct tg_grant_spec spec = { 0 };
 	struct tg_grant gr;
 	char by[TG_GRANT_TEXT_MAX], msg[TG_MGMT_MESSAGE_MAX - 64];
-	int rc;
+	int rc, tcp;
 
 	(void)arg;
 	if (!ready(call) || !tg_mgmt_params_known(call, params, names, sizeof(names) / sizeof(names[0])) ||
 	    !tg_mgmt_param_str(call, params, "subject", &spec.sub) ||
 	    !tg_mgmt_param_str(call, params, "service", &spec.service) ||
 	    !tg_mgmt_param_str(call, params, "reason", &spec.reason) ||
-	    !tg_mgmt_param_str(call, params, "issuer", &spec.iss))
+	    !tg_mgmt_param_str(call, params, "issuer", &spec.iss) ||
+	    !tg_mgmt_param_str(call, params, "source", &spec.source))
 		return;
 	if (spec.sub == NULL || spec.service == NULL || spec.reason == NULL || ttl == NULL) {
 		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST,
@@ -261,6 +276,22 @@ m_add(struct tg_mgmt_call *call, const json_t *params, void *arg)
 			     "params.service: no service \"%.63s\" on this gateway", spec.service);
 		return;
 	}
+	/* a tcp service's grant names the client's address; a login's does not */
+	tcp = mg.h.service_tcp != NULL ? mg.h.service_tcp(mg.h.arg, spec.service) : -1;
+	if (tcp == 1 && (spec.source == NULL || spec.source[0] == '\0')) {
+		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST,
+			     "params.source: required for \"%.63s\", a tcp service: the client "
+			     "address or prefix the grant admits flows from",
+			     spec.service);
+		return;
+	}
+	if (tcp == 0 && spec.source != NULL) {
+		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST,
+			     "params.source: only for tcp services; \"%.63s\" admits logins by "
+			     "subject",
+			     spec.service);
+		return;
+	}
 	operator_text(by, sizeof(by), tg_mgmt_call_peer(call));
 	spec.granted_by = by;
 	rc = tg_grants_add(mg.g, &spec, (int64_t)time(NULL), &gr, msg, sizeof(msg));
@@ -269,9 +300,11 @@ m_add(struct tg_mgmt_call *call, const json_t *params, void *arg)
 			     "grant not added: %s", msg);
 		return;
 	}
-	logf_(LOG_NOTICE, "grant %s added by %s: sub %.60s on %s for %" PRId64 " s: %.100s", gr.id,
-	      by, gr.sub, gr.service, gr.expires - gr.created, gr.reason);
+	logf_(LOG_NOTICE, "grant %s added by %s: sub %.60s on %s%s%s for %" PRId64 " s: %.100s",
+	      gr.id, by, gr.sub, gr.service, gr.source[0] ? " from " : "", gr.source,
+	      gr.expires - gr.created, gr.reason);
 	grant_record("grant.add", &gr, tg_mgmt_call_peer(call), -1);
+	updated();
 	tg_mgmt_reply(call, json_pack("{s:o}", "grant", tg_grant_json(&gr)));
 }
 
@@ -345,6 +378,7 @@ m_revoke(struct tg_mgmt_call *call, const json_t *params, void *arg)
 	save_state();
 	if (mg.h.changed != NULL)
 		mg.h.changed(mg.h.arg); /* running sessions on it: ended now, not at the tick */
+	updated();
 	tg_mgmt_reply(call, json_pack("{s:o, s:b}", "grant", tg_grant_json(&gr), "saved", saved));
 }
 
@@ -354,7 +388,7 @@ sp_grants_methods_register(struct tg_mgmt *m)
 	static const struct tg_mgmt_method methods[] = {
 		{ "grants.add", WRITERS, true,
 		  "grant a subject access to a service for a time ({subject, service, ttl_s, "
-		  "reason, issuer?})",
+		  "reason, issuer?, source?})",
 		  m_add, NULL },
 		{ "grants.list", TG_MGMT_ROLE_ANY, false,
 		  "the access grants ({all?, service?, subject?})", m_list, NULL },

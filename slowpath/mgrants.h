@@ -6,7 +6,9 @@
  *
  *   grants.add    admin, approver; mutating
  *                 {"subject": S, "service": X, "ttl_s": 1..2592000,
- *                  "reason": R, "issuer": I (optional: only tokens of I)}
+ *                  "reason": R, "issuer": I (optional: only tokens of I),
+ *                  "source": ADDR[/LEN] (a "protocol": "tcp" service's
+ *                  grant: required for one, refused for any other)}
  *                 -> {"grant": GRANT}
  *   grants.list   any role
  *                 {"all": false, "service": X, "subject": S (optional filters)}
@@ -18,7 +20,14 @@
  *
  * GRANT is tg_grant_json(): id, sub, iss, service, reason, granted_by,
  * created, expires (Unix seconds), state (live, revoked, expired),
- * ended, ended_by, end_reason.
+ * ended, ended_by, end_reason, source ("" for a login grant).
+ *
+ * TCP grants (punt.h "TCP GRANTS"). A grant with a source admits new
+ * flows of a tcp service (SSH and the like) from that prefix while it
+ * lives; the dataplane is sent the whole table of them at every change
+ * (the updated hook). Whether a service is a tcp one is the dataplane's
+ * to say (TCP_SERVICES); until one has, a source is taken for any
+ * service and a grant without one for any service too.
  *
  * Who may grant: admin and approver. A grant is an approval of access
  * (AC-6, least privilege with a time limit): the approvers who decide on
@@ -29,7 +38,7 @@
  * Records (on top of the admin.change record mgmt.c makes of every
  * mutating call, success or not):
  *   grant.add      outcome success; grant.{id, service, reason, expires,
- *                  ttl_s, iss}, user.sub (the subject), dst.service,
+ *                  ttl_s, iss, source}, user.sub (the subject), dst.service,
  *                  operator.{uid, pid, user, roles}
  *   grant.revoke   the same, with grant.end_reason and grant.saved
  *   grant.expired  the same, without operator (the clock ended it)
@@ -66,6 +75,10 @@ struct sp_grants_hooks {
 	void (*log)(void *arg, int prio, const char *msg);
 	/* 1 a known service, 0 unknown, -1 not known yet (no dataplane); NULL: -1. */
 	int (*service_known)(void *arg, const char *service);
+	/* 1 a "protocol": "tcp" service, 0 another, -1 not known yet; NULL: -1. */
+	int (*service_tcp)(void *arg, const char *service);
+	/* Any change (add, revoke, expiry): the tcp grants go to the dataplane again. */
+	void (*updated)(void *arg);
 };
 
 /*

@@ -15,12 +15,19 @@
  *   another number of entries than its count, or an event whose numbers
  *   do not follow first_seq; a code out of its range; a statement (either
  *   kind) numbered 0, a LOST with nothing lost or with a service or a
- *   session, a field set that its event type does not carry; SERVICES
- *   with no name, too many, an empty or a repeated one;
+ *   session, a field set that its event type does not carry, a flow
+ *   event without its grant or a refusal with a session; SERVICES with
+ *   no name, too many, an empty or a repeated one (TCP_SERVICES: none is
+ *   fine); TCP_GRANTS with services not ascending, a grant of no
+ *   service, not ascending, of another family or with host bits set;
  * - the round trip fails: a decoded message re-encoded from its values
  *   must encode, decode again to the same values, and (the encoding being
  *   canonical) be the very bytes of the input; the same for a policy
  *   object, with or without its databases (TLV 2);
+ * - the dataplane's table built from a decoded TCP_GRANTS (tcpgrants.c,
+ *   compiled in too) disagrees with the message: a listed tcp service
+ *   not required, a grant not found for its own address before its
+ *   expiry, or one found after it;
  * - the handshake answer to a decoded HELLO does not encode and decode,
  *   or the check of a decoded HELLO_ACK returns another reason than those
  *   documented.
@@ -38,6 +45,8 @@
 #include <string.h>
 
 #include "punt.h"
+#include "service.h"
+#include "tcpgrants.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -102,7 +111,10 @@ same_event(const struct tg_punt_event *a, const struct tg_punt_event *b)
 	       a->rows == b->rows && same_str(a->rule, b->rule) &&
 	       same_str(a->sqlstate, b->sqlstate) && same_str(a->text, b->text) &&
 	       same_str(a->params, b->params) && a->end_reason == b->end_reason &&
-	       a->stmt == b->stmt && a->lost == b->lost && a->strict == b->strict;
+	       a->stmt == b->stmt && a->lost == b->lost && a->strict == b->strict &&
+	       a->grant == b->grant && a->bytes_up == b->bytes_up &&
+	       a->bytes_down == b->bytes_down && a->pkts_up == b->pkts_up &&
+	       a->pkts_down == b->pkts_down && a->refusal == b->refusal;
 }
 
 static void
@@ -110,7 +122,7 @@ check_event(const struct tg_punt_event *ev)
 {
 	int k;
 
-	CHECK(ev->type >= TG_PUNT_EV_STATEMENT && ev->type < TG_PUNT_EV_MAX);
+	CHECK(TG_PUNT_EV_KNOWN(ev->type));
 	check_str(ev->service_name, TG_PUNT_NAME_MAX);
 	check_str(ev->client, TG_PUNT_NAME_MAX);
 	check_str(ev->server, TG_PUNT_NAME_MAX);
@@ -146,10 +158,119 @@ check_event(const struct tg_punt_event *ev)
 	} else {
 		CHECK(ev->lost == 0);
 	}
-	if (ev->type == TG_PUNT_EV_SESSION_END)
+	if (ev->type == TG_PUNT_EV_SESSION_END || ev->type == TG_PUNT_EV_FLOW_END)
 		CHECK(ev->end_reason >= TG_PUNT_END_CLOSED && ev->end_reason < TG_PUNT_END_MAX);
 	else
 		CHECK(ev->end_reason == 0);
+	/* flows: a grant on start and end, a refusal (and no session) on refused */
+	if (ev->type == TG_PUNT_EV_FLOW_START || ev->type == TG_PUNT_EV_FLOW_END)
+		CHECK(ev->grant != 0);
+	else
+		CHECK(ev->grant == 0);
+	if (ev->type != TG_PUNT_EV_FLOW_END)
+		CHECK(ev->bytes_up == 0 && ev->bytes_down == 0 && ev->pkts_up == 0 &&
+		      ev->pkts_down == 0);
+	if (ev->type == TG_PUNT_EV_FLOW_REFUSED)
+		CHECK(ev->session == 0 && ev->refusal >= TG_PUNT_REFUSAL_NO_GRANT &&
+		      ev->refusal < TG_PUNT_REFUSAL_MAX);
+	else
+		CHECK(ev->refusal == 0);
+}
+
+/* Byte order of two strings, the shorter first on a common prefix. */
+static int
+str_order(struct tg_punt_str a, struct tg_punt_str b)
+{
+	int c = memcmp(a.p, b.p, a.len < b.len ? a.len : b.len);
+
+	return c != 0 ? c : a.len < b.len ? -1 : a.len > b.len;
+}
+
+/* A TCP_GRANTS: services ascending, each grant of one of them, ascending, a clean prefix. */
+static void
+check_tcp_grants(const struct tg_punt_tcp_grants *t)
+{
+	struct tg_punt_tcp_grant g, prev = { 0 };
+	struct tg_punt_iter it = t->entries;
+	unsigned int i, bits;
+	uint32_t n = 0;
+
+	CHECK(t->gen != 0 && t->nsvc <= TG_PUNT_SERVICES_MAX && t->count <= TG_PUNT_TCP_GRANTS_MAX);
+	for (i = 0; i < t->nsvc; i++) {
+		check_str(t->svc[i].name, TG_PUNT_NAME_MAX);
+		CHECK(t->svc[i].name.len >= 1 && (t->svc[i].flags & ~TG_PUNT_TCPG_F_END) == 0);
+		CHECK(i == 0 || str_order(t->svc[i - 1].name, t->svc[i].name) < 0);
+	}
+	while (tg_punt_tcp_grant_next(&it, &g)) {
+		CHECK(g.id != 0 && g.svc < t->nsvc && (g.family == 4 || g.family == 6));
+		bits = g.family == 4 ? 32 : 128;
+		CHECK(g.prefix <= bits);
+		for (i = g.prefix; i < bits; i++)
+			CHECK((g.addr[i / 8] & (0x80 >> (i % 8))) == 0);
+		CHECK(n == 0 || g.svc > prev.svc || (g.svc == prev.svc && g.id > prev.id));
+		prev = g;
+		n++;
+	}
+	CHECK(n == t->count);
+}
+
+/*
+ * The table a dataplane builds from t, for services named "s0".."s63"
+ * (tcp) and "pg" (postgres): every grant of a tcp service admits its own
+ * address until its expiry and not from it on.
+ */
+static void
+check_tcp_table(const struct tg_punt_tcp_grants *t)
+{
+	static struct tg_services svcs;
+	struct tg_punt_tcp_grant g;
+	struct tg_punt_iter it = t->entries;
+	struct tg_tcp_grants *tab;
+	uint64_t id;
+	int s;
+
+	if (svcs.nb == 0) {
+		for (unsigned int i = 0; i < TG_MAX_SERVICES - 1; i++) {
+			snprintf(svcs.svc[i].name, sizeof(svcs.svc[i].name), "s%u", i);
+			svcs.svc[i].proto = TG_SERVICE_TCP;
+		}
+		snprintf(svcs.svc[TG_MAX_SERVICES - 1].name, TG_SERVICE_NAME_MAX, "pg");
+		svcs.svc[TG_MAX_SERVICES - 1].proto = TG_SERVICE_POSTGRES;
+		svcs.nb = TG_MAX_SERVICES;
+	}
+	tab = tg_tcp_grants_build(t, &svcs, NULL);
+	CHECK(tab != NULL && tab->gen == t->gen && tab->nb <= t->count);
+	while (tg_punt_tcp_grant_next(&it, &g)) {
+		s = -1;
+		for (unsigned int i = 0; i < svcs.nb; i++)
+			if (strlen(svcs.svc[i].name) == t->svc[g.svc].name.len &&
+			    memcmp(svcs.svc[i].name, t->svc[g.svc].name.p,
+				   t->svc[g.svc].name.len) == 0)
+				s = svcs.svc[i].proto == TG_SERVICE_TCP ? (int)i : -1;
+		if (s < 0 || g.expires == 0 || g.expires > INT64_MAX)
+			continue;
+		CHECK(tab->svc[s].required);
+		CHECK(tg_tcp_grants_check(tab, (uint16_t)s, g.family, g.addr,
+					  (int64_t)g.expires - 1, &id) == TG_TCPG_ADMIT);
+		CHECK(tg_tcp_grants_holds(tab, (uint16_t)s, g.id, (int64_t)g.expires - 1));
+		CHECK(!tg_tcp_grants_holds(tab, (uint16_t)s, g.id, (int64_t)g.expires));
+	}
+	tg_tcp_grants_free(tab);
+}
+
+/* TCP_GRANTS re-encoded from its decoded values (list built from the iterator). */
+static int
+reencode_tcp_grants(const struct tg_punt_tcp_grants *t, uint8_t *out, size_t size, uint64_t seq)
+{
+	static struct tg_punt_tcp_grant list[TG_PUNT_TCP_GRANTS_MAX];
+	struct tg_punt_tcp_grants copy = *t;
+	struct tg_punt_iter it = t->entries;
+	unsigned int n = 0;
+
+	while (n < TG_PUNT_TCP_GRANTS_MAX && tg_punt_tcp_grant_next(&it, &list[n]))
+		n++;
+	copy.list = list;
+	return tg_punt_encode_tcp_grants(out, size, seq, &copy);
 }
 
 /* A decoded message and every entry of it. */
@@ -275,8 +396,14 @@ check_msg(const struct tg_punt_msg *m)
 			CHECK((uint8_t)m->u.audit.reason.p[i] >= 0x20 &&
 			      (uint8_t)m->u.audit.reason.p[i] < 0x7f);
 		break;
+	case TG_PUNT_T_TCP_GRANTS:
+		check_tcp_grants(&m->u.tcpg);
+		check_tcp_table(&m->u.tcpg);
+		break;
 	case TG_PUNT_T_SERVICES:
-		CHECK(m->u.services.count >= 1 && m->u.services.count <= TG_PUNT_SERVICES_MAX);
+	case TG_PUNT_T_TCP_SERVICES:
+		CHECK(m->u.services.count >= (m->hdr.type == TG_PUNT_T_SERVICES ? 1 : 0) &&
+		      m->u.services.count <= TG_PUNT_SERVICES_MAX);
 		for (uint16_t i = 0; i < m->u.services.count; i++) {
 			check_str(m->u.services.name[i], TG_PUNT_NAME_MAX);
 			CHECK(m->u.services.name[i].len >= 1);
@@ -356,12 +483,20 @@ reencode(const struct tg_punt_msg *m, uint8_t *out, size_t size)
 		n = tg_punt_encode_hold(out, size, m->hdr.seq, m->hdr.type, &m->u.hold);
 		break;
 	case TG_PUNT_T_SERVICES:
+	case TG_PUNT_T_TCP_SERVICES:
 		for (uint16_t i = 0; i < m->u.services.count; i++) {
 			memcpy(snames[i], m->u.services.name[i].p, m->u.services.name[i].len);
 			snames[i][m->u.services.name[i].len] = '\0';
 			sp[i] = snames[i];
 		}
-		n = tg_punt_encode_services(out, size, m->hdr.seq, sp, m->u.services.count);
+		if (m->hdr.type == TG_PUNT_T_SERVICES)
+			n = tg_punt_encode_services(out, size, m->hdr.seq, sp, m->u.services.count);
+		else
+			n = tg_punt_encode_tcp_services(out, size, m->hdr.seq, sp,
+							m->u.services.count);
+		break;
+	case TG_PUNT_T_TCP_GRANTS:
+		n = reencode_tcp_grants(&m->u.tcpg, out, size, m->hdr.seq);
 		break;
 	case TG_PUNT_T_AUTH_REQUEST:
 	case TG_PUNT_T_AUTH_SERVER:
@@ -498,10 +633,28 @@ check_same(const struct tg_punt_msg *a, const struct tg_punt_msg *b)
 		break;
 	}
 	case TG_PUNT_T_SERVICES:
+	case TG_PUNT_T_TCP_SERVICES:
 		CHECK(a->u.services.count == b->u.services.count);
 		for (uint16_t i = 0; i < a->u.services.count; i++)
 			CHECK(same_str(a->u.services.name[i], b->u.services.name[i]));
 		break;
+	case TG_PUNT_T_TCP_GRANTS: {
+		struct tg_punt_tcp_grant ga, gb;
+
+		CHECK(a->u.tcpg.gen == b->u.tcpg.gen && a->u.tcpg.nsvc == b->u.tcpg.nsvc &&
+		      a->u.tcpg.count == b->u.tcpg.count);
+		for (uint8_t i = 0; i < a->u.tcpg.nsvc; i++)
+			CHECK(same_str(a->u.tcpg.svc[i].name, b->u.tcpg.svc[i].name) &&
+			      a->u.tcpg.svc[i].flags == b->u.tcpg.svc[i].flags);
+		ia = a->u.tcpg.entries;
+		ib = b->u.tcpg.entries;
+		while (tg_punt_tcp_grant_next(&ia, &ga)) {
+			CHECK(tg_punt_tcp_grant_next(&ib, &gb));
+			CHECK(memcmp(&ga, &gb, sizeof(ga)) == 0);
+		}
+		CHECK(!tg_punt_tcp_grant_next(&ib, &gb));
+		break;
+	}
 	}
 }
 

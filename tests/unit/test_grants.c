@@ -5,6 +5,9 @@
  * service, revoke, expiry with its callback, pruning, the file (round
  * trip, strict parser, atomic save) and the durability rule (an add that
  * cannot be saved is not made; a revoke holds in memory and stays dirty).
+ * Sources (tcp grants): parsed and written canonically, refused with host
+ * bits or a bad length, kept by the file (and absent from older files),
+ * never matched by a login; grant ids as the wire's numbers.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -382,6 +385,97 @@ test_save_failure(void **state)
 	rmdir(dir);
 }
 
+/* A file of one live grant for lab-ssh, with member (", \"source\": ...") added. */
+static int
+parse_with(struct tg_grants *g, const char *member, char *msg, size_t msglen)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "{\"version\": 1, \"grants\": [{\"id\": \"g-0123456789abcdef\", \"sub\": \"erin\", "
+		 "\"iss\": \"\", \"service\": \"lab-ssh\", \"reason\": \"r\", \"granted_by\": \"o\", "
+		 "\"created\": 1, \"expires\": 2, \"state\": \"live\", \"ended\": 0, "
+		 "\"ended_by\": \"\", \"end_reason\": \"\"%s}]}",
+		 member);
+	return tg_grants_parse(g, text, strlen(text), msg, msglen);
+}
+
+/* A tcp grant's source: canonical, strict, kept, and not a login's grant. */
+static void
+test_source(void **state)
+{
+	static const struct {
+		const char *in, *out;
+		uint8_t family, len;
+	} ok[] = {
+		{ "198.18.0.1", "198.18.0.1/32", 4, 32 },
+		{ "198.18.0.0/24", "198.18.0.0/24", 4, 24 },
+		{ "0.0.0.0/0", "0.0.0.0/0", 4, 0 },
+		{ "2001:DB8:0::/32", "2001:db8::/32", 6, 32 },
+		{ "2001:db8::1", "2001:db8::1/128", 6, 128 },
+	};
+	static const char *const bad[] = {
+		"198.18.0.1/24", /* host bits */
+		"198.18.0.1/33", "2001:db8::/129", "198.18.0.1/", "198.18.0.1/+8", "198.18.0.1/08x",
+		"/24", "", "198.18.0", "host.example", "198.18.0.1/1000", "198.18.0.1 ",
+	};
+	struct tg_grants *g = tg_grants_new(NULL);
+	struct tg_grant_spec sp = spec("erin", "lab-ssh", 600);
+	struct tg_grant_prefix p;
+	struct tg_grant a;
+	char out[TG_GRANT_SOURCE_MAX], msg[256], *text;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(tg_grant_source_parse(ok[i].in, &p, out), 0);
+		assert_string_equal(out, ok[i].out);
+		assert_int_equal(p.family, ok[i].family);
+		assert_int_equal(p.len, ok[i].len);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (tg_grant_source_parse(bad[i], &p, out) != -EINVAL)
+			fail_msg("source \"%s\" taken as %s", bad[i], out);
+	assert_int_equal(tg_grant_source_parse(NULL, &p, out), -EINVAL);
+
+	/* an add keeps the canonical text; a bad one is refused with why */
+	sp.source = "198.18.0.1";
+	assert_int_equal(tg_grants_add(g, &sp, NOW, &a, msg, sizeof(msg)), 0);
+	assert_string_equal(a.source, "198.18.0.1/32");
+	sp.source = "198.18.0.1/24";
+	assert_int_equal(tg_grants_add(g, &sp, NOW, NULL, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "no host bits set"));
+	/* a grant with a source is for flows: a login of its subject does not match it */
+	assert_null(tg_grants_match(g, NULL, "erin", "lab-ssh", NOW));
+	sp.source = NULL;
+	assert_int_equal(tg_grants_add(g, &sp, NOW, NULL, msg, sizeof(msg)), 0);
+	assert_non_null(tg_grants_match(g, NULL, "erin", "lab-ssh", NOW));
+	assert_int_equal(tg_grants_count(g), 2);
+	assert_string_equal(tg_grants_at(g, 0)->id, a.id);
+	assert_null(tg_grants_at(g, 2));
+
+	/* the file keeps it; a non-canonical or bad one in a file is refused */
+	text = tg_grants_dump(g);
+	assert_non_null(strstr(text, "\"source\": \"198.18.0.1/32\""));
+	assert_int_equal(tg_grants_parse(g, text, strlen(text), msg, sizeof(msg)), 0);
+	assert_string_equal(tg_grants_get(g, a.id)->source, "198.18.0.1/32");
+	free(text);
+	assert_int_equal(parse_with(g, "", msg, sizeof(msg)), 0);
+	assert_string_equal(tg_grants_at(g, 0)->source, ""); /* a file of before: a login grant */
+	assert_int_equal(parse_with(g, ", \"source\": \"10.0.0.0/8\"", msg, sizeof(msg)), 0);
+	assert_int_equal(parse_with(g, ", \"source\": \"10.0.0.1/8\"", msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "source"));
+	assert_int_equal(parse_with(g, ", \"source\": \"10.0.0.1\"", msg, sizeof(msg)), -EINVAL);
+	assert_int_equal(parse_with(g, ", \"source\": 7", msg, sizeof(msg)), -EINVAL);
+	/* ids as the control channel's numbers */
+	assert_int_equal(tg_grant_id_num("g-0123456789abcdef"), 0x0123456789abcdefull);
+	assert_int_equal(tg_grant_id_num("g-ffffffffffffffff"), UINT64_MAX);
+	assert_int_equal(tg_grant_id_num("g-0123456789ABCDEF"), 0);
+	assert_int_equal(tg_grant_id_num("g-0123"), 0);
+	assert_int_equal(tg_grant_id_num(NULL), 0);
+	tg_grants_free(g);
+}
+
 int
 main(void)
 {
@@ -389,7 +483,7 @@ main(void)
 		cmocka_unit_test(test_add_and_match),	    cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_revoke_expire_prune), cmocka_unit_test(test_full),
 		cmocka_unit_test(test_file_round_trip),	    cmocka_unit_test(test_parse_strict),
-		cmocka_unit_test(test_save_failure),
+		cmocka_unit_test(test_save_failure),	    cmocka_unit_test(test_source),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

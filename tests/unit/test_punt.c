@@ -26,6 +26,9 @@
  *   ASan sees any), and when it decodes, it re-encodes to the same bytes.
  * - Version negotiation, and the reassembly of a policy object from its
  *   chunks.
+ * - TCP grants: the flow events (start, end, refused) and TCP_SERVICES
+ *   and TCP_GRANTS, known answers, round trips and every refusal (order,
+ *   host bits, families, counts, unknown services and flags).
  *
  * The wire codes for statement kinds, verdicts, results and detector kinds
  * are asserted at compile time to equal the dataplane's enums, and the
@@ -173,6 +176,12 @@ assert_same_event(const struct tg_punt_event *a, const struct tg_punt_event *b)
 	assert_int_equal(a->stmt, b->stmt);
 	assert_int_equal(a->end_reason, b->end_reason);
 	assert_int_equal(a->lost, b->lost);
+	assert_int_equal(a->grant, b->grant);
+	assert_int_equal(a->bytes_up, b->bytes_up);
+	assert_int_equal(a->bytes_down, b->bytes_down);
+	assert_int_equal(a->pkts_up, b->pkts_up);
+	assert_int_equal(a->pkts_down, b->pkts_down);
+	assert_int_equal(a->refusal, b->refusal);
 }
 
 /* ---------------------------------------------------------------------
@@ -452,6 +461,60 @@ ev_lost(void)
 	return ev;
 }
 
+/* A tcp flow admitted on a grant, its end, and a flow refused. */
+static struct tg_punt_event
+ev_flow(uint8_t type)
+{
+	struct tg_punt_event ev = {
+		.type = type,
+		.worker = 1,
+		.service = 3,
+		.session = type == TG_PUNT_EV_FLOW_REFUSED ? 0 : 77,
+		.t_start_ns = 1700000000123456789ull,
+	};
+
+	ev.service_name = S("lab-ssh");
+	ev.client = S("198.18.0.1:50022");
+	ev.server = S("198.18.0.2:22");
+	if (type == TG_PUNT_EV_FLOW_REFUSED) {
+		ev.refusal = TG_PUNT_REFUSAL_NO_GRANT;
+		return ev;
+	}
+	ev.grant = 0x3f9c0a1b2c4d5e6full;
+	if (type == TG_PUNT_EV_FLOW_END) {
+		ev.end_reason = TG_PUNT_END_GRANT_ENDED;
+		ev.t_end_ns = 1700000002123456789ull;
+		ev.bytes_up = 3021;
+		ev.bytes_down = UINT64_MAX;
+		ev.pkts_up = 21;
+		ev.pkts_down = 19;
+	}
+	return ev;
+}
+
+/* Two tcp services, one ending its flows with the grant; three grants. */
+static const struct tg_punt_tcp_grant tcpg_list[] = {
+	{ .id = 1, .svc = 0, .family = 4, .prefix = 32, .addr = { 198, 18, 0, 1 },
+	  .expires = 1700001800 },
+	{ .id = 7, .svc = 0, .family = 4, .prefix = 24, .addr = { 10, 1, 2, 0 },
+	  .expires = 1700001800 },
+	{ .id = 2, .svc = 1, .family = 6, .prefix = 32, .addr = { 0x20, 0x01, 0x0d, 0xb8 },
+	  .expires = UINT64_MAX },
+};
+
+static struct tg_punt_tcp_grants
+tcpg_sample(void)
+{
+	struct tg_punt_tcp_grants t = { .gen = 3, .nsvc = 2, .count = ARRAY_SIZE(tcpg_list),
+					.list = tcpg_list };
+
+	t.svc[0] = (struct tg_punt_tcpg_svc){ .name = S("lab-ssh"), .flags = TG_PUNT_TCPG_F_END };
+	t.svc[1] = (struct tg_punt_tcpg_svc){ .name = S("redis") };
+	return t;
+}
+
+static const char *const tcp_services_names[] = { "lab-ssh", "redis" };
+
 static const char *const services_names[] = { "shop-pg", "billing", "pg" };
 
 static const struct tg_punt_hello hello_dp = {
@@ -480,7 +543,7 @@ static const uint8_t policy_db[] = { 0x00, 0x01, 0xff, 0x00, 'h', 's', 0x7f };
 static uint8_t policy_obj[64], policy_db_obj[64];
 static struct tg_punt_policy_chunk policy_chunk;
 
-enum { NSAMPLES = 27 };
+enum { NSAMPLES = 30 };
 
 static const char *const sample_names[NSAMPLES] = {
 	"hello", "hello_ack", "hello_ack_refused", "event_batch", "event_batch_one",
@@ -489,6 +552,7 @@ static const char *const sample_names[NSAMPLES] = {
 	"policy_gen_db", "sessions_request", "sessions_response", "sessions_not_found",
 	"auth_request", "auth_server", "auth_reply_send", "auth_reply_refuse",
 	"audit_state_full", "audit_state_ok", "hold_ask", "hold_cancel", "hold_reply_deny",
+	"event_batch_flows", "tcp_services", "tcp_grants",
 };
 
 /* A StartupMessage (protocol 3.0, user alice, database demo) and a token. */
@@ -745,6 +809,28 @@ sample(int i, uint8_t *buf, size_t size)
 					i == 26 ? TG_PUNT_T_HOLD_REPLY : TG_PUNT_T_HOLD_REQUEST, &h);
 		break;
 	}
+	case 27: {
+		static const uint8_t flows[] = { TG_PUNT_EV_FLOW_START, TG_PUNT_EV_FLOW_REFUSED,
+						 TG_PUNT_EV_FLOW_END };
+
+		assert_int_equal(tg_punt_batch_begin(&e, buf, size, 14, 300), 0);
+		for (unsigned int k = 0; k < ARRAY_SIZE(flows); k++) {
+			ev = ev_flow(flows[k]);
+			assert_int_equal(tg_punt_batch_add(&e, &ev), 0);
+		}
+		n = tg_punt_batch_end(&e);
+		break;
+	}
+	case 28:
+		n = tg_punt_encode_tcp_services(buf, size, 3, tcp_services_names,
+						ARRAY_SIZE(tcp_services_names));
+		break;
+	case 29: {
+		struct tg_punt_tcp_grants t = tcpg_sample();
+
+		n = tg_punt_encode_tcp_grants(buf, size, 5, &t);
+		break;
+	}
 	}
 	assert_true(n >= TG_PUNT_HDR_LEN);
 	return (size_t)n;
@@ -825,6 +911,23 @@ reencode(const struct tg_punt_msg *m, uint8_t *out, size_t size)
 		n = tg_punt_encode_services(out, size, m->hdr.seq, np,
 					    services_cstrs(&m->u.services, np));
 		break;
+	case TG_PUNT_T_TCP_SERVICES:
+		n = tg_punt_encode_tcp_services(out, size, m->hdr.seq, np,
+						services_cstrs(&m->u.services, np));
+		break;
+	case TG_PUNT_T_TCP_GRANTS: {
+		static struct tg_punt_tcp_grant list[TG_PUNT_TCP_GRANTS_MAX];
+		struct tg_punt_tcp_grants t = m->u.tcpg;
+		unsigned int k = 0;
+
+		it = m->u.tcpg.entries;
+		while (k < TG_PUNT_TCP_GRANTS_MAX && tg_punt_tcp_grant_next(&it, &list[k]))
+			k++;
+		assert_int_equal(k, m->u.tcpg.count);
+		t.list = list;
+		n = tg_punt_encode_tcp_grants(out, size, m->hdr.seq, &t);
+		break;
+	}
 	case TG_PUNT_T_SESSIONS_REQUEST:
 		n = tg_punt_encode_sess_request(out, size, m->hdr.seq, &m->u.sreq);
 		break;
@@ -3132,9 +3235,22 @@ test_names(void **state)
 	for (i = 0; i < TG_PUNT_DETECT_MAX; i++)
 		assert_non_null(tg_punt_detect_names[i]);
 	assert_string_equal(tg_punt_detect_names[TG_PUNT_DETECT_AWS_KEY], "aws_access_key");
+	/* every type defined has its sender and name; the codes between them have none */
 	for (i = 1; i < TG_PUNT_T_MAX; i++) {
-		assert_int_not_equal(tg_punt_type_sender((uint16_t)i), 0);
-		assert_string_not_equal(tg_punt_type_name((uint16_t)i), "unknown");
+		bool known = false;
+
+#define KNOWN(e, c, n, r)                                                        \
+	if (i == (c)) {                                                          \
+		known = true;                                                    \
+		assert_int_equal(tg_punt_type_sender((uint16_t)i), (r));         \
+		assert_string_equal(tg_punt_type_name((uint16_t)i), (n));        \
+	}
+		TG_PUNT_TYPES(KNOWN)
+#undef KNOWN
+		if (!known) {
+			assert_int_equal(tg_punt_type_sender((uint16_t)i), 0);
+			assert_string_equal(tg_punt_type_name((uint16_t)i), "unknown");
+		}
 	}
 	assert_int_equal(tg_punt_type_sender(0), 0);
 	assert_int_equal(tg_punt_type_sender(TG_PUNT_T_MAX), 0);
@@ -3217,6 +3333,344 @@ test_audit_state(void **state)
 	assert_int_equal(decode_exact(golden, 30, &m), TG_PUNT_ERR_LENGTH);
 }
 
+/* ---------------------------------------------------------------------
+ * TCP grants
+ * ------------------------------------------------------------------- */
+
+/* The flow events: every field back, and the encoder refuses what the decoder would. */
+static void
+test_flow_events(void **state)
+{
+	static uint8_t buf[TG_PUNT_MSG_MAX];
+	static struct raw r;
+	static const uint8_t types[] = { TG_PUNT_EV_FLOW_START, TG_PUNT_EV_FLOW_REFUSED,
+					 TG_PUNT_EV_FLOW_END };
+	struct tg_punt_event ev, got;
+	struct tg_punt_msg m;
+	struct tg_punt_enc e;
+	struct tg_punt_iter it;
+	size_t n, at;
+	unsigned int i;
+
+	(void)state;
+	n = sample(27, buf, sizeof(buf));
+	assert_int_equal(decode_exact(buf, n, &m), TG_PUNT_OK);
+	it = m.u.batch.events;
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		assert_true(tg_punt_batch_next(&it, &got));
+		ev = ev_flow(types[i]);
+		assert_same_event(&got, &ev);
+		assert_int_equal(got.seq, 300 + i);
+	}
+	assert_false(tg_punt_batch_next(&it, &got));
+
+	/* FLOW_START known answer: grant, t_start, three names */
+	raw_batch(&r, 1, 1);
+	at = raw_ev(&r, TG_PUNT_EV_FLOW_START, 0, 1, 3, 77);
+	raw64(&r, 0x3f9c0a1b2c4d5e6full);	/* grant g-3f9c0a1b2c4d5e6f */
+	raw64(&r, 1700000000123456789ull);	/* 2023-11-14T22:13:20.123456789Z */
+	raws8(&r, "lab-ssh");
+	raws8(&r, "198.18.0.1:50022");
+	raws8(&r, "198.18.0.2:22");
+	raw_ev_end(&r, at);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_OK);
+	assert_int_equal(tg_punt_batch_begin(&e, buf, sizeof(buf), 7, 1), 0);
+	ev = ev_flow(TG_PUNT_EV_FLOW_START);
+	assert_int_equal(tg_punt_batch_add(&e, &ev), 0);
+	assert_int_equal(tg_punt_batch_end(&e), (int)r.n);
+	assert_memory_equal(buf, r.b, r.n);
+
+	/* refusals: no grant, a refusal out of range or with a session, an end reason 0 */
+	assert_int_equal(tg_punt_batch_begin(&e, buf, sizeof(buf), 7, 1), 0);
+	ev = ev_flow(TG_PUNT_EV_FLOW_START);
+	ev.grant = 0;
+	assert_int_equal(tg_punt_batch_add(&e, &ev), -EINVAL);
+	ev = ev_flow(TG_PUNT_EV_FLOW_END);
+	ev.end_reason = 0;
+	assert_int_equal(tg_punt_batch_add(&e, &ev), -EINVAL);
+	ev.end_reason = TG_PUNT_END_MAX;
+	assert_int_equal(tg_punt_batch_add(&e, &ev), -EINVAL);
+	ev = ev_flow(TG_PUNT_EV_FLOW_REFUSED);
+	ev.refusal = TG_PUNT_REFUSAL_MAX;
+	assert_int_equal(tg_punt_batch_add(&e, &ev), -EINVAL);
+	ev.refusal = 0;
+	assert_int_equal(tg_punt_batch_add(&e, &ev), -EINVAL);
+	ev = ev_flow(TG_PUNT_EV_FLOW_REFUSED);
+	ev.session = 5;
+	assert_int_equal(tg_punt_batch_add(&e, &ev), -EINVAL);
+	/* 6 and 7 are not event types */
+	ev = ev_flow(TG_PUNT_EV_FLOW_START);
+	ev.type = 6;
+	assert_int_equal(tg_punt_batch_add(&e, &ev), -EINVAL);
+	assert_int_equal(e.count, 0);
+
+	raw_batch(&r, 1, 1);
+	at = raw_ev(&r, TG_PUNT_EV_FLOW_REFUSED, 0, 1, 3, 9);	/* a session on a refusal */
+	raw8(&r, TG_PUNT_REFUSAL_NO_GRANT);
+	raw64(&r, 1);
+	raws8(&r, "a");
+	raws8(&r, "b");
+	raws8(&r, "c");
+	raw_ev_end(&r, at);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_VALUE);
+	raw_batch(&r, 1, 1);
+	at = raw_ev(&r, 7, 0, 1, 3, 0);
+	raw64(&r, 1);
+	raw_ev_end(&r, at);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_EVENT_TYPE);
+	raw_batch(&r, 1, 1);
+	at = raw_ev(&r, TG_PUNT_EV_FLOW_START, 0x01, 1, 3, 9);	/* text cut: not a flow's flag */
+	raw64(&r, 1);
+	raw64(&r, 1);
+	raws8(&r, "a");
+	raws8(&r, "b");
+	raws8(&r, "c");
+	raw_ev_end(&r, at);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_FLAGS);
+}
+
+/* A TCP_GRANTS, raw, for the refusals: the services, then the grants. */
+static void
+raw_tcpg(struct raw *r, uint8_t nsvc, const char *const *names, const uint8_t *flags,
+	 uint16_t count)
+{
+	uint8_t i;
+
+	raw_hdr(r, 1, TG_PUNT_T_TCP_GRANTS, 5);
+	raw64(r, 3);
+	raw8(r, nsvc);
+	for (i = 0; i < nsvc; i++) {
+		raw8(r, flags != NULL ? flags[i] : 0);
+		raws8(r, names[i]);
+	}
+	raw16(r, count);
+}
+
+static void
+raw_tcpg_grant(struct raw *r, uint64_t id, uint8_t svc, uint8_t family, uint8_t prefix,
+	       const uint8_t *addr)
+{
+	raw64(r, id);
+	raw8(r, svc);
+	raw8(r, family);
+	raw8(r, prefix);
+	rawbytes(r, addr, family == 6 ? 16 : 4);
+	raw64(r, 1700001800);
+}
+
+/* TCP_GRANTS with one or two grants (198.18.0.1 or 2001:db8::), what the decoder says. */
+struct tcpg_case {
+	const char *what;
+	uint16_t count;
+	struct {
+		uint64_t id;
+		uint8_t svc, family, prefix;
+	} g[2];
+	enum tg_punt_err want;
+};
+
+static const struct tcpg_case tcpg_bad[] = {
+	{ "two services, ascending", 2, { { 5, 0, 4, 32 }, { 1, 1, 6, 32 } }, TG_PUNT_OK },
+	{ "services descending", 2, { { 5, 1, 4, 32 }, { 1, 0, 6, 32 } }, TG_PUNT_ERR_ORDER },
+	{ "an id twice", 2, { { 5, 0, 4, 32 }, { 5, 0, 4, 32 } }, TG_PUNT_ERR_ORDER },
+	{ "no such service", 1, { { 5, 2, 4, 32 } }, TG_PUNT_ERR_VALUE },
+	{ "id 0", 1, { { 0, 0, 4, 32 } }, TG_PUNT_ERR_VALUE },
+	/* 198.18.0.1/31: the last bit is a host bit */
+	{ "host bits", 1, { { 5, 0, 4, 31 } }, TG_PUNT_ERR_VALUE },
+	{ "an IPv6 prefix of 129", 1, { { 5, 0, 6, 129 } }, TG_PUNT_ERR_VALUE },
+	{ "family 5", 1, { { 5, 0, 5, 0 } }, TG_PUNT_ERR_VALUE },
+	{ "one grant short", 2, { { 5, 0, 6, 32 } }, TG_PUNT_ERR_TRUNC },
+};
+
+static void
+test_tcp_grants(void **state)
+{
+	static uint8_t buf[TG_PUNT_MSG_MAX];
+	static struct raw r;
+	static struct tg_punt_tcp_grant many[TG_PUNT_TCP_GRANTS_MAX + 1];
+	static const char *const ab[] = { "a", "b" }, *const ba[] = { "b", "a" },
+				 *const aa[] = { "a", "a" }, *const pfx[] = { "ab", "a" };
+	static const uint8_t v4[4] = { 198, 18, 0, 1 }, v6[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	struct tg_punt_tcp_grants t;
+	struct tg_punt_tcp_grant g;
+	struct tg_punt_iter it;
+	struct tg_punt_msg m;
+	size_t n;
+	unsigned int i;
+	int len;
+	/* clang-format off */
+	static const uint8_t want[] =
+		/* magic, version 1, type 18 (TCP_GRANTS), flags 0, length 132, seq 5 */
+		"TGPC" "\x00\x01" "\x00\x12" "\x00\x00\x00\x00" "\x00\x00\x00\x84"
+		"\x00\x00\x00\x00\x00\x00\x00\x05"
+		/* gen 3, two services: "lab-ssh" (flags 1: on_grant_expiry end), "redis" */
+		"\x00\x00\x00\x00\x00\x00\x00\x03" "\x02"
+		"\x01" "\x07" "lab-ssh" "\x00" "\x05" "redis"
+		/* three grants */
+		"\x00\x03"
+		/* id 1, service 0, IPv4 198.18.0.1/32, expires 1700001800 */
+		"\x00\x00\x00\x00\x00\x00\x00\x01" "\x00" "\x04" "\x20" "\xc6\x12\x00\x01"
+		"\x00\x00\x00\x00\x65\x53\xf8\x08"
+		/* id 7, service 0, IPv4 10.1.2.0/24, expires 1700001800 */
+		"\x00\x00\x00\x00\x00\x00\x00\x07" "\x00" "\x04" "\x18" "\x0a\x01\x02\x00"
+		"\x00\x00\x00\x00\x65\x53\xf8\x08"
+		/* id 2, service 1, IPv6 2001:db8::/32, expires never (UINT64_MAX) */
+		"\x00\x00\x00\x00\x00\x00\x00\x02" "\x01" "\x06" "\x20"
+		"\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+		"\xff\xff\xff\xff\xff\xff\xff\xff";
+	static const uint8_t want_svc[] =
+		/* magic, version 1, type 19 (TCP_SERVICES), flags 0, length 40, seq 3 */
+		"TGPC" "\x00\x01" "\x00\x13" "\x00\x00\x00\x00" "\x00\x00\x00\x28"
+		"\x00\x00\x00\x00\x00\x00\x00\x03"
+		/* count 2: "lab-ssh", "redis" */
+		"\x00\x02" "\x07" "lab-ssh" "\x05" "redis";
+	/* clang-format on */
+
+	(void)state;
+	n = sample(29, buf, sizeof(buf));
+	assert_int_equal(n, sizeof(want) - 1);
+	assert_memory_equal(buf, want, n);
+	assert_int_equal(decode_exact(buf, n, &m), TG_PUNT_OK);
+	assert_int_equal(m.u.tcpg.gen, 3);
+	assert_int_equal(m.u.tcpg.nsvc, 2);
+	ASSERT_STR(m.u.tcpg.svc[0].name, "lab-ssh");
+	assert_int_equal(m.u.tcpg.svc[0].flags, TG_PUNT_TCPG_F_END);
+	ASSERT_STR(m.u.tcpg.svc[1].name, "redis");
+	assert_int_equal(m.u.tcpg.svc[1].flags, 0);
+	assert_int_equal(m.u.tcpg.count, 3);
+	it = m.u.tcpg.entries;
+	for (i = 0; i < 3; i++) {
+		assert_true(tg_punt_tcp_grant_next(&it, &g));
+		assert_memory_equal(&g, &tcpg_list[i], sizeof(g));
+	}
+	assert_false(tg_punt_tcp_grant_next(&it, &g));
+	assert_int_equal(tg_punt_type_sender(TG_PUNT_T_TCP_GRANTS), TG_PUNT_ROLE_SLOWPATH);
+	assert_string_equal(tg_punt_type_name(TG_PUNT_T_TCP_GRANTS), "tcp_grants");
+
+	n = sample(28, buf, sizeof(buf));
+	assert_int_equal(n, sizeof(want_svc) - 1);
+	assert_memory_equal(buf, want_svc, n);
+	assert_int_equal(tg_punt_type_sender(TG_PUNT_T_TCP_SERVICES), TG_PUNT_ROLE_DATAPLANE);
+	assert_string_equal(tg_punt_type_name(TG_PUNT_T_TCP_SERVICES), "tcp_services");
+	/* a dataplane without tcp services says so: none is fine, unlike SERVICES */
+	len = tg_punt_encode_tcp_services(buf, sizeof(buf), 3, NULL, 0);
+	assert_int_equal(len, TG_PUNT_HDR_LEN + 2);
+	assert_int_equal(decode_exact(buf, (size_t)len, &m), TG_PUNT_OK);
+	assert_int_equal(m.u.services.count, 0);
+	assert_canonical(buf, (size_t)len);
+	assert_int_equal(tg_punt_encode_tcp_services(buf, sizeof(buf), 3, aa, 2), -EINVAL);
+
+	/* empty: no service needs a grant */
+	t = (struct tg_punt_tcp_grants){ .gen = 1 };
+	len = tg_punt_encode_tcp_grants(buf, sizeof(buf), 5, &t);
+	assert_int_equal(len, TG_PUNT_HDR_LEN + 11);
+	assert_canonical(buf, (size_t)len);
+
+	/* the most: 64 services, 1024 grants; one more is refused */
+	t = tcpg_sample();
+	t.nsvc = 1;
+	for (i = 0; i <= TG_PUNT_TCP_GRANTS_MAX; i++)
+		many[i] = (struct tg_punt_tcp_grant){ .id = i + 1, .family = 6, .prefix = 128,
+						      .addr = { 0x20, 0x01, [15] = (uint8_t)i },
+						      .expires = i };
+	t.list = many;
+	t.count = TG_PUNT_TCP_GRANTS_MAX;
+	len = tg_punt_encode_tcp_grants(buf, sizeof(buf), 5, &t);
+	assert_true(len > 0);
+	assert_canonical(buf, (size_t)len);
+	t.count = TG_PUNT_TCP_GRANTS_MAX + 1;
+	assert_int_equal(tg_punt_encode_tcp_grants(buf, sizeof(buf), 5, &t), -EINVAL);
+
+	/* the encoder refuses: gen 0, services out of order or repeated, a bad grant */
+	t = tcpg_sample();
+	t.gen = 0;
+	assert_int_equal(tg_punt_encode_tcp_grants(buf, sizeof(buf), 5, &t), -EINVAL);
+	t = tcpg_sample();
+	t.svc[0].name = S("zz");
+	assert_int_equal(tg_punt_encode_tcp_grants(buf, sizeof(buf), 5, &t), -EINVAL);
+	t.svc[0].name = S("redis");
+	assert_int_equal(tg_punt_encode_tcp_grants(buf, sizeof(buf), 5, &t), -EINVAL);
+	t = tcpg_sample();
+	t.svc[1].flags = 2;
+	assert_int_equal(tg_punt_encode_tcp_grants(buf, sizeof(buf), 5, &t), -EINVAL);
+	t = tcpg_sample();
+	memcpy(many, tcpg_list, sizeof(tcpg_list));
+	t.list = many;
+	many[0].addr[3] = 1;
+	many[0].prefix = 24;	/* 198.18.0.1/24: host bits */
+	assert_int_equal(tg_punt_encode_tcp_grants(buf, sizeof(buf), 5, &t), -EINVAL);
+	memcpy(many, tcpg_list, sizeof(tcpg_list));
+	many[0].prefix = 33;
+	assert_int_equal(tg_punt_encode_tcp_grants(buf, sizeof(buf), 5, &t), -EINVAL);
+	memcpy(many, tcpg_list, sizeof(tcpg_list));
+	many[1].id = 1;	/* repeated id in a service */
+	assert_int_equal(tg_punt_encode_tcp_grants(buf, sizeof(buf), 5, &t), -EINVAL);
+	memcpy(many, tcpg_list, sizeof(tcpg_list));
+	many[2].svc = 2;	/* no such service */
+	assert_int_equal(tg_punt_encode_tcp_grants(buf, sizeof(buf), 5, &t), -EINVAL);
+	memcpy(many, tcpg_list, sizeof(tcpg_list));
+	many[2].family = 5;
+	assert_int_equal(tg_punt_encode_tcp_grants(buf, sizeof(buf), 5, &t), -EINVAL);
+	memcpy(many, tcpg_list, sizeof(tcpg_list));
+	many[0].id = 0;
+	assert_int_equal(tg_punt_encode_tcp_grants(buf, sizeof(buf), 5, &t), -EINVAL);
+	t = tcpg_sample();
+	assert_int_equal(tg_punt_encode_tcp_grants(buf, 100, 5, &t), -ENOSPC);
+
+	/* the decoder: services in order, once, with known flags */
+	raw_tcpg(&r, 2, ab, NULL, 0);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_OK);
+	raw_tcpg(&r, 2, ba, NULL, 0);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_ORDER);
+	raw_tcpg(&r, 2, aa, NULL, 0);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_ORDER);
+	raw_tcpg(&r, 2, pfx, NULL, 0);	/* "a" sorts before "ab" */
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_ORDER);
+	raw_tcpg(&r, 2, ab, (const uint8_t[]){ 0, 4 }, 0);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_FLAGS);
+	raw_tcpg(&r, 1, (const char *const[]){ "" }, NULL, 0);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_VALUE);
+	raw_hdr(&r, 1, TG_PUNT_T_TCP_GRANTS, 5);
+	raw64(&r, 0);	/* gen 0 */
+	raw8(&r, 0);
+	raw16(&r, 0);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_VALUE);
+	raw_hdr(&r, 1, TG_PUNT_T_TCP_GRANTS, 5);
+	raw64(&r, 1);
+	raw8(&r, TG_PUNT_SERVICES_MAX + 1);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_COUNT);
+	raw_tcpg(&r, 0, NULL, NULL, TG_PUNT_TCP_GRANTS_MAX + 1);
+	raw_end(&r);
+	assert_int_equal(raw_decode(&r, &m), TG_PUNT_ERR_COUNT);
+	/* grants: a clean prefix of a known service, ascending by (service, id) */
+	for (i = 0; i < ARRAY_SIZE(tcpg_bad); i++) {
+		const struct tcpg_case *c = &tcpg_bad[i];
+
+		raw_tcpg(&r, 2, ab, NULL, c->count);
+		for (unsigned int k = 0; k < 2 && c->g[k].family != 0; k++)
+			raw_tcpg_grant(&r, c->g[k].id, c->g[k].svc, c->g[k].family, c->g[k].prefix,
+				       c->g[k].family == 4 ? v4 : v6);
+		raw_end(&r);
+		if (raw_decode(&r, &m) != c->want)
+			fail_msg("%s: %s, want %s", c->what, tg_punt_err_names[raw_decode(&r, &m)],
+				 tg_punt_err_names[c->want]);
+		if (c->want == TG_PUNT_OK)
+			assert_canonical(r.b, r.n);
+	}
+}
+
 #define TEST(f) cmocka_unit_test(test_##f)
 
 int
@@ -3249,6 +3703,8 @@ main(void)
 		TEST(auth),
 		TEST(hold),
 		TEST(audit_state),
+		TEST(flow_events),
+		TEST(tcp_grants),
 		TEST(truncate_all),
 		TEST(trailing_all),
 		TEST(flip_all),
