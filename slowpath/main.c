@@ -106,6 +106,7 @@
 #include "mgmt.h"
 #include "mgrants.h"
 #include "punt.h"
+#include "sesstrack.h"
 #include "seterr.h"
 #include "siem.h"
 #include "spolicy.h"
@@ -329,6 +330,7 @@ struct sp_auth_out {
 struct sp {
 	struct tg_sp_config cfg;
 	struct tg_audit *audit;
+	struct tg_sesstrack *track; /* what session.end records state (sesstrack.h) */
 	int listen_fd, sig_fd, timer_fd, ep_fd;
 	bool watchdog;		/* systemd's WatchdogSec is set: WATCHDOG=1 every tick */
 	int commit_fd;	   /* one-shot: the fast-mode commit deadline */
@@ -732,6 +734,14 @@ event_record(const struct tg_punt_event *ev, uint64_t instance)
 		if (w != NULL)
 			put_who(&r, w);
 	}
+	/* session.end states what the session held (sesstrack.h) */
+	if (tg_sesstrack_event(sp.track, sid,
+			       ev->type == TG_PUNT_EV_SESSION_START ? TG_SESSTRACK_START
+			       : ev->type == TG_PUNT_EV_SESSION_END ? TG_SESSTRACK_END
+			       : TG_PUNT_EV_HAS_TEXT(ev->type)	    ? TG_SESSTRACK_STATEMENT
+								    : TG_SESSTRACK_OTHER,
+			       ev->stmt, r.root) < 0)
+		r.oom = true;
 	if (r.oom) {
 		json_decref(r.root);
 		return NULL;
@@ -3752,6 +3762,10 @@ open_store(void)
 		return -1;
 	sp_log(LOG_INFO, "open audit store %s: origin %s, key id %s, %" PRIu64 " records",
 	       sp.cfg.audit.dir, sp.cfg.audit.origin, key_id, tg_audit_size(sp.audit));
+	if ((sp.track = tg_sesstrack_new(0)) == NULL) {
+		sp_log(LOG_ERR, "open audit store %s: out of memory", sp.cfg.audit.dir);
+		return -1;
+	}
 	space_start();
 	return 0;
 }
@@ -3904,6 +3918,8 @@ shut_down(void)
 		}
 		sp.audit = NULL;
 	}
+	tg_sesstrack_free(sp.track);
+	sp.track = NULL;
 	auth_queue_free();
 	tg_authn_free(sp.authn);
 	sp.authn = NULL;
