@@ -165,6 +165,7 @@
 #include "edit.h"
 #include "pg.h"
 #include "policy.h"
+#include "record.h"
 #include "service.h"
 #include "stream.h"
 
@@ -381,6 +382,10 @@ struct tg_inspect {
 	/* logins taken over (identity oidc), NULL: refused; with event_arg */
 	tg_inspect_login_fn login;
 	uint32_t nb_login;			/* sessions whose login is under way */
+	/* recordings (record.h): pieces through record, with event_arg; NULL: none */
+	tg_record_emit_fn record;
+	uint64_t record_limit;			/* bytes of rows a session keeps; 0: none */
+	uint8_t rec_buf[5][TG_RECORD_NOTICE_MAX]; /* masked bytes read back for it */
 	uint32_t policy_gen;			/* tg_inspect_set_policy() calls */
 	uint64_t next_id;
 	uint64_t cnt[TG_INSPECT_CNT_MAX];

@@ -129,6 +129,14 @@
  *                  service_name s8, client s8, user s8, database s8,
  *                  application s8, rule s8, text s16, params s16
  *   LOST           lost u64, t_end u64 (service 0, session 0)
+ *   RECORD (20)    piece u32, data b16 (1..TG_PUNT_RECORD_MAX bytes)
+ *
+ * RECORD carries a piece of a session's recording (dataplane/record.h:
+ * what the client saw, after masking, as items), only between a
+ * dataplane and a slowpath that both state TG_PUNT_CAP_RECORD. piece
+ * numbers the session's pieces from 0, so the slowpath sees one that was
+ * not sent (the worker's ring was too full to spare it). Its code is 20,
+ * apart from the statement events 1..5.
  *
  * A statement has two events on a service with a durability mode (its
  * configuration: strict or fast): STATEMENT_BEGIN when it is decided, just
@@ -284,6 +292,7 @@
 #define TG_PUNT_CAP_SESSIONS (1ull << 2)	/* dp: answers SESSIONS_REQUEST */
 #define TG_PUNT_CAP_AUTH (1ull << 3)	/* dp: takes over identity logins; sp: answers them */
 #define TG_PUNT_CAP_AUDIT_STATE (1ull << 4)	/* dp: refuses statements on AUDIT_STATE full; sp: sends it */
+#define TG_PUNT_CAP_RECORD (1ull << 7)	/* dp: sends RECORD events; sp: takes them */
 
 /* X(enum suffix, code, name, sender role) */
 #define TG_PUNT_TYPES(X) \
@@ -383,6 +392,10 @@ enum tg_punt_ev_type {
 #define TG_PUNT_EV_F_TEXT_CUT 0x01	/* statement text longer on the wire than sent */
 #define TG_PUNT_EV_F_STRICT 0x02	/* STATEMENT_BEGIN: held until durable, commit now */
 #define TG_PUNT_EV_HAS_TEXT(t) ((t) == TG_PUNT_EV_STATEMENT || (t) == TG_PUNT_EV_STATEMENT_BEGIN)
+#define TG_PUNT_EV_RECORD 20		/* a piece of a session's recording */
+#define TG_PUNT_EV_VALID(t) \
+	(((t) >= TG_PUNT_EV_STATEMENT && (t) < TG_PUNT_EV_MAX) || (t) == TG_PUNT_EV_RECORD)
+#define TG_PUNT_RECORD_MAX 1536		/* bytes of recording in one RECORD event */
 
 /* = enum tg_inspect_stmt_kind */
 enum tg_punt_stmt_kind {
@@ -577,6 +590,10 @@ struct tg_punt_event {
 	uint8_t end_reason;	/* enum tg_punt_end_reason */
 	/* LOST */
 	uint64_t lost;		/* not 0 */
+	/* RECORD */
+	uint32_t piece;
+	const uint8_t *rec;	/* rec_len bytes, 1..TG_PUNT_RECORD_MAX */
+	uint16_t rec_len;
 };
 
 /* Over entries already validated by tg_punt_decode(). */

@@ -25,4 +25,23 @@ int tgctl_bundle_verify(const char *path, const char *key, bool json);
  */
 int tgctl_bundle_write(json_t *res, const char *path, bool json);
 
+/*
+ * tgctl sessions replay: the recording of a bundle, verified first (with
+ * the key at key_path, or the bundle's own when NULL), as a psql-like
+ * transcript with timestamps (json: the event stream, one JSON line an
+ * event), paced as recorded divided by speed, or at once with no_wait.
+ * The bundle comes from path, or from an audit.bundle result res (whose
+ * reference it takes) when path is NULL.
+ */
+struct tgctl_replay {
+	const char *path;
+	json_t *res;
+	const char *key_path;
+	double speed; /* 0: 1, real time */
+	bool no_wait;
+	bool json;
+};
+
+int tgctl_replay(const struct tgctl_replay *r);
+
 #endif /* TGCTL_EVIDENCE_H */

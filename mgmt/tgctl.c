@@ -766,6 +766,8 @@ static const char policy_usage[] =
 static const char sessions_usage[] =
 	"usage: " PROG " sessions list [--service S] [--limit N] | show ID | kill ID\n"
 	"       " PROG " sessions export ID --bundle FILE\n"
+	"       " PROG " sessions replay ID | replay --bundle FILE [--key PUB.pem]\n"
+	"              [--speed N | --no-wait]\n"
 	"              [-s PATH] [-o json] [-t SEC]\n"
 	"\n"
 	"The dataplane's live postgres sessions, asked through the slowpath. ID is\n"
@@ -776,7 +778,11 @@ static const char sessions_usage[] =
 	"audit records with their inclusion proofs, the signed checkpoint that\n"
 	"covers them (one is made first if records are unsigned), the public key\n"
 	"and the recording; " PROG " audit verify --bundle FILE checks it anywhere\n"
-	"(auditor or admin).\n";
+	"(auditor or admin). replay shows the session's recording as psql showed\n"
+	"it, with timestamps, in real time (--speed N: N times faster; --no-wait:\n"
+	"at once), after verifying its bundle (online, the slowpath's; offline,\n"
+	"--bundle FILE, with --key the pinned public key); -o json prints the\n"
+	"recorded events instead, one JSON line each.\n";
 
 static const char grants_usage[] =
 	"usage: " PROG " grants add --subject S --service X --ttl DUR --reason R [--issuer I]\n"
@@ -862,7 +868,10 @@ struct copts {
 	long ttl_s;
 	bool all;
 	long limit;	     /* flows, sessions list: --limit; 0: the server's default */
-	const char *bundle; /* sessions export: --bundle */
+	const char *bundle; /* sessions export, replay: --bundle */
+	const char *key;    /* sessions replay: --key */
+	double speed;	    /* sessions replay: --speed; 0: real time */
+	bool no_wait;	    /* sessions replay: --no-wait */
 	/* watch: --type, --service, --user, each repeatable; the slowpath filters (watch.h) */
 	const char *filter[WATCH_KEYS][WATCH_VALUES_MAX];
 	unsigned int nb_filter[WATCH_KEYS];
@@ -1682,6 +1691,32 @@ sess_export(struct copts *co, const char *id)
 	return tgctl_bundle_write(res, co->bundle, co->json);
 }
 
+/*
+ * sessions replay ID (the slowpath's audit.bundle) or replay --bundle FILE
+ * (offline): the recording, verified first (evidence.h).
+ */
+static int
+sess_replay(struct copts *co)
+{
+	struct tgctl_replay r = { .key_path = co->key, .speed = co->speed,
+				  .no_wait = co->no_wait, .json = co->json };
+	json_t *params;
+	int rc;
+
+	if (co->nargs == 1 && co->bundle != NULL) {
+		r.path = co->bundle;
+		return tgctl_replay(&r);
+	}
+	if (co->nargs != 2 || co->bundle != NULL)
+		return usage("sessions replay takes a session ID, or --bundle FILE");
+	params = json_pack("{s:s}", "session", co->args[1]);
+	rc = request(co, "audit.bundle", params, &r.res);
+	json_decref(params);
+	if (rc != EXIT_OK)
+		return rc;
+	return tgctl_replay(&r);
+}
+
 static int
 cmd_sessions(struct copts *co)
 {
@@ -1689,15 +1724,21 @@ cmd_sessions(struct copts *co)
 		return sess_list(co, "sessions.list", false);
 	if ((co->service != NULL || co->limit != 0))
 		return usage("--service and --limit are for sessions list");
-	if (co->bundle != NULL && !(co->nargs >= 1 && strcmp(co->args[0], "export") == 0))
-		return usage("--bundle is for sessions export");
+	if ((co->bundle != NULL || co->key != NULL || co->speed != 0 || co->no_wait) &&
+	    !(co->nargs >= 1 &&
+	      (strcmp(co->args[0], "export") == 0 || strcmp(co->args[0], "replay") == 0)))
+		return usage("--bundle is for sessions export and replay, --key, --speed and "
+			     "--no-wait for replay");
 	if (co->nargs == 2 && strcmp(co->args[0], "show") == 0)
 		return sess_one(co, "sessions.show", co->args[1]);
 	if (co->nargs == 2 && strcmp(co->args[0], "kill") == 0)
 		return sess_one(co, "sessions.kill", co->args[1]);
 	if (co->nargs == 2 && strcmp(co->args[0], "export") == 0)
 		return sess_export(co, co->args[1]);
-	return usage("sessions takes one of: list, show ID, kill ID, export ID --bundle FILE");
+	if (co->nargs >= 1 && strcmp(co->args[0], "replay") == 0)
+		return sess_replay(co);
+	return usage("sessions takes one of: list, show ID, kill ID, export ID --bundle FILE, "
+		     "replay ID | replay --bundle FILE");
 }
 
 /* "90", "90s", "30m", "8h", "2d": seconds in 1..30 days. */
@@ -2201,6 +2242,9 @@ parse_cmd_opts(int argc, char **argv, const char *help, bool count, struct copts
 		{ "reason", required_argument, NULL, 'R' },
 		{ "all", no_argument, NULL, 'A' },
 		{ "bundle", required_argument, NULL, 'B' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "speed", required_argument, NULL, 'P' },
+		{ "no-wait", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2297,9 +2341,23 @@ parse_cmd_opts(int argc, char **argv, const char *help, bool count, struct copts
 					     optarg);
 			break;
 		case 'B':
+		case 'K':
+		case 'P':
+		case 'W':
 			if (strcmp(argv[0], "sessions") != 0)
-				return usage("%s: no option --bundle", argv[0]);
-			co->bundle = optarg;
+				return usage("%s: no option --%s", argv[0],
+					     c == 'B'	? "bundle"
+					     : c == 'K' ? "key"
+					     : c == 'P' ? "speed"
+							: "no-wait");
+			if (c == 'B')
+				co->bundle = optarg;
+			else if (c == 'K')
+				co->key = optarg;
+			else if (c == 'W')
+				co->no_wait = true;
+			else if ((co->speed = strtod(optarg, NULL)) <= 0 || co->speed > 1e6)
+				return usage("--speed %s: a factor above 0, such as 2 or 0.5", optarg);
 			break;
 		case 'h':
 			fputs(help, stdout);

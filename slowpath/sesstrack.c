@@ -18,6 +18,7 @@ struct tg_sesstrack {
 	struct tg_sesstrack_entry *b[BUCKETS];
 	size_t n, max;
 	uint64_t refused;
+	void (*free_rec)(void *rec);
 };
 
 static uint32_t
@@ -52,6 +53,8 @@ tg_sesstrack_free(struct tg_sesstrack *t)
 			struct tg_sesstrack_entry *e = t->b[i];
 
 			t->b[i] = e->next;
+			if (t->free_rec != NULL)
+				t->free_rec(e->rec);
 			free(e);
 		}
 	free(t);
@@ -91,10 +94,19 @@ tg_sesstrack_del(struct tg_sesstrack *t, const char *sid)
 	for (p = &t->b[fnv1a(sid) & (BUCKETS - 1)]; (e = *p) != NULL; p = &e->next)
 		if (strcmp(e->sid, sid) == 0) {
 			*p = e->next;
+			if (t->free_rec != NULL)
+				t->free_rec(e->rec);
 			free(e);
 			t->n--;
 			return;
 		}
+}
+
+void
+tg_sesstrack_set_free(struct tg_sesstrack *t, void (*free_rec)(void *rec))
+{
+	if (t != NULL)
+		t->free_rec = free_rec;
 }
 
 size_t
@@ -139,12 +151,16 @@ tg_sesstrack_event(struct tg_sesstrack *t, const char *sid, enum tg_sesstrack_ki
 	e = tg_sesstrack_get(t, sid, kind == TG_SESSTRACK_START);
 	if (e == NULL)
 		return 0;
+	if (kind == TG_SESSTRACK_START)
+		e->started = true;
 	if (kind == TG_SESSTRACK_STATEMENT && stmt > e->statements)
 		e->statements = stmt;
 	if (kind != TG_SESSTRACK_END)
 		return 0;
-	o = member(rec, "db");
-	rc |= o == NULL || set_u64(o, "statements", e->statements) < 0;
+	if (e->started) {
+		o = member(rec, "db");
+		rc |= o == NULL || set_u64(o, "statements", e->statements) < 0;
+	}
 	if (e->recorded) {
 		o = member(rec, "recording");
 		rc |= o == NULL || set_u64(o, "chunks", e->chunks) < 0 ||
@@ -153,6 +169,8 @@ tg_sesstrack_event(struct tg_sesstrack *t, const char *sid, enum tg_sesstrack_ki
 		if (rc == 0 && e->truncated)
 			rc |= set_u64(o, "rows_not_kept", e->dropped_rows) < 0 ||
 			      set_u64(o, "bytes_not_kept", e->dropped_bytes) < 0;
+		if (rc == 0 && e->lost)
+			rc |= set_u64(o, "pieces_lost", e->lost) < 0;
 	}
 	tg_sesstrack_del(t, sid);
 	return rc ? -ENOMEM : 0;

@@ -9,8 +9,11 @@
  * are what shows that none of the others was left out.
  *
  * A session is tracked from its session.start record. One the slowpath
- * did not see start (it restarted since, or the table was full) is not
- * tracked, and its session.end states nothing: unknown, not zero.
+ * did not see start (it restarted since, or the table was full) states no
+ * statement count in its session.end: unknown, not zero. The recordings
+ * store (recordings.h) tracks a session from its first piece too, and
+ * keeps its own state in the entry (rec), which it frees before the end
+ * is recorded.
  *
  * Caveats:
  *   - At most max sessions (TG_SESSTRACK_MAX by default); more are not
@@ -34,6 +37,7 @@
 
 struct tg_sesstrack_entry {
 	char sid[TG_SESSTRACK_SID_MAX + 1];
+	bool started;	     /* from its session.start: statements is the count */
 	uint64_t statements; /* the highest statement number seen */
 	/* the recording (recordings.h): set by the recordings store */
 	bool recorded;
@@ -41,6 +45,8 @@ struct tg_sesstrack_entry {
 	uint64_t chunks, bytes;		      /* chunks and bytes stored */
 	uint64_t events;		      /* events recorded */
 	uint64_t dropped_rows, dropped_bytes; /* past the per-session limit */
+	uint64_t lost;			      /* pieces that never arrived */
+	void *rec;			      /* the recordings store's (recordings.c) */
 	struct tg_sesstrack_entry *next;
 };
 
@@ -51,6 +57,9 @@ void tg_sesstrack_free(struct tg_sesstrack *t);
 
 /* The entry of sid, created (at a session.start) when create is set; NULL when untracked. */
 struct tg_sesstrack_entry *tg_sesstrack_get(struct tg_sesstrack *t, const char *sid, bool create);
+
+/* What frees an entry's rec when the entry goes (the recordings store's). */
+void tg_sesstrack_set_free(struct tg_sesstrack *t, void (*free_rec)(void *rec));
 
 /* Forgets sid (after its session.end). */
 void tg_sesstrack_del(struct tg_sesstrack *t, const char *sid);

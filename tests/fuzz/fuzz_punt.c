@@ -102,7 +102,9 @@ same_event(const struct tg_punt_event *a, const struct tg_punt_event *b)
 	       a->rows == b->rows && same_str(a->rule, b->rule) &&
 	       same_str(a->sqlstate, b->sqlstate) && same_str(a->text, b->text) &&
 	       same_str(a->params, b->params) && a->end_reason == b->end_reason &&
-	       a->stmt == b->stmt && a->lost == b->lost && a->strict == b->strict;
+	       a->stmt == b->stmt && a->lost == b->lost && a->strict == b->strict &&
+	       a->piece == b->piece && a->rec_len == b->rec_len &&
+	       (a->rec_len == 0 || memcmp(a->rec, b->rec, a->rec_len) == 0);
 }
 
 static void
@@ -110,7 +112,10 @@ check_event(const struct tg_punt_event *ev)
 {
 	int k;
 
-	CHECK(ev->type >= TG_PUNT_EV_STATEMENT && ev->type < TG_PUNT_EV_MAX);
+	CHECK(TG_PUNT_EV_VALID(ev->type));
+	CHECK(ev->type == TG_PUNT_EV_RECORD
+		      ? ev->rec != NULL && ev->rec_len >= 1 && ev->rec_len <= TG_PUNT_RECORD_MAX
+		      : ev->rec == NULL && ev->rec_len == 0 && ev->piece == 0);
 	check_str(ev->service_name, TG_PUNT_NAME_MAX);
 	check_str(ev->client, TG_PUNT_NAME_MAX);
 	check_str(ev->server, TG_PUNT_NAME_MAX);
