@@ -392,6 +392,33 @@ rec_notice(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, const struct t
 	tg_record_notice(&ss->rec, &o, now_ns(), error, codes, vals, lens, k);
 }
 
+/* An ErrorResponse the gateway injects for the client (msg, len bytes), as the server's are. */
+static void
+rec_injected(struct tg_inspect_sess *ss, const uint8_t *msg, uint32_t len)
+{
+	struct tg_record_out o = rec_out(ss);
+	const uint8_t *vals[5], *p = msg + 5, *end = msg + len;
+	uint8_t codes[5], k = 0;
+	uint32_t lens[5];
+
+	if (!ss->rec.on || ss->failed || len < 6)
+		return;
+	/* fields: a code byte, a NUL-terminated value; a NUL ends them */
+	while (p < end && *p != 0 && k < 5) {
+		const uint8_t *v = p + 1, *nul = memchr(v, 0, (size_t)(end - v));
+
+		if (nul == NULL)
+			break;
+		if (strchr("VCMDH", *p) != NULL) {
+			codes[k] = *p;
+			vals[k] = v;
+			lens[k++] = (uint32_t)(nul - v);
+		}
+		p = nul + 1;
+	}
+	tg_record_notice(&ss->rec, &o, now_ns(), true, codes, vals, lens, k);
+}
+
 /* ---------------------------------------------------------------------
  * Pending statements and events
  * ------------------------------------------------------------------- */
@@ -1412,6 +1439,7 @@ reply_blocked(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, uint64_t re
 		fail(ss, TG_INSPECT_CNT_FAIL_EDIT);
 		return;
 	}
+	rec_injected(ss, msg, len);
 	ss->ninj--;
 	memmove(ss->inj, ss->inj + 1, ss->ninj * sizeof(ss->inj[0]));
 	for (i = 0; i < ss->p_count; i++) {

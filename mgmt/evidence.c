@@ -453,7 +453,7 @@ replay_chunk(const char *data, size_t len, const struct tgctl_replay *o, int64_t
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL)
 			nl = end;
-		ev = json_loadb(p, (size_t)(nl - p), 0, NULL);
+		ev = json_loadb(p, (size_t)(nl - p), JSON_ALLOW_NUL, NULL);
 		if (ev == NULL)
 			continue; /* the chunk verified: not ours to judge further */
 		wait_for(prev, ev, o);
