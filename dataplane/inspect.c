@@ -325,8 +325,12 @@ mask_at(struct tg_inspect_sess *ss, int dir, uint64_t off, uint32_t len, uint8_t
 static struct tg_record_out
 rec_out(const struct tg_inspect_sess *ss)
 {
-	return (struct tg_record_out){ ss->in->record, ss->in->event_arg, ss->id, ss->svc,
-				       ss->in->record_limit };
+	const struct tg_inspect *in = ss->in;
+	/* nothing is recorded while nobody takes it (a slowpath without recordings) */
+	bool on = in->record_on == NULL || __atomic_load_n(in->record_on, __ATOMIC_RELAXED);
+
+	return (struct tg_record_out){ in->record, in->event_arg, ss->id, ss->svc,
+				       on ? in->record_limit : 0 };
 }
 
 /*

@@ -385,6 +385,7 @@ struct tg_inspect {
 	/* recordings (record.h): pieces through record, with event_arg; NULL: none */
 	tg_record_emit_fn record;
 	uint64_t record_limit;			/* bytes of rows a session keeps; 0: none */
+	const uint8_t *record_on;		/* while *record_on (relaxed) is 0: none; NULL: always */
 	uint8_t rec_buf[5][TG_RECORD_NOTICE_MAX]; /* masked bytes read back for it */
 	uint32_t policy_gen;			/* tg_inspect_set_policy() calls */
 	uint64_t next_id;

@@ -260,6 +260,7 @@ tg_worker_record(struct tg_worker *w, uint64_t limit)
 		return;
 	w->inspect.record = worker_record;
 	w->inspect.record_limit = limit;
+	w->inspect.record_on = &tg_control_record;
 }
 
 /* A statement decided: its STATEMENT_BEGIN event; the ticket gates a strict one. */

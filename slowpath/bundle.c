@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "audit_int.h"
 #include "bundle.h"
 #include "canon.h"
 #include "merkle.h"
@@ -75,29 +76,12 @@ fault(struct vb *v, enum tg_bundle_fault f, int64_t seq, const char *fmt, ...)
 	return -EBADMSG;
 }
 
-/* Strict lowercase hex of exactly len bytes. */
+/* Strict lowercase hex of exactly len bytes (audit_int.h's, on a JSON string). */
 static bool
 unhex(const json_t *s, uint8_t *out, size_t len)
 {
-	const char *p = json_string_value(s);
-
-	if (p == NULL || json_string_length(s) != 2 * len)
-		return false;
-	for (size_t i = 0; i < 2 * len; i++) {
-		unsigned int d;
-
-		if (p[i] >= '0' && p[i] <= '9')
-			d = (unsigned int)(p[i] - '0');
-		else if (p[i] >= 'a' && p[i] <= 'f')
-			d = (unsigned int)(p[i] - 'a' + 10);
-		else
-			return false;
-		if (i % 2 == 0)
-			out[i / 2] = (uint8_t)(d << 4);
-		else
-			out[i / 2] |= (uint8_t)d;
-	}
-	return true;
+	return json_is_string(s) &&
+	       tg_audit_unhex(json_string_value(s), json_string_length(s), out, len);
 }
 
 /* A non-negative integer member, or -1. */

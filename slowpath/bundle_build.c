@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "audit_int.h"
 #include "bundle.h"
 #include "merkle.h"
 #include "note.h"
@@ -54,13 +55,8 @@ static json_t *
 hex_json(const uint8_t *h, size_t len)
 {
 	char buf[2 * TG_MERKLE_HASH + 1];
-	static const char digits[] = "0123456789abcdef";
 
-	for (size_t i = 0; i < len; i++) {
-		buf[2 * i] = digits[h[i] >> 4];
-		buf[2 * i + 1] = digits[h[i] & 0xf];
-	}
-	buf[2 * len] = '\0';
+	tg_audit_hex(h, len, buf);
 	return json_string(buf);
 }
 

@@ -191,6 +191,17 @@ notice_key(uint8_t code)
 	}
 }
 
+/* The item's line, unless its fields did not use its payload exactly (bad). */
+static int
+done(json_t *o, bool bad, char **buf, size_t *blen, size_t *bcap)
+{
+	if (bad) {
+		json_decref(o);
+		return -EBADMSG;
+	}
+	return line(buf, blen, bcap, o);
+}
+
 /* One item's payload [p, end) as a line (or a row's field); -EBADMSG when malformed. */
 static int
 item(uint8_t type, const uint8_t *p, const uint8_t *end, char **buf, size_t *blen, size_t *bcap,
@@ -215,11 +226,7 @@ item(uint8_t type, const uint8_t *p, const uint8_t *end, char **buf, size_t *ble
 			json_object_set_new(o, "params", v);
 		else
 			json_decref(v);
-		if (bad || p != end) {
-			json_decref(o);
-			return -EBADMSG;
-		}
-		return line(buf, blen, bcap, o);
+		return done(o, bad || p != end, buf, blen, bcap);
 	case I_COLUMNS: {
 		uint16_t ncols, kept;
 		json_t *names;
@@ -244,11 +251,7 @@ item(uint8_t type, const uint8_t *p, const uint8_t *end, char **buf, size_t *ble
 					      tg_canon_string_lossy((const char *)p + 1, p[0]));
 			p += 1 + p[0];
 		}
-		if (p != end) {
-			json_decref(o);
-			return -EBADMSG;
-		}
-		return line(buf, blen, bcap, o);
+		return done(o, p != end, buf, blen, bcap);
 	}
 	case I_FIELD: {
 		int32_t flen;
@@ -320,11 +323,7 @@ item(uint8_t type, const uint8_t *p, const uint8_t *end, char **buf, size_t *ble
 			else
 				json_decref(v);
 		}
-		if (bad || p != end) {
-			json_decref(o);
-			return -EBADMSG;
-		}
-		return line(buf, blen, bcap, o);
+		return done(o, bad || p != end, buf, blen, bcap);
 	}
 	case I_READY: {
 		char st[2] = { 0, 0 };

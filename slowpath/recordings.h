@@ -40,12 +40,13 @@
  * or are older than max_age_s.
  *
  * Caveats:
- *   - Pieces are acknowledged to the dataplane when their events are
- *     durable in the audit log, but a chunk is cut only every chunk_bytes
- *     and at the session's end: a slowpath that dies loses the pieces not
- *     yet in a chunk (its next piece of that session then starts a new
- *     chunk after a "lost" line is not possible: the piece numbers seen
- *     are gone with it). The audit records of the statements stay.
+ *   - Pieces are acknowledged to the dataplane with the audit batch they
+ *     came in, but a chunk is cut only every chunk_bytes and at the
+ *     session's end: a slowpath that dies loses the pieces of open
+ *     sessions not yet in a chunk, and the recording of such a session
+ *     restarts at the next piece with nothing to say what is missing
+ *     (the piece numbers seen died with it). The audit records of its
+ *     statements stay, and its session.end states no statement count.
  *   - One session's pending JSON is in memory until its chunk is cut: at
  *     most chunk_bytes plus a piece's worth.
  *   - Single-threaded, like the slowpath's event loop.
