@@ -1720,15 +1720,15 @@ sess_replay(struct copts *co)
 static int
 cmd_sessions(struct copts *co)
 {
-	if (co->nargs == 1 && strcmp(co->args[0], "list") == 0)
-		return sess_list(co, "sessions.list", false);
-	if ((co->service != NULL || co->limit != 0))
-		return usage("--service and --limit are for sessions list");
 	if ((co->bundle != NULL || co->key != NULL || co->speed != 0 || co->no_wait) &&
 	    !(co->nargs >= 1 &&
 	      (strcmp(co->args[0], "export") == 0 || strcmp(co->args[0], "replay") == 0)))
 		return usage("--bundle is for sessions export and replay, --key, --speed and "
 			     "--no-wait for replay");
+	if (co->nargs == 1 && strcmp(co->args[0], "list") == 0)
+		return sess_list(co, "sessions.list", false);
+	if ((co->service != NULL || co->limit != 0))
+		return usage("--service and --limit are for sessions list");
 	if (co->nargs == 2 && strcmp(co->args[0], "show") == 0)
 		return sess_one(co, "sessions.show", co->args[1]);
 	if (co->nargs == 2 && strcmp(co->args[0], "kill") == 0)
