@@ -51,6 +51,7 @@ tg_config_defaults(struct tg_dp_config *cfg)
 		.held_segments = 16384,
 	};
 	cfg->inspect_sessions = 256;
+	cfg->record_kb = 1024;
 	cfg->slowpath_required = true;
 	cfg->event_buffer = TG_EVENT_BUFFER_DEFAULT;
 	tg_pg_limits_default(&cfg->pg_limits);
@@ -445,6 +446,7 @@ json_inspect(struct tg_dp_config *cfg, json_t *o, const char *path, FILE *err)
 		{ "portals_max", &l->portals_max, 1, 1u << 16, 1 },
 		{ "pending_max", &l->pending_max, 1, 1u << 20, 1 },
 		{ "pool_kb", &l->pool_size, 4, 1u << 20, 1024 },
+		{ "record_kb", &cfg->record_kb, 0, 1u << 20, 1 },
 		{ NULL, NULL, 0, 0, 0 },
 	};
 	int rc = json_uint_keys(o, path, "inspect", keys, err);

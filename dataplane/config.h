@@ -52,7 +52,9 @@
  *                  "text_kb": 256,         // statement text kept for events
  *                  "params_max": 64, "param_show_max": 256,
  *                  "statements_max": 512, "portals_max": 32,
- *                  "pending_max": 4096, "pool_kb": 1024 },
+ *                  "pending_max": 4096, "pool_kb": 1024,
+ *                  "record_kb": 1024 },   // rows a session's recording keeps
+ *                                          // (record.h); 0: sessions not recorded
  *                  // held whole, so at most half of stream.ring_kb: lowered
  *     "policy": "policy.json",             // policy.h; relative to this file.
  *                                          // With a slowpath that has a policy
@@ -115,6 +117,7 @@ struct tg_dp_config {
 	struct tg_services services;
 	struct tg_flow_params flow;
 	uint32_t inspect_sessions;	/* per worker, postgres services */
+	uint32_t record_kb;		/* a session's recording: rows kept (record.h); 0: none */
 	struct tg_pg_limits pg_limits;	/* the PostgreSQL parser's caps */
 	char policy_path[256];		/* "" : no policy (parse and report only) */
 	char events_path[256];		/* "" : events counted, not written */

@@ -52,6 +52,7 @@ const char *const tg_control_counter_names[TG_CONTROL_CNT_MAX] = {
 
 uint8_t tg_control_refuse_new;
 uint8_t tg_control_audit_full;
+uint8_t tg_control_record;
 /* Does the slowpath take logins now (up, and both stated TG_PUNT_CAP_AUTH)? Relaxed. */
 static uint8_t auth_ok;
 /* Does the slowpath decide holds now (up, and both stated TG_PUNT_CAP_HOLD)? Relaxed. */
@@ -449,6 +450,7 @@ disconnect(struct tg_control *c, enum tg_control_disconnect why, const char *det
 		c->q[k].cmd_asked = false;
 	set_refuse(c);
 	set_auth_ok(c, 0);
+	__atomic_store_n(&tg_control_record, 0, __ATOMIC_RELAXED);
 	/* the slowpath forgets the logins and holds it was running: the workers refuse theirs */
 	if ((c->logins || c->holds) && (was == ST_UP || was == ST_HELLO))
 		__atomic_add_fetch(&tg_control_auth_epoch, 1, __ATOMIC_RELAXED);
@@ -506,7 +508,8 @@ send_hello(struct tg_control *c, uint64_t now)
 			(c->stats != NULL ? TG_PUNT_CAP_STATS : 0) |
 			(c->sessions ? TG_PUNT_CAP_SESSIONS : 0) |
 			(c->logins ? TG_PUNT_CAP_AUTH : 0) | (c->holds ? TG_PUNT_CAP_HOLD : 0) |
-			TG_PUNT_CAP_AUDIT_STATE | (c->tcp_grants != NULL ? TG_PUNT_CAP_TCP_GRANTS : 0),
+			TG_PUNT_CAP_AUDIT_STATE | (c->tcp_grants != NULL ? TG_PUNT_CAP_TCP_GRANTS : 0) |
+			TG_PUNT_CAP_RECORD,
 		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
 	};
 	c->tx_seq = 1;
@@ -649,6 +652,7 @@ up(struct tg_control *c, const struct tg_punt_hello_ack *a, uint16_t version)
 	tg_evbuf_rewind(&c->eb);
 	set_refuse(c);
 	set_auth_ok(c, a->caps);
+	__atomic_store_n(&tg_control_record, (a->caps & TG_PUNT_CAP_RECORD) != 0, __ATOMIC_RELAXED);
 	/*
 	 * AU-5(4): a slowpath that says when its store is full sends its state
 	 * next, and the last one holds until then; one that never will cannot

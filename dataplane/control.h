@@ -473,6 +473,8 @@ tg_control_refusing(void)
  * a slowpath that does not state TG_PUNT_CAP_AUDIT_STATE. Relaxed.
  */
 extern uint8_t tg_control_audit_full;
+/* The slowpath takes RECORD events (both stated TG_PUNT_CAP_RECORD); relaxed. */
+extern uint8_t tg_control_record;
 
 /* One round of the control thread's duties (see above). Never blocks. */
 void tg_control_poll(struct tg_control *c);

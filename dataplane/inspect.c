@@ -208,6 +208,7 @@ struct tg_inspect_sess {
 		char text[TG_INSPECT_TEXT_MAX];	/* masked */
 	} exec_cache[EXEC_CACHE];
 	uint64_t exec_tick;
+	struct tg_record rec;		/* what the client saw (record.h) */
 };
 
 static uint64_t
@@ -349,6 +350,111 @@ mask_at(struct tg_inspect_sess *ss, int dir, uint64_t off, uint32_t len, uint8_t
 }
 
 /* ---------------------------------------------------------------------
+ * The recording (record.h): what the client sees, read after masking
+ * ------------------------------------------------------------------- */
+
+static struct tg_record_out
+rec_out(const struct tg_inspect_sess *ss)
+{
+	const struct tg_inspect *in = ss->in;
+	/* nothing is recorded while nobody takes it (a slowpath without recordings) */
+	bool on = in->record_on == NULL || __atomic_load_n(in->record_on, __ATOMIC_RELAXED);
+
+	return (struct tg_record_out){ in->record, in->event_arg, ss->id, ss->svc,
+				       on ? in->record_limit : 0 };
+}
+
+/*
+ * The first n bytes at off of the server's stream, as they leave for the
+ * client: p when the caller has them in place, else read back from the
+ * ring into rec_buf[k]. NULL when they cannot be read.
+ */
+static const uint8_t *
+rec_bytes(struct tg_inspect_sess *ss, unsigned int k, uint64_t off, uint32_t n, const uint8_t *p)
+{
+	if (p != NULL || n == 0)
+		return p;
+	if (n > TG_RECORD_NOTICE_MAX ||
+	    tg_stream_read(smem(ss), &ss->st[TG_PG_DIR_BE], off, ss->in->rec_buf[k], n) != 0)
+		return NULL;
+	return ss->in->rec_buf[k];
+}
+
+static void
+rec_field(struct tg_inspect_sess *ss, uint16_t idx, uint64_t off, int32_t len,
+	  const uint8_t *bytes)
+{
+	uint32_t n = len > 0 ? ((uint32_t)len < TG_RECORD_VALUE_MAX ? (uint32_t)len
+								     : TG_RECORD_VALUE_MAX)
+			     : 0;
+	struct tg_record_out o = rec_out(ss);
+
+	if (!ss->rec.on || ss->failed)
+		return;
+	if (ss->rec.kept >= o.limit) {
+		tg_record_field(&ss->rec, &o, idx, len, NULL, 0); /* counted only */
+		return;
+	}
+	tg_record_field(&ss->rec, &o, idx, len, rec_bytes(ss, 0, off, n, bytes), n);
+}
+
+/* An ErrorResponse or NoticeResponse, masked: severity, SQLSTATE, message, detail, hint. */
+static void
+rec_notice(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, const struct tg_pg_notice *n,
+	   bool error)
+{
+	struct tg_record_out o = rec_out(ss);
+	const uint8_t *vals[5];
+	struct tg_pg_iter it = n->fields;
+	struct tg_pg_str val;
+	uint8_t codes[5], code, k = 0;
+	uint32_t lens[5];
+
+	if (!ss->rec.on || ss->failed)
+		return;
+	while (k < 5 && tg_pg_next_field(&it, &code, &val)) {
+		uint32_t len = val.len < TG_RECORD_NOTICE_MAX ? val.len : TG_RECORD_NOTICE_MAX;
+
+		if (strchr("VCMDH", code) == NULL || code == '\0')
+			continue;
+		vals[k] = rec_bytes(ss, k, val.off, len,
+				    m->in_place ? (const uint8_t *)val.p : NULL);
+		if (vals[k] == NULL && len != 0)
+			continue;
+		codes[k] = code;
+		lens[k++] = len;
+	}
+	tg_record_notice(&ss->rec, &o, now_ns(), error, codes, vals, lens, k);
+}
+
+/* An ErrorResponse the gateway injects for the client (msg, len bytes), as the server's are. */
+static void
+rec_injected(struct tg_inspect_sess *ss, const uint8_t *msg, uint32_t len)
+{
+	struct tg_record_out o = rec_out(ss);
+	const uint8_t *vals[5], *p = msg + 5, *end = msg + len;
+	uint8_t codes[5], k = 0;
+	uint32_t lens[5];
+
+	if (!ss->rec.on || ss->failed || len < 6)
+		return;
+	/* fields: a code byte, a NUL-terminated value; a NUL ends them */
+	while (p < end && *p != 0 && k < 5) {
+		const uint8_t *v = p + 1, *nul = memchr(v, 0, (size_t)(end - v));
+
+		if (nul == NULL)
+			break;
+		if (strchr("VCMDH", *p) != NULL) {
+			codes[k] = *p;
+			vals[k] = v;
+			lens[k++] = (uint32_t)(nul - v);
+		}
+		p = nul + 1;
+	}
+	tg_record_notice(&ss->rec, &o, now_ns(), true, codes, vals, lens, k);
+}
+
+/* ---------------------------------------------------------------------
  * Pending statements and events
  * ------------------------------------------------------------------- */
 
@@ -418,6 +524,13 @@ begin(struct tg_inspect_sess *ss, const struct pending *pe, const struct tg_pg_m
 	struct tg_inspect_event ev;
 	uint64_t ticket;
 
+	if (ss->rec.on && !ss->failed) {
+		struct tg_record_out o = rec_out(ss);
+
+		tg_record_stmt(&ss->rec, &o, now_ns(), pe->number,
+			       pe->kind == P_PARSE ? TG_INSPECT_EXECUTE : pe->kind, pe->verdict,
+			       pe->text, pe->text_len, pe->params, pe->params_len);
+	}
 	if (in->begin == NULL || ss->failed)
 		return;
 	fill(ss, pe, &ev);
@@ -1363,19 +1476,28 @@ cb_row_description(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_rowd
 	}
 	if (rd->stmt.p != NULL && p != NULL && p->nb_cols != 0)
 		colset_keep(ss, rd);
+	if (ss->rec.on && !ss->failed) {
+		struct tg_record_out o = rec_out(ss);
+		const char *names[COLS_MAX];
+		uint32_t lens[COLS_MAX];
+
+		it = rd->cols;
+		for (i = 0; i < COLS_MAX && tg_pg_next_column(&it, &col); i++) {
+			names[i] = col.name.p;
+			lens[i] = col.name.p != NULL ? col.name.len : 0;
+		}
+		tg_record_columns(&ss->rec, &o, now_ns(), rd->ncols, names, lens, i);
+	}
 }
 
 static void
-cb_data_field(void *ctx, const struct tg_pg_msg *m, uint16_t idx, uint64_t off, int32_t len,
-	      uint8_t *bytes)
+mask_field(struct tg_inspect_sess *ss, uint16_t idx, uint64_t off, int32_t len, uint8_t *bytes)
 {
-	struct tg_inspect_sess *ss = ctx;
 	struct tg_inspect *in = ss->in;
 	struct pending *pe = head(ss);
 	uint8_t *v;
 	int n;
 
-	(void)m;
 	if (pe != NULL && pe->kind == P_EXECUTE && !pe->cols_done)
 		resolve_cols(ss, pe);
 	if (len <= 0 || ss->failed)
@@ -1403,6 +1525,19 @@ cb_data_field(void *ctx, const struct tg_pg_msg *m, uint16_t idx, uint64_t off, 
 		in->cnt[TG_INSPECT_CNT_VALUES_MASKED] += (uint64_t)n;
 }
 
+/* A field: masked, then recorded as it leaves. */
+static void
+cb_data_field(void *ctx, const struct tg_pg_msg *m, uint16_t idx, uint64_t off, int32_t len,
+	      uint8_t *bytes)
+{
+	struct tg_inspect_sess *ss = ctx;
+
+	(void)m;
+	mask_field(ss, idx, off, len, bytes);
+	if (idx != UINT16_MAX)
+		rec_field(ss, idx, off, len, bytes);
+}
+
 static void
 cb_data_row(void *ctx, const struct tg_pg_msg *m, uint16_t nfields)
 {
@@ -1410,10 +1545,14 @@ cb_data_row(void *ctx, const struct tg_pg_msg *m, uint16_t nfields)
 	struct pending *pe = head(ss);
 
 	(void)m;
-	(void)nfields;
 	CNT(ss->in, ROWS);
 	if (pe != NULL)
 		pe->rows++;
+	if (ss->rec.on && !ss->failed) {
+		struct tg_record_out o = rec_out(ss);
+
+		tg_record_row(&ss->rec, &o, now_ns(), nfields);
+	}
 }
 
 static void
@@ -1468,6 +1607,11 @@ cb_command_complete(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_str
 	bool has;
 
 	(void)m;
+	if (ss->rec.on && !ss->failed) {
+		struct tg_record_out o = rec_out(ss);
+
+		tg_record_complete(&ss->rec, &o, now_ns(), tag->p, tag->p != NULL ? tag->len : 0);
+	}
 	if (pe == NULL)
 		return;
 	rows = tag_rows(tag, &has);
@@ -1511,6 +1655,7 @@ cb_error(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_notice *n)
 		return;
 	}
 	mask_notice(ss, m, n);
+	rec_notice(ss, m, n, true);
 	if (pe == NULL)
 		return;
 	if (req != 0 && pe->seq > req + 1) {
@@ -1540,6 +1685,7 @@ static void
 cb_notice(void *ctx, const struct tg_pg_msg *m, const struct tg_pg_notice *n)
 {
 	mask_notice(ctx, m, n);
+	rec_notice(ctx, m, n, false);
 }
 
 /*
@@ -1577,6 +1723,7 @@ reply_blocked(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, uint64_t re
 		fail(ss, TG_INSPECT_CNT_FAIL_EDIT);
 		return;
 	}
+	rec_injected(ss, reply, len);
 	inj_drop(ss);
 	for (i = 0; i < ss->p_count; i++) {
 		struct pending *pe = &ss->pend[(ss->p_head + i) % PENDING_MAX];
@@ -1600,7 +1747,6 @@ cb_ready(void *ctx, const struct tg_pg_msg *m, uint8_t status)
 	uint64_t req = ss->pg.dir[TG_PG_DIR_BE].reply_seq;
 	struct pending *pe;
 
-	(void)status;
 	if (ss->ninj != 0 && ss->inj[0].after <= req)
 		reply_blocked(ss, m, req);
 	/*
@@ -1613,6 +1759,11 @@ cb_ready(void *ctx, const struct tg_pg_msg *m, uint8_t status)
 	 */
 	while ((pe = head(ss)) != NULL && pe->seq <= req + 1)
 		pop(ss, pe->seq == req + 1 ? TG_INSPECT_OK : TG_INSPECT_NOT_RUN);
+	if (ss->rec.on && !ss->failed) {
+		struct tg_record_out o = rec_out(ss);
+
+		tg_record_ready(&ss->rec, &o, now_ns(), status);
+	}
 }
 
 /*
@@ -2185,6 +2336,11 @@ tg_inspect_open_peer(struct tg_inspect *in, struct tg_stream st[2], uint16_t svc
 		return -EINVAL;
 	}
 	st[0].app = st[1].app = idx + 1;
+	{
+		struct tg_record_out o = rec_out(ss);
+
+		tg_record_start(&ss->rec, &o);
+	}
 	CNT(in, SESSIONS);
 	return 0;
 }
@@ -2219,6 +2375,11 @@ tg_inspect_end(struct tg_inspect *in, struct tg_stream st[2], uint8_t reason)
 	session_start(ss);
 	while (ss->p_count)
 		pop(ss, TG_INSPECT_UNFINISHED);
+	{
+		struct tg_record_out o = rec_out(ss);
+
+		tg_record_flush(&ss->rec, &o); /* before the end, on the same ring */
+	}
 	session_event(ss, TG_INSPECT_EV_SESSION_END, reason);
 	login_over(ss);
 	hold_cancel(ss, "the session ended while the statement waited for approval");

@@ -194,6 +194,7 @@
 #include "edit.h"
 #include "pg.h"
 #include "policy.h"
+#include "record.h"
 #include "service.h"
 #include "stream.h"
 
@@ -474,6 +475,11 @@ struct tg_inspect {
 	/* holds (hold rules), NULL: denied at once; with event_arg */
 	tg_inspect_hold_fn hold;
 	uint32_t nb_held;			/* sessions with a statement parked */
+	/* recordings (record.h): pieces through record, with event_arg; NULL: none */
+	tg_record_emit_fn record;
+	uint64_t record_limit;			/* bytes of rows a session keeps; 0: none */
+	const uint8_t *record_on;		/* while *record_on (relaxed) is 0: none; NULL: always */
+	uint8_t rec_buf[5][TG_RECORD_NOTICE_MAX]; /* masked bytes read back for it */
 	uint32_t policy_gen;			/* tg_inspect_set_policy() calls */
 	uint64_t next_id;
 	uint64_t cnt[TG_INSPECT_CNT_MAX];

@@ -605,6 +605,8 @@ main(int argc, char **argv)
 		rc = tg_worker_inspect_init(&dp.workers[lcore],
 					    dp.gen != NULL ? dp.gen->policy : NULL,
 					    dp.cfg.inspect_sessions, &dp.cfg.pg_limits, dp.events_fd);
+		if (rc == 0)
+			tg_worker_record(&dp.workers[lcore], (uint64_t)dp.cfg.record_kb << 10);
 		if (rc < 0) {
 			TG_LOG(ERR, tg_logtype_main, "worker %u: inspector of %u sessions: %s",
 			       lcore, dp.cfg.inspect_sessions, strerror(-rc));

@@ -670,7 +670,7 @@ rd_event(struct rd *outer, struct tg_punt_event *ev)
 	ev->type = rd_u8(&r);
 	flags = rd_u8(&r);
 	len = rd_u16(&r);
-	rd_check(&r, TG_PUNT_EV_KNOWN(ev->type), TG_PUNT_ERR_EVENT_TYPE);
+	rd_check(&r, TG_PUNT_EV_VALID(ev->type), TG_PUNT_ERR_EVENT_TYPE);
 	rd_check(&r,
 		 (flags & ~((TG_PUNT_EV_HAS_TEXT(ev->type) ? TG_PUNT_EV_F_TEXT_CUT : 0) |
 			    (ev->type == TG_PUNT_EV_STATEMENT_BEGIN ? TG_PUNT_EV_F_STRICT : 0))) == 0,
@@ -773,6 +773,13 @@ rd_event(struct rd *outer, struct tg_punt_event *ev)
 		ev->t_start_ns = rd_u64(&r);
 		rd_flow_names(&r, ev);
 		break;
+	case TG_PUNT_EV_RECORD:
+		ev->piece = rd_u32(&r);
+		ev->rec_len = rd_u16(&r);
+		rd_check(&r, ev->rec_len >= 1 && ev->rec_len <= TG_PUNT_RECORD_MAX,
+			 TG_PUNT_ERR_VALUE);
+		ev->rec = rd_take(&r, ev->rec_len);
+		break;
 	}
 	/* the fields must fill the event exactly */
 	rd_check(&r, r.left == 0, TG_PUNT_ERR_EVENT_LEN);
@@ -790,7 +797,7 @@ wr_event(struct wr *w, const struct tg_punt_event *ev)
 	size_t start = w->len;
 	uint8_t nmasked = 0, k;
 
-	wr_check(w, TG_PUNT_EV_KNOWN(ev->type));
+	wr_check(w, TG_PUNT_EV_VALID(ev->type));
 	wr_u8(w, ev->type);
 	wr_u8(w, (TG_PUNT_EV_HAS_TEXT(ev->type) && ev->text_cut ? TG_PUNT_EV_F_TEXT_CUT : 0) |
 			 (ev->type == TG_PUNT_EV_STATEMENT_BEGIN && ev->strict ? TG_PUNT_EV_F_STRICT
@@ -887,6 +894,17 @@ wr_event(struct wr *w, const struct tg_punt_event *ev)
 		wr_u64(w, ev->t_start_ns);
 		wr_flow_names(w, ev);
 		break;
+	case TG_PUNT_EV_RECORD: {
+		uint8_t *p;
+
+		wr_check(w, ev->rec != NULL && ev->rec_len >= 1 &&
+				    ev->rec_len <= TG_PUNT_RECORD_MAX);
+		wr_u32(w, ev->piece);
+		wr_u16(w, ev->rec_len);
+		if ((p = wr_room(w, ev->rec_len)) != NULL)
+			memcpy(p, ev->rec, ev->rec_len);
+		break;
+	}
 	}
 	if (w->err == 0)
 		tg_wr16(w->p + start + 2, (uint16_t)(w->len - start));

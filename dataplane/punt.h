@@ -139,6 +139,14 @@
  *                  pkts_down u64, service_name s8, client s8, server s8
  *   FLOW_REFUSED   refusal u8, t_start u64, service_name s8, client s8,
  *                  server s8 (session 0)
+ *   RECORD (20)    piece u32, data b16 (1..TG_PUNT_RECORD_MAX bytes)
+ *
+ * RECORD carries a piece of a session's recording (dataplane/record.h:
+ * what the client saw, after masking, as items), only between a
+ * dataplane and a slowpath that both state TG_PUNT_CAP_RECORD. piece
+ * numbers the session's pieces from 0, so the slowpath sees one that was
+ * not sent (the worker's ring was too full to spare it). Its code is 20,
+ * apart from the statement events 1..5.
  *
  * A statement has two events on a service with a durability mode (its
  * configuration: strict or fast): STATEMENT_BEGIN when it is decided, just
@@ -345,6 +353,7 @@
 #define TG_PUNT_CAP_AUDIT_STATE (1ull << 4)	/* dp: refuses statements on AUDIT_STATE full; sp: sends it */
 #define TG_PUNT_CAP_HOLD (1ull << 5)	/* dp: parks statements of hold rules; sp: decides them */
 #define TG_PUNT_CAP_TCP_GRANTS (1ull << 6)	/* dp: states tcp services, takes tcp grants */
+#define TG_PUNT_CAP_RECORD (1ull << 7)	/* dp: sends RECORD events; sp: takes them */
 
 /* X(enum suffix, code, name, sender role) */
 #define TG_PUNT_TYPES(X) \
@@ -459,6 +468,9 @@ enum tg_punt_ev_type {
 #define TG_PUNT_EV_F_TEXT_CUT 0x01	/* statement text longer on the wire than sent */
 #define TG_PUNT_EV_F_STRICT 0x02	/* STATEMENT_BEGIN: held until durable, commit now */
 #define TG_PUNT_EV_HAS_TEXT(t) ((t) == TG_PUNT_EV_STATEMENT || (t) == TG_PUNT_EV_STATEMENT_BEGIN)
+#define TG_PUNT_EV_RECORD 20		/* a piece of a session's recording */
+#define TG_PUNT_EV_VALID(t) (TG_PUNT_EV_KNOWN(t) || (t) == TG_PUNT_EV_RECORD)
+#define TG_PUNT_RECORD_MAX 1536		/* bytes of recording in one RECORD event */
 
 /* = enum tg_inspect_stmt_kind */
 enum tg_punt_stmt_kind {
@@ -684,6 +696,10 @@ struct tg_punt_event {
 	uint64_t bytes_up, bytes_down, pkts_up, pkts_down;
 	/* FLOW_REFUSED */
 	uint8_t refusal;	/* enum tg_punt_refusal */
+	/* RECORD */
+	uint32_t piece;
+	const uint8_t *rec;	/* rec_len bytes, 1..TG_PUNT_RECORD_MAX */
+	uint16_t rec_len;
 };
 
 /* Over entries already validated by tg_punt_decode(). */

@@ -267,6 +267,45 @@ worker_hold(void *arg, const struct tg_inspect_hold *h)
 	return tg_control_hold_send(w->ctl, &p);
 }
 
+/*
+ * A piece of a session's recording (record.h) as a RECORD event, while
+ * the slowpath takes them. Statement events come first: a piece takes a
+ * slot only while half the worker's ring is free, so a burst of rows never
+ * costs a statement its event; a piece refused is a hole the slowpath
+ * sees in the numbering.
+ */
+static bool
+worker_record(void *arg, uint64_t session, uint16_t service, uint32_t piece, const uint8_t *data,
+	      uint16_t len)
+{
+	struct tg_worker *w = arg;
+	struct tg_punt_event pe = {
+		.type = TG_PUNT_EV_RECORD,
+		.worker = (uint16_t)w->id,
+		.service = service,
+		.session = session,
+		.piece = piece,
+		.rec = data,
+		.rec_len = len,
+	};
+
+	if (!__atomic_load_n(&tg_control_record, __ATOMIC_RELAXED) ||
+	    rte_ring_count(w->ctl->free) < TG_CONTROL_RING / 2)
+		return false;
+	return tg_control_emit(w->ctl, &pe) != 0;
+}
+
+void
+tg_worker_record(struct tg_worker *w, uint64_t limit)
+{
+	_Static_assert(TG_RECORD_PIECE == TG_PUNT_RECORD_MAX, "a piece is one RECORD event");
+	if (w->ctl == NULL || w->inspect.sess == NULL)
+		return;
+	w->inspect.record = worker_record;
+	w->inspect.record_limit = limit;
+	w->inspect.record_on = &tg_control_record;
+}
+
 /* A statement decided: its STATEMENT_BEGIN event; the ticket gates a strict one. */
 static uint64_t
 worker_begin(void *arg, const struct tg_inspect_event *ev)

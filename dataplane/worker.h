@@ -242,6 +242,13 @@ int tg_worker_init(struct tg_worker *w, const struct tg_services *services,
 void tg_worker_fini(struct tg_worker *w);
 
 /*
+ * Sessions of the worker's inspector are recorded (record.h), limit bytes
+ * of rows each, as RECORD events to the slowpath; nothing without a
+ * control channel or an inspector.
+ */
+void tg_worker_record(struct tg_worker *w, uint64_t limit);
+
+/*
  * Allocates the inspector of the postgres services (after tg_worker_init()):
  * nb_sess sessions under policy (NULL: parse and report only), with the
  * parser's limits lim (NULL: the defaults); events are

@@ -22,6 +22,7 @@
  *   tgctl audit proof DIR SEQ [--size N] [--key PUB.pem] [-o json]
  *   tgctl audit consistency DIR M N [--key PUB.pem] [-o json]
  *   tgctl audit pubkey DIR|KEYFILE [-o json]
+ *   tgctl audit verify --bundle FILE [--key PUB.pem] [-o json]
  *
  * Exit status: 0 ok; 1 the answer is no (an error from the server, a
  * verification that failed); 2 usage or I/O error; 3 the server could not
@@ -54,6 +55,7 @@
 
 #include "api.h"
 #include "audit.h"
+#include "evidence.h"
 #include "siem_export.h"
 #include "merkle.h"
 #include "note.h"
@@ -74,6 +76,7 @@ static const char usage_text[] =
 	"       " PROG " audit consistency DIR M N [--key PUB.pem] [-o json]\n"
 	"       " PROG " audit pubkey DIR|KEYFILE [-o json]\n"
 	"       " PROG " audit export DIR --format ocsf|cef|ecs|jsonl [--since SEQ] [--until SEQ]\n"
+	"       " PROG " audit verify --bundle FILE [--key PUB.pem] [-o json]\n"
 	"online, through the slowpath (" PROG " [-s PATH] [-t SEC] [-o json] audit ...):\n"
 	"       " PROG " audit tail [-n N] [-f]\n"
 	"       " PROG " audit show SEQ\n"
@@ -85,7 +88,10 @@ static const char usage_text[] =
 	"               signed checkpoint of the audit store in DIR, with only the\n"
 	"               public key; --anchor adds a checkpoint note kept elsewhere\n"
 	"               (SIEM, witness), which also catches a log cut back to an\n"
-	"               earlier checkpoint\n"
+	"               earlier checkpoint. --bundle checks a session's evidence\n"
+	"               bundle (" PROG " sessions export) instead: its records, their\n"
+	"               inclusion proofs, the signed checkpoint, the recording; with\n"
+	"               --key the bundle must be signed by that key\n"
 	"  proof        inclusion proof of record SEQ in the tree of N records\n"
 	"               (default: the latest checkpoint, else the whole log)\n"
 	"  consistency  consistency proof between the trees of M and N records\n"
@@ -116,6 +122,7 @@ struct opts {
 	const char *format; /* export --format */
 	uint64_t since, until; /* export --since, --until (inclusive) */
 	bool has_until;
+	const char *bundle; /* verify --bundle */
 	const struct copts *co; /* socket and timeout of the online commands */
 	bool json;
 	int nargs;
@@ -171,6 +178,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "format", required_argument, NULL, 'F' },
 		{ "since", required_argument, NULL, 'S' },
 		{ "until", required_argument, NULL, 'U' },
+		{ "bundle", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -179,6 +187,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "k:a:s:n:fo:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'B':
+			o->bundle = optarg;
+			break;
 		case 'F':
 			if (tg_siem_format_by_name(optarg) < 0)
 				return usage("--format %s: ocsf, cef, ecs or jsonl", optarg);
@@ -757,13 +768,24 @@ static const char policy_usage[] =
 
 static const char sessions_usage[] =
 	"usage: " PROG " sessions list [--service S] [--limit N] | show ID | kill ID\n"
+	"       " PROG " sessions export ID --bundle FILE\n"
+	"       " PROG " sessions replay ID | replay --bundle FILE [--key PUB.pem]\n"
+	"              [--speed N | --no-wait]\n"
 	"              [-s PATH] [-o json] [-t SEC]\n"
 	"\n"
 	"The dataplane's live postgres sessions, asked through the slowpath. ID is\n"
 	"\"<instance>-<worker>-<session>\", as the audit log names sessions (list\n"
 	"shows it). kill resets the session both ways, as a session failed closed\n"
 	"(its session.end record says reason failed); admin only, and audited with\n"
-	"the operator.\n";
+	"the operator. export writes the session's evidence bundle to FILE: its\n"
+	"audit records with their inclusion proofs, the signed checkpoint that\n"
+	"covers them (one is made first if records are unsigned), the public key\n"
+	"and the recording; " PROG " audit verify --bundle FILE checks it anywhere\n"
+	"(auditor or admin). replay shows the session's recording as psql showed\n"
+	"it, with timestamps, in real time (--speed N: N times faster; --no-wait:\n"
+	"at once), after verifying its bundle (online, the slowpath's; offline,\n"
+	"--bundle FILE, with --key the pinned public key); -o json prints the\n"
+	"recorded events instead, one JSON line each.\n";
 
 static const char grants_usage[] =
 	"usage: " PROG " grants add --subject S --service X --ttl DUR --reason R [--issuer I]\n"
@@ -888,6 +910,10 @@ struct copts {
 	long ttl_s;
 	bool all;
 	long limit;	     /* flows, sessions list: --limit; 0: the server's default */
+	const char *bundle; /* sessions export, replay: --bundle */
+	const char *key;    /* sessions replay: --key */
+	double speed;	    /* sessions replay: --speed; 0: real time */
+	bool no_wait;	    /* sessions replay: --no-wait */
 	/* watch: --type, --service, --user, each repeatable; the slowpath filters (watch.h) */
 	const char *filter[WATCH_KEYS][WATCH_VALUES_MAX];
 	unsigned int nb_filter[WATCH_KEYS];
@@ -1690,9 +1716,57 @@ sess_one(struct copts *co, const char *method, const char *id)
 	return EXIT_OK;
 }
 
+/* sessions export ID --bundle FILE: audit.bundle (slowpath/maudit.h) into FILE. */
+static int
+sess_export(struct copts *co, const char *id)
+{
+	json_t *params, *res;
+	int rc;
+
+	if (co->bundle == NULL)
+		return usage("sessions export needs --bundle FILE");
+	params = json_pack("{s:s}", "session", id);
+	rc = request(co, "audit.bundle", params, &res);
+	json_decref(params);
+	if (rc != EXIT_OK)
+		return rc;
+	return tgctl_bundle_write(res, co->bundle, co->json);
+}
+
+/*
+ * sessions replay ID (the slowpath's audit.bundle) or replay --bundle FILE
+ * (offline): the recording, verified first (evidence.h).
+ */
+static int
+sess_replay(struct copts *co)
+{
+	struct tgctl_replay r = { .key_path = co->key, .speed = co->speed,
+				  .no_wait = co->no_wait, .json = co->json };
+	json_t *params;
+	int rc;
+
+	if (co->nargs == 1 && co->bundle != NULL) {
+		r.path = co->bundle;
+		return tgctl_replay(&r);
+	}
+	if (co->nargs != 2 || co->bundle != NULL)
+		return usage("sessions replay takes a session ID, or --bundle FILE");
+	params = json_pack("{s:s}", "session", co->args[1]);
+	rc = request(co, "audit.bundle", params, &r.res);
+	json_decref(params);
+	if (rc != EXIT_OK)
+		return rc;
+	return tgctl_replay(&r);
+}
+
 static int
 cmd_sessions(struct copts *co)
 {
+	if ((co->bundle != NULL || co->key != NULL || co->speed != 0 || co->no_wait) &&
+	    !(co->nargs >= 1 &&
+	      (strcmp(co->args[0], "export") == 0 || strcmp(co->args[0], "replay") == 0)))
+		return usage("--bundle is for sessions export and replay, --key, --speed and "
+			     "--no-wait for replay");
 	if (co->nargs == 1 && strcmp(co->args[0], "list") == 0)
 		return sess_list(co, "sessions.list", false);
 	if ((co->service != NULL || co->limit != 0))
@@ -1701,7 +1775,12 @@ cmd_sessions(struct copts *co)
 		return sess_one(co, "sessions.show", co->args[1]);
 	if (co->nargs == 2 && strcmp(co->args[0], "kill") == 0)
 		return sess_one(co, "sessions.kill", co->args[1]);
-	return usage("sessions takes one of: list, show ID, kill ID");
+	if (co->nargs == 2 && strcmp(co->args[0], "export") == 0)
+		return sess_export(co, co->args[1]);
+	if (co->nargs >= 1 && strcmp(co->args[0], "replay") == 0)
+		return sess_replay(co);
+	return usage("sessions takes one of: list, show ID, kill ID, export ID --bundle FILE, "
+		     "replay ID | replay --bundle FILE");
 }
 
 /* "90", "90s", "30m", "8h", "2d": seconds in 1..30 days. */
@@ -2351,6 +2430,10 @@ parse_cmd_opts(int argc, char **argv, const char *help, bool count, struct copts
 		{ "all", no_argument, NULL, 'A' },
 		{ "comment", required_argument, NULL, 'C' },
 		{ "source", required_argument, NULL, 'P' },
+		{ "bundle", required_argument, NULL, 'B' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "speed", required_argument, NULL, 'V' },
+		{ "no-wait", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2462,6 +2545,25 @@ parse_cmd_opts(int argc, char **argv, const char *help, bool count, struct copts
 				return usage("--ttl %s: a duration such as 90s, 30m, 8h or 2d "
 					     "(1 s to 30 days)",
 					     optarg);
+			break;
+		case 'B':
+		case 'K':
+		case 'V':
+		case 'W':
+			if (strcmp(argv[0], "sessions") != 0)
+				return usage("%s: no option --%s", argv[0],
+					     c == 'B'	? "bundle"
+					     : c == 'K' ? "key"
+					     : c == 'V' ? "speed"
+							: "no-wait");
+			if (c == 'B')
+				co->bundle = optarg;
+			else if (c == 'K')
+				co->key = optarg;
+			else if (c == 'W')
+				co->no_wait = true;
+			else if ((co->speed = strtod(optarg, NULL)) <= 0 || co->speed > 1e6)
+				return usage("--speed %s: a factor above 0, such as 2 or 0.5", optarg);
 			break;
 		case 'h':
 			fputs(help, stdout);
@@ -2882,6 +2984,11 @@ audit_main(int argc, char **argv, const struct copts *co)
 		if (co->json)
 			o.json = true; /* tgctl -o json audit ... */
 		o.co = co;
+		if (o.bundle != NULL) {
+			if (cmds[i].fn != cmd_verify || o.nargs != 0)
+				return usage("--bundle is for audit verify --bundle FILE, alone");
+			return tgctl_bundle_verify(o.bundle, o.key, o.json);
+		}
 		if (cmds[i].online != NULL &&
 		    (cmds[i].fn == NULL ||
 		     (o.nargs == cmds[i].online_nargs &&

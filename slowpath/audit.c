@@ -1115,3 +1115,9 @@ tg_audit_dir(const struct tg_audit *a)
 {
 	return a->dir;
 }
+
+struct tg_audit_log *
+tg_audit_reader(struct tg_audit *a)
+{
+	return a->reader;
+}

@@ -179,7 +179,9 @@
 	X(APPROVAL_CANCELLED, "approval.cancelled") \
 	X(FLOW_START, "flow.start")                 \
 	X(FLOW_END, "flow.end")                     \
-	X(FLOW_REFUSED, "flow.refused")
+	X(FLOW_REFUSED, "flow.refused")               \
+	X(REC_CHUNK, "recording.chunk")             \
+	X(REC_EXPIRED, "recording.expired")
 
 /* clang-format off */
 enum tg_audit_event_type {
@@ -501,10 +503,13 @@ int tg_audit_log_consistency(struct tg_audit_log *l, uint64_t m, uint64_t n, con
  * key: size 0 means the latest checkpoint above seq, else the durable
  * size; -ERANGE for a record or size not durable yet.
  * tg_audit_dir() is the store's directory, for a reader in another
- * process (a verifier).
+ * process (a verifier). tg_audit_reader() is that reader itself, for
+ * other read-only walks (an evidence bundle, bundle.h); it belongs to the
+ * writer and lives as long as it.
  */
 int tg_audit_read(struct tg_audit *a, uint64_t from, uint64_t n, tg_audit_record_fn fn, void *arg);
 int tg_audit_prove(struct tg_audit *a, uint64_t seq, uint64_t size, struct tg_audit_inclusion *p);
 const char *tg_audit_dir(const struct tg_audit *a);
+struct tg_audit_log *tg_audit_reader(struct tg_audit *a);
 
 #endif /* TG_AUDIT_H */

@@ -289,3 +289,33 @@ tg_canon_encode(const json_t *v, char **out, size_t *len)
 	*len = b.len;
 	return 0;
 }
+
+json_t *
+tg_canon_string_lossy(const char *s, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t i = 0, n = 0, k;
+	json_t *v;
+	char *buf;
+
+	if (tg_canon_utf8_valid(s, len))
+		return json_stringn(s, len);
+	buf = malloc(len * 3);
+	if (buf == NULL)
+		return NULL;
+	while (i < len) {
+		k = p[i] < 0x80 ? 1 : p[i] < 0xe0 ? 2 : p[i] < 0xf0 ? 3 : 4;
+		if (k <= len - i && tg_canon_utf8_valid((const char *)p + i, k)) {
+			memcpy(buf + n, p + i, k);
+			n += k;
+			i += k;
+		} else {
+			memcpy(buf + n, "\xef\xbf\xbd", 3);
+			n += 3;
+			i++;
+		}
+	}
+	v = json_stringn(buf, n);
+	free(buf);
+	return v;
+}

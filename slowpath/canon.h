@@ -58,4 +58,11 @@ int tg_canon_encode(const json_t *v, char **out, size_t *len);
 /* Is s[0..len) valid UTF-8 as defined above? */
 bool tg_canon_utf8_valid(const char *s, size_t len);
 
+/*
+ * Bytes from the network as a JSON string: those that are not valid UTF-8
+ * become U+FFFD, so odd bytes cost a character, not the record (NUL is
+ * kept, as \u0000). NULL when out of memory.
+ */
+json_t *tg_canon_string_lossy(const char *s, size_t len);
+
 #endif /* TG_CANON_H */

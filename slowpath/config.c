@@ -416,6 +416,51 @@ json_audit(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *
 	return 0;
 }
 
+static int
+json_recordings(struct tg_sp_config *cfg, const json_t *obj, const char *path, char *err,
+		size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	int rc = 0;
+
+	if (!json_is_object(obj)) {
+		tg_sp_seterr(err, errlen, "%s: \"recordings\" must be an object", path);
+		return -EINVAL;
+	}
+	json_object_foreach((json_t *)obj, key, v) {
+		if (strcmp(key, "dir") == 0)
+			rc = json_path(cfg->recordings.dir, sizeof(cfg->recordings.dir), v, path,
+				       "recordings.dir", err, errlen);
+		else if (strcmp(key, "map_mb") == 0)
+			rc = json_u32(v, path, "recordings.map_mb", TG_SP_MAP_MB_MAX,
+				      &cfg->recordings.map_mb, err, errlen);
+		else if (strcmp(key, "chunk_kb") == 0)
+			rc = json_u32(v, path, "recordings.chunk_kb", 16384,
+				      &cfg->recordings.chunk_kb, err, errlen);
+		else if (strcmp(key, "max_mb") == 0)
+			rc = json_u32(v, path, "recordings.max_mb", TG_SP_MAP_MB_MAX,
+				      &cfg->recordings.max_mb, err, errlen);
+		else if (strcmp(key, "max_age_days") == 0)
+			rc = json_u32(v, path, "recordings.max_age_days", 36500,
+				      &cfg->recordings.max_age_days, err, errlen);
+		else {
+			tg_sp_seterr(err, errlen,
+				     "%s: unknown key \"recordings.%s\" (known: dir, map_mb, "
+				     "chunk_kb, max_mb, max_age_days)",
+				     path, key);
+			rc = -EINVAL;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	if (cfg->recordings.dir[0] == '\0') {
+		tg_sp_seterr(err, errlen, "%s: recordings.dir is required", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* A string of 1..size-1 bytes, no control character. */
 static int
 json_text(char *dst, size_t size, const json_t *v, const char *path, const char *what, char *err,
@@ -723,6 +768,8 @@ tg_sp_config_load_file(struct tg_sp_config *cfg, const char *path, char *err, si
 			rc = json_audit(cfg, v, path, err, errlen);
 		} else if (strcmp(key, "mgmt") == 0) {
 			rc = json_mgmt(cfg, v, path, err, errlen);
+		} else if (strcmp(key, "recordings") == 0) {
+			rc = json_recordings(cfg, v, path, err, errlen);
 		} else if (strcmp(key, "policy") == 0) {
 			rc = json_path(cfg->policy, sizeof(cfg->policy), v, path, "policy", err,
 				       errlen);
@@ -740,7 +787,7 @@ tg_sp_config_load_file(struct tg_sp_config *cfg, const char *path, char *err, si
 		} else {
 			tg_sp_seterr(err, errlen,
 				     "%s: unknown key \"%s\" (known: control_socket, audit, mgmt, "
-				     "policy, user, group, siem, identity, approvals)",
+				     "recordings, policy, user, group, siem, identity, approvals)",
 				     path, key);
 			rc = -EINVAL;
 		}

@@ -42,6 +42,18 @@
  *       "disk_resume_mb": 128        // ok again with this much free,
  *                                    // >= disk_min_mb (default: twice it)
  *     },
+ *     "recordings": {      // optional: session recordings (recordings.h), the
+ *                          // dataplane's (its inspect.record_kb); absent: none
+ *       "dir": "/var/lib/tollgate/recordings", // REQUIRED: an LMDB store of
+ *                          // its own, created 0700 and owned by user
+ *       "map_mb": 256,     // its cap, 1..1048576
+ *       "chunk_kb": 64,    // a chunk (hashed into the audit chain) is cut
+ *                          // past this, and at the session's end, 1..16384
+ *       "max_mb": 192,     // retention: the oldest chunks go past this
+ *                          // (default 3/4 of map_mb), 1..1048576
+ *       "max_age_days": 90 // retention: and past this age, 1..36500
+ *                          // (default: none)
+ *     },
  *     "mgmt": {            // optional: the management API (slowpath/mgmt.h,
  *                          // mgmt/api.h), for tgctl; absent: none
  *       "socket": "/run/tollgate/mgmt.sock",  // default
@@ -174,6 +186,10 @@ struct tg_sp_config {
 		uint32_t disk_min_mb; /* 0: no disk check */
 		uint32_t disk_resume_mb;
 	} audit;
+	struct {
+		char dir[PATH_MAX]; /* "": no recordings */
+		uint32_t map_mb, chunk_kb, max_mb, max_age_days; /* 0: the store's defaults */
+	} recordings;
 	char policy[PATH_MAX];	    /* "": none (the dataplane keeps its own) */
 	struct {
 		char socket[TG_SP_SOCKET_MAX]; /* "": no management socket */

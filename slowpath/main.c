@@ -109,6 +109,8 @@
 #include "mgrants.h"
 #include "notify.h"
 #include "punt.h"
+#include "recordings.h"
+#include "sesstrack.h"
 #include "seterr.h"
 #include "siem.h"
 #include "spolicy.h"
@@ -337,6 +339,9 @@ struct sp_auth_out {
 struct sp {
 	struct tg_sp_config cfg;
 	struct tg_audit *audit;
+	struct tg_sesstrack *track; /* what session.end records state (sesstrack.h) */
+	struct tg_recordings *recs; /* session recordings (recordings.h), NULL: none */
+	unsigned int rec_ticks;	    /* timer ticks since the last retention pass */
 	int listen_fd, sig_fd, timer_fd, ep_fd;
 	bool watchdog;		/* systemd's WatchdogSec is set: WATCHDOG=1 every tick */
 	int commit_fd;	   /* one-shot: the fast-mode commit deadline */
@@ -446,31 +451,7 @@ static const char *const refusal_names[TG_PUNT_REFUSAL_MAX] = {
 static json_t *
 jstr(const struct tg_punt_str *s)
 {
-	const uint8_t *p = (const uint8_t *)s->p;
-	size_t i = 0, n = 0, k;
-	json_t *v;
-	char *buf;
-
-	if (tg_canon_utf8_valid(s->p, s->len))
-		return json_stringn(s->p, s->len);
-	buf = malloc((size_t)s->len * 3);
-	if (buf == NULL)
-		return NULL;
-	while (i < s->len) {
-		k = p[i] < 0x80 ? 1 : p[i] < 0xe0 ? 2 : p[i] < 0xf0 ? 3 : 4;
-		if (k <= s->len - i && tg_canon_utf8_valid((const char *)p + i, k)) {
-			memcpy(buf + n, p + i, k);
-			n += k;
-			i += k;
-		} else {
-			memcpy(buf + n, "\xef\xbf\xbd", 3);
-			n += 3;
-			i++;
-		}
-	}
-	v = json_stringn(buf, n);
-	free(buf);
-	return v;
+	return tg_canon_string_lossy(s->p, s->len);
 }
 
 /* CLOCK_REALTIME nanoseconds as RFC 3339 UTC with microseconds, like the store's "ts". */
@@ -813,6 +794,14 @@ event_record(const struct tg_punt_event *ev, uint64_t instance)
 		if (w != NULL)
 			put_who(&r, w);
 	}
+	/* session.end states what the session held (sesstrack.h) */
+	if (tg_sesstrack_event(sp.track, sid,
+			       ev->type == TG_PUNT_EV_SESSION_START ? TG_SESSTRACK_START
+			       : ev->type == TG_PUNT_EV_SESSION_END ? TG_SESSTRACK_END
+			       : TG_PUNT_EV_HAS_TEXT(ev->type)	    ? TG_SESSTRACK_STATEMENT
+								    : TG_SESSTRACK_OTHER,
+			       ev->stmt, r.root) < 0)
+		r.oom = true;
 	if (r.oom) {
 		json_decref(r.root);
 		return NULL;
@@ -846,6 +835,43 @@ static int
 record(json_t *rec)
 {
 	return record_at(rec, NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * Recordings (recordings.h): the RECORD pieces of the dataplane's sessions
+ * ------------------------------------------------------------------- */
+
+/* recordings.h's record_fn: a recording.chunk or recording.expired record. */
+static int
+recording_record(void *arg, json_t *rec)
+{
+	(void)arg;
+	if (record(rec) < 0) {
+		sp.cnt[SP_CNT_APPEND_FAILURES]++;
+		sp_log(LOG_ERR, "append recording record: %s", tg_audit_error(sp.audit));
+		return -EIO;
+	}
+	sp.cnt[SP_CNT_RECORDS]++;
+	return 0;
+}
+
+/* A RECORD piece, or the end of a session (its last chunk, before its session.end). */
+static void
+recording_event(const struct tg_punt_event *ev, uint64_t instance)
+{
+	char inst[17], sid[64];
+	int rc;
+
+	if (sp.recs == NULL)
+		return;
+	hex64(instance, inst);
+	snprintf(sid, sizeof(sid), "%s-%u-%" PRIu64, inst, ev->worker, ev->session);
+	if (ev->type == TG_PUNT_EV_RECORD)
+		rc = tg_recordings_piece(sp.recs, sid, ev->piece, ev->rec, ev->rec_len);
+	else
+		rc = tg_recordings_end(sp.recs, sid, ev->t_end_ns);
+	if (rc < 0)
+		sp_log(LOG_ERR, "recording of session %s: %s", sid, tg_recordings_error(sp.recs));
 }
 
 /* After a commit: everything appended is durable, for every instance. */
@@ -1197,6 +1223,13 @@ on_batch(const struct tg_punt_batch *b)
 			in->appended = ev.seq;
 			continue;
 		}
+		if (ev.type == TG_PUNT_EV_RECORD) {
+			recording_event(&ev, in->id);
+			in->appended = ev.seq;
+			continue;
+		}
+		if (ev.type == TG_PUNT_EV_SESSION_END)
+			recording_event(&ev, in->id);
 		rec = event_record(&ev, in->id);
 		rc = rec != NULL ? record(rec) : -ENOMEM;
 		json_decref(rec);
@@ -2923,6 +2956,15 @@ on_timer(void)
 	}
 	/* the watermarks (AU-5(4)): also while a commit fails, so disk freed is seen */
 	space_check();
+	/* recordings past their age or the store's size: each minute */
+	if (sp.recs != NULL && sp.rec_ticks++ % 60 == 0) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (tg_recordings_retain(sp.recs, (uint64_t)now.tv_sec * 1000000000ull +
+							  (uint64_t)now.tv_nsec) < 0)
+			sp_log(LOG_ERR, "recordings: %s", tg_recordings_error(sp.recs));
+	}
 	/* a commit that failed before is retried by flush() after this */
 	if (sp.commit_failing)
 		return;
@@ -4056,35 +4098,34 @@ unlink_socket(void)
 
 /* As root: the audit directory exists, 0700, owned by the user when created here. */
 static int
-prepare_audit_dir(void)
+prepare_dir(const char *dir, const char *what)
 {
-	const char *dir = sp.cfg.audit.dir;
 	struct stat st;
 
 	if (mkdir(dir, 0700) == 0) {
 		if (chown(dir, sp.uid, sp.gid) < 0) {
-			sp_log(LOG_ERR, "create audit directory %s: chown to %s: %s", dir,
+			sp_log(LOG_ERR, "create %s directory %s: chown to %s: %s", what, dir,
 			       sp.cfg.user, strerror(errno));
 			return -1;
 		}
-		sp_log(LOG_INFO, "create audit directory %s: mode 0700, owner %s", dir,
+		sp_log(LOG_INFO, "create %s directory %s: mode 0700, owner %s", what, dir,
 		       sp.cfg.user);
 		return 0;
 	}
 	if (errno != EEXIST) {
-		sp_log(LOG_ERR, "create audit directory %s: %s", dir, strerror(errno));
+		sp_log(LOG_ERR, "create %s directory %s: %s", what, dir, strerror(errno));
 		return -1;
 	}
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		sp_log(LOG_ERR, "open audit directory %s: %s", dir,
+		sp_log(LOG_ERR, "open %s directory %s: %s", what, dir,
 		       errno ? strerror(errno) : "not a directory");
 		return -1;
 	}
 	if (st.st_uid != sp.uid)
 		sp_log(LOG_WARNING,
-		       "audit directory %s is owned by uid %d, not %s: a start without root "
+		       "%s directory %s is owned by uid %d, not %s: a start without root "
 		       "could not open it",
-		       dir, (int)st.st_uid, sp.cfg.user);
+		       what, dir, (int)st.st_uid, sp.cfg.user);
 	return 0;
 }
 
@@ -4115,6 +4156,38 @@ give_store(bool key_created)
 	return 0;
 }
 
+/* The recordings store (recordings.h), beside the audit store, its files the user's. */
+static int
+open_recordings(void)
+{
+	static const char *const files[] = { "data.mdb", "lock.mdb" };
+	struct tg_recordings_config rc = {
+		.dir = sp.cfg.recordings.dir,
+		.map_size = (size_t)sp.cfg.recordings.map_mb << 20,
+		.chunk_bytes = sp.cfg.recordings.chunk_kb << 10,
+		.max_bytes = (uint64_t)sp.cfg.recordings.max_mb << 20,
+		.max_age_s = (uint64_t)sp.cfg.recordings.max_age_days * 86400,
+	};
+	char err[512], path[PATH_MAX];
+
+	if (sp.root && prepare_dir(rc.dir, "recordings") < 0)
+		return -1;
+	sp.recs = tg_recordings_open(&rc, sp.track, recording_record, NULL, err, sizeof(err));
+	if (sp.recs == NULL) {
+		sp_log(LOG_ERR, "%s", err);
+		return -1;
+	}
+	for (size_t i = 0; sp.root && i < sizeof(files) / sizeof(files[0]); i++)
+		if (snprintf(path, sizeof(path), "%s/%s", rc.dir, files[i]) < (int)sizeof(path) &&
+		    lchown(path, sp.uid, sp.gid) < 0) {
+			sp_log(LOG_ERR, "give %s to %s: %s", path, sp.cfg.user, strerror(errno));
+			return -1;
+		}
+	sp_audit_methods_recordings(tg_recordings_bundle_chunk, sp.recs);
+	sp_log(LOG_INFO, "open recordings store %s", rc.dir);
+	return 0;
+}
+
 static int
 open_store(void)
 {
@@ -4132,7 +4205,7 @@ open_store(void)
 	bool key_created;
 	int rc;
 
-	if (sp.root && prepare_audit_dir() < 0)
+	if (sp.root && prepare_dir(sp.cfg.audit.dir, "audit") < 0)
 		return -1;
 	key_created = lstat(sp.cfg.audit.key, &st) < 0 && errno == ENOENT;
 	sp.audit = tg_audit_open(&ac, err, sizeof(err));
@@ -4169,6 +4242,12 @@ open_store(void)
 		return -1;
 	sp_log(LOG_INFO, "open audit store %s: origin %s, key id %s, %" PRIu64 " records",
 	       sp.cfg.audit.dir, sp.cfg.audit.origin, key_id, tg_audit_size(sp.audit));
+	if ((sp.track = tg_sesstrack_new(0)) == NULL) {
+		sp_log(LOG_ERR, "open audit store %s: out of memory", sp.cfg.audit.dir);
+		return -1;
+	}
+	if (sp.cfg.recordings.dir[0] != '\0' && open_recordings() < 0)
+		return -1;
 	space_start();
 	return 0;
 }
@@ -4283,6 +4362,8 @@ init_self(void)
 			TG_PUNT_CAP_SESSIONS |
 			/* says when the store is full (AU-5(4), audit_space.h) */
 			TG_PUNT_CAP_AUDIT_STATE | TG_PUNT_CAP_HOLD |
+			/* stores session recordings (recordings.h) */
+			(sp.cfg.recordings.dir[0] != '\0' ? TG_PUNT_CAP_RECORD : 0) |
 			/* answers identity logins (authn.h); pushes tcp grants (grants_tcp.h) */
 			(sp.cfg.identity.enabled ? TG_PUNT_CAP_AUTH | TG_PUNT_CAP_TCP_GRANTS : 0),
 		.software = { .p = SOFTWARE, .len = sizeof(SOFTWARE) - 1 },
@@ -4322,6 +4403,10 @@ shut_down(void)
 		}
 		sp.audit = NULL;
 	}
+	tg_recordings_close(sp.recs);
+	sp.recs = NULL;
+	tg_sesstrack_free(sp.track);
+	sp.track = NULL;
 	auth_queue_free();
 	tg_authn_free(sp.authn);
 	sp.authn = NULL;

@@ -20,6 +20,7 @@
 
 #include "api.h"
 #include "audit.h"
+#include "bundle.h"
 #include "maudit.h"
 #include "merkle.h"
 #include "mgmt.h"
@@ -36,12 +37,23 @@ struct verdict {
 
 _Static_assert(sizeof(struct verdict) <= PIPE_BUF, "a verdict is one atomic pipe write");
 
+static void bundle_tick(void);
+
 static struct {
 	struct tg_audit *const *audit;
 	pid_t pid; /* the verifier child, 0: none */
 	int fd;	   /* its pipe's read end */
 	struct tg_mgmt_call *waiters[SP_AUDIT_VERIFY_WAITERS];
 	size_t nb_waiters;
+	struct bundle_wait {
+		struct tg_mgmt_call *call;
+		char sid[TG_BUNDLE_SESSION_MAX + 1];
+		uint64_t until; /* answered once this many records are durable */
+		unsigned int ticks;
+	} bundles[SP_AUDIT_BUNDLE_WAITERS];
+	size_t nb_bundles;
+	tg_bundle_chunk_fn chunk_fn;
+	void *chunk_arg;
 } ma = { .fd = -1 };
 
 /* ---------------------------------------------------------------------
@@ -306,6 +318,7 @@ sp_audit_methods_tick(void)
 	ssize_t n = 0;
 	pid_t r;
 
+	bundle_tick();
 	if (ma.pid == 0)
 		return;
 	r = waitpid(ma.pid, &status, WNOHANG);
@@ -419,6 +432,106 @@ m_export(struct tg_mgmt_call *call, const json_t *params, void *arg)
 }
 
 /* ---------------------------------------------------------------------
+ * audit.bundle: a session's evidence bundle (bundle.h)
+ * ------------------------------------------------------------------- */
+
+static void
+bundle_answer(struct tg_mgmt_call *call, const char *sid)
+{
+	struct tg_audit *a = store(call);
+	struct tg_audit_log *l;
+	uint8_t pub[TG_NOTE_PUB], key_id[TG_NOTE_KEY_ID];
+	char err[320];
+	json_t *b;
+	int rc;
+
+	if (a == NULL)
+		return;
+	tg_audit_public_key(a, pub, key_id);
+	l = tg_audit_reader(a);
+	rc = tg_bundle_build(l, sid, pub, ma.chunk_fn, ma.chunk_arg, &b, err, sizeof(err));
+	if (rc == -ENOENT || rc == -EINVAL)
+		tg_mgmt_fail(call, rc == -EINVAL ? TG_MGMT_E_BAD_REQUEST : TG_MGMT_E_NOT_FOUND,
+			     "%s", err);
+	else if (rc < 0)
+		tg_mgmt_fail(call, TG_MGMT_E_INTERNAL, "bundle of session %s: %s", sid, err);
+	else
+		tg_mgmt_reply(call, json_pack("{s:o}", "bundle", b));
+}
+
+static void
+m_bundle(struct tg_mgmt_call *call, const json_t *params, void *arg)
+{
+	static const char *const names[] = { "session" };
+	const char *sid = json_string_value(json_object_get(params, "session"));
+	struct bundle_wait *w;
+	struct tg_audit *a;
+	int rc;
+
+	(void)arg;
+	if (!tg_mgmt_params_known(call, params, names, 1))
+		return;
+	if (sid == NULL || sid[0] == '\0' || strlen(sid) > TG_BUNDLE_SESSION_MAX) {
+		tg_mgmt_fail(call, TG_MGMT_E_BAD_REQUEST,
+			     "params: \"session\" is required: a session id of at most %d bytes",
+			     TG_BUNDLE_SESSION_MAX);
+		return;
+	}
+	if ((a = store(call)) == NULL)
+		return;
+	if (ma.nb_bundles == SP_AUDIT_BUNDLE_WAITERS) {
+		tg_mgmt_fail(call, TG_MGMT_E_UNAVAILABLE, "%d bundles are being made",
+			     SP_AUDIT_BUNDLE_WAITERS);
+		return;
+	}
+	/* sign what is appended: the bundle then covers every record of the session so far */
+	if ((rc = tg_audit_checkpoint(a, "requested")) < 0) {
+		tg_mgmt_fail(call, TG_MGMT_E_INTERNAL, "checkpoint: %s", tg_audit_error(a));
+		return;
+	}
+	if (tg_audit_durable(a) >= tg_audit_size(a)) {
+		bundle_answer(call, sid);
+		return;
+	}
+	w = &ma.bundles[ma.nb_bundles++]; /* answered by sp_audit_methods_tick() once durable */
+	w->call = call;
+	snprintf(w->sid, sizeof(w->sid), "%s", sid);
+	w->until = tg_audit_size(a);
+	w->ticks = 0;
+}
+
+static void
+bundle_tick(void)
+{
+	struct tg_audit *a = ma.audit != NULL ? *ma.audit : NULL;
+	size_t i = 0;
+
+	while (i < ma.nb_bundles) {
+		struct bundle_wait *w = &ma.bundles[i];
+
+		if (a != NULL && tg_audit_durable(a) < w->until &&
+		    ++w->ticks < SP_AUDIT_BUNDLE_WAIT_S) {
+			i++;
+			continue;
+		}
+		if (a != NULL && tg_audit_durable(a) >= w->until)
+			bundle_answer(w->call, w->sid);
+		else
+			tg_mgmt_fail(w->call, TG_MGMT_E_UNAVAILABLE,
+				     "the checkpoint for the bundle was not committed within %d s",
+				     SP_AUDIT_BUNDLE_WAIT_S);
+		ma.bundles[i] = ma.bundles[--ma.nb_bundles];
+	}
+}
+
+void
+sp_audit_methods_recordings(tg_bundle_chunk_fn fn, void *arg)
+{
+	ma.chunk_fn = fn;
+	ma.chunk_arg = arg;
+}
+
+/* ---------------------------------------------------------------------
  * Registration
  * ------------------------------------------------------------------- */
 
@@ -431,6 +544,10 @@ static const struct tg_mgmt_method methods[] = {
 	{ "audit.export", ROLES, false,
 	  "durable records as SIEM events (format ocsf|cef|ecs|jsonl, since, until, n)",
 	  m_export, NULL },
+	{ "audit.bundle", ROLES, false,
+	  "a session's evidence bundle: its records with inclusion proofs, the signed "
+	  "checkpoint, the key and the recording (session)",
+	  m_bundle, NULL },
 	{ "audit.verify", ROLES, false,
 	  "verify the whole audit log (records, chain, tree, checkpoints) in a child", m_verify,
 	  NULL },

@@ -23,6 +23,16 @@
  *                durable records since..until as SIEM events (siem_export.h,
  *                the sinks' formatters), at most n; next is the first record
  *                not in this page (ask again from there).
+ *   audit.bundle {"session": ID} -> {"bundle": BUNDLE}, the evidence
+ *                bundle of bundle.h: the session's records with their
+ *                inclusion proofs against the latest signed checkpoint, the
+ *                note, the public key and the recording's chunks. Records
+ *                not yet signed are first: a checkpoint is appended, and
+ *                the answer waits (up to SP_AUDIT_BUNDLE_WAIT_S) until the
+ *                main loop has committed it, so the bundle covers every
+ *                record of the session so far. Reads the whole log in the
+ *                event loop (bundle_build.c: about a second a million
+ *                records).
  *   audit.verify {} -> the verdict of tg_audit_report_json(), the shape of
  *                the offline `tgctl audit verify DIR -o json`.
  *
@@ -69,12 +79,15 @@
 #define TG_SP_MAUDIT_H
 
 #include "audit.h"
+#include "bundle.h"
 #include "mgmt.h"
 
 #define SP_AUDIT_TAIL_MAX 1000
 #define SP_AUDIT_TAIL_DEFAULT 20
 #define SP_AUDIT_VERIFY_WAITERS 16
 #define SP_AUDIT_EXPORT_MAX 1000 /* records per audit.export call: at most ~8 MiB */
+#define SP_AUDIT_BUNDLE_WAITERS 16
+#define SP_AUDIT_BUNDLE_WAIT_S 5 /* for the bundle's checkpoint to be committed */
 
 /*
  * Registers the audit.* methods on m. *audit is read at each call (the
@@ -84,7 +97,17 @@
  */
 int sp_audit_methods_register(struct tg_mgmt *m, struct tg_audit *const *audit);
 
-/* Reaps a finished verifier child and answers its calls; call it every second. */
+/*
+ * Where audit.bundle finds the recording's chunks (recordings.h): fn
+ * gives the bytes a recording.chunk record states. Unset: bundles carry
+ * no chunks.
+ */
+void sp_audit_methods_recordings(tg_bundle_chunk_fn fn, void *arg);
+
+/*
+ * Reaps a finished verifier child and answers its calls, and answers
+ * audit.bundle calls whose checkpoint is durable; call it every second.
+ */
 void sp_audit_methods_tick(void);
 
 #endif /* TG_SP_MAUDIT_H */

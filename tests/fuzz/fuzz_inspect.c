@@ -51,6 +51,9 @@
  *   UTF-8 with no byte below 0x20 but the final '\n', which jansson
  *   parses as an object; a buffer one byte short gives 0 and is not
  *   overrun; the event names the session, its caps hold;
+ * - sessions are recorded (record.h, a limit of 4096 bytes, 64 with the
+ *   small caps): every piece is 1..TG_RECORD_PIECE bytes of whole items
+ *   of known types;
  * - at the end the receivers have exactly what was released, and
  *   tg_inspect_close() and tg_stream_drop_all() give everything back: the
  *   session slots, the held-segment slots and the rings, and every packet;
@@ -268,6 +271,30 @@ utf8_valid(const uint8_t *s, size_t len)
 	return true;
 }
 
+/*
+ * A recording piece (record.h): within its size, made of whole items of
+ * known types whose lengths add up to the piece.
+ */
+static bool
+on_record(void *arg, uint64_t session, uint16_t service, uint32_t piece, const uint8_t *data,
+	  uint16_t len)
+{
+	uint32_t at = 0;
+
+	(void)arg;
+	(void)session;
+	(void)service;
+	(void)piece;
+	CHECK(len >= 1 && len <= TG_RECORD_PIECE);
+	while (at < len) {
+		CHECK(len - at >= 3);
+		CHECK(data[at] >= TG_RECORD_STMT && data[at] < TG_RECORD_ITEM_MAX);
+		at += 3 + ((uint32_t)data[at + 1] << 8 | data[at + 2]);
+	}
+	CHECK(at == len);
+	return true;
+}
+
 static void
 on_event(void *arg, const struct tg_inspect_event *ev)
 {
@@ -372,6 +399,9 @@ setup(void)
 			CHECK(tg_inspect_init_limits(&ctxs[r][k].in, &mems[r], NULL, NB_SESS,
 						     k ? &small : NULL, on_event, NULL) == 0);
 			ctxs[r][k].in.svcs = &svcs;
+			/* sessions are recorded: small limits, so that truncation is reached */
+			ctxs[r][k].in.record = on_record;
+			ctxs[r][k].in.record_limit = k ? 64 : 4096;
 		}
 	}
 }

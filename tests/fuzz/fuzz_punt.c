@@ -114,7 +114,9 @@ same_event(const struct tg_punt_event *a, const struct tg_punt_event *b)
 	       a->stmt == b->stmt && a->lost == b->lost && a->strict == b->strict &&
 	       a->grant == b->grant && a->bytes_up == b->bytes_up &&
 	       a->bytes_down == b->bytes_down && a->pkts_up == b->pkts_up &&
-	       a->pkts_down == b->pkts_down && a->refusal == b->refusal;
+	       a->pkts_down == b->pkts_down && a->refusal == b->refusal && a->piece == b->piece &&
+	       a->rec_len == b->rec_len &&
+	       (a->rec_len == 0 || memcmp(a->rec, b->rec, a->rec_len) == 0);
 }
 
 static void
@@ -122,7 +124,10 @@ check_event(const struct tg_punt_event *ev)
 {
 	int k;
 
-	CHECK(TG_PUNT_EV_KNOWN(ev->type));
+	CHECK(TG_PUNT_EV_VALID(ev->type));
+	CHECK(ev->type == TG_PUNT_EV_RECORD
+		      ? ev->rec != NULL && ev->rec_len >= 1 && ev->rec_len <= TG_PUNT_RECORD_MAX
+		      : ev->rec == NULL && ev->rec_len == 0 && ev->piece == 0);
 	check_str(ev->service_name, TG_PUNT_NAME_MAX);
 	check_str(ev->client, TG_PUNT_NAME_MAX);
 	check_str(ev->server, TG_PUNT_NAME_MAX);

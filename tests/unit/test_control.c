@@ -464,8 +464,8 @@ test_handshake_and_events(void **state)
 	assert_int_equal(f.hello.vmin, 1);
 	assert_int_equal(f.hello.vmax, 1);
 	assert_true(f.hello.instance != 0);
-	/* no policy callback: no TG_PUNT_CAP_POLICY; the audit store's state always */
-	assert_int_equal(f.hello.caps, TG_PUNT_CAP_AUDIT_STATE);
+	/* no policy callback: no TG_PUNT_CAP_POLICY; the audit store's state and recordings always */
+	assert_int_equal(f.hello.caps, TG_PUNT_CAP_AUDIT_STATE | TG_PUNT_CAP_RECORD);
 	assert_int_equal(strncmp(f.software, "tollgate-dataplane ", 19), 0);
 	fake_drop(&f);
 	f.hello_mode = HELLO_ACCEPT;

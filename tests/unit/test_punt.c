@@ -1380,6 +1380,46 @@ test_roundtrip_batch_max_event(void **state)
 	assert_same_event(&got, &ev);
 }
 
+/*
+ * RECORD (code 20): a piece of a recording, its bytes as they are (NUL and
+ * all); refused when empty or over TG_PUNT_RECORD_MAX, or with flags.
+ */
+static void
+test_roundtrip_record(void **state)
+{
+	static uint8_t buf[TG_PUNT_MSG_MAX], data[TG_PUNT_RECORD_MAX + 1];
+	struct tg_punt_event ev = {
+		.type = TG_PUNT_EV_RECORD, .worker = 2, .service = 1, .session = 77,
+		.piece = 9, .rec = data, .rec_len = TG_PUNT_RECORD_MAX,
+	}, got;
+	struct tg_punt_enc e;
+	struct tg_punt_msg m;
+	int n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)i;
+	assert_int_equal(tg_punt_batch_begin(&e, buf, sizeof(buf), 1, 1), 0);
+	assert_int_equal(tg_punt_batch_add(&e, &ev), 0);
+	n = tg_punt_batch_end(&e);
+	assert_true(n > 0);
+	assert_int_equal(decode_exact(buf, (size_t)n, &m), TG_PUNT_OK);
+	assert_true(tg_punt_batch_next(&m.u.batch.events, &got));
+	assert_int_equal(got.type, TG_PUNT_EV_RECORD);
+	assert_int_equal(got.piece, 9);
+	assert_int_equal(got.session, 77);
+	assert_int_equal(got.rec_len, TG_PUNT_RECORD_MAX);
+	assert_memory_equal(got.rec, data, TG_PUNT_RECORD_MAX);
+	/* a byte of the length changed: too long, then empty */
+	buf[TG_PUNT_HDR_LEN + 10 + 20] = 0xff;
+	assert_int_not_equal(decode_exact(buf, (size_t)n, &m), TG_PUNT_OK);
+	ev.rec_len = TG_PUNT_RECORD_MAX + 1;
+	assert_int_equal(tg_punt_batch_begin(&e, buf, sizeof(buf), 1, 1), 0);
+	assert_true(tg_punt_batch_add(&e, &ev) < 0);
+	ev.rec_len = 0;
+	assert_true(tg_punt_batch_add(&e, &ev) < 0);
+}
+
 /* add() takes events until the datagram (or the count cap) is full. */
 static void
 test_batch_fill(void **state)
@@ -3689,6 +3729,7 @@ main(void)
 		TEST(roundtrip_begin_lost),
 		TEST(roundtrip_begin_lost_unused_fields),
 		TEST(roundtrip_batch_max_event),
+		TEST(roundtrip_record),
 		TEST(batch_fill),
 		TEST(batch_encode_invalid),
 		TEST(batch_nul_sanitized),
