@@ -454,6 +454,24 @@ rec_injected(struct tg_inspect_sess *ss, const uint8_t *msg, uint32_t len)
 	tg_record_notice(&ss->rec, &o, now_ns(), true, codes, vals, lens, k);
 }
 
+/*
+ * An approval wait in the recording (inspect.h "Holds"): a notice of
+ * severity TOLLGATE, which the client never saw, so that a replay shows
+ * where the session waited and what ended the wait.
+ */
+static void
+rec_hold(struct tg_inspect_sess *ss, const char *text)
+{
+	static const uint8_t codes[2] = { 'V', 'M' };
+	struct tg_record_out o = rec_out(ss);
+	const uint8_t *vals[2] = { (const uint8_t *)"TOLLGATE", (const uint8_t *)text };
+	uint32_t lens[2] = { 8, (uint32_t)strlen(text) };
+
+	if (!ss->rec.on || ss->failed)
+		return;
+	tg_record_notice(&ss->rec, &o, now_ns(), false, codes, vals, lens, 2);
+}
+
 /* ---------------------------------------------------------------------
  * Pending statements and events
  * ------------------------------------------------------------------- */
@@ -1041,6 +1059,7 @@ hold_error_here(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, struct pe
 		fail(ss, TG_INSPECT_CNT_FAIL_EDIT);
 		return;
 	}
+	rec_injected(ss, j->err, j->err_len);
 	if (pe != NULL && pe->kind == P_EXECUTE && pe->verdict == TG_ACT_HOLD) {
 		if (pe->result == TG_INSPECT_OK) {
 			pe->result = TG_INSPECT_ERROR;
@@ -1169,6 +1188,14 @@ hold_start(struct tg_inspect_sess *ss, const struct tg_pg_msg *m, struct pending
 	ss->hold.state = HS_WAIT;
 	ss->hold.deadline = mono_ns() + ((uint64_t)r->timeout_s + TG_INSPECT_HOLD_GRACE_S) *
 						1000000000ull;
+	{
+		char note[96 + TG_POLICY_ID_MAX];
+
+		snprintf(note, sizeof(note),
+			 "statement held for approval by policy rule \"%s\" (quorum %u, timeout %u s)",
+			 r->id, r->quorum, r->timeout_s);
+		rec_hold(ss, note);
+	}
 	in->nb_held++;
 	tg_pg_pause(&ss->pg, TG_PG_DIR_FE);
 }
@@ -2832,11 +2859,18 @@ tg_inspect_hold_reply(struct tg_inspect *in, const struct tg_inspect_hold_reply 
 		return TG_INSPECT_LOGIN_RESET;
 	if (r->decision == TG_INSPECT_HOLD_APPROVE) {
 		if (tg_edit_replace(edit_of(ss, 0), ss->hold.end, 0, ss->hold.bytes,
-				    ss->hold.len) == 0)
+				    ss->hold.len) == 0) {
+			char note[128];
+
 			CNT(in, HOLD_APPROVED);
-		else
+			snprintf(note, sizeof(note),
+				 "approval request %.*s approved: the statement was sent to the server",
+				 (int)(r->id_len < 32 ? r->id_len : 32), r->id != NULL ? r->id : "");
+			rec_hold(ss, note);
+		} else {
 			HOLD_REFUSE(ss, TG_INSPECT_CNT_HOLD_UNAVAILABLE, "57P03",
 				    "the statement was approved, but the gateway had no room to send it");
+		}
 	} else {
 		int n = snprintf(text, sizeof(text), "%.*s", (int)r->text_len, r->text);
 
