@@ -1170,24 +1170,32 @@ on_stats_request(struct tg_control *c, uint64_t req_seq)
 
 /* ------------------------------------------------------------------ logins */
 
-int
-tg_control_auth_send(struct tg_control_q *q, uint16_t type, const struct tg_punt_auth *a)
+/*
+ * A free slot of the worker's "up" mailbox while *ok (the slowpath takes
+ * such messages), else NULL with *rc -ENOTCONN or -ENOBUFS (counted).
+ */
+static struct tg_control_auth *
+up_take(struct tg_control_q *q, const uint8_t *ok, int *rc)
 {
-	struct tg_control_auth *s;
 	void *p;
-	int n;
 
-	if (!__atomic_load_n(&auth_ok, __ATOMIC_RELAXED)) {
+	if (!__atomic_load_n(ok, __ATOMIC_RELAXED)) {
 		__atomic_store_n(&q->auth_unavailable, q->auth_unavailable + 1, __ATOMIC_RELAXED);
-		return -ENOTCONN;
+		*rc = -ENOTCONN;
+		return NULL;
 	}
 	if (rte_ring_sc_dequeue(q->auth_up.free, &p) != 0) {
 		__atomic_store_n(&q->auth_full, q->auth_full + 1, __ATOMIC_RELAXED);
-		return -ENOBUFS;
+		*rc = -ENOBUFS;
+		return NULL;
 	}
-	s = p;
-	/* numbered by the control thread when it sends it */
-	n = tg_punt_encode_auth(s->buf, sizeof(s->buf), 1, type, a);
+	return p;
+}
+
+/* Hands slot s, encoded (n: the encoder's result), to the control thread. */
+static int
+up_put(struct tg_control_q *q, struct tg_control_auth *s, int n)
+{
 	s->len = n > 0 ? (uint32_t)n : 0;
 	/* a slot goes back through the full ring either way: only the control thread frees */
 	rte_ring_sp_enqueue(q->auth_up.full, s);
@@ -1195,25 +1203,26 @@ tg_control_auth_send(struct tg_control_q *q, uint16_t type, const struct tg_punt
 }
 
 int
+tg_control_auth_send(struct tg_control_q *q, uint16_t type, const struct tg_punt_auth *a)
+{
+	int rc;
+	struct tg_control_auth *s = up_take(q, &auth_ok, &rc);
+
+	if (s == NULL)
+		return rc;
+	/* numbered by the control thread when it sends it */
+	return up_put(q, s, tg_punt_encode_auth(s->buf, sizeof(s->buf), 1, type, a));
+}
+
+int
 tg_control_hold_send(struct tg_control_q *q, const struct tg_punt_hold *h)
 {
-	struct tg_control_auth *s;
-	void *p;
-	int n;
+	int rc;
+	struct tg_control_auth *s = up_take(q, &hold_ok, &rc);
 
-	if (!__atomic_load_n(&hold_ok, __ATOMIC_RELAXED)) {
-		__atomic_store_n(&q->auth_unavailable, q->auth_unavailable + 1, __ATOMIC_RELAXED);
-		return -ENOTCONN;
-	}
-	if (rte_ring_sc_dequeue(q->auth_up.free, &p) != 0) {
-		__atomic_store_n(&q->auth_full, q->auth_full + 1, __ATOMIC_RELAXED);
-		return -ENOBUFS;
-	}
-	s = p;
-	n = tg_punt_encode_hold(s->buf, sizeof(s->buf), 1, TG_PUNT_T_HOLD_REQUEST, h);
-	s->len = n > 0 ? (uint32_t)n : 0;
-	rte_ring_sp_enqueue(q->auth_up.full, s);
-	return n > 0 ? 0 : n;
+	if (s == NULL)
+		return rc;
+	return up_put(q, s, tg_punt_encode_hold(s->buf, sizeof(s->buf), 1, TG_PUNT_T_HOLD_REQUEST, h));
 }
 
 /* The type of the datagram in a mailbox slot (its header is whole). */
