@@ -82,22 +82,6 @@ tg_edit_replace(struct tg_edit *e, uint64_t off, uint64_t consume, const void *b
 }
 
 uint64_t
-tg_edit_consumed_end(const struct tg_edit *e, uint64_t o)
-{
-	unsigned int i;
-
-	for (i = 0; i < e->n; i++) {
-		const struct tg_edit_point *p = &e->pt[i];
-
-		if (o < p->off)
-			break;
-		if (o < p->off + p->consume)
-			o = p->off + p->consume;
-	}
-	return o;
-}
-
-uint64_t
 tg_edit_map(const struct tg_edit *e, uint64_t o)
 {
 	int64_t d = e->delta0;

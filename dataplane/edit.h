@@ -107,14 +107,6 @@ void tg_edit_start(struct tg_edit *e, uint64_t acked, uint64_t rwnd);
 int tg_edit_replace(struct tg_edit *e, uint64_t off, uint64_t consume, const void *bytes,
 		    uint16_t n);
 
-/*
- * The end of the sender's consumed bytes that o lies in, or starts (o when
- * it is a kept byte): what may be ACKed to the sender past o although the
- * segment carrying them has not left (a held statement parked in front of
- * bytes that wait).
- */
-uint64_t tg_edit_consumed_end(const struct tg_edit *e, uint64_t o);
-
 /* The t-offset of sender byte o (a consumed byte maps to the end of its point's injection). */
 uint64_t tg_edit_map(const struct tg_edit *e, uint64_t o);
 

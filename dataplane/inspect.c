@@ -1095,9 +1095,9 @@ hold_refuse(struct tg_inspect_sess *ss, enum tg_inspect_counter why, const char 
 
 #define HOLD_REFUSE(ss, why, state, text) hold_refuse(ss, why, state, text, sizeof(text) - 1)
 
-/* Tells the slowpath a parked statement will not be decided by it. */
+/* Tells the slowpath it will not decide the parked statement of ss (a CANCEL). */
 static void
-hold_cancel(struct tg_inspect_sess *ss, const char *reason)
+hold_tell_cancel(struct tg_inspect_sess *ss, const char *reason)
 {
 	struct tg_inspect *in = ss->in;
 	struct tg_inspect_hold h = {
@@ -1107,13 +1107,20 @@ hold_cancel(struct tg_inspect_sess *ss, const char *reason)
 		.reason = reason,
 	};
 
-	if (ss->hold.state == HS_NONE)
-		return;
-	CNT(in, HOLD_CANCELLED);
 	if (in->hold != NULL)
 		(void)in->hold(in->event_arg, &h);
+}
+
+/* The session ends while its statement waits: the request is cancelled. */
+static void
+hold_cancel(struct tg_inspect_sess *ss, const char *reason)
+{
+	if (ss->hold.state == HS_NONE)
+		return;
+	CNT(ss->in, HOLD_CANCELLED);
+	hold_tell_cancel(ss, reason);
 	ss->hold.state = HS_NONE;
-	in->nb_held--;
+	ss->in->nb_held--;
 }
 
 /*
@@ -2850,7 +2857,6 @@ tg_inspect_hold_reply(struct tg_inspect *in, const struct tg_inspect_hold_reply 
 		      struct tg_stream **st)
 {
 	struct tg_inspect_sess *ss = session_by_id(in, r->session);
-	char text[512];
 
 	if (ss == NULL || ss->hold.state != HS_WAIT || ss->hold.number != r->hold)
 		return -ENOENT;
@@ -2872,11 +2878,9 @@ tg_inspect_hold_reply(struct tg_inspect *in, const struct tg_inspect_hold_reply 
 				    "the statement was approved, but the gateway had no room to send it");
 		}
 	} else {
-		int n = snprintf(text, sizeof(text), "%.*s", (int)r->text_len, r->text);
-
 		hold_refuse(ss, TG_INSPECT_CNT_HOLD_DENIED,
-			    r->sqlstate != NULL ? r->sqlstate : "42501", text,
-			    n > 0 ? (size_t)n : 0);
+			    r->sqlstate != NULL ? r->sqlstate : "42501",
+			    r->text != NULL ? r->text : "", r->text != NULL ? r->text_len : 0);
 	}
 	hold_resume(ss);
 	return ss->failed ? TG_INSPECT_LOGIN_RESET : TG_INSPECT_LOGIN_RELEASE;
@@ -2903,15 +2907,7 @@ hold_sweep(struct tg_inspect *in, uint64_t now, bool lost, tg_inspect_ungate_fn 
 				    "the approval service of the gateway went away");
 		} else if (now >= ss->hold.deadline) {
 			/* the slowpath forgot it, or is stuck: it is told, the client answered */
-			struct tg_inspect_hold h = {
-				.op = TG_INSPECT_HOLD_CANCEL,
-				.session = ss->id,
-				.hold = ss->hold.number,
-				.reason = "no decision reached the gateway in time",
-			};
-
-			if (in->hold != NULL)
-				(void)in->hold(in->event_arg, &h);
+			hold_tell_cancel(ss, "no decision reached the gateway in time");
 			HOLD_REFUSE(ss, TG_INSPECT_CNT_HOLD_TIMEOUT, "57014",
 				    "no approval decision reached the gateway in time");
 		} else {

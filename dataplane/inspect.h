@@ -70,8 +70,14 @@
  * Holds (a command rule with action "hold", policy.h). The message that
  * would run the statement (a Query, or an Execute: each execution of a
  * prepared statement is held, not its Parse) is consumed with the stream
- * editor, so the client's TCP sees it acknowledged, and kept (at most
- * TG_INSPECT_HOLD_MAX bytes; longer is denied at once, hold_too_long).
+ * editor and kept (at most TG_INSPECT_HOLD_MAX bytes; longer is denied at
+ * once, hold_too_long). When the segment that carries it ends with it (an
+ * interactive client's statement), that segment leaves with the message
+ * cut out and the client's TCP sees it acknowledged while it waits; when
+ * the client sent more in the same segment, the segment waits whole and
+ * the client retransmits it, backing off, until the decision (Linux gives
+ * up after tcp_retries2, about 15 minutes: longer than the default 10
+ * minute timeout of a hold, not than the 24 h allowed).
  * The parser stops after it (tg_pg_pause()): what the client pipelines
  * behind it stays in the reassembly ring, not parsed, not decided, not
  * released (the ring's size bounds it; segments past it are dropped and

@@ -671,13 +671,8 @@ sender_ack(const struct tg_flow *f, const struct tg_edit *e, int d)
 
 	if (e != NULL) {
 		u = tg_edit_unmap_ack(e, e->tack);
-		/*
-		 * Up to what left, and the consumed bytes right after it: those
-		 * never leave, their segment may wait on bytes behind them (a
-		 * parked statement), and the gateway has them in the ring.
-		 */
 		if (u > s->released)
-			u = RTE_MIN(u, tg_edit_consumed_end(e, s->released));
+			u = s->released;
 		if (u > o)
 			o = u;
 	}
@@ -1681,12 +1676,10 @@ login_replies(struct tg_worker *w)
 
 			next = tg_inspect_hold_reply(&w->inspect, &hr, &st);
 			tg_control_auth_done(w->ctl, s);
-			if (next == TG_INSPECT_LOGIN_RELEASE) {
+			if (next == TG_INSPECT_LOGIN_RELEASE)
 				worker_ungate(w, st);
-			} else if (next == TG_INSPECT_LOGIN_RESET) {
-				worker_ungate(w, st);
-				abort_session(w, flow_of(w, st), st[0].app - 1);
-			}
+			else if (next == TG_INSPECT_LOGIN_RESET)
+				login_reset(w, st);
 			continue;
 		}
 		r = (struct tg_inspect_login_reply){

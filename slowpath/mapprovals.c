@@ -44,19 +44,6 @@ logf_(int prio, const char *fmt, ...)
 	ma.h.log(ma.h.arg, prio, buf);
 }
 
-/* "2025-01-31T23:59:59Z" */
-static json_t *
-ts_json(int64_t t)
-{
-	time_t s = (time_t)t;
-	struct tm tm;
-	char buf[32];
-
-	if (gmtime_r(&s, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return json_null();
-	return json_string(buf);
-}
-
 static void
 put(json_t *rec, const char *obj, const char *key, json_t *v)
 {
@@ -118,8 +105,8 @@ approval_record(const char *type, const char *outcome, const char *reason_code,
 		       "rule", r->rule, "service", r->service, "quorum", (int)r->quorum, "votes",
 		       (int)r->nb_votes, "approvers", r->approvers, "self_approval",
 		       r->self_approval, "timeout_s", (int)r->timeout_s, "hold",
-		       (json_int_t)r->hold, "created", ts_json(r->created), "deadline",
-		       ts_json(r->deadline), "state", tg_approval_state_name(r->state));
+		       (json_int_t)r->hold, "created", tg_mgmt_time_json(r->created), "deadline",
+		       tg_mgmt_time_json(r->deadline), "state", tg_approval_state_name(r->state));
 	if (ap == NULL)
 		return NULL;
 	if (r->decided_by[0] != '\0')
@@ -140,16 +127,8 @@ approval_record(const char *type, const char *outcome, const char *reason_code,
 	put_str(rec, "user", "iss", r->iss);
 	put_str(rec, "user", "sub", r->sub);
 	put_str(rec, "user", "email", r->email);
-	if (peer != NULL) {
-		json_t *op =
-			json_pack("{s:I, s:I, s:o}", "uid", (json_int_t)peer->uid, "pid",
-				  (json_int_t)peer->pid, "roles", tg_mgmt_roles_json(peer->roles));
-
-		if (op != NULL && peer->user[0] != '\0')
-			json_object_set_new(op, "user", json_string(peer->user));
-		if (op != NULL)
-			json_object_set_new(rec, "operator", op);
-	}
+	if (peer != NULL)
+		json_object_set_new(rec, "operator", tg_mgmt_peer_json(peer));
 	return rec;
 }
 

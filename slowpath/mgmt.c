@@ -234,6 +234,29 @@ tg_mgmt_roles_json(unsigned int roles)
 	return a;
 }
 
+json_t *
+tg_mgmt_peer_json(const struct tg_mgmt_peer *p)
+{
+	json_t *op = json_pack("{s:I, s:I, s:o}", "uid", (json_int_t)p->uid, "pid",
+			       (json_int_t)p->pid, "roles", tg_mgmt_roles_json(p->roles));
+
+	if (op != NULL && p->user[0] != '\0')
+		json_object_set_new(op, "user", json_string(p->user));
+	return op;
+}
+
+json_t *
+tg_mgmt_time_json(int64_t t)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+	char buf[32];
+
+	if (gmtime_r(&s, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return json_null();
+	return json_string(buf);
+}
+
 static bool
 allowed(unsigned int have, unsigned int need)
 {

@@ -293,6 +293,12 @@ unsigned int tg_mgmt_roles_of(const struct tg_mgmt *m, uid_t uid, gid_t gid, con
 /* The roles as a JSON array of names, in TG_MGMT_ROLES order. */
 json_t *tg_mgmt_roles_json(unsigned int roles);
 
+/* An operator in a record: {"uid", "pid", "roles", "user" (when it has one)}; NULL: no memory. */
+json_t *tg_mgmt_peer_json(const struct tg_mgmt_peer *p);
+
+/* Unix seconds t as "2025-01-31T23:59:59Z" (UTC), as method results and records show times. */
+json_t *tg_mgmt_time_json(int64_t t);
+
 /*
  * The request decoder the server runs on every line (mgmt/api.h
  * "Request"), exposed for the tests and the fuzz target. line is len

@@ -43,19 +43,6 @@ logf_(int prio, const char *fmt, ...)
 	mg.h.log(mg.h.arg, prio, buf);
 }
 
-/* "2025-01-31T23:59:59Z" */
-static json_t *
-ts_json(int64_t t)
-{
-	time_t s = (time_t)t;
-	struct tm tm;
-	char buf[32];
-
-	if (gmtime_r(&s, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return json_null();
-	return json_string(buf);
-}
-
 /* "user (uid N)": what a grant keeps of who granted or revoked it. */
 static void
 operator_text(char *out, size_t size, const struct tg_mgmt_peer *p)
@@ -74,9 +61,9 @@ grant_record(const char *type, const struct tg_grant *gr, const struct tg_mgmt_p
 	json_t *rec, *grant;
 
 	grant = json_pack("{s:s, s:s, s:s, s:o, s:I, s:s, s:o}", "id", gr->id, "service",
-			  gr->service, "reason", gr->reason, "expires", ts_json(gr->expires),
+			  gr->service, "reason", gr->reason, "expires", tg_mgmt_time_json(gr->expires),
 			  "ttl_s", (json_int_t)(gr->expires - gr->created), "granted_by",
-			  gr->granted_by, "created", ts_json(gr->created));
+			  gr->granted_by, "created", tg_mgmt_time_json(gr->created));
 	if (grant == NULL)
 		return;
 	if (gr->iss[0] != '\0')
@@ -97,16 +84,8 @@ grant_record(const char *type, const struct tg_grant *gr, const struct tg_mgmt_p
 		return;
 	if (gr->iss[0] != '\0')
 		json_object_set_new(json_object_get(rec, "user"), "iss", json_string(gr->iss));
-	if (peer != NULL) {
-		json_t *op =
-			json_pack("{s:I, s:I, s:o}", "uid", (json_int_t)peer->uid, "pid",
-				  (json_int_t)peer->pid, "roles", tg_mgmt_roles_json(peer->roles));
-
-		if (op != NULL && peer->user[0] != '\0')
-			json_object_set_new(op, "user", json_string(peer->user));
-		if (op != NULL)
-			json_object_set_new(rec, "operator", op);
-	}
+	if (peer != NULL)
+		json_object_set_new(rec, "operator", tg_mgmt_peer_json(peer));
 	mg.h.record(mg.h.arg, rec);
 	json_decref(rec);
 }

@@ -620,13 +620,10 @@ release(int d)
 	}
 	CHECK(tg_stream_ack(&mem, &st[d], isn1[d] + (uint32_t)o, RING) == 0);
 	if (e != NULL) {
-		/* the gateway ACKs consumed bytes right after what left (a parked statement) */
+		/* the gateway's own ACK of consumed bytes, up to what left (worker.c sender_ack) */
 		u = tg_edit_unmap_ack(e, e->tack);
-		if (u > st[d].released) {
-			uint64_t c = tg_edit_consumed_end(e, st[d].released);
-
-			u = u < c ? u : c;
-		}
+		if (u > st[d].released)
+			u = st[d].released;
 		if (u > e->told)
 			e->told = u;
 		tg_edit_prune(e, e->told);
